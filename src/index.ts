@@ -1,1 +1,22 @@
-export const x: number = 1;
+/** kiln: eager PyTorch-style tensors for TypeScript, compiled to generated kernels. */
+export { Tensor, type Device, type TensorLike, type Nested } from './tensor.js';
+export type { DType } from '../runtime/dtype.js';
+export { resultType, canCast, type Scalar } from './dtype.js';
+export { KilnError, ShapeError, DTypeError, ValueError, DeviceError, InternalError } from '../runtime/errors.js';
+export {
+  tensor, full, zeros, ones, fullLike, zerosLike, onesLike, arange, linspace, eye, rand, randn, randint,
+  type CreateOptions, type NestedInput,
+} from './ops/creation.js';
+export { manualSeed } from './random.js';
+export {
+  add, sub, mul, div, pow, remainder, maximum, minimum, neg, abs, sign, reciprocal, exp, log, log1p, expm1, sqrt,
+  rsqrt, square, sin, cos, tan, tanh, erf, sigmoid, relu, gelu, silu, floor, ceil, round, clamp, isnan,
+  lt, le, gt, ge, eq, ne, logicalAnd, logicalOr, logicalNot, where, cast,
+} from './ops/elementwise.js';
+export { sum, mean, prod, max, min, argmax, argmin, variance as var, std, logsumexp, softmax, logSoftmax, any, all } from './ops/reduce.js';
+export {
+  reshape, view, flatten, squeeze, unsqueeze, permute, transpose, expand, broadcastTo, slice, narrow,
+  contiguous, clone, split, chunk, cat, stack, pad,
+} from './ops/shape.js';
+export { matmul } from './ops/linalg.js';
+export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';

@@ -1,0 +1,208 @@
+/**
+ * Renders kernel specs as JavaScript. Every token comes from the spec's validated numbers,
+ * dtype names and the primitive table's renderers; the result is the body of a factory
+ * `(M) => kernel`, compiled once per distinct text by the CPU runtime.
+ *
+ * float32 values are rounded with Math.fround at every primitive boundary, so a fused
+ * kernel computes exactly what the same ops computed one at a time.
+ */
+import { InternalError } from '../../runtime/errors.js';
+import { isElementwise, primitiveRules, renderCast } from '../ir/primitives.js';
+import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec } from '../kernel.js';
+
+/** Generated source for one kernel: the body of a factory taking the helpers object `M`. */
+export function renderJs(spec: KernelSpec): string {
+  switch (spec.kind) {
+    case 'map': return renderMap(spec);
+    case 'reduce': return renderReduce(spec);
+    case 'matmul': return renderMatmul(spec);
+    case 'random': return renderRandom(spec);
+  }
+}
+
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new InternalError(`codegen: ${n} is not a safe integer`);
+  return String(n);
+}
+
+function params(nArgs: number, nScalars: number): string {
+  const names: string[] = [];
+  for (let a = 0; a < nArgs; a++) names.push(`b${a}`);
+  for (let a = 0; a < nArgs; a++) names.push(`o${a}`);
+  for (let s = 0; s < nScalars; s++) names.push(`s${s}`);
+  return names.join(', ');
+}
+
+function scalarCount(body: readonly Expr[]): number {
+  let n = 0;
+  for (const e of body) if (e.op === 'scalar') n = Math.max(n, e.index + 1);
+  return n;
+}
+
+/** Statements computing every node of `body` as `v<i>`, with arg a's position in `p<a>`. */
+function renderBody(body: readonly Expr[], pos: (arg: number) => string, position: string): string[] {
+  const lines: string[] = [];
+  body.forEach((e, i) => {
+    let x: string;
+    switch (e.op) {
+      case 'load': x = `b${int(e.arg)}[${pos(e.arg)}]`; break;
+      case 'gatherLoad':
+        lines.push(`const g${i} = v${int(e.index)};`);
+        lines.push(`if (g${i} < 0 || g${i} >= ${int(e.size)}) M.indexError(g${i}, ${int(e.size)});`);
+        x = `b${int(e.arg)}[${pos(e.arg)} + g${i} * ${int(e.stride)}]`;
+        break;
+      case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
+      case 'position': x = position; break;
+      case 'prim': {
+        const rule = primitiveRules[e.prim];
+        if (!isElementwise(rule)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
+        x = rule.js(e.args.map((a) => `v${int(a)}`), e.dtype);
+        break;
+      }
+      case 'cast': x = renderCast(`v${int(e.arg)}`, e.from, e.to); break;
+    }
+    lines.push(`const v${i} = ${x};`);
+  });
+  return lines;
+}
+
+/**
+ * A loop nest over `shape`. Each arg gets a pointer per level that starts at its parent
+ * level's pointer and steps by its stride, so no index is ever multiplied in a loop.
+ */
+function loopNest(shape: readonly number[], strides: readonly (readonly number[])[], args: readonly number[], base: (arg: number) => string, prefix: string, inner: (pos: (arg: number) => string, counter: string) => string[]): string[] {
+  const ptr = (d: number, a: number) => `${prefix}${d}_${a}`;
+  const render = (d: number, parent: (a: number) => string): string[] => {
+    if (d === shape.length) return inner(parent, `${prefix}i${shape.length - 1}`);
+    const inits = [`${prefix}i${d} = 0`];
+    const steps = [`${prefix}i${d}++`];
+    for (const a of args) {
+      const s = strides[a]![d]!;
+      if (s === 0) continue;
+      inits.push(`${ptr(d, a)} = ${parent(a)}`);
+      steps.push(`${ptr(d, a)} += ${int(s)}`);
+    }
+    const here = (a: number) => (strides[a]![d] === 0 ? parent(a) : ptr(d, a));
+    return [
+      `for (let ${inits.join(', ')}; ${prefix}i${d} < ${int(shape[d]!)}; ${steps.join(', ')}) {`,
+      ...render(d + 1, here).map((l) => '  ' + l),
+      '}',
+    ];
+  };
+  return render(0, base);
+}
+
+function renderMap(spec: MapSpec): string {
+  const nArgs = spec.dtypes.length;
+  const args = Array.from({ length: nArgs }, (_, a) => a);
+  const body = loopNest(spec.shape, spec.strides, args, (a) => `o${a}`, 'p', (pos, counter) => {
+    const lines = renderBody(spec.body, pos, counter);
+    for (const st of spec.stores) {
+      const v = `v${int(st.node)}`;
+      if (st.scatter === undefined) {
+        lines.push(`b${int(st.arg)}[${pos(st.arg)}] = ${v};`);
+      } else {
+        const { index, stride, size, accumulate } = st.scatter;
+        lines.push(`const t${int(st.node)} = v${int(index)};`);
+        lines.push(`if (t${int(st.node)} < 0 || t${int(st.node)} >= ${int(size)}) M.indexError(t${int(st.node)}, ${int(size)});`);
+        const target = `b${int(st.arg)}[${pos(st.arg)} + t${int(st.node)} * ${int(stride)}]`;
+        const dt = spec.dtypes[st.arg]!;
+        const addRule = primitiveRules.add;
+        if (accumulate && !isElementwise(addRule)) throw new InternalError('codegen: add is not elementwise');
+        lines.push(accumulate && isElementwise(addRule) ? `${target} = ${addRule.js([target, v], dt)};` : `${target} = ${v};`);
+      }
+    }
+    return lines;
+  });
+  return [`'use strict';`, `return function map(${params(nArgs, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+}
+
+/** Accumulator start value, per-element step and final value of each reduction. */
+function reduceParts(spec: ReduceSpec): { init: string[]; step: string[]; result: string } {
+  const acc = renderCast('acc', 'float64', spec.outDtype);
+  switch (spec.op) {
+    case 'sum': return { init: ['let acc = 0;'], step: ['acc += v;'], result: acc };
+    case 'prod': return { init: ['let acc = 1;'], step: [spec.dtype === 'int32' ? 'acc = Math.imul(acc, v);' : 'acc *= v;'], result: acc };
+    // NaN wins and stays: once acc is NaN no comparison replaces it.
+    case 'max': return { init: ['let acc = -Infinity;'], step: ['if (v > acc || v !== v) acc = v;'], result: acc };
+    case 'min': return { init: ['let acc = Infinity;'], step: ['if (v < acc || v !== v) acc = v;'], result: acc };
+    case 'argmax':
+      return { init: ['let acc = -Infinity, at = 0, r = 0;'], step: ['if (v > acc || (v !== v && acc === acc)) { acc = v; at = r; }', 'r++;'], result: 'at' };
+    case 'argmin':
+      return { init: ['let acc = Infinity, at = 0, r = 0;'], step: ['if (v < acc || (v !== v && acc === acc)) { acc = v; at = r; }', 'r++;'], result: 'at' };
+  }
+}
+
+function renderReduce(spec: ReduceSpec): string {
+  const nArgs = spec.dtypes.length;
+  const inputs = Array.from({ length: nArgs - 1 }, (_, a) => a + 1);
+  const all = [0, ...inputs];
+  const parts = reduceParts(spec);
+  const outerBody = (outerPos: (a: number) => string): string[] => [
+    ...parts.init,
+    ...loopNest(spec.inner, spec.innerStrides, inputs, outerPos, 'q', (pos, counter) => [
+      ...renderBody(spec.body, pos, counter),
+      `const v = v${int(spec.value)};`,
+      ...parts.step,
+    ]),
+    `b0[${outerPos(0)}] = ${parts.result};`,
+  ];
+  const body = loopNest(spec.outer, spec.outerStrides, all, (a) => `o${a}`, 'p', (pos) => outerBody(pos));
+  return [`'use strict';`, `return function reduce(${params(nArgs, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+}
+
+/** Rows of A handled together: each B element loaded once feeds this many accumulators. */
+const ROWS = 4;
+/** Columns of C per tile, so a tile's accumulators and B panel stay in cache. */
+const COLS = 256;
+
+function renderMatmul(spec: MatmulSpec): string {
+  const { m, n, k, dtype } = spec;
+  const [sam, sak] = spec.aStrides;
+  const [sbk, sbn] = spec.bStrides;
+  const store = (x: string) => renderCast(x, 'float64', dtype);
+  const cols = Math.min(COLS, n);
+  const rowsBlock = (rows: number): string[] => {
+    const lines: string[] = [];
+    for (let r = 0; r < rows; r++) lines.push(`const a${r}p = pa + (i + ${r}) * ${int(sam)};`);
+    lines.push(`acc.fill(0, 0, ${int(rows * cols)});`);
+    lines.push(`for (let kk = 0, pak = 0, pbk = pb + j0 * ${int(sbn)}; kk < ${int(k)}; kk++, pak += ${int(sak)}, pbk += ${int(sbk)}) {`);
+    for (let r = 0; r < rows; r++) lines.push(`  const a${r} = bA[a${r}p + pak];`);
+    lines.push(`  for (let j = 0, pbj = pbk; j < w; j++, pbj += ${int(sbn)}) {`);
+    lines.push(`    const b = bB[pbj];`);
+    for (let r = 0; r < rows; r++) lines.push(`    acc[${int(r * cols)} + j] += a${r} * b;`);
+    lines.push('  }');
+    lines.push('}');
+    for (let r = 0; r < rows; r++) {
+      lines.push(`for (let j = 0, pc = pcb + (i + ${r}) * ${int(n)} + j0; j < w; j++, pc++) bC[pc] = ${store(`acc[${int(r * cols)} + j]`)};`);
+    }
+    return lines;
+  };
+  const kernel = [
+    `for (let j0 = 0; j0 < ${int(n)}; j0 += ${int(cols)}) {`,
+    `  const w = Math.min(${int(cols)}, ${int(n)} - j0);`,
+    `  let i = 0;`,
+    `  for (; i + ${ROWS} <= ${int(m)}; i += ${ROWS}) {`,
+    ...rowsBlock(ROWS).map((l) => '    ' + l),
+    '  }',
+    `  for (; i < ${int(m)}; i++) {`,
+    ...rowsBlock(1).map((l) => '    ' + l),
+    '  }',
+    '}',
+  ];
+  // Products of float32 (and int32 below 2^26) values are exact in float64; the sum runs
+  // over k in order, so every tiling gives the same bits.
+  const batched = loopNest(spec.batch.length ? spec.batch : [1], spec.batch.length ? spec.batchStrides : [[0], [0], [0]], [0, 1, 2],
+    (a) => ['oC', 'oA', 'oB'][a]!, 'p', (pos) => [`const pcb = ${pos(0)}, pa = ${pos(1)}, pb = ${pos(2)};`, ...kernel]);
+  return [
+    `'use strict';`,
+    `const acc = new Float64Array(${int(ROWS * cols)});`,
+    `return function matmul(bC, bA, bB, oC, oA, oB) {`,
+    ...batched.map((l) => '  ' + l),
+    '};',
+  ].join('\n');
+}
+
+function renderRandom(spec: RandomSpec): string {
+  return [`'use strict';`, `return function random(b0, o0, s0, s1) {`, `  M.fillUniform(b0.subarray(o0, o0 + ${int(spec.size)}), s0, s1);`, '};'].join('\n');
+}

@@ -1,0 +1,115 @@
+/**
+ * Kernel specs: what one generated kernel computes, independent of the target language.
+ * A spec is built only from validated integers, dtype names and primitive names, so the
+ * renderers can turn it into source text without ever seeing user strings.
+ *
+ * Buffers are numbered args; at run time a kernel receives every arg's buffer, then every
+ * arg's element offset, then the scalar arguments. Offsets and scalars are run-time values
+ * so that slices of one tensor and different constants share one compiled kernel.
+ */
+import type { DType } from '../runtime/dtype.js';
+import type { Prim, ReducePrim } from './ir/primitives.js';
+
+/** One node of the per-element expression DAG; nodes refer to earlier nodes by index. */
+export type Expr =
+  /** Element of arg `arg` at the current position. */
+  | { op: 'load'; arg: number }
+  /** Element of arg `arg` at the current position plus `index`'s value × `stride`, bounds-checked against `size`. */
+  | { op: 'gatherLoad'; arg: number; index: number; stride: number; size: number }
+  /** Scalar argument `index`, converted to `dtype`. */
+  | { op: 'scalar'; index: number; dtype: DType }
+  /** The position along the (single) iteration dimension: iota. */
+  | { op: 'position' }
+  /** An elementwise primitive applied to earlier nodes, all of dtype `dtype`. */
+  | { op: 'prim'; prim: Prim; args: number[]; dtype: DType }
+  | { op: 'cast'; arg: number; from: DType; to: DType };
+
+/** Writes node `node` into arg `arg`; with `index`, at a gathered position, adding when `accumulate`. */
+export interface Store {
+  arg: number;
+  node: number;
+  scatter?: { index: number; stride: number; size: number; accumulate: boolean };
+}
+
+/** An elementwise loop nest over `shape`; `strides[a][d]` is arg a's stride along dim d. */
+export interface MapSpec {
+  kind: 'map';
+  shape: number[];
+  dtypes: DType[];
+  strides: number[][];
+  body: Expr[];
+  stores: Store[];
+}
+
+/**
+ * A reduction: for each position of `outer`, fold `body`'s value (node `value`) over every
+ * position of `inner`. Arg 0 is the output (outer positions only).
+ */
+export interface ReduceSpec {
+  kind: 'reduce';
+  op: ReducePrim;
+  /** dtype the accumulator's values come in (the operand dtype). */
+  dtype: DType;
+  outDtype: DType;
+  outer: number[];
+  inner: number[];
+  dtypes: DType[];
+  outerStrides: number[][];
+  innerStrides: number[][];
+  body: Expr[];
+  value: number;
+}
+
+/** C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n]; C (arg 0) is contiguous. */
+export interface MatmulSpec {
+  kind: 'matmul';
+  dtype: DType;
+  batch: number[];
+  /** Batch strides of C, A and B. */
+  batchStrides: [number[], number[], number[]];
+  m: number;
+  n: number;
+  k: number;
+  /** A's strides along m and k; B's along k and n. */
+  aStrides: [number, number];
+  bStrides: [number, number];
+}
+
+/** Fills arg 0 (contiguous, `size` elements) with uniform float32 in [0, 1); scalars: seed, offset. */
+export interface RandomSpec {
+  kind: 'random';
+  size: number;
+}
+
+/** Every kind of kernel. */
+export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec;
+
+/**
+ * Drops size-1 dims and merges neighbouring dims that every arg walks as one run, so a
+ * contiguous op of any rank becomes a single flat loop. Returns at least one dim.
+ */
+export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const last = outShape.length - 1;
+    let merge = last >= 0;
+    for (let a = 0; merge && a < strides.length; a++) {
+      if (outStrides[a]![last] !== strides[a]![d]! * size) merge = false;
+    }
+    if (merge) {
+      outShape[last]! *= size;
+      for (let a = 0; a < strides.length; a++) outStrides[a]![last] = strides[a]![d]!;
+    } else {
+      outShape.push(size);
+      for (let a = 0; a < strides.length; a++) outStrides[a]!.push(strides[a]![d]!);
+    }
+  }
+  if (outShape.length === 0) {
+    outShape.push(1);
+    for (const s of outStrides) s.push(0);
+  }
+  return { shape: outShape, strides: outStrides };
+}

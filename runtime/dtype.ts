@@ -1,0 +1,50 @@
+/** The element types kiln stores. `bool` is stored one byte per element as 0 or 1. */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+
+/** Every dtype, in promotion order (a later one holds the earlier ones' values). */
+export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
+
+/** The typed array that stores elements of each dtype. */
+export interface TypedArrayOf {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  bool: Uint8Array;
+}
+
+/** Any storage array. */
+export type TypedArray = TypedArrayOf[DType];
+
+type ArrayCtor = { new (n: number): TypedArray; new (buf: ArrayBufferLike, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
+
+/** Typed array constructors by dtype. */
+export const ARRAY_OF: Record<DType, ArrayCtor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+};
+
+/** Bytes per element. */
+export function itemSize(dtype: DType): number {
+  return ARRAY_OF[dtype].BYTES_PER_ELEMENT;
+}
+
+/** True for float32 and float64. */
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+/** True when `x` names a dtype kiln supports. */
+export function isDType(x: unknown): x is DType {
+  return x === 'float32' || x === 'float64' || x === 'int32' || x === 'bool';
+}
+
+/** The dtype of a typed array, or undefined for an array kiln does not store. */
+export function dtypeOfArray(a: unknown): DType | undefined {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  if (a instanceof Uint8Array) return 'bool';
+  return undefined;
+}

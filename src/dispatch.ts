@@ -1,0 +1,92 @@
+/**
+ * `apply`: the one place where a primitive runs. Eager execution lowers it as a one-node
+ * graph through the same codegen the JIT uses; observers (autograd's tape, the tracer)
+ * see every application here, so nothing is recorded twice or missed.
+ */
+import { cpuAllocator } from '../runtime/cpu/allocator.js';
+import type { DType } from '../runtime/dtype.js';
+import { DeviceError, InternalError, ValueError, fmtShape } from '../runtime/errors.js';
+import { executePrim, type Operand } from '../compiler/execute.js';
+import { inferMeta, viewLayout } from '../compiler/ir/infer.js';
+import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitives.js';
+import { sizeOf } from '../compiler/ir/shape.js';
+import { Tensor } from './tensor.js';
+
+/** Something told of every primitive application (autograd, the tracer). */
+export interface ApplyObserver {
+  onApply(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void;
+  /** Told when `target` was written in place with the value `value`. */
+  onWrite?(target: Tensor, value: Tensor): void;
+}
+
+const observers: ApplyObserver[] = [];
+
+/** Registers an observer of primitive applications; returns a function that removes it. */
+export function observeApply(observer: ApplyObserver): () => void {
+  observers.push(observer);
+  return () => {
+    const i = observers.indexOf(observer);
+    if (i >= 0) observers.splice(i, 1);
+  };
+}
+
+/** The kernel-argument view of a tensor. */
+export function operand(t: Tensor): Operand {
+  return { data: t.storage.data, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
+}
+
+/** A fresh contiguous tensor whose elements are zero. */
+export function empty(shape: number[], dtype: DType): Tensor {
+  return Tensor.fromData(cpuAllocator().alloc(dtype, sizeOf(shape)), shape, dtype);
+}
+
+function checkDevices(prim: Prim, inputs: readonly Tensor[]): void {
+  for (const x of inputs) {
+    if (x.device !== inputs[0]!.device) {
+      throw new DeviceError(`${prim}: operands are on different devices (${inputs.map((t) => t.device).join(', ')}); move them with .to(device) first`);
+    }
+  }
+}
+
+/** Applies primitive `prim`: checks operands, runs it (or makes the view), tells observers. */
+export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
+  checkDevices(prim, inputs);
+  const meta = inferMeta(prim, inputs, params);
+  let out: Tensor;
+  if (primitiveRules[prim].kind === 'view') {
+    const x = inputs[0]!;
+    const layout = viewLayout(prim, x, params);
+    if (layout === null) throw new InternalError(`${prim}: ${fmtShape(x.shape)} cannot be viewed as ${fmtShape(meta.shape)}`);
+    out = new Tensor(x.storage, layout.shape, layout.strides, layout.offset, x.dtype);
+  } else {
+    out = empty(meta.shape.slice(), meta.dtype);
+    executePrim(prim, params, inputs.map(operand), operand(out));
+  }
+  for (const o of observers) o.onApply(prim, inputs, params, out);
+  return out;
+}
+
+/** True when the written elements of `t` could be read back through another index of `t`. */
+function hasInternalOverlap(t: Tensor): boolean {
+  return t.shape.some((d, i) => d > 1 && t.strides[i] === 0);
+}
+
+/**
+ * Writes `value` (same shape; cast to target's dtype) into `target`'s elements in place.
+ * The value is a computed tensor, so reading and writing one storage never interleave.
+ */
+export function writeInto(op: string, target: Tensor, value: Tensor): void {
+  if (hasInternalOverlap(target)) {
+    throw new ValueError(`${op}: the target ${fmtShape(target.shape)} has dims of stride 0 (an expanded view), so several of its elements share one memory location; write to a .clone() instead`);
+  }
+  const src = value.storage === target.storage ? copyOf(value) : value;
+  executePrim(src.dtype === target.dtype ? 'copy' : 'cast', { dtype: target.dtype }, [operand(src)], operand(target));
+  target.storage.version++;
+  for (const o of observers) o.onWrite?.(target, value);
+}
+
+function copyOf(t: Tensor): Tensor {
+  const out = empty(t.shape.slice(), t.dtype);
+  executePrim('copy', {}, [operand(t)], operand(out));
+  return out;
+}

@@ -1,0 +1,49 @@
+/**
+ * Type promotion: PyTorch's lattice bool < int32 < float32 < float64, with JS numbers and
+ * booleans as weak scalars that adopt the tensor's dtype when it can hold their kind
+ * (`x.mul(2)` stays float32, `intTensor.mul(0.5)` becomes float32).
+ */
+import { DTYPES, type DType } from '../runtime/dtype.js';
+import { DTypeError } from '../runtime/errors.js';
+
+export type { DType } from '../runtime/dtype.js';
+
+/** A JS value that acts as a scalar operand. */
+export type Scalar = number | boolean;
+
+/** 0 = bool, 1 = integer, 2 = floating. */
+function category(x: DType | Scalar): number {
+  if (typeof x === 'boolean') return 0;
+  if (typeof x === 'number') return Number.isInteger(x) ? 1 : 2;
+  return x === 'bool' ? 0 : x === 'int32' ? 1 : 2;
+}
+
+const DEFAULT_OF_CATEGORY: readonly DType[] = ['bool', 'int32', 'float32'];
+
+/** The dtype an op computes in for operands that are dtypes (tensors) or weak scalars. */
+export function resultType(...operands: (DType | Scalar)[]): DType {
+  let strong: DType | undefined;
+  let weak = -1;
+  for (const x of operands) {
+    if (typeof x === 'string') {
+      if (strong === undefined || DTYPES.indexOf(x) > DTYPES.indexOf(strong)) strong = x;
+    } else {
+      weak = Math.max(weak, category(x));
+    }
+  }
+  if (strong === undefined) return DEFAULT_OF_CATEGORY[weak]!;
+  return weak > category(strong) ? DEFAULT_OF_CATEGORY[weak]! : strong;
+}
+
+/** True when values of `from` may be written into a tensor of `to` by an in-place op. */
+export function canCast(from: DType, to: DType): boolean {
+  return category(from) <= category(to);
+}
+
+/** The first dtype at or above `dtype` in the lattice that `accepts` holds; bool-only ops test truth. */
+export function operandDtype(dtype: DType, accepts: readonly DType[]): DType {
+  if (accepts.includes(dtype)) return dtype;
+  for (let i = DTYPES.indexOf(dtype) + 1; i < DTYPES.length; i++) if (accepts.includes(DTYPES[i]!)) return DTYPES[i]!;
+  if (accepts.includes('bool')) return 'bool';
+  throw new DTypeError(`dtype ${dtype} cannot be computed as any of ${accepts.join(', ')}`);
+}

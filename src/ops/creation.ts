@@ -1,0 +1,211 @@
+/** Creating tensors: from JS data, filled, ranges, identity, and random. */
+import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
+import { DTypeError, ValueError } from '../../runtime/errors.js';
+import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
+import { apply, empty, writeInto } from '../dispatch.js';
+import { resultType, type Scalar } from '../dtype.js';
+import { takeCounters } from '../random.js';
+import { Tensor } from '../tensor.js';
+import { add, cast, cos, expandTo, log, mul, sqrt, sub, floor, eq } from './elementwise.js';
+import { reshape } from './shape.js';
+
+/** Options of the creation functions. */
+export interface CreateOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+/** Nested JS arrays of numbers or booleans. */
+export type NestedInput = number | boolean | NestedInput[];
+
+function checkDtype(op: string, dtype: unknown): DType | undefined {
+  if (dtype === undefined) return undefined;
+  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float32, float64, int32, bool)`);
+  return dtype;
+}
+
+function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
+  if (options?.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+/** Shape of nested input, checking that it is not ragged. */
+function nestedShape(data: NestedInput): number[] {
+  const shape: number[] = [];
+  let level: NestedInput = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0]!;
+  }
+  const check = (x: NestedInput, d: number, path: string): void => {
+    if (d === shape.length) {
+      if (typeof x !== 'number' && typeof x !== 'boolean') {
+        throw new ValueError(`tensor: elements must be numbers or booleans (got ${Array.isArray(x) ? 'an array' : typeof x} at ${path || 'the top'})`);
+      }
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[d]) {
+      throw new ValueError(`tensor: ragged nested array: expected ${shape[d]} elements at ${path || 'the top'} (shape so far [${shape.slice(0, d + 1).join(',')}]), got ${Array.isArray(x) ? x.length : 'a scalar'}`);
+    }
+    x.forEach((y, i) => check(y, d + 1, `${path}[${i}]`));
+  };
+  check(data, 0, '');
+  return shape;
+}
+
+/**
+ * A tensor from a number, a boolean, nested arrays or a typed array. Numbers default to
+ * float32, booleans to bool; typed arrays keep their type (Uint8Array reads as int32).
+ */
+export function tensor(data: NestedInput | TypedArray | ArrayLike<number>, options?: CreateOptions & { shape?: number[] }): Tensor {
+  let dtype = checkDtype('tensor', options?.dtype);
+  if (ArrayBuffer.isView(data)) {
+    const arr = data as unknown as TypedArray;
+    const own = data instanceof Uint8Array ? 'int32' : dtypeOfArray(data);
+    if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array or Uint8Array (got ${data.constructor.name})`);
+    dtype ??= own;
+    const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
+    if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
+    const out = empty(shape, dtype);
+    out.storage.data.set(arr);
+    return finish(out, options);
+  }
+  const shape = nestedShape(data as NestedInput);
+  const flat: Scalar[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity) as Scalar[]) : [data as Scalar];
+  dtype ??= flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : 'float32';
+  const out = empty(shape, dtype);
+  const buf = out.storage.data;
+  if (dtype === 'int32' || dtype === 'bool') {
+    const conv = new ARRAY_OF[dtype](1);
+    for (let i = 0; i < flat.length; i++) {
+      const v = Number(flat[i]);
+      conv[0] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : Math.trunc(v);
+      buf[i] = conv[0]!;
+    }
+  } else {
+    for (let i = 0; i < flat.length; i++) buf[i] = Number(flat[i]);
+  }
+  return finish(out, options);
+}
+
+/** A 0-d tensor holding one scalar. */
+export function scalarTensor(value: Scalar, dtype: DType): Tensor {
+  const out = empty([], dtype);
+  out.storage.data[0] = dtype === 'bool' ? (value ? 1 : 0) : dtype === 'int32' ? Math.trunc(Number(value)) : Number(value);
+  return out;
+}
+
+/** A tensor of `shape` with every element `value`. */
+export function full(shape: number[], value: Scalar, options?: CreateOptions): Tensor {
+  const s = checkShape('full', shape);
+  const dtype = checkDtype('full', options?.dtype) ?? resultType(value === true || value === false ? value : 0.5);
+  const out = empty(s, dtype);
+  if (sizeOf(s) > 0 && value !== 0 && value !== false) writeInto('full', out, expandTo(scalarTensor(value, dtype), s));
+  return finish(out, options);
+}
+
+/** Zeros of `shape` (float32 unless `dtype`). */
+export function zeros(shape: number[], options?: CreateOptions): Tensor {
+  return full(shape, 0, { dtype: 'float32', ...options });
+}
+
+/** Ones of `shape` (float32 unless `dtype`). */
+export function ones(shape: number[], options?: CreateOptions): Tensor {
+  return full(shape, 1, { dtype: 'float32', ...options });
+}
+
+/** A tensor like `x` (shape and dtype unless overridden) full of `value`. */
+export function fullLike(x: Tensor, value: Scalar, options?: CreateOptions): Tensor {
+  return full(x.shape, value, { dtype: x.dtype, ...options });
+}
+export const zerosLike = (x: Tensor, options?: CreateOptions): Tensor => fullLike(x, 0, options);
+export const onesLike = (x: Tensor, options?: CreateOptions): Tensor => fullLike(x, 1, options);
+
+function checkFinite(op: string, name: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a finite number (got ${v})`);
+}
+
+/** int32 0..n-1. */
+export function iota(n: number): Tensor {
+  return apply('iota', [], { n });
+}
+
+/**
+ * Values from `start` up to (not including) `end` by `step`: `arange(5)`, `arange(1, 5)`,
+ * `arange(0, 1, 0.25)`. int32 when all three are integers, else float32.
+ */
+export function arange(start: number, end?: number, step = 1, options?: CreateOptions): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  checkFinite('arange', 'start', start);
+  checkFinite('arange', 'end', end);
+  checkFinite('arange', 'step', step);
+  if (step === 0) throw new ValueError('arange: step must be non-zero');
+  if ((end - start) * step < 0) throw new ValueError(`arange: end ${end} cannot be reached from start ${start} with step ${step}`);
+  const n = Math.ceil((end - start) / step);
+  const dtype = checkDtype('arange', options?.dtype) ?? resultType(start, end, step);
+  // start + i·step computed in float64, rounded once to the dtype.
+  const values = add(mul(cast(iota(n), 'float64'), step), start);
+  return finish(cast(values, dtype), options);
+}
+
+/** `steps` evenly spaced values from `start` to `end` inclusive. */
+export function linspace(start: number, end: number, steps: number, options?: CreateOptions): Tensor {
+  checkFinite('linspace', 'start', start);
+  checkFinite('linspace', 'end', end);
+  if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer (got ${steps})`);
+  const dtype = checkDtype('linspace', options?.dtype) ?? 'float32';
+  if (steps === 1) return finish(full([1], start, { dtype }), options);
+  const step = (end - start) / (steps - 1);
+  // Like PyTorch, the second half counts back from `end` so both ends are exact.
+  const i = cast(iota(steps), 'float64');
+  const half = Math.floor(steps / 2);
+  const fromStart = add(mul(i, step), start);
+  const fromEnd = sub(end, mul(sub(steps - 1, i), step));
+  const values = fromStart.where(i.lt(half), fromEnd);
+  return finish(cast(values, dtype), options);
+}
+
+/** The n×m identity (m defaults to n). */
+export function eye(n: number, m = n, options?: CreateOptions): Tensor {
+  for (const [name, v] of [['n', n], ['m', m]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new ValueError(`eye: ${name} must be a non-negative integer (got ${v})`);
+  }
+  const dtype = checkDtype('eye', options?.dtype) ?? 'float32';
+  const rows = reshape(iota(n), [n, 1]);
+  const cols = reshape(iota(m), [1, m]);
+  return finish(cast(eq(rows, cols), dtype), options);
+}
+
+/** Uniform samples in [0, 1) from the seeded counter-based generator. */
+export function rand(shape: number[], options?: CreateOptions): Tensor {
+  const s = checkShape('rand', shape);
+  const dtype = checkDtype('rand', options?.dtype) ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`rand: dtype must be float32 or float64 (got ${dtype})`);
+  const { seed, offset } = takeCounters(sizeOf(s));
+  return finish(cast(apply('random', [], { shape: s, seed, offset }), dtype), options);
+}
+
+/** Standard normal samples (Box–Muller over two uniform draws). */
+export function randn(shape: number[], options?: CreateOptions): Tensor {
+  const s = checkShape('randn', shape);
+  const dtype = checkDtype('randn', options?.dtype) ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`randn: dtype must be float32 or float64 (got ${dtype})`);
+  const n = sizeOf(s);
+  const u = cast(rand([2, n]), 'float64');
+  // 1 - u is in (0, 1], so the log is finite.
+  const radius = sqrt(mul(log(sub(1, u.narrow(0, 0, 1))), -2));
+  const z = mul(radius, cos(mul(u.narrow(0, 1, 1), 2 * Math.PI)));
+  return finish(cast(reshape(z, s), dtype), options);
+}
+
+/** Integers uniform in [low, high). */
+export function randint(low: number, high: number, shape: number[], options?: CreateOptions): Tensor {
+  if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || high <= low) {
+    throw new ValueError(`randint: need integers low < high (got low=${low}, high=${high})`);
+  }
+  const dtype = checkDtype('randint', options?.dtype) ?? 'int32';
+  const u = cast(rand(shape), 'float64');
+  return finish(cast(add(floor(mul(u, high - low)), low), dtype), options);
+}
+

@@ -1,0 +1,117 @@
+/** Reductions over axes, and the composites built on them (mean, var, softmax, logsumexp…). */
+import { isFloat } from '../../runtime/dtype.js';
+import { ShapeError, fmtShape } from '../../runtime/errors.js';
+import type { ReducePrim } from '../../compiler/ir/primitives.js';
+import { normalizeAxes, normalizeAxis, sizeOf } from '../../compiler/ir/shape.js';
+import { apply } from '../dispatch.js';
+import type { Tensor } from '../tensor.js';
+import { abs, add, cast, div, exp, log, mul, ne, sqrt, sub, where } from './elementwise.js';
+import { reshape } from './shape.js';
+
+/** Axes argument of the reductions: one axis, a list, or all (null/undefined). */
+export type Axes = number | number[] | null | undefined;
+
+function keepShape(x: Tensor, axes: readonly number[]): number[] {
+  return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+function reduce(prim: Exclude<ReducePrim, 'argmax' | 'argmin'>, op: string, x: Tensor, axis: Axes, keepdim: boolean): Tensor {
+  const axes = normalizeAxes(op, axis, x.ndim);
+  if (axes.length === 0) return prim === 'sum' || prim === 'prod' ? apply(prim, [x], { axes }) : x.clone();
+  const out = apply(prim, [x], { axes });
+  return keepdim ? reshape(out, keepShape(x, axes)) : out;
+}
+
+/** Sum over `axis` (all when omitted); bool and int32 sum as int32. */
+export const sum = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('sum', 'sum', x, axis, keepdim);
+/** Product over `axis`. */
+export const prod = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('prod', 'prod', x, axis, keepdim);
+/** Largest value over `axis` (NaN if any); indices come from argmax. */
+export const max = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('max', 'max', x, axis, keepdim);
+/** Smallest value over `axis` (NaN if any). */
+export const min = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('min', 'min', x, axis, keepdim);
+
+/** True where any element over `axis` is non-zero. */
+export function any(x: Tensor, axis?: Axes, keepdim = false): Tensor {
+  return cast(reduce('max', 'any', cast(x, 'bool'), axis, keepdim), 'bool');
+}
+
+/** True where every element over `axis` is non-zero. */
+export function all(x: Tensor, axis?: Axes, keepdim = false): Tensor {
+  return cast(reduce('min', 'all', cast(x, 'bool'), axis, keepdim), 'bool');
+}
+
+function argReduce(prim: 'argmax' | 'argmin', x: Tensor, axis: number | null | undefined, keepdim: boolean): Tensor {
+  if (axis === undefined || axis === null) {
+    if (x.size === 0) throw new ShapeError(`${prim}: cannot take ${prim} of an empty tensor ${fmtShape(x.shape)}`);
+    const flat = apply(prim, [reshape(x, [x.size])], { axis: 0 });
+    return keepdim ? reshape(flat, x.shape.map(() => 1)) : flat;
+  }
+  const a = normalizeAxis(prim, axis, x.ndim);
+  if (x.ndim === 0) return reshape(apply(prim, [reshape(x, [1])], { axis: 0 }), []);
+  const out = apply(prim, [x], { axis: a });
+  return keepdim ? reshape(out, keepShape(x, [a])) : out;
+}
+
+/** Index of the first largest value along `axis` (of the flattened tensor when omitted), int32. */
+export const argmax = (x: Tensor, axis?: number | null, keepdim = false): Tensor => argReduce('argmax', x, axis, keepdim);
+/** Index of the first smallest value along `axis`, int32. */
+export const argmin = (x: Tensor, axis?: number | null, keepdim = false): Tensor => argReduce('argmin', x, axis, keepdim);
+
+function asFloat(x: Tensor): Tensor {
+  return isFloat(x.dtype) ? x : cast(x, 'float32');
+}
+
+function count(x: Tensor, axis: Axes, op: string): number {
+  return sizeOf(normalizeAxes(op, axis, x.ndim).map((a) => x.shape[a]!));
+}
+
+/** Mean over `axis`; integer input is averaged as float32. */
+export function mean(x: Tensor, axis?: Axes, keepdim = false): Tensor {
+  return div(sum(asFloat(x), axis, keepdim), count(x, axis, 'mean'));
+}
+
+/** Variance over `axis` with Bessel's correction by default (correction = 1). */
+export function variance(x: Tensor, axis?: Axes, keepdim = false, correction = 1): Tensor {
+  const xf = asFloat(x);
+  const centered = sub(xf, mean(xf, axis, true));
+  return div(sum(mul(centered, centered), axis, keepdim), Math.max(0, count(x, axis, 'var') - correction));
+}
+
+/** Standard deviation over `axis`. */
+export function std(x: Tensor, axis?: Axes, keepdim = false, correction = 1): Tensor {
+  return sqrt(variance(x, axis, keepdim, correction));
+}
+
+/** The max used to shift exp(): finite, so rows of -Inf or +Inf do not turn into NaN. */
+function stableShift(x: Tensor, axes: Axes): Tensor {
+  const m = max(x, axes, true);
+  const finite = ne(abs(m), Infinity);
+  return where(finite, m, 0);
+}
+
+/** log(Σ exp(x)) over `axis`, without overflow. */
+export function logsumexp(x: Tensor, axis?: Axes, keepdim = false): Tensor {
+  const xf = asFloat(x);
+  const axes = normalizeAxes('logsumexp', axis, xf.ndim);
+  const m = stableShift(xf, axes);
+  const out = add(log(sum(exp(sub(xf, m)), axes, true)), m);
+  return keepdim ? out : reshape(out, xf.shape.filter((_, i) => !axes.includes(i)));
+}
+
+/** exp(x) / Σ exp(x) along `axis`. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const xf = asFloat(x);
+  const a = normalizeAxis('softmax', axis, xf.ndim);
+  const e = exp(sub(xf, stableShift(xf, a)));
+  return div(e, sum(e, a, true));
+}
+
+/** x - logsumexp(x) along `axis`. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const xf = asFloat(x);
+  const a = normalizeAxis('logSoftmax', axis, xf.ndim);
+  const shifted = sub(xf, stableShift(xf, a));
+  return sub(shifted, log(sum(exp(shifted), a, true)));
+}
+

@@ -1,0 +1,42 @@
+/** Reading tensor elements out to JS values. */
+import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
+import type { Tensor } from './tensor.js';
+
+/** Nested arrays of a tensor's elements; a bare number or boolean for 0-d. */
+export type Nested = number | boolean | Nested[];
+
+/** A fresh row-major typed array of `t`'s elements (any strides). */
+export function readContiguous(t: Tensor): TypedArray {
+  const n = t.size;
+  const src = t.storage.data;
+  if (t.isContiguous) return src.slice(t.offset, t.offset + n);
+  const out = new ARRAY_OF[t.dtype](n);
+  const idx = new Array<number>(t.ndim).fill(0);
+  let p = t.offset;
+  for (let i = 0; i < n; i++) {
+    out[i] = src[p]!;
+    // Odometer over the multi-index, moving the storage position by strides.
+    for (let d = t.ndim - 1; d >= 0; d--) {
+      idx[d]!++;
+      p += t.strides[d]!;
+      if (idx[d]! < t.shape[d]!) break;
+      p -= t.strides[d]! * t.shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Nested JS arrays of `t`'s elements; bool elements become booleans. */
+export function toNested(t: Tensor): Nested {
+  const flat = readContiguous(t);
+  const conv = t.dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
+  if (t.ndim === 0) return conv(flat[0]!);
+  let at = 0;
+  const build = (d: number): Nested[] => {
+    const out: Nested[] = [];
+    for (let i = 0; i < t.shape[d]!; i++) out.push(d === t.ndim - 1 ? conv(flat[at++]!) : build(d + 1));
+    return out;
+  };
+  return build(0);
+}

@@ -1,0 +1,193 @@
+/**
+ * The Tensor: storage + shape + strides + offset, with PyTorch-style methods. Methods are
+ * thin: every computation goes through the op functions in ./ops, which bottom out in
+ * `apply` (./dispatch.ts), the one place where primitives run.
+ */
+import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
+import { ValueError, fmtShape } from '../runtime/errors.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../compiler/ir/shape.js';
+import { formatTensor } from './format.js';
+import type { Scalar } from './dtype.js';
+import * as E from './ops/elementwise.js';
+import * as R from './ops/reduce.js';
+import * as S from './ops/shape.js';
+import * as L from './ops/linalg.js';
+import * as I from './ops/indexing.js';
+import * as P from './ops/inplace.js';
+import { readContiguous, toNested, type Nested } from './read.js';
+
+/** Where a tensor's elements live. */
+export type Device = 'cpu';
+
+/** Elements shared by a tensor and its views. `version` counts in-place writes. */
+export interface Storage {
+  readonly data: TypedArray;
+  readonly device: Device;
+  version: number;
+}
+
+/** A tensor or a JS scalar, wherever an op takes an operand. */
+export type TensorLike = Tensor | Scalar;
+
+/** An n-dimensional array of one dtype on one device. */
+export class Tensor {
+  /** @internal */ readonly storage: Storage;
+  /** Size of each dimension. */
+  readonly shape: number[];
+  /** Elements to step in storage per index of each dimension. */
+  readonly strides: number[];
+  /** Index in storage of the first element. */
+  readonly offset: number;
+  readonly dtype: DType;
+  /** Whether autograd tracks operations on this tensor. */
+  requiresGrad = false;
+  /** Accumulated gradient after `backward()`. */
+  grad: Tensor | null = null;
+
+  /** @internal Use the creation functions (`tensor`, `zeros`, …) instead. */
+  constructor(storage: Storage, shape: number[], strides: number[], offset: number, dtype: DType) {
+    this.storage = storage;
+    this.shape = shape;
+    this.strides = strides;
+    this.offset = offset;
+    this.dtype = dtype;
+  }
+
+  /** @internal A fresh contiguous tensor over `data`. */
+  static fromData(data: TypedArray, shape: number[], dtype: DType): Tensor {
+    return new Tensor({ data, device: 'cpu', version: 0 }, shape, contiguousStrides(shape), 0, dtype);
+  }
+
+  get device(): Device { return this.storage.device; }
+  get ndim(): number { return this.shape.length; }
+  /** Number of elements. */
+  get size(): number { return sizeOf(this.shape); }
+  /** @internal True when the elements are row-major with no gaps. */
+  get isContiguous(): boolean { return isContiguous(this.shape, this.strides); }
+
+  // Reading values.
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
+    const v = this.storage.data[this.offset]!;
+    return v;
+  }
+  /** The elements as nested arrays (a number for a 0-d tensor; booleans for bool). */
+  toArray(): Nested {
+    return toNested(this);
+  }
+  /** A fresh typed array of the elements in row-major order. */
+  data<D extends DType = DType>(): TypedArrayOf[D] {
+    return readContiguous(this) as TypedArrayOf[D];
+  }
+  toString(): string {
+    return formatTensor(this);
+  }
+  /** One-element tensors convert to numbers (`while (a < b)`); larger ones are ambiguous. */
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (hint === 'string') return this.toString();
+    if (this.size !== 1) {
+      throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
+    }
+    return this.item();
+  }
+
+  // Elementwise.
+  add(other: TensorLike): Tensor { return E.add(this, other); }
+  sub(other: TensorLike): Tensor { return E.sub(this, other); }
+  mul(other: TensorLike): Tensor { return E.mul(this, other); }
+  div(other: TensorLike): Tensor { return E.div(this, other); }
+  pow(exponent: TensorLike): Tensor { return E.pow(this, exponent); }
+  remainder(other: TensorLike): Tensor { return E.remainder(this, other); }
+  maximum(other: TensorLike): Tensor { return E.maximum(this, other); }
+  minimum(other: TensorLike): Tensor { return E.minimum(this, other); }
+  neg(): Tensor { return E.neg(this); }
+  abs(): Tensor { return E.abs(this); }
+  sign(): Tensor { return E.sign(this); }
+  reciprocal(): Tensor { return E.reciprocal(this); }
+  exp(): Tensor { return E.exp(this); }
+  log(): Tensor { return E.log(this); }
+  log1p(): Tensor { return E.log1p(this); }
+  expm1(): Tensor { return E.expm1(this); }
+  sqrt(): Tensor { return E.sqrt(this); }
+  rsqrt(): Tensor { return E.rsqrt(this); }
+  square(): Tensor { return E.square(this); }
+  sin(): Tensor { return E.sin(this); }
+  cos(): Tensor { return E.cos(this); }
+  tan(): Tensor { return E.tan(this); }
+  tanh(): Tensor { return E.tanh(this); }
+  erf(): Tensor { return E.erf(this); }
+  sigmoid(): Tensor { return E.sigmoid(this); }
+  relu(): Tensor { return E.relu(this); }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return E.gelu(this, approximate); }
+  silu(): Tensor { return E.silu(this); }
+  floor(): Tensor { return E.floor(this); }
+  ceil(): Tensor { return E.ceil(this); }
+  round(): Tensor { return E.round(this); }
+  clamp(min?: number | null, max?: number | null): Tensor { return E.clamp(this, min, max); }
+  isnan(): Tensor { return E.isnan(this); }
+  lt(other: TensorLike): Tensor { return E.lt(this, other); }
+  le(other: TensorLike): Tensor { return E.le(this, other); }
+  gt(other: TensorLike): Tensor { return E.gt(this, other); }
+  ge(other: TensorLike): Tensor { return E.ge(this, other); }
+  eq(other: TensorLike): Tensor { return E.eq(this, other); }
+  ne(other: TensorLike): Tensor { return E.ne(this, other); }
+  logicalAnd(other: TensorLike): Tensor { return E.logicalAnd(this, other); }
+  logicalOr(other: TensorLike): Tensor { return E.logicalOr(this, other); }
+  logicalNot(): Tensor { return E.logicalNot(this); }
+  where(cond: Tensor, other: TensorLike): Tensor { return E.where(cond, this, other); }
+  cast(dtype: DType): Tensor { return E.cast(this, dtype); }
+  /** Converts to `dtype` (a no-op when it already is). */
+  to(dtype: DType): Tensor { return E.cast(this, dtype); }
+
+  // Reductions.
+  sum(axis?: number | number[] | null, keepdim = false): Tensor { return R.sum(this, axis, keepdim); }
+  mean(axis?: number | number[] | null, keepdim = false): Tensor { return R.mean(this, axis, keepdim); }
+  prod(axis?: number | number[] | null, keepdim = false): Tensor { return R.prod(this, axis, keepdim); }
+  max(axis?: number | number[] | null, keepdim = false): Tensor { return R.max(this, axis, keepdim); }
+  min(axis?: number | number[] | null, keepdim = false): Tensor { return R.min(this, axis, keepdim); }
+  argmax(axis?: number | null, keepdim = false): Tensor { return R.argmax(this, axis, keepdim); }
+  argmin(axis?: number | null, keepdim = false): Tensor { return R.argmin(this, axis, keepdim); }
+  var(axis?: number | number[] | null, keepdim = false, correction = 1): Tensor { return R.variance(this, axis, keepdim, correction); }
+  std(axis?: number | number[] | null, keepdim = false, correction = 1): Tensor { return R.std(this, axis, keepdim, correction); }
+  logsumexp(axis?: number | number[] | null, keepdim = false): Tensor { return R.logsumexp(this, axis, keepdim); }
+  softmax(axis = -1): Tensor { return R.softmax(this, axis); }
+  logSoftmax(axis = -1): Tensor { return R.logSoftmax(this, axis); }
+  any(axis?: number | number[] | null, keepdim = false): Tensor { return R.any(this, axis, keepdim); }
+  all(axis?: number | number[] | null, keepdim = false): Tensor { return R.all(this, axis, keepdim); }
+
+  // Shape and views.
+  reshape(shape: number[]): Tensor { return S.reshape(this, shape); }
+  view(shape: number[]): Tensor { return S.view(this, shape); }
+  flatten(startAxis = 0, endAxis = -1): Tensor { return S.flatten(this, startAxis, endAxis); }
+  squeeze(axis?: number | number[]): Tensor { return S.squeeze(this, axis); }
+  unsqueeze(axis: number): Tensor { return S.unsqueeze(this, axis); }
+  permute(dims: number[]): Tensor { return S.permute(this, dims); }
+  transpose(dim0: number, dim1: number): Tensor { return S.transpose(this, dim0, dim1); }
+  /** Transpose of a tensor of at most 2 dims. */
+  t(): Tensor { return S.t(this); }
+  expand(shape: number[]): Tensor { return S.expand(this, shape); }
+  broadcastTo(shape: number[]): Tensor { return S.broadcastTo(this, shape); }
+  slice(axis: number, start?: number | null, end?: number | null, step = 1): Tensor { return S.slice(this, axis, start, end, step); }
+  narrow(axis: number, start: number, length: number): Tensor { return S.narrow(this, axis, start, length); }
+  contiguous(): Tensor { return S.contiguous(this); }
+  clone(): Tensor { return S.clone(this); }
+  split(sizes: number | number[], axis = 0): Tensor[] { return S.split(this, sizes, axis); }
+  chunk(chunks: number, axis = 0): Tensor[] { return S.chunk(this, chunks, axis); }
+
+  // Linear algebra and indexing.
+  matmul(other: Tensor): Tensor { return L.matmul(this, other); }
+  gather(axis: number, index: Tensor): Tensor { return I.gather(this, axis, index); }
+  indexSelect(axis: number, index: Tensor): Tensor { return I.indexSelect(this, axis, index); }
+
+  // In place.
+  add_(other: TensorLike): this { return P.add_(this, other); }
+  sub_(other: TensorLike): this { return P.sub_(this, other); }
+  mul_(other: TensorLike): this { return P.mul_(this, other); }
+  div_(other: TensorLike): this { return P.div_(this, other); }
+  copy_(src: TensorLike): this { return P.copy_(this, src); }
+  fill_(value: Scalar): this { return P.copy_(this, value); }
+  zero_(): this { return P.copy_(this, 0); }
+}
+
+export type { Nested };
