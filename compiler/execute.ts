@@ -26,10 +26,6 @@ export function cpuKernel(lowered: Lowered): CpuKernel {
   return k;
 }
 
-/** Runs a lowered kernel on buffers with their element offsets and scalar arguments. */
-export function runCpu(lowered: Lowered, buffers: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = []): void {
-  cpuKernel(lowered)(...buffers, ...offsets, ...scalars);
-}
 
 /** The generated source of a lowered spec (for explanations and tests). */
 export function cpuSource(lowered: Lowered): string {
@@ -41,8 +37,16 @@ export interface Operand extends Layout {
   data: TypedArray;
 }
 
+/** Calls the kernel with every arg's buffer, then every arg's offset, then the scalars. */
 function run(lowered: Lowered, args: readonly Operand[], scalars: readonly number[] = []): void {
-  runCpu(lowered, args.map((a) => a.data), args.map((a) => a.offset), scalars);
+  const n = args.length;
+  const argv = new Array<TypedArray | number>(2 * n + scalars.length);
+  for (let i = 0; i < n; i++) {
+    argv[i] = args[i]!.data;
+    argv[n + i] = args[i]!.offset;
+  }
+  for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
+  cpuKernel(lowered).apply(undefined, argv);
 }
 
 /** Where `out` sits inside a larger region starting `starts` elements in along each dim. */
@@ -60,7 +64,9 @@ export function executePrim<P extends Prim>(prim: P, params: Params<P>, inputs: 
   if (sizeOf(out.shape) === 0) return;
   const rule = primitiveRules[prim];
   if (isElementwise(rule) || rule.kind === 'cast') {
-    run(lowerElementwise(prim as UnaryPrim | BinaryPrim | 'where' | 'cast', inputs, out), [out, ...inputs]);
+    const args = [out];
+    for (let i = 0; i < inputs.length; i++) args.push(inputs[i]!);
+    run(lowerElementwise(prim as UnaryPrim | BinaryPrim | 'where' | 'cast', inputs, out), args);
     return;
   }
   switch (rule.kind) {

@@ -113,3 +113,15 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
   }
   return { shape: outShape, strides: outStrides };
 }
+
+/** A compact cache key for a loop nest: sizes, then each arg's strides. Hot path of every eager op. */
+export function layoutKey(shape: readonly number[], strides: readonly (readonly number[])[]): string {
+  let key = '';
+  for (let d = 0; d < shape.length; d++) key += shape[d] + ',';
+  for (let a = 0; a < strides.length; a++) {
+    key += ';';
+    const s = strides[a]!;
+    for (let d = 0; d < s.length; d++) key += s[d] + ',';
+  }
+  return key;
+}

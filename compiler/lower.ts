@@ -8,7 +8,7 @@ import type { DType } from '../runtime/dtype.js';
 import { InternalError } from '../runtime/errors.js';
 import type { BinaryPrim, ReducePrim, UnaryPrim } from './ir/primitives.js';
 import { contiguousStrides } from './ir/shape.js';
-import { collapseDims, type Expr, type KernelSpec, type MapSpec } from './kernel.js';
+import { collapseDims, layoutKey, type Expr, type KernelSpec, type MapSpec } from './kernel.js';
 
 /** How a kernel argument's elements sit in its buffer. */
 export interface Layout {
@@ -26,12 +26,17 @@ export interface Lowered {
 
 /** Elementwise primitive (or cast/copy) writing `out` from `inputs`, all of out's shape. */
 export function lowerElementwise(prim: UnaryPrim | BinaryPrim | 'where' | 'cast', inputs: readonly Layout[], out: Layout): Lowered {
-  const all = [out.strides, ...inputs.map((l) => l.strides)];
+  const all = [out.strides];
+  let key = prim + '|' + out.dtype;
+  for (let i = 0; i < inputs.length; i++) {
+    all.push(inputs[i]!.strides);
+    key += ',' + inputs[i]!.dtype;
+  }
   const { shape, strides } = collapseDims(out.shape, all);
-  const dtypes = [out.dtype, ...inputs.map((l) => l.dtype)];
   return {
-    key: `${prim}|${dtypes}|${shape}|${strides.join(';')}`,
+    key: key + '|' + layoutKey(shape, strides),
     build: () => {
+      const dtypes = [out.dtype, ...inputs.map((l) => l.dtype)];
       const body: Expr[] = inputs.map((_, i) => ({ op: 'load', arg: i + 1 }));
       if (prim === 'cast') body.push({ op: 'cast', arg: 0, from: inputs[0]!.dtype, to: out.dtype });
       else if (prim !== 'copy') body.push({ op: 'prim', prim, args: inputs.map((_, i) => i), dtype: inputs[inputs.length - 1]!.dtype });

@@ -4,8 +4,7 @@
  */
 import { ValueError } from '../../runtime/errors.js';
 import { fillUniform } from '../random/philox.js';
-
-const f = Math.fround;
+import { f32Math } from '../scalar/f32-math.js';
 
 /** Round half to even, as PyTorch's round does. */
 function roundHalfEven(x: number): number {
@@ -54,16 +53,8 @@ function sigmoid64(x: number): number {
 
 /** Helpers visible to generated JS as `M`. */
 export const jsHelpers = {
-  exp: (x: number) => f(Math.exp(x)),
-  log: (x: number) => f(Math.log(x)),
-  log1p: (x: number) => f(Math.log1p(x)),
-  expm1: (x: number) => f(Math.expm1(x)),
-  sin: (x: number) => f(Math.sin(x)),
-  cos: (x: number) => f(Math.cos(x)),
-  tan: (x: number) => f(Math.tan(x)),
-  tanh: (x: number) => f(Math.tanh(x)),
-  erf: (x: number) => f(erf64(x)),
-  sigmoid: (x: number) => f(sigmoid64(x)),
+  ...f32Math,
+  tan: (x: number) => Math.fround(Math.tan(x)),
   exp64: Math.exp,
   log64: Math.log,
   log1p64: Math.log1p,
