@@ -58,6 +58,7 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     const layout = viewLayout(prim, x, params);
     if (layout === null) throw new InternalError(`${prim}: ${fmtShape(x.shape)} cannot be viewed as ${fmtShape(meta.shape)}`);
     out = new Tensor(x.storage, layout.shape, layout.strides, layout.offset, x.dtype);
+    out.viewBase = x.viewBase ?? x;
   } else {
     out = empty(meta.shape.slice(), meta.dtype);
     executePrim(prim, params, inputs.map(operand), operand(out));

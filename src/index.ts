@@ -20,3 +20,8 @@ export {
 } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
+export { grad, valueAndGrad, vjp } from './autograd/functional.js';
+export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { AutogradError } from './autograd/node.js';
+export type { BackwardOptions } from './autograd/backward.js';

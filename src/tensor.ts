@@ -4,7 +4,11 @@
  * `apply` (./dispatch.ts), the one place where primitives run.
  */
 import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
-import { ValueError, fmtShape } from '../runtime/errors.js';
+import { isFloat } from '../runtime/dtype.js';
+import { DTypeError, ValueError, fmtShape } from '../runtime/errors.js';
+import { runBackward, type BackwardOptions } from './autograd/backward.js';
+import { AutogradError, type GradNode } from './autograd/node.js';
+import { onesLike } from './ops/creation.js';
 import { contiguousStrides, isContiguous, sizeOf } from '../compiler/ir/shape.js';
 import { formatTensor } from './format.js';
 import type { Scalar } from './dtype.js';
@@ -39,10 +43,15 @@ export class Tensor {
   /** Index in storage of the first element. */
   readonly offset: number;
   readonly dtype: DType;
-  /** Whether autograd tracks operations on this tensor. */
-  requiresGrad = false;
   /** Accumulated gradient after `backward()`. */
   grad: Tensor | null = null;
+  /** @internal The recorded op that produced this tensor (null for leaves). */
+  gradFn: GradNode | null = null;
+  /** @internal For views: the tensor whose storage they read. */
+  viewBase: Tensor | null = null;
+  /** True once `retainGrad()` asked a non-leaf to keep its gradient. */
+  retainsGrad = false;
+  #requiresGrad = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, …) instead. */
   constructor(storage: Storage, shape: number[], strides: number[], offset: number, dtype: DType) {
@@ -56,6 +65,46 @@ export class Tensor {
   /** @internal A fresh contiguous tensor over `data`. */
   static fromData(data: TypedArray, shape: number[], dtype: DType): Tensor {
     return new Tensor({ data, device: 'cpu', version: 0 }, shape, contiguousStrides(shape), 0, dtype);
+  }
+
+  /** Whether autograd records operations on this tensor (only float tensors can). */
+  get requiresGrad(): boolean { return this.#requiresGrad; }
+  set requiresGrad(value: boolean) {
+    if (value && !isFloat(this.dtype)) throw new DTypeError(`requiresGrad: only float tensors can require gradients (got ${this.dtype})`);
+    if (!value && this.gradFn !== null) throw new AutogradError('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');
+    this.#requiresGrad = value;
+  }
+  /** Sets requiresGrad and returns this tensor. */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+  /** True for tensors not produced by a recorded op (user-created, or detached). */
+  get isLeaf(): boolean { return this.gradFn === null; }
+  /** @internal Records the op that produced this tensor. */
+  setGradFn(node: GradNode): void {
+    this.gradFn = node;
+    this.#requiresGrad = true;
+  }
+  /**
+   * Backpropagates from this tensor: accumulates d(this)/d(leaf) into every leaf's `.grad`.
+   * Non-scalar outputs need `gradient`, the vector in the vector-Jacobian product.
+   */
+  backward(gradient?: Tensor, options?: BackwardOptions): void {
+    if (gradient === undefined && this.size !== 1) {
+      throw new AutogradError(`backward: the gradient can be implied only for one-element outputs (this one is ${fmtShape(this.shape)}); pass backward(gradient)`);
+    }
+    runBackward([this], [gradient ?? onesLike(this)], options);
+  }
+  /** The same values, cut off from the graph (shares storage). */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype);
+  }
+  /** Makes a non-leaf keep its `.grad` after backward. */
+  retainGrad(): this {
+    if (!this.requiresGrad) throw new AutogradError('retainGrad: this tensor does not require grad');
+    if (this.gradFn !== null) this.retainsGrad = true;
+    return this;
   }
 
   get device(): Device { return this.storage.device; }

@@ -8,7 +8,10 @@ import { broadcastShapes, sameShape } from '../../compiler/ir/shape.js';
 import { writeInto } from '../dispatch.js';
 import { canCast, resultType } from '../dtype.js';
 import { Tensor, type TensorLike } from '../tensor.js';
+import { AutogradError, GradNode } from '../autograd/node.js';
+import { isGradEnabled } from '../autograd/mode.js';
 import { add, asTensor, div, expandTo, mul, sub } from './elementwise.js';
+import { clone } from './shape.js';
 
 function checkTarget(op: string, target: Tensor, other: TensorLike): void {
   const shape = other instanceof Tensor ? broadcastShapes(op, target.shape, other.shape) : target.shape;
@@ -17,13 +20,37 @@ function checkTarget(op: string, target: Tensor, other: TensorLike): void {
   }
 }
 
+/** Checks that autograd allows writing into `target`; true when the write must be recorded. */
+function checkAutograd(op: string, target: Tensor, other: TensorLike): boolean {
+  if (!isGradEnabled()) return false;
+  const base = target.viewBase;
+  if ((target.requiresGrad && target.isLeaf) || (base !== null && base.requiresGrad && base.isLeaf)) {
+    throw new AutogradError(`${op}: a leaf tensor that requires grad${base !== null ? ' (or a view of one)' : ''} cannot be modified in place while gradients are recorded; update parameters inside noGrad(), or use the out-of-place op`);
+  }
+  const tracked = target.requiresGrad || (other instanceof Tensor && other.requiresGrad);
+  if (tracked && base !== null) {
+    throw new AutogradError(`${op}: in-place writes into a view of a tensor that autograd tracks are not supported; use out-of-place ops (e.g. cat or where) to build the new tensor`);
+  }
+  return tracked;
+}
+
+/** Gives `target` the history "copied from value": gradients flow from target into value. */
+function rebaseHistory(target: Tensor, value: Tensor): void {
+  if (!value.requiresGrad) return;
+  const node = value.dtype === target.dtype ? new GradNode('copy', {}, [value], target) : new GradNode('cast', { dtype: target.dtype }, [value], target);
+  target.setGradFn(node);
+}
+
 function update<T extends Tensor>(op: string, target: T, other: TensorLike, f: (a: Tensor, b: TensorLike) => Tensor): T {
   checkTarget(op, target, other);
-  const value = f(target, other);
+  const tracked = checkAutograd(op, target, other);
+  // A tracked target is read through a copy: its old history must stay reachable after the write.
+  const value = f(tracked && target.requiresGrad ? clone(target) : target, other);
   if (!canCast(value.dtype, target.dtype)) {
     throw new DTypeError(`${op}: the result type ${value.dtype} cannot be stored in the ${target.dtype} target (cast the target first, or use the out-of-place op)`);
   }
   writeInto(op, target, value);
+  if (tracked) rebaseHistory(target, value);
   return target;
 }
 
@@ -35,7 +62,9 @@ export const div_ = <T extends Tensor>(t: T, o: TensorLike): T => update('div_',
 /** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`. */
 export function copy_<T extends Tensor>(target: T, src: TensorLike): T {
   checkTarget('copy_', target, src);
+  const tracked = checkAutograd('copy_', target, src);
   const value = asTensor(src, src instanceof Tensor ? src.dtype : resultType(src === true || src === false ? src : 0.5, target.dtype));
   writeInto('copy_', target, expandTo(value, target.shape));
+  if (tracked) rebaseHistory(target, value);
   return target;
 }

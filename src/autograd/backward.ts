@@ -1,0 +1,104 @@
+/**
+ * The backward pass: walks the recorded nodes from the outputs in reverse topological
+ * order, applies each node's VJP rule and sums gradients where paths meet.
+ */
+import { ValueError, fmtShape } from '../../runtime/errors.js';
+import { sameShape } from '../../compiler/ir/shape.js';
+import type { Tensor } from '../tensor.js';
+import { add } from '../ops/elementwise.js';
+import { clone } from '../ops/shape.js';
+import { enableGrad, noGrad } from './mode.js';
+import { AutogradError, type GradNode } from './node.js';
+import { vjpRules } from './vjp.js';
+
+/** Options of a backward pass. */
+export interface BackwardOptions {
+  /** Keep the graph's saved values so backward can run through it again. */
+  retainGraph?: boolean;
+  /** Record the backward computation itself, for higher-order gradients. */
+  createGraph?: boolean;
+}
+
+/** Nodes reachable from `roots`, each after every node that consumes it. */
+function topoOrder(roots: readonly GradNode[], stopAt: ReadonlySet<GradNode>): GradNode[] {
+  const order: GradNode[] = [];
+  const state = new Map<GradNode, 'open' | 'done'>();
+  // Iterative DFS: training graphs can be deeper than the JS call stack.
+  const stack: { node: GradNode; next: number }[] = [];
+  for (const root of roots) {
+    if (state.has(root)) continue;
+    state.set(root, 'open');
+    stack.push({ node: root, next: 0 });
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const inputs = stopAt.has(top.node) ? [] : (top.node.inputs ?? []);
+      if (top.next < inputs.length) {
+        const child = inputs[top.next++]!.gradFn;
+        if (child !== null && !state.has(child)) {
+          state.set(child, 'open');
+          stack.push({ node: child, next: 0 });
+        }
+      } else {
+        state.set(top.node, 'done');
+        order.push(top.node);
+        stack.pop();
+      }
+    }
+  }
+  return order.reverse();
+}
+
+function accumulate(map: Map<unknown, Tensor>, key: unknown, g: Tensor): void {
+  const prev = map.get(key);
+  map.set(key, prev === undefined ? g : add(prev, g));
+}
+
+/**
+ * Runs backward from `roots` seeded with `seeds`. Without `wrt`, gradients accumulate into
+ * the `.grad` of leaves (and of tensors that retain grad). With `wrt`, nothing is written:
+ * the gradients of those tensors are returned (undefined where none flows).
+ */
+export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options: BackwardOptions & { wrt?: readonly Tensor[] } = {}): (Tensor | undefined)[] {
+  const { retainGraph = false, createGraph = false, wrt } = options;
+  roots.forEach((r, i) => {
+    const s = seeds[i]!;
+    if (!r.requiresGrad) throw new AutogradError('backward: the output does not require grad (no input it was computed from has requiresGrad set, or it was computed under noGrad)');
+    if (!sameShape(r.shape, s.shape)) throw new ValueError(`backward: the gradient's shape ${fmtShape(s.shape)} does not match the output's ${fmtShape(r.shape)}`);
+  });
+  const wrtNodes = new Set<GradNode>();
+  for (const t of wrt ?? []) if (t.gradFn !== null) wrtNodes.add(t.gradFn);
+  const nodeGrads = new Map<unknown, Tensor>();
+  const leafGrads = new Map<unknown, Tensor>();
+  const order = topoOrder(roots.flatMap((r) => (r.gradFn ? [r.gradFn] : [])), wrtNodes);
+
+  const run = () => {
+    roots.forEach((r, i) => accumulate(r.gradFn ? nodeGrads : leafGrads, r.gradFn ?? r, seeds[i]!));
+    for (const node of order) {
+      const g = nodeGrads.get(node);
+      if (g === undefined) continue;
+      if (wrt === undefined && node.out?.retainsGrad) storeGrad(node.out, g);
+      if (wrtNodes.has(node)) continue;
+      const { inputs, out } = node.saved();
+      const grads = (vjpRules[node.prim].vjp as (g: Tensor, x: readonly Tensor[], y: Tensor, p: object) => (Tensor | null)[])(g, inputs, out, node.params);
+      inputs.forEach((x, i) => {
+        const gi = grads[i];
+        if (gi === null || gi === undefined || !x.requiresGrad) return;
+        if (x.gradFn !== null) accumulate(nodeGrads, x.gradFn, gi);
+        else accumulate(leafGrads, x, gi);
+      });
+    }
+    if (wrt !== undefined) return wrt.map((t) => (t.gradFn !== null ? nodeGrads.get(t.gradFn) : leafGrads.get(t)));
+    for (const [leaf, g] of leafGrads) storeGrad(leaf as Tensor, g);
+    return [];
+  };
+  try {
+    return createGraph ? enableGrad(run) : noGrad(run);
+  } finally {
+    if (!retainGraph) for (const node of order) node.free();
+  }
+}
+
+/** Adds `g` to `t.grad`; a fresh copy is stored so no two tensors ever share a grad buffer. */
+function storeGrad(t: Tensor, g: Tensor): void {
+  t.grad = t.grad === null ? clone(g) : add(t.grad, g);
+}

@@ -1,0 +1,69 @@
+/**
+ * The tape: every primitive applied to tensors that require grad leaves a GradNode on its
+ * output, holding what its vector-Jacobian product needs. Nodes are recorded by observing
+ * `apply`, so composite ops need no gradient code of their own.
+ */
+import { isFloat } from '../../runtime/dtype.js';
+import { KilnError } from '../../runtime/errors.js';
+import type { Prim } from '../../compiler/ir/primitives.js';
+import { observeApply } from '../dispatch.js';
+import type { Tensor } from '../tensor.js';
+import { isGradEnabled } from './mode.js';
+import { vjpRules } from './vjp.js';
+
+/** Backward through a graph whose saved values were released, or were changed in place. */
+export class AutogradError extends KilnError {
+  override name = 'AutogradError';
+}
+
+/** One recorded primitive application. */
+export class GradNode {
+  readonly prim: Prim;
+  readonly params: object;
+  /** The operands; null once the graph has been freed by a backward pass. */
+  inputs: readonly Tensor[] | null;
+  /** The result (needed by rules written in terms of it, e.g. exp). */
+  out: Tensor | null;
+  /** Storage versions of the inputs and output when recorded, to catch later in-place writes. */
+  readonly versions: readonly number[];
+
+  constructor(prim: Prim, params: object, inputs: readonly Tensor[], out: Tensor) {
+    this.prim = prim;
+    this.params = params;
+    this.inputs = inputs;
+    this.out = out;
+    this.versions = [...inputs.map((x) => x.storage.version), out.storage.version];
+  }
+
+  /** The operands and result, after checking none was modified in place since recording. */
+  saved(): { inputs: readonly Tensor[]; out: Tensor } {
+    if (this.inputs === null || this.out === null) {
+      throw new AutogradError(`backward: trying to go backward through the graph a second time (at ${this.prim}); its saved values were freed by the first backward. Pass { retainGraph: true } to the first backward to keep them`);
+    }
+    const rule = vjpRules[this.prim];
+    const check = (t: Tensor, v: number, what: string) => {
+      if (t.storage.version !== v) {
+        throw new AutogradError(`backward: ${what} of ${this.prim}, needed for its gradient, was modified by an in-place operation after it was used (version ${v}, now ${t.storage.version}); use an out-of-place op (e.g. x = x.add(y) instead of x.add_(y))`);
+      }
+    };
+    if (rule.saves === 'inputs' || rule.saves === 'all') this.inputs.forEach((x, i) => check(x, this.versions[i]!, `operand ${i}`));
+    if (rule.saves === 'output' || rule.saves === 'all') check(this.out, this.versions[this.inputs.length]!, 'the result');
+    return { inputs: this.inputs, out: this.out };
+  }
+
+  /** Drops the references that keep the graph's tensors alive. */
+  free(): void {
+    this.inputs = null;
+    this.out = null;
+  }
+}
+
+observeApply({
+  onApply(prim, inputs, params, out) {
+    if (!isGradEnabled() || !isFloat(out.dtype)) return;
+    let needed = false;
+    for (const x of inputs) if (x.requiresGrad) { needed = true; break; }
+    if (!needed || vjpRules[prim].vjp === null) return;
+    out.setGradFn(new GradNode(prim, params, inputs, out));
+  },
+});
