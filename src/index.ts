@@ -25,3 +25,5 @@ export { grad, valueAndGrad, vjp } from './autograd/functional.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { AutogradError } from './autograd/node.js';
 export type { BackwardOptions } from './autograd/backward.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

@@ -11,7 +11,8 @@ import { zeros } from '../ops/creation.js';
 import {
   add, cast, cos, div, eq, exp, expandTo, floor, ge, gt, log, logicalAnd, lt, mul, neg, pow, sign, sin, sub, where,
 } from '../ops/elementwise.js';
-import { pad, reshape, slice, unsqueeze } from '../ops/shape.js';
+import { pad, reshape, slice, transpose, unsqueeze } from '../ops/shape.js';
+import { matmul } from '../ops/linalg.js';
 import { gather, scatterAdd } from '../ops/indexing.js';
 
 /** Gradients for each operand (null: no gradient flows there). */
@@ -192,8 +193,8 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
     saves: 'inputs',
     vjp: (g, [a, b]) => {
       const r = g.ndim;
-      const swap = (t: Tensor) => apply('permute', [t], { perm: [...Array(r - 2).keys(), r - 1, r - 2] });
-      return [apply('matmul', [g, swap(b!)], {}), apply('matmul', [swap(a!), g], {})];
+      const swap = (t: Tensor) => transpose(t, r - 2, r - 1);
+      return [matmul(g, swap(b!)), matmul(swap(a!), g)];
     },
   },
   gather: {

@@ -1,0 +1,134 @@
+/**
+ * Module: the base of layers and models. Parameters, buffers and submodules are found by
+ * walking the module's own fields in definition order, so a model is written as a plain
+ * class: `this.fc = new Linear(4, 8)` registers the layer and its parameters.
+ */
+import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
+import { sameShape } from '../../compiler/ir/shape.js';
+import { noGrad } from '../autograd/mode.js';
+import { Tensor } from '../tensor.js';
+
+const parameters = new WeakSet<Tensor>();
+
+/** Marks `t` as a trainable parameter (requiresGrad on) and returns it. */
+export function parameter(t: Tensor): Tensor {
+  const p = t.isLeaf ? t : t.detach();
+  p.requiresGrad = true;
+  parameters.add(p);
+  return p;
+}
+
+/** True for tensors created by `parameter`. */
+export function isParameter(t: unknown): t is Tensor {
+  return t instanceof Tensor && parameters.has(t);
+}
+
+/** The base class of layers and models. */
+export class Module {
+  /** Training mode (dropout active, batch norm uses batch statistics). */
+  training = true;
+  readonly #buffers = new Set<string>();
+
+  /** Registers a non-trainable tensor (running statistics) that belongs in the state dict. */
+  registerBuffer(name: string, t: Tensor): void {
+    (this as unknown as Record<string, Tensor>)[name] = t;
+    this.#buffers.add(name);
+  }
+
+  /** Direct submodules with their field names (arrays of modules are named name.i). */
+  namedChildren(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [key, value] of Object.entries(this)) {
+      if (value instanceof Module) out.push([key, value]);
+      else if (Array.isArray(value)) value.forEach((v, i) => { if (v instanceof Module) out.push([`${key}.${i}`, v]); });
+    }
+    return out;
+  }
+
+  /** Direct submodules. */
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every module below it, with dotted names. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  /** Every parameter with its dotted name, each once. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [key, value] of Object.entries(m)) {
+        if (isParameter(value) && !seen.has(value)) {
+          seen.add(value);
+          out.push([path ? `${path}.${key}` : key, value]);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Every parameter, each once. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Every buffer with its dotted name. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const name of m.#buffers) out.push([path ? `${path}.${name}` : name, (m as unknown as Record<string, Tensor>)[name]!]);
+    }
+    return out;
+  }
+
+  /** Sets training mode here and below. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Sets evaluation mode here and below. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradients of every parameter. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Parameters and buffers by dotted name (tensors shared with the module, not copies). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of [...this.namedParameters(), ...this.namedBuffers()]) out[name] = t;
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters and buffers in place. With `strict` (default), missing
+   * and unexpected names are errors; shapes must always match. Checks everything first, so a
+   * failed load changes nothing.
+   */
+  loadStateDict(state: Record<string, Tensor>, strict = true): void {
+    const own = this.stateDict();
+    const missing = Object.keys(own).filter((k) => !(k in state));
+    const unexpected = Object.keys(state).filter((k) => !(k in own));
+    if (strict && (missing.length || unexpected.length)) {
+      throw new ValueError(`loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''}`);
+    }
+    for (const [name, t] of Object.entries(state)) {
+      const target = own[name];
+      if (target === undefined) continue;
+      if (!(t instanceof Tensor)) throw new ValueError(`loadStateDict: ${name} is not a tensor`);
+      if (!sameShape(t.shape, target.shape)) throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
+    }
+    noGrad(() => {
+      for (const [name, t] of Object.entries(state)) own[name]?.copy_(t);
+    });
+  }
+}

@@ -1,0 +1,72 @@
+/** Adam and AdamW (decoupled weight decay), with optional AMSGrad, following PyTorch's updates. */
+import { ValueError } from '../../runtime/errors.js';
+import type { Tensor } from '../tensor.js';
+import { zerosLike } from '../ops/creation.js';
+import { maximum } from '../ops/elementwise.js';
+import { Optimizer, type ParamGroup } from './optimizer.js';
+
+/** Adam hyper-parameters. */
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+}
+
+abstract class AdamBase extends Optimizer<AdamOptions> {
+  protected abstract readonly decoupled: boolean;
+
+  protected override validate(g: AdamOptions): void {
+    super.validate(g);
+    const [b1, b2] = g.betas;
+    if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) throw new ValueError(`${this.constructor.name}: betas must be in [0, 1) (got [${g.betas}])`);
+    if (!(g.eps >= 0)) throw new ValueError(`${this.constructor.name}: eps must be non-negative (got ${g.eps})`);
+    if (!(g.weightDecay >= 0)) throw new ValueError(`${this.constructor.name}: weightDecay must be non-negative (got ${g.weightDecay})`);
+  }
+
+  protected update(group: ParamGroup<AdamOptions>): void {
+    const { lr, betas: [b1, b2], eps, weightDecay, amsgrad } = group;
+    for (const p of group.params) {
+      if (p.grad === null) continue;
+      let grad = p.grad;
+      const s = this.stateOf(p);
+      if (s.step === undefined) {
+        s.step = 0;
+        s.expAvg = zerosLike(p);
+        s.expAvgSq = zerosLike(p);
+        if (amsgrad) s.maxExpAvgSq = zerosLike(p);
+      }
+      const step = (s.step as number) + 1;
+      s.step = step;
+      if (weightDecay !== 0) {
+        if (this.decoupled) p.mul_(1 - lr * weightDecay);
+        else grad = grad.add(p.mul(weightDecay));
+      }
+      const m = (s.expAvg as Tensor).mul_(b1).add_(grad.mul(1 - b1));
+      const v = (s.expAvgSq as Tensor).mul_(b2).add_(grad.mul(grad).mul(1 - b2));
+      let second = v;
+      if (amsgrad) second = (s.maxExpAvgSq as Tensor).copy_(maximum(s.maxExpAvgSq as Tensor, v));
+      const bc1 = 1 - b1 ** step;
+      const bc2 = 1 - b2 ** step;
+      const denom = second.sqrt().div(Math.sqrt(bc2)).add(eps);
+      p.sub_(m.div(denom).mul(lr / bc1));
+    }
+  }
+}
+
+/** Adam: L2 weight decay added to the gradient. */
+export class Adam extends AdamBase {
+  protected readonly decoupled = false;
+  constructor(params: Tensor[] | (Partial<AdamOptions> & { params: Tensor[] })[], options: Partial<AdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, ...options });
+  }
+}
+
+/** AdamW: weight decay applied to the parameters directly (default 0.01, as PyTorch). */
+export class AdamW extends AdamBase {
+  protected readonly decoupled = true;
+  constructor(params: Tensor[] | (Partial<AdamOptions> & { params: Tensor[] })[], options: Partial<AdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, ...options });
+  }
+}

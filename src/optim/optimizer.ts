@@ -1,0 +1,106 @@
+/** The optimizer base: parameter groups, per-parameter state, zeroGrad and PyTorch-shaped state dicts. */
+import { ValueError } from '../../runtime/errors.js';
+import { noGrad } from '../autograd/mode.js';
+import { Tensor } from '../tensor.js';
+
+/** A group of parameters with its own hyper-parameters (lr, weightDecay, …). */
+export type ParamGroup<O> = O & { params: Tensor[] };
+
+/** Per-parameter optimizer state: tensors (moments) and numbers (step counts). */
+export type ParamState = Record<string, Tensor | number>;
+
+/** What `stateDict()` returns: state by parameter index, and groups with parameter indices. */
+export interface OptimizerState<O> {
+  state: Record<number, ParamState>;
+  paramGroups: (O & { params: number[] })[];
+}
+
+/** Base of the optimizers: subclasses implement `update` for one group. */
+export abstract class Optimizer<O extends { lr: number }> {
+  readonly paramGroups: ParamGroup<O>[];
+  readonly state = new Map<Tensor, ParamState>();
+
+  constructor(params: Tensor[] | (Partial<O> & { params: Tensor[] })[], defaults: O) {
+    if (!Array.isArray(params) || params.length === 0) throw new ValueError(`${this.constructor.name}: needs a non-empty list of parameters or parameter groups`);
+    const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as (Partial<O> & { params: Tensor[] })[]);
+    const seen = new Set<Tensor>();
+    this.paramGroups = groups.map((g) => {
+      for (const p of g.params) {
+        if (!(p instanceof Tensor) || !p.requiresGrad || !p.isLeaf) throw new ValueError(`${this.constructor.name}: parameters must be leaf tensors that require grad`);
+        if (seen.has(p)) throw new ValueError(`${this.constructor.name}: a parameter appears in more than one group`);
+        seen.add(p);
+      }
+      return { ...defaults, ...g, params: g.params.slice() } as ParamGroup<O>;
+    });
+    for (const g of this.paramGroups) this.validate(g);
+  }
+
+  /** Checks a group's hyper-parameters; throws naming the bad one. */
+  protected validate(group: O): void {
+    if (!(group.lr >= 0)) throw new ValueError(`${this.constructor.name}: lr must be a non-negative number (got ${group.lr})`);
+  }
+
+  /** Updates the parameters of one group from their gradients (called under noGrad). */
+  protected abstract update(group: ParamGroup<O>): void;
+
+  /** One optimization step over every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) this.update(g);
+    });
+  }
+
+  /** Clears gradients: drops them (default) or fills them with zeros. */
+  zeroGrad(setToNone = true): void {
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (setToNone) p.grad = null;
+        else if (p.grad) noGrad(() => p.grad!.zero_());
+      }
+    }
+  }
+
+  /** The state of parameter `p`, created empty on first use. */
+  protected stateOf(p: Tensor): ParamState {
+    let s = this.state.get(p);
+    if (s === undefined) {
+      s = {};
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  /** Hyper-parameters and per-parameter state, parameters referred to by their index. */
+  stateDict(): OptimizerState<O> {
+    let index = 0;
+    const state: Record<number, ParamState> = {};
+    const paramGroups = this.paramGroups.map((g) => {
+      const { params, ...options } = g;
+      const ids = params.map((p) => {
+        const s = this.state.get(p);
+        if (s) state[index] = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v]));
+        return index++;
+      });
+      return { ...(options as unknown as O), params: ids };
+    });
+    return { state, paramGroups };
+  }
+
+  /** Restores what `stateDict()` saved; the groups must have the same sizes. */
+  loadStateDict(saved: OptimizerState<O>): void {
+    if (saved.paramGroups.length !== this.paramGroups.length || saved.paramGroups.some((g, i) => g.params.length !== this.paramGroups[i]!.params.length)) {
+      throw new ValueError(`${this.constructor.name}.loadStateDict: the saved parameter groups do not match this optimizer's`);
+    }
+    const byIndex = this.paramGroups.flatMap((g) => g.params);
+    this.state.clear();
+    for (const [i, s] of Object.entries(saved.state)) {
+      const p = byIndex[Number(i)];
+      if (p === undefined) throw new ValueError(`${this.constructor.name}.loadStateDict: state for parameter ${i}, which does not exist`);
+      this.state.set(p, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v])));
+    }
+    saved.paramGroups.forEach((g, i) => {
+      const { params: _ids, ...options } = g;
+      Object.assign(this.paramGroups[i]!, options);
+    });
+  }
+}

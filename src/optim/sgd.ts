@@ -1,0 +1,44 @@
+/** Stochastic gradient descent with momentum, Nesterov momentum and weight decay (PyTorch's update). */
+import { ValueError } from '../../runtime/errors.js';
+import type { Tensor } from '../tensor.js';
+import { Optimizer, type ParamGroup } from './optimizer.js';
+
+/** SGD hyper-parameters. */
+export interface SGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+/** SGD: p -= lr · (g + wd·p), with an optional momentum buffer. */
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: Tensor[] | (Partial<SGDOptions> & { params: Tensor[] })[], options: Partial<SGDOptions> & { lr: number }) {
+    super(params, { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, ...options });
+  }
+
+  protected override validate(g: SGDOptions): void {
+    super.validate(g);
+    if (!(g.momentum >= 0)) throw new ValueError(`SGD: momentum must be non-negative (got ${g.momentum})`);
+    if (!(g.weightDecay >= 0)) throw new ValueError(`SGD: weightDecay must be non-negative (got ${g.weightDecay})`);
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new ValueError('SGD: Nesterov momentum needs momentum > 0 and dampening 0');
+  }
+
+  protected update(group: ParamGroup<SGDOptions>): void {
+    const { lr, momentum, dampening, nesterov, weightDecay } = group;
+    for (const p of group.params) {
+      if (p.grad === null) continue;
+      let d = p.grad;
+      if (weightDecay !== 0) d = d.add(p.mul(weightDecay));
+      if (momentum !== 0) {
+        const s = this.stateOf(p);
+        let buf = s.momentumBuffer as Tensor | undefined;
+        if (buf === undefined) buf = s.momentumBuffer = d.clone();
+        else buf.mul_(momentum).add_(d.mul(1 - dampening));
+        d = nesterov ? d.add(buf.mul(momentum)) : buf;
+      }
+      p.sub_(d.mul(lr));
+    }
+  }
+}
