@@ -1,8 +1,8 @@
 /** Adam and AdamW (decoupled weight decay), with optional AMSGrad, following PyTorch's updates. */
 import { ValueError } from '../../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
-import { zerosLike } from '../ops/creation.js';
-import { maximum } from '../ops/elementwise.js';
+import { zeros, zerosLike } from '../ops/creation.js';
+import { div, maximum, mul, pow, sqrt, sub } from '../ops/elementwise.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** Adam hyper-parameters. */
@@ -26,31 +26,34 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 
   protected update(group: ParamGroup<AdamOptions>): void {
-    const { lr, betas: [b1, b2], eps, weightDecay, amsgrad } = group;
+    const useDecay = group.weightDecay !== 0;
+    const lr = this.hyper(group, 'lr'), eps = this.hyper(group, 'eps'), weightDecay = this.hyper(group, 'weightDecay');
+    // betas is a pair, so it stays a JS value: 0-d tensors made here are constants of a trace.
+    const [b1, b2] = group.betas;
     for (const p of group.params) {
       if (p.grad === null) continue;
       let grad = p.grad;
       const s = this.stateOf(p);
       if (s.step === undefined) {
-        s.step = 0;
+        // The step count is a tensor so that compiled steps advance it without running JS.
+        s.step = zeros([], { dtype: 'float32' });
         s.expAvg = zerosLike(p);
         s.expAvgSq = zerosLike(p);
-        if (amsgrad) s.maxExpAvgSq = zerosLike(p);
+        if (group.amsgrad) s.maxExpAvgSq = zerosLike(p);
       }
-      const step = (s.step as number) + 1;
-      s.step = step;
-      if (weightDecay !== 0) {
-        if (this.decoupled) p.mul_(1 - lr * weightDecay);
+      const step = (s.step as Tensor).add_(1);
+      if (useDecay) {
+        if (this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)));
         else grad = grad.add(p.mul(weightDecay));
       }
       const m = (s.expAvg as Tensor).mul_(b1).add_(grad.mul(1 - b1));
       const v = (s.expAvgSq as Tensor).mul_(b2).add_(grad.mul(grad).mul(1 - b2));
       let second = v;
-      if (amsgrad) second = (s.maxExpAvgSq as Tensor).copy_(maximum(s.maxExpAvgSq as Tensor, v));
-      const bc1 = 1 - b1 ** step;
-      const bc2 = 1 - b2 ** step;
-      const denom = second.sqrt().div(Math.sqrt(bc2)).add(eps);
-      p.sub_(m.div(denom).mul(lr / bc1));
+      if (group.amsgrad) second = (s.maxExpAvgSq as Tensor).copy_(maximum(s.maxExpAvgSq as Tensor, v));
+      const bc1 = sub(1, pow(b1, step));
+      const bc2 = sub(1, pow(b2, step));
+      const denom = second.sqrt().div(sqrt(bc2)).add(eps);
+      p.sub_(m.div(denom).mul(div(lr, bc1)));
     }
   }
 }

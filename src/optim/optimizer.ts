@@ -2,6 +2,7 @@
 import { ValueError } from '../../runtime/errors.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
+import { scalarTensor } from '../ops/creation.js';
 
 /** A group of parameters with its own hyper-parameters (lr, weightDecay, …). */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -15,10 +16,34 @@ export interface OptimizerState<O> {
   paramGroups: (O & { params: number[] })[];
 }
 
+/**
+ * Numeric hyper-parameters live in 0-d tensors behind number accessors: `group.lr = 0.01`
+ * writes the tensor, and updates read the tensor. A compiled (jit) training step replays
+ * without running JS, so it must read them from storage to see a schedule's new values.
+ */
+function backNumbersWithTensors<O extends object>(group: O): Map<string, Tensor> {
+  const backing = new Map<string, Tensor>();
+  for (const [key, value] of Object.entries(group)) {
+    if (typeof value !== 'number') continue;
+    const t = scalarTensor(value, 'float32');
+    backing.set(key, t);
+    Object.defineProperty(group, key, {
+      enumerable: true,
+      get: () => t.item(),
+      set: (v: number) => {
+        if (typeof v !== 'number') throw new ValueError(`optimizer: ${key} must be a number (got ${typeof v})`);
+        noGrad(() => t.fill_(v));
+      },
+    });
+  }
+  return backing;
+}
+
 /** Base of the optimizers: subclasses implement `update` for one group. */
 export abstract class Optimizer<O extends { lr: number }> {
   readonly paramGroups: ParamGroup<O>[];
   readonly state = new Map<Tensor, ParamState>();
+  readonly #hyper = new Map<object, Map<string, Tensor>>();
 
   constructor(params: Tensor[] | (Partial<O> & { params: Tensor[] })[], defaults: O) {
     if (!Array.isArray(params) || params.length === 0) throw new ValueError(`${this.constructor.name}: needs a non-empty list of parameters or parameter groups`);
@@ -32,7 +57,17 @@ export abstract class Optimizer<O extends { lr: number }> {
       }
       return { ...defaults, ...g, params: g.params.slice() } as ParamGroup<O>;
     });
-    for (const g of this.paramGroups) this.validate(g);
+    for (const g of this.paramGroups) {
+      this.validate(g);
+      this.#hyper.set(g, backNumbersWithTensors(g));
+    }
+  }
+
+  /** The 0-d float32 tensor holding a numeric hyper-parameter of `group`, for use in update math. */
+  protected hyper(group: O, name: keyof O & string): Tensor {
+    const t = this.#hyper.get(group)?.get(name);
+    if (t === undefined) throw new ValueError(`${this.constructor.name}: ${name} is not a numeric hyper-parameter`);
+    return t;
   }
 
   /** Checks a group's hyper-parameters; throws naming the bad one. */

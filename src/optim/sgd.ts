@@ -1,6 +1,7 @@
 /** Stochastic gradient descent with momentum, Nesterov momentum and weight decay (PyTorch's update). */
 import { ValueError } from '../../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
+import { sub } from '../ops/elementwise.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** SGD hyper-parameters. */
@@ -26,17 +27,20 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(group: ParamGroup<SGDOptions>): void {
-    const { lr, momentum, dampening, nesterov, weightDecay } = group;
+    // Branch on the values (read once: under jit each read is a guard), compute with the tensors.
+    const useDecay = group.weightDecay !== 0, useMomentum = group.momentum !== 0;
+    const lr = this.hyper(group, 'lr'), momentum = this.hyper(group, 'momentum');
+    const weightDecay = this.hyper(group, 'weightDecay'), dampening = this.hyper(group, 'dampening');
     for (const p of group.params) {
       if (p.grad === null) continue;
       let d = p.grad;
-      if (weightDecay !== 0) d = d.add(p.mul(weightDecay));
-      if (momentum !== 0) {
+      if (useDecay) d = d.add(p.mul(weightDecay));
+      if (useMomentum) {
         const s = this.stateOf(p);
         let buf = s.momentumBuffer as Tensor | undefined;
         if (buf === undefined) buf = s.momentumBuffer = d.clone();
-        else buf.mul_(momentum).add_(d.mul(1 - dampening));
-        d = nesterov ? d.add(buf.mul(momentum)) : buf;
+        else buf.mul_(momentum).add_(d.mul(sub(1, dampening)));
+        d = group.nesterov ? d.add(buf.mul(momentum)) : buf;
       }
       p.sub_(d.mul(lr));
     }
