@@ -35,3 +35,8 @@ export class InternalError extends KilnError {
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/** A jit'd function diverged from its trace in strict mode, or was used in a way jit cannot compile. */
+export class JitError extends KilnError {
+  override name = 'JitError';
+}

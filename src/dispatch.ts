@@ -12,17 +12,34 @@ import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitive
 import { sizeOf } from '../compiler/ir/shape.js';
 import { Tensor } from './tensor.js';
 
-/** Something told of every primitive application (autograd, the tracer). */
-export interface ApplyObserver {
-  onApply(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void;
-  /** Told when `target` was written in place with the value `value`. */
+/** Something told of what happens to tensors (autograd's tape, the tracer). */
+export interface Observer {
+  /** A primitive produced `out` from `inputs`. */
+  onApply?(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void;
+  /** A tensor was made from JS values (a scalar operand, `tensor(...)`, `full`, …). */
+  onCreate?(t: Tensor, source: ConstantSource): void;
+  /** `target` was written in place with `value` (same shape). */
   onWrite?(target: Tensor, value: Tensor): void;
+  /** JS read the elements of `t` (`item`, `toArray`, `data`, a comparison). */
+  onRead?(t: Tensor, values: ArrayLike<number>, how: string): void;
+  /** JS read `t.grad`. */
+  onGradRead?(t: Tensor, grad: Tensor | null): void;
+  /** JS assigned `t.grad`. */
+  onGradWrite?(t: Tensor, grad: Tensor | null): void;
 }
 
-const observers: ApplyObserver[] = [];
+/** What a tensor made from JS values holds: one scalar, one repeated value, or data. */
+export type ConstantSource = { value: number } | { fill: number } | { data: ArrayLike<number> };
 
-/** Registers an observer of primitive applications; returns a function that removes it. */
-export function observeApply(observer: ApplyObserver): () => void {
+const observers: Observer[] = [];
+
+/** The registered observers (for the hooks in tensor.ts). */
+export function activeObservers(): readonly Observer[] {
+  return observers;
+}
+
+/** Registers an observer; returns a function that removes it. */
+export function observeApply(observer: Observer): () => void {
   observers.push(observer);
   return () => {
     const i = observers.indexOf(observer);
@@ -35,9 +52,15 @@ export function operand(t: Tensor): Operand {
   return { data: t.storage.data, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
 }
 
-/** A fresh contiguous tensor whose elements are zero. */
+/** A fresh contiguous tensor whose elements are zero (an op's output, not yet seen by observers). */
 export function empty(shape: number[], dtype: DType): Tensor {
   return Tensor.fromData(cpuAllocator().alloc(dtype, sizeOf(shape)), shape, dtype);
+}
+
+/** Tells observers that `t` was just filled from JS values. */
+export function created(t: Tensor, source: ConstantSource): Tensor {
+  for (const o of observers) o.onCreate?.(t, source);
+  return t;
 }
 
 function checkDevices(prim: Prim, inputs: readonly Tensor[]): void {
@@ -63,7 +86,7 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     out = empty(meta.shape.slice(), meta.dtype);
     executePrim(prim, params, inputs.map(operand), operand(out));
   }
-  for (const o of observers) o.onApply(prim, inputs, params, out);
+  for (const o of observers) o.onApply?.(prim, inputs, params, out);
   return out;
 }
 

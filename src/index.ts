@@ -2,7 +2,7 @@
 export { Tensor, type Device, type TensorLike, type Nested } from './tensor.js';
 export type { DType } from '../runtime/dtype.js';
 export { resultType, canCast, type Scalar } from './dtype.js';
-export { KilnError, ShapeError, DTypeError, ValueError, DeviceError, InternalError } from '../runtime/errors.js';
+export { KilnError, ShapeError, DTypeError, ValueError, DeviceError, InternalError, JitError } from '../runtime/errors.js';
 export {
   tensor, full, zeros, ones, fullLike, zerosLike, onesLike, arange, linspace, eye, rand, randn, randint,
   type CreateOptions, type NestedInput,
@@ -27,3 +27,5 @@ export { AutogradError } from './autograd/node.js';
 export type { BackwardOptions } from './autograd/backward.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export { jit, clearJitCaches, type JitOptions, type JitStats, type JitFunction, type Explanation } from './jit/jit.js';

@@ -9,7 +9,9 @@ import { DTypeError, ValueError, fmtShape } from '../runtime/errors.js';
 import { runBackward, type BackwardOptions } from './autograd/backward.js';
 import { AutogradError, type GradNode } from './autograd/node.js';
 import { onesLike } from './ops/creation.js';
-import { contiguousStrides, isContiguous, sizeOf } from '../compiler/ir/shape.js';
+import { contiguousStrides, isContiguous, sameShape, sizeOf } from '../compiler/ir/shape.js';
+import { activeObservers, apply } from './dispatch.js';
+import { noGrad } from './autograd/mode.js';
 import { formatTensor } from './format.js';
 import type { Scalar } from './dtype.js';
 import * as E from './ops/elementwise.js';
@@ -25,7 +27,8 @@ export type Device = 'cpu';
 
 /** Elements shared by a tensor and its views. `version` counts in-place writes. */
 export interface Storage {
-  readonly data: TypedArray;
+  /** Replaced (never resized) when a compiled call commits its writes. */
+  data: TypedArray;
   readonly device: Device;
   version: number;
 }
@@ -43,8 +46,7 @@ export class Tensor {
   /** Index in storage of the first element. */
   readonly offset: number;
   readonly dtype: DType;
-  /** Accumulated gradient after `backward()`. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
   /** @internal The recorded op that produced this tensor (null for leaves). */
   gradFn: GradNode | null = null;
   /** @internal For views: the tensor whose storage they read. */
@@ -65,6 +67,20 @@ export class Tensor {
   /** @internal A fresh contiguous tensor over `data`. */
   static fromData(data: TypedArray, shape: number[], dtype: DType): Tensor {
     return new Tensor({ data, device: 'cpu', version: 0 }, shape, contiguousStrides(shape), 0, dtype);
+  }
+
+  /** Accumulated gradient after `backward()`. */
+  get grad(): Tensor | null {
+    const observers = activeObservers();
+    for (let i = 0; i < observers.length; i++) observers[i]!.onGradRead?.(this, this.#grad);
+    return this.#grad;
+  }
+  set grad(value: Tensor | null) {
+    if (value !== null && !(value instanceof Tensor)) throw new ValueError(`grad: must be a tensor or null (got ${typeof value})`);
+    if (value !== null && !sameShape(value.shape, this.shape)) throw new ValueError(`grad: shape ${fmtShape(value.shape)} does not match the tensor's ${fmtShape(this.shape)}`);
+    this.#grad = value;
+    const observers = activeObservers();
+    for (let i = 0; i < observers.length; i++) observers[i]!.onGradWrite?.(this, value);
   }
 
   /** Whether autograd records operations on this tensor (only float tensors can). */
@@ -98,7 +114,10 @@ export class Tensor {
   }
   /** The same values, cut off from the graph (shares storage). */
   detach(): Tensor {
-    return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype);
+    // An identity view, so a trace records it; not a view for autograd's in-place rules.
+    const out = noGrad(() => apply('reshape', [this], { shape: this.shape.slice() }));
+    out.viewBase = null;
+    return out;
   }
   /** Makes a non-leaf keep its `.grad` after backward. */
   retainGrad(): this {
@@ -119,16 +138,26 @@ export class Tensor {
   item(): number {
     if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
     const v = this.storage.data[this.offset]!;
+    this.#observed([v], 'item()');
     return v;
   }
   /** The elements as nested arrays (a number for a 0-d tensor; booleans for bool). */
   toArray(): Nested {
+    this.#observed(readContiguous(this), 'toArray()');
     return toNested(this);
   }
   /** A fresh typed array of the elements in row-major order. */
   data<D extends DType = DType>(): TypedArrayOf[D] {
-    return readContiguous(this) as TypedArrayOf[D];
+    const values = readContiguous(this);
+    this.#observed(values, 'data()');
+    return values as TypedArrayOf[D];
   }
+  /** Tells observers (the tracer) that JS saw these values: under jit they become guards. */
+  #observed(values: ArrayLike<number>, how: string): void {
+    const observers = activeObservers();
+    for (let i = 0; i < observers.length; i++) observers[i]!.onRead?.(this, values, how);
+  }
+  /** Printing is not a guard under jit: a compiled call does not print, so nothing depends on it. */
   toString(): string {
     return formatTensor(this);
   }
@@ -138,7 +167,9 @@ export class Tensor {
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
     }
-    return this.item();
+    const v = this.storage.data[this.offset]!;
+    this.#observed([v], hint === 'number' ? 'a comparison or Number()' : 'conversion to a primitive');
+    return v;
   }
 
   // Elementwise.

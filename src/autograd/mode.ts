@@ -30,3 +30,10 @@ export function noGrad<T>(fn: () => T): T {
 export function enableGrad<T>(fn: () => T): T {
   return withMode(true, fn);
 }
+
+/** Sets grad mode and returns the previous one (for replaying a recorded mode per op). */
+export function setGradEnabled(mode: boolean): boolean {
+  const previous = enabled;
+  enabled = mode;
+  return previous;
+}

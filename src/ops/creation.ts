@@ -2,11 +2,11 @@
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { DTypeError, ValueError } from '../../runtime/errors.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
-import { apply, empty, writeInto } from '../dispatch.js';
+import { apply, created, empty } from '../dispatch.js';
 import { resultType, type Scalar } from '../dtype.js';
 import { takeCounters } from '../random.js';
 import { Tensor } from '../tensor.js';
-import { add, cast, cos, expandTo, log, mul, sqrt, sub, floor, eq } from './elementwise.js';
+import { add, cast, cos, eq, floor, log, mul, sqrt, sub } from './elementwise.js';
 import { reshape } from './shape.js';
 
 /** Options of the creation functions. */
@@ -69,7 +69,7 @@ export function tensor(data: NestedInput | TypedArray | ArrayLike<number>, optio
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
     out.storage.data.set(arr);
-    return finish(out, options);
+    return finish(created(out, { data: out.storage.data.slice() }), options);
   }
   const shape = nestedShape(data as NestedInput);
   const flat: Scalar[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity) as Scalar[]) : [data as Scalar];
@@ -86,14 +86,22 @@ export function tensor(data: NestedInput | TypedArray | ArrayLike<number>, optio
   } else {
     for (let i = 0; i < flat.length; i++) buf[i] = Number(flat[i]);
   }
-  return finish(out, options);
+  return finish(created(out, { data: buf.slice() }), options);
+}
+
+/** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1). */
+function storedValue(value: Scalar, dtype: DType): number {
+  const one = new ARRAY_OF[dtype](1);
+  one[0] = dtype === 'bool' ? (value ? 1 : 0) : dtype === 'int32' ? Math.trunc(Number(value)) : Number(value);
+  return one[0]!;
 }
 
 /** A 0-d tensor holding one scalar. */
 export function scalarTensor(value: Scalar, dtype: DType): Tensor {
   const out = empty([], dtype);
-  out.storage.data[0] = dtype === 'bool' ? (value ? 1 : 0) : dtype === 'int32' ? Math.trunc(Number(value)) : Number(value);
-  return out;
+  const v = storedValue(value, dtype);
+  out.storage.data[0] = v;
+  return created(out, { value: v });
 }
 
 /** A tensor of `shape` with every element `value`. */
@@ -101,8 +109,9 @@ export function full(shape: number[], value: Scalar, options?: CreateOptions): T
   const s = checkShape('full', shape);
   const dtype = checkDtype('full', options?.dtype) ?? resultType(value === true || value === false ? value : 0.5);
   const out = empty(s, dtype);
-  if (sizeOf(s) > 0 && value !== 0 && value !== false) writeInto('full', out, expandTo(scalarTensor(value, dtype), s));
-  return finish(out, options);
+  const one = storedValue(value, dtype);
+  out.storage.data.fill(one);
+  return finish(created(out, { fill: one }), options);
 }
 
 /** Zeros of `shape` (float32 unless `dtype`). */
@@ -142,7 +151,8 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
   checkFinite('arange', 'step', step);
   if (step === 0) throw new ValueError('arange: step must be non-zero');
   if ((end - start) * step < 0) throw new ValueError(`arange: end ${end} cannot be reached from start ${start} with step ${step}`);
-  const n = Math.ceil((end - start) / step);
+  // max(0, ·) turns the -0 of an empty descending range into 0, so the shape is [0].
+  const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = checkDtype('arange', options?.dtype) ?? resultType(start, end, step);
   // start + i·step computed in float64, rounded once to the dtype.
   const values = add(mul(cast(iota(n), 'float64'), step), start);
@@ -205,7 +215,11 @@ export function randint(low: number, high: number, shape: number[], options?: Cr
     throw new ValueError(`randint: need integers low < high (got low=${low}, high=${high})`);
   }
   const dtype = checkDtype('randint', options?.dtype) ?? 'int32';
-  const u = cast(rand(shape), 'float64');
-  return finish(cast(add(floor(mul(u, high - low)), low), dtype), options);
+  const s = checkShape('randint', shape);
+  // One uniform has only 24 bits, too few to reach every value of a range wider than 2^24
+  // (and uneven for narrower ones that are not a power of two): combine two into 48 bits.
+  const u = cast(rand([2, ...s]), 'float64');
+  const u48 = add(u.narrow(0, 0, 1), mul(u.narrow(0, 1, 1), 2 ** -24));
+  return finish(cast(add(floor(mul(reshape(u48, s), high - low)), low), dtype), options);
 }
 

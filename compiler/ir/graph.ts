@@ -1,0 +1,70 @@
+/**
+ * The graph IR: a list of nodes in execution order, each defining one value (its index).
+ * Besides primitives, a traced graph has inputs (arguments, captured tensors, gradients of
+ * tensors), constants, in-place writes, observed values (guards) and gradient assignments.
+ */
+import type { DType } from '../../runtime/dtype.js';
+import { fmtShape } from '../../runtime/errors.js';
+import type { Prim } from './primitives.js';
+
+/** Where an input node's tensor comes from at each call. */
+export type InputSource =
+  /** The tensor at position `slot` of the walked arguments. */
+  | { kind: 'arg'; slot: number }
+  /** A tensor the function reached without receiving it, read live by identity. */
+  | { kind: 'capture'; slot: number }
+  /** The current `.grad` of the tensor defined by node `of`. */
+  | { kind: 'grad'; of: number };
+
+/** Non-primitive node kinds. */
+export type EffectOp = 'input' | 'constant' | 'write' | 'observe' | 'setGrad';
+
+/** Parameters of the non-primitive nodes. */
+export interface EffectParams {
+  input: { source: InputSource };
+  /** A tensor made from JS values: a scalar (`value`, or argument number `slot` when dynamic) or data. */
+  constant: { value?: number; numberSlot?: number; data?: ArrayLike<number> };
+  /** In-place write of input 1 into input 0. */
+  write: Record<string, never>;
+  /** The values of input 0 were read by JS; `expected` are the values seen when traced. */
+  observe: { guard: number; expected: number[]; site: string; how: string; gradNull: boolean };
+  /** `.grad` of input 0 set to input 1, or to null when there is no input 1. */
+  setGrad: Record<string, never>;
+}
+
+/** One node: the value it defines has `shape` and `dtype` (effects define nothing: shape []). */
+export interface Node {
+  op: Prim | EffectOp;
+  inputs: number[];
+  params: object;
+  shape: number[];
+  dtype: DType;
+}
+
+/** A traced graph. */
+export interface Graph {
+  nodes: Node[];
+}
+
+function fmtParams(params: object): string {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return '';
+  const fmt = (v: unknown): string => {
+    if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+      const a = Array.from(v as ArrayLike<unknown>);
+      return a.length > 8 ? `[${a.slice(0, 8).map(fmt).join(',')},…${a.length}]` : `[${a.map(fmt).join(',')}]`;
+    }
+    if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}: ${fmt(x)}`).join(', ')}}`;
+    return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  };
+  return ' {' + entries.map(([k, v]) => `${k}=${fmt(v)}`).join(', ') + '}';
+}
+
+/** The graph as text, one node per line: `%3 = add(%1, %2) : float32[4,3]`. */
+export function printGraph(g: Graph): string {
+  return g.nodes.map((n, i) => {
+    const args = `(${n.inputs.map((x) => `%${x}`).join(', ')})`;
+    const isEffect = n.op === 'write' || n.op === 'observe' || n.op === 'setGrad';
+    return `${isEffect ? '' : `%${i} = `}${n.op}${args}${fmtParams(n.params)}${isEffect ? '' : ` : ${n.dtype}${fmtShape(n.shape)}`}`;
+  }).join('\n');
+}

@@ -1,0 +1,338 @@
+/**
+ * jit(fn): run once eagerly while recording, confirm the recording with a second identical
+ * one (lazily created state, such as optimizer buffers, makes first calls differ), then
+ * replay it for every call with the same signature, checking the recorded guards. A failed
+ * guard runs the call eagerly and records another variant; past `maxVariants` the signature
+ * stays eager with one warning. A replay never returns a stale or partial result.
+ */
+import { JitError, ValueError } from '../../runtime/errors.js';
+import { printGraph } from '../../compiler/ir/graph.js';
+import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
+import { jitDisabled, log, logs } from './log.js';
+import { replay } from './replay.js';
+import { changedNumbers, keyOf, walkArgs, type Walked } from './signature.js';
+import { Trace, type Guard } from './trace.js';
+import { makeVariant, type Variant } from './variant.js';
+
+/** Options of jit. */
+export interface JitOptions {
+  /** Recorded paths kept per signature before it stays eager (default 8). */
+  maxVariants?: number;
+  /** Throw a JitError when a guard fails instead of running eagerly. */
+  strict?: boolean;
+  /** Signatures kept, least recently used dropped first (default 64). */
+  cacheSize?: number;
+  /**
+   * Values the function reads from its closure, returned fresh on each call: tensors in
+   * them are inputs of the signature, so reassigning such a variable is seen. (The source
+   * transform fills this in; without it, captured tensors are read live by identity.)
+   */
+  captures?: () => unknown;
+}
+
+/** Counters of what a jit'd function did. */
+export interface JitStats {
+  calls: number;
+  traces: number;
+  replays: number;
+  fallbacks: number;
+  /** Compiled variants across all signatures. */
+  variants: number;
+}
+
+/** A guard as explained to users. */
+export interface ExplainedGuard {
+  site: string;
+  how: string;
+  expected: number[];
+}
+
+/** What jit knows about one signature. */
+export interface Explanation {
+  signature: string;
+  state: 'not traced' | 'confirming' | 'compiled' | 'eager';
+  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number }[];
+  /** Retraces, fallbacks and other decisions so far, oldest first. */
+  events: string[];
+  stats: JitStats;
+  toString(): string;
+}
+
+/** A jit-compiled function: the same call signature, plus stats, explain and clearCache. */
+export type JitFunction<F extends (...args: any[]) => any> = F & {
+  readonly stats: JitStats;
+  explain(...args: Parameters<F>): Explanation;
+  clearCache(): void;
+};
+
+interface Entry {
+  key: string;
+  shapeKey: string;
+  state: 'confirming' | 'compiled' | 'eager';
+  candidate: Variant | null;
+  attempts: number;
+  variants: Variant[];
+  /** Number positions treated as dynamic when this entry was made. */
+  dynamic: number[];
+  failures: Map<string, number>;
+}
+
+const registry = new Set<WeakRef<JitState>>();
+
+/** Drops the compiled graphs of every jit'd function. */
+export function clearJitCaches(): void {
+  for (const ref of registry) {
+    const s = ref.deref();
+    if (s === undefined) registry.delete(ref);
+    else s.clear();
+  }
+}
+
+function guardName(g: Guard): string {
+  return `${g.how} at ${g.site}`;
+}
+
+function fmtValues(v: readonly number[] | string): string {
+  if (typeof v === 'string') return v;
+  return v.length > 6 ? `[${v.slice(0, 6).join(', ')}, … ${v.length} values]` : `[${v.join(', ')}]`;
+}
+
+class JitState {
+  readonly cache = new Map<string, Entry>();
+  readonly dynamic = new Map<string, Set<number>>();
+  readonly fixed = new Map<string, Set<number>>();
+  readonly lastNumbers = new Map<string, number[]>();
+  readonly events: string[] = [];
+  readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0 };
+  readonly maxVariants: number;
+  readonly cacheSize: number;
+
+  constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions) {
+    this.maxVariants = options.maxVariants ?? 8;
+    this.cacheSize = options.cacheSize ?? 64;
+    if (!Number.isInteger(this.maxVariants) || this.maxVariants < 1) throw new ValueError(`jit: maxVariants must be a positive integer (got ${options.maxVariants})`);
+    if (!Number.isInteger(this.cacheSize) || this.cacheSize < 1) throw new ValueError(`jit: cacheSize must be a positive integer (got ${options.cacheSize})`);
+  }
+
+  get name(): string {
+    return this.fn.name || 'anonymous';
+  }
+
+  clear(): void {
+    this.cache.clear();
+    this.dynamic.clear();
+    this.fixed.clear();
+    this.lastNumbers.clear();
+    this.stats.variants = 0;
+  }
+
+  #event(kind: 'recompiles' | 'guards' | 'graphs', message: string): void {
+    this.events.push(message);
+    if (this.events.length > 200) this.events.shift();
+    log(kind, `${this.name}: ${message}`);
+  }
+
+  walk(thisArg: unknown, args: readonly unknown[]): Walked {
+    const all: unknown[] = [];
+    if (thisArg !== undefined && thisArg !== null && thisArg !== globalThis) all.push(thisArg);
+    all.push(...args);
+    if (this.options.captures) all.push(this.options.captures());
+    return walkArgs(all);
+  }
+
+  /** The cache entry for a call, noticing numbers that changed since the last call of this shape. */
+  entryFor(walked: Walked): Entry {
+    let dyn = this.dynamic.get(walked.shapeKey);
+    let key = keyOf(walked, dyn);
+    let entry = this.cache.get(key);
+    if (entry === undefined) {
+      const last = this.lastNumbers.get(walked.shapeKey);
+      const fixed = this.fixed.get(walked.shapeKey);
+      const changed = last ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i)) : [];
+      if (changed.length > 0) {
+        dyn = new Set([...(dyn ?? []), ...changed]);
+        this.dynamic.set(walked.shapeKey, dyn);
+        key = keyOf(walked, dyn);
+        entry = this.cache.get(key);
+        this.#event('recompiles', `number argument(s) at position ${changed.join(', ')} changed; treating them as dynamic inputs instead of recompiling per value`);
+      }
+    }
+    this.lastNumbers.set(walked.shapeKey, walked.numbers);
+    if (entry === undefined) {
+      entry = { key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [], dynamic: [...(dyn ?? [])], failures: new Map() };
+      if (this.cache.size > 0) this.#event('recompiles', `new signature ${key}`);
+      this.cache.set(key, entry);
+      if (this.cache.size > this.cacheSize) {
+        const oldest = this.cache.keys().next().value!;
+        this.stats.variants -= this.cache.get(oldest)!.variants.length;
+        this.cache.delete(oldest);
+      }
+    } else {
+      this.cache.delete(key);
+      this.cache.set(key, entry);
+    }
+    return entry;
+  }
+
+  call(thisArg: unknown, args: unknown[]): unknown {
+    this.stats.calls++;
+    // Inside another trace, run inline so the outer recording sees these ops.
+    if (activeTrace() !== undefined) return this.fn.apply(thisArg, args);
+    const walked = this.walk(thisArg, args);
+    const entry = this.entryFor(walked);
+    switch (entry.state) {
+      case 'eager':
+        return this.fn.apply(thisArg, args);
+      case 'confirming':
+        return this.trace(entry, walked, thisArg, args, (v) => this.confirm(entry, v));
+      case 'compiled':
+        return this.replayOrFallback(entry, walked, thisArg, args);
+    }
+  }
+
+  replayOrFallback(entry: Entry, walked: Walked, thisArg: unknown, args: unknown[]): unknown {
+    let failure: { guard: Guard; got: number[] | string } | undefined;
+    for (let i = 0; i < entry.variants.length; i++) {
+      const v = entry.variants[i]!;
+      const r = replay(v, walked);
+      if (r.ok) {
+        this.stats.replays++;
+        if (i > 0) entry.variants.unshift(...entry.variants.splice(i, 1));
+        return v.trace.isAsync ? Promise.resolve(r.value) : r.value;
+      }
+      failure ??= r;
+    }
+    const what = failure ? `guard ${guardName(failure.guard)} failed: traced ${fmtValues(failure.guard.expected)}, this call ${fmtValues(failure.got)}` : 'no variant matched';
+    if (this.options.strict) throw new JitError(`jit(${this.name}): ${what} (strict mode; without strict, this call would run eagerly and be recorded as a new variant)`);
+    this.stats.fallbacks++;
+    if (failure) entry.failures.set(guardName(failure.guard), (entry.failures.get(guardName(failure.guard)) ?? 0) + 1);
+    this.#event('guards', `${what}; running eagerly`);
+    return this.trace(entry, walked, thisArg, args, (v) => this.addVariant(entry, v));
+  }
+
+  trace(entry: Entry, walked: Walked, thisArg: unknown, args: unknown[], done: (v: Variant) => void): unknown {
+    const dyn = this.dynamic.get(entry.shapeKey);
+    const numbers = walked.numbers.map((n, i) => (dyn?.has(i) ? n : undefined));
+    const trace = new Trace(walked.tensors, numbers);
+    this.stats.traces++;
+    const result = runTraced(trace, () => this.fn.apply(thisArg, args));
+    if (result instanceof Promise) {
+      trace.isAsync = true;
+      if (!tracesFollowAwaits) {
+        this.#giveUp(entry, 'async functions cannot be traced across await on this platform');
+        return result;
+      }
+      return result.then((value) => {
+        done(makeVariant(trace, value));
+        return value;
+      });
+    }
+    done(makeVariant(trace, result));
+    return result;
+  }
+
+  confirm(entry: Entry, v: Variant): void {
+    if (entry.state !== 'confirming') return;
+    if (entry.candidate !== null && entry.candidate.fingerprint === v.fingerprint) {
+      entry.state = 'compiled';
+      entry.variants = [v];
+      this.stats.variants++;
+      this.#event('recompiles', `compiled ${entry.key}: ${v.trace.graph.nodes.length} nodes, ${v.trace.guards.length} guards`);
+      if (logs('graphs')) log('graphs', `${this.name}:\n${printGraph(v.trace.graph)}`);
+      return;
+    }
+    if (entry.candidate !== null && entry.dynamic.length > 0) {
+      // A number that changes between calls also changed a constant it was not equal to: it
+      // reaches tensors through JS arithmetic, so each value must be compiled on its own.
+      const fixed = this.fixed.get(entry.shapeKey) ?? new Set<number>();
+      for (const i of entry.dynamic) fixed.add(i);
+      this.fixed.set(entry.shapeKey, fixed);
+      this.dynamic.delete(entry.shapeKey);
+      this.cache.delete(entry.key);
+      this.#event('recompiles', `number argument(s) at position ${entry.dynamic.join(', ')} are used in JS arithmetic before reaching tensors; compiling each value separately (pass them as tensors to avoid this)`);
+      return;
+    }
+    entry.candidate = v;
+    entry.attempts++;
+    if (entry.attempts > 1) this.#event('recompiles', `trace ${entry.attempts} of ${entry.key} differs from the previous one; tracing again`);
+    if (entry.attempts >= this.maxVariants) this.#giveUp(entry, `${entry.attempts} consecutive traces all differed (a value read with item() or a comparison changes every call?)`);
+  }
+
+  addVariant(entry: Entry, v: Variant): void {
+    if (entry.state !== 'compiled') return;
+    if (entry.variants.length >= this.maxVariants) {
+      const [worst] = [...entry.failures].sort((a, b) => b[1] - a[1]);
+      this.#giveUp(entry, `${entry.variants.length} variants recorded and guards still fail${worst ? `; the guard that keeps changing is ${worst[0]}` : ''}`);
+      return;
+    }
+    entry.variants.unshift(v);
+    this.stats.variants++;
+    this.#event('recompiles', `variant ${entry.variants.length} of ${entry.key}`);
+  }
+
+  #giveUp(entry: Entry, why: string): void {
+    if (entry.state === 'eager') return;
+    this.stats.variants -= entry.variants.length;
+    entry.state = 'eager';
+    entry.variants = [];
+    entry.candidate = null;
+    const message = `jit(${this.name}): signature ${entry.key} stays eager: ${why}`;
+    this.#event('recompiles', message);
+    console.warn(`[kiln] ${message}`);
+  }
+
+  explain(thisArg: unknown, args: unknown[]): Explanation {
+    const walked = this.walk(thisArg, args);
+    const key = keyOf(walked, this.dynamic.get(walked.shapeKey));
+    const entry = this.cache.get(key);
+    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => ({
+      graph: printGraph(v.trace.graph),
+      guards: v.trace.guards.map((g) => ({ site: g.site, how: g.how, expected: g.expected })),
+      captures: v.trace.captures.length,
+      randomDraws: v.trace.randomCount,
+    }));
+    const stats = { ...this.stats };
+    const events = this.events.slice();
+    const state = entry?.state ?? 'not traced';
+    const name = this.name;
+    return {
+      signature: key, state, variants, events, stats,
+      toString() {
+        const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
+        variants.forEach((v, i) => {
+          lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards`);
+          for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
+          lines.push(v.graph.split('\n').map((l) => '  ' + l).join('\n'));
+        });
+        if (events.length) lines.push('events:', ...events.map((e) => '  ' + e));
+        return lines.join('\n');
+      },
+    };
+  }
+}
+
+function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): JitFunction<F> {
+  if (typeof fn !== 'function') throw new ValueError(`jit: expects a function (got ${typeof fn})`);
+  const state = new JitState(fn, options);
+  registry.add(new WeakRef(state));
+  const compiled = jitDisabled
+    ? function (this: unknown, ...args: unknown[]) { state.stats.calls++; return fn.apply(this, args); }
+    : function (this: unknown, ...args: unknown[]) { return state.call(this, args); };
+  Object.defineProperty(compiled, 'name', { value: fn.name });
+  return Object.assign(compiled, {
+    get stats() { return state.stats; },
+    explain: (...args: unknown[]) => state.explain(undefined, args),
+    clearCache: () => state.clear(),
+  }) as unknown as JitFunction<F>;
+}
+
+/**
+ * Compiles `fn` by tracing: `jit(fn, options?)`, or as a method decorator `@jit` (the
+ * module's parameters become live inputs). The result computes what `fn` computes.
+ */
+export function jit<F extends (...args: any[]) => any>(fn: F, options?: JitOptions): JitFunction<F>;
+export function jit<F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext): F;
+export function jit<F extends (...args: any[]) => any>(fn: F, second?: JitOptions | ClassMethodDecoratorContext): JitFunction<F> | F {
+  if (second !== undefined && 'kind' in second && second.kind === 'method') return wrap(fn, {});
+  return wrap(fn, (second as JitOptions | undefined) ?? {});
+}

@@ -1,0 +1,23 @@
+/**
+ * Switches read from the environment: KILN_LOG=recompiles,guards,graphs prints those
+ * events as they happen; KILN_DISABLE_JIT=1 makes jit call the function directly.
+ */
+const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+
+/** Event kinds that KILN_LOG can turn on. */
+export type LogKind = 'recompiles' | 'guards' | 'graphs';
+
+const enabled = new Set((env.KILN_LOG ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+/** True when KILN_LOG lists `kind` (or `all`). */
+export function logs(kind: LogKind): boolean {
+  return enabled.has(kind) || enabled.has('all');
+}
+
+/** Prints one event line (to stderr, so it does not mix with program output). */
+export function log(kind: LogKind, message: string): void {
+  if (logs(kind)) console.error(`[kiln ${kind}] ${message}`);
+}
+
+/** True when KILN_DISABLE_JIT asks for eager execution everywhere. */
+export const jitDisabled = env.KILN_DISABLE_JIT === '1' || env.KILN_DISABLE_JIT === 'true';

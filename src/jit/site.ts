@@ -1,0 +1,21 @@
+/** Finds the user's source location of a guard: the first stack frame outside kiln itself. */
+
+const here = new URL('.', import.meta.url).pathname;
+/** kiln's own source roots (src, compiler, runtime, and their compiled copies under dist). */
+const root = here.replace(/\/(dist\/)?src\/jit\/$/, '/');
+const ownDirs = ['src/', 'compiler/', 'runtime/', 'dist/src/', 'dist/compiler/', 'dist/runtime/'].map((d) => root + d);
+
+function isOwnFrame(line: string): boolean {
+  return ownDirs.some((d) => line.includes(d)) || line.includes('node:internal') || line.includes('node_modules');
+}
+
+/** "file:line:column" of the innermost caller outside kiln, or "unknown location". */
+export function userSite(): string {
+  const stack = new Error().stack ?? '';
+  for (const line of stack.split('\n').slice(1)) {
+    if (isOwnFrame(line)) continue;
+    const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line.trim());
+    if (m) return m[1]!.replace(/^file:\/\//, '');
+  }
+  return 'unknown location';
+}

@@ -1,0 +1,146 @@
+/**
+ * The recorder: while a jit'd function runs eagerly for the first time with a signature,
+ * every primitive, constant, in-place write, value read and gradient assignment becomes a
+ * node of the graph. Tensors map to the node that defined them; a tensor the function
+ * reaches without receiving it becomes a captured input, read live on every later call.
+ */
+import type { DType } from '../../runtime/dtype.js';
+import type { EffectParams, Graph, InputSource, Node } from '../../compiler/ir/graph.js';
+import type { Prim } from '../../compiler/ir/primitives.js';
+import { isGradEnabled } from '../autograd/mode.js';
+import { observeApply, type ConstantSource } from '../dispatch.js';
+import { randomState } from '../random.js';
+import type { Storage, Tensor } from '../tensor.js';
+import { activeTrace } from './context.js';
+import { userSite } from './site.js';
+
+/** A value JS observed while tracing; on replay it must come out the same. */
+export interface Guard {
+  node: number;
+  site: string;
+  how: string;
+  expected: number[];
+}
+
+/** The recording of one call. */
+export class Trace {
+  readonly graph: Graph = { nodes: [] };
+  /** Grad mode at each node, replayed as recorded so autograd behaves as in eager. */
+  readonly gradModes: boolean[] = [];
+  readonly captures: Tensor[] = [];
+  readonly guards: Guard[] = [];
+  /** Input and constant nodes whose storage the trace writes in place. */
+  readonly writtenRoots = new Set<number>();
+  /** Random elements drawn, from the generator position at the start of the call. */
+  randomCount = 0;
+  /** The function returned a promise (replays return one too). */
+  isAsync = false;
+  readonly #ids = new WeakMap<Tensor, number>();
+  readonly #storageOwner = new Map<Storage, number>();
+  readonly #randomStart: number;
+
+  /** `numbers`: the dynamic number arguments by position (others undefined), for linking constants. */
+  constructor(readonly args: readonly Tensor[], readonly numbers: readonly (number | undefined)[]) {
+    this.#randomStart = randomState().offset;
+    args.forEach((t, slot) => {
+      if (!this.#ids.has(t)) this.#define(t, this.#node('input', [], { source: { kind: 'arg', slot } }, t.shape, t.dtype));
+    });
+  }
+
+  #node(op: Node['op'], inputs: number[], params: object, shape: readonly number[], dtype: DType): number {
+    this.graph.nodes.push({ op, inputs, params, shape: shape.slice(), dtype });
+    this.gradModes.push(isGradEnabled());
+    return this.graph.nodes.length - 1;
+  }
+
+  #define(t: Tensor, id: number): number {
+    this.#ids.set(t, id);
+    if (!this.#storageOwner.has(t.storage)) this.#storageOwner.set(t.storage, id);
+    return id;
+  }
+
+  /** The node defining `t`; a tensor never seen before is a captured input. */
+  idOf(t: Tensor): number {
+    const id = this.#ids.get(t);
+    if (id !== undefined) return id;
+    const source: InputSource = { kind: 'capture', slot: this.captures.length };
+    this.captures.push(t);
+    return this.#define(t, this.#node('input', [], { source }, t.shape, t.dtype));
+  }
+
+  /** The node defining `t` if the trace has seen it. */
+  knownId(t: Tensor): number | undefined {
+    return this.#ids.get(t);
+  }
+
+  onApply(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void {
+    const ids = inputs.map((x) => this.idOf(x));
+    let p = params;
+    if (prim === 'random') {
+      // Replays draw from the generator's position at their own call: keep the offset relative.
+      const { shape, offset } = params as { shape: number[]; offset: number };
+      p = { shape, offset: offset - this.#randomStart };
+      this.randomCount = Math.max(this.randomCount, offset - this.#randomStart + out.size);
+    }
+    this.#define(out, this.#node(prim, ids, p, out.shape, out.dtype));
+  }
+
+  onCreate(t: Tensor, source: ConstantSource): void {
+    let params: EffectParams['constant'];
+    if ('value' in source) {
+      // A scalar equal to a number argument that changes between calls is that argument.
+      const slot = this.numbers.findIndex((n) => n !== undefined && Object.is(n, source.value));
+      params = slot >= 0 ? { numberSlot: slot } : { value: source.value };
+    } else {
+      params = 'fill' in source ? { value: source.fill } : { data: source.data };
+    }
+    this.#define(t, this.#node('constant', [], params, t.shape, t.dtype));
+  }
+
+  onWrite(target: Tensor, value: Tensor): void {
+    const t = this.idOf(target);
+    const v = this.idOf(value);
+    const owner = this.#storageOwner.get(target.storage);
+    if (owner !== undefined) {
+      const op = this.graph.nodes[owner]!.op;
+      if (op === 'input' || op === 'constant') this.writtenRoots.add(owner);
+    }
+    this.#node('write', [t, v], {}, [], target.dtype);
+  }
+
+  onRead(t: Tensor, values: ArrayLike<number>, how: string): void {
+    const expected = Array.from(values, Number);
+    const guard = this.guards.length;
+    const site = userSite();
+    const node = this.#node('observe', [this.idOf(t)], { guard, expected, site, how, gradNull: false } satisfies EffectParams['observe'], [], t.dtype);
+    this.guards.push({ node, site, how, expected });
+  }
+
+  onGradRead(t: Tensor, grad: Tensor | null): void {
+    if (grad !== null && this.#ids.has(grad)) return;
+    const of = this.idOf(t);
+    if (grad === null) {
+      const guard = this.guards.length;
+      const site = userSite();
+      const node = this.#node('observe', [of], { guard, expected: [], site, how: '.grad (null when traced)', gradNull: true } satisfies EffectParams['observe'], [], t.dtype);
+      this.guards.push({ node, site, how: '.grad (null when traced)', expected: [] });
+      return;
+    }
+    this.#define(grad, this.#node('input', [], { source: { kind: 'grad', of } }, grad.shape, grad.dtype));
+  }
+
+  onGradWrite(t: Tensor, grad: Tensor | null): void {
+    const inputs = grad === null ? [this.idOf(t)] : [this.idOf(t), this.idOf(grad)];
+    this.#node('setGrad', inputs, {}, [], t.dtype);
+  }
+}
+
+// One observer forwards events to whichever trace is recording in the current context.
+observeApply({
+  onApply: (prim, inputs, params, out) => activeTrace()?.onApply(prim, inputs, params, out),
+  onCreate: (t, source) => activeTrace()?.onCreate(t, source),
+  onWrite: (target, value) => activeTrace()?.onWrite(target, value),
+  onRead: (t, values, how) => activeTrace()?.onRead(t, values, how),
+  onGradRead: (t, grad) => activeTrace()?.onGradRead(t, grad),
+  onGradWrite: (t, grad) => activeTrace()?.onGradWrite(t, grad),
+});

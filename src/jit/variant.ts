@@ -1,0 +1,63 @@
+/** A compiled variant: one recorded path through the function, and how to rebuild its result. */
+import { printGraph } from '../../compiler/ir/graph.js';
+import { Tensor } from '../tensor.js';
+import type { Trace } from './trace.js';
+
+/** The shape of a function's result, with tensors replaced by the nodes that define them. */
+export type OutputSpec =
+  | { kind: 'tensor'; node: number }
+  | { kind: 'value'; value: unknown }
+  | { kind: 'array'; items: OutputSpec[] }
+  | { kind: 'object'; entries: [string, OutputSpec][] };
+
+/** A recorded path, ready to replay. */
+export interface Variant {
+  trace: Trace;
+  output: OutputSpec;
+  /** Whether any output tensor carried autograd history when traced. */
+  outputsRequireGrad: boolean;
+  /** Materialized constants by node, reused across replays (copy-on-write if written). */
+  constants: (Tensor | undefined)[];
+  /** Text that is equal for two traces exactly when they recorded the same computation. */
+  fingerprint: string;
+}
+
+/** Describes a result; tensors the trace never saw become captured inputs. */
+function describe(value: unknown, trace: Trace): OutputSpec {
+  if (value instanceof Tensor) return { kind: 'tensor', node: trace.idOf(value) };
+  if (Array.isArray(value)) return { kind: 'array', items: value.map((v) => describe(v, trace)) };
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return { kind: 'object', entries: Object.entries(value).map(([k, v]) => [k, describe(v, trace)]) };
+  }
+  return { kind: 'value', value };
+}
+
+function anyGrad(spec: OutputSpec, value: unknown): boolean {
+  switch (spec.kind) {
+    case 'tensor': return (value as Tensor).requiresGrad;
+    case 'array': return spec.items.some((s, i) => anyGrad(s, (value as unknown[])[i]));
+    case 'object': return spec.entries.some(([k, s]) => anyGrad(s, (value as Record<string, unknown>)[k]));
+    case 'value': return false;
+  }
+}
+
+const captureIds = new WeakMap<Tensor, number>();
+let nextCaptureId = 0;
+function captureId(t: Tensor): number {
+  let id = captureIds.get(t);
+  if (id === undefined) captureIds.set(t, (id = nextCaptureId++));
+  return id;
+}
+
+/** Finishes a trace: describes the result and fingerprints the recording. */
+export function makeVariant(trace: Trace, result: unknown): Variant {
+  const output = describe(result, trace);
+  const fingerprint = [
+    printGraph(trace.graph),
+    `captures ${trace.captures.map(captureId).join(',')}`,
+    `grad modes ${trace.gradModes.map((m) => (m ? 1 : 0)).join('')}`,
+    `random ${trace.randomCount}`,
+    `output ${JSON.stringify(output, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
+  ].join('\n');
+  return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], fingerprint };
+}
