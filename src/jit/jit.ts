@@ -327,12 +327,19 @@ function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): Ji
 }
 
 /**
- * Compiles `fn` by tracing: `jit(fn, options?)`, or as a method decorator `@jit` (the
- * module's parameters become live inputs). The result computes what `fn` computes.
+ * Compiles `fn` by tracing: `jit(fn, options?)`; as a method decorator, `@jit` or
+ * `@jit({ ...options })` (the object's modules' parameters become live inputs). The result
+ * computes what `fn` computes.
  */
 export function jit<F extends (...args: any[]) => any>(fn: F, options?: JitOptions): JitFunction<F>;
 export function jit<F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext): F;
-export function jit<F extends (...args: any[]) => any>(fn: F, second?: JitOptions | ClassMethodDecoratorContext): JitFunction<F> | F {
+export function jit(options: JitOptions): <F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext) => F;
+export function jit<F extends (...args: any[]) => any>(fn: F | JitOptions, second?: JitOptions | ClassMethodDecoratorContext): JitFunction<F> | F | ((fn: F, context: ClassMethodDecoratorContext) => F) {
+  if (typeof fn !== 'function') {
+    if (fn === null || typeof fn !== 'object') throw new ValueError(`jit: expects a function or an options object (got ${fn === null ? 'null' : typeof fn})`);
+    const options = fn;
+    return (method: F) => wrap(method, options);
+  }
   if (second !== undefined && 'kind' in second && second.kind === 'method') return wrap(fn, {});
   return wrap(fn, (second as JitOptions | undefined) ?? {});
 }
