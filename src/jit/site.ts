@@ -11,7 +11,11 @@ function isOwnFrame(line: string): boolean {
 
 /** "file:line:column" of the innermost caller outside kiln, or "unknown location". */
 export function userSite(): string {
+  // kiln's own frames (optimizer, autograd, ops) can outnumber V8's default limit of 10.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 64;
   const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
   for (const line of stack.split('\n').slice(1)) {
     if (isOwnFrame(line)) continue;
     const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line.trim());

@@ -36,6 +36,8 @@ export class Trace {
   /** The function returned a promise (replays return one too). */
   isAsync = false;
   readonly #ids = new WeakMap<Tensor, number>();
+  /** `.grad` values assigned during this call: reading them back needs no guard. */
+  readonly #gradsSet = new Map<Tensor, Tensor | null>();
   readonly #storageOwner = new Map<Storage, number>();
   readonly #randomStart: number;
 
@@ -117,6 +119,7 @@ export class Trace {
   }
 
   onGradRead(t: Tensor, grad: Tensor | null): void {
+    if (this.#gradsSet.has(t) && this.#gradsSet.get(t) === grad) return;
     if (grad !== null && this.#ids.has(grad)) return;
     const of = this.idOf(t);
     if (grad === null) {
@@ -130,6 +133,7 @@ export class Trace {
   }
 
   onGradWrite(t: Tensor, grad: Tensor | null): void {
+    this.#gradsSet.set(t, grad);
     const inputs = grad === null ? [this.idOf(t)] : [this.idOf(t), this.idOf(grad)];
     this.#node('setGrad', inputs, {}, [], t.dtype);
   }
