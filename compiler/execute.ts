@@ -2,13 +2,13 @@
  * Runs lowered kernels on CPU buffers: key → cached compiled kernel → call. This is the
  * whole eager CPU backend; the JIT reuses it for the kernels of compiled graphs.
  */
-import type { TypedArray } from '../runtime/dtype.js';
+import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
 import { compileCpuKernel, type CpuKernel } from '../runtime/cpu/compile.js';
 import { renderJs } from './codegen/js.js';
 import { jsHelpers } from './codegen/js-helpers.js';
 import { InternalError } from '../runtime/errors.js';
 import { isElementwise, primitiveRules, type BinaryPrim, type Params, type Prim, type ReducePrim, type UnaryPrim } from './ir/primitives.js';
-import { sizeOf } from './ir/shape.js';
+import { contiguousStrides, isContiguous, sizeOf } from './ir/shape.js';
 import {
   lowerElementwise, lowerFill, lowerGather, lowerIota, lowerMatmul, lowerRandom, lowerReduce, lowerScatterAdd,
   type Layout, type Lowered,
@@ -56,6 +56,8 @@ function region(out: Operand, shape: readonly number[], starts: readonly number[
   return { ...out, shape, offset };
 }
 
+const ROW_MAJOR_OUT = new Set<string>(['reduce', 'matmul', 'random', 'iota']);
+
 /**
  * Computes primitive `prim` of `inputs` into `out`, whose layout (fresh and contiguous, or
  * a view for in-place ops) the caller chose. Views never get here: they move no data.
@@ -63,6 +65,13 @@ function region(out: Operand, shape: readonly number[], starts: readonly number[
 export function executePrim<P extends Prim>(prim: P, params: Params<P>, inputs: readonly Operand[], out: Operand): void {
   if (sizeOf(out.shape) === 0) return;
   const rule = primitiveRules[prim];
+  if (ROW_MAJOR_OUT.has(rule.kind) && !isContiguous(out.shape, out.strides)) {
+    // These kernels write their output row-major, so a strided destination gets a copy.
+    const dense: Operand = { data: new ARRAY_OF[out.dtype](sizeOf(out.shape)), dtype: out.dtype, shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 };
+    executePrim(prim, params, inputs, dense);
+    run(lowerElementwise('copy', [dense], out), [out, dense]);
+    return;
+  }
   if (isElementwise(rule) || rule.kind === 'cast') {
     const args = [out];
     for (let i = 0; i < inputs.length; i++) args.push(inputs[i]!);

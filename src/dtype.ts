@@ -3,8 +3,8 @@
  * booleans as weak scalars that adopt the tensor's dtype when it can hold their kind
  * (`x.mul(2)` stays float32, `intTensor.mul(0.5)` becomes float32).
  */
-import { DTYPES, type DType } from '../runtime/dtype.js';
-import { DTypeError } from '../runtime/errors.js';
+import { DTYPES, isDType, type DType } from '../runtime/dtype.js';
+import { DTypeError, ValueError } from '../runtime/errors.js';
 
 export type { DType } from '../runtime/dtype.js';
 
@@ -22,10 +22,12 @@ const DEFAULT_OF_CATEGORY: readonly DType[] = ['bool', 'int32', 'float32'];
 
 /** The dtype an op computes in for operands that are dtypes (tensors) or weak scalars. */
 export function resultType(...operands: (DType | Scalar)[]): DType {
+  if (operands.length === 0) throw new ValueError('resultType: needs at least one dtype or scalar');
   let strong: DType | undefined;
   let weak = -1;
   for (const x of operands) {
     if (typeof x === 'string') {
+      if (!isDType(x)) throw new DTypeError(`resultType: unknown dtype ${String(x)} (valid: float32, float64, int32, bool)`);
       if (strong === undefined || DTYPES.indexOf(x) > DTYPES.indexOf(strong)) strong = x;
     } else {
       weak = Math.max(weak, category(x));

@@ -4,6 +4,7 @@
  * jit, on every backend, however the draws are split.
  */
 import { validateSeed } from '../compiler/random/philox.js';
+import { ValueError } from '../runtime/errors.js';
 
 /** PyTorch's default seed, so an unseeded program is still reproducible. */
 const DEFAULT_SEED = 67280421310721;
@@ -12,7 +13,12 @@ const state = { seed: DEFAULT_SEED, offset: 0 };
 
 /** Restarts the random stream from `seed` (a non-negative safe integer). */
 export function manualSeed(seed: number): void {
-  validateSeed(seed, 'manualSeed');
+  try {
+    validateSeed(seed, 'manualSeed');
+  } catch (e) {
+    // The generator's own check throws RangeError; users get kiln's error type for a bad value.
+    throw e instanceof RangeError ? new ValueError(e.message) : e;
+  }
   state.seed = seed;
   state.offset = 0;
 }

@@ -3,6 +3,7 @@
  * through one set of functions here, so eager and jit kernels produce the same bits.
  */
 import { ValueError } from '../../runtime/errors.js';
+import { powC, powInt32 } from '../ir/primitives.js';
 import { fillUniform } from '../random/philox.js';
 import { f32Math } from '../scalar/f32-math.js';
 
@@ -18,9 +19,18 @@ function mod(a: number, b: number): number {
   return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 }
 
-/** Thrown from generated gather/scatter loops: names the bad index and the valid range. */
+function indexRangeError(op: string, i: number, size: number): ValueError {
+  return new ValueError(`${op}: index ${i} is out of range for a dimension of size ${size} (valid: 0..${size - 1})`);
+}
+
+/** Thrown from generated gather loops: names the bad index and the valid range. */
 function indexError(i: number, size: number): never {
-  throw new ValueError(`gather: index ${i} is out of range for a dimension of size ${size} (valid: 0..${size - 1})`);
+  throw indexRangeError('gather', i, size);
+}
+
+/** Thrown from generated scatter stores, so the error names the op the user called. */
+function scatterIndexError(i: number, size: number): never {
+  throw indexRangeError('scatterAdd', i, size);
 }
 
 /** erf in float64: Maclaurin series near 0, continued fraction for erfc beyond. */
@@ -67,6 +77,9 @@ export const jsHelpers = {
   sigmoid64,
   roundHalfEven,
   mod,
+  powC,
+  powInt32,
   indexError,
+  scatterIndexError,
   fillUniform,
 };

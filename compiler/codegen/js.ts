@@ -104,7 +104,7 @@ function renderMap(spec: MapSpec): string {
       } else {
         const { index, stride, size, accumulate } = st.scatter;
         lines.push(`const t${int(st.node)} = v${int(index)};`);
-        lines.push(`if (t${int(st.node)} < 0 || t${int(st.node)} >= ${int(size)}) M.indexError(t${int(st.node)}, ${int(size)});`);
+        lines.push(`if (t${int(st.node)} < 0 || t${int(st.node)} >= ${int(size)}) M.scatterIndexError(t${int(st.node)}, ${int(size)});`);
         const target = `b${int(st.arg)}[${pos(st.arg)} + t${int(st.node)} * ${int(stride)}]`;
         const dt = spec.dtypes[st.arg]!;
         const addRule = primitiveRules.add;

@@ -103,6 +103,9 @@ export function inferMeta<P extends Prim>(prim: P, inputs: readonly Meta[], para
     case 'scatterAdd': {
       expectArity(prim, inputs, 3);
       const [base, index, src] = inputs as [Meta, Meta, Meta];
+      // Accumulation is `add`, so scatterAdd takes add's dtypes: a bool would count past 1.
+      const add = primitiveRules.add;
+      if (isElementwise(add)) expectDtype(prim, base.dtype, add.accepts);
       checkIndexShape('scatterAdd', base, index, (params as Params<'scatterAdd'>).axis);
       if (!sameShape(index.shape, src.shape)) throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)} and source ${fmtShape(src.shape)} must have the same shape`);
       if (src.dtype !== base.dtype) throw new InternalError(`scatterAdd: dtypes ${base.dtype} and ${src.dtype} differ`);

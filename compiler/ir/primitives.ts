@@ -150,6 +150,22 @@ function refRoundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** pow with C's (and PyTorch's) special cases where Math.pow differs: 1^y = 1 and (-1)^±Inf = 1, even for NaN y. */
+export function powC(a: number, b: number): number {
+  return a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b);
+}
+
+/**
+ * int32 power as repeated int32 multiplication, so it wraps like C (Math.pow loses the low
+ * bits once a^b passes 2^53). Negative exponents give 1/a^|b| truncated toward zero.
+ */
+export function powInt32(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b & 1 ? -1 : 1) : 0;
+  let r = 1;
+  for (let e = b, x = a; e > 0; e >>>= 1, x = Math.imul(x, x)) if (e & 1) r = Math.imul(r, x);
+  return r;
+}
+
 /** The rule of every primitive. */
 export const primitiveRules: { [P in Prim]: PrimRule } = {
   copy: { kind: 'unary', accepts: ALL, ref: (x) => x, js: ([x]) => x },
@@ -168,7 +184,8 @@ export const primitiveRules: { [P in Prim]: PrimRule } = {
   tan: mathFn('tan', Math.tan),
   tanh: mathFn('tanh', Math.tanh),
   erf: mathFn('erf', refErf),
-  sigmoid: mathFn('sigmoid', (x) => 1 / (1 + Math.exp(-x))),
+  // Below -709 e^-x overflows and 1/(1 + e^-x) would flush to 0 before the result does.
+  sigmoid: mathFn('sigmoid', (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))),
   floor: { kind: 'unary', accepts: NUM, ref: Math.floor, js: ([x]) => `Math.floor(${x})` },
   ceil: { kind: 'unary', accepts: NUM, ref: Math.ceil, js: ([x]) => `Math.ceil(${x})` },
   round: { kind: 'unary', accepts: NUM, ref: refRoundHalfEven, js: ([x]) => `M.roundHalfEven(${x})` },
@@ -182,7 +199,10 @@ export const primitiveRules: { [P in Prim]: PrimRule } = {
     js: ([a, b], dt) => (dt === 'int32' ? `Math.imul(${a}, ${b})` : round(`${a} * ${b}`, dt)),
   },
   div: { kind: 'binary', accepts: FLOAT, ref: (a, b) => a / b, js: ([a, b], dt) => round(`${a} / ${b}`, dt) },
-  pow: { kind: 'binary', accepts: NUM, ref: Math.pow, js: ([a, b], dt) => round(`Math.pow(${a}, ${b})`, dt) },
+  pow: {
+    kind: 'binary', accepts: NUM, ref: powC, refInt: powInt32,
+    js: ([a, b], dt) => (dt === 'int32' ? `M.powInt32(${a}, ${b})` : round(`M.powC(${a}, ${b})`, dt)),
+  },
   maximum: { kind: 'binary', accepts: NUM, ref: Math.max, js: ([a, b]) => `Math.max(${a}, ${b})` },
   minimum: { kind: 'binary', accepts: NUM, ref: Math.min, js: ([a, b]) => `Math.min(${a}, ${b})` },
   mod: {

@@ -5,15 +5,18 @@
 import { ValueError, fmtShape } from '../../runtime/errors.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import type { Tensor } from '../tensor.js';
-import { add } from '../ops/elementwise.js';
+import { add, cast } from '../ops/elementwise.js';
 import { clone } from '../ops/shape.js';
 import { enableGrad, noGrad } from './mode.js';
-import { AutogradError, type GradNode } from './node.js';
+import { AutogradError, GradNode } from './node.js';
 import { vjpRules } from './vjp.js';
 
 /** Options of a backward pass. */
 export interface BackwardOptions {
-  /** Keep the graph's saved values so backward can run through it again. */
+  /**
+   * Keep the graph's saved values so backward can run through it again. Defaults to
+   * `createGraph`, as in PyTorch: a recorded gradient refers to the forward graph.
+   */
   retainGraph?: boolean;
   /** Record the backward computation itself, for higher-order gradients. */
   createGraph?: boolean;
@@ -31,10 +34,10 @@ function topoOrder(roots: readonly GradNode[], stopAt: ReadonlySet<GradNode>): G
     stack.push({ node: root, next: 0 });
     while (stack.length) {
       const top = stack[stack.length - 1]!;
-      const inputs = stopAt.has(top.node) ? [] : (top.node.inputs ?? []);
-      if (top.next < inputs.length) {
-        const child = inputs[top.next++]!.gradFn;
-        if (child !== null && !state.has(child)) {
+      const edges = stopAt.has(top.node) ? [] : (top.node.edges ?? []);
+      if (top.next < edges.length) {
+        const child = edges[top.next++];
+        if (child instanceof GradNode && !state.has(child)) {
           state.set(child, 'open');
           stack.push({ node: child, next: 0 });
         }
@@ -59,7 +62,7 @@ function accumulate(map: Map<unknown, Tensor>, key: unknown, g: Tensor): void {
  * the gradients of those tensors are returned (undefined where none flows).
  */
 export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options: BackwardOptions & { wrt?: readonly Tensor[] } = {}): (Tensor | undefined)[] {
-  const { retainGraph = false, createGraph = false, wrt } = options;
+  const { createGraph = false, retainGraph = createGraph, wrt } = options;
   roots.forEach((r, i) => {
     const s = seeds[i]!;
     if (!r.requiresGrad) throw new AutogradError('backward: the output does not require grad (no input it was computed from has requiresGrad set, or it was computed under noGrad)');
@@ -72,19 +75,22 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
   const order = topoOrder(roots.flatMap((r) => (r.gradFn ? [r.gradFn] : [])), wrtNodes);
 
   const run = () => {
-    roots.forEach((r, i) => accumulate(r.gradFn ? nodeGrads : leafGrads, r.gradFn ?? r, seeds[i]!));
+    // The seed takes the output's dtype (as PyTorch casts it), so grads keep their tensors' dtypes.
+    roots.forEach((r, i) => accumulate(r.gradFn ? nodeGrads : leafGrads, r.gradFn ?? r, cast(seeds[i]!, r.dtype)));
     for (const node of order) {
       const g = nodeGrads.get(node);
       if (g === undefined) continue;
-      if (wrt === undefined && node.out?.retainsGrad) storeGrad(node.out, g);
+      // Only the node of the tensor's current history: after an in-place op, the gradient of
+      // its older value belongs to no tensor the user can see.
+      if (wrt === undefined && node.out?.retainsGrad && node.out.gradFn === node) storeGrad(node.out, g);
       if (wrtNodes.has(node)) continue;
       const { inputs, out } = node.saved();
       const grads = (vjpRules[node.prim].vjp as (g: Tensor, x: readonly Tensor[], y: Tensor, p: object) => (Tensor | null)[])(g, inputs, out, node.params);
-      inputs.forEach((x, i) => {
+      const edges = node.edges!;
+      edges.forEach((edge, i) => {
         const gi = grads[i];
-        if (gi === null || gi === undefined || !x.requiresGrad) return;
-        if (x.gradFn !== null) accumulate(nodeGrads, x.gradFn, gi);
-        else accumulate(leafGrads, x, gi);
+        if (gi === null || gi === undefined || edge === null) return;
+        accumulate(edge instanceof GradNode ? nodeGrads : leafGrads, edge, gi);
       });
     }
     if (wrt !== undefined) return wrt.map((t) => (t.gradFn !== null ? nodeGrads.get(t.gradFn) : leafGrads.get(t)));

@@ -22,6 +22,12 @@ export class GradNode {
   readonly params: object;
   /** The operands; null once the graph has been freed by a backward pass. */
   inputs: readonly Tensor[] | null;
+  /**
+   * Where each operand's gradient goes: the node that produced it, the leaf itself, or null
+   * (no grad). Fixed when recorded, because an in-place op later gives the operand tensor
+   * a new history, and gradients of this use belong to the history it had here.
+   */
+  edges: readonly (GradNode | Tensor | null)[] | null;
   /** The result (needed by rules written in terms of it, e.g. exp). */
   out: Tensor | null;
   /** Storage versions of the inputs and output when recorded, to catch later in-place writes. */
@@ -31,6 +37,7 @@ export class GradNode {
     this.prim = prim;
     this.params = params;
     this.inputs = inputs;
+    this.edges = inputs.map((x) => x.gradFn ?? (x.requiresGrad ? x : null));
     this.out = out;
     this.versions = [...inputs.map((x) => x.storage.version), out.storage.version];
   }
@@ -54,6 +61,7 @@ export class GradNode {
   /** Drops the references that keep the graph's tensors alive. */
   free(): void {
     this.inputs = null;
+    this.edges = null;
     this.out = null;
   }
 }

@@ -6,11 +6,11 @@
  * stays eager with one warning. A replay never returns a stale or partial result.
  */
 import { JitError, ValueError } from '../../runtime/errors.js';
-import { printGraph } from '../../compiler/ir/graph.js';
+import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { jitDisabled, log, logs } from './log.js';
 import { replay } from './replay.js';
-import { changedNumbers, keyOf, walkArgs, type Walked } from './signature.js';
+import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
 
@@ -90,6 +90,36 @@ export function clearJitCaches(): void {
 
 function guardName(g: Guard): string {
   return `${g.how} at ${g.site}`;
+}
+
+/** The first guard read at the same place in two traces with different values. */
+function changedGuard(a: Trace, b: Trace): Guard | undefined {
+  for (let i = 0; i < Math.min(a.guards.length, b.guards.length); i++) {
+    const g = a.guards[i]!, h = b.guards[i]!;
+    if (g.site !== h.site || g.how !== h.how) return undefined;
+    if (g.expected.length !== h.expected.length || g.expected.some((x, k) => !Object.is(x, h.expected[k]))) return h;
+  }
+  return undefined;
+}
+
+/**
+ * Whether two equal traces prove that every constant linked to a dynamic number is that
+ * number: `unlinked` are numbers no constant came from; `proven` is false when a linked
+ * value is the same in both traces or equals another dynamic number (a literal or the
+ * other number could have been linked instead).
+ */
+function numberLinks(dynamic: readonly number[], a: Trace, b: Trace): { unlinked: number[]; proven: boolean } {
+  const linked = new Set<number>();
+  let proven = true;
+  for (const n of b.graph.nodes) {
+    const slot = n.op === 'constant' ? (n.params as EffectParams['constant']).numberSlot : undefined;
+    if (slot === undefined) continue;
+    linked.add(slot);
+    const value = storedAs(b.numbers[slot]!, n.dtype);
+    if (Object.is(storedAs(a.numbers[slot]!, n.dtype), value)) proven = false;
+    for (const j of dynamic) if (j !== slot && Object.is(storedAs(b.numbers[j]!, n.dtype), value)) proven = false;
+  }
+  return { unlinked: dynamic.filter((i) => !linked.has(i)), proven };
 }
 
 function fmtValues(v: readonly number[] | string): string {
@@ -234,6 +264,21 @@ class JitState {
   confirm(entry: Entry, v: Variant): void {
     if (entry.state !== 'confirming') return;
     if (entry.candidate !== null && entry.candidate.fingerprint === v.fingerprint) {
+      if (entry.dynamic.length > 0) {
+        const { unlinked, proven } = numberLinks(entry.dynamic, entry.candidate.trace, v.trace);
+        if (unlinked.length > 0) {
+          // A number that changes but is never a tensor operand is read only by JS (a
+          // branch, a loop bound) where a replay cannot see it: key on its value instead.
+          this.#fixNumbers(entry, unlinked, 'reach no tensor as an operand (JS reads them, in a branch say)');
+          return;
+        }
+        // Equal traces whose numbers did not change (or equal each other) cannot tell a
+        // number from a literal of the same value: wait for a trace with other values.
+        if (!proven) {
+          entry.candidate = v;
+          return;
+        }
+      }
       entry.state = 'compiled';
       entry.variants = [v];
       this.stats.variants++;
@@ -244,18 +289,29 @@ class JitState {
     if (entry.candidate !== null && entry.dynamic.length > 0) {
       // A number that changes between calls also changed a constant it was not equal to: it
       // reaches tensors through JS arithmetic, so each value must be compiled on its own.
-      const fixed = this.fixed.get(entry.shapeKey) ?? new Set<number>();
-      for (const i of entry.dynamic) fixed.add(i);
-      this.fixed.set(entry.shapeKey, fixed);
-      this.dynamic.delete(entry.shapeKey);
-      this.cache.delete(entry.key);
-      this.#event('recompiles', `number argument(s) at position ${entry.dynamic.join(', ')} are used in JS arithmetic before reaching tensors; compiling each value separately (pass them as tensors to avoid this)`);
+      this.#fixNumbers(entry, entry.dynamic, 'are used in JS arithmetic before reaching tensors');
       return;
     }
+    const previous = entry.candidate;
     entry.candidate = v;
     entry.attempts++;
     if (entry.attempts > 1) this.#event('recompiles', `trace ${entry.attempts} of ${entry.key} differs from the previous one; tracing again`);
-    if (entry.attempts >= this.maxVariants) this.#giveUp(entry, `${entry.attempts} consecutive traces all differed (a value read with item() or a comparison changes every call?)`);
+    if (entry.attempts >= this.maxVariants) {
+      const changing = previous ? changedGuard(previous.trace, v.trace) : undefined;
+      this.#giveUp(entry, `${entry.attempts} consecutive traces all differed${changing ? `; the guard that keeps changing is ${guardName(changing)}` : ' (a value read with item() or a comparison changes every call?)'}`);
+    }
+  }
+
+  /** Makes number positions part of the key again, for good: each value compiles on its own. */
+  #fixNumbers(entry: Entry, positions: readonly number[], why: string): void {
+    const fixed = this.fixed.get(entry.shapeKey) ?? new Set<number>();
+    for (const i of positions) fixed.add(i);
+    this.fixed.set(entry.shapeKey, fixed);
+    const rest = [...(this.dynamic.get(entry.shapeKey) ?? [])].filter((i) => !fixed.has(i));
+    if (rest.length > 0) this.dynamic.set(entry.shapeKey, new Set(rest));
+    else this.dynamic.delete(entry.shapeKey);
+    this.cache.delete(entry.key);
+    this.#event('recompiles', `number argument(s) at position ${positions.join(', ')} ${why}; compiling each value separately (pass them as tensors to avoid this)`);
   }
 
   addVariant(entry: Entry, v: Variant): void {

@@ -4,14 +4,18 @@
  * shadowed copy-on-write, so nothing outside is touched until every guard has held; then
  * the shadows are committed by swapping their buffers in, and `.grad` assignments applied.
  */
-import { ARRAY_OF } from '../../runtime/dtype.js';
+import { ARRAY_OF, type TypedArray } from '../../runtime/dtype.js';
+import { cpuKernel } from '../../compiler/execute.js';
+import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { InternalError } from '../../runtime/errors.js';
 import type { EffectParams } from '../../compiler/ir/graph.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
-import { setGradEnabled } from '../autograd/mode.js';
-import { apply, writeInto } from '../dispatch.js';
-import { takeCounters } from '../random.js';
+import { noGrad, setGradEnabled } from '../autograd/mode.js';
+import { apply, empty, writeInto } from '../dispatch.js';
+import { contiguous } from '../ops/shape.js';
+import { planOf } from './plan.js';
+import { randomState, takeCounters } from '../random.js';
 import { Tensor, type Storage } from '../tensor.js';
 import type { Walked } from './signature.js';
 import type { Guard } from './trace.js';
@@ -72,74 +76,106 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
   const currentGrad = (t: Tensor): Tensor | null => (pendingGrads.has(t) ? pendingGrads.get(t)! : t.grad);
 
   let counters: { seed: number; offset: number } | undefined;
+  /** Runs node i as recorded; a guard that does not hold ends the replay. */
+  const runNode = (i: number): ReplayResult | undefined => {
+    const node = nodes[i]!;
+    if (v.outputsRequireGrad) setGradEnabled(trace.gradModes[i]!);
+    switch (node.op) {
+      case 'input': {
+        const p = node.params as EffectParams['input'];
+        let t: Tensor | null | undefined;
+        if (p.source.kind === 'grad') {
+          const of = real[p.source.of] ?? env[p.source.of]!;
+          t = currentGrad(of);
+          if (t === null || !sameShape(t.shape, node.shape) || t.dtype !== node.dtype) {
+            return { ok: false, guard: { node: i, site: 'unknown location', how: '.grad (a tensor when traced)', expected: [] }, got: t === null ? 'null' : 'a tensor' };
+          }
+          // Compiled kernels assume the contiguous layout a gradient normally has.
+          if (!t.isContiguous) t = noGrad(() => contiguous(t!));
+        } else {
+          t = sourceOf(i);
+        }
+        if (t === undefined) throw new InternalError(`jit replay: input node ${i} has no source`);
+        real[i] = t;
+        env[i] = shadowed(t);
+        return undefined;
+      }
+      case 'constant': {
+        const p = node.params as EffectParams['constant'];
+        let t: Tensor;
+        if (p.numberSlot !== undefined) t = materialize(node, walked.numbers);
+        else t = v.constants[i] ??= materialize(node, walked.numbers);
+        // A cached constant that the trace writes into must not keep the writes.
+        env[i] = trace.writtenRoots.has(i) && p.numberSlot === undefined ? shadowed(t, true) : t;
+        return undefined;
+      }
+      case 'write': {
+        const target = env[node.inputs[0]!]!;
+        const info = shadowInfo.get(target.storage);
+        if (info !== undefined && !info.copied) {
+          target.storage.data = target.storage.data.slice();
+          info.copied = true;
+        }
+        writeInto('jit', target, env[node.inputs[1]!]!);
+        return undefined;
+      }
+      case 'observe': {
+        const p = node.params as EffectParams['observe'];
+        const guard = trace.guards[p.guard]!;
+        if (p.gradNull) {
+          const of = real[node.inputs[0]!] ?? env[node.inputs[0]!]!;
+          return currentGrad(of) !== null ? { ok: false, guard, got: 'a tensor' } : undefined;
+        }
+        const values = env[node.inputs[0]!]!.data();
+        return sameValues(values, p.expected) ? undefined : { ok: false, guard, got: Array.from(values, Number) };
+      }
+      case 'setGrad': {
+        const target = real[node.inputs[0]!];
+        // Gradients of tensors made inside the call are not visible after it.
+        if (target !== undefined) pendingGrads.set(target, node.inputs.length > 1 ? env[node.inputs[1]!]! : null);
+        return undefined;
+      }
+      case 'random': {
+        // The stream advances only when the replay commits: a failed guard reruns the call
+        // eagerly, which must draw the same numbers eager execution would.
+        counters ??= randomState();
+        const p = node.params as { shape: number[]; offset: number };
+        env[i] = apply('random', [], { shape: p.shape, seed: counters.seed, offset: counters.offset + p.offset });
+        return undefined;
+      }
+      default:
+        env[i] = apply(node.op as Prim, node.inputs.map((x) => env[x]!), node.params as never);
+        return undefined;
+    }
+  };
+  /** Runs a fused kernel: fresh buffers for the values it stores, the rest stay in registers. */
+  const runFused = (step: FusedStep): void => {
+    const outs = step.outputs.map((o) => empty(nodes[o]!.shape.slice(), nodes[o]!.dtype));
+    const ins = step.inputs.map((x) => env[x]!);
+    const argv: (TypedArray | number)[] = [];
+    for (const t of outs) argv.push(t.storage.data);
+    for (const t of ins) argv.push(t.storage.data);
+    for (const t of outs) argv.push(t.offset);
+    for (const t of ins) argv.push(t.offset);
+    cpuKernel({ key: step.key, build: () => step.spec }).apply(undefined, argv);
+    step.outputs.forEach((o, k) => (env[o] = outs[k]));
+  };
+
   const previousMode = setGradEnabled(false);
   try {
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      if (v.outputsRequireGrad) setGradEnabled(trace.gradModes[i]!);
-      switch (node.op) {
-        case 'input': {
-          const p = node.params as EffectParams['input'];
-          let t: Tensor | null | undefined;
-          if (p.source.kind === 'grad') {
-            const of = real[p.source.of] ?? env[p.source.of]!;
-            t = currentGrad(of);
-            if (t === null || !sameShape(t.shape, node.shape) || t.dtype !== node.dtype) {
-              return { ok: false, guard: { node: i, site: 'unknown location', how: '.grad (a tensor when traced)', expected: [] }, got: t === null ? 'null' : 'a tensor' };
-            }
-          } else {
-            t = sourceOf(i);
-          }
-          if (t === undefined) throw new InternalError(`jit replay: input node ${i} has no source`);
-          real[i] = t;
-          env[i] = shadowed(t);
-          break;
+    if (v.outputsRequireGrad) {
+      // Autograd needs every op as a recorded node: no fusion.
+      for (let i = 0; i < nodes.length; i++) {
+        const failed = runNode(i);
+        if (failed) return failed;
+      }
+    } else {
+      for (const step of planOf(v, walked).steps) {
+        if (step.kind === 'fused') runFused(step);
+        else {
+          const failed = runNode(step.node);
+          if (failed) return failed;
         }
-        case 'constant': {
-          const p = node.params as EffectParams['constant'];
-          let t: Tensor;
-          if (p.numberSlot !== undefined) t = materialize(node, walked.numbers);
-          else t = v.constants[i] ??= materialize(node, walked.numbers);
-          // A cached constant that the trace writes into must not keep the writes.
-          env[i] = trace.writtenRoots.has(i) && p.numberSlot === undefined ? shadowed(t, true) : t;
-          break;
-        }
-        case 'write': {
-          const target = env[node.inputs[0]!]!;
-          const info = shadowInfo.get(target.storage);
-          if (info !== undefined && !info.copied) {
-            target.storage.data = target.storage.data.slice();
-            info.copied = true;
-          }
-          writeInto('jit', target, env[node.inputs[1]!]!);
-          break;
-        }
-        case 'observe': {
-          const p = node.params as EffectParams['observe'];
-          const guard = trace.guards[p.guard]!;
-          if (p.gradNull) {
-            const of = real[node.inputs[0]!] ?? env[node.inputs[0]!]!;
-            if (currentGrad(of) !== null) return { ok: false, guard, got: 'a tensor' };
-            break;
-          }
-          const values = env[node.inputs[0]!]!.data();
-          if (!sameValues(values, p.expected)) return { ok: false, guard, got: Array.from(values, Number) };
-          break;
-        }
-        case 'setGrad': {
-          const target = real[node.inputs[0]!];
-          // Gradients of tensors made inside the call are not visible after it.
-          if (target !== undefined) pendingGrads.set(target, node.inputs.length > 1 ? env[node.inputs[1]!]! : null);
-          break;
-        }
-        case 'random': {
-          counters ??= takeCounters(trace.randomCount);
-          const p = node.params as { shape: number[]; offset: number };
-          env[i] = apply('random', [], { shape: p.shape, seed: counters.seed, offset: counters.offset + p.offset });
-          break;
-        }
-        default:
-          env[i] = apply(node.op as Prim, node.inputs.map((x) => env[x]!), node.params as never);
       }
     }
   } finally {
@@ -153,10 +189,20 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
     info.real.version++;
   }
   for (const [t, g] of pendingGrads) t.grad = g;
+  if (counters !== undefined) takeCounters(trace.randomCount);
+  // Constants are cached across replays: an output holding one (or a view of one) gets its
+  // own copy, since the caller may write into its result.
+  const cached = new Set(v.constants.flatMap((t) => (t ? [t.storage] : [])));
+  const copies = new Map<Storage, Storage>();
   const build = (spec: OutputSpec): unknown => {
     switch (spec.kind) {
       case 'tensor': {
         const t = env[spec.node]!;
+        if (cached.has(t.storage)) {
+          let copy = copies.get(t.storage);
+          if (copy === undefined) copies.set(t.storage, (copy = { data: t.storage.data.slice(), device: t.storage.device, version: 0 }));
+          return new Tensor(copy, t.shape, t.strides, t.offset, t.dtype);
+        }
         const info = shadowInfo.get(t.storage);
         return info === undefined || !info.commit ? t : new Tensor(info.real, t.shape, t.strides, t.offset, t.dtype);
       }

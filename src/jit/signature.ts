@@ -2,9 +2,10 @@
  * The signature of a call: the arguments walked as a tree. Tensors contribute shape,
  * dtype and device (and become input slots); numbers their value, unless that position
  * turned out to change from call to call (then just "a number", fed in at replay);
- * strings and booleans their value; Modules their parameters, buffers and train/eval mode;
- * other objects their identity.
+ * strings and booleans their value; Modules their parameters, buffers, train/eval mode and
+ * the primitive and tensor fields of every submodule; other objects their identity.
  */
+import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
 import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 
@@ -44,6 +45,13 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/** A module field that belongs in the signature: a primitive, a tensor, or an array of primitives. */
+function isModuleSetting(x: unknown): boolean {
+  if (x instanceof Tensor) return true;
+  if (Array.isArray(x)) return x.every((e) => e === null || (typeof e !== 'object' && typeof e !== 'function'));
+  return x === null || (typeof x !== 'object' && typeof x !== 'function');
+}
+
 /** Walks the arguments of a call. */
 export function walkArgs(args: readonly unknown[]): Walked {
   const tensors: Tensor[] = [];
@@ -56,7 +64,8 @@ export function walkArgs(args: readonly unknown[]): Walked {
     if (alias !== undefined) return emit(`=${alias};`);
     seen.set(t, tensors.length);
     tensors.push(t);
-    emit(`T${t.dtype}[${t.shape}]${t.device}${t.requiresGrad ? 'g' : ''};`);
+    // Strides are part of the signature (compiled kernels bake them in); contiguous ones follow from the shape.
+    emit(`T${t.dtype}[${t.shape}]${t.isContiguous ? '' : `/${t.strides}`}${t.device}${t.requiresGrad ? 'g' : ''};`);
   };
   const walk = (v: unknown): void => {
     if (v instanceof Tensor) return tensor(v);
@@ -83,6 +92,15 @@ export function walkArgs(args: readonly unknown[]): Walked {
         emit(`${name}:`);
         tensor(t);
       }
+      // Settings held in plain fields (a gain, eps, an activation's variant) and tensors that
+      // are not registered differ between instances that share one @jit method.
+      for (const [path, m] of o.namedModules()) {
+        for (const [key, x] of Object.entries(m)) {
+          if (key === 'training' || !isModuleSetting(x)) continue;
+          emit(`${path}.${key}=`);
+          walk(x);
+        }
+      }
       return emit('}');
     }
     if (isPlainObject(o)) {
@@ -104,4 +122,11 @@ export function changedNumbers(a: readonly number[], b: readonly number[]): numb
   const out: number[] = [];
   a.forEach((x, i) => { if (!Object.is(x, b[i])) out.push(i); });
   return out;
+}
+
+/** What a one-element tensor of `dtype` holds when given `n` (a dynamic number is fed in this way). */
+export function storedAs(n: number, dtype: DType): number {
+  const one = new ARRAY_OF[dtype](1);
+  one[0] = n;
+  return one[0]!;
 }

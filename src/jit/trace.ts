@@ -12,6 +12,7 @@ import { observeApply, type ConstantSource } from '../dispatch.js';
 import { randomState } from '../random.js';
 import type { Storage, Tensor } from '../tensor.js';
 import { activeTrace } from './context.js';
+import { storedAs } from './signature.js';
 import { userSite } from './site.js';
 
 /** A value JS observed while tracing; on replay it must come out the same. */
@@ -90,8 +91,10 @@ export class Trace {
   onCreate(t: Tensor, source: ConstantSource): void {
     let params: EffectParams['constant'];
     if ('value' in source) {
-      // A scalar equal to a number argument that changes between calls is that argument.
-      const slot = this.numbers.findIndex((n) => n !== undefined && Object.is(n, source.value));
+      // A scalar equal to a number argument that changes between calls is that argument,
+      // compared as the tensor stores it (a float32 scalar holds the number rounded). Bool
+      // scalars store truthiness, which replaying a number slot would not reproduce.
+      const slot = t.dtype === 'bool' ? -1 : this.numbers.findIndex((n) => n !== undefined && Object.is(storedAs(n, t.dtype), source.value));
       params = slot >= 0 ? { numberSlot: slot } : { value: source.value };
     } else {
       params = 'fill' in source ? { value: source.fill } : { data: source.data };

@@ -1,7 +1,8 @@
 /** A compiled variant: one recorded path through the function, and how to rebuild its result. */
-import { printGraph } from '../../compiler/ir/graph.js';
+import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
 import { Tensor } from '../tensor.js';
 import type { Trace } from './trace.js';
+import type { FusionPlan } from '../../compiler/passes/fuse.js';
 
 /** The shape of a function's result, with tensors replaced by the nodes that define them. */
 export type OutputSpec =
@@ -20,6 +21,8 @@ export interface Variant {
   constants: (Tensor | undefined)[];
   /** Text that is equal for two traces exactly when they recorded the same computation. */
   fingerprint: string;
+  /** Kernels of the compiled graph, planned on the first replay. */
+  plan?: FusionPlan;
 }
 
 /** Describes a result; tensors the trace never saw become captured inputs. */
@@ -49,6 +52,11 @@ function captureId(t: Tensor): number {
   return id;
 }
 
+function constantData(params: object): string {
+  const data = (params as EffectParams['constant']).data;
+  return data === undefined ? '' : Array.from(data, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',');
+}
+
 /** Finishes a trace: describes the result and fingerprints the recording. */
 export function makeVariant(trace: Trace, result: unknown): Variant {
   const output = describe(result, trace);
@@ -57,6 +65,8 @@ export function makeVariant(trace: Trace, result: unknown): Variant {
     `captures ${trace.captures.map(captureId).join(',')}`,
     `grad modes ${trace.gradModes.map((m) => (m ? 1 : 0)).join('')}`,
     `random ${trace.randomCount}`,
+    // The printed graph shortens long data; traces are equal only if all of it is.
+    `data ${trace.graph.nodes.map((n) => constantData(n.params)).join(';')}`,
     `output ${JSON.stringify(output, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
   ].join('\n');
   return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], fingerprint };

@@ -116,19 +116,20 @@ export class Module {
    */
   loadStateDict(state: Record<string, Tensor>, strict = true): void {
     const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in state));
-    const unexpected = Object.keys(state).filter((k) => !(k in own));
+    // Own keys only: a name such as "constructor" must not match the objects' prototypes.
+    const missing = Object.keys(own).filter((k) => !Object.hasOwn(state, k));
+    const unexpected = Object.keys(state).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missing.length || unexpected.length)) {
       throw new ValueError(`loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''}`);
     }
     for (const [name, t] of Object.entries(state)) {
-      const target = own[name];
+      const target = Object.hasOwn(own, name) ? own[name] : undefined;
       if (target === undefined) continue;
       if (!(t instanceof Tensor)) throw new ValueError(`loadStateDict: ${name} is not a tensor`);
       if (!sameShape(t.shape, target.shape)) throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
     }
     noGrad(() => {
-      for (const [name, t] of Object.entries(state)) own[name]?.copy_(t);
+      for (const [name, t] of Object.entries(state)) if (Object.hasOwn(own, name)) own[name]!.copy_(t);
     });
   }
 }

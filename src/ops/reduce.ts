@@ -15,8 +15,13 @@ function keepShape(x: Tensor, axes: readonly number[]): number[] {
   return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
+/** Axes to reduce; axis 0 / -1 of a 0-d tensor is accepted as in PyTorch and names no dim. */
+function reduceAxes(op: string, axis: Axes, ndim: number): number[] {
+  return normalizeAxes(op, axis, ndim).filter((a) => a < ndim);
+}
+
 function reduce(prim: Exclude<ReducePrim, 'argmax' | 'argmin'>, op: string, x: Tensor, axis: Axes, keepdim: boolean): Tensor {
-  const axes = normalizeAxes(op, axis, x.ndim);
+  const axes = reduceAxes(op, axis, x.ndim);
   if (axes.length === 0) return prim === 'sum' || prim === 'prod' ? apply(prim, [x], { axes }) : x.clone();
   const out = apply(prim, [x], { axes });
   return keepdim ? reshape(out, keepShape(x, axes)) : out;
@@ -31,14 +36,16 @@ export const max = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('
 /** Smallest value over `axis` (NaN if any). */
 export const min = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('min', 'min', x, axis, keepdim);
 
-/** True where any element over `axis` is non-zero. */
+/** True where any element over `axis` is non-zero; false over no elements. */
 export function any(x: Tensor, axis?: Axes, keepdim = false): Tensor {
-  return cast(reduce('max', 'any', cast(x, 'bool'), axis, keepdim), 'bool');
+  // A count rather than a max, so an empty reduction has a value.
+  return ne(reduce('sum', 'any', cast(x, 'bool'), axis, keepdim), 0);
 }
 
-/** True where every element over `axis` is non-zero. */
+/** True where every element over `axis` is non-zero; true over no elements. */
 export function all(x: Tensor, axis?: Axes, keepdim = false): Tensor {
-  return cast(reduce('min', 'all', cast(x, 'bool'), axis, keepdim), 'bool');
+  // A product rather than a min, so an empty reduction has a value.
+  return ne(reduce('prod', 'all', cast(x, 'bool'), axis, keepdim), 0);
 }
 
 function argReduce(prim: 'argmax' | 'argmin', x: Tensor, axis: number | null | undefined, keepdim: boolean): Tensor {
@@ -63,28 +70,34 @@ function asFloat(x: Tensor): Tensor {
 }
 
 function count(x: Tensor, axis: Axes, op: string): number {
-  return sizeOf(normalizeAxes(op, axis, x.ndim).map((a) => x.shape[a]!));
+  return sizeOf(reduceAxes(op, axis, x.ndim).map((a) => x.shape[a]!));
 }
 
 /** Mean over `axis`; integer input is averaged as float32. */
 export function mean(x: Tensor, axis?: Axes, keepdim = false): Tensor {
-  return div(sum(asFloat(x), axis, keepdim), count(x, axis, 'mean'));
+  // Counted first, so a bad axis is reported as mean's, not sum's.
+  const n = count(x, axis, 'mean');
+  return div(sum(asFloat(x), axis, keepdim), n);
 }
 
 /** Variance over `axis` with Bessel's correction by default (correction = 1). */
 export function variance(x: Tensor, axis?: Axes, keepdim = false, correction = 1): Tensor {
+  const n = count(x, axis, 'var');
   const xf = asFloat(x);
   const centered = sub(xf, mean(xf, axis, true));
-  return div(sum(mul(centered, centered), axis, keepdim), Math.max(0, count(x, axis, 'var') - correction));
+  return div(sum(mul(centered, centered), axis, keepdim), Math.max(0, n - correction));
 }
 
 /** Standard deviation over `axis`. */
 export function std(x: Tensor, axis?: Axes, keepdim = false, correction = 1): Tensor {
+  reduceAxes('std', axis, x.ndim); // checked here so a bad axis is reported as std's
   return sqrt(variance(x, axis, keepdim, correction));
 }
 
 /** The max used to shift exp(): finite, so rows of -Inf or +Inf do not turn into NaN. */
-function stableShift(x: Tensor, axes: Axes): Tensor {
+function stableShift(x: Tensor, axes: Axes): Tensor | number {
+  // An empty tensor has no max; with no elements any shift gives the same (empty or -Inf) result.
+  if (x.size === 0) return 0;
   const m = max(x, axes, true);
   const finite = ne(abs(m), Infinity);
   return where(finite, m, 0);
@@ -93,7 +106,7 @@ function stableShift(x: Tensor, axes: Axes): Tensor {
 /** log(Σ exp(x)) over `axis`, without overflow. */
 export function logsumexp(x: Tensor, axis?: Axes, keepdim = false): Tensor {
   const xf = asFloat(x);
-  const axes = normalizeAxes('logsumexp', axis, xf.ndim);
+  const axes = reduceAxes('logsumexp', axis, xf.ndim);
   const m = stableShift(xf, axes);
   const out = add(log(sum(exp(sub(xf, m)), axes, true)), m);
   return keepdim ? out : reshape(out, xf.shape.filter((_, i) => !axes.includes(i)));

@@ -197,6 +197,8 @@ export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
 export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer (got ${chunks})`);
   const n = x.shape[normalizeAxis('chunk', axis, x.ndim)]!;
+  // An empty dim still gives `chunks` pieces, as PyTorch's chunk does.
+  if (n === 0) return split(x, new Array<number>(chunks).fill(0), axis);
   return split(x, Math.max(1, Math.ceil(n / chunks)), axis);
 }
 

@@ -27,24 +27,26 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 
   protected update(group: ParamGroup<AdamOptions>): void {
     const useDecay = group.weightDecay !== 0;
-    const lr = this.hyper(group, 'lr'), eps = this.hyper(group, 'eps'), weightDecay = this.hyper(group, 'weightDecay');
+    // Scalars are computed in float64, as PyTorch does in Python floats, then cast to p's dtype.
+    const lr = this.hyper(group, 'lr', 'float64'), weightDecay = this.hyper(group, 'weightDecay', 'float64');
     // betas is a pair, so it stays a JS value: 0-d tensors made here are constants of a trace.
     const [b1, b2] = group.betas;
     for (const p of group.params) {
       if (p.grad === null) continue;
       let grad = p.grad;
+      const dt = p.dtype;
       const s = this.stateOf(p);
       if (s.step === undefined) {
         // The step count is a tensor so that compiled steps advance it without running JS.
-        s.step = zeros([], { dtype: 'float32' });
+        s.step = zeros([], { dtype: 'float64' });
         s.expAvg = zerosLike(p);
         s.expAvgSq = zerosLike(p);
         if (group.amsgrad) s.maxExpAvgSq = zerosLike(p);
       }
       const step = (s.step as Tensor).add_(1);
       if (useDecay) {
-        if (this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)));
-        else grad = grad.add(p.mul(weightDecay));
+        if (this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)).cast(dt));
+        else grad = grad.add(p.mul(weightDecay.cast(dt)));
       }
       const m = (s.expAvg as Tensor).mul_(b1).add_(grad.mul(1 - b1));
       const v = (s.expAvgSq as Tensor).mul_(b2).add_(grad.mul(grad).mul(1 - b2));
@@ -52,8 +54,8 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
       if (group.amsgrad) second = (s.maxExpAvgSq as Tensor).copy_(maximum(s.maxExpAvgSq as Tensor, v));
       const bc1 = sub(1, pow(b1, step));
       const bc2 = sub(1, pow(b2, step));
-      const denom = second.sqrt().div(sqrt(bc2)).add(eps);
-      p.sub_(m.div(denom).mul(div(lr, bc1)));
+      const denom = second.sqrt().div(sqrt(bc2).cast(dt)).add(this.hyper(group, 'eps', dt));
+      p.sub_(m.div(denom).mul(div(lr, bc1).cast(dt)));
     }
   }
 }

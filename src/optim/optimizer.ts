@@ -1,8 +1,10 @@
 /** The optimizer base: parameter groups, per-parameter state, zeroGrad and PyTorch-shaped state dicts. */
+import type { DType } from '../../runtime/dtype.js';
 import { ValueError } from '../../runtime/errors.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
 import { scalarTensor } from '../ops/creation.js';
+import { cast } from '../ops/elementwise.js';
 
 /** A group of parameters with its own hyper-parameters (lr, weightDecay, …). */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -25,7 +27,9 @@ function backNumbersWithTensors<O extends object>(group: O): Map<string, Tensor>
   const backing = new Map<string, Tensor>();
   for (const [key, value] of Object.entries(group)) {
     if (typeof value !== 'number') continue;
-    const t = scalarTensor(value, 'float32');
+    // float64 holds any JS number exactly: `group.lr` reads back what was written, and
+    // float64 parameters update with the exact values (hyper() casts for other dtypes).
+    const t = scalarTensor(value, 'float64');
     backing.set(key, t);
     Object.defineProperty(group, key, {
       enumerable: true,
@@ -63,11 +67,14 @@ export abstract class Optimizer<O extends { lr: number }> {
     }
   }
 
-  /** The 0-d float32 tensor holding a numeric hyper-parameter of `group`, for use in update math. */
-  protected hyper(group: O, name: keyof O & string): Tensor {
+  /**
+   * A numeric hyper-parameter of `group` as a 0-d tensor of `dtype`, for use in update math:
+   * the parameter's dtype, so it scales a float32 tensor without promoting it to float64.
+   */
+  protected hyper(group: O, name: keyof O & string, dtype: DType): Tensor {
     const t = this.#hyper.get(group)?.get(name);
     if (t === undefined) throw new ValueError(`${this.constructor.name}: ${name} is not a numeric hyper-parameter`);
-    return t;
+    return cast(t, dtype);
   }
 
   /** Checks a group's hyper-parameters; throws naming the bad one. */

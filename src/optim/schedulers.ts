@@ -7,15 +7,20 @@ export abstract class LRScheduler {
   readonly baseLrs: number[];
   lastEpoch = 0;
 
+  /**
+   * Subclasses must call `this.apply()` at the end of their constructor: their fields
+   * (parameter properties) are set only after this constructor returns, so applying the
+   * epoch-0 lr here would compute it from undefined settings (NaN).
+   */
   constructor(readonly optimizer: Optimizer<{ lr: number }>) {
     this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
-    this.apply();
   }
 
   /** The lr for a group whose initial lr was `base`, at `epoch`. */
   protected abstract lrAt(base: number, epoch: number): number;
 
-  private apply(): void {
+  /** Writes the lr of `lastEpoch` into every group. */
+  protected apply(): void {
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.lrAt(this.baseLrs[i]!, this.lastEpoch)));
   }
 
@@ -36,6 +41,7 @@ export class StepLR extends LRScheduler {
   constructor(optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
     if (!Number.isInteger(stepSize) || stepSize <= 0) throw new ValueError(`StepLR: stepSize must be a positive integer (got ${stepSize})`);
     super(optimizer);
+    this.apply();
   }
   protected lrAt(base: number, epoch: number): number {
     return base * this.gamma ** Math.floor(epoch / this.stepSize);
@@ -47,6 +53,7 @@ export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
     if (!(tMax > 0)) throw new ValueError(`CosineAnnealingLR: tMax must be positive (got ${tMax})`);
     super(optimizer);
+    this.apply();
   }
   protected lrAt(base: number, epoch: number): number {
     return this.etaMin + ((base - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
@@ -60,6 +67,7 @@ export class LinearLR extends LRScheduler {
       throw new ValueError(`LinearLR: startFactor must be in (0, 1] and endFactor in [0, 1] (got ${startFactor}, ${endFactor})`);
     }
     super(optimizer);
+    this.apply();
   }
   protected lrAt(base: number, epoch: number): number {
     const t = Math.min(epoch, this.totalIters) / this.totalIters;

@@ -29,20 +29,21 @@ export class SGD extends Optimizer<SGDOptions> {
   protected update(group: ParamGroup<SGDOptions>): void {
     // Branch on the values (read once: under jit each read is a guard), compute with the tensors.
     const useDecay = group.weightDecay !== 0, useMomentum = group.momentum !== 0;
-    const lr = this.hyper(group, 'lr'), momentum = this.hyper(group, 'momentum');
-    const weightDecay = this.hyper(group, 'weightDecay'), dampening = this.hyper(group, 'dampening');
     for (const p of group.params) {
       if (p.grad === null) continue;
+      // Hyper-parameters enter in p's dtype, so a float32 step stays float32 throughout.
+      const hyper = (name: keyof SGDOptions & string) => this.hyper(group, name, p.dtype);
       let d = p.grad;
-      if (useDecay) d = d.add(p.mul(weightDecay));
+      if (useDecay) d = d.add(p.mul(hyper('weightDecay')));
       if (useMomentum) {
+        const momentum = hyper('momentum');
         const s = this.stateOf(p);
         let buf = s.momentumBuffer as Tensor | undefined;
         if (buf === undefined) buf = s.momentumBuffer = d.clone();
-        else buf.mul_(momentum).add_(d.mul(sub(1, dampening)));
+        else buf.mul_(momentum).add_(d.mul(sub(1, hyper('dampening'))));
         d = group.nesterov ? d.add(buf.mul(momentum)) : buf;
       }
-      p.sub_(d.mul(lr));
+      p.sub_(d.mul(hyper('lr')));
     }
   }
 }

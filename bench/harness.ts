@@ -1,0 +1,237 @@
+/**
+ * A small benchmark harness: timing with warm-up, an aligned comparison table and a JSON
+ * record of results with the environment they were measured in.
+ *
+ * It depends on nothing but Node so that every benchmark (eager, jit, webgpu) can share it
+ * and report numbers the same way. Benchmarks are meant to run on tsc's output: a
+ * transpiling loader injects helper calls that distort timings of microsecond-sized ops.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface MeasureOptions {
+  /** Untimed calls before sampling, so that V8 has optimized the code and caches are warm. */
+  warmup?: number;
+  /** Minimum number of timed calls. */
+  runs?: number;
+  /** Keep sampling until the timed calls add up to at least this long (bounded by maxRuns). */
+  minTimeMs?: number;
+  /** Upper bound on timed calls when minTimeMs asks for more. */
+  maxRuns?: number;
+}
+
+/** Timing of one benchmarked function; every time is milliseconds per call of `fn`. */
+export interface Measurement {
+  name: string;
+  median: number;
+  min: number;
+  p90: number;
+  mean: number;
+  runs: number;
+  warmup: number;
+}
+
+const DEFAULTS: Required<MeasureOptions> = { warmup: 3, runs: 10, minTimeMs: 0, maxRuns: 10_000 };
+
+/** Results are stored here so that the optimizing compiler cannot drop the calls as dead code. */
+let sink: unknown;
+/** @internal The last value a measured function returned. */
+export function lastResult(): unknown { return sink; }
+
+function percentile(sorted: readonly number[], p: number): number {
+  // Nearest-rank: the smallest sample with at least p of the samples at or below it.
+  const rank = Math.max(1, Math.ceil(p * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+function summarize(name: string, samples: readonly number[], warmup: number): Measurement {
+  const s = [...samples].sort((a, b) => a - b);
+  const n = s.length;
+  const median = n % 2 === 1 ? s[n >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  const mean = s.reduce((acc, x) => acc + x, 0) / n;
+  return { name, median, min: s[0]!, p90: percentile(s, 0.9), mean, runs: n, warmup };
+}
+
+function resolveOptions(opts: MeasureOptions): Required<MeasureOptions> {
+  const o = { ...DEFAULTS, ...opts };
+  if (!(o.runs >= 1)) throw new RangeError(`measure: runs must be at least 1 (got ${o.runs})`);
+  return o;
+}
+
+/**
+ * Times `fn` with performance.now(): `warmup` untimed calls, then timed calls until both
+ * `runs` calls and `minTimeMs` in total are reached. The median is the figure to report;
+ * it is robust against the odd sample that a GC pause or another process lands on.
+ */
+export function measure(name: string, fn: () => unknown, opts: MeasureOptions = {}): Measurement {
+  const o = resolveOptions(opts);
+  for (let i = 0; i < o.warmup; i++) sink = fn();
+  const samples: number[] = [];
+  let total = 0;
+  while (samples.length < o.runs || (total < o.minTimeMs && samples.length < o.maxRuns)) {
+    const t0 = performance.now();
+    sink = fn();
+    const dt = performance.now() - t0;
+    samples.push(dt);
+    total += dt;
+  }
+  return summarize(name, samples, o.warmup);
+}
+
+/** measure() for functions that return a promise (GPU readbacks); each await is part of the time. */
+export async function measureAsync(name: string, fn: () => Promise<unknown>, opts: MeasureOptions = {}): Promise<Measurement> {
+  const o = resolveOptions(opts);
+  for (let i = 0; i < o.warmup; i++) sink = await fn();
+  const samples: number[] = [];
+  let total = 0;
+  while (samples.length < o.runs || (total < o.minTimeMs && samples.length < o.maxRuns)) {
+    const t0 = performance.now();
+    sink = await fn();
+    const dt = performance.now() - t0;
+    samples.push(dt);
+    total += dt;
+  }
+  return summarize(name, samples, o.warmup);
+}
+
+// Tables.
+
+/** One workload measured by several systems, in one unit where lower is better. */
+export interface TableRow {
+  workload: string;
+  /** One value per system column, in `unit`; NaN prints as "n/a". */
+  values: readonly number[];
+  unit: string;
+  /** Optional text shown after each value, e.g. a throughput. */
+  notes?: readonly (string | undefined)[];
+  /** Trailing columns, by name (see TableOptions.extraColumns). */
+  extra?: Readonly<Record<string, string>>;
+}
+
+export interface TableOptions {
+  /** Headers of the value columns, in the order of TableRow.values. */
+  columns: readonly string[];
+  /**
+   * The ratio column: values[baseline] / values[subject], so above 1 means the subject
+   * is that many times faster. Omit for no ratio column.
+   */
+  ratio?: { subject: number; baseline: number; header?: string };
+  /** Headers of trailing columns, filled from TableRow.extra. */
+  extraColumns?: readonly string[];
+}
+
+/** Formats a number with about four significant digits, without exponent notation. */
+export function fmtNumber(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  const a = Math.abs(x);
+  const digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : a >= 1 ? 3 : 4;
+  return x.toFixed(digits);
+}
+
+/** Lays out cells as an aligned text table: first column left-aligned, the rest right-aligned. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const width = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(width[c]!) : cell.padStart(width[c]!))).join('  ').trimEnd();
+  return [line(header), width.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(header.map((_, c) => r[c] ?? '')))].join('\n');
+}
+
+/** Prints rows as an aligned table with a ratio column; returns the text too. */
+export function table(rows: readonly TableRow[], opts: TableOptions): string {
+  const extra = opts.extraColumns ?? [];
+  const header = ['workload', ...opts.columns];
+  if (opts.ratio) header.push(opts.ratio.header ?? `${opts.columns[opts.ratio.baseline]}/${opts.columns[opts.ratio.subject]}`);
+  header.push(...extra);
+  const cells = rows.map((r) => {
+    const row = [r.workload];
+    r.values.forEach((v, i) => {
+      const note = r.notes?.[i];
+      row.push(`${fmtNumber(v)} ${r.unit}${note ? ` (${note})` : ''}`);
+    });
+    if (opts.ratio) {
+      const ratio = r.values[opts.ratio.baseline]! / r.values[opts.ratio.subject]!;
+      row.push(Number.isFinite(ratio) ? `${fmtNumber(ratio)}x` : 'n/a');
+    }
+    for (const name of extra) row.push(r.extra?.[name] ?? '');
+    return row;
+  });
+  const text = formatTable(header, cells);
+  console.log(text);
+  return text;
+}
+
+// Results on disk.
+
+/** The repository root: the nearest folder above this file with a package.json (works from dist/ too). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+/** Where a benchmark's results go: bench/results/<name>.json under the repository root. */
+export function resultsPath(name: string): string {
+  return join(repoRoot(), 'bench', 'results', `${name}.json`);
+}
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined; // no git, or not a checkout (e.g. an unpacked tarball)
+  }
+}
+
+export interface Environment {
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  /** 1-minute load average when the results were saved: a busy machine explains noisy numbers. */
+  loadavg1: number;
+  date: string;
+  commit?: string;
+  /** True when the working tree had uncommitted changes, so `commit` alone does not reproduce it. */
+  dirty?: boolean;
+}
+
+export function environment(): Environment {
+  const cpus = os.cpus();
+  const env: Environment = {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadavg1: os.loadavg()[0]!,
+    date: new Date().toISOString(),
+  };
+  const commit = git(['rev-parse', 'HEAD']);
+  if (commit) {
+    env.commit = commit;
+    // --no-optional-locks: a status read must not take the index lock from a concurrent commit.
+    const status = git(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no']);
+    if (status !== undefined) env.dirty = status.length > 0;
+  }
+  return env;
+}
+
+/** Writes `{ environment, results }` as JSON to `path`, creating its folder; returns the path. */
+export function saveJson(path: string, results: unknown): string {
+  const full = resolve(path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, `${JSON.stringify({ environment: environment(), results }, null, 2)}\n`);
+  return full;
+}

@@ -1,0 +1,237 @@
+/**
+ * Fusion: cuts a traced graph into kernels. Elementwise nodes of one iteration shape merge
+ * into one loop nest whose intermediate values never touch memory; a reduction absorbs the
+ * elementwise group that feeds it as its prologue. Each decision is split into "legal?"
+ * (`canFuse`, which never changes results) and the choice to do it, and every rejected
+ * fusion records its reason for `explain()`.
+ *
+ * The plan keeps eager semantics bit for bit: each primitive still rounds where eager does,
+ * and a reduction still folds its elements in the same order.
+ */
+import type { DType } from '../../runtime/dtype.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
+import { contiguousStrides, sameShape } from '../ir/shape.js';
+import { collapseDims, layoutKey, type Expr, type MapSpec, type ReduceSpec, type Store } from '../kernel.js';
+
+/** Shape, strides and dtype of a value, known when the graph is compiled (offsets vary per call). */
+export interface StaticLayout {
+  shape: readonly number[];
+  strides: readonly number[];
+  dtype: DType;
+}
+
+/** A kernel built from several nodes: `outputs` are stored (fresh, contiguous), `inputs` read. */
+export interface FusedStep {
+  kind: 'fused';
+  /** The nodes it computes, in graph order; only `outputs` get buffers. */
+  nodes: number[];
+  inputs: number[];
+  outputs: number[];
+  spec: MapSpec | ReduceSpec;
+  /** Identifies the spec for the kernel cache. */
+  key: string;
+}
+
+/** One step of a plan: a node run as before, or a fused kernel. */
+export type Step = { kind: 'node'; node: number } | FusedStep;
+
+/** The kernels of a graph, with the reasons fusions were not made. */
+export interface FusionPlan {
+  steps: Step[];
+  rejected: string[];
+}
+
+function isMapNode(n: Node): boolean {
+  if (n.op === 'cast') return true;
+  const rule = primitiveRules[n.op as Prim];
+  return rule !== undefined && isElementwise(rule);
+}
+
+function isReduceNode(n: Node): boolean {
+  return primitiveRules[n.op as Prim]?.kind === 'reduce';
+}
+
+/** Union-find over node indices. */
+class Groups {
+  readonly parent: number[];
+  constructor(n: number) { this.parent = Array.from({ length: n }, (_, i) => i); }
+  find(i: number): number {
+    while (this.parent[i] !== i) i = this.parent[i] = this.parent[this.parent[i]!]!;
+    return i;
+  }
+  union(a: number, b: number): void { this.parent[this.find(a)] = this.find(b); }
+}
+
+/**
+ * Plans the kernels of `graph`. `layouts[i]` is known for every value; `keep` are values
+ * that must exist as tensors after their node (outputs, observed, written, assigned as
+ * gradients, read by non-fusable nodes is derived here).
+ */
+export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>): FusionPlan {
+  const nodes = graph.nodes;
+  const users: number[][] = nodes.map(() => []);
+  nodes.forEach((n, i) => n.inputs.forEach((x) => users[x]!.push(i)));
+  const writes = nodes.flatMap((n, i) => (n.op === 'write' ? [i] : []));
+  const rejected: string[] = [];
+  const groups = new Groups(nodes.length);
+  const members = new Map<number, number[]>(nodes.map((_, i) => [i, [i]]));
+
+  /** Legal to compute producer p's group inside consumer c's group? */
+  const canFuse = (p: number, c: number): string | null => {
+    const np = nodes[p]!, nc = nodes[c]!;
+    if (!sameShape(np.shape, nc.shape)) return `shapes ${np.shape} and ${nc.shape} differ`;
+    if (keep.has(p)) return 'its value is needed as a tensor (output, observed, written or a gradient)';
+    const merged = [...members.get(groups.find(p))!, ...members.get(groups.find(c))!];
+    const lo = Math.min(...merged), hi = Math.max(...merged);
+    if (writes.some((w) => w > lo && w < hi)) return 'an in-place write happens between them';
+    // Every value of the merged group used outside must be used after the kernel runs.
+    const inGroup = new Set(merged);
+    for (const m of merged) {
+      for (const u of users[m]!) if (!inGroup.has(u) && u < hi) return `node %${u} needs %${m} before the fused kernel would run`;
+    }
+    return null;
+  };
+
+  nodes.forEach((n, c) => {
+    if (!isMapNode(n)) return;
+    for (const p of n.inputs) {
+      if (!isMapNode(nodes[p]!) || groups.find(p) === groups.find(c)) continue;
+      const why = canFuse(p, c);
+      if (why !== null) {
+        rejected.push(`%${p} (${nodes[p]!.op}) not fused into %${c} (${n.op}): ${why}`);
+        continue;
+      }
+      const a = groups.find(p), b = groups.find(c);
+      members.set(b, [...members.get(a)!, ...members.get(b)!].sort((x, y) => x - y));
+      members.delete(a);
+      groups.union(a, b);
+    }
+  });
+
+  // A reduction takes the elementwise group that feeds it as its prologue when nothing else needs it.
+  const prologueOf = new Map<number, number>();
+  nodes.forEach((n, r) => {
+    if (!isReduceNode(n)) return;
+    const src = n.inputs[0]!;
+    if (!isMapNode(nodes[src]!)) return;
+    const g = groups.find(src);
+    const ms = members.get(g)!;
+    const inGroup = new Set(ms);
+    const outside = ms.flatMap((m) => users[m]!.filter((u) => !inGroup.has(u) && u !== r));
+    if (outside.length > 0 || ms.some((m) => keep.has(m))) {
+      rejected.push(`%${src} (${nodes[src]!.op}) not fused into the reduction %${r}: its values are also needed elsewhere`);
+      return;
+    }
+    if (writes.some((w) => w > Math.min(...ms) && w < r)) {
+      rejected.push(`%${src} not fused into the reduction %${r}: an in-place write happens between them`);
+      return;
+    }
+    prologueOf.set(r, g);
+  });
+  const absorbed = new Set(prologueOf.values());
+
+  const steps: Step[] = [];
+  const emitted = new Set<number>();
+  nodes.forEach((n, i) => {
+    if (isReduceNode(n) && prologueOf.has(i)) {
+      steps.push(reduceStep(nodes, layouts, members.get(prologueOf.get(i)!)!, i));
+      return;
+    }
+    if (!isMapNode(n)) {
+      steps.push({ kind: 'node', node: i });
+      return;
+    }
+    const g = groups.find(i);
+    if (absorbed.has(g) || emitted.has(g)) return;
+    const ms = members.get(g)!;
+    // A group runs at its last node, once all of its inputs exist.
+    if (i !== ms[ms.length - 1]) return;
+    emitted.add(g);
+    const inGroup = new Set(ms);
+    const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
+    steps.push(mapStep(nodes, layouts, ms, outputs));
+  });
+  return { steps, rejected };
+}
+
+/** The expression DAG of `ms`, with loads of the values they read from outside. */
+function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value: number) => number): { body: Expr[]; exprOf: Map<number, number>; inputs: number[] } {
+  const body: Expr[] = [];
+  const exprOf = new Map<number, number>();
+  const inputs: number[] = [];
+  const inGroup = new Set(ms);
+  const operand = (x: number): number => {
+    const known = exprOf.get(x);
+    if (known !== undefined) return known;
+    if (!inputs.includes(x)) inputs.push(x);
+    body.push({ op: 'load', arg: argOf(x) });
+    exprOf.set(x, body.length - 1);
+    return body.length - 1;
+  };
+  for (const m of ms) {
+    const n = nodes[m]!;
+    const args = n.inputs.map((x) => (inGroup.has(x) ? exprOf.get(x)! : operand(x)));
+    if (n.op === 'cast') body.push({ op: 'cast', arg: args[0]!, from: nodes[n.inputs[0]!]!.dtype, to: n.dtype });
+    else body.push({ op: 'prim', prim: n.op as Prim, args, dtype: nodes[n.inputs[n.inputs.length - 1]!]!.dtype });
+    exprOf.set(m, body.length - 1);
+  }
+  return { body, exprOf, inputs };
+}
+
+function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], outputs: number[]): FusedStep {
+  const shape = nodes[ms[0]!]!.shape;
+  // Args: outputs first, then inputs in first-use order (numbered as they appear).
+  const inputOrder: number[] = [];
+  const argOf = (x: number) => {
+    let k = inputOrder.indexOf(x);
+    if (k < 0) k = inputOrder.push(x) - 1;
+    return outputs.length + k;
+  };
+  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf);
+  const stores: Store[] = outputs.map((o, k) => ({ arg: k, node: exprOf.get(o)! }));
+  const strides = [...outputs.map(() => contiguousStrides(shape)), ...inputs.map((x) => layouts[x]!.strides.slice())];
+  const dtypes = [...outputs.map((o) => nodes[o]!.dtype), ...inputs.map((x) => nodes[x]!.dtype)];
+  const c = collapseDims(shape, strides);
+  const spec: MapSpec = { kind: 'map', shape: c.shape, dtypes, strides: c.strides, body, stores };
+  return { kind: 'fused', nodes: ms, inputs, outputs, spec, key: `fused-map|${specText(spec)}` };
+}
+
+function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], r: number): FusedStep {
+  const red = nodes[r]!;
+  const src = nodes[red.inputs[0]!]!;
+  const params = red.params as { axes?: number[]; axis?: number };
+  const axes = params.axes ?? [params.axis!];
+  const inputOrder: number[] = [];
+  const argOf = (x: number) => {
+    let k = inputOrder.indexOf(x);
+    if (k < 0) k = inputOrder.push(x) - 1;
+    return 1 + k;
+  };
+  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf);
+  const outerDims = src.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const innerDims = axes.slice();
+  const outerShape = outerDims.map((d) => src.shape[d]!);
+  const innerShape = innerDims.map((d) => src.shape[d]!);
+  const argStrides = inputs.map((x) => layouts[x]!.strides);
+  const op = red.op as ReducePrim;
+  const outer = collapseDims(outerShape, [contiguousStrides(outerShape), ...argStrides.map((s) => outerDims.map((d) => s[d]!))]);
+  // argmax/argmin count positions along their one axis, so it is never merged or dropped.
+  const inner = op === 'argmax' || op === 'argmin'
+    ? { shape: innerShape, strides: [[0], ...argStrides.map((s) => innerDims.map((d) => s[d]!))] }
+    : collapseDims(innerShape, [innerDims.map(() => 0), ...argStrides.map((s) => innerDims.map((d) => s[d]!))]);
+  const spec: ReduceSpec = {
+    kind: 'reduce', op, dtype: src.dtype, outDtype: red.dtype,
+    outer: outer.shape, inner: inner.shape,
+    dtypes: [red.dtype, ...inputs.map((x) => nodes[x]!.dtype)],
+    outerStrides: outer.strides, innerStrides: inner.strides,
+    body, value: exprOf.get(red.inputs[0]!)!,
+  };
+  return { kind: 'fused', nodes: [...ms, r], inputs, outputs: [r], spec, key: `fused-reduce|${specText(spec)}` };
+}
+
+/** A stable text of a spec (its fields are numbers, dtype and primitive names only). */
+function specText(spec: MapSpec | ReduceSpec): string {
+  const shapes = spec.kind === 'map' ? layoutKey(spec.shape, spec.strides) : `${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.op}`;
+  return `${shapes}|${spec.dtypes}|${JSON.stringify(spec.body)}|${spec.kind === 'map' ? JSON.stringify(spec.stores) : spec.value}`;
+}
