@@ -233,7 +233,12 @@ class JitState {
       failure ??= r;
     }
     const what = failure ? `guard ${guardName(failure.guard)} failed: traced ${fmtValues(failure.guard.expected)}, this call ${fmtValues(failure.got)}` : 'no variant matched';
-    if (this.options.strict) throw new JitError(`jit(${this.name}): ${what} (strict mode; without strict, this call would run eagerly and be recorded as a new variant)`);
+    if (this.options.strict) {
+      const error = new JitError(`jit(${this.name}): ${what} (strict mode; without strict, this call would run eagerly and be recorded as a new variant)`);
+      // An async function reports errors through the promise it returns, never by throwing.
+      if (entry.variants[0]?.trace.isAsync) return Promise.reject(error);
+      throw error;
+    }
     this.stats.fallbacks++;
     if (failure) entry.failures.set(guardName(failure.guard), (entry.failures.get(guardName(failure.guard)) ?? 0) + 1);
     this.#event('guards', `${what}; running eagerly`);

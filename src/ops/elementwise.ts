@@ -104,8 +104,8 @@ export const isnan = (x: Tensor): Tensor => unary('isnan', x);
 
 /** x². */
 export const square = (x: Tensor): Tensor => mul(x, x);
-/** max(x, 0). */
-export const relu = (x: Tensor): Tensor => maximum(x, 0);
+/** max(x, 0), NaN kept; its gradient is 0 at x = 0, as in PyTorch. */
+export const relu = (x: Tensor): Tensor => where(le(x, 0), 0, x);
 /** x · sigmoid(x). */
 export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
 
