@@ -20,6 +20,10 @@ export type Expr =
   | { op: 'scalar'; index: number; dtype: DType }
   /** The position along the (single) iteration dimension: iota. */
   | { op: 'position' }
+  /** Row value `index` of a row kernel: a reduction result or a per-row scalar computed earlier. */
+  | { op: 'row'; index: number }
+  /** In a row kernel, the value an earlier pass saved in scratch `index` at this inner position. */
+  | { op: 'scratch'; index: number }
   /** An elementwise primitive applied to earlier nodes, all of dtype `dtype`. */
   | { op: 'prim'; prim: Prim; args: number[]; dtype: DType }
   | { op: 'cast'; arg: number; from: DType; to: DType };
@@ -81,8 +85,43 @@ export interface RandomSpec {
   size: number;
 }
 
+/** One pass of a row kernel over the inner positions of the current row (or at the row itself). */
+export type RowPass =
+  /** Fold `body`'s node `value` over the row into row value `row`; store it into arg `store` if given. */
+  | { kind: 'reduce'; op: 'sum' | 'prod' | 'max' | 'min'; dtype: DType; outDtype: DType; body: Expr[]; value: number; row: number; store?: number; saves: Save[] }
+  /** Compute row value `row` from earlier row values and per-row loads. */
+  | { kind: 'scalar'; body: Expr[]; value: number; row: number; store?: number }
+  /** Compute `body` at every inner position and store it. */
+  | { kind: 'map'; body: Expr[]; stores: Store[]; saves: Save[] };
+
+/** Keeps node `node` of a pass's body in scratch `index` for later passes over the same row. */
+export interface Save {
+  node: number;
+  index: number;
+}
+
+/**
+ * A row kernel: for each position of `outer`, its passes in order. Reductions that share
+ * their axes (softmax's max and sum, layerNorm's mean and variance) and the elementwise
+ * work around them run as one kernel; the elementwise values each pass needs are
+ * recomputed in that pass rather than stored.
+ */
+export interface RowSpec {
+  kind: 'row';
+  outer: number[];
+  inner: number[];
+  dtypes: DType[];
+  outerStrides: number[][];
+  innerStrides: number[][];
+  /** Number of row values. */
+  rows: number;
+  /** Number of scratch rows (each as long as the inner iteration). */
+  scratch: number;
+  passes: RowPass[];
+}
+
 /** Every kind of kernel. */
-export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec;
+export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec | RowSpec;
 
 /**
  * Drops size-1 dims and merges neighbouring dims that every arg walks as one run, so a

@@ -8,7 +8,7 @@
  */
 import { InternalError } from '../../runtime/errors.js';
 import { isElementwise, primitiveRules, renderCast } from '../ir/primitives.js';
-import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec } from '../kernel.js';
+import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec, RowSpec } from '../kernel.js';
 
 /** Generated source for one kernel: the body of a factory taking the helpers object `M`. */
 export function renderJs(spec: KernelSpec): string {
@@ -17,6 +17,7 @@ export function renderJs(spec: KernelSpec): string {
     case 'reduce': return renderReduce(spec);
     case 'matmul': return renderMatmul(spec);
     case 'random': return renderRandom(spec);
+    case 'row': return renderRow(spec);
   }
 }
 
@@ -53,6 +54,8 @@ function renderBody(body: readonly Expr[], pos: (arg: number) => string, positio
         break;
       case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
       case 'position': x = position; break;
+      case 'row': x = `w${int(e.index)}`; break;
+      case 'scratch': x = `s${int(e.index)}[t]`; break;
       case 'prim': {
         const rule = primitiveRules[e.prim];
         if (!isElementwise(rule)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
@@ -118,7 +121,7 @@ function renderMap(spec: MapSpec): string {
 }
 
 /** Accumulator start value, per-element step and final value of each reduction. */
-function reduceParts(spec: ReduceSpec): { init: string[]; step: string[]; result: string } {
+function reduceParts(spec: Pick<ReduceSpec, 'op' | 'dtype' | 'outDtype'>): { init: string[]; step: string[]; result: string } {
   const acc = renderCast('acc', 'float64', spec.outDtype);
   switch (spec.op) {
     case 'sum': return { init: ['let acc = 0;'], step: ['acc += v;'], result: acc };
@@ -149,6 +152,55 @@ function renderReduce(spec: ReduceSpec): string {
   ];
   const body = loopNest(spec.outer, spec.outerStrides, all, (a) => `o${a}`, 'p', (pos) => outerBody(pos));
   return [`'use strict';`, `return function reduce(${params(nArgs, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+}
+
+function renderRow(spec: RowSpec): string {
+  const nArgs = spec.dtypes.length;
+  const all = Array.from({ length: nArgs }, (_, a) => a);
+  const rowBody = (outerPos: (a: number) => string): string[] => {
+    const lines = [`let ${Array.from({ length: spec.rows }, (_, k) => `w${k} = 0`).join(', ') || 'unused = 0'};`];
+    for (const pass of spec.passes) {
+      const block: string[] = [];
+      switch (pass.kind) {
+        case 'reduce': {
+          const parts = reduceParts(pass);
+          block.push(...parts.init, 'let t = 0;');
+          block.push(...loopNest(spec.inner, spec.innerStrides, all, outerPos, 'q', (pos, counter) => [
+            ...renderBody(pass.body, pos, counter),
+            ...pass.saves.map((sv) => `s${int(sv.index)}[t] = v${int(sv.node)};`),
+            `const v = v${int(pass.value)};`,
+            ...parts.step,
+            't++;',
+          ]));
+          block.push(`w${int(pass.row)} = ${parts.result};`);
+          if (pass.store !== undefined) block.push(`b${int(pass.store)}[${outerPos(pass.store)}] = w${int(pass.row)};`);
+          break;
+        }
+        case 'scalar':
+          block.push(...renderBody(pass.body, outerPos, '0'));
+          block.push(`w${int(pass.row)} = v${int(pass.value)};`);
+          if (pass.store !== undefined) block.push(`b${int(pass.store)}[${outerPos(pass.store)}] = w${int(pass.row)};`);
+          break;
+        case 'map':
+          block.push('let t = 0;');
+          block.push(...loopNest(spec.inner, spec.innerStrides, all, outerPos, 'q', (pos, counter) => [
+            ...renderBody(pass.body, pos, counter),
+            ...pass.saves.map((sv) => `s${int(sv.index)}[t] = v${int(sv.node)};`),
+            ...pass.stores.map((st) => `b${int(st.arg)}[${pos(st.arg)}] = v${int(st.node)};`),
+            't++;',
+          ]));
+          break;
+      }
+      lines.push('{', ...block.map((l) => '  ' + l), '}');
+    }
+    return lines;
+  };
+  const body = loopNest(spec.outer, spec.outerStrides, all, (a) => `o${a}`, 'p', (pos) => rowBody(pos));
+  const scalars = Math.max(0, ...spec.passes.map((p) => scalarCount(p.body)));
+  // Scratch rows live as long as the kernel: values are float64 so every dtype fits exactly.
+  const innerSize = spec.inner.reduce((a, b) => a * b, 1);
+  const scratch = Array.from({ length: spec.scratch }, (_, k) => `const s${k} = new Float64Array(${int(innerSize)});`);
+  return [`'use strict';`, ...scratch, `return function row(${params(nArgs, scalars)}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
 }
 
 /** Rows of A handled together: each B element loaded once feeds this many accumulators. */

@@ -12,7 +12,8 @@ import type { DType } from '../../runtime/dtype.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
-import { collapseDims, layoutKey, type Expr, type MapSpec, type ReduceSpec, type Store } from '../kernel.js';
+import { collapseDims, layoutKey, type Expr, type MapSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
+import { findRowRegions } from './rows.js';
 
 /** Shape, strides and dtype of a value, known when the graph is compiled (offsets vary per call). */
 export interface StaticLayout {
@@ -28,7 +29,7 @@ export interface FusedStep {
   nodes: number[];
   inputs: number[];
   outputs: number[];
-  spec: MapSpec | ReduceSpec;
+  spec: MapSpec | ReduceSpec | RowSpec;
   /** Identifies the spec for the kernel cache. */
   key: string;
 }
@@ -74,6 +75,10 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   nodes.forEach((n, i) => n.inputs.forEach((x) => users[x]!.push(i)));
   const writes = nodes.flatMap((n, i) => (n.op === 'write' ? [i] : []));
   const rejected: string[] = [];
+  // Row kernels first: their members are not grouped again below.
+  const taken = new Set<number>();
+  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected);
+  const regionEnd = new Map(regions.map((g) => [g.members[g.members.length - 1]!, g.step]));
   const groups = new Groups(nodes.length);
   const members = new Map<number, number[]>(nodes.map((_, i) => [i, [i]]));
 
@@ -94,9 +99,9 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   };
 
   nodes.forEach((n, c) => {
-    if (!isMapNode(n)) return;
+    if (!isMapNode(n) || taken.has(c)) return;
     for (const p of n.inputs) {
-      if (!isMapNode(nodes[p]!) || groups.find(p) === groups.find(c)) continue;
+      if (!isMapNode(nodes[p]!) || taken.has(p) || groups.find(p) === groups.find(c)) continue;
       const why = canFuse(p, c);
       if (why !== null) {
         rejected.push(`%${p} (${nodes[p]!.op}) not fused into %${c} (${n.op}): ${why}`);
@@ -112,9 +117,9 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   // A reduction takes the elementwise group that feeds it as its prologue when nothing else needs it.
   const prologueOf = new Map<number, number>();
   nodes.forEach((n, r) => {
-    if (!isReduceNode(n)) return;
+    if (!isReduceNode(n) || taken.has(r)) return;
     const src = n.inputs[0]!;
-    if (!isMapNode(nodes[src]!)) return;
+    if (!isMapNode(nodes[src]!) || taken.has(src)) return;
     const g = groups.find(src);
     const ms = members.get(g)!;
     const inGroup = new Set(ms);
@@ -134,6 +139,11 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   const steps: Step[] = [];
   const emitted = new Set<number>();
   nodes.forEach((n, i) => {
+    if (taken.has(i)) {
+      const step = regionEnd.get(i);
+      if (step) steps.push(step);
+      return;
+    }
     if (isReduceNode(n) && prologueOf.has(i)) {
       steps.push(reduceStep(nodes, layouts, members.get(prologueOf.get(i)!)!, i));
       return;

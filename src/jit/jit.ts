@@ -7,6 +7,7 @@
  */
 import { JitError, ValueError } from '../../runtime/errors.js';
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
+import { renderJs } from '../../compiler/codegen/js.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { jitDisabled, log, logs } from './log.js';
 import { replay } from './replay.js';
@@ -28,6 +29,13 @@ export interface JitOptions {
    * transform fills this in; without it, captured tensors are read live by identity.)
    */
   captures?: () => unknown;
+  /**
+   * Feed number arguments that change between calls into the graph instead of compiling
+   * each value (default true). A replay cannot see JS branch on such a number, so a
+   * function that uses one number both in tensor math and in an `if` needs `false` here
+   * (or the source transform, which guards those branches).
+   */
+  dynamicNumbers?: boolean;
 }
 
 /** Counters of what a jit'd function did. */
@@ -47,11 +55,19 @@ export interface ExplainedGuard {
   expected: number[];
 }
 
+/** A kernel of a compiled variant: the nodes it computes, the values it stores, its source. */
+export interface ExplainedKernel {
+  kind: string;
+  nodes: number[];
+  stores: number[];
+  source: string;
+}
+
 /** What jit knows about one signature. */
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number }[];
+  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; rejectedFusions: string[] }[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
@@ -75,6 +91,8 @@ interface Entry {
   /** Number positions treated as dynamic when this entry was made. */
   dynamic: number[];
   failures: Map<string, number>;
+  /** Equal traces in a row whose dynamic numbers did not change. */
+  unchanged: number;
 }
 
 const registry = new Set<WeakRef<JitState>>();
@@ -178,7 +196,7 @@ class JitState {
     if (entry === undefined) {
       const last = this.lastNumbers.get(walked.shapeKey);
       const fixed = this.fixed.get(walked.shapeKey);
-      const changed = last ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i)) : [];
+      const changed = last && this.options.dynamicNumbers !== false ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i)) : [];
       if (changed.length > 0) {
         dyn = new Set([...(dyn ?? []), ...changed]);
         this.dynamic.set(walked.shapeKey, dyn);
@@ -189,7 +207,7 @@ class JitState {
     }
     this.lastNumbers.set(walked.shapeKey, walked.numbers);
     if (entry === undefined) {
-      entry = { key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [], dynamic: [...(dyn ?? [])], failures: new Map() };
+      entry = { key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [], dynamic: [...(dyn ?? [])], failures: new Map(), unchanged: 0 };
       if (this.cache.size > 0) this.#event('recompiles', `new signature ${key}`);
       this.cache.set(key, entry);
       if (this.cache.size > this.cacheSize) {
@@ -281,6 +299,14 @@ class JitState {
         // number from a literal of the same value: wait for a trace with other values.
         if (!proven) {
           entry.candidate = v;
+          // Numbers that stopped changing are keyed on their values again, so they compile.
+          if (++entry.unchanged >= this.maxVariants) {
+            const rest = [...(this.dynamic.get(entry.shapeKey) ?? [])].filter((i) => !entry.dynamic.includes(i));
+            if (rest.length > 0) this.dynamic.set(entry.shapeKey, new Set(rest));
+            else this.dynamic.delete(entry.shapeKey);
+            this.cache.delete(entry.key);
+            this.#event('recompiles', `number argument(s) at position ${entry.dynamic.join(', ')} kept their values for ${entry.unchanged} calls; keying on their values again`);
+          }
           return;
         }
       }
@@ -351,6 +377,10 @@ class JitState {
       guards: v.trace.guards.map((g) => ({ site: g.site, how: g.how, expected: g.expected })),
       captures: v.trace.captures.length,
       randomDraws: v.trace.randomCount,
+      kernels: (v.plan?.steps ?? []).flatMap((st) => (st.kind === 'fused'
+        ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
+        : [])),
+      rejectedFusions: v.plan?.rejected ?? [],
     }));
     const stats = { ...this.stats };
     const events = this.events.slice();
@@ -364,6 +394,11 @@ class JitState {
           lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards`);
           for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
           lines.push(v.graph.split('\n').map((l) => '  ' + l).join('\n'));
+          v.kernels.forEach((kn, j) => {
+            lines.push(`  kernel ${j + 1} (${kn.kind}) computes ${kn.nodes.map((n) => `%${n}`).join(' ')}; stores ${kn.stores.map((n) => `%${n}`).join(' ')}`);
+            lines.push(kn.source.split('\n').map((l) => '    ' + l).join('\n'));
+          });
+          for (const r of v.rejectedFusions) lines.push(`  not fused: ${r}`);
         });
         if (events.length) lines.push('events:', ...events.map((e) => '  ' + e));
         return lines.join('\n');
