@@ -41,6 +41,15 @@ export type Step = { kind: 'node'; node: number } | FusedStep;
 export interface FusionPlan {
   steps: Step[];
   rejected: string[];
+  /** Kernels one run launches: fused kernels plus unfused nodes that move data. */
+  kernelCount: number;
+}
+
+/** True for nodes that launch a kernel when run on their own (views and bookkeeping do not). */
+function launchesKernel(n: Node): boolean {
+  if (n.op === 'write') return true;
+  const rule = primitiveRules[n.op as Prim];
+  return rule !== undefined && rule.kind !== 'view';
 }
 
 function isMapNode(n: Node): boolean {
@@ -162,7 +171,8 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
     steps.push(mapStep(nodes, layouts, ms, outputs));
   });
-  return { steps, rejected };
+  const kernelCount = steps.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
+  return { steps, rejected, kernelCount };
 }
 
 /** The expression DAG of `ms`, with loads of the values they read from outside. */

@@ -67,7 +67,7 @@ export interface ExplainedKernel {
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; rejectedFusions: string[] }[];
+  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; rejectedFusions: string[] }[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
@@ -380,6 +380,7 @@ class JitState {
       kernels: (v.plan?.steps ?? []).flatMap((st) => (st.kind === 'fused'
         ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
         : [])),
+      kernelCount: v.plan?.kernelCount,
       rejectedFusions: v.plan?.rejected ?? [],
     }));
     const stats = { ...this.stats };
@@ -391,7 +392,7 @@ class JitState {
       toString() {
         const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
         variants.forEach((v, i) => {
-          lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards`);
+          lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call` : ''}`);
           for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
           lines.push(v.graph.split('\n').map((l) => '  ' + l).join('\n'));
           v.kernels.forEach((kn, j) => {

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import * as k from '../../../src/index.js';
+import { withSeed } from '../../src/random-inputs.js';
+
+/** Compiles `fn` for `args` and returns its explanation (kernel counts, fusion decisions). */
+function compiled(fn: (...xs: k.Tensor[]) => k.Tensor, ...args: k.Tensor[]) {
+  const f = k.jit(fn);
+  for (let i = 0; i < 3; i++) f(...args);
+  expect(f.stats.replays).toBeGreaterThan(0);
+  const v = f.explain(...args).variants[0]!;
+  return { f, v };
+}
+
+function expectSameBits(a: k.Tensor, b: k.Tensor): void {
+  const x = a.data(), y = b.data();
+  expect(x.length).toBe(y.length);
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) throw new Error(`element ${i}: ${x[i]} vs ${y[i]}`);
+}
+
+describe('fusion kernel counts', () => {
+  it('gelu(x*a+b) is one kernel, bit-identical to eager', () => {
+    const fn = (x: k.Tensor, a: k.Tensor, b: k.Tensor) => k.gelu(x.mul(a).add(b));
+    const [x, a, b] = [k.randn([37, 5]), k.randn([37, 5]), k.randn([5])];
+    const { f, v } = compiled(fn, x!, a!, b!);
+    expect(v.kernelCount).toBe(1);
+    expect(v.kernels[0]!.kind).toBe('map');
+    expectSameBits(f(x!, a!, b!), fn(x!, a!, b!));
+  });
+
+  it('softmax over one axis is one row kernel, over the last or the first axis', () => {
+    for (const axis of [-1, 0]) {
+      const fn = (x: k.Tensor) => x.softmax(axis);
+      const x = k.randn([33, 17]).mul(30);
+      const { f, v } = compiled(fn, x);
+      expect(v.kernelCount).toBe(1);
+      expect(v.kernels[0]!.kind).toBe('row');
+      expectSameBits(f(x), fn(x));
+    }
+  });
+
+  it('layerNorm is at most two kernels; logsumexp and logSoftmax one', () => {
+    const x = k.randn([16, 64]);
+    const w = k.randn([64]), b = k.randn([64]);
+    const cases: [(x: k.Tensor) => k.Tensor, number][] = [
+      [(x) => k.nn.layerNorm(x, [64], w, b), 2],
+      [(x) => x.logsumexp(1), 1],
+      [(x) => x.logSoftmax(1), 1],
+    ];
+    for (const [fn, most] of cases) {
+      const { f, v } = compiled(fn, x);
+      expect(v.kernelCount).toBeLessThanOrEqual(most);
+      expectSameBits(f(x), fn(x));
+    }
+  });
+
+  it('fused kernels stay bit-identical to eager on fresh inputs, including NaN and infinities', () => {
+    withSeed('fusion differential', (next) => {
+      const fn = (x: k.Tensor, y: k.Tensor) => x.mul(y).softmax(1).add(x.exp().sum(1, true)).sqrt();
+      const f = k.jit(fn);
+      for (let i = 0; i < 8; i++) {
+        const data = Float32Array.from({ length: 6 * 7 }, () => (next() - 0.5) * 20);
+        if (i === 5) data[3] = NaN;
+        if (i === 6) data[10] = Infinity;
+        const x = k.tensor(data, { shape: [6, 7] }), y = k.randn([6, 7]);
+        expectSameBits(f(x, y), fn(x, y));
+      }
+      expect(f.stats.replays).toBeGreaterThan(0);
+    });
+  });
+
+  it('explains rejected fusions with a reason', () => {
+    // The intermediate is returned, so it must be stored, and it is also needed by the sum.
+    const fn = (x: k.Tensor) => { const e = x.exp(); return [e, e.sum(1)]; };
+    const x = k.randn([4, 5]);
+    const f = k.jit(fn);
+    for (let i = 0; i < 3; i++) f(x);
+    const v = f.explain(x).variants[0]!;
+    expect(v.kernelCount).toBe(2);
+    expect(v.rejectedFusions.join('\n')).toMatch(/not fused into the reduction .*needed elsewhere/);
+    expect(String(f.explain(x))).toContain('2 kernels per call');
+  });
+});
