@@ -203,52 +203,58 @@ function renderRow(spec: RowSpec): string {
   return [`'use strict';`, ...scratch, `return function row(${params(nArgs, scalars)}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
 }
 
-/** Rows of A handled together: each B element loaded once feeds this many accumulators. */
-const ROWS = 4;
-/** Columns of C per tile, so a tile's accumulators and B panel stay in cache. */
-const COLS = 256;
-
+/**
+ * A 4×4 register-blocked matmul: each 4-column panel of B is packed once (contiguous, so
+ * the inner loop reads it sequentially), then every 4 rows of A run a micro-kernel whose 16
+ * accumulators stay in registers. Each C element is still the float64 sum over k in order,
+ * so the result is the same for any blocking, and equal to eager by construction.
+ */
 function renderMatmul(spec: MatmulSpec): string {
   const { m, n, k, dtype } = spec;
   const [sam, sak] = spec.aStrides;
   const [sbk, sbn] = spec.bStrides;
   const store = (x: string) => renderCast(x, 'float64', dtype);
-  const cols = Math.min(COLS, n);
-  const rowsBlock = (rows: number): string[] => {
-    const lines: string[] = [];
-    for (let r = 0; r < rows; r++) lines.push(`const a${r}p = pa + (i + ${r}) * ${int(sam)};`);
-    lines.push(`acc.fill(0, 0, ${int(rows * cols)});`);
-    lines.push(`for (let kk = 0, pak = 0, pbk = pb + j0 * ${int(sbn)}; kk < ${int(k)}; kk++, pak += ${int(sak)}, pbk += ${int(sbk)}) {`);
-    for (let r = 0; r < rows; r++) lines.push(`  const a${r} = bA[a${r}p + pak];`);
-    lines.push(`  for (let j = 0, pbj = pbk; j < w; j++, pbj += ${int(sbn)}) {`);
-    lines.push(`    const b = bB[pbj];`);
-    for (let r = 0; r < rows; r++) lines.push(`    acc[${int(r * cols)} + j] += a${r} * b;`);
-    lines.push('  }');
-    lines.push('}');
+  const range = (r: number) => Array.from({ length: r }, (_, i) => i);
+  const block = (rows: number): string[] => {
+    const accs = range(rows).flatMap((r) => range(4).map((c) => `c${r}${c} = 0`));
+    const lines = [
+      ...range(rows).map((r) => `const a${r}p = pa + (i + ${r}) * ${int(sam)};`),
+      `let ${accs.join(', ')};`,
+      `for (let kk = 0, pak = 0, q = 0; kk < ${int(k)}; kk++, pak += ${int(sak)}, q += 4) {`,
+      ...range(rows).map((r) => `  const a${r} = bA[a${r}p + pak];`),
+      '  const b0 = bp[q], b1 = bp[q + 1], b2 = bp[q + 2], b3 = bp[q + 3];',
+      ...range(rows).map((r) => `  ${range(4).map((c) => `c${r}${c} += a${r} * b${c};`).join(' ')}`),
+      '}',
+    ];
     for (let r = 0; r < rows; r++) {
-      lines.push(`for (let j = 0, pc = pcb + (i + ${r}) * ${int(n)} + j0; j < w; j++, pc++) bC[pc] = ${store(`acc[${int(r * cols)} + j]`)};`);
+      lines.push(`const pc${r} = pcb + (i + ${r}) * ${int(n)} + j0;`);
+      lines.push(`bC[pc${r}] = ${store(`c${r}0`)};`);
+      for (let c = 1; c < 4; c++) lines.push(`if (w > ${c}) bC[pc${r} + ${c}] = ${store(`c${r}${c}`)};`);
     }
     return lines;
   };
   const kernel = [
-    `for (let j0 = 0; j0 < ${int(n)}; j0 += ${int(cols)}) {`,
-    `  const w = Math.min(${int(cols)}, ${int(n)} - j0);`,
-    `  let i = 0;`,
-    `  for (; i + ${ROWS} <= ${int(m)}; i += ${ROWS}) {`,
-    ...rowsBlock(ROWS).map((l) => '    ' + l),
+    `for (let j0 = 0; j0 < ${int(n)}; j0 += 4) {`,
+    `  const w = Math.min(4, ${int(n)} - j0);`,
+    // Columns past the edge are packed as zeros; their sums are never stored.
+    `  for (let kk = 0, pbk = pb + j0 * ${int(sbn)}, q = 0; kk < ${int(k)}; kk++, pbk += ${int(sbk)}, q += 4) {`,
+    `    bp[q] = bB[pbk];`,
+    ...[1, 2, 3].map((c) => `    bp[q + ${c}] = w > ${c} ? bB[pbk + ${c * sbn}] : 0;`),
+    '  }',
+    '  let i = 0;',
+    `  for (; i + 4 <= ${int(m)}; i += 4) {`,
+    ...block(4).map((l) => '    ' + l),
     '  }',
     `  for (; i < ${int(m)}; i++) {`,
-    ...rowsBlock(1).map((l) => '    ' + l),
+    ...block(1).map((l) => '    ' + l),
     '  }',
     '}',
   ];
-  // Products of float32 (and int32 below 2^26) values are exact in float64; the sum runs
-  // over k in order, so every tiling gives the same bits.
   const batched = loopNest(spec.batch.length ? spec.batch : [1], spec.batch.length ? spec.batchStrides : [[0], [0], [0]], [0, 1, 2],
     (a) => ['oC', 'oA', 'oB'][a]!, 'p', (pos) => [`const pcb = ${pos(0)}, pa = ${pos(1)}, pb = ${pos(2)};`, ...kernel]);
   return [
     `'use strict';`,
-    `const acc = new Float64Array(${int(ROWS * cols)});`,
+    `const bp = new Float64Array(${int(Math.max(1, 4 * k))});`,
     `return function matmul(bC, bA, bB, oC, oA, oB) {`,
     ...batched.map((l) => '  ' + l),
     '};',

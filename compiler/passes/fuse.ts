@@ -80,12 +80,23 @@ class Groups {
  */
 export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>): FusionPlan {
   const nodes = graph.nodes;
+  // Dead code is not run: a value counts only if an effect (write, guard, gradient) or a
+  // result depends on it. Inputs still bind, so replays see the same arguments.
+  const live = new Array<boolean>(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const op = nodes[i]!.op;
+    if (live[i] || keep.has(i) || op === 'write' || op === 'observe' || op === 'setGrad' || op === 'input') {
+      live[i] = true;
+      for (const x of nodes[i]!.inputs) live[x] = true;
+    }
+  }
   const users: number[][] = nodes.map(() => []);
-  nodes.forEach((n, i) => n.inputs.forEach((x) => users[x]!.push(i)));
+  nodes.forEach((n, i) => { if (live[i]) n.inputs.forEach((x) => users[x]!.push(i)); });
   const writes = nodes.flatMap((n, i) => (n.op === 'write' ? [i] : []));
   const rejected: string[] = [];
   // Row kernels first: their members are not grouped again below.
-  const taken = new Set<number>();
+  // Dead nodes count as taken, so no kernel is built around them.
+  const taken = new Set<number>(nodes.flatMap((_, i) => (live[i] ? [] : [i])));
   const regions = findRowRegions(graph, layouts, keep, users, taken, rejected);
   const regionEnd = new Map(regions.map((g) => [g.members[g.members.length - 1]!, g.step]));
   const groups = new Groups(nodes.length);
@@ -148,6 +159,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   const steps: Step[] = [];
   const emitted = new Set<number>();
   nodes.forEach((n, i) => {
+    if (!live[i]) return;
     if (taken.has(i)) {
       const step = regionEnd.get(i);
       if (step) steps.push(step);

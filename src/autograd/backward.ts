@@ -85,7 +85,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       if (wrt === undefined && node.out?.retainsGrad && node.out.gradFn === node) storeGrad(node.out, g);
       if (wrtNodes.has(node)) continue;
       const { inputs, out } = node.saved();
-      const grads = (vjpRules[node.prim].vjp as (g: Tensor, x: readonly Tensor[], y: Tensor, p: object) => (Tensor | null)[])(g, inputs, out, node.params);
+      const grads = (vjpRules[node.prim].vjp as (g: Tensor, x: readonly Tensor[], y: Tensor, p: object, needs: readonly boolean[]) => (Tensor | null)[])(g, inputs, out, node.params, inputs.map((x) => x.requiresGrad));
       const edges = node.edges!;
       edges.forEach((edge, i) => {
         const gi = grads[i];

@@ -24,7 +24,8 @@ type Saves = 'none' | 'inputs' | 'output' | 'all';
 /** The VJP rule of one primitive; `vjp: null` for primitives with no gradient (comparisons, indices, random). */
 export interface VjpRule<P extends Prim> {
   saves: Saves;
-  vjp: ((g: Tensor, x: readonly Tensor[], out: Tensor, params: Params<P>) => Grads) | null;
+  /** `needs[i]` is false when operand i needs no gradient, so a costly one can be skipped. */
+  vjp: ((g: Tensor, x: readonly Tensor[], out: Tensor, params: Params<P>, needs: readonly boolean[]) => Grads) | null;
 }
 
 const none = { saves: 'none', vjp: null } as const;
@@ -191,10 +192,10 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   },
   matmul: {
     saves: 'inputs',
-    vjp: (g, [a, b]) => {
+    vjp: (g, [a, b], _, __, needs) => {
       const r = g.ndim;
       const swap = (t: Tensor) => transpose(t, r - 2, r - 1);
-      return [matmul(g, swap(b!)), matmul(swap(a!), g)];
+      return [needs[0] ? matmul(g, swap(b!)) : null, needs[1] ? matmul(swap(a!), g) : null];
     },
   },
   gather: {

@@ -1,0 +1,494 @@
+/**
+ * WGSL renderings of the elementwise primitives and of casts, one entry per primitive,
+ * matching the JavaScript renderer's semantics (compiler/codegen/js.ts) in float32.
+ *
+ * On the GPU `bool` is a u32 holding 0 or 1 (WGSL storage has no 8-bit type), so every
+ * bool-valued expression here is a u32, exactly like the 0/1 numbers of the JS kernels.
+ *
+ * WGSL's built-in transcendental functions only promise loose accuracy (sin/cos to 2^-11
+ * absolute, log to 2^-21 absolute near 1, pow undefined for negative bases) and leave NaN
+ * handling of comparisons, min and max to the implementation. So the functions whose
+ * results users compare against the CPU are written out here: float32 polynomials (the
+ * musl and f32-math.ts reductions) with explicit NaN and infinity cases, tested bit-level
+ * through `k_isnan`. The built-ins kept are the ones WGSL specifies exactly or to a few
+ * ulp: abs, floor, ceil, round (half to even), trunc, sqrt, ldexp and division.
+ */
+import type { DType } from '../../runtime/dtype.js';
+import { InternalError } from '../../runtime/errors.js';
+import type { BinaryPrim, UnaryPrim } from '../ir/primitives.js';
+
+/** Every primitive computed one element at a time. */
+export type ElementwisePrim = UnaryPrim | BinaryPrim | 'where';
+
+/** The dtypes a WGSL kernel can hold: float64 has no WGSL type. */
+export type GpuDType = Exclude<DType, 'float64'>;
+
+/** Helper functions a rendering may call; each is emitted once per shader that uses it. */
+export type WgslHelper =
+  | 'k_inf' | 'k_nan' | 'k_isnan' | 'k_isinf' | 'k_ldexp' | 'k_exp' | 'k_expm1' | 'k_logk' | 'k_log' | 'k_log1p'
+  | 'k_trig' | 'k_sin' | 'k_cos' | 'k_tan' | 'k_tanh' | 'k_erf' | 'k_sigmoid' | 'k_pow_f32' | 'k_pow_i32'
+  | 'k_mod_f32' | 'k_mod_i32' | 'k_max_f32' | 'k_min_f32' | 'k_f32_to_i32' | 'k_f32_to_bool';
+
+/** Registers a helper for the shader being built and returns its name. */
+export type UseHelper = (helper: WgslHelper) => string;
+
+/** Renders a primitive from operand expressions of the operand dtype. */
+export type WgslRender = (args: readonly string[], dtype: GpuDType, use: UseHelper) => string;
+
+/** The WGSL type that holds a dtype's values in registers and in storage. */
+export function wgslType(dtype: GpuDType): 'f32' | 'i32' | 'u32' {
+  switch (dtype) {
+    case 'float32': return 'f32';
+    case 'int32': return 'i32';
+    case 'bool': return 'u32';
+  }
+}
+
+const bool = (cond: string): string => `select(0u, 1u, ${cond})`;
+
+function floatOnly(prim: string, dtype: GpuDType): void {
+  if (dtype !== 'float32') throw new InternalError(`wgsl: ${prim} has no ${dtype} rendering`);
+}
+
+/** A float32 function helper; other dtypes never reach it (the primitive table accepts floats only). */
+function floatFn(prim: string, helper: WgslHelper): WgslRender {
+  return ([x], dt, use) => {
+    floatOnly(prim, dt);
+    return `${use(helper)}(${x})`;
+  };
+}
+
+/** float comparisons go through their negation-free form, so NaN gives false like JS. */
+function compare(op: '<' | '<=' | '=='): WgslRender {
+  return ([a, b]) => bool(`${a} ${op} ${b}`);
+}
+
+/** The WGSL expression of every elementwise primitive, typed over all of them so none can be missing. */
+export const wgslPrimitives: { [P in ElementwisePrim]: WgslRender } = {
+  copy: ([x]) => x!,
+  neg: ([x]) => `(-${x})`,
+  abs: ([x]) => `abs(${x})`,
+  // WGSL's sign() leaves NaN unspecified; JS returns NaN (and keeps -0).
+  sign: ([x], dt) => (dt === 'int32' ? `sign(${x})` : `select(select(${x}, -1.0, ${x} < 0.0), 1.0, ${x} > 0.0)`),
+  recip: ([x], dt) => (floatOnly('recip', dt), `(1.0 / ${x})`),
+  exp: floatFn('exp', 'k_exp'),
+  log: floatFn('log', 'k_log'),
+  log1p: floatFn('log1p', 'k_log1p'),
+  expm1: floatFn('expm1', 'k_expm1'),
+  sqrt: ([x], dt) => (floatOnly('sqrt', dt), `sqrt(${x})`),
+  // 1 / sqrt rather than inverseSqrt: it keeps rsqrt(0) = Inf and rsqrt(-0) = -Inf.
+  rsqrt: ([x], dt) => (floatOnly('rsqrt', dt), `(1.0 / sqrt(${x}))`),
+  sin: floatFn('sin', 'k_sin'),
+  cos: floatFn('cos', 'k_cos'),
+  tan: floatFn('tan', 'k_tan'),
+  tanh: floatFn('tanh', 'k_tanh'),
+  erf: floatFn('erf', 'k_erf'),
+  sigmoid: floatFn('sigmoid', 'k_sigmoid'),
+  floor: ([x], dt) => (dt === 'float32' ? `floor(${x})` : x!),
+  ceil: ([x], dt) => (dt === 'float32' ? `ceil(${x})` : x!),
+  // WGSL's round() is specified as round half to even, PyTorch's rule.
+  round: ([x], dt) => (dt === 'float32' ? `round(${x})` : x!),
+  not: ([x]) => `(${x} ^ 1u)`,
+  isnan: ([x], dt, use) => (dt === 'float32' ? bool(`${use('k_isnan')}(${x})`) : '0u'),
+
+  // Concrete i32 arithmetic in WGSL wraps modulo 2^32, as `| 0` and Math.imul do.
+  add: ([a, b]) => `(${a} + ${b})`,
+  sub: ([a, b]) => `(${a} - ${b})`,
+  mul: ([a, b]) => `(${a} * ${b})`,
+  div: ([a, b], dt) => (floatOnly('div', dt), `(${a} / ${b})`),
+  pow: ([a, b], dt, use) => `${use(dt === 'int32' ? 'k_pow_i32' : 'k_pow_f32')}(${a}, ${b})`,
+  maximum: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_max_f32')}(${a}, ${b})` : `max(${a}, ${b})`),
+  minimum: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_min_f32')}(${a}, ${b})` : `min(${a}, ${b})`),
+  mod: ([a, b], dt, use) => `${use(dt === 'int32' ? 'k_mod_i32' : 'k_mod_f32')}(${a}, ${b})`,
+  lt: compare('<'),
+  le: compare('<='),
+  eq: compare('=='),
+  // !(a == b) rather than a != b: true for NaN operands whichever ordered/unordered form a compiler picks.
+  ne: ([a, b]) => bool(`!(${a} == ${b})`),
+  and: ([a, b]) => `(${a} & ${b})`,
+  or: ([a, b]) => `(${a} | ${b})`,
+
+  where: ([c, a, b]) => `select(${b}, ${a}, ${c} != 0u)`,
+};
+
+/** The WGSL expression converting `x` from dtype `from` to `to`, as the JS renderer's renderCast does. */
+export function renderWgslCast(x: string, from: GpuDType, to: GpuDType, use: UseHelper): string {
+  if (from === to) return x;
+  switch (to) {
+    case 'bool': return from === 'float32' ? `${use('k_f32_to_bool')}(${x})` : bool(`${x} != 0i`);
+    // JS's `Math.trunc(x) | 0` wraps modulo 2^32 where WGSL's i32() would saturate.
+    case 'int32': return from === 'float32' ? `${use('k_f32_to_i32')}(${x})` : `i32(${x})`;
+    case 'float32': return `f32(${x})`;
+  }
+}
+
+/**
+ * Helper functions: fixed text, with the helpers each one calls. Infinity and NaN are built
+ * from a `var`, because a constant expression that evaluates to either is a WGSL
+ * shader-creation error.
+ */
+const HELPERS: { [H in WgslHelper]: { deps: WgslHelper[]; code: string } } = {
+  k_inf: { deps: [], code: `fn k_inf() -> f32 {
+  var bits = 0x7f800000u;
+  return bitcast<f32>(bits);
+}` },
+  k_nan: { deps: [], code: `fn k_nan() -> f32 {
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}` },
+  k_isnan: { deps: [], code: `fn k_isnan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}` },
+  k_isinf: { deps: [], code: `fn k_isinf(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u;
+}` },
+  // ldexp in two steps, so 2^k below the normal range still reaches the subnormals.
+  k_ldexp: { deps: [], code: `fn k_ldexp(x: f32, k: i32) -> f32 {
+  if (k < -120) {
+    return ldexp(ldexp(x, k + 64), -64);
+  }
+  return ldexp(x, k);
+}` },
+  // e^r - 1 for |r| <= ln2/2 is r + r^2 P(r); k = round(x log2 e) and ln2 split in two
+  // (the high part has 12 trailing zero bits, so k * hi is exact).
+  k_expm1: { deps: ['k_isnan', 'k_ldexp'], code: `fn k_expm1_poly(r: f32) -> f32 {
+  let r2 = r * r;
+  let p = 0.5000000013463886 + r * 0.16666666681621095 + r2 * (0.041666464944505696 + r * 0.008333310927615311 + r2 * (0.0013933647862928863 + r * 0.00019890988455544567));
+  return r + r2 * p;
+}
+fn k_expm1(x: f32) -> f32 {
+  if (abs(x) < 2.9802322387695312e-8) {
+    return x;
+  }
+  if (k_isnan(x)) {
+    return x;
+  }
+  if (x < -18.0) {
+    return -1.0;
+  }
+  let xc = min(x, 89.0);
+  let k = round(xc * 1.4426950408889634);
+  let r = (xc - k * 0.693145751953125) - k * 1.4286067653301870e-6;
+  let p = k_expm1_poly(r);
+  let ki = i32(k);
+  if (ki > 1) {
+    return k_ldexp(1.0 + p, ki) - 1.0;
+  }
+  let s = ldexp(1.0, ki);
+  return s * p + (s - 1.0);
+}` },
+  k_exp: { deps: ['k_expm1', 'k_inf'], code: `fn k_exp(x: f32) -> f32 {
+  if (x > 88.72283935546875) {
+    return k_inf();
+  }
+  if (x < -104.0) {
+    return 0.0;
+  }
+  if (!(x == x)) {
+    return x;
+  }
+  let k = round(x * 1.4426950408889634);
+  let r = (x - k * 0.693145751953125) - k * 1.4286067653301870e-6;
+  return k_ldexp(1.0 + k_expm1_poly(r), i32(k));
+}` },
+  // log of a positive finite u, plus a correction c for an argument that was rounded
+  // (log1p's 1 + x); musl's logf/log1pf reduction to m in [sqrt(1/2), sqrt(2)).
+  k_logk: { deps: [], code: `fn k_logk(u0: f32, c: f32) -> f32 {
+  var u = u0;
+  var k = 0;
+  if (u < 1.1754943508222875e-38) {
+    u = u * 8388608.0;
+    k = -23;
+  }
+  var ix = bitcast<u32>(u) + (0x3f800000u - 0x3f3504f3u);
+  k = k + i32(ix >> 23u) - 127;
+  ix = (ix & 0x007fffffu) + 0x3f3504f3u;
+  let f = bitcast<f32>(ix) - 1.0;
+  let s = f / (2.0 + f);
+  let z = s * s;
+  let w = z * z;
+  let r = z * (0.66666662693 + w * 0.28498786688) + w * (0.40000972152 + w * 0.24279078841);
+  let hfsq = 0.5 * f * f;
+  let dk = f32(k);
+  return s * (hfsq + r) + (dk * 9.0580006145e-06 + c) - hfsq + f + dk * 6.9313812256e-01;
+}` },
+  k_log: { deps: ['k_logk', 'k_inf', 'k_nan'], code: `fn k_log(x: f32) -> f32 {
+  if (x > 0.0 && x <= 3.4028234663852886e38) {
+    return k_logk(x, 0.0);
+  }
+  if (x == 0.0) {
+    return -k_inf();
+  }
+  if (x > 0.0) {
+    return x;
+  }
+  return k_nan();
+}` },
+  k_log1p: { deps: ['k_logk', 'k_inf', 'k_nan'], code: `fn k_log1p(x: f32) -> f32 {
+  if (abs(x) < 5.9604644775390625e-8) {
+    return x;
+  }
+  if (x > -1.0 && x <= 3.4028234663852886e38) {
+    let u = 1.0 + x;
+    var c = 0.0;
+    if (u < 0.70710677 || u > 1.4142135) {
+      c = select(x - (u - 1.0), 1.0 - (u - x), u >= 2.0) / u;
+    } else {
+      return k_logk(u, x - (u - 1.0)) ;
+    }
+    return k_logk(u, c);
+  }
+  if (x == -1.0) {
+    return -k_inf();
+  }
+  if (x > 0.0) {
+    return x;
+  }
+  return k_nan();
+}` },
+  // Cody-Waite reduction by pi/2 in three parts (exact products for |k| < 2^12), then the
+  // sin and cos polynomials of f32-math.ts on |r| <= pi/4; q is the quadrant.
+  // Beyond 2^12 the built-ins take over (their own reduction).
+  k_trig: { deps: [], code: `fn k_sin_poly(r: f32, z: f32) -> f32 {
+  return r + r * z * (-0.16666666663852378 + z * 0.008333331873578017 + z * z * (-0.00019840086123831875 + z * 2.7249846516055084e-6));
+}
+fn k_cos_poly(z: f32) -> f32 {
+  let z2 = z * z;
+  return 1.0 - 0.5 * z + z2 * (0.04166666666431877 + z * -0.0013888887671071894 + z2 * (2.480059986675055e-5 + z * -2.730089302856455e-7));
+}
+fn k_reduce(x: f32) -> vec2<f32> {
+  let k = round(x * 0.6366197723675814);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.549789954891886e-8;
+  return vec2<f32>(r, k);
+}` },
+  k_sin: { deps: ['k_trig'], code: `fn k_sin(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.000244140625) {
+    return x;
+  }
+  if (!(a < 4096.0)) {
+    return sin(x);
+  }
+  let rk = k_reduce(x);
+  let z = rk.x * rk.x;
+  let q = u32(i32(rk.y) & 3);
+  let v = select(k_sin_poly(rk.x, z), k_cos_poly(z), (q & 1u) != 0u);
+  return select(v, -v, (q & 2u) != 0u);
+}` },
+  k_cos: { deps: ['k_trig'], code: `fn k_cos(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.000244140625) {
+    return 1.0;
+  }
+  if (!(a < 4096.0)) {
+    return cos(x);
+  }
+  let rk = k_reduce(x);
+  let z = rk.x * rk.x;
+  let q = u32((i32(rk.y) + 1) & 3);
+  let v = select(k_sin_poly(rk.x, z), k_cos_poly(z), (q & 1u) != 0u);
+  return select(v, -v, (q & 2u) != 0u);
+}` },
+  k_tan: { deps: ['k_trig'], code: `fn k_tan(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.000244140625) {
+    return x;
+  }
+  if (!(a < 4096.0)) {
+    return tan(x);
+  }
+  let rk = k_reduce(x);
+  let z = rk.x * rk.x;
+  let s = k_sin_poly(rk.x, z);
+  let c = k_cos_poly(z);
+  return select(s / c, -c / s, (i32(rk.y) & 1) != 0);
+}` },
+  // tanh |x| = -e / (e + 2) with e = expm1(-2|x|) in (-1, 0]: no cancellation, no overflow.
+  k_tanh: { deps: ['k_expm1'], code: `fn k_tanh(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.0001220703125) {
+    return x;
+  }
+  if (a > 9.1) {
+    return select(1.0, -1.0, x < 0.0);
+  }
+  let e = k_expm1(-2.0 * a);
+  let t = -e / (e + 2.0);
+  return select(t, -t, x < 0.0);
+}` },
+  // The erf polynomials of f32-math.ts: x E(x^2) below 1, one polynomial in |x| - 2.46 up
+  // to 3.92 (above which erf rounds to 1).
+  k_erf: { deps: [], code: `fn k_erf(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 1.0) {
+    let t = x * x;
+    let t2 = t * t;
+    let e = 1.1283791670615435 + t * -0.3761263846802871 + t2 * (0.11283782495236845 + t * -0.026865430727670243)
+      + t2 * t2 * (0.005221031807858023 + t * -0.0008484080405535107 + t2 * (0.00011265959025606609 + t * -9.667044571486996e-6));
+    return x * e;
+  }
+  if (a < 3.92) {
+    let v = a - 2.46;
+    let v2 = v * v;
+    let v4 = v2 * v2;
+    let v8 = v4 * v4;
+    let q0 = 0.9994966462779926 + v * 0.002656308864925012 + v2 * (-0.0065345136228438655 + v * 0.009831176672784579);
+    let q1 = -0.00991425163944748 + v * 0.00680618827156621 + v2 * (-0.0029369172683780583 + v * 0.0004440051508090407);
+    let q2 = 0.0003554299592113387 + v * -0.0002812044731439954 + v2 * (7.629576361599608e-5 + v * 1.2542069073496535e-5);
+    let q3 = -1.75913604428809e-5 + v * 4.435015127362917e-6 + v2 * (1.1692860782064671e-6 + v * -7.440508004323098e-7);
+    let q4 = -8.77801198666478e-9 + v * 4.1618436937852914e-8;
+    let e = q0 + v4 * q1 + v8 * (q2 + v4 * q3 + v8 * q4);
+    return select(e, -e, x < 0.0);
+  }
+  if (!(a == a)) {
+    return x;
+  }
+  return select(1.0, -1.0, x < 0.0);
+}` },
+  // e = e^-|x| never overflows; x < 0 gives e / (1 + e) without the cancellation of 1 - s.
+  k_sigmoid: { deps: ['k_exp'], code: `fn k_sigmoid(x: f32) -> f32 {
+  let e = k_exp(-abs(x));
+  let s = 1.0 / (1.0 + e);
+  return select(e * s, s, x >= 0.0);
+}` },
+  // powC: 1^y = 1 and (-1)^(+-Inf) = 1 even for NaN y; otherwise Math.pow's special cases,
+  // and exp2(y log2 |x|) with the sign of x for odd integer y.
+  k_pow_f32: { deps: ['k_isnan', 'k_isinf', 'k_inf', 'k_nan'], code: `fn k_pow_f32(a: f32, b: f32) -> f32 {
+  if (b == 0.0 || a == 1.0) {
+    return 1.0;
+  }
+  if (k_isnan(a) || k_isnan(b)) {
+    return k_nan();
+  }
+  let ax = abs(a);
+  let whole = floor(b) == b;
+  let odd = whole && abs(b) < 16777216.0 && (i32(b) & 1) != 0;
+  let neg = (bitcast<u32>(a) >> 31u) != 0u;
+  if (k_isinf(b)) {
+    if (ax == 1.0) {
+      return 1.0;
+    }
+    return select(0.0, k_inf(), (ax > 1.0) == (b > 0.0));
+  }
+  if (ax == 0.0 || k_isinf(a)) {
+    let r = select(0.0, k_inf(), (ax == 0.0) == (b < 0.0));
+    return select(r, -r, neg && odd);
+  }
+  if (neg && !whole) {
+    return k_nan();
+  }
+  let r = exp2(b * log2(ax));
+  return select(r, -r, neg && odd);
+}` },
+  // powInt32: repeated wrapping multiplication; negative exponents truncate 1 / a^|b| toward zero.
+  k_pow_i32: { deps: [], code: `fn k_pow_i32(a: i32, b: i32) -> i32 {
+  if (b < 0) {
+    if (a == 1) {
+      return 1;
+    }
+    if (a == -1) {
+      return select(1, -1, (b & 1) != 0);
+    }
+    return 0;
+  }
+  var r = 1i;
+  var x = a;
+  var e = u32(b);
+  while (e != 0u) {
+    if ((e & 1u) != 0u) {
+      r = r * x;
+    }
+    x = x * x;
+    e = e >> 1u;
+  }
+  return r;
+}` },
+  // JS's a % b is exact; here q = trunc(|a| / |b|) may be off by one, which the residual's
+  // sign and size reveal, and fma keeps |a| - q |b| exact while |q| < 2^24. Then the
+  // divisor's sign, as Python and PyTorch take it.
+  k_mod_f32: { deps: ['k_isnan', 'k_isinf', 'k_nan'], code: `fn k_mod_f32(a: f32, b: f32) -> f32 {
+  if (k_isnan(a) || k_isnan(b) || k_isinf(a) || b == 0.0) {
+    return k_nan();
+  }
+  var r = a;
+  if (!k_isinf(b)) {
+    let ax = abs(a);
+    let bx = abs(b);
+    let q = trunc(ax / bx);
+    var m = fma(-q, bx, ax);
+    if (m < 0.0) {
+      m = m + bx;
+    }
+    if (m >= bx) {
+      m = m - bx;
+    }
+    r = select(m, -m, a < 0.0);
+  }
+  if (r != 0.0 && ((r < 0.0) != (b < 0.0))) {
+    return r + b;
+  }
+  return r;
+}` },
+  // Division by zero gives 0 (JS: NaN | 0), and so does x % -1 (WGSL leaves i32::MIN % -1 open).
+  k_mod_i32: { deps: [], code: `fn k_mod_i32(a: i32, b: i32) -> i32 {
+  let d = select(b, 1i, b == 0i || b == -1i);
+  let r = a % d;
+  if (r != 0i && ((r < 0i) != (d < 0i))) {
+    return r + d;
+  }
+  return r;
+}` },
+  k_max_f32: { deps: ['k_isnan'], code: `fn k_max_f32(a: f32, b: f32) -> f32 {
+  if (k_isnan(a)) {
+    return a;
+  }
+  if (k_isnan(b)) {
+    return b;
+  }
+  return max(a, b);
+}` },
+  k_min_f32: { deps: ['k_isnan'], code: `fn k_min_f32(a: f32, b: f32) -> f32 {
+  if (k_isnan(a)) {
+    return a;
+  }
+  if (k_isnan(b)) {
+    return b;
+  }
+  return min(a, b);
+}` },
+  // ToInt32 of a float32: |x| < 2^31 truncates; larger values are m 2^(e-150) with a 24-bit
+  // m, wrapped modulo 2^32 like JS; Inf and NaN give 0.
+  k_f32_to_i32: { deps: [], code: `fn k_f32_to_i32(x: f32) -> i32 {
+  let bits = bitcast<u32>(x);
+  let e = (bits >> 23u) & 0xffu;
+  if (e < 158u) {
+    return i32(trunc(x));
+  }
+  if (e >= 182u) {
+    return 0i;
+  }
+  let w = ((bits & 0x7fffffu) | 0x800000u) << (e - 150u);
+  return bitcast<i32>(select(w, 0u - w, (bits >> 31u) != 0u));
+}` },
+  // NaN is truthy in JS (NaN !== 0): test the bits, not an ordered comparison.
+  k_f32_to_bool: { deps: [], code: `fn k_f32_to_bool(x: f32) -> u32 {
+  return select(0u, 1u, (bitcast<u32>(x) & 0x7fffffffu) != 0u);
+}` },
+};
+
+/** Collects the helpers one shader uses and emits each once, dependencies first. */
+export class HelperSet {
+  private readonly used = new Set<WgslHelper>();
+  /** Records `helper` (and what it calls) and returns its name. */
+  readonly use: UseHelper = (helper) => {
+    if (!this.used.has(helper)) {
+      for (const dep of HELPERS[helper].deps) this.use(dep);
+      this.used.add(helper);
+    }
+    return helper;
+  };
+  /** The helper functions' source, in an order where every function follows its callees. */
+  code(): string[] {
+    return [...this.used].map((h) => HELPERS[h].code);
+  }
+}
