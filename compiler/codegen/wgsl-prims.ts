@@ -178,14 +178,14 @@ fn k_expm1(x: f32) -> f32 {
   return s * p + (s - 1.0);
 }` },
   k_exp: { deps: ['k_expm1', 'k_inf'], code: `fn k_exp(x: f32) -> f32 {
+  if (k_isnan(x)) {
+    return x;
+  }
   if (x > 88.72283935546875) {
     return k_inf();
   }
   if (x < -104.0) {
     return 0.0;
-  }
-  if (!(x == x)) {
-    return x;
   }
   let k = round(x * 1.4426950408889634);
   let r = (x - k * 0.693145751953125) - k * 1.4286067653301870e-6;
@@ -230,13 +230,7 @@ fn k_expm1(x: f32) -> f32 {
   }
   if (x > -1.0 && x <= 3.4028234663852886e38) {
     let u = 1.0 + x;
-    var c = 0.0;
-    if (u < 0.70710677 || u > 1.4142135) {
-      c = select(x - (u - 1.0), 1.0 - (u - x), u >= 2.0) / u;
-    } else {
-      return k_logk(u, x - (u - 1.0)) ;
-    }
-    return k_logk(u, c);
+    return k_logk(u, select(x - (u - 1.0), 1.0 - (u - x), u >= 2.0) / u);
   }
   if (x == -1.0) {
     return -k_inf();
@@ -318,7 +312,7 @@ fn k_reduce(x: f32) -> vec2<f32> {
 }` },
   // The erf polynomials of f32-math.ts: x E(x^2) below 1, one polynomial in |x| - 2.46 up
   // to 3.92 (above which erf rounds to 1).
-  k_erf: { deps: [], code: `fn k_erf(x: f32) -> f32 {
+  k_erf: { deps: ['k_isnan'], code: `fn k_erf(x: f32) -> f32 {
   let a = abs(x);
   if (a < 1.0) {
     let t = x * x;
@@ -340,7 +334,7 @@ fn k_reduce(x: f32) -> vec2<f32> {
     let e = q0 + v4 * q1 + v8 * (q2 + v4 * q3 + v8 * q4);
     return select(e, -e, x < 0.0);
   }
-  if (!(a == a)) {
+  if (k_isnan(x)) {
     return x;
   }
   return select(1.0, -1.0, x < 0.0);

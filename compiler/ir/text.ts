@@ -247,7 +247,7 @@ export function parseGraph(text: string): Graph {
     const trimmed = raw.replace(/\r$/, '').trimEnd();
     const body = trimmed.trimStart();
     if (body === '' || body.startsWith('//')) return;
-    const r = new LineReader(body, k + 1, trimmed.length - body.length);
+    const r: LineReader = new LineReader(body, k + 1, trimmed.length - body.length);
     const i = nodes.length;
     let named: number | undefined;
     if (r.peek() === '%') {

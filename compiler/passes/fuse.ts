@@ -29,6 +29,8 @@ export interface FusedStep {
   nodes: number[];
   inputs: number[];
   outputs: number[];
+  /** For output k, a value whose storage the kernel writes in place (an absorbed `write` node), if any. */
+  targets: (number | undefined)[];
   spec: MapSpec | ReduceSpec | RowSpec;
   /** Identifies the spec for the kernel cache. */
   key: string;
@@ -78,7 +80,7 @@ class Groups {
  * that must exist as tensors after their node (outputs, observed, written, assigned as
  * gradients, read by non-fusable nodes is derived here).
  */
-export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>): FusionPlan {
+export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, roots: readonly number[]): FusionPlan {
   const nodes = graph.nodes;
   // Dead code is not run: a value counts only if an effect (write, guard, gradient) or a
   // result depends on it. Inputs still bind, so replays see the same arguments.
@@ -156,10 +158,35 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   });
   const absorbed = new Set(prologueOf.values());
 
+  // A group whose value only feeds an in-place write stores straight into the write's
+  // target, when nothing between the kernel and the write touches that storage and the
+  // group reads the target's storage only through the target itself (same elements).
+  const into = new Map<number, { value: number; target: number; write: number }>();
+  for (const w of writes) {
+    if (!live[w]) continue;
+    const [t, v] = nodes[w]!.inputs as [number, number];
+    if (!isMapNode(nodes[v]!) || taken.has(v) || keep.has(v) || users[v]!.length !== 1 || !sameShape(nodes[v]!.shape, nodes[t]!.shape)) continue;
+    const g = groups.find(v);
+    if (absorbed.has(g) || into.has(g)) continue;
+    const ms = members.get(g)!;
+    const at = ms[ms.length - 1]!;
+    const root = roots[t];
+    const between = nodes.slice(at + 1, w).some((n, j) => live[at + 1 + j] && n.inputs.some((x) => roots[x] === root));
+    const inGroup = new Set(ms);
+    const aliased = ms.some((m) => nodes[m]!.inputs.some((x) => !inGroup.has(x) && roots[x] === root && x !== t));
+    const otherOutputs = ms.some((m) => m !== v && (keep.has(m) || users[m]!.some((u) => !inGroup.has(u))));
+    if (between || aliased || otherOutputs) {
+      rejected.push(`%${v} not stored straight into %${t} by the write %${w}: ${between ? 'the target is used in between' : aliased ? 'the kernel reads the target through another view' : 'the kernel has other results'}`);
+      continue;
+    }
+    into.set(g, { value: v, target: t, write: w });
+  }
+  const absorbedWrites = new Set([...into.values()].map((x) => x.write));
+
   const steps: Step[] = [];
   const emitted = new Set<number>();
   nodes.forEach((n, i) => {
-    if (!live[i]) return;
+    if (!live[i] || absorbedWrites.has(i)) return;
     if (taken.has(i)) {
       const step = regionEnd.get(i);
       if (step) steps.push(step);
@@ -181,7 +208,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     emitted.add(g);
     const inGroup = new Set(ms);
     const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
-    steps.push(mapStep(nodes, layouts, ms, outputs));
+    steps.push(mapStep(nodes, layouts, ms, outputs, into.get(g)));
   });
   const kernelCount = steps.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
   return { steps, rejected, kernelCount };
@@ -211,8 +238,9 @@ function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value:
   return { body, exprOf, inputs };
 }
 
-function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], outputs: number[]): FusedStep {
+function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], outputs: number[], into?: { value: number; target: number }): FusedStep {
   const shape = nodes[ms[0]!]!.shape;
+  const targetOf = (o: number) => (into !== undefined && into.value === o ? into.target : undefined);
   // Args: outputs first, then inputs in first-use order (numbered as they appear).
   const inputOrder: number[] = [];
   const argOf = (x: number) => {
@@ -221,12 +249,22 @@ function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undef
     return outputs.length + k;
   };
   const { body, exprOf, inputs } = buildBody(nodes, ms, argOf);
-  const stores: Store[] = outputs.map((o, k) => ({ arg: k, node: exprOf.get(o)! }));
-  const strides = [...outputs.map(() => contiguousStrides(shape)), ...inputs.map((x) => layouts[x]!.strides.slice())];
-  const dtypes = [...outputs.map((o) => nodes[o]!.dtype), ...inputs.map((x) => nodes[x]!.dtype)];
+  const stores: Store[] = outputs.map((o, k) => {
+    const t = targetOf(o);
+    let node = exprOf.get(o)!;
+    // Writing converts to the target's dtype, as an in-place write does.
+    if (t !== undefined && nodes[t]!.dtype !== nodes[o]!.dtype) {
+      body.push({ op: 'cast', arg: node, from: nodes[o]!.dtype, to: nodes[t]!.dtype });
+      node = body.length - 1;
+    }
+    return { arg: k, node };
+  });
+  const outLayout = (o: number) => layouts[targetOf(o) ?? -1] ?? { strides: contiguousStrides(shape), dtype: nodes[o]!.dtype };
+  const strides = [...outputs.map((o) => outLayout(o).strides.slice()), ...inputs.map((x) => layouts[x]!.strides.slice())];
+  const dtypes = [...outputs.map((o) => (targetOf(o) !== undefined ? nodes[targetOf(o)!]!.dtype : nodes[o]!.dtype)), ...inputs.map((x) => nodes[x]!.dtype)];
   const c = collapseDims(shape, strides);
   const spec: MapSpec = { kind: 'map', shape: c.shape, dtypes, strides: c.strides, body, stores };
-  return { kind: 'fused', nodes: ms, inputs, outputs, spec, key: `fused-map|${specText(spec)}` };
+  return { kind: 'fused', nodes: ms, inputs, outputs, targets: outputs.map(targetOf), spec, key: `fused-map|${specText(spec)}` };
 }
 
 function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], r: number): FusedStep {
@@ -259,7 +297,7 @@ function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | un
     outerStrides: outer.strides, innerStrides: inner.strides,
     body, value: exprOf.get(red.inputs[0]!)!,
   };
-  return { kind: 'fused', nodes: [...ms, r], inputs, outputs: [r], spec, key: `fused-reduce|${specText(spec)}` };
+  return { kind: 'fused', nodes: [...ms, r], inputs, outputs: [r], targets: [undefined], spec, key: `fused-reduce|${specText(spec)}` };
 }
 
 /** A stable text of a spec (its fields are numbers, dtype and primitive names only). */

@@ -228,5 +228,5 @@ function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | 
     outerStrides: outer.strides, innerStrides: inner.strides, rows, scratch: scratchOf.size, passes,
   };
   const key = `row|${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.dtypes}|${JSON.stringify(passes)}`;
-  return { kind: 'fused', nodes: members, inputs, outputs: stored, spec, key };
+  return { kind: 'fused', nodes: members, inputs, outputs: stored, targets: stored.map(() => undefined), spec, key };
 }

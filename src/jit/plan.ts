@@ -46,5 +46,5 @@ export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undef
 
 /** The fusion plan of `v` (computed once, on its first replay). */
 export function planOf(v: Variant, walked: Walked): FusionPlan {
-  return (v.plan ??= planFusion(v.trace.graph, staticLayouts(v, walked), outputNodes(v.output, new Set())));
+  return (v.plan ??= planFusion(v.trace.graph, staticLayouts(v, walked), outputNodes(v.output, new Set()), v.trace.roots));
 }

@@ -150,7 +150,19 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
   };
   /** Runs a fused kernel: fresh buffers for the values it stores, the rest stay in registers. */
   const runFused = (step: FusedStep): void => {
-    const outs = step.outputs.map((o) => empty(nodes[o]!.shape.slice(), nodes[o]!.dtype));
+    const outs = step.outputs.map((o, k) => {
+      const target = step.targets[k];
+      if (target === undefined) return empty(nodes[o]!.shape.slice(), nodes[o]!.dtype);
+      // Stored in place (an absorbed write): copy-on-write first, as a write node would.
+      const t = env[target]!;
+      const info = shadowInfo.get(t.storage);
+      if (info !== undefined && !info.copied) {
+        t.storage.data = t.storage.data.slice();
+        info.copied = true;
+      }
+      t.storage.version++;
+      return t;
+    });
     const ins = step.inputs.map((x) => env[x]!);
     const argv: (TypedArray | number)[] = [];
     for (const t of outs) argv.push(t.storage.data);
@@ -158,7 +170,7 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
     for (const t of outs) argv.push(t.offset);
     for (const t of ins) argv.push(t.offset);
     cpuKernel({ key: step.key, build: () => step.spec }).apply(undefined, argv);
-    step.outputs.forEach((o, k) => (env[o] = outs[k]));
+    step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) env[o] = outs[k]; });
   };
 
   const previousMode = setGradEnabled(false);

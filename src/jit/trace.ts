@@ -40,6 +40,8 @@ export class Trace {
   /** `.grad` values assigned during this call: reading them back needs no guard. */
   readonly #gradsSet = new Map<Tensor, Tensor | null>();
   readonly #storageOwner = new Map<Storage, number>();
+  /** For each value, the node whose storage it reads (itself, or the base of a view). */
+  readonly roots: number[] = [];
   readonly #randomStart: number;
 
   /** `numbers`: the dynamic number arguments by position (others undefined), for linking constants. */
@@ -59,6 +61,7 @@ export class Trace {
   #define(t: Tensor, id: number): number {
     this.#ids.set(t, id);
     if (!this.#storageOwner.has(t.storage)) this.#storageOwner.set(t.storage, id);
+    this.roots[id] = this.#storageOwner.get(t.storage)!;
     return id;
   }
 

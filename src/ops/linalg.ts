@@ -5,7 +5,7 @@ import { apply } from '../dispatch.js';
 import { resultType } from '../dtype.js';
 import { Tensor } from '../tensor.js';
 import { asTensor, expandTo } from './elementwise.js';
-import { contiguous, reshape } from './shape.js';
+import { reshape } from './shape.js';
 
 /**
  * Matrix product with NumPy semantics: 1-D operands are vectors (a dim added, then removed),
@@ -25,10 +25,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batch = broadcastShapes('matmul', av.shape.slice(0, -2), bv.shape.slice(0, -2));
   const m = av.shape[av.ndim - 2]!, n = bv.shape[bv.ndim - 1]!;
   const ta = expandTo(asTensor(av, dtype), [...batch, m, k]);
-  // The kernel streams rows of B; a transposed B (x @ W.t()) is copied once to keep that fast.
-  let tb = asTensor(bv, dtype);
-  if (n > 1 && tb.strides[tb.ndim - 1] !== 1) tb = contiguous(tb);
-  tb = expandTo(tb, [...batch, k, n]);
+  // Any strides are fine: the kernel packs B into contiguous panels (x @ W.t() needs no copy).
+  const tb = expandTo(asTensor(bv, dtype), [...batch, k, n]);
   const out = apply('matmul', [ta, tb], {});
   const shape = [...batch, ...(a.ndim === 1 ? [] : [m]), ...(b.ndim === 1 ? [] : [n])];
   return out.ndim === shape.length ? out : reshape(out, shape);
