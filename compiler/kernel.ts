@@ -120,8 +120,18 @@ export interface RowSpec {
   passes: RowPass[];
 }
 
+/**
+ * Independent kernels merged into one (horizontal fusion): parts run in order; `args[a]`
+ * maps part arg a to the merged kernel's arg, so a part can read what an earlier one stored.
+ */
+export interface MultiSpec {
+  kind: 'multi';
+  args: number;
+  parts: { spec: MapSpec | ReduceSpec; args: number[] }[];
+}
+
 /** Every kind of kernel. */
-export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec | RowSpec;
+export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec | RowSpec | MultiSpec;
 
 /**
  * Drops size-1 dims and merges neighbouring dims that every arg walks as one run, so a

@@ -8,7 +8,7 @@
  */
 import { InternalError } from '../../runtime/errors.js';
 import { isElementwise, primitiveRules, renderCast } from '../ir/primitives.js';
-import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec, RowSpec } from '../kernel.js';
+import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowSpec } from '../kernel.js';
 
 /** Generated source for one kernel: the body of a factory taking the helpers object `M`. */
 export function renderJs(spec: KernelSpec): string {
@@ -18,6 +18,7 @@ export function renderJs(spec: KernelSpec): string {
     case 'matmul': return renderMatmul(spec);
     case 'random': return renderRandom(spec);
     case 'row': return renderRow(spec);
+    case 'multi': return renderMulti(spec);
   }
 }
 
@@ -41,16 +42,16 @@ function scalarCount(body: readonly Expr[]): number {
 }
 
 /** Statements computing every node of `body` as `v<i>`, with arg a's position in `p<a>`. */
-function renderBody(body: readonly Expr[], pos: (arg: number) => string, position: string): string[] {
+function renderBody(body: readonly Expr[], pos: (arg: number) => string, position: string, buf: (arg: number) => string = (a) => `b${int(a)}`): string[] {
   const lines: string[] = [];
   body.forEach((e, i) => {
     let x: string;
     switch (e.op) {
-      case 'load': x = `b${int(e.arg)}[${pos(e.arg)}]`; break;
+      case 'load': x = `${buf(e.arg)}[${pos(e.arg)}]`; break;
       case 'gatherLoad':
         lines.push(`const g${i} = v${int(e.index)};`);
         lines.push(`if (g${i} < 0 || g${i} >= ${int(e.size)}) M.indexError(g${i}, ${int(e.size)});`);
-        x = `b${int(e.arg)}[${pos(e.arg)} + g${i} * ${int(e.stride)}]`;
+        x = `${buf(e.arg)}[${pos(e.arg)} + g${i} * ${int(e.stride)}]`;
         break;
       case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
       case 'position': x = position; break;
@@ -95,20 +96,27 @@ function loopNest(shape: readonly number[], strides: readonly (readonly number[]
   return render(0, base);
 }
 
-function renderMap(spec: MapSpec): string {
-  const nArgs = spec.dtypes.length;
-  const args = Array.from({ length: nArgs }, (_, a) => a);
-  const body = loopNest(spec.shape, spec.strides, args, (a) => `o${a}`, 'p', (pos, counter) => {
-    const lines = renderBody(spec.body, pos, counter);
+/** Names of a kernel's buffer and offset parameters (renumbered when kernels are merged). */
+interface ArgNames {
+  buf: (arg: number) => string;
+  off: (arg: number) => string;
+}
+
+const ownNames: ArgNames = { buf: (a) => `b${int(a)}`, off: (a) => `o${int(a)}` };
+
+function mapBody(spec: MapSpec, names: ArgNames): string[] {
+  const args = Array.from({ length: spec.dtypes.length }, (_, a) => a);
+  return loopNest(spec.shape, spec.strides, args, names.off, 'p', (pos, counter) => {
+    const lines = renderBody(spec.body, pos, counter, names.buf);
     for (const st of spec.stores) {
       const v = `v${int(st.node)}`;
       if (st.scatter === undefined) {
-        lines.push(`b${int(st.arg)}[${pos(st.arg)}] = ${v};`);
+        lines.push(`${names.buf(st.arg)}[${pos(st.arg)}] = ${v};`);
       } else {
         const { index, stride, size, accumulate } = st.scatter;
         lines.push(`const t${int(st.node)} = v${int(index)};`);
         lines.push(`if (t${int(st.node)} < 0 || t${int(st.node)} >= ${int(size)}) M.scatterIndexError(t${int(st.node)}, ${int(size)});`);
-        const target = `b${int(st.arg)}[${pos(st.arg)} + t${int(st.node)} * ${int(stride)}]`;
+        const target = `${names.buf(st.arg)}[${pos(st.arg)} + t${int(st.node)} * ${int(stride)}]`;
         const dt = spec.dtypes[st.arg]!;
         const addRule = primitiveRules.add;
         if (accumulate && !isElementwise(addRule)) throw new InternalError('codegen: add is not elementwise');
@@ -117,7 +125,11 @@ function renderMap(spec: MapSpec): string {
     }
     return lines;
   });
-  return [`'use strict';`, `return function map(${params(nArgs, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+}
+
+function renderMap(spec: MapSpec): string {
+  const body = mapBody(spec, ownNames);
+  return [`'use strict';`, `return function map(${params(spec.dtypes.length, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
 }
 
 /** Accumulator start value, per-element step and final value of each reduction. */
@@ -136,7 +148,7 @@ function reduceParts(spec: Pick<ReduceSpec, 'op' | 'dtype' | 'outDtype'>): { ini
   }
 }
 
-function renderReduce(spec: ReduceSpec): string {
+function reduceBody(spec: ReduceSpec, names: ArgNames): string[] {
   const nArgs = spec.dtypes.length;
   const inputs = Array.from({ length: nArgs - 1 }, (_, a) => a + 1);
   const all = [0, ...inputs];
@@ -144,14 +156,30 @@ function renderReduce(spec: ReduceSpec): string {
   const outerBody = (outerPos: (a: number) => string): string[] => [
     ...parts.init,
     ...loopNest(spec.inner, spec.innerStrides, inputs, outerPos, 'q', (pos, counter) => [
-      ...renderBody(spec.body, pos, counter),
+      ...renderBody(spec.body, pos, counter, names.buf),
       `const v = v${int(spec.value)};`,
       ...parts.step,
     ]),
-    `b0[${outerPos(0)}] = ${parts.result};`,
+    `${names.buf(0)}[${outerPos(0)}] = ${parts.result};`,
   ];
-  const body = loopNest(spec.outer, spec.outerStrides, all, (a) => `o${a}`, 'p', (pos) => outerBody(pos));
-  return [`'use strict';`, `return function reduce(${params(nArgs, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+  return loopNest(spec.outer, spec.outerStrides, all, names.off, 'p', (pos) => outerBody(pos));
+}
+
+function renderReduce(spec: ReduceSpec): string {
+  const body = reduceBody(spec, ownNames);
+  return [`'use strict';`, `return function reduce(${params(spec.dtypes.length, scalarCount(spec.body))}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+}
+
+/** Several independent kernels in one function, run in order, each on its own args. */
+function renderMulti(spec: MultiSpec): string {
+  const lines: string[] = [];
+  for (const part of spec.parts) {
+    const names: ArgNames = { buf: (a) => `b${int(part.args[a]!)}`, off: (a) => `o${int(part.args[a]!)}` };
+    lines.push('{', ...(part.spec.kind === 'map' ? mapBody(part.spec, names) : reduceBody(part.spec, names)).map((l) => '  ' + l), '}');
+  }
+  const scalars = Math.max(0, ...spec.parts.map((p) => scalarCount(p.spec.body)));
+  if (scalars > 0) throw new InternalError('codegen: merged kernels take no scalar arguments');
+  return [`'use strict';`, `return function multi(${params(spec.args, 0)}) {`, ...lines.map((l) => '  ' + l), '};'].join('\n');
 }
 
 function renderRow(spec: RowSpec): string {

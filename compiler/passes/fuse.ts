@@ -12,8 +12,9 @@ import type { DType } from '../../runtime/dtype.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
-import { collapseDims, layoutKey, type Expr, type MapSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
+import { collapseDims, layoutKey, type Expr, type MapSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
 import { findRowRegions } from './rows.js';
+import { mergeKernels } from './merge.js';
 
 /** Shape, strides and dtype of a value, known when the graph is compiled (offsets vary per call). */
 export interface StaticLayout {
@@ -31,7 +32,7 @@ export interface FusedStep {
   outputs: number[];
   /** For output k, a value whose storage the kernel writes in place (an absorbed `write` node), if any. */
   targets: (number | undefined)[];
-  spec: MapSpec | ReduceSpec | RowSpec;
+  spec: MapSpec | ReduceSpec | RowSpec | MultiSpec;
   /** Identifies the spec for the kernel cache. */
   key: string;
 }
@@ -210,8 +211,9 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
     steps.push(mapStep(nodes, layouts, ms, outputs, into.get(g)));
   });
-  const kernelCount = steps.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
-  return { steps, rejected, kernelCount };
+  const merged = mergeKernels(steps, nodes);
+  const kernelCount = merged.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
+  return { steps: merged, rejected, kernelCount };
 }
 
 /** The expression DAG of `ms`, with loads of the values they read from outside. */
