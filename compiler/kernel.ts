@@ -22,6 +22,8 @@ export type Expr =
   | { op: 'position' }
   /** Row value `index` of a row kernel: a reduction result or a per-row scalar computed earlier. */
   | { op: 'row'; index: number }
+  /** In a matmul epilogue, the product at this output element, rounded to the matmul's dtype. */
+  | { op: 'acc' }
   /** In a row kernel, the value an earlier pass saved in scratch `index` at this inner position. */
   | { op: 'scratch'; index: number }
   /** An elementwise primitive applied to earlier nodes, all of dtype `dtype`. */
@@ -77,6 +79,10 @@ export interface MatmulSpec {
   /** A's strides along m and k; B's along k and n. */
   aStrides: [number, number];
   bStrides: [number, number];
+  /** Operands of the epilogue (args 3, 4, …): batch strides, then strides along m and n. */
+  extras: { dtype: DType; batchStrides: number[]; strides: [number, number] }[];
+  /** Computed per output element from the product (`acc`) and the extras; null stores the product. */
+  epilogue: { body: Expr[]; value: number; dtype: DType } | null;
 }
 
 /** Fills arg 0 (contiguous, `size` elements) with uniform float32 in [0, 1); scalars: seed, offset. */

@@ -103,6 +103,7 @@ export function lowerMatmul(a: Layout, b: Layout, out: Layout): Lowered {
       kind: 'matmul', dtype: out.dtype, m, n, k, aStrides, bStrides,
       batch: batched ? batch.shape : [],
       batchStrides: batched ? [batch.strides[0]!, batch.strides[1]!, batch.strides[2]!] : [[], [], []],
+      extras: [], epilogue: null,
     }),
   };
 }

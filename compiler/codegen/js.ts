@@ -56,6 +56,7 @@ function renderBody(body: readonly Expr[], pos: (arg: number) => string, positio
       case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
       case 'position': x = position; break;
       case 'row': x = `w${int(e.index)}`; break;
+      case 'acc': x = 'acc'; break;
       case 'scratch': x = `s${int(e.index)}[t]`; break;
       case 'prim': {
         const rule = primitiveRules[e.prim];
@@ -242,6 +243,8 @@ function renderMatmul(spec: MatmulSpec): string {
   const [sam, sak] = spec.aStrides;
   const [sbk, sbn] = spec.bStrides;
   const store = (x: string) => renderCast(x, 'float64', dtype);
+  const { epilogue } = spec;
+  const extraArgs = spec.extras.map((_, e) => 3 + e);
   const range = (r: number) => Array.from({ length: r }, (_, i) => i);
   const block = (rows: number): string[] => {
     const accs = range(rows).flatMap((r) => range(4).map((c) => `c${r}${c} = 0`));
@@ -256,8 +259,21 @@ function renderMatmul(spec: MatmulSpec): string {
     ];
     for (let r = 0; r < rows; r++) {
       lines.push(`const pc${r} = pcb + (i + ${r}) * ${int(n)} + j0;`);
-      lines.push(`bC[pc${r}] = ${store(`c${r}0`)};`);
-      for (let c = 1; c < 4; c++) lines.push(`if (w > ${c}) bC[pc${r} + ${c}] = ${store(`c${r}${c}`)};`);
+      for (let c = 0; c < 4; c++) {
+        const value = store(`c${r}${c}`);
+        const guard = c === 0 ? '' : `if (w > ${c}) `;
+        if (epilogue === null) {
+          lines.push(`${guard}bC[pc${r} + ${c}] = ${value};`);
+          continue;
+        }
+        // The epilogue reads its operands at this output element (row i + r, column j0 + c).
+        const pos = (a: number) => {
+          const [sm, sn] = spec.extras[a - 3]!.strides;
+          return `pe${a} + (i + ${r}) * ${int(sm)} + (j0 + ${c}) * ${int(sn)}`;
+        };
+        const body = renderBody(epilogue.body, pos, '0');
+        lines.push(`${guard}{ const acc = ${value}; ${body.join(' ')} bC[pc${r} + ${c}] = v${int(epilogue.value)}; }`);
+      }
     }
     return lines;
   };
@@ -278,12 +294,18 @@ function renderMatmul(spec: MatmulSpec): string {
     '  }',
     '}',
   ];
-  const batched = loopNest(spec.batch.length ? spec.batch : [1], spec.batch.length ? spec.batchStrides : [[0], [0], [0]], [0, 1, 2],
-    (a) => ['oC', 'oA', 'oB'][a]!, 'p', (pos) => [`const pcb = ${pos(0)}, pa = ${pos(1)}, pb = ${pos(2)};`, ...kernel]);
+  const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];
+  const batched = loopNest(spec.batch.length ? spec.batch : [1], spec.batch.length ? batchStrides : batchStrides.map(() => [0]), [0, 1, 2, ...extraArgs],
+    (a) => (a < 3 ? ['oC', 'oA', 'oB'][a]! : `o${a}`), 'p', (pos) => [
+      `const pcb = ${pos(0)}, pa = ${pos(1)}, pb = ${pos(2)};`,
+      ...extraArgs.map((a) => `const pe${a} = ${pos(a)};`),
+      ...kernel,
+    ]);
+  const names = ['bC', 'bA', 'bB', ...extraArgs.map((a) => `b${a}`), 'oC', 'oA', 'oB', ...extraArgs.map((a) => `o${a}`)];
   return [
     `'use strict';`,
     `const bp = new Float64Array(${int(Math.max(1, 4 * k))});`,
-    `return function matmul(bC, bA, bB, oC, oA, oB) {`,
+    `return function matmul(${names.join(', ')}) {`,
     ...batched.map((l) => '  ' + l),
     '};',
   ].join('\n');

@@ -12,7 +12,7 @@ import type { DType } from '../../runtime/dtype.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
-import { collapseDims, layoutKey, type Expr, type MapSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
+import { collapseDims, layoutKey, type Expr, type MapSpec, type MatmulSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
 import { findRowRegions } from './rows.js';
 import { mergeKernels } from './merge.js';
 
@@ -32,7 +32,7 @@ export interface FusedStep {
   outputs: number[];
   /** For output k, a value whose storage the kernel writes in place (an absorbed `write` node), if any. */
   targets: (number | undefined)[];
-  spec: MapSpec | ReduceSpec | RowSpec | MultiSpec;
+  spec: MapSpec | ReduceSpec | RowSpec | MultiSpec | MatmulSpec;
   /** Identifies the spec for the kernel cache. */
   key: string;
 }
@@ -184,6 +184,31 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   }
   const absorbedWrites = new Set([...into.values()].map((x) => x.write));
 
+  // A matmul whose result only feeds one elementwise group (bias, activation, residual)
+  // computes that group as its epilogue while the product is still in a register.
+  const epilogueOf = new Map<number, number>();
+  for (const [g, ms] of members) {
+    if (absorbed.has(g) || into.has(g) || !isMapNode(nodes[ms[0]!]!) || taken.has(ms[0]!) || !live[ms[0]!]) continue;
+    const inGroup = new Set(ms);
+    const matmuls = [...new Set(ms.flatMap((m) => nodes[m]!.inputs))].filter((x) => !inGroup.has(x) && nodes[x]!.op === 'matmul' && live[x]);
+    const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
+    for (const x of matmuls) {
+      const hi = ms[ms.length - 1]!;
+      const why = !sameShape(nodes[x]!.shape, nodes[ms[0]!]!.shape) ? 'shapes differ'
+        : keep.has(x) || users[x]!.some((u) => !inGroup.has(u)) ? 'the product is needed elsewhere'
+        : outputs.length !== 1 ? 'the group has several results'
+        : writes.some((w) => w > x && w < hi) ? 'an in-place write happens in between'
+        : null;
+      if (why !== null) {
+        rejected.push(`%${ms[0]} (${nodes[ms[0]!]!.op}) not fused into the matmul %${x} as its epilogue: ${why}`);
+        continue;
+      }
+      epilogueOf.set(g, x);
+      break;
+    }
+  }
+  const epilogueMatmuls = new Set(epilogueOf.values());
+
   const steps: Step[] = [];
   const emitted = new Set<number>();
   nodes.forEach((n, i) => {
@@ -197,6 +222,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
       steps.push(reduceStep(nodes, layouts, members.get(prologueOf.get(i)!)!, i));
       return;
     }
+    if (epilogueMatmuls.has(i)) return;
     if (!isMapNode(n)) {
       steps.push({ kind: 'node', node: i });
       return;
@@ -209,7 +235,8 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     emitted.add(g);
     const inGroup = new Set(ms);
     const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
-    steps.push(mapStep(nodes, layouts, ms, outputs, into.get(g)));
+    const mm = epilogueOf.get(g);
+    steps.push(mm !== undefined ? matmulStep(nodes, layouts, mm, ms, outputs[0]!) : mapStep(nodes, layouts, ms, outputs, into.get(g)));
   });
   const merged = mergeKernels(steps, nodes);
   const kernelCount = merged.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
@@ -217,10 +244,15 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
 }
 
 /** The expression DAG of `ms`, with loads of the values they read from outside. */
-function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value: number) => number): { body: Expr[]; exprOf: Map<number, number>; inputs: number[] } {
+function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value: number) => number, given?: ReadonlyMap<number, Expr>): { body: Expr[]; exprOf: Map<number, number>; inputs: number[] } {
   const body: Expr[] = [];
   const exprOf = new Map<number, number>();
   const inputs: number[] = [];
+  // Values the kernel already has in hand (a matmul's product) instead of loading them.
+  for (const [x, e] of given ?? []) {
+    body.push(e);
+    exprOf.set(x, body.length - 1);
+  }
   const inGroup = new Set(ms);
   const operand = (x: number): number => {
     const known = exprOf.get(x);
@@ -267,6 +299,36 @@ function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undef
   const c = collapseDims(shape, strides);
   const spec: MapSpec = { kind: 'map', shape: c.shape, dtypes, strides: c.strides, body, stores };
   return { kind: 'fused', nodes: ms, inputs, outputs, targets: outputs.map(targetOf), spec, key: `fused-map|${specText(spec)}` };
+}
+
+function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], mm: number, ms: number[], output: number): FusedStep {
+  const node = nodes[mm]!;
+  const [a, b] = node.inputs as [number, number];
+  const la = layouts[a]!, lb = layouts[b]!;
+  const shape = node.shape, r = shape.length;
+  const inputOrder: number[] = [];
+  const argOf = (x: number) => {
+    let k = inputOrder.indexOf(x);
+    if (k < 0) k = inputOrder.push(x) - 1;
+    return 3 + k;
+  };
+  const { body, exprOf, inputs: extras } = buildBody(nodes, ms, argOf, new Map([[mm, { op: 'acc' }]]));
+  const batchDims = shape.slice(0, r - 2);
+  const extraStrides = extras.map((x) => layouts[x]!.strides);
+  const batch = collapseDims(batchDims, [contiguousStrides(shape).slice(0, r - 2), la.strides.slice(0, r - 2), lb.strides.slice(0, r - 2), ...extraStrides.map((s) => s.slice(0, r - 2))]);
+  const batched = batchDims.length > 0 && !(batch.shape.length === 1 && batch.shape[0] === 1);
+  const spec: MatmulSpec = {
+    kind: 'matmul', dtype: node.dtype, m: shape[r - 2]!, n: shape[r - 1]!, k: la.shape[r - 1]!,
+    aStrides: [la.strides[r - 2]!, la.strides[r - 1]!], bStrides: [lb.strides[r - 2]!, lb.strides[r - 1]!],
+    batch: batched ? batch.shape : [],
+    batchStrides: batched ? [batch.strides[0]!, batch.strides[1]!, batch.strides[2]!] : [[], [], []],
+    extras: extras.map((x, e) => ({ dtype: nodes[x]!.dtype, batchStrides: batched ? batch.strides[3 + e]! : [], strides: [extraStrides[e]![r - 2]!, extraStrides[e]![r - 1]!] })),
+    epilogue: { body, value: exprOf.get(output)!, dtype: nodes[output]!.dtype },
+  };
+  return {
+    kind: 'fused', nodes: [mm, ...ms], inputs: [a, b, ...extras], outputs: [output], targets: [undefined], spec,
+    key: `fused-matmul|${JSON.stringify(spec)}`,
+  };
 }
 
 function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], r: number): FusedStep {

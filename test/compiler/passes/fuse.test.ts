@@ -110,3 +110,29 @@ describe('horizontal fusion', () => {
     }
   });
 });
+
+describe('matmul epilogues', () => {
+  it('Linear + bias + ReLU is one matmul kernel with the epilogue fused, bit-identical to eager', () => {
+    k.manualSeed(5);
+    const lin = new k.nn.Linear(37, 23);
+    const fn = (x: k.Tensor) => lin.forward(x).relu();
+    for (const shape of [[9, 37], [2, 5, 37]]) {
+      const x = k.randn(shape);
+      const { f, v } = k.noGrad(() => compiled(fn, x));
+      expect(v.kernelCount).toBe(1);
+      expect(v.kernels[0]!.kind).toBe('matmul');
+      for (let i = 0; i < 3; i++) {
+        const xi = k.randn(shape);
+        k.noGrad(() => expectSameBits(f(xi), fn(xi)));
+      }
+    }
+  });
+
+  it('a residual add reads its operand at each output element, also for batched and transposed operands', () => {
+    const fn = (a: k.Tensor, b: k.Tensor, r: k.Tensor) => a.matmul(b.transpose(1, 2)).add(r).tanh();
+    const a = k.randn([3, 6, 5]), b = k.randn([3, 7, 5]), r = k.randn([6, 7]);
+    const { f, v } = compiled(fn, a, b, r);
+    expect(v.kernelCount).toBe(1);
+    expectSameBits(f(a, b, r), fn(a, b, r));
+  });
+});
