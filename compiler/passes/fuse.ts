@@ -46,6 +46,13 @@ export interface FusionPlan {
   rejected: string[];
   /** Kernels one run launches: fused kernels plus unfused nodes that move data. */
   kernelCount: number;
+  /**
+   * Values whose buffers a compiled graph keeps across calls: fused-kernel results that no
+   * output, gradient or view of one can expose after the call.
+   */
+  persistent: Set<number>;
+  /** Most bytes of intermediate values alive at once during a run (inputs not counted). */
+  peakBytes: number;
 }
 
 /** True for nodes that launch a kernel when run on their own (views and bookkeeping do not). */
@@ -240,7 +247,45 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   });
   const merged = mergeKernels(steps, nodes);
   const kernelCount = merged.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
-  return { steps: merged, rejected, kernelCount };
+  return { steps: merged, rejected, kernelCount, ...planMemory(merged, nodes, keep, roots, users) };
+}
+
+/** Bytes of a value's elements. */
+function bytesOf(n: Node): number {
+  return n.shape.reduce((a, b) => a * b, 1) * (n.dtype === 'float64' ? 8 : n.dtype === 'bool' ? 1 : 4);
+}
+
+/** Which buffers can stay with the compiled graph, and the peak of live intermediate bytes. */
+function planMemory(steps: readonly Step[], nodes: readonly Node[], keep: ReadonlySet<number>, roots: readonly number[], users: readonly number[][]): { persistent: Set<number>; peakBytes: number } {
+  // A buffer escapes when a result, a gradient assignment or a written value may alias it.
+  const escapes = new Set<number>();
+  for (const k of keep) escapes.add(roots[k] ?? k);
+  nodes.forEach((n) => { if (n.op === 'setGrad' && n.inputs[1] !== undefined) escapes.add(roots[n.inputs[1]] ?? n.inputs[1]); });
+  const persistent = new Set<number>();
+  for (const st of steps) {
+    if (st.kind !== 'fused') continue;
+    st.outputs.forEach((o, k) => { if (st.targets[k] === undefined && !escapes.has(o)) persistent.add(o); });
+  }
+  // Liveness over the step order: a value is born at its step and dies after its last user.
+  const producedAt = new Map<number, number>();
+  const lastUse = new Map<number, number>();
+  const stepOf = new Map<number, number>();
+  steps.forEach((st, i) => (st.kind === 'fused' ? st.nodes : [st.node]).forEach((n) => stepOf.set(n, i)));
+  steps.forEach((st, i) => {
+    const made = st.kind === 'fused' ? st.outputs.filter((_, k) => st.targets[k] === undefined) : launchesKernel(nodes[st.node]!) && nodes[st.node]!.op !== 'write' ? [st.node] : [];
+    for (const v of made) producedAt.set(v, i);
+  });
+  for (const v of producedAt.keys()) {
+    const uses = users[v]!.map((u) => stepOf.get(u) ?? -1);
+    lastUse.set(v, keep.has(v) ? steps.length : Math.max(producedAt.get(v)!, ...uses));
+  }
+  let live = 0, peakBytes = 0;
+  steps.forEach((_, i) => {
+    for (const [v, at] of producedAt) if (at === i) live += bytesOf(nodes[v]!);
+    peakBytes = Math.max(peakBytes, live);
+    for (const [v, end] of lastUse) if (end === i) live -= bytesOf(nodes[v]!);
+  });
+  return { persistent, peakBytes };
 }
 
 /** The expression DAG of `ms`, with loads of the values they read from outside. */

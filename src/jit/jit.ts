@@ -67,7 +67,7 @@ export interface ExplainedKernel {
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; rejectedFusions: string[] }[];
+  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[] }[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
@@ -381,6 +381,7 @@ class JitState {
         ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
         : [])),
       kernelCount: v.plan?.kernelCount,
+      peakBytes: v.plan?.peakBytes,
       rejectedFusions: v.plan?.rejected ?? [],
     }));
     const stats = { ...this.stats };
@@ -392,7 +393,7 @@ class JitState {
       toString() {
         const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
         variants.forEach((v, i) => {
-          lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call` : ''}`);
+          lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
           for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
           lines.push(v.graph.split('\n').map((l) => '  ' + l).join('\n'));
           v.kernels.forEach((kn, j) => {

@@ -152,7 +152,11 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
   const runFused = (step: FusedStep): void => {
     const outs = step.outputs.map((o, k) => {
       const target = step.targets[k];
-      if (target === undefined) return empty(nodes[o]!.shape.slice(), nodes[o]!.dtype);
+      if (target === undefined) {
+        // Buffers that never leave the call are reused from one replay to the next.
+        if (plan.persistent.has(o)) return (v.buffers[o] ??= empty(nodes[o]!.shape.slice(), nodes[o]!.dtype));
+        return empty(nodes[o]!.shape.slice(), nodes[o]!.dtype);
+      }
       // Stored in place (an absorbed write): copy-on-write first, as a write node would.
       const t = env[target]!;
       const info = shadowInfo.get(t.storage);
@@ -173,6 +177,7 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
     step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) env[o] = outs[k]; });
   };
 
+  const plan = planOf(v, walked);
   const previousMode = setGradEnabled(false);
   try {
     if (v.outputsRequireGrad) {
@@ -182,7 +187,7 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
         if (failed) return failed;
       }
     } else {
-      for (const step of planOf(v, walked).steps) {
+      for (const step of plan.steps) {
         if (step.kind === 'fused') runFused(step);
         else {
           const failed = runNode(step.node);

@@ -23,6 +23,8 @@ export interface Variant {
   fingerprint: string;
   /** Kernels of the compiled graph, planned on the first replay. */
   plan?: FusionPlan;
+  /** Intermediate buffers kept with the compiled graph (see FusionPlan.persistent). */
+  buffers: (Tensor | undefined)[];
 }
 
 /** Describes a result; tensors the trace never saw become captured inputs. */
@@ -69,5 +71,5 @@ export function makeVariant(trace: Trace, result: unknown): Variant {
     `data ${trace.graph.nodes.map((n) => constantData(n.params)).join(';')}`,
     `output ${JSON.stringify(output, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
   ].join('\n');
-  return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], fingerprint };
+  return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], buffers: [], fingerprint };
 }

@@ -136,3 +136,22 @@ describe('matmul epilogues', () => {
     expectSameBits(f(a, b, r), fn(a, b, r));
   });
 });
+
+describe('memory planning', () => {
+  it('reuses internal buffers across calls without touching earlier results, and reports peak memory', () => {
+    // exp(x)*2 is fused, stored, and read by the matmul: an intermediate that never leaves the call.
+    const fn = (x: k.Tensor, w: k.Tensor) => x.exp().mul(2).matmul(w);
+    const w = k.randn([6, 3]);
+    const f = k.jit(fn);
+    const kept: [k.Tensor, k.Tensor][] = [];
+    for (let i = 0; i < 6; i++) {
+      const x = k.randn([4, 6]);
+      kept.push([f(x, w), fn(x, w)]);
+    }
+    for (const [a, b] of kept) expectSameBits(a, b);
+    const v = f.explain(k.randn([4, 6]), w).variants[0]!;
+    // The [4,6] intermediate and the [4,3] result are alive together at the matmul.
+    expect(v.peakBytes).toBe(4 * 6 * 4 + 4 * 3 * 4);
+    expect(String(f.explain(k.randn([4, 6]), w))).toContain('peak 144 bytes');
+  });
+});
