@@ -29,3 +29,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export { jit, clearJitCaches, type JitOptions, type JitStats, type JitFunction, type Explanation } from './jit/jit.js';
+export { printGraph, type Graph, type Node as GraphNode } from '../compiler/ir/graph.js';
+export { printGraphExact, parseGraph } from '../compiler/ir/text.js';
+export { verifyGraph } from '../compiler/ir/verify.js';
+export { runPasses, defaultPasses, type NamedPass, type PassReport } from '../compiler/passes/pipeline.js';

@@ -12,6 +12,11 @@
  * musl and f32-math.ts reductions) with explicit NaN and infinity cases, tested bit-level
  * through `k_isnan`. The built-ins kept are the ones WGSL specifies exactly or to a few
  * ulp: abs, floor, ceil, round (half to even), trunc, sqrt, ldexp and division.
+ *
+ * Shader compilers may reassociate float arithmetic (Mesa folds `x - ((1 + x) - 1)` to 0)
+ * and may split fma into a multiply and an add, so nothing here relies on error-free
+ * transformations: where exactness matters (fmod, float-to-int wrapping, the trigonometric
+ * reduction of large arguments) the work is done on the integer bits.
  */
 import type { DType } from '../../runtime/dtype.js';
 import { InternalError } from '../../runtime/errors.js';
@@ -27,7 +32,7 @@ export type GpuDType = Exclude<DType, 'float64'>;
 export type WgslHelper =
   | 'k_inf' | 'k_nan' | 'k_isnan' | 'k_isinf' | 'k_ldexp' | 'k_exp' | 'k_expm1' | 'k_logk' | 'k_log' | 'k_log1p'
   | 'k_trig' | 'k_sin' | 'k_cos' | 'k_tan' | 'k_tanh' | 'k_erf' | 'k_sigmoid' | 'k_pow_f32' | 'k_pow_i32'
-  | 'k_mod_f32' | 'k_mod_i32' | 'k_max_f32' | 'k_min_f32' | 'k_f32_to_i32' | 'k_f32_to_bool';
+  | 'k_mod_f32' | 'k_mod_i32' | 'k_max_f32' | 'k_min_f32' | 'k_f32_to_i32' | 'k_f32_to_bool' | 'k_mulhi' | 'k_reduce_big';
 
 /** Registers a helper for the shader being built and returns its name. */
 export type UseHelper = (helper: WgslHelper) => string;
@@ -191,9 +196,17 @@ fn k_expm1(x: f32) -> f32 {
   let r = (x - k * 0.693145751953125) - k * 1.4286067653301870e-6;
   return k_ldexp(1.0 + k_expm1_poly(r), i32(k));
 }` },
-  // log of a positive finite u, plus a correction c for an argument that was rounded
-  // (log1p's 1 + x); musl's logf/log1pf reduction to m in [sqrt(1/2), sqrt(2)).
-  k_logk: { deps: [], code: `fn k_logk(u0: f32, c: f32) -> f32 {
+  // musl's logf/log1pf: log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1) as 2 atanh(f / (2 + f)),
+  // plus dk ln2 (ln2 in two parts) and a correction c for a rounded argument.
+  k_logk: { deps: [], code: `fn k_log_core(f: f32, dk: f32, c: f32) -> f32 {
+  let s = f / (2.0 + f);
+  let z = s * s;
+  let w = z * z;
+  let r = z * (0.66666662693 + w * 0.28498786688) + w * (0.40000972152 + w * 0.24279078841);
+  let hfsq = 0.5 * f * f;
+  return s * (hfsq + r) + (dk * 9.0580006145e-06 + c) - hfsq + f + dk * 6.9313812256e-01;
+}
+fn k_logk(u0: f32, c: f32) -> f32 {
   var u = u0;
   var k = 0;
   if (u < 1.1754943508222875e-38) {
@@ -203,14 +216,7 @@ fn k_expm1(x: f32) -> f32 {
   var ix = bitcast<u32>(u) + (0x3f800000u - 0x3f3504f3u);
   k = k + i32(ix >> 23u) - 127;
   ix = (ix & 0x007fffffu) + 0x3f3504f3u;
-  let f = bitcast<f32>(ix) - 1.0;
-  let s = f / (2.0 + f);
-  let z = s * s;
-  let w = z * z;
-  let r = z * (0.66666662693 + w * 0.28498786688) + w * (0.40000972152 + w * 0.24279078841);
-  let hfsq = 0.5 * f * f;
-  let dk = f32(k);
-  return s * (hfsq + r) + (dk * 9.0580006145e-06 + c) - hfsq + f + dk * 6.9313812256e-01;
+  return k_log_core(bitcast<f32>(ix) - 1.0, f32(k), c);
 }` },
   k_log: { deps: ['k_logk', 'k_inf', 'k_nan'], code: `fn k_log(x: f32) -> f32 {
   if (x > 0.0 && x <= 3.4028234663852886e38) {
@@ -224,9 +230,14 @@ fn k_expm1(x: f32) -> f32 {
   }
   return k_nan();
 }` },
+  // Near 0 the argument itself is f (1 + x would lose its low bits); beyond, 1 + x is
+  // reduced and c = (x - (u - 1)) / u restores what rounding u lost where the compiler keeps it.
   k_log1p: { deps: ['k_logk', 'k_inf', 'k_nan'], code: `fn k_log1p(x: f32) -> f32 {
   if (abs(x) < 5.9604644775390625e-8) {
     return x;
+  }
+  if (x >= -0.29289321881 && x < 0.41421356237) {
+    return k_log_core(x, 0.0, 0.0);
   }
   if (x > -1.0 && x <= 3.4028234663852886e38) {
     let u = 1.0 + x;
@@ -241,9 +252,9 @@ fn k_expm1(x: f32) -> f32 {
   return k_nan();
 }` },
   // Cody-Waite reduction by pi/2 in three parts (exact products for |k| < 2^12), then the
-  // sin and cos polynomials of f32-math.ts on |r| <= pi/4; q is the quadrant.
-  // Beyond 2^12 the built-ins take over (their own reduction).
-  k_trig: { deps: [], code: `fn k_sin_poly(r: f32, z: f32) -> f32 {
+  // sin and cos polynomials of f32-math.ts on |r| <= pi/4; k is the quadrant. Larger
+  // arguments take the exact reduction below.
+  k_trig: { deps: ['k_reduce_big'], code: `fn k_sin_poly(r: f32, z: f32) -> f32 {
   return r + r * z * (-0.16666666663852378 + z * 0.008333331873578017 + z * z * (-0.00019840086123831875 + z * 2.7249846516055084e-6));
 }
 fn k_cos_poly(z: f32) -> f32 {
@@ -251,17 +262,65 @@ fn k_cos_poly(z: f32) -> f32 {
   return 1.0 - 0.5 * z + z2 * (0.04166666666431877 + z * -0.0013888887671071894 + z2 * (2.480059986675055e-5 + z * -2.730089302856455e-7));
 }
 fn k_reduce(x: f32) -> vec2<f32> {
+  if (!(abs(x) < 4096.0)) {
+    return k_reduce_big(x);
+  }
   let k = round(x * 0.6366197723675814);
   let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.549789954891886e-8;
   return vec2<f32>(r, k);
 }` },
-  k_sin: { deps: ['k_trig'], code: `fn k_sin(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.000244140625) {
-    return x;
+  // Payne-Hanek: x = m 2^(e-158) with a 32-bit m, times 192 bits of 2/pi as a 224-bit
+  // integer product; the 64 bits from weight 2^1 down to 2^-62 hold x 2/pi mod 4. The
+  // quadrant is the nearest integer, the rest a signed fraction of pi/2. Inf and NaN give NaN.
+  k_reduce_big: { deps: ['k_mulhi', 'k_nan'], code: `fn k_reduce_big(x: f32) -> vec2<f32> {
+  let bits = bitcast<u32>(x);
+  let e = (bits >> 23u) & 0xffu;
+  if (e == 0xffu) {
+    return vec2<f32>(k_nan(), 0.0);
   }
-  if (!(a < 4096.0)) {
-    return sin(x);
+  let two_over_pi = array<u32, 6>(0xa2f9836eu, 0x4e441529u, 0xfc2757d1u, 0xf534ddc0u, 0xdb629599u, 0x3c439041u);
+  let m = ((bits & 0x7fffffu) | 0x800000u) << 8u;
+  var p: array<u32, 7>;
+  var carry = 0u;
+  for (var i = 0u; i < 6u; i++) {
+    let w = two_over_pi[5u - i];
+    let lo = m * w;
+    let s = lo + carry;
+    carry = k_mulhi(m, w) + select(0u, 1u, s < lo);
+    p[i] = s;
+  }
+  p[6] = carry;
+  let base = 288u - e;
+  let wi = base >> 5u;
+  let sh = base & 31u;
+  var lo = p[wi];
+  var hi = p[wi + 1u];
+  if (sh != 0u) {
+    lo = (lo >> sh) | (hi << (32u - sh));
+    hi = (hi >> sh) | (p[wi + 2u] << (32u - sh));
+  }
+  let frac = (hi << 2u) | (lo >> 30u);
+  let q = ((hi >> 30u) + (frac >> 31u)) & 3u;
+  let f = f32(bitcast<i32>(frac)) * 2.3283064365386963e-10 + f32(lo << 2u) * 5.421010862427522e-20;
+  let r = f * 1.5707963267948966;
+  let neg = (bits >> 31u) != 0u;
+  return vec2<f32>(select(r, -r, neg), select(f32(q), -f32(q), neg));
+}` },
+  // High word of a 32 x 32-bit product from 16-bit halves: every partial product and sum fits in u32.
+  k_mulhi: { deps: [], code: `fn k_mulhi(a: u32, b: u32) -> u32 {
+  let al = a & 0xffffu;
+  let ah = a >> 16u;
+  let bl = b & 0xffffu;
+  let bh = b >> 16u;
+  let ll = al * bl;
+  let lh = al * bh;
+  let hl = ah * bl;
+  let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+  return ah * bh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+}` },
+  k_sin: { deps: ['k_trig'], code: `fn k_sin(x: f32) -> f32 {
+  if (abs(x) < 0.000244140625) {
+    return x;
   }
   let rk = k_reduce(x);
   let z = rk.x * rk.x;
@@ -270,12 +329,8 @@ fn k_reduce(x: f32) -> vec2<f32> {
   return select(v, -v, (q & 2u) != 0u);
 }` },
   k_cos: { deps: ['k_trig'], code: `fn k_cos(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.000244140625) {
+  if (abs(x) < 0.000244140625) {
     return 1.0;
-  }
-  if (!(a < 4096.0)) {
-    return cos(x);
   }
   let rk = k_reduce(x);
   let z = rk.x * rk.x;
@@ -284,12 +339,8 @@ fn k_reduce(x: f32) -> vec2<f32> {
   return select(v, -v, (q & 2u) != 0u);
 }` },
   k_tan: { deps: ['k_trig'], code: `fn k_tan(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.000244140625) {
+  if (abs(x) < 0.000244140625) {
     return x;
-  }
-  if (!(a < 4096.0)) {
-    return tan(x);
   }
   let rk = k_reduce(x);
   let z = rk.x * rk.x;
@@ -345,9 +396,11 @@ fn k_reduce(x: f32) -> vec2<f32> {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }` },
-  // powC: 1^y = 1 and (-1)^(+-Inf) = 1 even for NaN y; otherwise Math.pow's special cases,
-  // and exp2(y log2 |x|) with the sign of x for odd integer y.
-  k_pow_f32: { deps: ['k_isnan', 'k_isinf', 'k_inf', 'k_nan'], code: `fn k_pow_f32(a: f32, b: f32) -> f32 {
+  // powC: 1^y = 1 and (-1)^(+-Inf) = 1 even for NaN y; otherwise Math.pow's special cases.
+  // |x| = 2^k m and y log2|x| = yh k + (yl k + y log2 m), where yh keeps y's top 12 bits, so
+  // yh k and yl k are exact products and its integer part is split off before rounding:
+  // the error grows with |y| (a few ulp for |y| < 8), not with |y log2 x|.
+  k_pow_f32: { deps: ['k_isnan', 'k_isinf', 'k_inf', 'k_nan', 'k_logk', 'k_expm1', 'k_ldexp'], code: `fn k_pow_f32(a: f32, b: f32) -> f32 {
   if (b == 0.0 || a == 1.0) {
     return 1.0;
   }
@@ -371,7 +424,32 @@ fn k_reduce(x: f32) -> vec2<f32> {
   if (neg && !whole) {
     return k_nan();
   }
-  let r = exp2(b * log2(ax));
+  if (abs(b) > 1e30) {
+    return select(0.0, k_inf(), (ax > 1.0) == (b > 0.0));
+  }
+  var u = ax;
+  var k = 0;
+  if (u < 1.1754943508222875e-38) {
+    u = u * 8388608.0;
+    k = -23;
+  }
+  var ix = bitcast<u32>(u) + (0x3f800000u - 0x3f3504f3u);
+  k = k + i32(ix >> 23u) - 127;
+  ix = (ix & 0x007fffffu) + 0x3f3504f3u;
+  let l = k_log_core(bitcast<f32>(ix) - 1.0, 0.0, 0.0) * 1.4426950408889634;
+  let bh = bitcast<f32>(bitcast<u32>(b) & 0xfffff000u);
+  let bl = b - bh;
+  let y1 = bh * f32(k);
+  let n1 = floor(y1);
+  let t = (y1 - n1) + (bl * f32(k) + b * l);
+  let n2 = round(t);
+  let e = n1 + n2;
+  var r = 0.0;
+  if (e > 128.0) {
+    r = k_inf();
+  } else if (e >= -160.0) {
+    r = k_ldexp(1.0 + k_expm1_poly((t - n2) * 0.6931471805599453), i32(e));
+  }
   return select(r, -r, neg && odd);
 }` },
   // powInt32: repeated wrapping multiplication; negative exponents truncate 1 / a^|b| toward zero.
@@ -397,27 +475,67 @@ fn k_reduce(x: f32) -> vec2<f32> {
   }
   return r;
 }` },
-  // JS's a % b is exact; here q = trunc(|a| / |b|) may be off by one, which the residual's
-  // sign and size reveal, and fma keeps |a| - q |b| exact while |q| < 2^24. Then the
-  // divisor's sign, as Python and PyTorch take it.
-  k_mod_f32: { deps: ['k_isnan', 'k_isinf', 'k_nan'], code: `fn k_mod_f32(a: f32, b: f32) -> f32 {
+  // JS's a % b is exact, so fmod works on the integer mantissas (musl's fmodf: shift and
+  // subtract once per binary digit of the quotient), then takes the divisor's sign, as
+  // Python and PyTorch do, with one rounding like the CPU's.
+  k_mod_f32: { deps: ['k_isnan', 'k_isinf', 'k_nan'], code: `fn k_fmod(a: f32, b: f32) -> f32 {
+  let ua = bitcast<u32>(a) & 0x7fffffffu;
+  let ub = bitcast<u32>(b) & 0x7fffffffu;
+  let sign = bitcast<u32>(a) & 0x80000000u;
+  if (ua < ub) {
+    return a;
+  }
+  var ea = i32(ua >> 23u);
+  var eb = i32(ub >> 23u);
+  var ma = ua & 0x7fffffu;
+  var mb = ub & 0x7fffffu;
+  if (ea == 0) {
+    ea = 1;
+    while ((ma & 0x800000u) == 0u) {
+      ma = ma << 1u;
+      ea = ea - 1;
+    }
+  } else {
+    ma = ma | 0x800000u;
+  }
+  if (eb == 0) {
+    eb = 1;
+    while ((mb & 0x800000u) == 0u) {
+      mb = mb << 1u;
+      eb = eb - 1;
+    }
+  } else {
+    mb = mb | 0x800000u;
+  }
+  for (; ea > eb; ea = ea - 1) {
+    if (ma >= mb) {
+      ma = ma - mb;
+      if (ma == 0u) {
+        return bitcast<f32>(sign);
+      }
+    }
+    ma = ma << 1u;
+  }
+  if (ma >= mb) {
+    ma = ma - mb;
+    if (ma == 0u) {
+      return bitcast<f32>(sign);
+    }
+  }
+  while ((ma & 0x800000u) == 0u) {
+    ma = ma << 1u;
+    ea = ea - 1;
+  }
+  if (ea > 0) {
+    return bitcast<f32>(sign | (u32(ea) << 23u) | (ma & 0x7fffffu));
+  }
+  return bitcast<f32>(sign | (ma >> u32(1 - ea)));
+}
+fn k_mod_f32(a: f32, b: f32) -> f32 {
   if (k_isnan(a) || k_isnan(b) || k_isinf(a) || b == 0.0) {
     return k_nan();
   }
-  var r = a;
-  if (!k_isinf(b)) {
-    let ax = abs(a);
-    let bx = abs(b);
-    let q = trunc(ax / bx);
-    var m = fma(-q, bx, ax);
-    if (m < 0.0) {
-      m = m + bx;
-    }
-    if (m >= bx) {
-      m = m - bx;
-    }
-    r = select(m, -m, a < 0.0);
-  }
+  let r = select(k_fmod(a, b), a, k_isinf(b));
   if (r != 0.0 && ((r < 0.0) != (b < 0.0))) {
     return r + b;
   }

@@ -99,6 +99,12 @@ class LineReader {
     while (this.pos < this.text.length && (this.text[this.pos] === ' ' || this.text[this.pos] === '\t')) this.pos++;
   }
 
+  /** The position of the next token. */
+  mark(): number {
+    this.skipSpace();
+    return this.pos;
+  }
+
   peek(): string {
     this.skipSpace();
     return this.text[this.pos] ?? '';
@@ -158,7 +164,7 @@ class LineReader {
       if (/[\w$.]/.test(this.text[this.pos] ?? '')) this.fail(`malformed number (got ${JSON.stringify(n + this.text.slice(this.pos, this.pos + 8))})`, this.pos - n.length);
       return Number(n);
     }
-    const start = this.pos;
+    const start = this.mark();
     const word = this.match(IDENT);
     switch (word) {
       case 'true': return true;
@@ -190,7 +196,7 @@ class LineReader {
     const out: Record<string, unknown> = {};
     if (this.eat('}')) return out;
     for (;;) {
-      const at = this.pos;
+      const at = this.mark();
       const k = this.key();
       if (Object.prototype.hasOwnProperty.call(out, k)) this.fail(`key ${JSON.stringify(k)} appears twice`, at);
       this.expect(':', `":" after ${JSON.stringify(k)}`);
@@ -206,7 +212,7 @@ class LineReader {
     if (!this.eat('{')) return out;
     if (this.eat('}')) return out;
     for (;;) {
-      const at = this.pos;
+      const at = this.mark();
       const k = this.key();
       if (Object.prototype.hasOwnProperty.call(out, k)) this.fail(`parameter ${JSON.stringify(k)} appears twice`, at);
       this.expect('=', `"=" after the parameter name ${JSON.stringify(k)}`);
@@ -220,7 +226,7 @@ class LineReader {
 
   /** `dtype[d0,d1,…]`. */
   meta(): { dtype: DType; shape: number[] } {
-    const at = this.pos;
+    const at = this.mark();
     const dtype = this.ident('a dtype');
     if (!isDType(dtype)) this.fail(`unknown dtype ${JSON.stringify(dtype)} (valid: float32, float64, int32, bool)`, at);
     this.expect('[', `"[" and the shape after ${dtype}`);
@@ -254,7 +260,7 @@ export function parseGraph(text: string): Graph {
       named = r.ref('the node index');
       r.expect('=', '"=" after the node index');
     }
-    const opAt = r.pos;
+    const opAt = r.mark();
     const op = r.ident('an op name');
     if (!isKnownOp(op)) r.fail(`unknown op ${JSON.stringify(op)}`, opAt);
     const value = definesValue(op);

@@ -14,7 +14,7 @@ import { sameShape, sizeOf } from './shape.js';
 /** A broken graph invariant, naming the node (`node`, its index) and the problem. */
 export class GraphVerifyError extends InternalError {
   override name = 'GraphVerifyError';
-  constructor(readonly node: number, readonly problem: string, where: string) {
+  constructor(readonly node: number, readonly problem: string, readonly where: string) {
     super(`verifyGraph: node %${node} (${where}): ${problem}`);
   }
 }

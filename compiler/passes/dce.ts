@@ -8,7 +8,7 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { definesValue } from '../ir/kinds.js';
-import { GraphBuilder, nodeLabel, type PassInfo, type PassResult } from './pass.js';
+import { Rebuilder, nodeLabel, type PassInfo, type PassResult } from './pass.js';
 
 /** Removes unused pure nodes; `remap` sends each removed node to -1. */
 export function dce(g: Graph, info: PassInfo): PassResult {
@@ -22,7 +22,7 @@ export function dce(g: Graph, info: PassInfo): PassResult {
     const source = n.op === 'input' ? (n.params as { source?: { kind: string; of?: number } }).source : undefined;
     if (source?.kind === 'grad' && source.of !== undefined) live[source.of] = true;
   }
-  const b = new GraphBuilder(g);
+  const b = new Rebuilder(g);
   const changes: string[] = [];
   nodes.forEach((_, i) => {
     if (live[i]) b.keep(i);

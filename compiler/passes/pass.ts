@@ -90,7 +90,7 @@ export function writesBetween(facts: GraphFacts, root: number, after: number, be
 }
 
 /** Builds a pass's output graph: nodes in order, each remembering the old node it came from. */
-export class GraphBuilder {
+export class Rebuilder {
   readonly nodes: Node[] = [];
   /** `origin[new]`: the old node whose place the new node takes. */
   readonly origin: number[] = [];

@@ -8,12 +8,14 @@
 import { JitError, ValueError } from '../../runtime/errors.js';
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
 import { renderJs } from '../../compiler/codegen/js.js';
+import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { jitDisabled, log, logs } from './log.js';
 import { replay } from './replay.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
+import { rewriteForJit, toCode } from './rewrite.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -36,6 +38,19 @@ export interface JitOptions {
    * (or the source transform, which guards those branches).
    */
   dynamicNumbers?: boolean;
+  /**
+   * Rewrite the function's conditions at run time, as kiln/vite and kiln/register do at
+   * build time (default false). Only a function that reads nothing but its own variables
+   * and standard globals can be recompiled from its text; any other is traced as written,
+   * with one warning naming the conditions that stay plain JavaScript.
+   */
+  rewrite?: boolean;
+  /**
+   * Graph passes run on each compiled variant before it is fused and lowered (default
+   * `defaultPasses`: simplify, CSE, DCE). Extend or replace the list; each pass must keep
+   * results bit-identical.
+   */
+  passes?: readonly NamedPass[];
 }
 
 /** Counters of what a jit'd function did. */
@@ -67,7 +82,7 @@ export interface ExplainedKernel {
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[] }[];
+  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
@@ -154,10 +169,12 @@ class JitState {
   readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0 };
   readonly maxVariants: number;
   readonly cacheSize: number;
+  readonly passes: readonly NamedPass[];
 
   constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions) {
     this.maxVariants = options.maxVariants ?? 8;
     this.cacheSize = options.cacheSize ?? 64;
+    this.passes = options.passes ?? defaultPasses;
     if (!Number.isInteger(this.maxVariants) || this.maxVariants < 1) throw new ValueError(`jit: maxVariants must be a positive integer (got ${options.maxVariants})`);
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 1) throw new ValueError(`jit: cacheSize must be a positive integer (got ${options.cacheSize})`);
   }
@@ -242,7 +259,7 @@ class JitState {
     let failure: { guard: Guard; got: number[] | string } | undefined;
     for (let i = 0; i < entry.variants.length; i++) {
       const v = entry.variants[i]!;
-      const r = replay(v, walked);
+      const r = replay(v, walked, this.passes);
       if (r.ok) {
         this.stats.replays++;
         if (i > 0) entry.variants.unshift(...entry.variants.splice(i, 1));
@@ -383,6 +400,8 @@ class JitState {
       kernelCount: v.plan?.kernelCount,
       peakBytes: v.plan?.peakBytes,
       rejectedFusions: v.plan?.rejected ?? [],
+      optimized: v.program ? printGraph(v.program.graph) : undefined,
+      passes: v.program?.reports ?? [],
     }));
     const stats = { ...this.stats };
     const events = this.events.slice();
@@ -395,7 +414,9 @@ class JitState {
         variants.forEach((v, i) => {
           lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
           for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
-          lines.push(v.graph.split('\n').map((l) => '  ' + l).join('\n'));
+          lines.push('  recorded IR:', v.graph.split('\n').map((l) => '    ' + l).join('\n'));
+          for (const r of v.passes) lines.push(`  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`);
+          if (v.optimized !== undefined) lines.push('  optimized IR (kernels below refer to it):', v.optimized.split('\n').map((l) => '    ' + l).join('\n'));
           v.kernels.forEach((kn, j) => {
             lines.push(`  kernel ${j + 1} (${kn.kind}) computes ${kn.nodes.map((n) => `%${n}`).join(' ')}; stores ${kn.stores.map((n) => `%${n}`).join(' ')}`);
             lines.push(kn.source.split('\n').map((l) => '    ' + l).join('\n'));
@@ -411,6 +432,8 @@ class JitState {
 
 function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): JitFunction<F> {
   if (typeof fn !== 'function') throw new ValueError(`jit: expects a function (got ${typeof fn})`);
+  // The run-time source transform (./rewrite.ts), when asked for.
+  if (options.rewrite) fn = rewriteForJit(fn);
   const state = new JitState(fn, options);
   registry.add(new WeakRef(state));
   const compiled = jitDisabled
@@ -441,3 +464,6 @@ export function jit<F extends (...args: any[]) => any>(fn: F | JitOptions, secon
   if (second !== undefined && 'kind' in second && second.kind === 'method') return wrap(fn, {});
   return wrap(fn, (second as JitOptions | undefined) ?? {});
 }
+
+/** The source of a function with its conditions rewritten as jit's source transform does (to look at). */
+jit.toCode = toCode;

@@ -8,7 +8,8 @@ import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
 import type { Walked } from './signature.js';
-import type { OutputSpec, Variant } from './variant.js';
+import type { OutputSpec, Program, Variant } from './variant.js';
+import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 
 function outputNodes(spec: OutputSpec, out: Set<number>): Set<number> {
   switch (spec.kind) {
@@ -20,15 +21,55 @@ function outputNodes(spec: OutputSpec, out: Set<number>): Set<number> {
   return out;
 }
 
+function remapSpec(spec: OutputSpec, remap: readonly number[]): OutputSpec {
+  switch (spec.kind) {
+    case 'tensor': return { kind: 'tensor', node: remap[spec.node]! };
+    case 'array': return { kind: 'array', items: spec.items.map((s) => remapSpec(s, remap)) };
+    case 'object': return { kind: 'object', entries: spec.entries.map(([k, s]) => [k, remapSpec(s, remap)]) };
+    case 'value': return spec;
+  }
+}
+
+/** Runs the optimizer's passes on `v`'s recording and renumbers everything that names a node. */
+export function programOf(v: Variant, passes: readonly NamedPass[]): Program {
+  if (v.program) return v.program;
+  const t = v.trace;
+  const r = runPasses(t.graph, passes, { outputs: outputNodes(v.output, new Set()) });
+  const nodes = r.graph.nodes;
+  const gradModes = nodes.map(() => false);
+  const roots: number[] = [];
+  r.remap.forEach((j, i) => {
+    if (j < 0) return;
+    // A node that replaces several recorded ones runs in grad mode if any of them did.
+    gradModes[j] = gradModes[j]! || t.gradModes[i]!;
+    const root = r.remap[t.roots[i] ?? i] ?? -1;
+    if (roots[j] === undefined && root >= 0) roots[j] = root;
+  });
+  // Nodes the passes created (a folded constant) read their own storage, or their view base's.
+  nodes.forEach((n, j) => {
+    if (roots[j] === undefined) roots[j] = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view' ? roots[n.inputs[0]!]! : j;
+  });
+  return (v.program = {
+    graph: r.graph, gradModes, roots,
+    captures: t.captures,
+    guards: t.guards.map((g) => ({ ...g, node: r.remap[g.node]! })),
+    writtenRoots: new Set([...t.writtenRoots].map((i) => r.remap[i]!).filter((j) => j >= 0)),
+    randomCount: t.randomCount,
+    output: remapSpec(v.output, r.remap),
+    reports: r.reports,
+  });
+}
+
 /** The layout of every value of `v` for arguments shaped like `walked`. */
 export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undefined)[] {
-  const nodes = v.trace.graph.nodes;
+  const prog = v.program!;
+  const nodes = prog.graph.nodes;
   const layouts: (StaticLayout | undefined)[] = [];
   nodes.forEach((n, i) => {
     if (n.op === 'write' || n.op === 'observe' || n.op === 'setGrad') return;
     if (n.op === 'input') {
       const { source } = n.params as EffectParams['input'];
-      const t = source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? v.trace.captures[source.slot] : undefined;
+      const t = source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
       // A gradient input is made contiguous at replay if it is not already.
       layouts[i] = { shape: n.shape, strides: t ? t.strides : contiguousStrides(n.shape), dtype: n.dtype };
       return;
@@ -44,7 +85,8 @@ export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undef
   return layouts;
 }
 
-/** The fusion plan of `v` (computed once, on its first replay). */
+/** The fusion plan of `v`'s program (computed once, on its first replay). */
 export function planOf(v: Variant, walked: Walked): FusionPlan {
-  return (v.plan ??= planFusion(v.trace.graph, staticLayouts(v, walked), outputNodes(v.output, new Set()), v.trace.roots));
+  const prog = v.program!;
+  return (v.plan ??= planFusion(prog.graph, staticLayouts(v, walked), outputNodes(prog.output, new Set()), prog.roots));
 }

@@ -14,7 +14,8 @@ import type { Prim } from '../../compiler/ir/primitives.js';
 import { noGrad, setGradEnabled } from '../autograd/mode.js';
 import { apply, empty, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
-import { planOf } from './plan.js';
+import { planOf, programOf } from './plan.js';
+import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { randomState, takeCounters } from '../random.js';
 import { Tensor, type Storage } from '../tensor.js';
 import type { Walked } from './signature.js';
@@ -41,8 +42,8 @@ function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
 }
 
 /** Runs variant `v` for the arguments `walked`. */
-export function replay(v: Variant, walked: Walked): ReplayResult {
-  const { trace } = v;
+export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult {
+  const trace = programOf(v, passes);
   const nodes = trace.graph.nodes;
   const env = new Array<Tensor | undefined>(nodes.length);
   const real = new Array<Tensor | undefined>(nodes.length);
@@ -228,5 +229,5 @@ export function replay(v: Variant, walked: Walked): ReplayResult {
       case 'value': return spec.value;
     }
   };
-  return { ok: true, value: build(v.output) };
+  return { ok: true, value: build(trace.output) };
 }

@@ -9,8 +9,24 @@ function isOwnFrame(line: string): boolean {
   return ownDirs.some((d) => line.includes(d)) || line.includes('node:internal') || line.includes('node_modules');
 }
 
+// Set while the source transform's hooks (src/hooks.ts) read a condition whose exact
+// location the transform recorded: that location beats any stack frame.
+let siteOverride: string | undefined;
+
+/** Runs `read` with every guard it records reported at `site` ("file:line:column"). */
+export function atSite<R>(site: string, read: () => R): R {
+  const previous = siteOverride;
+  siteOverride = site;
+  try {
+    return read();
+  } finally {
+    siteOverride = previous;
+  }
+}
+
 /** "file:line:column" of the innermost caller outside kiln, or "unknown location". */
 export function userSite(): string {
+  if (siteOverride !== undefined) return siteOverride;
   // kiln's own frames (optimizer, autograd, ops) can outnumber V8's default limit of 10.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;

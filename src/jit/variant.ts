@@ -1,7 +1,9 @@
 /** A compiled variant: one recorded path through the function, and how to rebuild its result. */
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
 import { Tensor } from '../tensor.js';
-import type { Trace } from './trace.js';
+import type { Guard, Trace } from './trace.js';
+import type { Graph } from '../../compiler/ir/graph.js';
+import type { PassReport } from '../../compiler/passes/pipeline.js';
 import type { FusionPlan } from '../../compiler/passes/fuse.js';
 
 /** The shape of a function's result, with tensors replaced by the nodes that define them. */
@@ -10,6 +12,23 @@ export type OutputSpec =
   | { kind: 'value'; value: unknown }
   | { kind: 'array'; items: OutputSpec[] }
   | { kind: 'object'; entries: [string, OutputSpec][] };
+
+/**
+ * What a replay runs: the recorded graph after the optimizer's passes, with every
+ * node-indexed fact (guards, grad modes, storage roots, results) renumbered to match.
+ */
+export interface Program {
+  graph: Graph;
+  gradModes: boolean[];
+  captures: readonly Tensor[];
+  guards: Guard[];
+  writtenRoots: Set<number>;
+  roots: number[];
+  randomCount: number;
+  output: OutputSpec;
+  /** What each pass changed, for explain(). */
+  reports: PassReport[];
+}
 
 /** A recorded path, ready to replay. */
 export interface Variant {
@@ -21,6 +40,8 @@ export interface Variant {
   constants: (Tensor | undefined)[];
   /** Text that is equal for two traces exactly when they recorded the same computation. */
   fingerprint: string;
+  /** The optimized graph, made on the first replay. */
+  program?: Program;
   /** Kernels of the compiled graph, planned on the first replay. */
   plan?: FusionPlan;
   /** Intermediate buffers kept with the compiled graph (see FusionPlan.persistent). */

@@ -1,0 +1,106 @@
+/**
+ * WebGPU timings of the fused gelu(x * a + b) map kernel over 4M float32 elements: the
+ * dispatch alone (inputs already on the device) and the whole round trip (upload three
+ * inputs, dispatch, read the result back), with and without the event-wait throttle, for
+ * the vec4 and the scalar kernel. The CPU kernel of the same spec runs alongside for scale.
+ *
+ *   npx tsx bench/webgpu.ts [elements]
+ */
+import { cpuKernel } from '../compiler/execute.js';
+import { WebGpuRunner } from '../compiler/execute-webgpu.js';
+import type { MapSpec } from '../compiler/kernel.js';
+import { acquireDevice } from '../runtime/webgpu/device.js';
+import { upload } from '../runtime/webgpu/submit.js';
+import { eventWaitThrottleStats, installEventWaitThrottle } from '../runtime/webgpu/throttle.js';
+
+/** gelu(x * a + b) as the JIT fuses it: x·0.5·(erf(x·√½) + 1), constants as scalar arguments. */
+function geluChain(n: number): MapSpec {
+  return {
+    kind: 'map', shape: [n], dtypes: ['float32', 'float32', 'float32', 'float32'], strides: [[1], [1], [1], [1]],
+    body: [
+      { op: 'load', arg: 1 }, { op: 'load', arg: 2 }, { op: 'load', arg: 3 },
+      { op: 'prim', prim: 'mul', args: [0, 1], dtype: 'float32' },
+      { op: 'prim', prim: 'add', args: [3, 2], dtype: 'float32' },
+      { op: 'scalar', index: 0, dtype: 'float32' },
+      { op: 'prim', prim: 'mul', args: [4, 5], dtype: 'float32' },
+      { op: 'scalar', index: 1, dtype: 'float32' },
+      { op: 'prim', prim: 'mul', args: [4, 7], dtype: 'float32' },
+      { op: 'prim', prim: 'erf', args: [8], dtype: 'float32' },
+      { op: 'scalar', index: 2, dtype: 'float32' },
+      { op: 'prim', prim: 'add', args: [9, 10], dtype: 'float32' },
+      { op: 'prim', prim: 'mul', args: [6, 11], dtype: 'float32' },
+    ],
+    stores: [{ arg: 0, node: 12 }],
+  };
+}
+
+/** Median and minimum of samples (ms). */
+function summary(samples: number[]): string {
+  const t = samples.slice().sort((a, b) => a - b);
+  return `${t[t.length >> 1]!.toFixed(1)} (${t[0]!.toFixed(1)})`;
+}
+
+async function sample(into: number[], fn: () => Promise<unknown> | unknown, runs: number): Promise<void> {
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    into.push(performance.now() - t0);
+  }
+}
+
+const n = Number(process.argv[2] ?? 4 * 1024 * 1024);
+const spec = geluChain(n);
+const scalars = [0.5, Math.SQRT1_2, 1];
+const host = [new Float32Array(n), ...[1, 2, 3].map((s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s) * 3))];
+
+// The device comes without the throttle; each phase below installs it or not. Phases
+// alternate round by round, so drift in the machine's load falls on all of them alike.
+const gpu = await acquireDevice({ throttle: false });
+const runner = new WebGpuRunner(gpu);
+const device = gpu.device;
+const ROUNDS = 10;
+const PER_ROUND = 3;
+console.log(`adapter: ${gpu.adapter}`);
+console.log(`gelu(x*a+b) over ${n} float32 elements; median (min) of ${ROUNDS * PER_ROUND} runs, ms\n`);
+
+const cpu = cpuKernel({ key: `bench|gelu|${n}`, build: () => spec });
+const inputs = host.slice(1).map((a) => ({ buffer: upload(device, runner.storage, a), length: n }));
+const out = { buffer: runner.storage.acquire(4 * n), length: n };
+const vec4 = await runner.prepare(spec, [out, ...inputs], [0, 0, 0, 0], scalars, { alignedOffsets: true });
+const scalar = await runner.prepare(spec, [out, ...inputs], [0, 0, 0, 0], scalars, { alignedOffsets: false });
+const dispatch = (p: typeof vec4) => async () => {
+  runner.batch().dispatch(p.launch).submit();
+  await device.queue.onSubmittedWorkDone();
+};
+const roundTrip = () => runner.run(spec, host, [0, 0, 0, 0], scalars);
+
+const phases = ['off', 'on'] as const;
+const results = new Map<string, number[]>();
+const slot = (name: string) => results.get(name) ?? (results.set(name, []), results.get(name)!);
+const cpuSamples: number[] = [];
+let slept = { polls: 0, sleeps: 0, sleptMs: 0 };
+for (let round = -1; round < ROUNDS; round++) {
+  // Round -1 warms up: pipelines, pooled buffers, V8.
+  const runs = round < 0 ? 2 : PER_ROUND;
+  await sample(round < 0 ? [] : cpuSamples, () => cpu(...host, 0, 0, 0, 0, ...scalars), runs);
+  for (const phase of phases) {
+    const remove = phase === 'on' ? installEventWaitThrottle() : undefined;
+    const before = eventWaitThrottleStats();
+    await sample(round < 0 ? [] : slot(`dispatch only, vec4 kernel, throttle ${phase}`), dispatch(vec4), runs);
+    await sample(round < 0 ? [] : slot(`dispatch only, scalar kernel, throttle ${phase}`), dispatch(scalar), runs);
+    await sample(round < 0 ? [] : slot(`upload + dispatch + readback, vec4 kernel, throttle ${phase}`), roundTrip, runs);
+    const after = eventWaitThrottleStats();
+    if (phase === 'on' && round >= 0) {
+      slept = { polls: slept.polls + after.polls - before.polls, sleeps: slept.sleeps + after.sleeps - before.sleeps, sleptMs: slept.sleptMs + after.sleptMs - before.sleptMs };
+    }
+    remove?.();
+  }
+}
+
+const rows: [string, string][] = [['cpu (generated JS, one thread)', summary(cpuSamples)]];
+for (const [name, samples] of [...results].sort(([a], [b]) => a.localeCompare(b))) rows.push([name, summary(samples)]);
+rows.push(['throttle on: polls / sleeps / ms slept', `${slept.polls} / ${slept.sleeps} / ${slept.sleptMs.toFixed(0)}`]);
+const width = Math.max(...rows.map((r) => r[0].length));
+for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+runner.destroy();
+gpu.destroy();
