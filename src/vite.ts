@@ -10,7 +10,7 @@
  * as written, which the parser accepts). The map Vite has combined so far turns positions in
  * that JavaScript back into the original file's, so guard sites name the lines the user wrote.
  */
-import { transformSource, type SourceWarning } from '../compiler/source/transform.js';
+import { transformSource } from '../compiler/source/transform.js';
 import type { RawSourceMap } from '../compiler/source/mappings.js';
 
 /** Options of the kiln plugin. */
@@ -38,10 +38,6 @@ function defaultInclude(file: string): boolean {
   return SCRIPT.test(file) && !file.includes('/node_modules/');
 }
 
-function format(w: SourceWarning): string {
-  return w.message;
-}
-
 /** The kiln Vite/Rollup plugin: rewrites conditions in jit'd functions (see compiler/source/transform.ts). */
 export function kiln(options: KilnPluginOptions = {}): KilnPlugin {
   const include = options.include ?? defaultInclude;
@@ -61,7 +57,7 @@ export function kiln(options: KilnPluginOptions = {}): KilnPlugin {
       }
       const result = transformSource(code, { filename: file, sourceMap: true, inputMap: inputMap?.mappings ? inputMap : undefined });
       if (result === null) return null;
-      for (const w of result.warnings) this.warn(format(w));
+      for (const w of result.warnings) this.warn(w.message);
       if (result.code === code) return null;
       return { code: result.code, map: result.map };
     },

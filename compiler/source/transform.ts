@@ -63,9 +63,6 @@ export interface TransformResult {
 /** The name the hooks object is exported under by the hooks module. */
 export const HOOKS_EXPORT = '__kiln';
 
-/** Hook functions the generated code calls (the runtime side is src/hooks.ts). */
-export type HookName = 'cond' | 'loop' | 'cmp';
-
 /** The comparison operators routed through `cmp`, and the op name the hook receives. */
 export const COMPARISONS: Readonly<Record<string, string>> = {
   '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge', '==': 'eq', '!=': 'ne', '===': 'seq', '!==': 'sne',
@@ -376,13 +373,21 @@ class Finder {
 // ---------------------------------------------------------------------------------------
 // Captures.
 
-/** True for initializers that can never hold a tensor. */
+/**
+ * True for initializers that hold no tensor: literals, functions, classes, and array or
+ * object literals made only of literals (settings such as a shape, which would only add
+ * numbers to the signature).
+ */
 function knownNotTensor(init: Node): boolean {
   switch (init.type) {
     case 'Literal': case 'TemplateLiteral': case 'FunctionExpression': case 'ArrowFunctionExpression': case 'ClassExpression':
       return true;
     case 'UnaryExpression':
       return (init as import('acorn').UnaryExpression).argument.type === 'Literal';
+    case 'ArrayExpression':
+      return (init as ArrayExpression).elements.every((e) => e === null || (e.type !== 'SpreadElement' && knownNotTensor(e)));
+    case 'ObjectExpression':
+      return (init as ObjectExpression).properties.every((p) => p.type === 'Property' && !p.computed && p.kind === 'init' && knownNotTensor(p.value));
     default:
       return false;
   }
@@ -679,8 +684,9 @@ export function transformSource(code: string, options: TransformOptions): Transf
     const binding = names.hook === HOOKS_EXPORT ? HOOKS_EXPORT : `${HOOKS_EXPORT} as ${names.hook}`;
     // One line, no newline: every original line keeps its number, even without a source map.
     const prelude = `import { ${binding} } from ${JSON.stringify(spec)}; const ${names.sites} = [${rw.sites.map((x) => JSON.stringify(x)).join(', ')}]; `;
-    const hashbang = code.startsWith('#!') ? code.search(/\n|$/) : -1;
-    if (hashbang >= 0) rw.s.appendLeft(hashbang + 1 > code.length ? code.length : hashbang + 1, prelude);
+    // After a hashbang line, which must stay first.
+    const afterHashbang = code.startsWith('#!') ? code.indexOf('\n') + 1 : 0;
+    if (afterHashbang > 0) rw.s.appendLeft(afterHashbang, prelude);
     else rw.s.prependLeft(0, prelude);
   }
   const map = options.sourceMap === false ? null : rw.s.generateMap({ hires: true, source: filename, includeContent: true });

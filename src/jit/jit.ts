@@ -34,8 +34,7 @@ export interface JitOptions {
   /**
    * Feed number arguments that change between calls into the graph instead of compiling
    * each value (default true). A replay cannot see JS branch on such a number, so a
-   * function that uses one number both in tensor math and in an `if` needs `false` here
-   * (or the source transform, which guards those branches).
+   * function that uses one number both in tensor math and in an `if` needs `false` here.
    */
   dynamicNumbers?: boolean;
   /**
