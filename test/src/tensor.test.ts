@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, ValueError, arange, ones, tensor, zeros } from '../../src/index.js';
 import { uniform } from '../helpers.js';
-import { withSeed } from './random-inputs.js';
-
-/** Runs `body` on random inputs seeded for the running test; a failure says how to replay them. */
-const seeded = (body: (next: () => number) => void): void => withSeed(expect.getState().currentTestName ?? '', body);
+import { seeded } from './multi-index.js';
 
 describe('item', () => {
   it('reads the one element of 0-d, [1] and [1,1,1] tensors, and of views with an offset', () => seeded((next) => {

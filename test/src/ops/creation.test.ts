@@ -4,10 +4,7 @@ import {
   rand, randn, randint, manualSeed,
 } from '../../../src/index.js';
 import { expectAllClose, uniform } from '../../helpers.js';
-import { withSeed } from '../random-inputs.js';
-
-/** Runs `body` on random inputs seeded for the running test; a failure says how to replay them. */
-const seeded = (body: (next: () => number) => void): void => withSeed(expect.getState().currentTestName ?? '', body);
+import { seeded } from '../multi-index.js';
 
 const exact = { rtol: 0, atol: 0 };
 const values = (t: Tensor): number[] => Array.from(t.data(), Number);

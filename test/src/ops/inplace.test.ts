@@ -2,27 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, Tensor, ValueError, tensor } from '../../../src/index.js';
 import type { DType } from '../../../src/index.js';
 import { expectAllClose, uniform } from '../../helpers.js';
-import { withSeed } from '../random-inputs.js';
-
-/** Runs `body` on random inputs seeded for the running test; a failure says how to replay them. */
-const seeded = (body: (next: () => number) => void): void => withSeed(expect.getState().currentTestName ?? '', body);
-
-const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
-
-function unravel(i: number, shape: readonly number[]): number[] {
-  const idx = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = i % shape[d]!;
-    i = Math.floor(i / shape[d]!);
-  }
-  return idx;
-}
-
-function ravel(idx: readonly number[], shape: readonly number[]): number {
-  let p = 0;
-  for (let d = 0; d < shape.length; d++) p = p * shape[d]! + idx[d]!;
-  return p;
-}
+import { seeded, sizeOf, unravel, ravel } from '../multi-index.js';
 
 function randomTensor(next: () => number, shape: number[], dtype: DType = 'float32'): { t: Tensor; flat: number[] } {
   const raw = dtype === 'int32' ? uniform(next, sizeOf(shape), -50, 50).map(Math.floor) : uniform(next, sizeOf(shape), 0.5, 10).map((v) => (next() < 0.5 ? -v : v));
