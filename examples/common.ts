@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as k from '../src/index.js';
+import { writeLossSvg } from './plot.js';
 
 /** Flags every training example accepts. */
 export interface ExampleArgs {
@@ -93,4 +94,79 @@ export function accuracy(model: { forward(x: k.Tensor): k.Tensor }, x: k.Tensor,
 /** `NN.N%`. */
 export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
+}
+
+/** Progress callbacks of a training loop (1-based counters). */
+export interface TrainCallbacks {
+  /** After every batch, with the epoch's running mean loss. */
+  onBatch?: (epoch: number, batch: number, batches: number, meanLoss: number) => void;
+  /** After every epoch, with its mean training loss. */
+  onEpoch?: (epoch: number, meanLoss: number) => void;
+}
+
+/**
+ * Trains a classifier with cross entropy: one compiled step per batch (forward, backward
+ * and update as one graph), the schedule stepped per epoch. Returns the mean loss of each
+ * epoch and the loss of every batch.
+ */
+export function fitClassifier(
+  model: k.nn.Sequential,
+  optimizer: k.optim.Optimizer<{ lr: number }>,
+  schedule: k.optim.LRScheduler,
+  loader: k.data.DataLoader<[k.Tensor, k.Tensor]>,
+  epochs: number,
+  callbacks: TrainCallbacks = {},
+): { losses: number[]; batchLosses: number[] } {
+  const step = k.jit((xb: k.Tensor, yb: k.Tensor) => {
+    optimizer.zeroGrad();
+    const loss = k.nn.crossEntropy(model.forward(xb), yb);
+    loss.backward();
+    optimizer.step();
+    return loss.detach();
+  });
+  const losses: number[] = [];
+  const batchLosses: number[] = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    model.train();
+    let total = 0, batches = 0;
+    for (const [xb, yb] of loader) {
+      // Read outside the compiled step: inside, item() would be a guard that changes every call.
+      const value = step(xb, yb).item();
+      total += value;
+      batchLosses.push(value);
+      // Counted outside the optional call: `f?.(++n)` skips evaluating its arguments when f is absent.
+      batches++;
+      callbacks.onBatch?.(epoch, batches, loader.length, total / batches);
+    }
+    schedule.step();
+    losses.push(total / batches);
+    callbacks.onEpoch?.(epoch, total / batches);
+  }
+  model.eval();
+  return { losses, batchLosses };
+}
+
+/** What every training example returns. */
+export interface ExampleResult {
+  losses: number[];
+  batchLosses: number[];
+  testAccuracy: number;
+  trainSize: number;
+  testSize: number;
+  seconds: number;
+}
+
+/** The command-line run of an example: progress bar, summary, optional SVG, then `test accuracy: NN.N%`. */
+export function runExample(title: string, defaultEpochs: number, train: (options: { epochs: number } & TrainCallbacks) => ExampleResult): void {
+  const args = parseExampleArgs();
+  const epochs = args.epochs ?? defaultEpochs;
+  const progress = new Progress(epochs);
+  const result = train({
+    epochs,
+    onBatch: (epoch, batch, batches, loss) => progress.batch(epoch, batch, batches, loss),
+    onEpoch: (epoch, loss) => progress.endEpoch(epoch, loss),
+  });
+  console.log(`trained on ${result.trainSize} images, tested on ${result.testSize}, in ${result.seconds.toFixed(1)}s`);
+  if (args.svg) console.log(`loss curve written to ${writeLossSvg(args.svg, `${title}: training loss`, result.losses, result.batchLosses)}`);
+  console.log(`test accuracy: ${percent(result.testAccuracy)}`);
 }

@@ -5,22 +5,17 @@
  *   npx tsx examples/digits.ts [--svg loss.svg] [--epochs n]
  */
 import * as k from '../src/index.js';
-import { Progress, accuracy, isMain, parseExampleArgs, percent } from './common.js';
-import { writeLossSvg } from './plot.js';
+import { accuracy, fitClassifier, isMain, runExample, type TrainCallbacks } from './common.js';
 
 const { data, nn, optim } = k;
 
-export interface DigitsOptions {
+export interface DigitsOptions extends TrainCallbacks {
   epochs?: number;
   batchSize?: number;
   lr?: number;
   hidden?: number;
   /** Seeds the weights, the split and the batch order, so a run is reproducible. */
   seed?: number;
-  /** Called after every batch with the epoch's running mean loss (1-based counters). */
-  onBatch?: (epoch: number, batch: number, batches: number, meanLoss: number) => void;
-  /** Called after every epoch with its mean training loss. */
-  onEpoch?: (epoch: number, meanLoss: number) => void;
 }
 
 export interface DigitsResult {
@@ -53,42 +48,10 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
   const schedule = new optim.CosineAnnealingLR(optimizer, epochs);
   const loader = new data.DataLoader([xTrain, yTrain], { batchSize, shuffle: true, seed });
 
-  const losses: number[] = [];
-  const batchLosses: number[] = [];
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    model.train();
-    let total = 0, batches = 0;
-    for (const [xb, yb] of loader) {
-      optimizer.zeroGrad();
-      const loss = nn.crossEntropy(model.forward(xb), yb);
-      loss.backward();
-      optimizer.step();
-      const value = loss.item();
-      total += value;
-      batchLosses.push(value);
-      batches++;
-      options.onBatch?.(epoch, batches, loader.length, total / batches);
-    }
-    schedule.step();
-    losses.push(total / batches);
-    options.onEpoch?.(epoch, total / batches);
-  }
+  const { losses, batchLosses } = fitClassifier(model, optimizer, schedule, loader, epochs, options);
 
-  model.eval();
   const testAccuracy = accuracy(model, xTest, yTest);
   return { model, losses, batchLosses, testAccuracy, trainSize: xTrain.shape[0]!, testSize: xTest.shape[0]!, seconds: (performance.now() - start) / 1000 };
 }
 
-if (isMain(import.meta.url)) {
-  const args = parseExampleArgs();
-  const epochs = args.epochs ?? 20;
-  const progress = new Progress(epochs);
-  const result = trainDigits({
-    epochs,
-    onBatch: (epoch, batch, batches, loss) => progress.batch(epoch, batch, batches, loss),
-    onEpoch: (epoch, loss) => progress.endEpoch(epoch, loss),
-  });
-  console.log(`trained on ${result.trainSize} images, tested on ${result.testSize}, in ${result.seconds.toFixed(1)}s`);
-  if (args.svg) console.log(`loss curve written to ${writeLossSvg(args.svg, 'digits MLP: training loss', result.losses, result.batchLosses)}`);
-  console.log(`test accuracy: ${percent(result.testAccuracy)}`);
-}
+if (isMain(import.meta.url)) runExample('digits MLP', 20, trainDigits);

@@ -6,21 +6,18 @@
  *   npx tsx examples/mnist-cnn.ts [--svg loss.svg] [--epochs n]
  */
 import * as k from '../src/index.js';
-import { Progress, accuracy, isMain, parseExampleArgs, percent } from './common.js';
+import { accuracy, fitClassifier, isMain, runExample, type TrainCallbacks } from './common.js';
 import { mnistSplit } from './mnist-mlp.js';
-import { writeLossSvg } from './plot.js';
 
 const { data, nn, optim } = k;
 
-export interface MnistCnnOptions {
+export interface MnistCnnOptions extends TrainCallbacks {
   epochs?: number;
   batchSize?: number;
   lr?: number;
   /** Channels of the two convolutions. */
   channels?: [number, number];
   seed?: number;
-  onBatch?: (epoch: number, batch: number, batches: number, meanLoss: number) => void;
-  onEpoch?: (epoch: number, meanLoss: number) => void;
 }
 
 /**
@@ -50,38 +47,9 @@ export function trainMnistCnn(options: MnistCnnOptions = {}): { losses: number[]
   const schedule = new optim.CosineAnnealingLR(optimizer, epochs);
   const loader = new data.DataLoader([xTrain, split.yTrain], { batchSize, shuffle: true, seed });
 
-  const losses: number[] = [];
-  const batchLosses: number[] = [];
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    let total = 0, batches = 0;
-    for (const [xb, yb] of loader) {
-      optimizer.zeroGrad();
-      const loss = nn.crossEntropy(model.forward(xb), yb);
-      loss.backward();
-      optimizer.step();
-      const value = loss.item();
-      total += value;
-      batchLosses.push(value);
-      options.onBatch?.(epoch, ++batches, loader.length, total / batches);
-    }
-    schedule.step();
-    losses.push(total / batches);
-    options.onEpoch?.(epoch, total / batches);
-  }
+  const { losses, batchLosses } = fitClassifier(model, optimizer, schedule, loader, epochs, options);
   const testAccuracy = accuracy(model, xTest, split.yTest, 250);
   return { losses, batchLosses, testAccuracy, trainSize: xTrain.shape[0]!, testSize: xTest.shape[0]!, seconds: (performance.now() - start) / 1000 };
 }
 
-if (isMain(import.meta.url)) {
-  const args = parseExampleArgs();
-  const epochs = args.epochs ?? 3;
-  const progress = new Progress(epochs);
-  const result = trainMnistCnn({
-    epochs,
-    onBatch: (epoch, batch, batches, loss) => progress.batch(epoch, batch, batches, loss),
-    onEpoch: (epoch, loss) => progress.endEpoch(epoch, loss),
-  });
-  console.log(`trained on ${result.trainSize} images, tested on ${result.testSize}, in ${result.seconds.toFixed(1)}s`);
-  if (args.svg) console.log(`loss curve written to ${writeLossSvg(args.svg, 'MNIST CNN: training loss', result.losses, result.batchLosses)}`);
-  console.log(`test accuracy: ${percent(result.testAccuracy)}`);
-}
+if (isMain(import.meta.url)) runExample('MNIST CNN', 3, trainMnistCnn);

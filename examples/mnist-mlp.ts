@@ -5,8 +5,7 @@
  *   npx tsx examples/mnist-mlp.ts [--svg loss.svg] [--epochs n]
  */
 import * as k from '../src/index.js';
-import { Progress, accuracy, isMain, parseExampleArgs, percent } from './common.js';
-import { writeLossSvg } from './plot.js';
+import { accuracy, fitClassifier, isMain, runExample, type TrainCallbacks } from './common.js';
 
 const { data, nn, optim } = k;
 
@@ -22,14 +21,12 @@ export function mnistSplit(): { xTrain: k.Tensor; yTrain: k.Tensor; xTest: k.Ten
   };
 }
 
-export interface MnistMlpOptions {
+export interface MnistMlpOptions extends TrainCallbacks {
   epochs?: number;
   batchSize?: number;
   lr?: number;
   hidden?: number;
   seed?: number;
-  onBatch?: (epoch: number, batch: number, batches: number, meanLoss: number) => void;
-  onEpoch?: (epoch: number, meanLoss: number) => void;
 }
 
 /** Trains 784-hidden-10 with Adam and a cosine schedule; returns per-epoch losses and held-out accuracy. */
@@ -47,38 +44,9 @@ export function trainMnistMlp(options: MnistMlpOptions = {}): { losses: number[]
   const schedule = new optim.CosineAnnealingLR(optimizer, epochs);
   const loader = new data.DataLoader([xTrain, split.yTrain], { batchSize, shuffle: true, seed });
 
-  const losses: number[] = [];
-  const batchLosses: number[] = [];
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    let total = 0, batches = 0;
-    for (const [xb, yb] of loader) {
-      optimizer.zeroGrad();
-      const loss = nn.crossEntropy(model.forward(xb), yb);
-      loss.backward();
-      optimizer.step();
-      const value = loss.item();
-      total += value;
-      batchLosses.push(value);
-      options.onBatch?.(epoch, ++batches, loader.length, total / batches);
-    }
-    schedule.step();
-    losses.push(total / batches);
-    options.onEpoch?.(epoch, total / batches);
-  }
+  const { losses, batchLosses } = fitClassifier(model, optimizer, schedule, loader, epochs, options);
   const testAccuracy = accuracy(model, xTest, split.yTest);
   return { losses, batchLosses, testAccuracy, trainSize: xTrain.shape[0]!, testSize: xTest.shape[0]!, seconds: (performance.now() - start) / 1000 };
 }
 
-if (isMain(import.meta.url)) {
-  const args = parseExampleArgs();
-  const epochs = args.epochs ?? 5;
-  const progress = new Progress(epochs);
-  const result = trainMnistMlp({
-    epochs,
-    onBatch: (epoch, batch, batches, loss) => progress.batch(epoch, batch, batches, loss),
-    onEpoch: (epoch, loss) => progress.endEpoch(epoch, loss),
-  });
-  console.log(`trained on ${result.trainSize} images, tested on ${result.testSize}, in ${result.seconds.toFixed(1)}s`);
-  if (args.svg) console.log(`loss curve written to ${writeLossSvg(args.svg, 'MNIST MLP: training loss', result.losses, result.batchLosses)}`);
-  console.log(`test accuracy: ${percent(result.testAccuracy)}`);
-}
+if (isMain(import.meta.url)) runExample('MNIST MLP', 5, trainMnistMlp);

@@ -21,3 +21,12 @@ describe('examples/digits', () => {
     expect(b.testAccuracy).toBe(a.testAccuracy);
   });
 });
+
+describe('examples/common fitClassifier', () => {
+  it('reports finite mean losses whether or not a batch callback is given', () => {
+    const quiet = trainDigits({ epochs: 2, seed: 1 });
+    const loud = trainDigits({ epochs: 2, seed: 1, onBatch: () => {} });
+    expect(quiet.losses.every(Number.isFinite)).toBe(true);
+    expect(quiet.losses).toEqual(loud.losses);
+  });
+});
