@@ -10,7 +10,8 @@ import { executePrim, type Operand } from '../compiler/execute.js';
 import { inferMeta, viewLayout } from '../compiler/ir/infer.js';
 import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitives.js';
 import { sizeOf } from '../compiler/ir/shape.js';
-import { Tensor } from './tensor.js';
+import { Tensor, type Device } from './tensor.js';
+import { executeGpu, gpuEmpty, isCpuScalar } from './device.js';
 
 /** Something told of what happens to tensors (autograd's tape, the tracer). */
 export interface Observer {
@@ -52,9 +53,22 @@ export function operand(t: Tensor): Operand {
   return { data: t.storage.data, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
 }
 
-/** A fresh contiguous tensor whose elements are zero (an op's output, not yet seen by observers). */
+/** A fresh contiguous CPU tensor whose elements are zero (an op's output, not yet seen by observers). */
 export function empty(shape: number[], dtype: DType): Tensor {
   return Tensor.fromData(cpuAllocator().alloc(dtype, sizeOf(shape)), shape, dtype);
+}
+
+let nullaryDevice: Device = 'cpu';
+
+/** Runs `fn` with primitives that take no tensor operands (random, iota) producing on `device`. */
+export function onDevice<T>(device: Device, fn: () => T): T {
+  const previous = nullaryDevice;
+  nullaryDevice = device;
+  try {
+    return fn();
+  } finally {
+    nullaryDevice = previous;
+  }
 }
 
 /** Tells observers that `t` was just filled from JS values. */
@@ -63,17 +77,29 @@ export function created(t: Tensor, source: ConstantSource): Tensor {
   return t;
 }
 
-function checkDevices(prim: Prim, inputs: readonly Tensor[]): void {
-  for (const x of inputs) {
-    if (x.device !== inputs[0]!.device) {
-      throw new DeviceError(`${prim}: operands are on different devices (${inputs.map((t) => t.device).join(', ')}); move them with .to(device) first`);
-    }
+function disposedError(prim: string): ValueError {
+  return new ValueError(`${prim}: an operand was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
+}
+
+/** The device `prim` runs on: its operands' (CPU scalars follow the others, as in PyTorch). */
+function deviceOf(prim: string, inputs: readonly Tensor[]): Device {
+  if (inputs.length === 0) return nullaryDevice;
+  const device = inputs[0]!.device;
+  let mixed = false;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i]!;
+    if (x.isDisposed) throw disposedError(prim);
+    if (x.device !== device) mixed = true;
   }
+  if (!mixed) return device;
+  const other = inputs.find((x) => x.device !== 'cpu')!.device;
+  if (inputs.every((x) => x.device === other || isCpuScalar(x))) return other;
+  throw new DeviceError(`${prim}: operands are on different devices (${inputs.map((t) => t.device).join(', ')}); move them with .to(device) first (webgpu to cpu: await t.cpu())`);
 }
 
 /** Applies primitive `prim`: checks operands, runs it (or makes the view), tells observers. */
 export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
-  checkDevices(prim, inputs);
+  const device = deviceOf(prim, inputs);
   const meta = inferMeta(prim, inputs, params);
   let out: Tensor;
   if (primitiveRules[prim].kind === 'view') {
@@ -82,9 +108,12 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     if (layout === null) throw new InternalError(`${prim}: ${fmtShape(x.shape)} cannot be viewed as ${fmtShape(meta.shape)}`);
     out = new Tensor(x.storage, layout.shape, layout.strides, layout.offset, x.dtype);
     out.viewBase = x.viewBase ?? x;
-  } else {
+  } else if (device === 'cpu') {
     out = empty(meta.shape.slice(), meta.dtype);
     executePrim(prim, params, inputs.map(operand), operand(out));
+  } else {
+    out = gpuEmpty(prim, meta.shape.slice(), meta.dtype);
+    executeGpu(prim, params, inputs, out);
   }
   for (const o of observers) o.onApply?.(prim, inputs, params, out);
   return out;
@@ -103,8 +132,23 @@ export function writeInto(op: string, target: Tensor, value: Tensor): void {
   if (hasInternalOverlap(target)) {
     throw new ValueError(`${op}: the target ${fmtShape(target.shape)} has dims of stride 0 (an expanded view), so several of its elements share one memory location; write to a .clone() instead`);
   }
-  const src = value.storage === target.storage ? copyOf(value) : value;
-  executePrim(src.dtype === target.dtype ? 'copy' : 'cast', { dtype: target.dtype }, [operand(src)], operand(target));
+  if (target.isDisposed || value.isDisposed) throw disposedError(op);
+  const prim = value.dtype === target.dtype ? 'copy' : 'cast';
+  if (target.device !== 'cpu' || value.device !== 'cpu') {
+    if (value.device !== target.device && !(target.device !== 'cpu' && isCpuScalar(value))) {
+      throw new DeviceError(`${op}: the target is on ${target.device} and the value on ${value.device}; move the value with .to('${target.device}') first`);
+    }
+    let src = value;
+    if (value.storage === target.storage) {
+      src = gpuEmpty(op, value.shape.slice(), value.dtype);
+      executeGpu('copy', {}, [value], src);
+    }
+    executeGpu(prim, { dtype: target.dtype }, [src], target);
+    if (src !== value) src.dispose();
+  } else {
+    const src = value.storage === target.storage ? copyOf(value) : value;
+    executePrim(prim, { dtype: target.dtype }, [operand(src)], operand(target));
+  }
   target.storage.version++;
   for (const o of observers) o.onWrite?.(target, value);
 }

@@ -8,6 +8,8 @@ export {
   type CreateOptions, type NestedInput,
 } from './ops/creation.js';
 export { manualSeed } from './random.js';
+export { memory, tidy, type DeviceMemory, type MemoryInfo } from './memory.js';
+export * as webgpu from './webgpu.js';
 export {
   add, sub, mul, div, pow, remainder, maximum, minimum, neg, abs, sign, reciprocal, exp, log, log1p, expm1, sqrt,
   rsqrt, square, sin, cos, tan, tanh, erf, sigmoid, relu, gelu, silu, floor, ceil, round, clamp, isnan,

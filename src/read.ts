@@ -28,8 +28,7 @@ export function readContiguous(t: Tensor): TypedArray {
 }
 
 /** Nested JS arrays of `t`'s elements; bool elements become booleans. */
-export function toNested(t: Tensor): Nested {
-  const flat = readContiguous(t);
+export function toNested(t: Tensor, flat: ArrayLike<number> = readContiguous(t)): Nested {
   const conv = t.dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
   if (t.ndim === 0) return conv(flat[0]!);
   let at = 0;

@@ -5,7 +5,10 @@
  */
 import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
 import { isFloat } from '../runtime/dtype.js';
-import { DTypeError, ValueError, fmtShape } from '../runtime/errors.js';
+import { DTypeError, DeviceError, ValueError, fmtShape } from '../runtime/errors.js';
+import type { GpuStorage } from '../compiler/execute-webgpu-eager.js';
+import { readAsync, toDevice, toDeviceAsync } from './device.js';
+import { setTensorCheck, track, untrack } from './memory.js';
 import { runBackward, type BackwardOptions } from './autograd/backward.js';
 import { AutogradError, type GradNode } from './autograd/node.js';
 import { onesLike } from './ops/creation.js';
@@ -23,14 +26,23 @@ import * as P from './ops/inplace.js';
 import { readContiguous, toNested, type Nested } from './read.js';
 
 /** Where a tensor's elements live. */
-export type Device = 'cpu';
+export type Device = 'cpu' | 'webgpu';
 
 /** Elements shared by a tensor and its views. `version` counts in-place writes. */
 export interface Storage {
-  /** Replaced (never resized) when a compiled call commits its writes. */
+  /** CPU elements. Replaced (never resized) when a compiled call commits its writes; empty on webgpu. */
   data: TypedArray;
   readonly device: Device;
   version: number;
+  /** webgpu: the pooled buffer holding the elements (bool as one u32 each). */
+  gpu?: GpuStorage;
+  /** @internal Tensors over this storage neither disposed nor collected; the last one releases it. */
+  refs?: number;
+}
+
+/** The error of a synchronous reader on a tensor whose values live on another device. */
+function syncReadError(how: string, instead: string): DeviceError {
+  return new DeviceError(`${how}: the values of a webgpu tensor can only be read asynchronously; use ${instead}`);
 }
 
 /** A tensor or a JS scalar, wherever an op takes an operand. */
@@ -54,6 +66,7 @@ export class Tensor {
   /** True once `retainGrad()` asked a non-leaf to keep its gradient. */
   retainsGrad = false;
   #requiresGrad = false;
+  #disposed = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, …) instead. */
   constructor(storage: Storage, shape: number[], strides: number[], offset: number, dtype: DType) {
@@ -62,6 +75,7 @@ export class Tensor {
     this.strides = strides;
     this.offset = offset;
     this.dtype = dtype;
+    track(this, storage);
   }
 
   /** @internal A fresh contiguous tensor over `data`. */
@@ -133,9 +147,47 @@ export class Tensor {
   /** @internal True when the elements are row-major with no gaps. */
   get isContiguous(): boolean { return isContiguous(this.shape, this.strides); }
 
+  // Devices and lifetime.
+  /** Releases this tensor's reference to its storage (a GPU buffer goes back to the pool once no view shares it). Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    untrack(this, this.storage);
+  }
+  /** `using t = ...` disposes at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  /** True after `dispose()`. */
+  get isDisposed(): boolean { return this.#disposed; }
+  /** A copy on the CPU, read back asynchronously (this tensor when already there). */
+  cpu(): Promise<Tensor> { return toDeviceAsync(this, 'cpu'); }
+  /** A copy on `device`; the only way from webgpu to the cpu, since readback is asynchronous. */
+  toAsync(device: Device): Promise<Tensor> { return toDeviceAsync(this, device); }
+  /** The elements as a fresh row-major typed array, on any device. */
+  async dataAsync<D extends DType = DType>(): Promise<TypedArrayOf[D]> {
+    const values = await readAsync(this);
+    this.#observed(values, 'dataAsync()');
+    return values as TypedArrayOf[D];
+  }
+  /** The elements as nested arrays, on any device. */
+  async toArrayAsync(): Promise<Nested> {
+    const values = await readAsync(this);
+    this.#observed(values, 'toArrayAsync()');
+    return toNested(this, values);
+  }
+  /** The value of a one-element tensor, on any device. */
+  async itemAsync(): Promise<number> {
+    if (this.size !== 1) throw new ValueError(`itemAsync: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
+    const values = await readAsync(this);
+    this.#observed(values, 'itemAsync()');
+    return values[0]!;
+  }
+
   // Reading values.
   /** The value of a one-element tensor. */
   item(): number {
+    if (this.storage.device !== 'cpu') throw syncReadError('item()', 'await t.itemAsync()');
     if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
     const v = this.storage.data[this.offset]!;
     this.#observed([v], 'item()');
@@ -143,11 +195,13 @@ export class Tensor {
   }
   /** The elements as nested arrays (a number for a 0-d tensor; booleans for bool). */
   toArray(): Nested {
+    if (this.storage.device !== 'cpu') throw syncReadError('toArray()', 'await t.toArrayAsync()');
     this.#observed(readContiguous(this), 'toArray()');
     return toNested(this);
   }
   /** A fresh typed array of the elements in row-major order. */
   data<D extends DType = DType>(): TypedArrayOf[D] {
+    if (this.storage.device !== 'cpu') throw syncReadError('data()', 'await t.dataAsync()');
     const values = readContiguous(this);
     this.#observed(values, 'data()');
     return values as TypedArrayOf[D];
@@ -159,11 +213,13 @@ export class Tensor {
   }
   /** Printing is not a guard under jit: a compiled call does not print, so nothing depends on it. */
   toString(): string {
+    if (this.storage.device !== 'cpu') throw syncReadError('toString()', '(await t.cpu()).toString()');
     return formatTensor(this);
   }
   /** One-element tensors convert to numbers (`while (a < b)`); larger ones are ambiguous. */
   [Symbol.toPrimitive](hint: string): number | string {
     if (hint === 'string') return this.toString();
+    if (this.storage.device !== 'cpu') throw syncReadError('conversion to a number', 'await t.itemAsync()');
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
     }
@@ -217,8 +273,14 @@ export class Tensor {
   logicalNot(): Tensor { return E.logicalNot(this); }
   where(cond: Tensor, other: TensorLike): Tensor { return E.where(cond, this, other); }
   cast(dtype: DType): Tensor { return E.cast(this, dtype); }
-  /** Converts to `dtype` (a no-op when it already is). */
-  to(dtype: DType): Tensor { return E.cast(this, dtype); }
+  /**
+   * Converts to `dtype`, or moves to `device` (a no-op when already so). webgpu → cpu is
+   * asynchronous and throws here, naming `await t.cpu()`.
+   */
+  to(target: DType | Device): Tensor {
+    if (target === 'cpu' || target === 'webgpu') return toDevice(this, target);
+    return E.cast(this, target);
+  }
 
   // Reductions.
   sum(axis?: number | number[] | null, keepdim = false): Tensor { return R.sum(this, axis, keepdim); }
@@ -271,3 +333,5 @@ export class Tensor {
 }
 
 export type { Nested };
+
+setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);

@@ -18,3 +18,17 @@ export async function gpuForTests(suite: string): Promise<GpuContext | undefined
     return undefined;
   }
 }
+
+/** Acquires kiln's eager WebGPU device for `suite`: true when ready, false (after one line) when there is no adapter. */
+export async function initEagerForTests(suite: string): Promise<boolean> {
+  const { init } = await import('../src/webgpu.js');
+  try {
+    await init();
+    return true;
+  } catch (e) {
+    const reason = (e as Error).message.replace(/\s+/g, ' ');
+    if (requireWebGpu) throw new Error(`${suite}: KILN_REQUIRE_WEBGPU=1 but ${reason}`);
+    console.warn(`${suite}: skipping WebGPU tests: ${reason} (set KILN_REQUIRE_WEBGPU=1 to make this a failure)`);
+    return false;
+  }
+}

@@ -46,6 +46,32 @@ export class PipelineCache {
     return p;
   }
 
+  /**
+   * The pipeline for `code`, created synchronously on a miss (eager ops record their launch
+   * at once, so they cannot wait for a compilation; a shader error then surfaces as a
+   * device error at the next readback).
+   */
+  getNow(code: string, bindings: readonly BindingType[]): GPUComputePipeline {
+    let p = this.ready.get(code);
+    if (p === undefined) {
+      this.compiled++;
+      const device = this.device;
+      const module = device.createShaderModule({ code });
+      p = device.createComputePipeline({ layout: this.layout(bindings), compute: { module, entryPoint: 'main' } });
+      this.ready.set(code, p);
+    }
+    return p;
+  }
+
+  private layout(bindings: readonly BindingType[]): GPUPipelineLayout {
+    const device = this.device;
+    return device.createPipelineLayout({
+      bindGroupLayouts: [device.createBindGroupLayout({
+        entries: bindings.map((type, binding) => ({ binding, visibility: COMPUTE, buffer: { type } })),
+      })],
+    });
+  }
+
   /** Number of pipelines ready. */
   get size(): number {
     return this.ready.size;
@@ -57,11 +83,7 @@ export class PipelineCache {
     // A scope keeps a bad shader's validation error with this request instead of the device's uncaptured errors.
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ code });
-    const layout = device.createPipelineLayout({
-      bindGroupLayouts: [device.createBindGroupLayout({
-        entries: bindings.map((type, binding) => ({ binding, visibility: COMPUTE, buffer: { type } })),
-      })],
-    });
+    const layout = this.layout(bindings);
     const pipeline = device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' } });
     const scoped = device.popErrorScope();
     try {

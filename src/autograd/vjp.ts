@@ -53,7 +53,7 @@ function unslice(g: Tensor, source: readonly number[], p: Params<'slice'>): Tens
     const start = p.starts[d]!, step = p.steps[d]!, size = p.sizes[d]!;
     if (start === 0 && step === 1 && size === n) return;
     if (size === 0) {
-      out = zeros(out.shape.map((s, i) => (i === d ? n : s)), { dtype: g.dtype });
+      out = zeros(out.shape.map((s, i) => (i === d ? n : s)), { dtype: g.dtype, device: g.device });
       return;
     }
     if (step > 1) {
@@ -200,7 +200,7 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   },
   gather: {
     saves: 'inputs',
-    vjp: (g, [x, index], _, p) => [scatterAdd(zeros(x!.shape.slice(), { dtype: g.dtype }), p.axis, index!, g), null],
+    vjp: (g, [x, index], _, p) => [scatterAdd(zeros(x!.shape.slice(), { dtype: g.dtype, device: g.device }), p.axis, index!, g), null],
   },
   scatterAdd: { saves: 'inputs', vjp: (g, [, index], _, p) => [g, null, gather(g, p.axis, index!)] },
   random: none,

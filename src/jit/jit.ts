@@ -244,6 +244,8 @@ class JitState {
     if (activeTrace() !== undefined) return this.fn.apply(thisArg, args);
     const walked = this.walk(thisArg, args);
     const entry = this.entryFor(walked);
+    // Compiled graphs run generated JavaScript on CPU storage; WebGPU tensors run eagerly (each op a WGSL kernel).
+    if (entry.state !== 'eager' && walked.tensors.some((t) => t.device !== 'cpu')) this.#giveUp(entry, 'it has WebGPU tensors, and compiled graphs run on the CPU only; eager WebGPU ops still run');
     switch (entry.state) {
       case 'eager':
         return this.fn.apply(thisArg, args);
@@ -302,6 +304,10 @@ class JitState {
 
   confirm(entry: Entry, v: Variant): void {
     if (entry.state !== 'confirming') return;
+    if (v.trace.captures.some((t) => t.device !== 'cpu')) {
+      this.#giveUp(entry, 'it reads captured WebGPU tensors, and compiled graphs run on the CPU only; eager WebGPU ops still run');
+      return;
+    }
     if (entry.candidate !== null && entry.candidate.fingerprint === v.fingerprint) {
       if (entry.dynamic.length > 0) {
         const { unlinked, proven } = numberLinks(entry.dynamic, entry.candidate.trace, v.trace);

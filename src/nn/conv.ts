@@ -170,7 +170,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: Pool2dOptions &
   let out: Tensor;
   if (options.countIncludePad === false && (g.p[0] > 0 || g.p[1] > 0)) {
     // The number of real (unpadded) elements under each window, a constant of the geometry.
-    const real = poolWindows(padSpatial(ones([1, 1, xb.shape[2]!, xb.shape[3]!], { dtype: xb.dtype }), g.p, 0), g);
+    const real = poolWindows(padSpatial(ones([1, 1, xb.shape[2]!, xb.shape[3]!], { dtype: xb.dtype, device: xb.device }), g.p, 0), g);
     out = div(sum(win, axes), sum(real.windows, real.axes));
   } else {
     out = mean(win, axes);

@@ -2,10 +2,11 @@
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { DTypeError, ValueError } from '../../runtime/errors.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
-import { apply, created, empty } from '../dispatch.js';
+import { apply, created, empty, onDevice } from '../dispatch.js';
+import { checkDevice, toGpu } from '../device.js';
 import { resultType, type Scalar } from '../dtype.js';
 import { takeCounters } from '../random.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, type Device } from '../tensor.js';
 import { add, cast, cos, eq, floor, log, mul, sqrt, sub } from './elementwise.js';
 import { reshape } from './shape.js';
 
@@ -13,6 +14,8 @@ import { reshape } from './shape.js';
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+  /** Where the tensor lives (default 'cpu'; 'webgpu' needs `await webgpu.init()` first). */
+  device?: Device;
 }
 
 /** Nested JS arrays of numbers or booleans. */
@@ -25,6 +28,13 @@ function checkDtype(op: string, dtype: unknown): DType | undefined {
 }
 
 function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
+  // Values are made on the CPU and uploaded once, so every device holds the same numbers.
+  const device = checkDevice('create', options?.device);
+  if (device !== undefined && device !== t.device) {
+    const cpu = t;
+    t = toGpu(cpu);
+    cpu.dispose();
+  }
   if (options?.requiresGrad) t.requiresGrad = true;
   return t;
 }
@@ -124,9 +134,9 @@ export function ones(shape: number[], options?: CreateOptions): Tensor {
   return full(shape, 1, { dtype: 'float32', ...options });
 }
 
-/** A tensor like `x` (shape and dtype unless overridden) full of `value`. */
+/** A tensor like `x` (shape, dtype and device unless overridden) full of `value`. */
 export function fullLike(x: Tensor, value: Scalar, options?: CreateOptions): Tensor {
-  return full(x.shape, value, { dtype: x.dtype, ...options });
+  return full(x.shape, value, { dtype: x.dtype, device: x.device, ...options });
 }
 export const zerosLike = (x: Tensor, options?: CreateOptions): Tensor => fullLike(x, 0, options);
 export const onesLike = (x: Tensor, options?: CreateOptions): Tensor => fullLike(x, 1, options);
@@ -193,7 +203,9 @@ export function rand(shape: number[], options?: CreateOptions): Tensor {
   const dtype = checkDtype('rand', options?.dtype) ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`rand: dtype must be float32 or float64 (got ${dtype})`);
   const { seed, offset } = takeCounters(sizeOf(s));
-  return finish(cast(apply('random', [], { shape: s, seed, offset }), dtype), options);
+  const device = checkDevice('rand', options?.device) ?? 'cpu';
+  // The same counter-based stream on every device: the GPU kernel draws what the CPU would.
+  return finish(onDevice(device, () => cast(apply('random', [], { shape: s, seed, offset }), dtype)), options);
 }
 
 /** Standard normal samples (Box–Muller over two uniform draws). */

@@ -1,0 +1,127 @@
+/**
+ * Tensor lifetimes: reference counts on storage (a tensor and its views share one), explicit
+ * `dispose()`, `tidy(fn)` scopes, and a FinalizationRegistry that releases what was never
+ * disposed once the garbage collector finds it. GPU buffers go back to the device's pool
+ * when the last tensor over them goes; `memory()` reports what is live per device.
+ *
+ * CPU storage is ordinary garbage-collected typed arrays, so CPU tensors are not counted:
+ * a FinalizationRegistry entry per tensor would cost several times an eager CPU op
+ * (measured 6 µs → 40+ µs per small op). CPU tensors still join tidy scopes and can be
+ * disposed, which makes them unusable as operands.
+ */
+import { ValueError } from '../runtime/errors.js';
+import type { Storage, Tensor } from './tensor.js';
+import { poolStats } from './webgpu.js';
+
+interface Counts {
+  tensors: number;
+  bytes: number;
+}
+
+/** Live tensors and the bytes of their storage on one device. */
+export interface DeviceMemory {
+  /** Tensors (views included) neither disposed nor collected. */
+  tensors: number;
+  /** Bytes of the storage those tensors hold (GPU: 4 per element, bool included). */
+  bytes: number;
+}
+
+const live: Counts = { tensors: 0, bytes: 0 };
+
+function storageBytes(s: Storage): number {
+  return s.gpu !== undefined ? s.gpu.length * 4 : s.data.byteLength;
+}
+
+/** Drops one tensor's reference to `s`; the last one releases the storage. */
+function drop(s: Storage): void {
+  live.tensors--;
+  s.refs = (s.refs ?? 1) - 1;
+  if (s.refs > 0) return;
+  live.bytes -= storageBytes(s);
+  s.gpu!.owner.releaseStorage(s.gpu!);
+}
+
+// The held value is the storage, never the tensor, so registering keeps nothing alive.
+const registry = new FinalizationRegistry<Storage>(drop);
+
+const scopes: Tensor[][] = [];
+
+/** @internal Counts a new tensor over `s`, and puts it in the innermost `tidy` scope. */
+export function track(t: Tensor, s: Storage): void {
+  if (scopes.length > 0) scopes[scopes.length - 1]!.push(t);
+  if (s.gpu === undefined) return;
+  const refs = (s.refs ?? 0) + 1;
+  s.refs = refs;
+  live.tensors++;
+  if (refs === 1) live.bytes += storageBytes(s);
+  registry.register(t, s, t);
+}
+
+/** @internal Releases a tensor's reference now (dispose). */
+export function untrack(t: Tensor, s: Storage): void {
+  if (s.gpu === undefined) return;
+  registry.unregister(t);
+  drop(s);
+}
+
+/** What `memory()` reports. */
+export interface MemoryInfo {
+  /** WebGPU tensors and the bytes of their buffers (logical sizes; the pool rounds buffers up to powers of two). */
+  webgpu: DeviceMemory & {
+    /** Bytes held by pooled buffers, live and free (0 before `webgpu.init()`). */
+    poolBytes: number;
+  };
+}
+
+/** Live tensors and bytes on WebGPU (CPU storage belongs to the JS garbage collector). */
+export function memory(): MemoryInfo {
+  const pool = poolStats();
+  return { webgpu: { ...live, poolBytes: pool === undefined ? 0 : pool.liveBytes + pool.pooledBytes } };
+}
+
+/** Tensors found in a result: itself, or in arrays and plain objects (one level per nesting). */
+function collect(value: unknown, into: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, depth = 0): void {
+  if (isTensor(value)) into.add(value);
+  else if (depth < 8 && Array.isArray(value)) for (const v of value) collect(v, into, isTensor, depth + 1);
+  else if (depth < 8 && value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collect(v, into, isTensor, depth + 1);
+  }
+}
+
+let tensorCheck: ((v: unknown) => v is Tensor) | undefined;
+
+/** @internal Tells this module how to recognise tensors (tensor.ts imports this module, not the reverse). */
+export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
+  tensorCheck = check;
+}
+
+/**
+ * Runs `fn` and disposes every tensor created inside it except those it returns (found in
+ * the result itself, or inside arrays and plain objects). Returned tensors belong to the
+ * enclosing scope, if any. `fn` must be synchronous: an async body would let tensors of
+ * other work land in this scope.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    throw new ValueError('tidy: the function returned a Promise; tidy scopes must be synchronous (await outside, or dispose() tensors yourself)');
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep, tensorCheck!);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keep.has(t)) parent?.push(t);
+    else t.dispose();
+  }
+  return result;
+}
