@@ -16,6 +16,8 @@ export type Expr =
   | { op: 'load'; arg: number }
   /** Element of arg `arg` at the current position plus `index`'s value × `stride`, bounds-checked against `size`. */
   | { op: 'gatherLoad'; arg: number; index: number; stride: number; size: number }
+  /** A constant recorded in the graph, already stored as `dtype` stores it. */
+  | { op: 'literal'; value: number; dtype: DType }
   /** Scalar argument `index`, converted to `dtype`. */
   | { op: 'scalar'; index: number; dtype: DType }
   /** The position along the (single) iteration dimension: iota. */

@@ -27,6 +27,24 @@ function int(n: number): string {
   return String(n);
 }
 
+/** A number as JS source that evaluates to exactly that number (NaN, ±Infinity and -0 too). */
+function literal(v: number): string {
+  if (typeof v !== 'number') throw new InternalError(`codegen: literal ${String(v)} is not a number`);
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '(-Infinity)';
+  if (Object.is(v, -0)) return '(-0)';
+  // String(v) is the shortest text that parses back to the same float64.
+  return v < 0 ? `(${String(v)})` : String(v);
+}
+
+/** The args a body reads or writes, so a loop only advances the pointers it uses. */
+function argsOf(body: readonly Expr[], also: readonly number[] = []): number[] {
+  const used = new Set(also);
+  for (const e of body) if (e.op === 'load' || e.op === 'gatherLoad') used.add(e.arg);
+  return [...used].sort((a, b) => a - b);
+}
+
 function params(nArgs: number, nScalars: number): string {
   const names: string[] = [];
   for (let a = 0; a < nArgs; a++) names.push(`b${a}`);
@@ -54,6 +72,7 @@ function renderBody(body: readonly Expr[], pos: (arg: number) => string, positio
         x = `${buf(e.arg)}[${pos(e.arg)} + g${i} * ${int(e.stride)}]`;
         break;
       case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
+      case 'literal': x = literal(e.value); break;
       case 'position': x = position; break;
       case 'row': x = `w${int(e.index)}`; break;
       case 'acc': x = 'acc'; break;
@@ -156,7 +175,7 @@ function reduceBody(spec: ReduceSpec, names: ArgNames): string[] {
   const parts = reduceParts(spec);
   const outerBody = (outerPos: (a: number) => string): string[] => [
     ...parts.init,
-    ...loopNest(spec.inner, spec.innerStrides, inputs, outerPos, 'q', (pos, counter) => [
+    ...loopNest(spec.inner, spec.innerStrides, argsOf(spec.body), outerPos, 'q', (pos, counter) => [
       ...renderBody(spec.body, pos, counter, names.buf),
       `const v = v${int(spec.value)};`,
       ...parts.step,
@@ -194,7 +213,7 @@ function renderRow(spec: RowSpec): string {
         case 'reduce': {
           const parts = reduceParts(pass);
           block.push(...parts.init, 'let t = 0;');
-          block.push(...loopNest(spec.inner, spec.innerStrides, all, outerPos, 'q', (pos, counter) => [
+          block.push(...loopNest(spec.inner, spec.innerStrides, argsOf(pass.body), outerPos, 'q', (pos, counter) => [
             ...renderBody(pass.body, pos, counter),
             ...pass.saves.map((sv) => `s${int(sv.index)}[t] = v${int(sv.node)};`),
             `const v = v${int(pass.value)};`,
@@ -212,7 +231,7 @@ function renderRow(spec: RowSpec): string {
           break;
         case 'map':
           block.push('let t = 0;');
-          block.push(...loopNest(spec.inner, spec.innerStrides, all, outerPos, 'q', (pos, counter) => [
+          block.push(...loopNest(spec.inner, spec.innerStrides, argsOf(pass.body, pass.stores.map((st) => st.arg)), outerPos, 'q', (pos, counter) => [
             ...renderBody(pass.body, pos, counter),
             ...pass.saves.map((sv) => `s${int(sv.index)}[t] = v${int(sv.node)};`),
             ...pass.stores.map((st) => `b${int(st.arg)}[${pos(st.arg)}] = v${int(st.node)};`),

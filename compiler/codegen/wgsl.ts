@@ -196,9 +196,13 @@ function coordinates(shape: readonly number[], lin: string, prefix: string): { l
 // ---------------------------------------------------------------------------------------
 // Uniform words: offsets, then scalars
 
-/** The uniform slots of one kernel: arg offsets first, then one slot per (scalar, dtype) used. */
+/**
+ * The uniform slots of one kernel: arg offsets first, then one slot per (scalar, dtype) used
+ * and per recorded constant. Constants travel as uniforms rather than literals because the
+ * shader compiler folds arithmetic with known constants (x * 0 → 0, wrong for Inf and NaN).
+ */
 class Uniforms {
-  private readonly scalarSlots = new Map<string, { slot: number; index: number; dtype: GpuDType }>();
+  private readonly scalarSlots = new Map<string, { slot: number; index: number; dtype: GpuDType; value?: number }>();
   private extra = 0;
   constructor(readonly nOffsets: number) {}
 
@@ -211,14 +215,22 @@ class Uniforms {
   }
   /** The expression of scalar argument `index` converted to `dtype`. */
   scalar(index: number, dtype: GpuDType): string {
-    const key = `${index}|${dtype}`;
+    return this.#slot(`${index}|${dtype}`, { index, dtype });
+  }
+  /** The expression of a recorded constant, already stored as `dtype` stores it. */
+  literal(value: number, dtype: GpuDType): string {
+    if (typeof value !== 'number') throw new InternalError(`wgsl: literal ${String(value)} is not a number`);
+    return this.#slot(`L${Object.is(value, -0) ? '-0' : value}|${dtype}`, { index: -1, dtype, value });
+  }
+  #slot(key: string, entry: { index: number; dtype: GpuDType; value?: number }): string {
     let s = this.scalarSlots.get(key);
     if (s === undefined) {
-      s = { slot: this.nOffsets + this.scalarSlots.size, index, dtype };
+      if (this.extra > 0) throw new InternalError('wgsl: scalar slots must be taken before raw words are reserved');
+      s = { slot: this.nOffsets + this.scalarSlots.size, ...entry };
       this.scalarSlots.set(key, s);
     }
     const w = Uniforms.word(s.slot);
-    return dtype === 'float32' ? `bitcast<f32>(${w})` : dtype === 'int32' ? `bitcast<i32>(${w})` : w;
+    return entry.dtype === 'float32' ? `bitcast<f32>(${w})` : entry.dtype === 'int32' ? `bitcast<i32>(${w})` : w;
   }
   /** Reserves `n` raw words after the scalars (random's key and counter words). */
   reserve(n: number): number {
@@ -244,8 +256,8 @@ class Uniforms {
     if (this.scalarSlots.size > 0) {
       const f32 = new Float32Array(words.buffer);
       const i32 = new Int32Array(words.buffer);
-      for (const { slot, index, dtype } of this.scalarSlots.values()) {
-        const x = scalars[index];
+      for (const { slot, index, dtype, value } of this.scalarSlots.values()) {
+        const x = value ?? scalars[index];
         if (typeof x !== 'number') throw new InternalError(`wgsl: scalar ${index} is missing`);
         const v = refCast(x, dtype);
         if (dtype === 'float32') f32[slot] = v;
@@ -294,6 +306,7 @@ function nodeTypes(body: readonly Expr[], argTypes: readonly GpuDType[], rowType
       case 'load':
       case 'gatherLoad': return known(argTypes[e.arg], `arg ${e.arg}`);
       case 'scalar': return gpuDType(e.dtype, `scalar ${e.index}`);
+      case 'literal': return gpuDType(e.dtype, 'a literal');
       case 'position': return 'int32';
       case 'row': return known(rowTypes?.rows[e.index], `row value ${e.index}`);
       case 'scratch': return known(rowTypes?.scratch[e.index], `scratch ${e.index}`);
@@ -330,6 +343,7 @@ function renderBody(body: readonly Expr[], types: readonly GpuDType[], access: B
         break;
       }
       case 'scalar': x = uniforms.scalar(e.index, types[i]!); break;
+      case 'literal': x = uniforms.literal(e.value, types[i]!); break;
       case 'position': x = access.position; break;
       case 'row':
         if (access.row === undefined) throw new InternalError('wgsl: row value outside a row kernel');

@@ -9,7 +9,7 @@
  * and a reduction still folds its elements in the same order.
  */
 import type { DType } from '../../runtime/dtype.js';
-import type { Graph, Node } from '../ir/graph.js';
+import type { EffectParams, Graph, Node } from '../ir/graph.js';
 import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
 import { collapseDims, layoutKey, type Expr, type MapSpec, type MatmulSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
@@ -72,6 +72,19 @@ function isReduceNode(n: Node): boolean {
   return primitiveRules[n.op as Prim]?.kind === 'reduce';
 }
 
+/**
+ * The recorded value of `x` when it is a constant the kernel may write as a literal: a
+ * `value` constant (not a number argument, never written in place), seen through views.
+ */
+function constantValue(nodes: readonly Node[], x: number, written: ReadonlySet<number>): number | undefined {
+  let i = x;
+  while (nodes[i]!.op === 'expand' || nodes[i]!.op === 'reshape') i = nodes[i]!.inputs[0]!;
+  const n = nodes[i]!;
+  if (n.op !== 'constant' || written.has(i)) return undefined;
+  const p = n.params as EffectParams['constant'];
+  return p.numberSlot === undefined && p.data === undefined ? p.value : undefined;
+}
+
 /** Union-find over node indices. */
 class Groups {
   readonly parent: number[];
@@ -90,6 +103,8 @@ class Groups {
  */
 export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, roots: readonly number[]): FusionPlan {
   const nodes = graph.nodes;
+  const written = new Set(nodes.flatMap((n) => (n.op === 'write' ? [roots[n.inputs[0]!] ?? n.inputs[0]!] : [])));
+  const literalOf = (x: number) => constantValue(nodes, x, written);
   // Dead code is not run: a value counts only if an effect (write, guard, gradient) or a
   // result depends on it. Inputs still bind, so replays see the same arguments.
   const live = new Array<boolean>(nodes.length).fill(false);
@@ -107,7 +122,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   // Row kernels first: their members are not grouped again below.
   // Dead nodes count as taken, so no kernel is built around them.
   const taken = new Set<number>(nodes.flatMap((_, i) => (live[i] ? [] : [i])));
-  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected);
+  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected, literalOf);
   const regionEnd = new Map(regions.map((g) => [g.members[g.members.length - 1]!, g.step]));
   const groups = new Groups(nodes.length);
   const members = new Map<number, number[]>(nodes.map((_, i) => [i, [i]]));
@@ -226,7 +241,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
       return;
     }
     if (isReduceNode(n) && prologueOf.has(i)) {
-      steps.push(reduceStep(nodes, layouts, members.get(prologueOf.get(i)!)!, i));
+      steps.push(reduceStep(nodes, layouts, literalOf, members.get(prologueOf.get(i)!)!, i));
       return;
     }
     if (epilogueMatmuls.has(i)) return;
@@ -243,7 +258,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const inGroup = new Set(ms);
     const outputs = ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u)));
     const mm = epilogueOf.get(g);
-    steps.push(mm !== undefined ? matmulStep(nodes, layouts, mm, ms, outputs[0]!) : mapStep(nodes, layouts, ms, outputs, into.get(g)));
+    steps.push(mm !== undefined ? matmulStep(nodes, layouts, literalOf, mm, ms, outputs[0]!) : mapStep(nodes, layouts, literalOf, ms, outputs, into.get(g)));
   });
   const merged = mergeKernels(steps, nodes);
   const kernelCount = merged.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
@@ -289,7 +304,7 @@ function planMemory(steps: readonly Step[], nodes: readonly Node[], keep: Readon
 }
 
 /** The expression DAG of `ms`, with loads of the values they read from outside. */
-function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value: number) => number, given?: ReadonlyMap<number, Expr>): { body: Expr[]; exprOf: Map<number, number>; inputs: number[] } {
+function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value: number) => number, literalOf: (value: number) => number | undefined, given?: ReadonlyMap<number, Expr>): { body: Expr[]; exprOf: Map<number, number>; inputs: number[] } {
   const body: Expr[] = [];
   const exprOf = new Map<number, number>();
   const inputs: number[] = [];
@@ -302,8 +317,12 @@ function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value:
   const operand = (x: number): number => {
     const known = exprOf.get(x);
     if (known !== undefined) return known;
-    if (!inputs.includes(x)) inputs.push(x);
-    body.push({ op: 'load', arg: argOf(x) });
+    const value = literalOf(x);
+    if (value !== undefined) body.push({ op: 'literal', value, dtype: nodes[x]!.dtype });
+    else {
+      if (!inputs.includes(x)) inputs.push(x);
+      body.push({ op: 'load', arg: argOf(x) });
+    }
     exprOf.set(x, body.length - 1);
     return body.length - 1;
   };
@@ -317,7 +336,7 @@ function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value:
   return { body, exprOf, inputs };
 }
 
-function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], outputs: number[], into?: { value: number; target: number }): FusedStep {
+function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, ms: number[], outputs: number[], into?: { value: number; target: number }): FusedStep {
   const shape = nodes[ms[0]!]!.shape;
   const targetOf = (o: number) => (into !== undefined && into.value === o ? into.target : undefined);
   // Args: outputs first, then inputs in first-use order (numbered as they appear).
@@ -327,7 +346,7 @@ function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undef
     if (k < 0) k = inputOrder.push(x) - 1;
     return outputs.length + k;
   };
-  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf);
+  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf, literalOf);
   const stores: Store[] = outputs.map((o, k) => {
     const t = targetOf(o);
     let node = exprOf.get(o)!;
@@ -346,7 +365,7 @@ function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undef
   return { kind: 'fused', nodes: ms, inputs, outputs, targets: outputs.map(targetOf), spec, key: `fused-map|${specText(spec)}` };
 }
 
-function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], mm: number, ms: number[], output: number): FusedStep {
+function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, mm: number, ms: number[], output: number): FusedStep {
   const node = nodes[mm]!;
   const [a, b] = node.inputs as [number, number];
   const la = layouts[a]!, lb = layouts[b]!;
@@ -357,7 +376,7 @@ function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | un
     if (k < 0) k = inputOrder.push(x) - 1;
     return 3 + k;
   };
-  const { body, exprOf, inputs: extras } = buildBody(nodes, ms, argOf, new Map([[mm, { op: 'acc' }]]));
+  const { body, exprOf, inputs: extras } = buildBody(nodes, ms, argOf, literalOf, new Map([[mm, { op: 'acc' }]]));
   const batchDims = shape.slice(0, r - 2);
   const extraStrides = extras.map((x) => layouts[x]!.strides);
   const batch = collapseDims(batchDims, [contiguousStrides(shape).slice(0, r - 2), la.strides.slice(0, r - 2), lb.strides.slice(0, r - 2), ...extraStrides.map((s) => s.slice(0, r - 2))]);
@@ -376,7 +395,7 @@ function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | un
   };
 }
 
-function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], ms: number[], r: number): FusedStep {
+function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, ms: number[], r: number): FusedStep {
   const red = nodes[r]!;
   const src = nodes[red.inputs[0]!]!;
   const params = red.params as { axes?: number[]; axis?: number };
@@ -387,7 +406,7 @@ function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | un
     if (k < 0) k = inputOrder.push(x) - 1;
     return 1 + k;
   };
-  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf);
+  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf, literalOf);
   const outerDims = src.shape.map((_, d) => d).filter((d) => !axes.includes(d));
   const innerDims = axes.slice();
   const outerShape = outerDims.map((d) => src.shape[d]!);

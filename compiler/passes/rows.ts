@@ -36,7 +36,7 @@ export interface RowRegion {
  * Finds row regions. `taken` receives the member nodes; `rejected` the reasons regions
  * were not formed.
  */
-export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, users: readonly number[][], taken: Set<number>, rejected: string[]): RowRegion[] {
+export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, users: readonly number[][], taken: Set<number>, rejected: string[], literalOf: (x: number) => number | undefined): RowRegion[] {
   const nodes = graph.nodes;
   const writes = nodes.flatMap((n, i) => (n.op === 'write' ? [i] : []));
   const regions: RowRegion[] = [];
@@ -106,12 +106,12 @@ export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | u
     const reductions = members.filter((m) => roles.get(m) === 'reduce');
     if (members.length < 3 && reductions.length < 2) return;
     for (const m of members) taken.add(m);
-    regions.push({ members, step: buildRowStep(nodes, layouts, keep, users, members, roles, full, axes) });
+    regions.push({ members, step: buildRowStep(nodes, layouts, keep, users, members, roles, full, axes, literalOf) });
   });
   return regions;
 }
 
-function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, users: readonly number[][], members: number[], roles: Map<number, Role>, full: readonly number[], axes: readonly number[]): FusedStep {
+function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, users: readonly number[][], members: number[], roles: Map<number, Role>, full: readonly number[], axes: readonly number[], literalOf: (x: number) => number | undefined): FusedStep {
   const inRegion = new Set(members);
   // Row values: reductions and per-row elementwise results; aliases and broadcasts name them.
   const rowIndex = new Map<number, number>();
@@ -159,7 +159,9 @@ function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | 
     if (known !== undefined) return known;
     let e: Expr;
     const role = roles.get(m);
-    if (role === undefined) e = { op: 'load', arg: argOf(m) };
+    const value = role === undefined ? literalOf(m) : undefined;
+    if (value !== undefined) e = { op: 'literal', value, dtype: nodes[m]!.dtype };
+    else if (role === undefined) e = { op: 'load', arg: argOf(m) };
     else if (role === 'full' && scratchOf.has(m) && firstPass.get(m) !== pass) e = { op: 'scratch', index: scratchOf.get(m)! };
     else if (role === 'full' || (role === 'row' && !rowIndex.has(m) && memo.has(-1))) {
       const n = nodes[m]!;
@@ -208,6 +210,15 @@ function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | 
     passes.push({ kind: 'map', body, stores, saves: [] });
   }
 
+  // A value saved for a later pass that reads it another way (through a saved result) is not saved.
+  const loaded = new Set<number>();
+  for (const pass of passes) for (const e of pass.body) if (e.op === 'scratch') loaded.add(e.index);
+  const scratchIndex = new Map([...loaded].sort((a, b) => a - b).map((k, i) => [k, i]));
+  for (const pass of passes) {
+    for (const e of pass.body) if (e.op === 'scratch') e.index = scratchIndex.get(e.index)!;
+    if (pass.kind !== 'scalar') pass.saves = pass.saves.filter((sv) => loaded.has(sv.index)).map((sv) => ({ ...sv, index: scratchIndex.get(sv.index)! }));
+  }
+
   // Every arg's strides in the coordinates of the full shape (0 along axes it does not span).
   const fullStrides = (shape: readonly number[], strides: readonly number[]): number[] => {
     if (sameShape(shape, full)) return strides.slice();
@@ -225,7 +236,7 @@ function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | 
   const spec: RowSpec = {
     kind: 'row', outer: outer.shape, inner: inner.shape,
     dtypes: [...stored.map((m) => nodes[m]!.dtype), ...inputs.map((x) => nodes[x]!.dtype)],
-    outerStrides: outer.strides, innerStrides: inner.strides, rows, scratch: scratchOf.size, passes,
+    outerStrides: outer.strides, innerStrides: inner.strides, rows, scratch: scratchIndex.size, passes,
   };
   const key = `row|${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.dtypes}|${JSON.stringify(passes)}`;
   return { kind: 'fused', nodes: members, inputs, outputs: stored, targets: stored.map(() => undefined), spec, key };

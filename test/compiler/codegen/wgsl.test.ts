@@ -326,6 +326,28 @@ onGpu('layouts, fused maps, gathers and scatters on WebGPU', () => {
     await expectSameAsCpu('gelu chain', geluChain(n), host, [0, 0, 0, 0], [0.5, Math.SQRT1_2, 1], { ulps: 8, atol: 1e-6 });
   });
 
+  it('passes recorded constants exactly (NaN, infinities, -0, int32 extremes) and keeps IEEE results such as Inf * -0', async () => {
+    const n = 257;
+    const next = rng(41);
+    const lits = [NaN, Infinity, -Infinity, -0, 0.1, -3.5e38, 1.4e-45];
+    for (const value of lits) {
+      const spec: MapSpec = {
+        kind: 'map', shape: [n], dtypes: ['float32', 'float32'], strides: [[1], [1]],
+        body: [{ op: 'load', arg: 1 }, { op: 'literal', value: Math.fround(value), dtype: 'float32' }, { op: 'prim', prim: 'mul', args: [0, 1], dtype: 'float32' }],
+        stores: [{ arg: 0, node: 2 }],
+      };
+      await expectSameAsCpu(`literal ${value}`, spec, [new Float32Array(n), values('float32', n, next)], [0, 0], []);
+    }
+    for (const value of [-2147483648, 2147483647, -7]) {
+      const spec: MapSpec = {
+        kind: 'map', shape: [n], dtypes: ['int32', 'int32'], strides: [[1], [1]],
+        body: [{ op: 'load', arg: 1 }, { op: 'literal', value, dtype: 'int32' }, { op: 'prim', prim: 'add', args: [0, 1], dtype: 'int32' }],
+        stores: [{ arg: 0, node: 2 }],
+      };
+      await expectSameAsCpu(`literal ${value}`, spec, [new Int32Array(n), values('int32', n, next)], [0, 0], []);
+    }
+  });
+
   it('more elements than one grid dimension holds', async () => {
     const n = 65536 * 64 + 3;
     const next = rng(5);
