@@ -3,7 +3,7 @@
  * whole eager CPU backend; the JIT reuses it for the kernels of compiled graphs.
  */
 import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
-import { compileCpuKernel, type CpuKernel } from '../runtime/cpu/compile.js';
+import { compileCpuKernel, cpuKernelCount, type CpuKernel } from '../runtime/cpu/compile.js';
 import { renderJs } from './codegen/js.js';
 import { jsHelpers } from './codegen/js-helpers.js';
 import { InternalError } from '../runtime/errors.js';
@@ -16,12 +16,23 @@ import {
 
 const kernels = new Map<string, CpuKernel>();
 
+let onCompile: ((source: string) => void) | undefined;
+
+/** Calls `listener` with the source of every CPU kernel compiled from now on (undefined stops). */
+export function onKernelCompile(listener: ((source: string) => void) | undefined): void {
+  onCompile = listener;
+}
+
 /** The compiled kernel for a lowered spec, rendering and compiling it on first use. */
 export function cpuKernel(lowered: Lowered): CpuKernel {
   let k = kernels.get(lowered.key);
   if (k === undefined) {
-    k = compileCpuKernel(renderJs(lowered.build()), jsHelpers);
+    const source = renderJs(lowered.build());
+    const compiled = cpuKernelCount();
+    k = compileCpuKernel(source, jsHelpers);
     kernels.set(lowered.key, k);
+    // Two specs can render the same text, which the runtime compiles only once.
+    if (cpuKernelCount() > compiled) onCompile?.(source);
   }
   return k;
 }

@@ -1,11 +1,13 @@
 /**
- * Switches read from the environment: KILN_LOG=recompiles,guards,graphs prints those
- * events as they happen; KILN_DISABLE_JIT=1 makes jit call the function directly.
+ * Switches read from the environment: KILN_LOG=recompiles,guards,graphs,kernels prints
+ * those events as they happen; KILN_DISABLE_JIT=1 makes jit call the function directly.
  */
+import { onKernelCompile } from '../../compiler/execute.js';
+
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 
 /** Event kinds that KILN_LOG can turn on. */
-export type LogKind = 'recompiles' | 'guards' | 'graphs';
+export type LogKind = 'recompiles' | 'guards' | 'graphs' | 'kernels';
 
 const enabled = new Set((env.KILN_LOG ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 
@@ -21,3 +23,6 @@ export function log(kind: LogKind, message: string): void {
 
 /** True when KILN_DISABLE_JIT asks for eager execution everywhere. */
 export const jitDisabled = env.KILN_DISABLE_JIT === '1' || env.KILN_DISABLE_JIT === 'true';
+
+// Kernels are compiled below the JIT (eager ops compile them too), so their log hooks in there.
+if (logs('kernels')) onKernelCompile((source) => log('kernels', `compiled\n${source}`));

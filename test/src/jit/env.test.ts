@@ -60,6 +60,16 @@ describe('environment switches (child processes)', () => {
     }
   });
 
+  it('KILN_LOG=kernels prints the source of each kernel as it compiles, and only then', () => {
+    const { json, stderr } = runChild('log', { KILN_LOG: 'kernels' });
+    expect(json.mismatches).toEqual([]);
+    const logged = stderr.split('[kiln kernels] compiled\n').slice(1);
+    expect(logged.length).toBeGreaterThan(0);
+    for (const source of logged) expect(source).toMatch(/^'use strict';\nreturn function \w+\(/);
+    // Each kernel is compiled once, so no source repeats.
+    expect(new Set(logged).size).toBe(logged.length);
+  });
+
   it('without KILN_LOG nothing is printed', () => {
     const { json, stderr } = runChild('log', {});
     expect(json.mismatches).toEqual([]);
