@@ -16,48 +16,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import * as k from '../src/index.js';
-import { environment, fmtNumber, measure, resultsPath, saveJson, table, type Measurement, type MeasureOptions, type TableRow } from './harness.js';
+import { environment, fmtNumber, interleaved, maxAbsDiff, measure, resultsPath, saveJson, table, type Measurement, type MeasureOptions, type TableRow } from './harness.js';
 
 type Fn = () => unknown;
 
 /** Times kiln and tfjs in alternating rounds and pools each side's samples. */
 function compare(name: string, kilnFn: Fn, tfjsFn: Fn, opts: MeasureOptions & { rounds?: number }): { kiln: Measurement; tfjs: Measurement } {
-  const rounds = opts.rounds ?? 3;
-  const runs = Math.max(1, Math.ceil((opts.runs ?? 10) / rounds));
-  const minTimeMs = (opts.minTimeMs ?? 0) / rounds;
-  const pooled = { kiln: [] as Measurement[], tfjs: [] as Measurement[] };
-  for (let r = 0; r < rounds; r++) {
-    // Warm-up only once per side: later rounds start from already optimized code.
-    const per: MeasureOptions = { warmup: r === 0 ? (opts.warmup ?? 3) : 0, runs, minTimeMs };
-    if (opts.maxRuns !== undefined) per.maxRuns = opts.maxRuns;
-    pooled.kiln.push(measure(`${name} kiln`, kilnFn, per));
-    pooled.tfjs.push(measure(`${name} tfjs`, tfjsFn, per));
-  }
-  return { kiln: merge(pooled.kiln), tfjs: merge(pooled.tfjs) };
-}
-
-/** Combines rounds of one side: the median of per-round medians, overall min and worst p90. */
-function merge(ms: readonly Measurement[]): Measurement {
-  const medians = ms.map((m) => m.median).sort((a, b) => a - b);
-  const n = medians.length;
-  const median = n % 2 === 1 ? medians[n >> 1]! : (medians[n / 2 - 1]! + medians[n / 2]!) / 2;
-  const runs = ms.reduce((s, m) => s + m.runs, 0);
-  return {
-    name: ms[0]!.name,
-    median,
-    min: Math.min(...ms.map((m) => m.min)),
-    p90: Math.max(...ms.map((m) => m.p90)),
-    mean: ms.reduce((s, m) => s + m.mean * m.runs, 0) / runs,
-    runs,
-    warmup: ms[0]!.warmup,
-  };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`result lengths differ: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
+  const { a, b } = interleaved(name, { a: ['kiln', kilnFn], b: ['tfjs', tfjsFn] }, opts);
+  return { kiln: a, tfjs: b };
 }
 
 /** Fails the run when the two libraries disagree: a fast wrong answer is not a result. */

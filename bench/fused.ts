@@ -39,7 +39,7 @@ import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import * as k from '../src/index.js';
 import * as hand from './hand.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
-import { environment, fmtNumber, formatTable, measure, resultsPath, saveJson, type Measurement, type MeasureOptions } from './harness.js';
+import { environment, fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement, type MeasureOptions } from './harness.js';
 
 // Implementations.
 
@@ -103,24 +103,10 @@ async function timeSides(name: string, sides: Sides, opts: TimeOptions): Promise
     }
   }
   const out: Timings = {};
-  for (const impl of impls) out[impl] = merge(samples[impl]!);
+  for (const impl of impls) out[impl] = mergeRounds(samples[impl]!);
   return out;
 }
 
-function merge(ms: readonly Measurement[]): Measurement {
-  const medians = ms.map((m) => m.median).sort((a, b) => a - b);
-  const n = medians.length;
-  const runs = ms.reduce((s, m) => s + m.runs, 0);
-  return {
-    name: ms[0]!.name,
-    median: n % 2 === 1 ? medians[n >> 1]! : (medians[n / 2 - 1]! + medians[n / 2]!) / 2,
-    min: Math.min(...ms.map((m) => m.min)),
-    p90: Math.max(...ms.map((m) => m.p90)),
-    mean: ms.reduce((s, m) => s + m.mean * m.runs, 0) / runs,
-    runs,
-    warmup: ms[0]!.warmup,
-  };
-}
 
 /** Scales every time of a measurement (e.g. from ms per 1000 calls to µs per call). */
 function scaled(m: Measurement, f: number): Measurement {
@@ -129,15 +115,6 @@ function scaled(m: Measurement, f: number): Measurement {
 
 // Correctness.
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`result lengths differ: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = d; // NaN propagates, so a NaN anywhere fails the check
-  }
-  return m;
-}
 
 /** Largest |x - ref| - rtol * |ref|: at most atol when x agrees with ref within atol + rtol*|ref|. */
 function excess(ref: ArrayLike<number>, x: ArrayLike<number>, rtol: number): number {

@@ -235,3 +235,51 @@ export function saveJson(path: string, results: unknown): string {
   writeFileSync(full, `${JSON.stringify({ environment: environment(), results }, null, 2)}\n`);
   return full;
 }
+
+// Side-by-side runs.
+
+/** Combines rounds of one side: the median of per-round medians, the overall min and the worst p90. */
+export function mergeRounds(ms: readonly Measurement[]): Measurement {
+  const medians = ms.map((m) => m.median).sort((a, b) => a - b);
+  const n = medians.length;
+  const runs = ms.reduce((s, m) => s + m.runs, 0);
+  return {
+    name: ms[0]!.name,
+    median: n % 2 === 1 ? medians[n >> 1]! : (medians[n / 2 - 1]! + medians[n / 2]!) / 2,
+    min: Math.min(...ms.map((m) => m.min)),
+    p90: Math.max(...ms.map((m) => m.p90)),
+    mean: ms.reduce((s, m) => s + m.mean * m.runs, 0) / runs,
+    runs,
+    warmup: ms[0]!.warmup,
+  };
+}
+
+/**
+ * Times two sides in alternating rounds (a, b, a, b, …) so that drift on a busy machine
+ * hits both alike; `runs` and `minTimeMs` are totals spread over the rounds, and only the
+ * first round warms up.
+ */
+export function interleaved(name: string, sides: { a: [string, () => unknown]; b: [string, () => unknown] }, opts: MeasureOptions & { rounds?: number } = {}): { a: Measurement; b: Measurement } {
+  const rounds = opts.rounds ?? 3;
+  const runs = Math.max(1, Math.ceil((opts.runs ?? 10) / rounds));
+  const minTimeMs = (opts.minTimeMs ?? 0) / rounds;
+  const pooled = { a: [] as Measurement[], b: [] as Measurement[] };
+  for (let r = 0; r < rounds; r++) {
+    const per: MeasureOptions = { warmup: r === 0 ? (opts.warmup ?? 3) : 0, runs, minTimeMs };
+    if (opts.maxRuns !== undefined) per.maxRuns = opts.maxRuns;
+    pooled.a.push(measure(`${name} ${sides.a[0]}`, sides.a[1], per));
+    pooled.b.push(measure(`${name} ${sides.b[0]}`, sides.b[1], per));
+  }
+  return { a: mergeRounds(pooled.a), b: mergeRounds(pooled.b) };
+}
+
+/** The largest absolute difference between two results of equal length; NaN anywhere gives NaN. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`result lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import * as k from '../src/index.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
-import { environment, measure, resultsPath, saveJson, table, type Measurement, type MeasureOptions } from './harness.js';
+import { environment, interleaved, maxAbsDiff, resultsPath, saveJson, table, type Measurement, type MeasureOptions } from './harness.js';
 
 const { nn, optim } = k;
 
@@ -78,35 +78,8 @@ function tfjsSide(model: k.nn.Sequential, x: tf.Tensor2D, yOneHot: tf.Tensor2D) 
 
 /** Times both sides in alternating rounds (kiln, tfjs, kiln, …) so drift on a busy machine hits both alike. */
 function compare(name: string, kilnFn: () => unknown, tfjsFn: () => unknown, opts: MeasureOptions, rounds = 3): { kiln: Measurement; tfjs: Measurement } {
-  const pooled = { kiln: [] as Measurement[], tfjs: [] as Measurement[] };
-  for (let r = 0; r < rounds; r++) {
-    const per = { ...opts, warmup: r === 0 ? opts.warmup ?? 3 : 0 };
-    pooled.kiln.push(measure(`${name} kiln`, kilnFn, per));
-    pooled.tfjs.push(measure(`${name} tfjs`, tfjsFn, per));
-  }
-  return { kiln: mergeRounds(pooled.kiln), tfjs: mergeRounds(pooled.tfjs) };
-}
-
-/** The median of the rounds' medians, with the overall min and worst p90. */
-function mergeRounds(ms: readonly Measurement[]): Measurement {
-  const medians = ms.map((m) => m.median).sort((a, b) => a - b);
-  const n = medians.length;
-  const runs = ms.reduce((s, m) => s + m.runs, 0);
-  return {
-    name: ms[0]!.name,
-    median: n % 2 === 1 ? medians[n >> 1]! : (medians[n / 2 - 1]! + medians[n / 2]!) / 2,
-    min: Math.min(...ms.map((m) => m.min)),
-    p90: Math.max(...ms.map((m) => m.p90)),
-    mean: ms.reduce((s, m) => s + m.mean * m.runs, 0) / runs,
-    runs,
-    warmup: ms[0]!.warmup,
-  };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
+  const { a, b } = interleaved(name, { a: ['kiln', kilnFn], b: ['tfjs', tfjsFn] }, { ...opts, rounds, runs: (opts.runs ?? 10) * rounds, minTimeMs: (opts.minTimeMs ?? 0) * rounds });
+  return { kiln: a, tfjs: b };
 }
 
 async function main(): Promise<void> {
