@@ -11,6 +11,7 @@
  */
 import { ValueError } from '../runtime/errors.js';
 import type { Storage, Tensor } from './tensor.js';
+import type { GradNode } from './autograd/node.js';
 import { poolStats } from './webgpu.js';
 
 interface Counts {
@@ -88,6 +89,23 @@ function collect(value: unknown, into: Set<Tensor>, isTensor: (v: unknown) => v 
   }
 }
 
+/**
+ * Adds to `keep` every tensor the autograd history of the kept ones saved: a returned loss
+ * must stay differentiable after its scope ends, so what backward() reads is not disposed.
+ */
+function keepHistory(keep: Set<Tensor>): void {
+  const seen = new Set<GradNode>();
+  const stack = [...keep].flatMap((t) => (t.gradFn ? [t.gradFn] : []));
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    for (const x of node.inputs ?? []) keep.add(x);
+    if (node.out) keep.add(node.out);
+    for (const e of node.edges ?? []) if (e !== null && !(tensorCheck?.(e) ?? false)) stack.push(e as GradNode);
+  }
+}
+
 let tensorCheck: ((v: unknown) => v is Tensor) | undefined;
 
 /** @internal Tells this module how to recognise tensors (tensor.ts imports this module, not the reverse). */
@@ -97,8 +115,8 @@ export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
 
 /**
  * Runs `fn` and disposes every tensor created inside it except those it returns (found in
- * the result itself, or inside arrays and plain objects). Returned tensors belong to the
- * enclosing scope, if any. `fn` must be synchronous: an async body would let tensors of
+ * the result itself, or inside arrays and plain objects) and what their autograd history
+ * needs for backward(). Kept tensors belong to the enclosing scope, if any. `fn` must be synchronous: an async body would let tensors of
  * other work land in this scope.
  */
 export function tidy<T>(fn: () => T): T {
@@ -118,6 +136,7 @@ export function tidy<T>(fn: () => T): T {
   }
   const keep = new Set<Tensor>();
   collect(result, keep, tensorCheck!);
+  keepHistory(keep);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
     if (keep.has(t)) parent?.push(t);

@@ -330,3 +330,18 @@ onGpu('jit with WebGPU tensors', () => {
     }
   });
 });
+
+onGpu('tidy and autograd', () => {
+  it('a loss returned from a tidy scope can still backpropagate, with the CPU gradient', async () => {
+    manualSeed(11);
+    const wc = randn([6, 4]);
+    const xc = randn([3, 6]);
+    const w = wc.to('webgpu').requiresGrad_();
+    const x = xc.to('webgpu');
+    const loss = tidy(() => x.matmul(w).logSoftmax(1).mean().neg());
+    loss.backward();
+    const wr = wc.detach().requiresGrad_();
+    xc.matmul(wr).logSoftmax(1).mean().neg().backward();
+    await expectSame(w.grad!, wr.grad!);
+  });
+});
