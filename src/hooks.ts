@@ -12,28 +12,20 @@
  */
 // Transformed modules import the hooks before anything else: loading kiln's entry first keeps
 // its modules initializing in their usual order (they import one another in cycles).
+import { compareValues, type ComparisonOp } from './jit/compare.js';
+import { activeTrace } from './jit/context.js';
 import './index.js';
 import * as E from './ops/elementwise.js';
 import { atSite } from './jit/site.js';
 import { Tensor } from './tensor.js';
 
-/** Comparison operators as the transform names them (`seq`/`sne`: `===`/`!==`). */
-export type ComparisonOp = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'seq' | 'sne';
+export type { ComparisonOp };
 
 const tensorOps: Record<ComparisonOp, (a: Tensor | number | boolean, b: Tensor | number | boolean) => Tensor> = {
   lt: E.lt, le: E.le, gt: E.gt, ge: E.ge, eq: E.eq, ne: E.ne, seq: E.eq, sne: E.ne,
 };
 
-const plainOps: Record<ComparisonOp, (a: any, b: any) => boolean> = {
-  lt: (a, b) => a < b,
-  le: (a, b) => a <= b,
-  gt: (a, b) => a > b,
-  ge: (a, b) => a >= b,
-  eq: (a, b) => a == b,
-  ne: (a, b) => a != b,
-  seq: (a, b) => a === b,
-  sne: (a, b) => a !== b,
-};
+const plainOps = compareValues;
 
 function isScalar(x: unknown): x is number | boolean {
   return typeof x === 'number' || typeof x === 'boolean';
@@ -86,7 +78,10 @@ export const __kiln: KilnHooks = Object.freeze({
     }
     // An object operand may convert itself (a tensor against a string, say): report its reads here.
     if (isObject(a) || isObject(b)) return atSite(site, () => plainOps[op](a, b));
-    return plainOps[op](a, b);
+    const result = plainOps[op](a, b);
+    // A number argument the JIT feeds in per call: the branch this outcome picks is a guard on it.
+    if (typeof a === 'number' && typeof b === 'number') atSite(site, () => activeTrace()?.onNumberCompare(a, b, op, result));
+    return result;
   },
   site: atSite,
 });

@@ -27,7 +27,14 @@ export interface EffectParams {
   /** In-place write of input 1 into input 0. */
   write: Record<string, never>;
   /** The values of input 0 were read by JS; `expected` are the values seen when traced. */
-  observe: { guard: number; expected: number[]; site: string; how: string; gradNull: boolean };
+  observe: {
+    guard: number; expected: number[]; site: string; how: string; gradNull: boolean;
+    /**
+     * A comparison JS made between number argument `slot` and `other` (operands swapped when
+     * `swap`); it has no operand node, and `expected` is [1] or [0] for its outcome.
+     */
+    numberCompare?: { slot: number; op: 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'seq' | 'sne'; other: number; swap: boolean };
+  };
   /** `.grad` of input 0 set to input 1, or to null when there is no input 1. */
   setGrad: Record<string, never>;
 }

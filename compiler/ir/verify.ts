@@ -180,9 +180,16 @@ export function verifyGraph(g: Graph): void {
         if (!sameShape(metas[0]!.shape, metas[1]!.shape)) fail(`write of a ${fmtShape(metas[1]!.shape)} value into a ${fmtShape(metas[0]!.shape)} target: shapes must be equal`);
         return;
       case 'observe': {
-        arity(1);
-        effectMeta();
         const p = params as Partial<EffectParams['observe']>;
+        if (p.numberCompare !== undefined) {
+          // A guard on a number argument reads no tensor.
+          arity(0);
+          const c = p.numberCompare;
+          if (!Number.isInteger(c.slot) || c.slot < 0 || typeof c.other !== 'number' || typeof c.swap !== 'boolean') fail('observe numberCompare needs a slot, a number and swap');
+        } else {
+          arity(1);
+          effectMeta();
+        }
         if (p.guard !== guards) fail(`observe guard ${String(p.guard)} is out of order (guards count up from 0; expected ${guards})`);
         guards++;
         if (!Array.isArray(p.expected) || !p.expected.every((v) => typeof v === 'number')) fail('observe expected must be a list of numbers');

@@ -34,7 +34,9 @@ export interface JitOptions {
   /**
    * Feed number arguments that change between calls into the graph instead of compiling
    * each value (default true). A replay cannot see JS branch on such a number, so a
-   * function that uses one number both in tensor math and in an `if` needs `false` here.
+   * function that uses one number both in tensor math and in an `if` needs `false` here,
+   * unless it is rewritten (kiln/vite, kiln/register or `rewrite: true`): then a comparison
+   * of such a number in a condition is a guard on it, re-checked on every replay.
    */
   dynamicNumbers?: boolean;
   /**

@@ -15,6 +15,7 @@ import { noGrad, setGradEnabled } from '../autograd/mode.js';
 import { apply, empty, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { planOf, programOf } from './plan.js';
+import { compareValues } from './compare.js';
 import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { randomState, takeCounters } from '../random.js';
 import { Tensor, type Storage } from '../tensor.js';
@@ -123,6 +124,12 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
       case 'observe': {
         const p = node.params as EffectParams['observe'];
         const guard = trace.guards[p.guard]!;
+        if (p.numberCompare !== undefined) {
+          const { slot, op, other, swap } = p.numberCompare;
+          const n = walked.numbers[slot]!;
+          const outcome = (swap ? compareValues[op](other, n) : compareValues[op](n, other)) ? 1 : 0;
+          return outcome === p.expected[0] ? undefined : { ok: false, guard, got: [outcome] };
+        }
         if (p.gradNull) {
           const of = real[node.inputs[0]!] ?? env[node.inputs[0]!]!;
           return currentGrad(of) !== null ? { ok: false, guard, got: 'a tensor' } : undefined;

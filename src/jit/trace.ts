@@ -14,6 +14,7 @@ import type { Storage, Tensor } from '../tensor.js';
 import { activeTrace } from './context.js';
 import { storedAs } from './signature.js';
 import { userSite } from './site.js';
+import type { ComparisonOp } from './compare.js';
 
 /** A value JS observed while tracing; on replay it must come out the same. */
 export interface Guard {
@@ -121,6 +122,24 @@ export class Trace {
     const guard = this.guards.length;
     const site = userSite();
     const node = this.#node('observe', [this.idOf(t)], { guard, expected, site, how, gradNull: false } satisfies EffectParams['observe'], [], t.dtype);
+    this.guards.push({ node, site, how, expected });
+  }
+
+  /**
+   * JS compared two numbers in a condition (through the control-flow hook). When one is a
+   * number argument fed in per call, the outcome becomes a guard on that argument: a replay
+   * re-evaluates the comparison with the call's value.
+   */
+  onNumberCompare(a: number, b: number, op: ComparisonOp, result: boolean): void {
+    const slotOf = (v: number) => this.numbers.findIndex((n) => n !== undefined && Object.is(n, v));
+    const sa = slotOf(a), sb = slotOf(b);
+    if (sa < 0 && sb < 0) return;
+    const numberCompare = sa >= 0 ? { slot: sa, op, other: b, swap: false } : { slot: sb, op, other: a, swap: true };
+    const guard = this.guards.length;
+    const site = userSite();
+    const how = `a comparison (${op}) of number argument ${numberCompare.slot}`;
+    const expected = [result ? 1 : 0];
+    const node = this.#node('observe', [], { guard, expected, site, how, gradNull: false, numberCompare } satisfies EffectParams['observe'], [], 'bool');
     this.guards.push({ node, site, how, expected });
   }
 

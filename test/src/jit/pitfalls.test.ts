@@ -133,6 +133,24 @@ describe('number arguments', () => {
       });
     });
   });
+
+  it('under the control-flow rewrite, a JS branch on a dynamic number argument is a guard: right on every call, and replays', () => {
+    withSeed('jit number branch guarded', (next) => {
+      const body = (x: Tensor, s: number) => (s > 0 ? x.mul(s) : x.mul(s).neg());
+      const f = jit(body, { rewrite: true });
+      const signs = [1, 1, 1, 1, 1, -1, -1, -1, 1, -1, 1, 1, -1, 1];
+      signs.forEach((sign, i) => {
+        const x = randTensor(next, [3]);
+        const s = sign * (0.5 + next());
+        expectSameTensor(f(x, s), body(x, s), `call ${i + 1} (s ${s})`);
+      });
+      // The number stays a fed-in input: both branches became variants and replayed.
+      expect(f.stats.replays).toBeGreaterThan(0);
+      expect(f.stats.variants).toBe(2);
+      const v = f.explain(randTensor(next, [3]), 0.7).variants.map((x) => x.guards.map((g) => g.how).join());
+      expect(v.join()).toContain('a comparison (gt) of number argument');
+    });
+  });
 });
 
 describe('branches on tensor values', () => {
