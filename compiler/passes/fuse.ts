@@ -260,9 +260,39 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const mm = epilogueOf.get(g);
     steps.push(mm !== undefined ? matmulStep(nodes, layouts, literalOf, mm, ms, outputs[0]!) : mapStep(nodes, layouts, literalOf, ms, outputs, into.get(g)));
   });
-  const merged = mergeKernels(steps, nodes);
+  const merged = mergeKernels(dropUnreadBindings(steps, nodes, keep), nodes);
   const kernelCount = merged.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
   return { steps: merged, rejected, kernelCount, ...planMemory(merged, nodes, keep, roots, users) };
+}
+
+/**
+ * Steps that only bind a value (a constant, a view of one) which no later step reads: what
+ * is left of constants that kernels now write as literals. Inputs stay, so replays bind
+ * every argument and captured tensor they check.
+ */
+function dropUnreadBindings(steps: readonly Step[], nodes: readonly Node[], keep: ReadonlySet<number>): Step[] {
+  const read = new Set<number>(keep);
+  const out: Step[] = [];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const st = steps[i]!;
+    if (st.kind === 'fused') {
+      st.inputs.forEach((x) => read.add(x));
+      st.targets.forEach((t) => { if (t !== undefined) read.add(t); });
+      out.push(st);
+      continue;
+    }
+    const n = nodes[st.node]!;
+    const binds = n.op === 'constant' || (n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view');
+    if (binds && !read.has(st.node)) continue;
+    n.inputs.forEach((x) => read.add(x));
+    // A gradient input names its tensor in its params, not among its operands.
+    if (n.op === 'input') {
+      const { source } = n.params as EffectParams['input'];
+      if (source.kind === 'grad') read.add(source.of);
+    }
+    out.push(st);
+  }
+  return out.reverse();
 }
 
 /** Bytes of a value's elements. */
