@@ -39,6 +39,7 @@ import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import * as k from '../src/index.js';
 import * as hand from './hand.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
+import { tfjsMlp } from './tfjs-mlp.js';
 import { environment, fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement, type MeasureOptions } from './harness.js';
 
 // Implementations.
@@ -422,29 +423,11 @@ function kilnStep(model: k.nn.Sequential): (x: k.Tensor, y: k.Tensor) => k.Tenso
 }
 
 /** The same step in tfjs on one backend, from kiln's initial weights (transposed to [in, out]). */
-async function tfjsMlp(backend: 'cpu' | 'wasm', init: k.nn.Linear[], xs: Float32Array, labels: Int32Array) {
+async function tfjsMlpOn(backend: 'cpu' | 'wasm', init: k.nn.Linear[], xs: Float32Array, labels: Int32Array) {
   await tf.setBackend(backend);
-  const params = init.map((l) => ({
-    w: tf.variable(tf.tensor2d(l.weight.t().contiguous().data<'float32'>(), [l.inFeatures, l.outFeatures])),
-    b: tf.variable(tf.tensor1d(l.bias!.data<'float32'>())),
-  }));
   const x = tf.tensor2d(xs.slice(), [BATCH, SIZES[0]]);
   const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), SIZES[3]), 'float32')) as tf.Tensor2D;
-  const optimizer = tf.train.sgd(LR);
-  const loss = (): tf.Scalar => {
-    let h: tf.Tensor2D = x;
-    params.forEach(({ w, b }, i) => {
-      h = tf.add(tf.matMul(h, w), b);
-      if (i < params.length - 1) h = tf.relu(h);
-    });
-    return tf.losses.softmaxCrossEntropy(y, h, undefined, undefined, tf.Reduction.MEAN) as tf.Scalar;
-  };
-  const step = (): number => {
-    const cost = optimizer.minimize(loss, true)!;
-    const v = cost.dataSync()[0]!;
-    cost.dispose();
-    return v;
-  };
+  const { params, step } = tfjsMlp(init, x, y, LR);
   const weights = (): Float32Array[] => params.map(({ w }) => w.dataSync() as Float32Array);
   return { step, weights };
 }
@@ -463,8 +446,8 @@ async function mlpStep(): Promise<Workload> {
   const handLayers: hand.HandLinear[] = init.map((l) => ({
     weight: l.weight.data<'float32'>(), bias: l.bias!.data<'float32'>(), inFeatures: l.inFeatures, outFeatures: l.outFeatures,
   }));
-  const tfCpu = await tfjsMlp('cpu', init, xs, ys);
-  const tfWasm = await tfjsMlp('wasm', init, xs, ys);
+  const tfCpu = await tfjsMlpOn('cpu', init, xs, ys);
+  const tfWasm = await tfjsMlpOn('wasm', init, xs, ys);
   const eagerStep = kilnStep(eagerModel), jitStep = k.jit(kilnStep(jitModel));
 
   const sides: Sides = {

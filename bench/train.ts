@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import * as k from '../src/index.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
+import { tfjsMlp } from './tfjs-mlp.js';
 import { environment, interleaved, maxAbsDiff, resultsPath, saveJson, table, type Measurement, type MeasureOptions } from './harness.js';
 
 const { nn, optim } = k;
@@ -44,36 +45,7 @@ function kilnSide(x: k.Tensor, y: k.Tensor) {
 
 /** tfjs's side: variables initialized from kiln's parameters; the step is optimizer.minimize. */
 function tfjsSide(model: k.nn.Sequential, x: tf.Tensor2D, yOneHot: tf.Tensor2D) {
-  // kiln's Linear keeps weight as [out, in] (PyTorch's layout); tfjs multiplies by [in, out].
-  const params = model.layers
-    .filter((l): l is k.nn.Linear => l instanceof nn.Linear)
-    .map((l) => ({
-      w: tf.variable(tf.tensor2d(l.weight.t().contiguous().data<'float32'>(), [l.inFeatures, l.outFeatures])),
-      b: tf.variable(tf.tensor1d(l.bias!.data<'float32'>())),
-    }));
-  const optimizer = tf.train.sgd(LR);
-  const loss = (): tf.Scalar => {
-    let h: tf.Tensor2D = x;
-    params.forEach(({ w, b }, i) => {
-      h = tf.add(tf.matMul(h, w), b);
-      if (i < params.length - 1) h = tf.relu(h);
-    });
-    // Mean over the batch of -log softmax(logits)[label], as kiln's crossEntropy.
-    return tf.losses.softmaxCrossEntropy(yOneHot, h, undefined, undefined, tf.Reduction.MEAN) as tf.Scalar;
-  };
-  const step = (): number => {
-    const cost = optimizer.minimize(loss, true)!;
-    const v = cost.dataSync()[0]!;
-    cost.dispose();
-    return v;
-  };
-  const forward = (): number => {
-    const cost = tf.tidy(loss);
-    const v = cost.dataSync()[0]!;
-    cost.dispose();
-    return v;
-  };
-  return { params, step, forward };
+  return tfjsMlp(model.layers.filter((l): l is k.nn.Linear => l instanceof nn.Linear), x, yOneHot, LR);
 }
 
 /** Times both sides in alternating rounds (kiln, tfjs, kiln, …) so drift on a busy machine hits both alike. */
