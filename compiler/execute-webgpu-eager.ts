@@ -19,6 +19,7 @@ import type { BindingType } from '../runtime/webgpu/pipelines.js';
 import { fromGpuBytes, readBuffers, toGpuArray, type BufferRange, type CommandBatch } from '../runtime/webgpu/submit.js';
 import { STATUS_BYTES, throwStatus, type WgslKernel } from './codegen/wgsl.js';
 import { WebGpuRunner } from './execute-webgpu.js';
+import type { KernelSpec } from './kernel.js';
 import { isElementwise, primitiveRules, type BinaryPrim, type Params, type Prim, type ReducePrim, type UnaryPrim } from './ir/primitives.js';
 import { contiguousStrides, isContiguous, sizeOf } from './ir/shape.js';
 import {
@@ -193,6 +194,15 @@ export class EagerGpu {
     this.batch.dispatch({ pipeline, resources, workgroups });
     this.launches++;
     if (this.batch.length >= MAX_PENDING) this.flush();
+  }
+
+  /**
+   * Records one launch of a kernel spec built elsewhere (a compiled graph's fused kernel),
+   * rendered and cached under `key` like the kernels of single primitives. `args` are the
+   * spec's args in order, each with its offset; fused kernels take no scalars.
+   */
+  launch(key: string, spec: KernelSpec, args: readonly GpuOperand[]): void {
+    this.run({ key, build: () => spec }, args);
   }
 
   /**

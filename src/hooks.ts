@@ -17,6 +17,8 @@ import { activeTrace } from './jit/context.js';
 import './index.js';
 import * as E from './ops/elementwise.js';
 import { atSite } from './jit/site.js';
+import { runLoop } from './jit/loop-hook.js';
+import { NOT_LIFTABLE } from '../compiler/source/loops.js';
 import { Tensor } from './tensor.js';
 
 export type { ComparisonOp };
@@ -47,11 +49,22 @@ export interface KilnHooks {
   /** A condition of `if`, `?:`, `!`, `&&`, `||`: a tensor becomes its truth, anything else passes through. */
   cond(value: unknown, site: string): unknown;
   /**
-   * The test of `while`, `do…while` or `for`, called once per evaluation. Today it is
-   * `cond`; it is kept apart so that lifting a loop with a tensor condition into one
-   * compiled loop can start here: it sees every iteration's condition, still a tensor.
+   * The test of a `while`, `do…while` or `for` that the transform could not turn into a
+   * `lift` call (`why` indexes NOT_LIFTABLE in compiler/source/loops.ts): `cond`, and under a
+   * trace a tensor test notes in explain() why the loop stays a guarded native loop.
    */
-  loop(value: unknown, site: string): unknown;
+  loop(value: unknown, site: string, why?: number): unknown;
+  /**
+   * A `while` loop the transform restructured (see src/jit/loop-hook.ts): its test, its body
+   * (returning 1 for `break`) and its loop variables' current values. Runs the loop; under
+   * a trace, a loop with a tensor test whose iterations all compute the same thing becomes
+   * one loop node.
+   */
+  lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[]): void;
+  /** `lift` for `do…while`: the body runs before the first test. */
+  liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[]): void;
+  /** `lift` for `for (init; test; update)`, after `init` ran: the update runs after each body. */
+  liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[]): void;
   /**
    * A comparison in a condition. With a tensor on either side and a tensor, number or
    * boolean on the other, a tensor comparison (so the guard reads the outcome, not the
@@ -70,7 +83,23 @@ function cond(value: unknown, site: string): unknown {
 /** The hooks object that transformed modules import. */
 export const __kiln: KilnHooks = Object.freeze({
   cond,
-  loop: cond,
+  loop(value: unknown, site: string, why?: number): unknown {
+    if (value instanceof Tensor && why !== undefined) {
+      const trace = activeTrace();
+      const reason = NOT_LIFTABLE[why];
+      if (trace !== undefined && reason !== undefined && !trace.loopNotes.has(site)) trace.loopNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
+    }
+    return cond(value, site);
+  },
+  lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[]): void {
+    runLoop(site, test, body, state, 0, undefined, cond);
+  },
+  liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[]): void {
+    runLoop(site, test, body, state, 1, undefined, cond);
+  },
+  liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[]): void {
+    runLoop(site, test, body, state, 0, update, cond);
+  },
   cmp(a: unknown, b: unknown, op: ComparisonOp, site: string): unknown {
     const ta = a instanceof Tensor, tb = b instanceof Tensor;
     if (ta && tb ? op !== 'seq' && op !== 'sne' : (ta && isScalar(b)) || (tb && isScalar(a))) {

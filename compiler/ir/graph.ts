@@ -17,7 +17,7 @@ export type InputSource =
   | { kind: 'grad'; of: number };
 
 /** Non-primitive node kinds. */
-export type EffectOp = 'input' | 'constant' | 'write' | 'observe' | 'setGrad';
+export type EffectOp = 'input' | 'constant' | 'write' | 'observe' | 'setGrad' | 'loop' | 'loopResult';
 
 /** Parameters of the non-primitive nodes. */
 export interface EffectParams {
@@ -37,6 +37,19 @@ export interface EffectParams {
   };
   /** `.grad` of input 0 set to input 1, or to null when there is no input 1. */
   setGrad: Record<string, never>;
+  /**
+   * A loop lifted out of the user's code (src/jit/loop-lift.ts): the operands are the
+   * `carried` loop-carried tensors' first values, then the loop-invariant tensors it reads.
+   * Each iteration runs `cond` (its inputs: arg slots 0.. are the carried values, then the
+   * invariants); when the one element of its node `condValue` is false (zero or NaN) the
+   * loop ends with cond's nodes `exits` as the carried values (a condition may assign loop
+   * variables), else `body` runs (inputs: carried, invariants, then cond's nodes
+   * `condExports`) and its nodes `results` are the next carried values. The node's own value
+   * is the iteration count (int32[]); `loopResult` nodes read the final carried values.
+   */
+  loop: { carried: number; cond: Graph; condValue: number; condExports: number[]; exits: number[]; body: Graph; results: number[]; site: string };
+  /** Final value of carried tensor `index` of the loop node that is input 0. */
+  loopResult: { index: number };
 }
 
 /** One node: the value it defines has `shape` and `dtype` (effects define nothing: shape []). */
@@ -72,6 +85,20 @@ export function printGraph(g: Graph): string {
   return g.nodes.map((n, i) => {
     const args = `(${n.inputs.map((x) => `%${x}`).join(', ')})`;
     const isEffect = n.op === 'write' || n.op === 'observe' || n.op === 'setGrad';
+    if (n.op === 'loop') return printLoop(i, n);
     return `${isEffect ? '' : `%${i} = `}${n.op}${args}${fmtParams(n.params)}${isEffect ? '' : ` : ${n.dtype}${fmtShape(n.shape)}`}`;
   }).join('\n');
+}
+
+/** A loop node with its condition and body graphs indented under it. */
+function printLoop(i: number, n: Node): string {
+  const p = n.params as EffectParams['loop'];
+  const indent = (text: string) => text.split('\n').map((l) => '    ' + l).join('\n');
+  return [
+    `%${i} = loop(${n.inputs.map((x) => `%${x}`).join(', ')}) {carried=${p.carried}, site=${JSON.stringify(p.site)}} : ${n.dtype}${fmtShape(n.shape)}`,
+    `  cond (continues while %${p.condValue} holds, else ends with ${p.exits.map((x) => `%${x}`).join(', ')}${p.condExports.length ? `; body also reads ${p.condExports.map((x) => `%${x}`).join(', ')}` : ''}):`,
+    indent(printGraph(p.cond)),
+    `  body (next carried values ${p.results.map((x) => `%${x}`).join(', ')}):`,
+    indent(printGraph(p.body)),
+  ].join('\n');
 }

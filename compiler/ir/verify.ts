@@ -102,6 +102,58 @@ function paramProblem(prim: Prim, inputs: readonly Meta[], params: Record<string
   return undefined;
 }
 
+/** Checks one of a loop's graphs: inputs are exactly arg slots 0.. with the metadata of `args`, and it verifies. */
+function subgraphProblem(what: string, g: unknown, args: readonly Meta[]): string | undefined {
+  const nodes = (g as Partial<Graph> | null)?.nodes;
+  if (!Array.isArray(nodes)) return `loop ${what} must be a graph`;
+  let inputs = 0;
+  for (const n of nodes) {
+    if (n.op !== 'input') continue;
+    const source = (n.params as Partial<EffectParams['input']>).source;
+    if (source?.kind !== 'arg') return `loop ${what} reads only its arguments (got a ${String(source?.kind)} input)`;
+    const meta = args[source.slot];
+    if (meta === undefined) return `loop ${what} reads argument ${source.slot}, but it has ${args.length}`;
+    if (!sameShape(meta.shape, n.shape) || meta.dtype !== n.dtype) return `loop ${what} argument ${source.slot} is ${meta.dtype}${fmtShape(meta.shape)}, read as ${n.dtype}${fmtShape(n.shape)}`;
+    inputs++;
+  }
+  if (nodes.some((n) => n.op === 'write' || n.op === 'observe' || n.op === 'setGrad' || n.op === 'random')) return `loop ${what} may only compute values (no writes, guards, gradients or random draws)`;
+  try {
+    verifyGraph(g as Graph);
+  } catch (e) {
+    return `loop ${what}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return inputs <= args.length ? undefined : `loop ${what} has more inputs than arguments`;
+}
+
+/** Problems of a loop node's parameters against its operands. */
+function loopProblem(p: Partial<EffectParams['loop']>, operands: readonly Meta[]): string | undefined {
+  const { carried, cond, condValue, condExports, exits, body, results } = p;
+  if (!isIndex(carried) || carried === 0 || carried > operands.length) return `loop carried must be an integer in [1, ${operands.length}] (got ${String(carried)})`;
+  if (typeof p.site !== 'string') return 'loop needs a site string';
+  const condProblem = subgraphProblem('cond', cond, operands);
+  if (condProblem !== undefined) return condProblem;
+  const condNodes = cond!.nodes;
+  const value = isIndex(condValue) ? condNodes[condValue] : undefined;
+  if (value === undefined || !definesValue(value.op) || sizeOf(value.shape) !== 1) return `loop condValue must name a one-element value of cond (got ${String(condValue)})`;
+  if (!isIndexList(condExports) || condExports.some((x) => x >= condNodes.length || !definesValue(condNodes[x]!.op))) return 'loop condExports must name values of cond';
+  if (!isIndexList(exits) || exits.length !== carried) return `loop exits must name ${carried} values of cond`;
+  for (let j = 0; j < carried; j++) {
+    const x = condNodes[exits[j]!];
+    if (x === undefined || !definesValue(x.op)) return `loop exit ${j} must name a value of cond`;
+    if (!sameShape(x.shape, operands[j]!.shape) || x.dtype !== operands[j]!.dtype) return `loop exit ${j} is ${x.dtype}${fmtShape(x.shape)}, but carried value ${j} is ${operands[j]!.dtype}${fmtShape(operands[j]!.shape)}`;
+  }
+  const bodyArgs = [...operands, ...condExports.map((x) => condNodes[x]!)];
+  const bodyProblem = subgraphProblem('body', body, bodyArgs);
+  if (bodyProblem !== undefined) return bodyProblem;
+  if (!isIndexList(results) || results.length !== carried) return `loop results must name ${carried} values of body`;
+  for (let j = 0; j < carried; j++) {
+    const r = body!.nodes[results[j]!];
+    if (r === undefined || !definesValue(r.op)) return `loop result ${j} must name a value of body`;
+    if (!sameShape(r.shape, operands[j]!.shape) || r.dtype !== operands[j]!.dtype) return `loop result ${j} is ${r.dtype}${fmtShape(r.shape)}, but carried value ${j} is ${operands[j]!.dtype}${fmtShape(operands[j]!.shape)}`;
+  }
+  return undefined;
+}
+
 /**
  * Checks `g`: operands refer to earlier value-defining nodes; every primitive's shape and
  * dtype are what inferMeta gives for its operands; writes pair equal shapes; observe
@@ -195,6 +247,24 @@ export function verifyGraph(g: Graph): void {
         if (!Array.isArray(p.expected) || !p.expected.every((v) => typeof v === 'number')) fail('observe expected must be a list of numbers');
         if (typeof p.site !== 'string' || typeof p.how !== 'string') fail('observe needs site and how strings');
         if (typeof p.gradNull !== 'boolean') fail('observe needs a boolean gradNull');
+        return;
+      }
+      case 'loop': {
+        const p = params as Partial<EffectParams['loop']>;
+        const problem = loopProblem(p, metas);
+        if (problem !== undefined) fail(problem);
+        if (n.shape.length !== 0 || n.dtype !== 'int32') fail(`a loop's value is its iteration count: int32[] (got ${n.dtype}${fmtShape(n.shape)})`);
+        return;
+      }
+      case 'loopResult': {
+        arity(1);
+        const loop = nodes[n.inputs[0]!]!;
+        if (loop.op !== 'loop') return fail(`loopResult reads a loop node (got ${loop.op})`);
+        const index = params['index'];
+        const carried = (loop.params as EffectParams['loop']).carried;
+        if (!isIndex(index) || index >= carried) return fail(`loopResult index must be an integer in [0, ${carried}) (got ${String(index)})`);
+        const first = nodes[loop.inputs[index]!]!;
+        if (!sameShape(first.shape, n.shape) || first.dtype !== n.dtype) fail(`carried value ${index} is ${first.dtype}${fmtShape(first.shape)}, but the result is recorded as ${n.dtype}${fmtShape(n.shape)}`);
         return;
       }
       case 'setGrad':

@@ -37,6 +37,20 @@ export interface FusedStep {
   key: string;
 }
 
+/** Limits of the device a plan is for. */
+export interface FusionOptions {
+  /**
+   * Buffers one kernel may bind (a WebGPU device's maxStorageBuffersPerShaderStage): a
+   * fusion whose kernel would bind more is not made. Unlimited when absent.
+   */
+  maxArgs?: number;
+  /**
+   * The device of each value, when a graph spans several: one kernel runs on one device,
+   * so values of different devices never share one.
+   */
+  devices?: readonly (string | undefined)[];
+}
+
 /** One step of a plan: a node run as before, or a fused kernel. */
 export type Step = { kind: 'node'; node: number } | FusedStep;
 
@@ -101,8 +115,10 @@ class Groups {
  * that must exist as tensors after their node (outputs, observed, written, assigned as
  * gradients, read by non-fusable nodes is derived here).
  */
-export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, roots: readonly number[]): FusionPlan {
+export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, roots: readonly number[], options: FusionOptions = {}): FusionPlan {
   const nodes = graph.nodes;
+  const { maxArgs = Infinity, devices } = options;
+  const deviceOf = (i: number) => devices?.[i];
   const written = new Set(nodes.flatMap((n) => (n.op === 'write' ? [roots[n.inputs[0]!] ?? n.inputs[0]!] : [])));
   const literalOf = (x: number) => constantValue(nodes, x, written);
   // Dead code is not run: a value counts only if an effect (write, guard, gradient) or a
@@ -122,25 +138,57 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   // Row kernels first: their members are not grouped again below.
   // Dead nodes count as taken, so no kernel is built around them.
   const taken = new Set<number>(nodes.flatMap((_, i) => (live[i] ? [] : [i])));
-  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected, literalOf);
+  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected, literalOf).filter((g) => {
+    const spread = new Set(g.members.map(deviceOf)).size > 1;
+    const args = (g.step.spec as RowSpec).dtypes.length;
+    if (!spread && args <= maxArgs) return true;
+    // Its members are grouped like any others instead.
+    for (const m of g.members) taken.delete(m);
+    rejected.push(`row kernel around %${g.members[g.members.length - 1]} not formed: ${spread ? 'its values live on different devices' : tooManyArgs(args, maxArgs)}`);
+    return false;
+  });
   const regionEnd = new Map(regions.map((g) => [g.members[g.members.length - 1]!, g.step]));
   const groups = new Groups(nodes.length);
   const members = new Map<number, number[]>(nodes.map((_, i) => [i, [i]]));
+
+  /** Values outside the elementwise group `ms` that its kernel loads (constants it writes as literals excluded). */
+  const loadsOf = (ms: readonly number[]): Set<number> => {
+    const inGroup = new Set(ms);
+    const loads = new Set<number>();
+    for (const m of ms) for (const x of nodes[m]!.inputs) if (!inGroup.has(x) && literalOf(x) === undefined) loads.add(x);
+    return loads;
+  };
+  /** Values of group `ms` its kernel stores: those needed as tensors or outside the group. */
+  const storesOf = (ms: readonly number[]): number => {
+    const inGroup = new Set(ms);
+    return ms.filter((m) => keep.has(m) || users[m]!.some((u) => !inGroup.has(u))).length;
+  };
 
   /** Legal to compute producer p's group inside consumer c's group? */
   const canFuse = (p: number, c: number): string | null => {
     const np = nodes[p]!, nc = nodes[c]!;
     if (!sameShape(np.shape, nc.shape)) return `shapes ${np.shape} and ${nc.shape} differ`;
+    if (deviceOf(p) !== deviceOf(c)) return `they live on different devices (${deviceOf(p)}, ${deviceOf(c)})`;
     if (keep.has(p)) return 'its value is needed as a tensor (output, observed, written or a gradient)';
-    const merged = [...members.get(groups.find(p))!, ...members.get(groups.find(c))!];
-    const lo = Math.min(...merged), hi = Math.max(...merged);
+    // The producer's own early users first: cheap, and it rejects most long chains (an
+    // unrolled loop) before the merged group is built, which would make them quadratic.
+    const gp = groups.find(p), gc = groups.find(c);
+    for (const u of users[p]!) {
+      const gu = groups.find(u);
+      if (u < c && gu !== gp && gu !== gc) return `node %${u} needs %${p} before the fused kernel would run`;
+    }
+    const mp = members.get(gp)!, mc = members.get(gc)!;
+    const merged = [...mp, ...mc];
+    // Member lists are sorted: their ends bound the merged group (no spread of a long list).
+    const lo = Math.min(mp[0]!, mc[0]!), hi = Math.max(mp[mp.length - 1]!, mc[mc.length - 1]!);
     if (writes.some((w) => w > lo && w < hi)) return 'an in-place write happens between them';
     // Every value of the merged group used outside must be used after the kernel runs.
     const inGroup = new Set(merged);
     for (const m of merged) {
       for (const u of users[m]!) if (!inGroup.has(u) && u < hi) return `node %${u} needs %${m} before the fused kernel would run`;
     }
-    return null;
+    const args = storesOf(merged) + loadsOf(merged).size;
+    return args > maxArgs ? tooManyArgs(args, maxArgs) : null;
   };
 
   nodes.forEach((n, c) => {
@@ -173,8 +221,13 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
       rejected.push(`%${src} (${nodes[src]!.op}) not fused into the reduction %${r}: its values are also needed elsewhere`);
       return;
     }
-    if (writes.some((w) => w > Math.min(...ms) && w < r)) {
+    if (writes.some((w) => w > ms[0]! && w < r)) {
       rejected.push(`%${src} not fused into the reduction %${r}: an in-place write happens between them`);
+      return;
+    }
+    // Within maxArgs: the kernel binds the reduction's result instead of the group's.
+    if (deviceOf(src) !== deviceOf(r)) {
+      rejected.push(`%${src} (${nodes[src]!.op}) not fused into the reduction %${r}: they live on different devices`);
       return;
     }
     prologueOf.set(r, g);
@@ -198,8 +251,9 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const inGroup = new Set(ms);
     const aliased = ms.some((m) => nodes[m]!.inputs.some((x) => !inGroup.has(x) && roots[x] === root && x !== t));
     const otherOutputs = ms.some((m) => m !== v && (keep.has(m) || users[m]!.some((u) => !inGroup.has(u))));
-    if (between || aliased || otherOutputs) {
-      rejected.push(`%${v} not stored straight into %${t} by the write %${w}: ${between ? 'the target is used in between' : aliased ? 'the kernel reads the target through another view' : 'the kernel has other results'}`);
+    const elsewhere = deviceOf(t) !== deviceOf(v);
+    if (between || aliased || otherOutputs || elsewhere) {
+      rejected.push(`%${v} not stored straight into %${t} by the write %${w}: ${between ? 'the target is used in between' : aliased ? 'the kernel reads the target through another view' : otherOutputs ? 'the kernel has other results' : 'they live on different devices'}`);
       continue;
     }
     into.set(g, { value: v, target: t, write: w });
@@ -220,6 +274,9 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
         : keep.has(x) || users[x]!.some((u) => !inGroup.has(u)) ? 'the product is needed elsewhere'
         : outputs.length !== 1 ? 'the group has several results'
         : writes.some((w) => w > x && w < hi) ? 'an in-place write happens in between'
+        : deviceOf(x) !== deviceOf(ms[0]!) ? 'they live on different devices'
+        // Result, A and B, then every other value the group loads (the product is in a register).
+        : 2 + loadsOf(ms).size > maxArgs ? tooManyArgs(2 + loadsOf(ms).size, maxArgs)
         : null;
       if (why !== null) {
         rejected.push(`%${ms[0]} (${nodes[ms[0]!]!.op}) not fused into the matmul %${x} as its epilogue: ${why}`);
@@ -260,9 +317,34 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const mm = epilogueOf.get(g);
     steps.push(mm !== undefined ? matmulStep(nodes, layouts, literalOf, mm, ms, outputs[0]!) : mapStep(nodes, layouts, literalOf, ms, outputs, into.get(g)));
   });
-  const merged = mergeKernels(dropUnreadBindings(steps, nodes, keep), nodes);
+  const merged = mergeOnEachDevice(dropUnreadBindings(steps, nodes, keep), nodes, deviceOf);
   const kernelCount = merged.filter((st) => st.kind === 'fused' || launchesKernel(nodes[st.node]!)).length;
   return { steps: merged, rejected, kernelCount, ...planMemory(merged, nodes, keep, roots, users) };
+}
+
+/** Horizontal fusion (merge.ts) within each run of kernels on one device: a merged kernel runs on one. */
+function mergeOnEachDevice(steps: readonly Step[], nodes: readonly Node[], deviceOf: (i: number) => string | undefined): Step[] {
+  const out: Step[] = [];
+  let run: Step[] = [];
+  let device: string | undefined;
+  for (const st of steps) {
+    if (st.kind === 'fused') {
+      const d = deviceOf(st.outputs[0]!);
+      if (run.length > 0 && d !== device) {
+        for (const m of mergeKernels(run, nodes)) out.push(m);
+        run = [];
+      }
+      device = d;
+    }
+    run.push(st);
+  }
+  // One push per step: spreading a graph-sized list into push() overflows the stack.
+  for (const m of mergeKernels(run, nodes)) out.push(m);
+  return out;
+}
+
+function tooManyArgs(args: number, maxArgs: number): string {
+  return `the kernel would bind ${args} buffers, and the device allows ${maxArgs} per kernel`;
 }
 
 /**
@@ -324,12 +406,16 @@ function planMemory(steps: readonly Step[], nodes: readonly Node[], keep: Readon
     const uses = users[v]!.map((u) => stepOf.get(u) ?? -1);
     lastUse.set(v, keep.has(v) ? steps.length : Math.max(producedAt.get(v)!, ...uses));
   }
+  // Bytes born and freed at each step, summed once: a sweep per step would be quadratic.
+  const born = new Float64Array(steps.length + 1), freed = new Float64Array(steps.length + 1);
+  for (const [v, at] of producedAt) born[at]! += bytesOf(nodes[v]!);
+  for (const [v, end] of lastUse) freed[end]! += bytesOf(nodes[v]!);
   let live = 0, peakBytes = 0;
-  steps.forEach((_, i) => {
-    for (const [v, at] of producedAt) if (at === i) live += bytesOf(nodes[v]!);
+  for (let i = 0; i < steps.length; i++) {
+    live += born[i]!;
     peakBytes = Math.max(peakBytes, live);
-    for (const [v, end] of lastUse) if (end === i) live -= bytesOf(nodes[v]!);
-  });
+    live -= freed[i]!;
+  }
   return { persistent, peakBytes };
 }
 

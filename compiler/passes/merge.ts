@@ -66,7 +66,7 @@ export function mergeKernels(steps: readonly Step[], nodes: readonly Node[]): St
   const flush = () => {
     if (batch.length === 1) out.push(batch[0]!);
     else if (batch.length > 1) out.push(merge(batch, aliasOf));
-    out.push(...deferred);
+    for (const d of deferred) out.push(d);
     batch = [];
     produced = new Set();
     aliasOf = new Map();

@@ -30,6 +30,7 @@ import type {
 import { errorPosition, parseModule, type Decorator } from './parse.js';
 import { analyzeScopes, forEachChild, isFunctionNode, type Binding, type Scope, type ScopeInfo } from './scope.js';
 import { decodeMappings, originalPosition, readMap, type RawSourceMap, type Segment } from './mappings.js';
+import { loopShape, type LiftableLoop, type LoopShape } from './loops.js';
 
 /** Options of transformSource. */
 export interface TransformOptions {
@@ -491,6 +492,10 @@ class Rewriter {
   readonly #siteIndex = new Map<string, number>();
   readonly routed: RoutedCondition[] = [];
   hooksUsed = false;
+  /** Labels written on loops. */
+  readonly #labels = new Map<Node, string>();
+  /** For the tests of loops left native: why they could not be lifted (index into NOT_LIFTABLE). */
+  readonly #nativeWhy = new Map<Node, number>();
 
   constructor(
     readonly code: string,
@@ -520,8 +525,9 @@ class Rewriter {
   /** `e` → `hook.fn(e, site)`. Outer wraps are made before inner ones, so inserts nest. */
   #wrap(e: Node, fn: 'cond' | 'loop', construct: Construct): void {
     this.hooksUsed = true;
+    const why = fn === 'loop' ? this.#nativeWhy.get(e) : undefined;
     this.s.appendLeft(e.start, `${this.hook}.${fn}(`);
-    this.s.prependRight(e.end, `, ${this.#site(e, construct)})`);
+    this.s.prependRight(e.end, `, ${this.#site(e, construct)}${why === undefined ? '' : `, ${why}`})`);
   }
 
   /** `a < b` → `hook.cmp(a, b, "lt", site)`. */
@@ -537,8 +543,11 @@ class Rewriter {
     this.walk(e.right, true);
   }
 
-  /** Routes `e`, whose value is only used for its truth, through the hooks. */
-  #test(e: Node, fn: 'cond' | 'loop', construct: Construct): void {
+  /**
+   * Routes `e`, whose value is only used for its truth, through the hooks. `fn` 'lift': the
+   * test of a lifted loop, whose hook converts the value itself, so it stays unwrapped.
+   */
+  #test(e: Node, fn: 'cond' | 'loop' | 'lift', construct: Construct): void {
     if (isConstant(e)) return this.walk(e, true);
     const logical = e.type === 'LogicalExpression' && (e as import('acorn').LogicalExpression).operator !== '??';
     const not = e.type === 'UnaryExpression' && (e as import('acorn').UnaryExpression).operator === '!';
@@ -562,9 +571,71 @@ class Rewriter {
     const plain = comparison && (isPlainOperand(e.left, this.info) || isPlainOperand(e.right, this.info));
     const boolean = plain || (e.type === 'BinaryExpression' && ((e as BinaryExpression).operator === 'instanceof' || (e as BinaryExpression).operator === 'in'));
     // A JS boolean needs no conversion; loops still report each evaluation.
-    if (!boolean || fn === 'loop') this.#wrap(e, fn, construct);
+    if (fn !== 'lift' && (!boolean || fn === 'loop')) this.#wrap(e, fn, construct);
     if (comparison && !plain) this.#compare(e, construct);
     else this.walk(e, true);
+  }
+
+  /**
+   * Turns `loop` into a call of the hooks' lift (see src/jit/loop-hook.ts) when its shape
+   * allows; otherwise notes why for its test's `loop` hook and returns false. Every insert
+   * around the body is made before the walk of the test and body, so theirs nest inside.
+   */
+  #lift(loop: LiftableLoop): boolean {
+    const test = loop.test;
+    if (test === null || test === undefined || isConstant(test)) return false;
+    const shape = loopShape(loop, this.#labels.get(loop), this.info);
+    if ('why' in shape) {
+      this.#nativeWhy.set(test, shape.why);
+      return false;
+    }
+    this.hooksUsed = true;
+    const h = this.hook;
+    const construct: Construct = loop.type === 'WhileStatement' ? 'while' : loop.type === 'DoWhileStatement' ? 'do-while' : 'for';
+    const site = this.#site(test, construct);
+    const body = loop.body;
+    const block = body.type === 'BlockStatement';
+    const open = block ? '' : '{ ', close = block ? '' : ' }';
+    const state = `() => [${(shape as LoopShape).carried.join(', ')}]`;
+    // Only the text between the parts is overwritten; contentOnly keeps the inserts that
+    // the rewrite of each part puts at its edges.
+    const put = (from: number, to: number, text: string) => this.s.overwrite(from, to, text, { contentOnly: true });
+    switch (loop.type) {
+      case 'WhileStatement':
+        put(loop.start, test.start, `${h}.lift(${site}, () => (`);
+        put(test.end, body.start, `), () => ${open}`);
+        this.s.prependRight(loop.end, `${close}, ${state});`);
+        break;
+      case 'DoWhileStatement':
+        put(loop.start, body.start, `${h}.liftDo(${site}, () => ${open}`);
+        put(body.end, test.start, `${close}, () => (`);
+        put(test.end, loop.end, `), ${state});`);
+        break;
+      case 'ForStatement': {
+        const { init, update } = loop;
+        const head = `${h}.liftFor(${site}, () => (`;
+        if (init) {
+          put(loop.start, init.start, '{ ');
+          put(init.end, test.start, `; ${head}`);
+        } else {
+          put(loop.start, test.start, `{ ${head}`);
+        }
+        if (update) {
+          put(test.end, update.start, '), () => { ');
+          put(update.end, body.start, ` }, () => ${open}`);
+        } else {
+          put(test.end, body.start, `), undefined, () => ${open}`);
+        }
+        this.s.prependRight(loop.end, `${close}, ${state}); }`);
+        break;
+      }
+    }
+    for (const j of shape.jumps) put(j.start, j.end, j.type === 'BreakStatement' ? 'return 1;' : 'return;');
+    if (loop.type === 'ForStatement' && loop.init) this.walk(loop.init, true);
+    this.#test(test, 'lift', construct);
+    if (loop.type === 'ForStatement' && loop.update) this.walk(loop.update, true);
+    this.walk(body, true);
+    return true;
   }
 
   /** Walks `node`; `active`: inside a function being rewritten. */
@@ -589,20 +660,28 @@ class Rewriter {
         this.walk(n.alternate, true);
         return;
       }
+      case 'LabeledStatement': {
+        const n = node as import('acorn').LabeledStatement;
+        this.#labels.set(n.body, n.label.name);
+        break;
+      }
       case 'WhileStatement': {
         const n = node as import('acorn').WhileStatement;
+        if (this.#lift(n)) return;
         this.#test(n.test, 'loop', 'while');
         this.walk(n.body, true);
         return;
       }
       case 'DoWhileStatement': {
         const n = node as import('acorn').DoWhileStatement;
+        if (this.#lift(n)) return;
         this.walk(n.body, true);
         this.#test(n.test, 'loop', 'do-while');
         return;
       }
       case 'ForStatement': {
         const n = node as import('acorn').ForStatement;
+        if (this.#lift(n)) return;
         if (n.init) this.walk(n.init, true);
         if (n.test) this.#test(n.test, 'loop', 'for');
         if (n.update) this.walk(n.update, true);

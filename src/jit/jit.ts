@@ -12,6 +12,8 @@ import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/p
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { jitDisabled, log, logs } from './log.js';
 import { replay } from './replay.js';
+import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
+import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
@@ -52,6 +54,12 @@ export interface JitOptions {
    * results bit-identical.
    */
   passes?: readonly NamedPass[];
+  /**
+   * Lift loops whose condition is a tensor into one compiled loop node when every iteration
+   * computes the same thing (default true; needs the source transform, which hands such
+   * loops to the tracer). Off, each iteration's condition is a guard, as for any `if`.
+   */
+  liftLoops?: boolean;
 }
 
 /** Counters of what a jit'd function did. */
@@ -83,7 +91,7 @@ export interface ExplainedKernel {
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { graph: string; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
+  variants: { device: 'cpu' | 'webgpu'; graph: string; loops: string[]; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
@@ -172,10 +180,14 @@ class JitState {
   readonly cacheSize: number;
   readonly passes: readonly NamedPass[];
 
+  /** Whether traces lift loops (turned off when a lifted loop's value escaped it). */
+  liftLoops: boolean;
+
   constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions) {
     this.maxVariants = options.maxVariants ?? 8;
     this.cacheSize = options.cacheSize ?? 64;
     this.passes = options.passes ?? defaultPasses;
+    this.liftLoops = options.liftLoops ?? true;
     if (!Number.isInteger(this.maxVariants) || this.maxVariants < 1) throw new ValueError(`jit: maxVariants must be a positive integer (got ${options.maxVariants})`);
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 1) throw new ValueError(`jit: cacheSize must be a positive integer (got ${options.cacheSize})`);
   }
@@ -246,8 +258,6 @@ class JitState {
     if (activeTrace() !== undefined) return this.fn.apply(thisArg, args);
     const walked = this.walk(thisArg, args);
     const entry = this.entryFor(walked);
-    // Compiled graphs run generated JavaScript on CPU storage; WebGPU tensors run eagerly (each op a WGSL kernel).
-    if (entry.state !== 'eager' && walked.tensors.some((t) => t.device !== 'cpu')) this.#giveUp(entry, 'it has WebGPU tensors, and compiled graphs run on the CPU only; eager WebGPU ops still run');
     switch (entry.state) {
       case 'eager':
         return this.fn.apply(thisArg, args);
@@ -287,8 +297,16 @@ class JitState {
     const dyn = this.dynamic.get(entry.shapeKey);
     const numbers = walked.numbers.map((n, i) => (dyn?.has(i) ? n : undefined));
     const trace = new Trace(walked.tensors, numbers);
+    trace.liftLoops = this.liftLoops;
     this.stats.traces++;
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
+    const finish = (value: unknown): void => {
+      const v = makeVariant(trace, value);
+      if (trace.invalid === undefined) return done(v);
+      // The call's result is right (it ran eagerly); only its recording is unusable.
+      this.liftLoops = false;
+      this.#event('recompiles', `${trace.invalid}: loops are no longer lifted, the next call traces again`);
+    };
     if (result instanceof Promise) {
       trace.isAsync = true;
       if (!tracesFollowAwaits) {
@@ -296,20 +314,16 @@ class JitState {
         return result;
       }
       return result.then((value) => {
-        done(makeVariant(trace, value));
+        finish(value);
         return value;
       });
     }
-    done(makeVariant(trace, result));
+    finish(result);
     return result;
   }
 
   confirm(entry: Entry, v: Variant): void {
-    if (entry.state !== 'confirming') return;
-    if (v.trace.captures.some((t) => t.device !== 'cpu')) {
-      this.#giveUp(entry, 'it reads captured WebGPU tensors, and compiled graphs run on the CPU only; eager WebGPU ops still run');
-      return;
-    }
+    if (entry.state !== 'confirming' || this.#cannotReplay(entry, v)) return;
     if (entry.candidate !== null && entry.candidate.fingerprint === v.fingerprint) {
       if (entry.dynamic.length > 0) {
         const { unlinked, proven } = numberLinks(entry.dynamic, entry.candidate.trace, v.trace);
@@ -370,7 +384,7 @@ class JitState {
   }
 
   addVariant(entry: Entry, v: Variant): void {
-    if (entry.state !== 'compiled') return;
+    if (entry.state !== 'compiled' || this.#cannotReplay(entry, v)) return;
     if (entry.variants.length >= this.maxVariants) {
       const [worst] = [...entry.failures].sort((a, b) => b[1] - a[1]);
       this.#giveUp(entry, `${entry.variants.length} variants recorded and guards still fail${worst ? `; the guard that keeps changing is ${worst[0]}` : ''}`);
@@ -379,6 +393,13 @@ class JitState {
     entry.variants.unshift(v);
     this.stats.variants++;
     this.#event('recompiles', `variant ${entry.variants.length} of ${entry.key}`);
+  }
+
+  /** Gives up on `entry` when variant `v` runs on WebGPU and cannot replay there. */
+  #cannotReplay(entry: Entry, v: Variant): boolean {
+    const why = usesWebGpu(v) ? webGpuObstacle(v) : undefined;
+    if (why !== undefined) this.#giveUp(entry, why);
+    return why !== undefined;
   }
 
   #giveUp(entry: Entry, why: string): void {
@@ -397,14 +418,22 @@ class JitState {
     const key = keyOf(walked, this.dynamic.get(walked.shapeKey));
     const entry = this.cache.get(key);
     const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => ({
+      device: usesWebGpu(v) ? 'webgpu' as const : 'cpu' as const,
       graph: printGraph(v.trace.graph),
+      loops: [...v.trace.loopNotes.values()],
       guards: v.trace.guards.map((g) => ({ site: g.site, how: g.how, expected: g.expected })),
       captures: v.trace.captures.length,
       randomDraws: v.trace.randomCount,
-      kernels: (v.plan?.steps ?? []).flatMap((st) => (st.kind === 'fused'
-        ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
-        : [])),
-      kernelCount: v.plan?.kernelCount,
+      kernels: [
+        ...(v.plan?.steps ?? []).flatMap((st) => (st.kind === 'fused'
+          ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: webGpuKernelSource(v, st) ?? renderJs(st.spec) }]
+          : [])),
+        // A lifted loop's kernels, once it has run: nodes are those of its cond or body graph.
+        ...[...v.loops].flatMap(([node, runner]) => Object.entries(runner.plans).flatMap(([part, plan]) => plan.steps.flatMap((st) => (st.kind === 'fused'
+          ? [{ kind: `${st.spec.kind}, in the ${part} of loop %${node}`, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
+          : [])))),
+      ],
+      kernelCount: webGpuLaunchCount(v) ?? v.plan?.kernelCount,
       peakBytes: v.plan?.peakBytes,
       rejectedFusions: v.plan?.rejected ?? [],
       optimized: v.program ? printGraph(v.program.graph) : undefined,
@@ -419,7 +448,8 @@ class JitState {
       toString() {
         const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
         variants.forEach((v, i) => {
-          lines.push(`variant ${i + 1}: ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
+          lines.push(`variant ${i + 1} (${v.device}): ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
+          for (const l of v.loops) lines.push(`  ${l}`);
           for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
           lines.push('  recorded IR:', v.graph.split('\n').map((l) => '    ' + l).join('\n'));
           for (const r of v.passes) lines.push(`  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`);

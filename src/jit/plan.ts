@@ -6,7 +6,7 @@ import type { EffectParams } from '../../compiler/ir/graph.js';
 import { viewLayout } from '../../compiler/ir/infer.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
-import { planFusion, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
+import { planFusion, type FusionOptions, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
 import type { Walked } from './signature.js';
 import type { OutputSpec, Program, Variant } from './variant.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
@@ -74,7 +74,7 @@ export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undef
       layouts[i] = { shape: n.shape, strides: t ? t.strides : contiguousStrides(n.shape), dtype: n.dtype };
       return;
     }
-    if (n.op !== 'constant' && primitiveRules[n.op as Prim].kind === 'view') {
+    if (n.op !== 'constant' && primitiveRules[n.op as Prim]?.kind === 'view') {
       const base = layouts[n.inputs[0]!]!;
       const l = viewLayout(n.op as Prim, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
       layouts[i] = { shape: l.shape, strides: l.strides, dtype: n.dtype };
@@ -85,8 +85,11 @@ export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undef
   return layouts;
 }
 
-/** The fusion plan of `v`'s program (computed once, on its first replay). */
-export function planOf(v: Variant, walked: Walked): FusionPlan {
+/**
+ * The fusion plan of `v`'s program (computed once, on its first replay). A variant runs on
+ * one set of devices (the signature fixes them), so `options` give that device's limits.
+ */
+export function planOf(v: Variant, walked: Walked, options: () => FusionOptions = () => ({})): FusionPlan {
   const prog = v.program!;
-  return (v.plan ??= planFusion(prog.graph, staticLayouts(v, walked), outputNodes(prog.output, new Set()), prog.roots));
+  return (v.plan ??= planFusion(prog.graph, staticLayouts(v, walked), outputNodes(prog.output, new Set()), prog.roots, options()));
 }

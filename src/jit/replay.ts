@@ -16,18 +16,21 @@ import { apply, empty, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { planOf, programOf } from './plan.js';
 import { compareValues } from './compare.js';
+import { LoopRunner } from './loop-run.js';
 import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { randomState, takeCounters } from '../random.js';
 import { Tensor, type Storage } from '../tensor.js';
 import type { Walked } from './signature.js';
 import type { Guard } from './trace.js';
 import type { OutputSpec, Variant } from './variant.js';
+import { replayWebGpu } from './replay-webgpu.js';
+import { usesWebGpu } from './webgpu-check.js';
 
 /** A replay's outcome: the result, or the first guard that did not hold. */
 export type ReplayResult = { ok: true; value: unknown } | { ok: false; guard: Guard; got: number[] | 'null' | 'a tensor' };
 
 /** A constant node's tensor, made from its recorded values. */
-function materialize(node: { shape: number[]; dtype: Tensor['dtype']; params: object }, numbers: readonly number[]): Tensor {
+export function materialize(node: { shape: number[]; dtype: Tensor['dtype']; params: object }, numbers: readonly number[]): Tensor {
   const p = node.params as EffectParams['constant'];
   const n = node.shape.reduce((a, b) => a * b, 1);
   const data = new ARRAY_OF[node.dtype](n);
@@ -36,7 +39,8 @@ function materialize(node: { shape: number[]; dtype: Tensor['dtype']; params: ob
   return Tensor.fromData(data, node.shape.slice(), node.dtype);
 }
 
-function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
+/** Whether observed values equal the expected ones (NaN matches NaN). */
+export function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && !(a[i] !== a[i] && b[i] !== b[i])) return false;
   return true;
@@ -44,6 +48,8 @@ function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
 
 /** Runs variant `v` for the arguments `walked`. */
 export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult {
+  // Variants on WebGPU record their kernels into the device's command batch instead.
+  if (usesWebGpu(v)) return replayWebGpu(v, walked, passes);
   const trace = programOf(v, passes);
   const nodes = trace.graph.nodes;
   const env = new Array<Tensor | undefined>(nodes.length);
@@ -78,6 +84,7 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
   const currentGrad = (t: Tensor): Tensor | null => (pendingGrads.has(t) ? pendingGrads.get(t)! : t.grad);
 
   let counters: { seed: number; offset: number } | undefined;
+  const loopResults = new Map<number, Tensor[]>();
   /** Runs node i as recorded; a guard that does not hold ends the replay. */
   const runNode = (i: number): ReplayResult | undefined => {
     const node = nodes[i]!;
@@ -143,6 +150,17 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
         if (target !== undefined) pendingGrads.set(target, node.inputs.length > 1 ? env[node.inputs[1]!]! : null);
         return undefined;
       }
+      case 'loop': {
+        let runner = v.loops.get(i);
+        if (runner === undefined) v.loops.set(i, (runner = new LoopRunner(node.params as EffectParams['loop'], passes)));
+        const { results, iterations } = runner.run(node.inputs.map((x) => env[x]!), walked.numbers);
+        loopResults.set(i, results);
+        env[i] = Tensor.fromData(Int32Array.of(iterations), [], 'int32');
+        return undefined;
+      }
+      case 'loopResult':
+        env[i] = loopResults.get(node.inputs[0]!)![(node.params as EffectParams['loopResult']).index]!;
+        return undefined;
       case 'random': {
         // The stream advances only when the replay commits: a failed guard reruns the call
         // eagerly, which must draw the same numbers eager execution would.

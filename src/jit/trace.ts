@@ -15,6 +15,7 @@ import { activeTrace } from './context.js';
 import { storedAs } from './signature.js';
 import { userSite } from './site.js';
 import type { ComparisonOp } from './compare.js';
+import type { LoopLift } from './loop-lift.js';
 
 /** A value JS observed while tracing; on replay it must come out the same. */
 export interface Guard {
@@ -23,6 +24,17 @@ export interface Guard {
   how: string;
   expected: number[];
 }
+
+/** A point of the recording that a lifted loop collapses back to. */
+export interface TraceMark {
+  nodes: number;
+  guards: number;
+  captures: number;
+  defined: number;
+}
+
+/** The id of a tensor made inside a lifted loop that left it other than as a loop variable. */
+const POISONED = -1;
 
 /** The recording of one call. */
 export class Trace {
@@ -44,6 +56,15 @@ export class Trace {
   /** For each value, the node whose storage it reads (itself, or the base of a view). */
   readonly roots: number[] = [];
   readonly #randomStart: number;
+  /** Lift loops with tensor conditions into loop nodes (src/hooks.ts `lift`). */
+  liftLoops = true;
+  /** What happened to each loop with a tensor condition, by site, for explain(). */
+  readonly loopNotes = new Map<string, string>();
+  /** Set when the recording cannot be replayed (a value escaped a lifted loop): the reason. */
+  invalid: string | undefined;
+  /** Loops being recorded for lifting, and the tensors defined meanwhile. */
+  #loopDepth = 0;
+  #defined: Tensor[] = [];
 
   /** `numbers`: the dynamic number arguments by position (others undefined), for linking constants. */
   constructor(readonly args: readonly Tensor[], readonly numbers: readonly (number | undefined)[]) {
@@ -60,6 +81,7 @@ export class Trace {
   }
 
   #define(t: Tensor, id: number): number {
+    if (this.#loopDepth > 0) this.#defined.push(t);
     this.#ids.set(t, id);
     if (!this.#storageOwner.has(t.storage)) this.#storageOwner.set(t.storage, id);
     this.roots[id] = this.#storageOwner.get(t.storage)!;
@@ -69,7 +91,8 @@ export class Trace {
   /** The node defining `t`; a tensor never seen before is a captured input. */
   idOf(t: Tensor): number {
     const id = this.#ids.get(t);
-    if (id !== undefined) return id;
+    if (id === POISONED) this.invalid ??= 'a tensor computed inside a lifted loop is used after the loop other than through a loop variable';
+    else if (id !== undefined) return id;
     const source: InputSource = { kind: 'capture', slot: this.captures.length };
     this.captures.push(t);
     return this.#define(t, this.#node('input', [], { source }, t.shape, t.dtype));
@@ -77,8 +100,47 @@ export class Trace {
 
   /** The node defining `t` if the trace has seen it. */
   knownId(t: Tensor): number | undefined {
-    return this.#ids.get(t);
+    const id = this.#ids.get(t);
+    return id === POISONED ? undefined : id;
   }
+
+  /** Starts recording a loop that may be lifted; every beginLoop is followed by one endLoop. */
+  beginLoop(): TraceMark {
+    this.#loopDepth++;
+    return { nodes: this.graph.nodes.length, guards: this.guards.length, captures: this.captures.length, defined: this.#defined.length };
+  }
+
+  /**
+   * Ends a loop's recording. With `lift`, everything recorded since `mark` is replaced by the
+   * loop node (captured tensors first read inside the loop become inputs before it), and the
+   * loop's results define `final`, the loop variables' tensors after the loop. Tensors made
+   * inside the loop are forgotten: using one later makes the recording invalid.
+   */
+  endLoop(mark: TraceMark, lift?: { lifted: Extract<LoopLift, { ok: true }>; final: readonly Tensor[] }): void {
+    this.#loopDepth--;
+    if (lift !== undefined) {
+      const inside = this.#defined.slice(mark.defined);
+      // Captured tensors first read inside the loop: their input nodes move in front of it.
+      const capturedInside = this.captures.slice(mark.captures).map((t) => ({ t, old: this.#ids.get(t)! }));
+      for (const t of inside) {
+        if ((this.#storageOwner.get(t.storage) ?? -1) >= mark.nodes) this.#storageOwner.delete(t.storage);
+        this.#ids.set(t, POISONED);
+      }
+      this.graph.nodes.length = mark.nodes;
+      this.gradModes.length = mark.nodes;
+      this.roots.length = mark.nodes;
+      this.guards.length = mark.guards;
+      const moved = new Map<number, number>();
+      capturedInside.forEach(({ t, old }, k) => {
+        moved.set(old, this.#define(t, this.#node('input', [], { source: { kind: 'capture', slot: mark.captures + k } }, t.shape, t.dtype)));
+      });
+      const operands = lift.lifted.operands.map((x) => (x < mark.nodes ? x : moved.get(x)!));
+      const loop = this.#node('loop', operands, lift.lifted.params, [], 'int32');
+      lift.final.forEach((t, index) => this.#define(t, this.#node('loopResult', [loop], { index }, t.shape, t.dtype)));
+    }
+    if (this.#loopDepth === 0) this.#defined = [];
+  }
+
 
   onApply(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void {
     const ids = inputs.map((x) => this.idOf(x));

@@ -1,10 +1,12 @@
 /** A compiled variant: one recorded path through the function, and how to rebuild its result. */
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
+import { formatParamsExact } from '../../compiler/ir/text.js';
 import { Tensor } from '../tensor.js';
 import type { Guard, Trace } from './trace.js';
 import type { Graph } from '../../compiler/ir/graph.js';
 import type { PassReport } from '../../compiler/passes/pipeline.js';
 import type { FusionPlan } from '../../compiler/passes/fuse.js';
+import type { LoopRunner } from './loop-run.js';
 
 /** The shape of a function's result, with tensors replaced by the nodes that define them. */
 export type OutputSpec =
@@ -46,6 +48,8 @@ export interface Variant {
   plan?: FusionPlan;
   /** Intermediate buffers kept with the compiled graph (see FusionPlan.persistent). */
   buffers: (Tensor | undefined)[];
+  /** Lifted loops of the program, by node, made on their first run. */
+  loops: Map<number, LoopRunner>;
 }
 
 /** Describes a result; tensors the trace never saw become captured inputs. */
@@ -75,7 +79,9 @@ function captureId(t: Tensor): number {
   return id;
 }
 
-function constantData(params: object): string {
+function constantData(op: string, params: object): string {
+  // A loop's graphs print shortened too: they are part of its parameters.
+  if (op === 'loop') return formatParamsExact(params);
   const data = (params as EffectParams['constant']).data;
   return data === undefined ? '' : Array.from(data, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',');
 }
@@ -89,8 +95,8 @@ export function makeVariant(trace: Trace, result: unknown): Variant {
     `grad modes ${trace.gradModes.map((m) => (m ? 1 : 0)).join('')}`,
     `random ${trace.randomCount}`,
     // The printed graph shortens long data; traces are equal only if all of it is.
-    `data ${trace.graph.nodes.map((n) => constantData(n.params)).join(';')}`,
+    `data ${trace.graph.nodes.map((n) => constantData(n.op, n.params)).join(';')}`,
     `output ${JSON.stringify(output, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
   ].join('\n');
-  return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], buffers: [], fingerprint };
+  return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], buffers: [], loops: new Map(), fingerprint };
 }

@@ -1,13 +1,14 @@
 /**
  * Graphs recorded from real kiln functions, for IR and pass tests: elementwise math with
- * constants (long data, -0), indexing and shape ops, random draws behind a guard, and
- * whole training steps (in-place writes, `.grad` reads and assignments).
+ * constants (long data, -0), indexing and shape ops, random draws behind a guard, whole
+ * training steps (in-place writes, `.grad` reads and assignments), and a lifted loop.
  */
 import * as k from '../../src/index.js';
 import { Tensor, nn, optim } from '../../src/index.js';
 import type { Graph } from '../../compiler/ir/graph.js';
 import { runTraced } from '../../src/jit/context.js';
 import { Trace } from '../../src/jit/trace.js';
+import { __kiln } from '../../src/hooks.js';
 
 /** A recording: its graph, the nodes of the result's tensors, and the arguments it was traced with. */
 export interface Recorded {
@@ -84,5 +85,16 @@ export function recordedGraphs(): Recorded[] {
     adam.zeroGrad();
   });
 
-  return [elementwise, shapes, guarded, adamStep, sgdStep, outsideGrads];
+  // A loop as the source transform hands it over: recorded iteration by iteration, lifted at its end.
+  const lifted = record('a lifted loop', [x], (x) => {
+    let y = x;
+    let n = k.tensor(0, { dtype: 'int32' });
+    let d = y.mul(0);
+    __kiln.lift('recorded.ts:1:1', () => (d = y.mul(0.5)).abs().sum().gt(1), () => {
+      y = y.sub(d);
+      n = n.add(1);
+    }, () => [y, n, d]);
+    return [y, n, d];
+  });
+  return [elementwise, shapes, guarded, adamStep, sgdStep, outsideGrads, lifted];
 }

@@ -1,6 +1,6 @@
 /** The graph verifier: valid graphs pass, and each broken invariant is reported at its node. */
 import { describe, expect, it } from 'vitest';
-import type { Graph } from '../../../compiler/ir/graph.js';
+import type { EffectParams, Graph } from '../../../compiler/ir/graph.js';
 import { parseGraph } from '../../../compiler/ir/text.js';
 import { GraphVerifyError, verifyGraph } from '../../../compiler/ir/verify.js';
 import { InternalError } from '../../../runtime/errors.js';
@@ -84,5 +84,26 @@ describe('verifyGraph', () => {
     expect(failure({ nodes: [{ ...base, dtype: 'half' as never }] }).message).toMatch(/unknown dtype "half"/);
     expect(failure({ nodes: [{ ...base, shape: [2, -1] }] }).message).toMatch(/shape must be a list of non-negative integers/);
     expect(failure({ nodes: [base, { ...base, op: 'neg', inputs: [0.5], params: {} }] }).message).toMatch(/operand %0.5 is not an earlier node/);
+  });
+
+  it('checks loop nodes: their graphs, carried metadata, exits, results and loopResult indices', () => {
+    const lifted = recordedGraphs().find((r) => r.name === 'a lifted loop')!.graph;
+    const at = lifted.nodes.findIndex((n) => n.op === 'loop');
+    /** The graph with the loop node's parameters changed by `edit`. */
+    const broken = (edit: (p: EffectParams['loop']) => void): Graph => {
+      const g = structuredClone(lifted);
+      edit(g.nodes[at]!.params as EffectParams['loop']);
+      return g;
+    };
+    expect(() => verifyGraph(lifted)).not.toThrow();
+    expect(failure(broken((p) => { p.results = p.results.slice(1); })).message).toMatch(/loop results must name 3 values of body/);
+    expect(failure(broken((p) => { p.exits = [p.exits[1]!, p.exits[0]!, p.exits[2]!]; })).message).toMatch(/loop exit 0 is int32\[\], but carried value 0 is float32\[4,3\]/);
+    expect(failure(broken((p) => { p.condValue = 0; })).message).toMatch(/condValue must name a one-element value/);
+    expect(failure(broken((p) => { p.body.nodes.push({ op: 'write', inputs: [0, 0], params: {}, shape: [], dtype: 'float32' }); })).message).toMatch(/loop body may only compute values/);
+    expect(failure(broken((p) => { p.cond.nodes[0]!.params = { source: { kind: 'capture', slot: 0 } }; })).message).toMatch(/loop cond reads only its arguments/);
+    const badIndex = structuredClone(lifted);
+    const result = badIndex.nodes.find((n) => n.op === 'loopResult')!;
+    result.params = { index: 3 };
+    expect(failure(badIndex).message).toMatch(/loopResult index must be an integer in \[0, 3\)/);
   });
 });

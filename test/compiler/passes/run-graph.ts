@@ -56,11 +56,25 @@ export function read(x: Operand): TypedArray {
   return out.data;
 }
 
-/** Runs `g`; `outputs` are the nodes the caller receives, `numbers` the number arguments of numberSlot constants. */
-export function runGraph(g: Graph, inputs: Inputs, outputs: readonly number[], numbers: readonly number[] = []): Observed {
+/** Runs a loop node's graphs until its condition fails (the meaning EffectParams['loop'] gives them); the final carried values and the count. */
+function runLoop(p: EffectParams['loop'], operands: readonly Operand[], numbers: readonly number[]): { state: Operand[]; count: number } {
+  const copy = (x: Operand) => dense(x.dtype, x.shape, read(x));
+  let state = operands.slice(0, p.carried).map(copy);
+  const invariants = operands.slice(p.carried);
+  const run = (g: Graph, args: readonly Operand[]) => execute(g, (source) => args[(source as { slot: number }).slot]!, numbers, new Map(), []);
+  for (let count = 0; ; count++) {
+    const cond = run(p.cond, [...state, ...invariants]);
+    const c = read(cond[p.condValue]!)[0]!;
+    if (c === 0 || c !== c) return { state: p.exits.map((x) => copy(cond[x]!)), count };
+    const body = run(p.body, [...state, ...invariants, ...p.condExports.map((x) => cond[x]!)]);
+    state = p.results.map((x) => copy(body[x]!));
+  }
+}
+
+/** Runs every node of `g`; returns each value's operand. */
+function execute(g: Graph, inputs: Inputs, numbers: readonly number[], grads: Map<number, Operand | null>, observed: string[][]): (Operand | undefined)[] {
   const env: (Operand | undefined)[] = [];
-  const grads = new Map<number, Operand | null>();
-  const observed: string[][] = [];
+  const loops = new Map<number, Operand[]>();
   g.nodes.forEach((n, i) => {
     switch (n.op) {
       case 'input': {
@@ -99,6 +113,15 @@ export function runGraph(g: Graph, inputs: Inputs, outputs: readonly number[], n
         // Replay keeps gradients only of tensors that exist outside the call (inputs).
         if (g.nodes[n.inputs[0]!]!.op === 'input') grads.set(n.inputs[0]!, n.inputs.length > 1 ? env[n.inputs[1]!]! : null);
         return;
+      case 'loop': {
+        const { state, count } = runLoop(n.params as EffectParams['loop'], n.inputs.map((x) => env[x]!), numbers);
+        loops.set(i, state);
+        env[i] = dense('int32', [], [count]);
+        return;
+      }
+      case 'loopResult':
+        env[i] = loops.get(n.inputs[0]!)![(n.params as EffectParams['loopResult']).index]!;
+        return;
     }
     if (!isPrim(n.op)) throw new Error(`runGraph: unknown op ${n.op}`);
     const prim: Prim = n.op;
@@ -115,6 +138,14 @@ export function runGraph(g: Graph, inputs: Inputs, outputs: readonly number[], n
     executePrim(prim, params as Params<Prim>, args, out);
     env[i] = out;
   });
+  return env;
+}
+
+/** Runs `g`; `outputs` are the nodes the caller receives, `numbers` the number arguments of numberSlot constants. */
+export function runGraph(g: Graph, inputs: Inputs, outputs: readonly number[], numbers: readonly number[] = []): Observed {
+  const grads = new Map<number, Operand | null>();
+  const observed: string[][] = [];
+  const env = execute(g, inputs, numbers, grads, observed);
   const inputNodes = g.nodes.flatMap((n, i) => (n.op === 'input' ? [i] : []));
   const seen = () => ({
     outputs: outputs.map((o) => bits(read(env[o]!))),

@@ -26,7 +26,7 @@ function runNode(file: string, env: Record<string, string> = {}): { status: numb
 }
 
 interface Report {
-  seed: { values: number[][]; stats: Record<string, number>; sites: string[] };
+  seed: { values: number[][]; stats: Record<string, number>; sites: string[]; loops: string[] };
   newton: { roots: number[][]; steps: number[]; stats: Record<string, number>; sites: string[]; negative: string };
   training: { compiled: number[][][]; eager: number[][][]; stats: Record<string, number>; sites: string[] };
   decorated: { shrunk: number[][]; directions: number[] };
@@ -47,11 +47,13 @@ describe('node --import tsx --import kiln/register', () => {
     return report;
   };
 
-  it('the seed loop gives 20 and 20, with its guard on the line of the .ts file', () => {
+  it('the seed loop gives 20 and 20, lifted into one variant named by the line of the .ts file', () => {
     const r = result().seed;
     expect(r.values).toEqual([[20, 20], [20, 20], [21, 21], [7, 7], [20, 20]]);
-    expect(r.stats).toEqual({ calls: 5, traces: 3, replays: 2, fallbacks: 1, variants: 2 });
-    expect(r.sites).toEqual([siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')]);
+    // Trip counts 10, 10, 10, 2, 10: one variant, confirmed by the first two calls, replayed after.
+    expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
+    expect(r.sites).toEqual([]);
+    expect(r.loops).toEqual([`loop at ${siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted into one loop node (2 loop variables, 0 loop-invariant tensors; traced with 10 iterations)`]);
   });
 
   it("Newton's method converges and refuses negative input", () => {
@@ -77,7 +79,9 @@ describe('node --import tsx --import kiln/register', () => {
     expect(r.directions).toEqual([1, 1, -1, 1]);
     // Guards that failed (new paths) were logged with the sites of the method's conditions.
     const file = PROGRAMS + 'decorated.ts';
-    expect(stderr).toContain(`shrink: guard a comparison or Number() at ${siteString(file, 'decorated while', 'x.abs()')} failed`);
+    expect(stderr).toContain(`direction: guard a comparison or Number() at ${siteString(file, 'decorated ternary', 'x.sum()')} failed`);
+    // The halving loop is lifted: its trip count is data, so no guard of it ever fails.
+    expect(stderr).not.toContain('shrink: guard');
     expect(stderr).toContain(`direction: guard a comparison or Number() at ${siteString(file, 'decorated ternary', 'x.sum()')} failed`);
     expect(stderr).not.toContain('[kiln] ');
   });

@@ -29,7 +29,11 @@ function siteIn(fn: Function, text: string): string {
 describe('jit.toCode', () => {
   it('shows the rewritten source of a function', () => {
     const code = jit.toCode(seedLoop);
-    expect(code).toBe(seedLoop.toString().replace('first < second', '__kiln.loop(__kiln.cmp(first, second, "lt", __kiln_sites[0]), __kiln_sites[0])'));
+    // The loop becomes closures the tracer can lift: its test, its body, its loop variables.
+    const lifted = seedLoop.toString()
+      .replace('while (first < second) {', '__kiln.lift(__kiln_sites[0], () => (__kiln.cmp(first, second, "lt", __kiln_sites[0])), () => {')
+      .replace(/(\n\s*\})(;?\n\s*return)/, '$1, () => [first, second]);$2');
+    expect(code).toBe(lifted);
     expect(jit.toCode((x: Tensor) => (x.sum().gt(0) ? x : x.neg()))).toBe('(x) => __kiln.cond(x.sum().gt(0), __kiln_sites[0]) ? x : x.neg()');
   });
 
@@ -40,17 +44,27 @@ describe('jit.toCode', () => {
 });
 
 describe('jit(fn, { rewrite: true })', () => {
-  it('compiles a self-contained function rewritten: the seed loop replays a pair with as many iterations', () => {
+  it('compiles a self-contained function rewritten: the seed loop is lifted, one variant for every trip count', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const f = jit(seedLoop, { rewrite: true });
     expect(f.name).toBe('seedLoop');
     const pairs: [number, number][] = [[0, 10], [0, 10], [1, 11], [3, 5]];
     const values = pairs.map(([a, b]) => f(tensor([a]), tensor([b])).map((t) => t.item()));
     expect(values).toEqual([[20, 20], [20, 20], [21, 21], [7, 7]]);
-    expect(f.stats).toMatchObject({ traces: 3, replays: 1, fallbacks: 1 });
+    expect(f.stats).toMatchObject({ traces: 2, replays: 2, fallbacks: 0, variants: 1 });
+    const explained = f.explain(tensor([0]), tensor([10])).variants;
+    expect(explained.flatMap((v) => v.guards)).toEqual([]);
+    expect(explained[0]!.loops).toEqual([`loop at ${siteIn(seedLoop, 'first < second')}: lifted into one loop node (2 loop variables, 0 loop-invariant tensors; traced with 10 iterations)`]);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('without loop lifting, each evaluation of the condition is a guard: a pair with as many iterations replays', () => {
+    const f = jit(seedLoop, { rewrite: true, liftLoops: false });
+    const pairs: [number, number][] = [[0, 10], [0, 10], [1, 11], [3, 5]];
+    expect(pairs.map(([a, b]) => f(tensor([a]), tensor([b])).map((t) => t.item()))).toEqual([[20, 20], [20, 20], [21, 21], [7, 7]]);
+    expect(f.stats).toMatchObject({ traces: 3, replays: 1, fallbacks: 1, variants: 2 });
     const sites = new Set(f.explain(tensor([0]), tensor([10])).variants.flatMap((v) => v.guards.map((g) => g.site)));
     expect([...sites]).toEqual([siteIn(seedLoop, 'first < second')]);
-    expect(warn).not.toHaveBeenCalled();
   });
 
   it('gives a tensor condition its meaning in a method taken from an object', () => {

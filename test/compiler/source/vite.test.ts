@@ -92,18 +92,19 @@ async function throughPlugin<T>(name: string): Promise<T> {
   }
 }
 
-interface Seed { run(): { values: number[][]; stats: Record<string, number>; sites: string[] } }
+interface Seed { run(): { values: number[][]; stats: Record<string, number>; sites: string[]; loops: string[] } }
 interface Newton { INPUTS: number[][]; run(): { roots: number[][]; steps: number[]; stats: Record<string, number>; sites: string[]; negative: string } }
 interface Training { TRIALS: [number, number, number][]; run(): { compiled: number[][][]; eager: number[][][]; stats: Record<string, number>; sites: string[] } }
 
 describe('programs through the plugin', () => {
-  it('the seed loop gives 20 and 20, and replays a new pair that takes as many iterations', async () => {
+  it('the seed loop gives 20 and 20, and one lifted variant replays every trip count', async () => {
     const m = await throughPlugin<Seed>('seed');
     const r = m.run();
     expect(r.values).toEqual([[20, 20], [20, 20], [21, 21], [7, 7], [20, 20]]);
-    // (1, 11) takes ten iterations like (0, 10): same outcomes, so it replays.
-    expect(r.stats).toEqual({ calls: 5, traces: 3, replays: 2, fallbacks: 1, variants: 2 });
-    expect(r.sites).toEqual([siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')]);
+    // (3, 5) takes two iterations where (0, 10) takes ten: the lifted loop replays both.
+    expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
+    expect(r.sites).toEqual([]);
+    expect(r.loops[0]).toMatch(`loop at ${siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
     // As written, each comparison reads both values: every new pair falls back.
     const plain = ((await import('./programs/seed.js')) as Seed).run();
     expect(plain.values).toEqual(r.values);
@@ -161,8 +162,8 @@ describe('in a Vite server', () => {
       const seed = (await server.ssrLoadModule('/test/compiler/source/programs/seed.ts')) as Seed;
       const r = seed.run();
       expect(r.values[0]).toEqual([20, 20]);
-      expect(r.stats).toEqual({ calls: 5, traces: 3, replays: 2, fallbacks: 1, variants: 2 });
-      expect(r.sites).toEqual([siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')]);
+      expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
+      expect(r.loops[0]).toMatch(`loop at ${siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
     } finally {
       await server.close();
     }

@@ -306,7 +306,7 @@ onGpu('webgpu memory', () => {
 });
 
 onGpu('jit with WebGPU tensors', () => {
-  it('runs the calls eagerly (correct on every call) and says why, for arguments and for captured tensors', async () => {
+  it('compiles functions of WebGPU arguments and captured tensors (test/src/jit/webgpu.test.ts covers more)', async () => {
     const { jit } = await import('../../../src/index.js');
     const warn = console.warn;
     const warnings: string[] = [];
@@ -321,10 +321,9 @@ onGpu('jit with WebGPU tensors', () => {
         await expectSame(byArg(x.to('webgpu')), x.add(1).mul(2));
         await expectSame(byCapture(i + 0.5), tensor([1, 2, 3]).mul(i + 0.5));
       }
-      expect(byArg.stats.replays).toBe(0);
-      expect(byCapture.stats.replays).toBe(0);
-      expect(warnings.some((m) => m.includes('WebGPU tensors'))).toBe(true);
-      expect(warnings.some((m) => m.includes('captured WebGPU tensors'))).toBe(true);
+      expect(byArg.stats.replays).toBe(2);
+      expect(byCapture.stats.replays).toBeGreaterThan(0);
+      expect(warnings).toEqual([]);
     } finally {
       console.warn = warn;
     }

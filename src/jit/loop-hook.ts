@@ -1,0 +1,99 @@
+/**
+ * The runtime side of loop lifting. The source transform turns a loop whose shape allows it
+ * (compiler/source/loops.ts: no `return`, `await` or `var` in its body, no jump out of it)
+ * into closures, `while (test) body` becoming
+ *
+ *   __kiln.lift(site, () => (test), () => { body }, () => [a, b])
+ *
+ * where `a, b` are the variables the loop assigns that live outside it (`break` in the body
+ * becomes `return 1`, `continue` a plain `return`). Outside a trace this
+ * is the loop as written. While tracing, it is still the loop as written (so results are
+ * right at once), and each evaluation of the test and of the body is marked in the
+ * recording; when the loop ends, src/jit/loop-lift.ts decides whether the iterations
+ * collapse into one loop node, and the trace notes what it decided for explain().
+ */
+import { Tensor } from '../tensor.js';
+import { activeTrace } from './context.js';
+import { liftLoop, type LoopEvaluation } from './loop-lift.js';
+import type { Trace } from './trace.js';
+
+/** What the body closure returns for `break` (`continue` returns nothing, like falling off the end). */
+export const BREAK = 1;
+
+/** 0: `while` and `for` (test first); 1: `do…while` (body first). */
+export type LoopKind = 0 | 1;
+
+/** Runs the loop; under a trace, records it so it can be lifted. `truth`: the hooks' condition conversion. */
+export function runLoop(
+  site: string, test: () => unknown, body: () => unknown, state: () => unknown[], kind: LoopKind,
+  update: (() => void) | undefined, truth: (value: unknown, site: string) => unknown,
+): void {
+  /** One pass of body and update; false after `break`. */
+  const step = (): boolean => {
+    if (body() === BREAK) return false;
+    update?.();
+    return true;
+  };
+  if (kind === 1 && !step()) return;
+  const trace = activeTrace();
+  if (trace === undefined || !trace.liftLoops) {
+    while (truth(test(), site)) if (!step()) return;
+    return;
+  }
+  recordLoop(trace, site, test, step, state, truth);
+}
+
+function recordLoop(trace: Trace, site: string, test: () => unknown, step: () => boolean, state: () => unknown[], truth: (value: unknown, site: string) => unknown): void {
+  const nodes = trace.graph.nodes;
+  let reason: string | undefined;
+  const ids = (): number[] => state().map((v, j) => {
+    if (v instanceof Tensor) return trace.idOf(v);
+    reason ??= `loop variable ${j + 1} holds ${v === undefined ? 'undefined' : `a ${typeof v}`}, not a tensor`;
+    return -1;
+  });
+  const initial = ids();
+  const mark = trace.beginLoop();
+  const evals: LoopEvaluation[] = [];
+  let ended = false;
+  try {
+    let current = initial;
+    for (;;) {
+      const testStart = nodes.length;
+      const value = test();
+      if (evals.length === 0 && !(value instanceof Tensor)) {
+        // A loop on JS values (a counter, say) is plain JavaScript: nothing to lift or note.
+        trace.endLoop(mark);
+        ended = true;
+        if (truth(value, site) && step()) while (truth(test(), site)) if (!step()) break;
+        return;
+      }
+      if (!(value instanceof Tensor)) reason ??= 'its condition is not always a tensor';
+      const holds = truth(value, site);
+      const testEnd = nodes.length;
+      const e: LoopEvaluation = { state: current, testStart, testEnd, afterTest: ids() };
+      evals.push(e);
+      if (!holds) break;
+      if (!step()) {
+        reason ??= 'it was left with break';
+        break;
+      }
+      e.bodyEnd = nodes.length;
+      current = ids();
+    }
+    const finalValues = state() as Tensor[];
+    if (reason === undefined && finalValues.some((t) => t.requiresGrad)) reason = 'its tensors require grad (autograd does not see inside a lifted loop; run it under noGrad to lift it)';
+    if (reason === undefined) {
+      const lift = liftLoop(trace.graph, mark.nodes, evals, current, site);
+      if (lift.ok) {
+        trace.endLoop(mark, { lifted: lift, final: finalValues });
+        ended = true;
+        trace.loopNotes.set(site, `loop at ${site}: lifted into one loop node (${lift.params.carried} loop variables, ${lift.operands.length - lift.params.carried} loop-invariant tensors; traced with ${evals.length - 1} iterations)`);
+        return;
+      }
+      reason = lift.reason;
+    }
+  } finally {
+    if (!ended) trace.endLoop(mark);
+  }
+  trace.loopNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
+}

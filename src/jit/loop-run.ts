@@ -1,0 +1,195 @@
+/**
+ * Runs a lifted loop node on the CPU as one loop: its condition and body graphs are
+ * optimized and fused once, every value gets a fixed buffer, and each iteration is a
+ * sequence of calls of compiled kernels on those buffers — no tensor is made, no op
+ * dispatched and no graph walked per iteration. The loop variables live in buffers of
+ * their own; after each body the next values are copied in (through a staging copy when
+ * a next value reads a loop variable's own memory, as in a swap).
+ */
+import { ARRAY_OF } from '../../runtime/dtype.js';
+import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
+import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import { viewLayout } from '../../compiler/ir/infer.js';
+import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../../compiler/ir/shape.js';
+import { planFusion, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
+import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
+import { InternalError } from '../../runtime/errors.js';
+import { apply, empty, operand } from '../dispatch.js';
+import { Tensor } from '../tensor.js';
+
+/** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
+class CompiledGraph {
+  readonly graph: Graph;
+  readonly plan: FusionPlan;
+  /** The requested values, renumbered into `graph`. */
+  readonly outputs: number[];
+  /** Fixed buffers of computed values, and constants, kept from call to call. */
+  readonly #kept: (Tensor | undefined)[] = [];
+
+  constructor(graph: Graph, outputs: readonly number[], args: readonly Tensor[], passes: readonly NamedPass[]) {
+    const r = runPasses(graph, passes, { outputs: new Set(outputs) });
+    this.graph = r.graph;
+    this.outputs = outputs.map((o) => r.remap[o]!);
+    const nodes = this.graph.nodes;
+    const layouts: StaticLayout[] = [];
+    const roots: number[] = [];
+    nodes.forEach((n, i) => {
+      if (n.op === 'input') {
+        const t = args[argSlot(n)]!;
+        layouts[i] = { shape: n.shape, strides: t.strides, dtype: n.dtype };
+        roots[i] = i;
+      } else if (n.op !== 'constant' && primitiveRules[n.op as Prim]?.kind === 'view') {
+        const base = layouts[n.inputs[0]!]!;
+        const view = viewLayout(n.op as Prim, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
+        layouts[i] = { shape: view.shape, strides: view.strides, dtype: n.dtype };
+        roots[i] = roots[n.inputs[0]!]!;
+      } else {
+        layouts[i] = { shape: n.shape, strides: contiguousStrides(n.shape), dtype: n.dtype };
+        roots[i] = i;
+      }
+    });
+    this.plan = planFusion(this.graph, layouts, new Set(this.outputs), roots);
+  }
+
+  /**
+   * Binds the graph to `args` for one call: every value's tensor (views and constants made
+   * now, computed values in fixed buffers) and the kernel calls that compute them.
+   */
+  bind(args: readonly Tensor[], numbers: readonly number[]): { env: Tensor[]; steps: (() => void)[] } {
+    const nodes = this.graph.nodes;
+    const env: Tensor[] = [];
+    const steps: (() => void)[] = [];
+    const buffer = (i: number): Tensor => (this.#kept[i] ??= empty(nodes[i]!.shape.slice(), nodes[i]!.dtype));
+    for (const step of this.plan.steps) {
+      if (step.kind === 'fused') {
+        const outs = step.outputs.map(buffer);
+        const ins = step.inputs.map((x) => env[x]!);
+        const argv = [...outs.map((t) => t.storage.data), ...ins.map((t) => t.storage.data), ...outs.map((t) => t.offset), ...ins.map((t) => t.offset)];
+        const kernel = cpuKernel({ key: step.key, build: () => step.spec });
+        steps.push(() => kernel.apply(undefined, argv));
+        step.outputs.forEach((o, k) => (env[o] = outs[k]!));
+        continue;
+      }
+      const i = step.node;
+      const n = nodes[i]!;
+      if (n.op === 'input') {
+        env[i] = args[argSlot(n)]!;
+      } else if (n.op === 'constant') {
+        const p = n.params as EffectParams['constant'];
+        env[i] = p.numberSlot !== undefined ? constantTensor(n.shape, n.dtype, numbers[p.numberSlot]!) : (this.#kept[i] ??= constantTensor(n.shape, n.dtype, p.value, p.data));
+      } else if (primitiveRules[n.op as Prim]?.kind === 'view') {
+        env[i] = apply(n.op as Prim, [env[n.inputs[0]!]!], n.params as never);
+      } else if (primitiveRules[n.op as Prim] !== undefined && n.op !== 'random') {
+        const out = buffer(i);
+        const ins = n.inputs.map((x) => operand(env[x]!));
+        const o = operand(out);
+        steps.push(() => executePrim(n.op as Prim, n.params as never, ins, o));
+        env[i] = out;
+      } else {
+        throw new InternalError(`jit loop: a loop graph cannot run ${n.op} nodes`);
+      }
+    }
+    return { env, steps };
+  }
+}
+
+/** The argument an input node of a loop graph reads (loop graphs read only arguments). */
+function argSlot(n: Node): number {
+  const source = (n.params as EffectParams['input']).source;
+  if (source.kind !== 'arg') throw new InternalError(`jit loop: a loop graph input reads a ${source.kind}`);
+  return source.slot;
+}
+
+function constantTensor(shape: number[], dtype: Tensor['dtype'], value?: number, data?: ArrayLike<number>): Tensor {
+  const values = new ARRAY_OF[dtype](sizeOf(shape));
+  if (data !== undefined) values.set(data);
+  else values.fill(value!);
+  return Tensor.fromData(values, shape.slice(), dtype);
+}
+
+/** Copies `src` into the contiguous `dst` (same shape and dtype). */
+function copyStep(src: Tensor, dst: Tensor): () => void {
+  const n = sizeOf(dst.shape);
+  if (isContiguous(src.shape, src.strides)) {
+    const from = src.storage.data, to = dst.storage.data, at = src.offset;
+    return n === 1 ? () => { to[0] = from[at]!; } : () => to.set(from.subarray(at, at + n));
+  }
+  const s: Operand = operand(src), d: Operand = operand(dst);
+  return () => executePrim('copy', {}, [s], d);
+}
+
+/** A loop node of a compiled variant, ready to run; made on the variant's first replay. */
+export class LoopRunner {
+  #cond: CompiledGraph | undefined;
+  #body: CompiledGraph | undefined;
+  /** The loop variables' buffers (contiguous), and staging buffers for swaps. */
+  readonly #state: Tensor[];
+  readonly #staging: Tensor[];
+
+  constructor(readonly params: EffectParams['loop'], readonly passes: readonly NamedPass[]) {
+    const args = params.cond.nodes.filter((n) => n.op === 'input').slice(0, params.carried);
+    this.#state = args.map((n) => empty(n.shape.slice(), n.dtype));
+    this.#staging = args.map((n) => empty(n.shape.slice(), n.dtype));
+  }
+
+  /** The condition's and the body's kernel plans, once they exist (for explain()). */
+  get plans(): { cond?: FusionPlan; body?: FusionPlan } {
+    return { ...(this.#cond ? { cond: this.#cond.plan } : {}), ...(this.#body ? { body: this.#body.plan } : {}) };
+  }
+
+  /**
+   * Steps that make `values` the loop variables' next values. Values that read a loop
+   * variable's memory are staged first, so no copy reads a buffer an earlier copy of the
+   * same transfer overwrote (a swap); a value that is its variable already is left alone.
+   */
+  #transfer(values: readonly Tensor[]): (() => void)[] {
+    const state = this.#state;
+    const stateData = new Set(state.map((t) => t.storage.data));
+    const stage: (() => void)[] = [], commit: (() => void)[] = [];
+    values.forEach((next, j) => {
+      if (next.storage === state[j]!.storage && next.offset === 0 && isContiguous(next.shape, next.strides)) return;
+      if (stateData.has(next.storage.data)) {
+        stage.push(copyStep(next, this.#staging[j]!));
+        commit.push(copyStep(this.#staging[j]!, state[j]!));
+      } else {
+        commit.push(copyStep(next, state[j]!));
+      }
+    });
+    return [...stage, ...commit];
+  }
+
+  /** Runs the loop from `operands` (first values of the loop variables, then the invariants). */
+  run(operands: readonly Tensor[], numbers: readonly number[]): { results: Tensor[]; iterations: number } {
+    const p = this.params;
+    const state = this.#state;
+    const invariants = operands.slice(p.carried);
+    const condArgs = [...state, ...invariants];
+    this.#cond ??= new CompiledGraph(p.cond, [p.condValue, ...p.condExports, ...p.exits], condArgs, this.passes);
+    const cond = this.#cond.bind(condArgs, numbers);
+    const valueNode = this.#cond.outputs[0]!;
+    const exportNodes = this.#cond.outputs.slice(1, 1 + p.condExports.length);
+    const exitNodes = this.#cond.outputs.slice(1 + p.condExports.length);
+    const bodyArgs = [...condArgs, ...exportNodes.map((x) => cond.env[x]!)];
+    this.#body ??= new CompiledGraph(p.body, p.results, bodyArgs, this.passes);
+    const body = this.#body.bind(bodyArgs, numbers);
+
+    const bodySteps = [...body.steps, ...this.#transfer(this.#body.outputs.map((x) => body.env[x]!))];
+    const exitSteps = this.#transfer(exitNodes.map((x) => cond.env[x]!));
+    const condSteps = cond.steps;
+    const value = cond.env[valueNode!]!;
+    const flag = value.storage.data, at = value.offset;
+
+    operands.slice(0, p.carried).forEach((t, j) => copyStep(t, state[j]!)());
+    let iterations = 0;
+    for (;;) {
+      for (let k = 0; k < condSteps.length; k++) condSteps[k]!();
+      const c = flag[at]!;
+      if (c === 0 || c !== c) break;
+      for (let k = 0; k < bodySteps.length; k++) bodySteps[k]!();
+      iterations++;
+    }
+    for (const step of exitSteps) step();
+    return { results: state.map((t) => Tensor.fromData(t.storage.data.slice(), t.shape.slice(), t.dtype)), iterations };
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Which recorded variants replay on WebGPU, and why some cannot. A WebGPU replay records
+ * its kernels without waiting for the GPU, so every guard must be decided on the host
+ * before the first kernel is recorded: number comparisons, `.grad` checks and values of CPU
+ * inputs (an optimizer's hyper-parameters) can be; values computed by the graph cannot.
+ */
+import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import { isPrim } from '../../compiler/ir/kinds.js';
+import { primitiveRules } from '../../compiler/ir/primitives.js';
+import type { Tensor } from '../tensor.js';
+import { isMoveToGpu } from './devices.js';
+import type { Variant } from './variant.js';
+
+const NODE_OPS = new Set(['input', 'constant', 'write', 'observe', 'setGrad']);
+
+const onWebGpu = new WeakMap<Variant, boolean>();
+
+/** True when `v` replays on WebGPU: a tensor it reads lives there, or it moves values there. */
+export function usesWebGpu(v: Variant): boolean {
+  let gpu = onWebGpu.get(v);
+  if (gpu === undefined) {
+    const t = v.trace;
+    gpu = t.args.some((x) => x.device === 'webgpu') || t.captures.some((x) => x.device === 'webgpu') || t.graph.nodes.some(isMoveToGpu);
+    onWebGpu.set(v, gpu);
+  }
+  return gpu;
+}
+
+/**
+ * The input node whose CPU tensor observe node `o` reads (through views only), when no
+ * write into that storage comes before the read: its values can be checked before the
+ * replay runs anything. Undefined for any other observed value.
+ */
+export function hostReadInput(nodes: readonly Node[], roots: readonly number[], o: number, tensorOf: (i: number) => Tensor | undefined): number | undefined {
+  let x = nodes[o]!.inputs[0]!;
+  while (isPrim(nodes[x]!.op) && primitiveRules[nodes[x]!.op as keyof typeof primitiveRules].kind === 'view') x = nodes[x]!.inputs[0]!;
+  if (nodes[x]!.op !== 'input' || tensorOf(x)?.device !== 'cpu') return undefined;
+  const root = roots[x] ?? x;
+  for (let w = 0; w < o; w++) if (nodes[w]!.op === 'write' && (roots[nodes[w]!.inputs[0]!] ?? nodes[w]!.inputs[0]) === root) return undefined;
+  return x;
+}
+
+/** Why variant `v` (on WebGPU) must run eagerly instead, or undefined when it can replay there. */
+export function webGpuObstacle(v: Variant): string | undefined {
+  const t = v.trace;
+  const nodes = t.graph.nodes;
+  const big = [...t.args.map((x, i) => [x, `argument tensor ${i + 1}`] as const), ...t.captures.map((x) => [x, 'a captured tensor'] as const)]
+    .find(([x]) => x.device === 'cpu' && x.size !== 1);
+  if (big !== undefined) {
+    return `it mixes WebGPU tensors with ${big[1]}, a CPU tensor of shape [${big[0].shape}]; a compiled graph runs on one device, with CPU scalars as the only exception (as in eager ops); move it with .to('webgpu')`;
+  }
+  const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
+  if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
+  const tensorOf = (i: number): Tensor | undefined => {
+    const { source } = nodes[i]!.params as EffectParams['input'];
+    return source.kind === 'arg' ? t.args[source.slot] : source.kind === 'capture' ? t.captures[source.slot] : undefined;
+  };
+  for (let o = 0; o < nodes.length; o++) {
+    const p = nodes[o]!.params as EffectParams['observe'];
+    if (nodes[o]!.op !== 'observe' || p.numberCompare !== undefined || p.gradNull) continue;
+    if (hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
+    return `it reads tensor values (${p.how} at ${p.site}) that a replay on WebGPU could check only by waiting for the GPU; ` +
+      'return the tensor and read it with the async readers (await t.itemAsync(), t.dataAsync()) after the call, and branch outside the jit\'d function';
+  }
+  return undefined;
+}
