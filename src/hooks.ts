@@ -18,6 +18,7 @@ import './index.js';
 import * as E from './ops/elementwise.js';
 import { atSite } from './jit/site.js';
 import { runLoop } from './jit/loop-hook.js';
+import { runSelect } from './jit/select-hook.js';
 import { NOT_LIFTABLE } from '../compiler/source/loops.js';
 import { Tensor } from './tensor.js';
 
@@ -61,6 +62,11 @@ export interface KilnHooks {
    * one loop node.
    */
   lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[]): void;
+  /**
+   * An `if` whose branches only assign computed values (see src/jit/select-hook.ts): under
+   * a trace, a one-element tensor test picks the values with `where` instead of a guard.
+   */
+  select(site: string, test: () => unknown, then: () => void, otherwise: (() => void) | undefined, get: () => unknown[], set: (values: unknown[]) => void): void;
   /** `lift` for `do…while`: the body runs before the first test. */
   liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[]): void;
   /** `lift` for `for (init; test; update)`, after `init` ran: the update runs after each body. */
@@ -87,7 +93,7 @@ export const __kiln: KilnHooks = Object.freeze({
     if (value instanceof Tensor && why !== undefined) {
       const trace = activeTrace();
       const reason = NOT_LIFTABLE[why];
-      if (trace !== undefined && reason !== undefined && !trace.loopNotes.has(site)) trace.loopNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
+      if (trace !== undefined && reason !== undefined && !trace.controlNotes.has(site)) trace.controlNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
     }
     return cond(value, site);
   },
@@ -96,6 +102,9 @@ export const __kiln: KilnHooks = Object.freeze({
   },
   liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[]): void {
     runLoop(site, test, body, state, 1, undefined, cond);
+  },
+  select(site: string, test: () => unknown, then: () => void, otherwise: (() => void) | undefined, get: () => unknown[], set: (values: unknown[]) => void): void {
+    runSelect(site, test, then, otherwise, get, set, cond);
   },
   liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[]): void {
     runLoop(site, test, body, state, 0, update, cond);

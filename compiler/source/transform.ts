@@ -5,8 +5,11 @@
  * operands of `!` (and of `&&`/`||` inside those tests), into calls of a small runtime hook
  * (src/hooks.ts) that turns a one-element tensor into a boolean and records the guard with
  * the condition's original file:line:column. Comparisons in those tests become a hook call
- * too, which compares tensors as tensors, so the guard reads the branch taken (and a later
- * loop-lifting step sees a tensor condition) instead of the two operands' values.
+ * too, which compares tensors as tensors, so the guard reads the branch taken (and loop
+ * lifting sees a tensor condition) instead of the two operands' values. Loops whose shape
+ * allows it (compiler/source/loops.ts) become closures the tracer may lift into one loop
+ * node, and `if`s whose branches only assign computed values (compiler/source/selects.ts)
+ * become closures the tracer may turn into a select.
  *
  * Shaped like a Rollup plugin transform: a cheap prefilter, a parse (a syntax error is a
  * warning and the code is left as it is), scope analysis, one walk that edits by offset with
@@ -31,6 +34,7 @@ import { errorPosition, parseModule, type Decorator } from './parse.js';
 import { analyzeScopes, forEachChild, isFunctionNode, type Binding, type Scope, type ScopeInfo } from './scope.js';
 import { decodeMappings, originalPosition, readMap, type RawSourceMap, type Segment } from './mappings.js';
 import { loopShape, type LiftableLoop, type LoopShape } from './loops.js';
+import { selectVariables } from './selects.js';
 
 /** Options of transformSource. */
 export interface TransformOptions {
@@ -638,6 +642,38 @@ class Rewriter {
     return true;
   }
 
+  /**
+   * Turns an `if` whose branches only assign computed values to variables into a call of
+   * the hooks' select (see src/jit/select-hook.ts): under a trace, a tensor condition then
+   * picks values with `where` instead of becoming a guard.
+   */
+  #select(st: import('acorn').IfStatement): boolean {
+    if (isConstant(st.test)) return false;
+    const fromKiln = (b: Binding) => b.source !== undefined && hooksSpecifier(b.source, this.label) !== undefined;
+    const vars = selectVariables(st, this.info, fromKiln);
+    if (vars === undefined) return false;
+    this.hooksUsed = true;
+    const site = this.#site(st.test, 'if');
+    const put = (from: number, to: number, text: string) => this.s.overwrite(from, to, text, { contentOnly: true });
+    const braces = (b: Node) => (b.type === 'BlockStatement' ? ['', ''] : ['{ ', ' }']);
+    const [openThen, closeThen] = braces(st.consequent);
+    const values = freeName(this.info.names, `${this.hook}_values`);
+    const tail = `() => [${vars.join(', ')}], (${values}) => { [${vars.join(', ')}] = ${values}; });`;
+    put(st.start, st.test.start, `${this.hook}.select(${site}, () => (`);
+    put(st.test.end, st.consequent.start, `), () => ${openThen}`);
+    if (st.alternate) {
+      const [openElse, closeElse] = braces(st.alternate);
+      put(st.consequent.end, st.alternate.start, `${closeThen}, () => ${openElse}`);
+      this.s.prependRight(st.end, `${closeElse}, ${tail}`);
+    } else {
+      this.s.prependRight(st.end, `${closeThen}, undefined, ${tail}`);
+    }
+    this.#test(st.test, 'lift', 'if');
+    this.walk(st.consequent, true);
+    if (st.alternate) this.walk(st.alternate, true);
+    return true;
+  }
+
   /** Walks `node`; `active`: inside a function being rewritten. */
   walk(node: Node, active: boolean): void {
     if (isFunctionNode(node)) {
@@ -648,6 +684,7 @@ class Rewriter {
     switch (node.type) {
       case 'IfStatement': {
         const n = node as import('acorn').IfStatement;
+        if (this.#select(n)) return;
         this.#test(n.test, 'cond', 'if');
         this.walk(n.consequent, true);
         if (n.alternate) this.walk(n.alternate, true);
@@ -695,6 +732,11 @@ class Rewriter {
     }
     forEachChild(node, (c) => this.walk(c, true));
   }
+}
+
+/** `base`, or `base` with a number, whichever no name of the module uses. */
+function freeName(names: ReadonlySet<string>, base: string): string {
+  for (let i = 0; ; i++) if (!names.has(i === 0 ? base : `${base}${i}`)) return i === 0 ? base : `${base}${i}`;
 }
 
 /** A hooks name, and its sites table's, bound nowhere in the module. */

@@ -56,8 +56,9 @@ export interface JitOptions {
   passes?: readonly NamedPass[];
   /**
    * Lift loops whose condition is a tensor into one compiled loop node when every iteration
-   * computes the same thing (default true; needs the source transform, which hands such
-   * loops to the tracer). Off, each iteration's condition is a guard, as for any `if`.
+   * computes the same thing, and turn `if`s whose branches only assign computed values into
+   * selects (default true; needs the source transform, which hands both to the tracer).
+   * Off, each condition is a guard.
    */
   liftLoops?: boolean;
 }
@@ -91,7 +92,7 @@ export interface ExplainedKernel {
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { device: 'cpu' | 'webgpu'; graph: string; loops: string[]; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
+  variants: { device: 'cpu' | 'webgpu'; graph: string; controlFlow: string[]; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
@@ -420,7 +421,7 @@ class JitState {
     const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => ({
       device: usesWebGpu(v) ? 'webgpu' as const : 'cpu' as const,
       graph: printGraph(v.trace.graph),
-      loops: [...v.trace.loopNotes.values()],
+      controlFlow: [...v.trace.controlNotes.values()],
       guards: v.trace.guards.map((g) => ({ site: g.site, how: g.how, expected: g.expected })),
       captures: v.trace.captures.length,
       randomDraws: v.trace.randomCount,
@@ -449,7 +450,7 @@ class JitState {
         const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
         variants.forEach((v, i) => {
           lines.push(`variant ${i + 1} (${v.device}): ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
-          for (const l of v.loops) lines.push(`  ${l}`);
+          for (const l of v.controlFlow) lines.push(`  ${l}`);
           for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
           lines.push('  recorded IR:', v.graph.split('\n').map((l) => '    ' + l).join('\n'));
           for (const r of v.passes) lines.push(`  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`);

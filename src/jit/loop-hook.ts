@@ -87,7 +87,7 @@ function recordLoop(trace: Trace, site: string, test: () => unknown, step: () =>
       if (lift.ok) {
         trace.endLoop(mark, { lifted: lift, final: finalValues });
         ended = true;
-        trace.loopNotes.set(site, `loop at ${site}: lifted into one loop node (${lift.params.carried} loop variables, ${lift.operands.length - lift.params.carried} loop-invariant tensors; traced with ${evals.length - 1} iterations)`);
+        trace.controlNotes.set(site, `loop at ${site}: lifted into one loop node (${lift.params.carried} loop variables, ${lift.operands.length - lift.params.carried} loop-invariant tensors; traced with ${evals.length - 1} iterations)`);
         return;
       }
       reason = lift.reason;
@@ -95,5 +95,5 @@ function recordLoop(trace: Trace, site: string, test: () => unknown, step: () =>
   } finally {
     if (!ended) trace.endLoop(mark);
   }
-  trace.loopNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
+  trace.controlNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
 }

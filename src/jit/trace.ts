@@ -58,8 +58,8 @@ export class Trace {
   readonly #randomStart: number;
   /** Lift loops with tensor conditions into loop nodes (src/hooks.ts `lift`). */
   liftLoops = true;
-  /** What happened to each loop with a tensor condition, by site, for explain(). */
-  readonly loopNotes = new Map<string, string>();
+  /** What became of each loop with a tensor condition and each possible select, by site, for explain(). */
+  readonly controlNotes = new Map<string, string>();
   /** Set when the recording cannot be replayed (a value escaped a lifted loop): the reason. */
   invalid: string | undefined;
   /** Loops being recorded for lifting, and the tensors defined meanwhile. */
@@ -104,7 +104,7 @@ export class Trace {
     return id === POISONED ? undefined : id;
   }
 
-  /** Starts recording a loop that may be lifted; every beginLoop is followed by one endLoop. */
+  /** Starts recording a loop that may be lifted (or a select); every beginLoop is followed by one endLoop or rollback. */
   beginLoop(): TraceMark {
     this.#loopDepth++;
     return { nodes: this.graph.nodes.length, guards: this.guards.length, captures: this.captures.length, defined: this.#defined.length };
@@ -117,19 +117,10 @@ export class Trace {
    * inside the loop are forgotten: using one later makes the recording invalid.
    */
   endLoop(mark: TraceMark, lift?: { lifted: Extract<LoopLift, { ok: true }>; final: readonly Tensor[] }): void {
-    this.#loopDepth--;
     if (lift !== undefined) {
-      const inside = this.#defined.slice(mark.defined);
       // Captured tensors first read inside the loop: their input nodes move in front of it.
       const capturedInside = this.captures.slice(mark.captures).map((t) => ({ t, old: this.#ids.get(t)! }));
-      for (const t of inside) {
-        if ((this.#storageOwner.get(t.storage) ?? -1) >= mark.nodes) this.#storageOwner.delete(t.storage);
-        this.#ids.set(t, POISONED);
-      }
-      this.graph.nodes.length = mark.nodes;
-      this.gradModes.length = mark.nodes;
-      this.roots.length = mark.nodes;
-      this.guards.length = mark.guards;
+      this.#truncate(mark);
       const moved = new Map<number, number>();
       capturedInside.forEach(({ t, old }, k) => {
         moved.set(old, this.#define(t, this.#node('input', [], { source: { kind: 'capture', slot: mark.captures + k } }, t.shape, t.dtype)));
@@ -138,9 +129,37 @@ export class Trace {
       const loop = this.#node('loop', operands, lift.lifted.params, [], 'int32');
       lift.final.forEach((t, index) => this.#define(t, this.#node('loopResult', [loop], { index }, t.shape, t.dtype)));
     }
-    if (this.#loopDepth === 0) this.#defined = [];
+    this.#endSpeculation();
   }
 
+  /**
+   * Forgets everything recorded since `mark` (a select that falls back to a guard): its
+   * nodes and guards, and the captured tensors first read since, which are captured afresh
+   * if read again.
+   */
+  rollback(mark: TraceMark): void {
+    const captured = this.captures.splice(mark.captures);
+    this.#truncate(mark);
+    for (const t of captured) this.#ids.delete(t);
+    this.#endSpeculation();
+  }
+
+  /** Drops the nodes since `mark`; tensors defined since then are forgotten (poisoned). */
+  #truncate(mark: TraceMark): void {
+    for (const t of this.#defined.slice(mark.defined)) {
+      if ((this.#storageOwner.get(t.storage) ?? -1) >= mark.nodes) this.#storageOwner.delete(t.storage);
+      this.#ids.set(t, POISONED);
+    }
+    this.graph.nodes.length = mark.nodes;
+    this.gradModes.length = mark.nodes;
+    this.roots.length = mark.nodes;
+    this.guards.length = mark.guards;
+  }
+
+  #endSpeculation(): void {
+    this.#loopDepth--;
+    if (this.#loopDepth === 0) this.#defined = [];
+  }
 
   onApply(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void {
     const ids = inputs.map((x) => this.idOf(x));

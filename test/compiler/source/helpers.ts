@@ -12,15 +12,15 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const PROGRAMS = fileURLToPath(new URL('./programs/', import.meta.url));
 
 const OPERATOR = /^\s*(===|!==|==|!=|<=|>=|<|>)/;
-/** Text a lifted loop's rewrite puts in place of loop syntax (the hooks name may carry a number). */
-const LIFT_TEXT = /^(__kiln\d*\.lift(Do|For)?\(|\), (undefined, )?\(\) => |\s*\}?, \(\) => |\{ |; __kiln\d*\.liftFor\(|return( 1)?;)/;
-/** The loop syntax it replaces. */
-const LOOP_TEXT = /^\s*(while\b|do\b|for\b|\)|;|break\b|continue\b)/;
+/** Text the rewrite of a lifted loop or a select puts in place of syntax (the hooks name may carry a number). */
+const LIFT_TEXT = /^(__kiln\d*\.(lift(Do|For)?|select)\(|\), (undefined, )?\(\) => |\s*\}?, \(\) => |\{ |; __kiln\d*\.liftFor\(|return( 1)?;)/;
+/** The loop and `if` syntax it replaces. */
+const LOOP_TEXT = /^\s*(while\b|do\b|for\b|if\b|else\b|\)|;|break\b|continue\b)/;
 
 /**
  * Checks a map of `generated` back to `original`: every segment must point at the same
  * character it sits on, except the comma that replaced a comparison operator (and the
- * spaces before it) and the closures a lifted loop's syntax became. Returns the number of
+ * spaces before it) and the closures a lifted loop's or a select's syntax became. Returns the number of
  * segments checked.
  */
 export function checkMap(generated: string, original: string, mappings: string): number {

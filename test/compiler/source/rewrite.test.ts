@@ -54,7 +54,7 @@ describe('jit(fn, { rewrite: true })', () => {
     expect(f.stats).toMatchObject({ traces: 2, replays: 2, fallbacks: 0, variants: 1 });
     const explained = f.explain(tensor([0]), tensor([10])).variants;
     expect(explained.flatMap((v) => v.guards)).toEqual([]);
-    expect(explained[0]!.loops).toEqual([`loop at ${siteIn(seedLoop, 'first < second')}: lifted into one loop node (2 loop variables, 0 loop-invariant tensors; traced with 10 iterations)`]);
+    expect(explained[0]!.controlFlow).toEqual([`loop at ${siteIn(seedLoop, 'first < second')}: lifted into one loop node (2 loop variables, 0 loop-invariant tensors; traced with 10 iterations)`]);
     expect(warn).not.toHaveBeenCalled();
   });
 

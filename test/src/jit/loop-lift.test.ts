@@ -94,7 +94,7 @@ describe('lifted loops', () => {
       const calls = Array.from({ length: 10 }, () => [floats(next, 4, -20, 20), floats(next, 4, 0.05, 0.5), tensor(1)]);
       const f = differential(shrink, calls);
       expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0 });
-      expect(f.explain(...(calls[0] as [Tensor, Tensor, Tensor])).variants[0]!.loops[0]).toMatch(/lifted into one loop node \(2 loop variables, 2 loop-invariant tensors/);
+      expect(f.explain(...(calls[0] as [Tensor, Tensor, Tensor])).variants[0]!.controlFlow[0]).toMatch(/lifted into one loop node \(2 loop variables, 2 loop-invariant tensors/);
     });
   });
 
@@ -142,11 +142,11 @@ describe('loops that stay native, and why', () => {
     }
     const f = differential(counted, [[8, 8], [8, 8], [1, 0], [100, 3]].map((v) => [tensor(v), tensor(1)]));
     const v = f.explain(tensor([8, 8]), tensor(1)).variants[0]!;
-    expect(v.loops[0]).toMatch(/not lifted, loop variable 2 holds a number, not a tensor; each iteration's condition is a guard/);
+    expect(v.controlFlow[0]).toMatch(/not lifted, loop variable 2 holds a number, not a tensor; each iteration's condition is a guard/);
     expect(v.guards.length).toBeGreaterThan(1);
   });
 
-  it('an if on a tensor inside the body keeps the loop native', () => {
+  it('an if on a tensor inside the body becomes a select, so the loop still lifts', () => {
     function bumpy(x: Tensor, one: Tensor, five: Tensor): Tensor {
       while (x.sum() > one) {
         if (x.max() > five) x = x.sub(1);
@@ -154,13 +154,29 @@ describe('loops that stay native, and why', () => {
       }
       return x;
     }
-    withSeed('native bumpy', (next) => {
-      differential(bumpy, Array.from({ length: 6 }, () => [floats(next, 2, 0, 9), tensor(1), tensor(5)]), { maxVariants: 64 });
+    withSeed('lift bumpy', (next) => {
+      const f = differential(bumpy, Array.from({ length: 10 }, () => [floats(next, 2, 0, 20), tensor(1), tensor(5)]));
+      expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2 });
+      const notes = f.explain(tensor([7, 1]), tensor(1), tensor(5)).variants[0]!.controlFlow;
+      expect(notes).toEqual([
+        expect.stringMatching(/^if at <bumpy>:\d+:\d+: a select \(both branches computed, where picks the values\); no guard$/),
+        expect.stringMatching(/^loop at <bumpy>:\d+:\d+: lifted into one loop node \(1 loop variables, 2 loop-invariant tensors/),
+      ]);
     });
-    const g = jit(bumpy, { rewrite: true });
+  });
+
+  it('a value read in the body (a ?: on a tensor) keeps the loop native, with guards', () => {
+    function stepped(x: Tensor, one: Tensor, five: Tensor): Tensor {
+      while (x.sum() > one) x = x.div(x.max() > five ? 3 : 2);
+      return x;
+    }
+    withSeed('native stepped', (next) => {
+      differential(stepped, Array.from({ length: 6 }, () => [floats(next, 2, 0, 9), tensor(1), tensor(5)]), { maxVariants: 64 });
+    });
+    const g = jit(stepped, { rewrite: true });
     g(tensor([7, 1]), tensor(1), tensor(5));
     g(tensor([7, 1]), tensor(1), tensor(5));
-    expect(g.explain(tensor([7, 1]), tensor(1), tensor(5)).variants[0]!.loops[0]).toMatch(/not lifted, its body reads a tensor value/);
+    expect(g.explain(tensor([7, 1]), tensor(1), tensor(5)).variants[0]!.controlFlow[0]).toMatch(/not lifted, its body reads a tensor value/);
   });
 
   it('loop variables that require grad stay native (autograd sees every op); under noGrad they lift', () => {
@@ -168,7 +184,7 @@ describe('loops that stay native, and why', () => {
     const x = tensor([8, 8], { requiresGrad: true });
     const y = f(x, tensor(1));
     f(x, tensor(1));
-    expect(f.explain(x, tensor(1)).variants[0]!.loops[0]).toMatch(/not lifted, its tensors require grad/);
+    expect(f.explain(x, tensor(1)).variants[0]!.controlFlow[0]).toMatch(/not lifted, its tensors require grad/);
     y.sum().backward();
     expect(Array.from(x.grad!.data())).toEqual([1 / 16, 1 / 16]);
     const g = jit((t: Tensor) => noGrad(() => halveDo(t, tensor(1))));
@@ -191,7 +207,7 @@ describe('loops that stay native, and why', () => {
 
   it('the first trace with no iteration cannot see the body: that trip count gets a guarded variant of its own', () => {
     const f = differential(seedLoop, [[int(5), int(1)], [int(5), int(1)], [int(0), int(10)], [int(0), int(10)], [int(2), int(50)]]);
-    const notes = f.explain(int(5), int(1)).variants.flatMap((v) => v.loops);
+    const notes = f.explain(int(5), int(1)).variants.flatMap((v) => v.controlFlow);
     expect(notes).toContainEqual(expect.stringMatching(/not lifted, it ran no iteration when traced/));
     expect(notes).toContainEqual(expect.stringMatching(/lifted into one loop node/));
     expect(f.stats.variants).toBe(2);

@@ -24,5 +24,5 @@ export function run(): { values: number[][]; stats: object; sites: string[]; loo
   const values = PAIRS.map(([a, b]) => seed(tensor([a]), tensor([b])).map((t) => t.item()));
   const explained = seed.explain(tensor([0]), tensor([10]));
   const last = explained.variants.at(-1);
-  return { values, stats: { ...seed.stats }, sites: [...new Set(last?.guards.map((g) => g.site))], loops: last?.loops ?? [] };
+  return { values, stats: { ...seed.stats }, sites: [...new Set(last?.guards.map((g) => g.site))], loops: last?.controlFlow ?? [] };
 }
