@@ -131,6 +131,27 @@ export function clearJitCaches(): void {
   }
 }
 
+/** `text` with every integer written as `#` (decimals and exponents keep their digits). */
+function eraseIntegers(text: string): string {
+  return text.replace(/(?<![\w.]|[eE][-+])\d+(?![\w.])/g, '#');
+}
+
+const sizeFree = new WeakMap<Variant, string>();
+
+/**
+ * A variant's fingerprint with the integers of its graph, draw count and result erased:
+ * equal for recordings of one computation at different sizes. Constant data, captured
+ * tensors and grad modes stay exact.
+ */
+function sizeFreeFingerprint(v: Variant): string {
+  let f = sizeFree.get(v);
+  if (f === undefined) {
+    f = v.fingerprint.split('\n').map((line) => (/^(data|captures|grad modes) /.test(line) ? line : eraseIntegers(line))).join('\n');
+    sizeFree.set(v, f);
+  }
+  return f;
+}
+
 function guardName(g: Guard): string {
   return `${g.how} at ${g.site}`;
 }
@@ -325,6 +346,18 @@ class JitState {
 
   confirm(entry: Entry, v: Variant): void {
     if (entry.state !== 'confirming' || this.#cannotReplay(entry, v)) return;
+    if (entry.candidate === null && entry.dynamic.length === 0) {
+      // Another size of a computation already confirmed (the last, smaller batch): this one
+      // trace is enough, and its kernels come from the size-generic templates.
+      const sibling = this.#sizeSibling(entry, v);
+      if (sibling !== undefined) {
+        entry.state = 'compiled';
+        entry.variants = [v];
+        this.stats.variants++;
+        this.#event('recompiles', `compiled ${entry.key} after one trace: it records what ${sibling} records, with other sizes`);
+        return;
+      }
+    }
     if (entry.candidate !== null && entry.candidate.fingerprint === v.fingerprint) {
       if (entry.dynamic.length > 0) {
         const { unlinked, proven } = numberLinks(entry.dynamic, entry.candidate.trace, v.trace);
@@ -370,6 +403,21 @@ class JitState {
       const changing = previous ? changedGuard(previous.trace, v.trace) : undefined;
       this.#giveUp(entry, `${entry.attempts} consecutive traces all differed${changing ? `; the guard that keeps changing is ${guardName(changing)}` : ' (a value read with item() or a comparison changes every call?)'}`);
     }
+  }
+
+  /**
+   * The key of a compiled signature whose arguments differ from `entry`'s only in sizes
+   * and strides, with a variant that recorded the same computation as `v` up to integers
+   * (shapes, sizes, strides, draw counts), if there is one.
+   */
+  #sizeSibling(entry: Entry, v: Variant): string | undefined {
+    const key = eraseIntegers(entry.key);
+    const structure = sizeFreeFingerprint(v);
+    for (const e of this.cache.values()) {
+      if (e === entry || e.state !== 'compiled' || eraseIntegers(e.key) !== key) continue;
+      if (e.variants.some((u) => sizeFreeFingerprint(u) === structure)) return e.key;
+    }
+    return undefined;
   }
 
   /** Makes number positions part of the key again, for good: each value compiles on its own. */
