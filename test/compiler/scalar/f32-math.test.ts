@@ -180,6 +180,40 @@ describe('f32 math accuracy (float32 ulps over ~1M inputs)', () => {
     expect(measure(cos, Math.cos, xs).maxUlp).toBeLessThanOrEqual(1);
   });
 
+  it('erf is within 1 ulp on a sweep of every 997th float32 in [0, 4], both signs', () => {
+    // erf's table has nodes every 1/64: the sweep visits each node interval ~2000 times.
+    const xs: number[] = [];
+    for (let b = 0; b <= 0x40800000; b += 997) {
+      const x = fromBits(b);
+      xs.push(x, -x);
+    }
+    const r = measure(erf, erfReference, xs);
+    expect(r.notF32).toBe(0);
+    expect(r.maxUlp, `worst input ${r.worst}`).toBeLessThanOrEqual(1);
+  });
+
+  it('erf is within 1 ulp next to its table nodes and halfway between them', () => {
+    // Halfway points have the largest |x - node| (1/128) and are where the nearest node
+    // switches; the nodes have d = 0. A few float32 steps either side of each.
+    const xs: number[] = [];
+    for (let k = -512; k <= 512; k++) {
+      const c = Math.fround(k / 128);
+      f32[0] = c;
+      const b = i32[0]!;
+      for (let s = -3; s <= 3; s++) xs.push(fromBits(b + s));
+    }
+    const finite = xs.filter((x) => Number.isFinite(x) && Math.abs(x) <= 4);
+    expect(measure(erf, erfReference, finite).maxUlp).toBeLessThanOrEqual(1);
+  });
+
+  it('erf is odd bit for bit', () => {
+    const xs = samples(99, -4.5, 4.5, -20, 3);
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i]!;
+      if (!Object.is(erf(-x), -erf(x))) expect.fail(`erf(${-x}) is not -erf(${x})`);
+    }
+  });
+
   it('erf reference agrees with published values', () => {
     // erf values from tables (A&S 7.1 / mpmath)
     const table: [number, number][] = [
