@@ -40,7 +40,8 @@ import * as k from '../src/index.js';
 import * as hand from './hand.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
 import { tfjsMlp } from './tfjs-mlp.js';
-import { environment, fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement, type MeasureOptions } from './harness.js';
+import { environment, fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement, type MeasureOptions, excess, type Tolerance } from './harness.js';
+import { BATCH, LR, SIZES, kilnStep, linears, mlpModel } from './mlp.js';
 
 // Implementations.
 
@@ -117,21 +118,6 @@ function scaled(m: Measurement, f: number): Measurement {
 // Correctness.
 
 
-/** Largest |x - ref| - rtol * |ref|: at most atol when x agrees with ref within atol + rtol*|ref|. */
-function excess(ref: ArrayLike<number>, x: ArrayLike<number>, rtol: number): number {
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(x[i]! - ref[i]!) - rtol * Math.abs(ref[i]!);
-    if (!(e <= m)) m = e;
-  }
-  return m;
-}
-
-interface Tolerance {
-  atol: number;
-  rtol?: number;
-}
-
 /**
  * Compares every implementation's output with kiln eager's, prints the max abs differences
  * and fails the run when one is off by more than its tolerance: a fast wrong answer is not
@@ -146,9 +132,9 @@ function check(name: string, ref: ArrayLike<number>, outs: Partial<Record<Impl, 
     const d = maxAbsDiff(ref, out);
     diffs[impl] = d;
     parts.push(`${HEADERS[impl]} ${d === 0 ? '0' : d.toExponential(2)}`);
-    const t = tol[impl] ?? { atol: 0 };
-    if (!(excess(ref, out, t.rtol ?? 0) <= t.atol)) {
-      throw new Error(`${name}: ${HEADERS[impl]} disagrees with kiln eager (max |diff| ${d}; tolerance ${t.atol} + ${t.rtol ?? 0}*|x|)`);
+    const t = tol[impl] ?? { atol: 0, rtol: 0 };
+    if (!(excess(ref, out, t.rtol) <= t.atol)) {
+      throw new Error(`${name}: ${HEADERS[impl]} disagrees with kiln eager (max |diff| ${d}; tolerance ${t.atol} + ${t.rtol}*|x|)`);
     }
   }
   console.log(`check ${name}: max |diff| vs kiln eager: ${parts.join(', ')}`);
@@ -374,7 +360,7 @@ async function matmul(n: number): Promise<Workload> {
   const { out, kernels } = compile(jitted, a.kt, b.kt);
   const ref = f(a.kt, b.kt).data<'float32'>();
   // Sums of n products of N(0,1) values: float32 rounding differs with summation order.
-  const other = { atol: 1e-3 };
+  const other = { atol: 1e-3, rtol: 0 };
   const diffs = check(`matmul ${n}`, ref, {
     jit: out.data<'float32'>(),
     tfjsCpu: await tfValues('cpu', () => tf.matMul(a.cpu, b.cpu)),
@@ -393,34 +379,6 @@ async function matmul(n: number): Promise<Workload> {
 }
 
 // The MLP training step.
-
-const SIZES = [784, 256, 256, 10] as const;
-const BATCH = 128;
-const LR = 0.01;
-
-function mlpModel(): k.nn.Sequential {
-  return new k.nn.Sequential(
-    new k.nn.Linear(SIZES[0], SIZES[1]), new k.nn.ReLU(),
-    new k.nn.Linear(SIZES[1], SIZES[2]), new k.nn.ReLU(),
-    new k.nn.Linear(SIZES[2], SIZES[3]),
-  );
-}
-
-function linears(model: k.nn.Sequential): k.nn.Linear[] {
-  return model.layers.filter((l): l is k.nn.Linear => l instanceof k.nn.Linear);
-}
-
-/** The step as a kiln user writes it; the loss comes back detached. */
-function kilnStep(model: k.nn.Sequential): (x: k.Tensor, y: k.Tensor) => k.Tensor {
-  const optimizer = new k.optim.SGD(model.parameters(), { lr: LR });
-  return (x, y) => {
-    optimizer.zeroGrad();
-    const loss = k.nn.crossEntropy(model.forward(x), y);
-    loss.backward();
-    optimizer.step();
-    return loss.detach();
-  };
-}
 
 /** The same step in tfjs on one backend, from kiln's initial weights (transposed to [in, out]). */
 async function tfjsMlpOn(backend: 'cpu' | 'wasm', init: k.nn.Linear[], xs: Float32Array, labels: Int32Array) {
@@ -494,7 +452,7 @@ async function mlpStep(): Promise<Workload> {
   };
   // Losses of the four steps followed by every weight, so one check covers both.
   const state = (impl: Impl): Float32Array => flat([Float32Array.from(losses[impl]!), ...weights[impl]!]);
-  const near = { atol: 1e-5 };
+  const near = { atol: 1e-5, rtol: 0 };
   const diffs = check('MLP step (4 losses + weights)', state('eager'), {
     jit: state('jit'), tfjsCpu: state('tfjsCpu'), tfjsWasm: state('tfjsWasm'), hand: state('hand'),
   }, { tfjsCpu: near, tfjsWasm: near, hand: near });

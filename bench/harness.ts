@@ -283,3 +283,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return m;
 }
+
+/** How far a result may be from its reference: |x - ref| <= atol + rtol * |ref|. */
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/** Largest |x - ref| - rtol * |ref|: at most atol when x agrees with ref within atol + rtol*|ref|. */
+export function excess(ref: ArrayLike<number>, x: ArrayLike<number>, rtol: number): number {
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs(x[i]! - ref[i]!) - rtol * Math.abs(ref[i]!);
+    if (!(e <= m)) m = e;
+  }
+  return m;
+}

@@ -5,7 +5,7 @@ import type * as k from '../src/index.js';
 /**
  * A ReLU MLP in tfjs whose variables start from kiln's Linear layers, with SGD at `lr` on
  * mean softmax cross entropy (kiln's crossEntropy). `step` runs one update and returns the
- * loss; `forward` computes the loss only.
+ * loss (`stepAsync` reads it asynchronously); `forward` computes the loss only.
  */
 export function tfjsMlp(layers: readonly k.nn.Linear[], x: tf.Tensor2D, yOneHot: tf.Tensor2D, lr: number) {
   // kiln's Linear keeps weight as [out, in] (PyTorch's layout); tfjs multiplies by [in, out].
@@ -30,6 +30,15 @@ export function tfjsMlp(layers: readonly k.nn.Linear[], x: tf.Tensor2D, yOneHot:
   return {
     params,
     step: (): number => read(optimizer.minimize(loss, true)!),
+    /** `step` reading the loss asynchronously (a GPU backend's readback). */
+    stepAsync: async (): Promise<number> => {
+      const cost = optimizer.minimize(loss, true)!;
+      try {
+        return (await cost.data())[0]!;
+      } finally {
+        cost.dispose();
+      }
+    },
     forward: (): number => read(tf.tidy(loss)),
   };
 }

@@ -44,7 +44,10 @@ function noAdapter(detail: string): DeviceError {
 /** The platform's GPU object, or Dawn's from the `webgpu` package in Node. */
 async function gpuEntry(options: AcquireOptions): Promise<{ gpu: GPU; dawn: boolean }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu !== undefined) return { gpu: nav.gpu, dawn: false };
+  // Node has no GPU of its own: a navigator.gpu there was put in place from the 'webgpu'
+  // package (as TensorFlow.js's WebGPU backend needs), so it is Dawn and wants the throttle.
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
+  if (nav?.gpu !== undefined) return { gpu: nav.gpu, dawn: node };
   let mod: { create: (options: string[]) => GPU };
   try {
     mod = await import('webgpu');
