@@ -449,10 +449,14 @@ function renderMatmul(spec: MatmulSpec): string {
       ...kernel,
     ]);
   const names = ['bC', 'bA', 'bB', ...extraArgs.map((a) => `b${a}`), 'oC', 'oA', 'oB', ...extraArgs.map((a) => `o${a}`)];
+  // The packing buffer lives with the kernel; it is sized inside the function, so kernels
+  // that differ only in k (the batch of a weight gradient) share a size-generic template.
+  const packed = int(Math.max(1, 4 * k));
   return [
     `'use strict';`,
-    `const bp = new Float64Array(${int(Math.max(1, 4 * k))});`,
+    `let bp = new Float64Array(0);`,
     `return function matmul(${names.join(', ')}) {`,
+    `  if (bp.length < ${packed}) bp = new Float64Array(${packed});`,
     ...batched.map((l) => '  ' + l),
     '};',
   ].join('\n');

@@ -1,7 +1,7 @@
 /**
  * Size-generic kernel templates: sources that differ only in integer literals, each literal
- * an integer-affine function of one of them, share one compiled template bound to that
- * value. Results must be those of each source compiled on its own.
+ * an integer-affine function of up to three of them, share one compiled template bound to
+ * those values. Results must be those of each source compiled on its own.
  */
 import { describe, expect, it } from 'vitest';
 import { compileCpuKernel, cpuKernelCount } from '../../../runtime/cpu/compile.js';
@@ -39,6 +39,33 @@ describe('kernel templates', () => {
     sizes.forEach((n, i) => expect(run(kernels[i]!, n), `size ${n}`).toEqual(expected(n)));
     // The same text again is the same kernel.
     expect(compileCpuKernel(source(37, 'fam1'), {})).toBe(kernels[3]);
+  });
+
+  it('sizes along two dims: after three members spanning both, any other pair binds one template', () => {
+    // out[0] = n, out[1] = m, out[2] = 4n + m + 1, out[3] = 8: literals affine in (m, n).
+    const two = (n: number, m: number) => `'use strict';\nreturn function two(b0) { b0[0] = ${n}; b0[1] = ${m}; b0[2] = ${4 * n + m + 1}; b0[3] = 8; };`;
+    const run2 = (k: (...args: any[]) => void) => {
+      const out = new Float64Array(4);
+      k(out);
+      return Array.from(out);
+    };
+    const before = cpuKernelCount();
+    for (const [n, m] of [[8, 3], [12, 3], [8, 5]]) expect(run2(compileCpuKernel(two(n!, m!), {}))).toEqual([n, m, 4 * n! + m! + 1, 8]);
+    const fitted = cpuKernelCount();
+    expect(fitted - before, 'one member, a one-size template, then a two-size template').toBe(3);
+    for (const [n, m] of [[20, 7], [1, 1], [100, 64]]) expect(run2(compileCpuKernel(two(n!, m!), {}))).toEqual([n, m, 4 * n! + m! + 1, 8]);
+    expect(cpuKernelCount()).toBe(fitted);
+  });
+
+  it('the pivot is the literal that varies least, so sizes that are multiples of it (4k next to k) fit', () => {
+    const packed = (k: number) => `'use strict';\nreturn function packed(b0) { b0[0] = ${4 * k}; b0[1] = ${k}; };`;
+    compileCpuKernel(packed(64), {});
+    compileCpuKernel(packed(48), {});
+    const before = cpuKernelCount();
+    const out = new Float64Array(2);
+    compileCpuKernel(packed(37), {})(out);
+    expect(Array.from(out)).toEqual([148, 37]);
+    expect(cpuKernelCount()).toBe(before);
   });
 
   it('literals that are not affine in the pivot, or that vary outside the kernel function, get no template', () => {

@@ -58,6 +58,24 @@ describe('sizes', () => {
     });
   });
 
+  it('a training step at a third batch size compiles no kernel: matmuls, reductions and maps all bind templates', () => {
+    manualSeed(4);
+    const model = new nn.Sequential(new nn.Linear(20, 32), new nn.ReLU(), new nn.Linear(32, 5));
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const step = jit((x: Tensor, y: Tensor) => {
+      opt.zeroGrad();
+      const loss = nn.crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      return loss.detach();
+    });
+    for (const b of [64, 64, 64, 48, 48, 48]) step(randn([b, 20]), randint(0, 5, [b]));
+    const before = cpuKernelCount();
+    for (const b of [40, 40, 36, 36]) step(randn([b, 20]), randint(0, 5, [b]));
+    expect(cpuKernelCount() - before).toBe(0);
+    expect(step.stats).toMatchObject({ fallbacks: 0, variants: 4 });
+  });
+
   it('a different computation at another size is not a sibling: it is confirmed by two traces', () => {
     const body = (x: Tensor) => (x.shape[0]! > 4 ? x.exp() : x.neg()).sum(0);
     const f = jit(body);
