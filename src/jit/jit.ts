@@ -3,7 +3,9 @@
  * one (lazily created state, such as optimizer buffers, makes first calls differ), then
  * replay it for every call with the same signature, checking the recorded guards. A failed
  * guard runs the call eagerly and records another variant; past `maxVariants` the signature
- * stays eager with one warning. A replay never returns a stale or partial result.
+ * stays eager with one warning. A replay never returns a stale or partial result; on
+ * WebGPU, an async function's replay may check its guards after running speculatively
+ * (./speculation.ts), and so settle later.
  */
 import { JitError, ValueError } from '../../runtime/errors.js';
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
@@ -11,7 +13,7 @@ import { renderJs } from '../../compiler/codegen/js.js';
 import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { jitDisabled, log, logs } from './log.js';
-import { replay } from './replay.js';
+import { replay, type ReplayResult } from './replay.js';
 import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
@@ -105,6 +107,9 @@ export type JitFunction<F extends (...args: any[]) => any> = F & {
   explain(...args: Parameters<F>): Explanation;
   clearCache(): void;
 };
+
+/** The first guard that failed in a call's replays. */
+type Failure = Extract<ReplayResult, { ok: false }>;
 
 interface Entry {
   key: string;
@@ -205,6 +210,9 @@ class JitState {
   /** Whether traces lift loops (turned off when a lifted loop's value escaped it). */
   liftLoops: boolean;
 
+  /** Settles when the latest call that replayed speculatively has committed or fallen back. */
+  #speculating: Promise<void> | undefined;
+
   constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions) {
     this.maxVariants = options.maxVariants ?? 8;
     this.cacheSize = options.cacheSize ?? 64;
@@ -275,9 +283,15 @@ class JitState {
   }
 
   call(thisArg: unknown, args: unknown[]): unknown {
-    this.stats.calls++;
     // Inside another trace, run inline so the outer recording sees these ops.
-    if (activeTrace() !== undefined) return this.fn.apply(thisArg, args);
+    if (activeTrace() !== undefined) {
+      this.stats.calls++;
+      return this.fn.apply(thisArg, args);
+    }
+    // A speculative replay writes parameters only once its guards come back: a call made
+    // meanwhile waits for that, so it sees the writes as it would after an eager call.
+    if (this.#speculating !== undefined) return this.#speculating.then(() => this.call(thisArg, args));
+    this.stats.calls++;
     const walked = this.walk(thisArg, args);
     const entry = this.entryFor(walked);
     switch (entry.state) {
@@ -291,17 +305,51 @@ class JitState {
   }
 
   replayOrFallback(entry: Entry, walked: Walked, thisArg: unknown, args: unknown[]): unknown {
-    let failure: { guard: Guard; got: number[] | string } | undefined;
-    for (let i = 0; i < entry.variants.length; i++) {
-      const v = entry.variants[i]!;
+    return this.#replayFrom(entry, entry.variants.slice(), 0, walked, thisArg, args, undefined);
+  }
+
+  /**
+   * Replays the first of `variants` from index `from` whose guards hold, or falls back.
+   * A speculative (WebGPU) replay settles later: the next variants are tried after it.
+   */
+  #replayFrom(entry: Entry, variants: readonly Variant[], from: number, walked: Walked, thisArg: unknown, args: unknown[], failure: Failure | undefined): unknown {
+    for (let i = from; i < variants.length; i++) {
+      const v = variants[i]!;
       const r = replay(v, walked, this.passes);
+      if (r instanceof Promise) {
+        return this.#holdCallsUntil(r.then((settled) => (settled.ok
+          ? this.#replayed(entry, v, settled.value)
+          : this.#replayFrom(entry, variants, i + 1, walked, thisArg, args, failure ?? settled))));
+      }
       if (r.ok) {
-        this.stats.replays++;
-        if (i > 0) entry.variants.unshift(...entry.variants.splice(i, 1));
-        return v.trace.isAsync ? Promise.resolve(r.value) : r.value;
+        const value = this.#replayed(entry, v, r.value);
+        return v.trace.isAsync ? Promise.resolve(value) : value;
       }
       failure ??= r;
     }
+    return this.#fallback(entry, walked, thisArg, args, failure);
+  }
+
+  /** Counts a replay of `v` and moves it to the front, where the next call tries it first. */
+  #replayed(entry: Entry, v: Variant, value: unknown): unknown {
+    this.stats.replays++;
+    const i = entry.variants.indexOf(v);
+    if (i > 0) entry.variants.unshift(...entry.variants.splice(i, 1));
+    return value;
+  }
+
+  /** Makes calls of this function wait until `result` (a speculative replay and what follows it) settles. */
+  #holdCallsUntil(result: Promise<unknown>): Promise<unknown> {
+    const settled = result.then(() => undefined, () => undefined);
+    this.#speculating = settled;
+    void settled.then(() => {
+      if (this.#speculating === settled) this.#speculating = undefined;
+    });
+    return result;
+  }
+
+  /** No variant replayed: strict mode throws; otherwise the call runs eagerly and is recorded as a new variant. */
+  #fallback(entry: Entry, walked: Walked, thisArg: unknown, args: unknown[], failure: Failure | undefined): unknown {
     const what = failure ? `guard ${guardName(failure.guard)} failed: traced ${fmtValues(failure.guard.expected)}, this call ${fmtValues(failure.got)}` : 'no variant matched';
     if (this.options.strict) {
       const error = new JitError(`jit(${this.name}): ${what} (strict mode; without strict, this call would run eagerly and be recorded as a new variant)`);

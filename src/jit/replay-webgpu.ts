@@ -1,13 +1,16 @@
 /**
  * Replays a variant whose tensors live on WebGPU. Kernels are recorded into the device's
  * open command batch and nothing waits for the GPU, so the replay is split in two:
- *   1. every guard is decided on the host first (number comparisons, `.grad` checks, values
- *      of CPU inputs; see ./webgpu-check.ts), simulating `.grad` assignments in order, so a
- *      failing guard falls back to eager with nothing recorded or written;
+ *   1. every guard the host can decide is decided first (number comparisons, `.grad`
+ *      checks, values of CPU inputs; see ./webgpu-check.ts), simulating `.grad` assignments
+ *      in order, so a failing guard falls back to eager with nothing recorded or written;
  *   2. then the plan runs in program order: fused steps as WGSL launches (or generated JS
  *      for the CPU scalars of the graph, such as an optimizer's step count), other nodes
- *      through `apply`. In-place writes go straight into the real storage, since nothing can
- *      fail any more; `.grad` assignments are applied at the end.
+ *      through `apply`. When no guard is left, in-place writes go straight into the real
+ *      storage, since nothing can fail any more, and `.grad` assignments are applied at the
+ *      end. An async variant whose guards read values the graph computes runs
+ *      speculatively instead (./speculation.ts): writes go to shadows, the observed values
+ *      come back in one readback, and the replay (a promise) commits only if they match.
  * Values the graph makes from JS (constants) are materialized on the CPU once and uploaded
  * once; intermediates are disposed when the call ends, so GPU memory stays flat.
  */
@@ -35,8 +38,10 @@ import { log, logs } from './log.js';
 import { planOf, programOf } from './plan.js';
 import { materialize, sameValues, type ReplayResult } from './replay.js';
 import type { Walked } from './signature.js';
+import { Speculation } from './speculation.js';
 import type { Guard } from './trace.js';
 import type { OutputSpec, Program, Variant } from './variant.js';
+import { readbackLayout, type ReadbackLayout } from './guard-readback.js';
 import { hostReadInput } from './webgpu-check.js';
 
 /** A CPU storage's elements on the GPU, as of its `version`. */
@@ -54,8 +59,10 @@ interface GpuVariant {
   uploads: WeakMap<Storage, Upload>;
   /** Storage roots the program writes in place. */
   writtenRoots: Set<number>;
-  /** For each guard on values, the CPU input node it reads (through views). */
+  /** For each guard on values that the host decides before the run, the CPU input node it reads (through views). */
   hostReads: Map<number, number>;
+  /** Where the values of the other guards come back from (async variants only); undefined when there are none. */
+  deferred: ReadbackLayout | undefined;
 }
 
 const gpuVariants = new WeakMap<Variant, GpuVariant>();
@@ -75,16 +82,19 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
   const plan = planOf(v, walked, () => ({ maxArgs: eagerGpu().gpu.limits.maxStorageBuffersPerShaderStage, devices }));
   const tensorOf = (i: number) => inputTensor(prog, walked, i);
   const hostReads = new Map<number, number>();
+  const deferred: number[] = [];
   nodes.forEach((n, o) => {
     const p = n.params as EffectParams['observe'];
     if (n.op !== 'observe' || p.numberCompare !== undefined || p.gradNull) return;
     const input = hostReadInput(nodes, prog.roots, o, tensorOf);
-    // webgpu-check.ts keeps variants with guards on other values eager.
-    if (input === undefined) throw new InternalError(`jit webgpu replay: guard %${o} reads a value the host cannot see before the replay`);
-    hostReads.set(o, input);
+    if (input !== undefined) hostReads.set(o, input);
+    else if (v.trace.isAsync) deferred.push(o);
+    // webgpu-check.ts keeps synchronous variants with guards on other values eager.
+    else throw new InternalError(`jit webgpu replay: guard %${o} of a synchronous function reads a value the host cannot see before the replay`);
   });
   const writtenRoots = new Set(nodes.flatMap((n) => (n.op === 'write' ? [prog.roots[n.inputs[0]!] ?? n.inputs[0]!] : [])));
-  g = { devices, launches: new Map(), uploads: new WeakMap(), writtenRoots, hostReads };
+  const layout = deferred.length > 0 ? readbackLayout(nodes, deferred, devices) : undefined;
+  g = { devices, launches: new Map(), uploads: new WeakMap(), writtenRoots, hostReads, deferred: layout };
   for (const st of plan.steps) {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.launches.set(st, gpuLaunches(st));
@@ -113,8 +123,8 @@ export function webGpuLaunchCount(v: Variant): number | undefined {
 type Identity = Tensor | number;
 
 /**
- * Decides every guard of the program before anything runs, simulating `.grad`
- * assignments in order. Returns the first that fails.
+ * Decides every guard of the program that the host can decide before anything runs,
+ * simulating `.grad` assignments in order. Returns the first that fails.
  */
 function checkGuards(prog: Program, walked: Walked, g: GpuVariant): ReplayResult | undefined {
   const nodes = prog.graph.nodes;
@@ -151,7 +161,7 @@ function checkGuards(prog: Program, walked: Walked, g: GpuVariant): ReplayResult
         if (outcome !== p.expected[0]) return { ok: false, guard, got: [outcome] };
       } else if (p.gradNull) {
         if (gradOf(identityOf(node.inputs[0]!)) !== null) return { ok: false, guard, got: 'a tensor' };
-      } else {
+      } else if (g.hostReads.has(i)) {
         const input = g.hostReads.get(i)!;
         const values = hostValue(nodes, node.inputs[0]!, input, inputTensor(prog, walked, input)!).data();
         if (!sameValues(values, p.expected)) return { ok: false, guard, got: Array.from(values, Number) };
@@ -168,27 +178,55 @@ function hostValue(nodes: readonly Node[], x: number, input: number, tensor: Ten
   return apply(n.op as Prim, [hostValue(nodes, n.inputs[0]!, input, tensor)], n.params as never);
 }
 
-/** Runs variant `v` on WebGPU for the arguments `walked`. */
-export function replayWebGpu(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult {
+/**
+ * Runs variant `v` on WebGPU for the arguments `walked`: the result at once, or, for a
+ * variant with guards on values the GPU computes, a promise of it (see ./speculation.ts).
+ */
+export function replayWebGpu(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult | Promise<ReplayResult> {
   const prog = programOf(v, passes);
   const g = gpuVariantOf(v, prog, walked);
   const previousMode = setGradEnabled(false);
   try {
     // The call's scope disposes every tensor made during it except what the result reaches,
-    // the gradients it assigns and what the variant caches.
-    return tidy(() => {
+    // the gradients it assigns and what the variant caches; a speculative run also keeps
+    // its shadows and its results until its guards come back.
+    const { result } = tidy(() => {
       const failed = checkGuards(prog, walked, g);
-      if (failed !== undefined) return { result: failed, kept: [] };
-      const run = new Run(v, prog, g, walked);
-      const value = run.execute();
-      return { result: { ok: true, value } as ReplayResult, kept: [[...run.pendingGrads.values()], run.keep] };
-    }).result;
+      if (failed !== undefined) return { result: failed as ReplayResult, kept: [] };
+      if (g.deferred === undefined) {
+        const run = new Run(v, prog, g, walked);
+        run.record();
+        const value = run.finish();
+        return { result: { ok: true, value } as ReplayResult, kept: [[...run.pendingGrads.values()], run.keep] };
+      }
+      return speculate(v, prog, g, walked);
+    });
+    return result;
   } finally {
     setGradEnabled(previousMode);
   }
 }
 
-/** One call's run, after its guards held. */
+/**
+ * Records a speculative run of `v` (./speculation.ts): the promise of its result, and what
+ * the call's scope must keep until that settles (results, gradients, shadows, caches).
+ */
+function speculate(v: Variant, prog: Program, g: GpuVariant, walked: Walked): { result: Promise<ReplayResult>; kept: unknown[] } {
+  const speculation = new Speculation(g.deferred!, prog.graph.nodes, prog.guards, { ...takeCounters(prog.randomCount), count: prog.randomCount });
+  const run = new Run(v, prog, g, walked, speculation);
+  try {
+    run.record();
+  } catch (e) {
+    speculation.abandon([]);
+    throw e;
+  }
+  const computed = [...run.resultTensors(prog.output), ...run.pendingGrads.values()].flatMap((t) => (t === null ? [] : [t]));
+  // The caller's own tensors (an argument returned as is) are never disposed.
+  const made = computed.filter((t) => !run.real.includes(t) && !run.cached.has(t.storage));
+  return { result: speculation.settle(() => run.finish(), made), kept: [computed, run.keep, speculation.shadows.holders()] };
+}
+
+/** One call's run, after its host-decided guards held. */
 class Run {
   readonly nodes: readonly Node[];
   readonly env: (Tensor | undefined)[];
@@ -204,15 +242,17 @@ class Run {
   readonly counters: { seed: number; offset: number };
   readonly gpu = eagerGpu();
 
-  constructor(readonly v: Variant, readonly prog: Program, readonly g: GpuVariant, readonly walked: Walked) {
+  /** With `speculation`, writes go to its shadows and guards on computed values to its readback. */
+  constructor(readonly v: Variant, readonly prog: Program, readonly g: GpuVariant, readonly walked: Walked, readonly speculation?: Speculation) {
     this.nodes = prog.graph.nodes;
     this.env = new Array<Tensor | undefined>(this.nodes.length);
-    // Every guard held, so the call commits: it draws its random numbers now.
-    this.counters = takeCounters(prog.randomCount);
+    // Every guard held (a speculation gives the numbers back if one of its guards fails), so
+    // the call draws its random numbers now.
+    this.counters = speculation?.counters ?? takeCounters(prog.randomCount);
   }
 
-  /** Runs the plan, applies the gradients, and returns the result. */
-  execute(): unknown {
+  /** Runs the plan: kernels recorded, CPU steps run. */
+  record(): void {
     const plan = this.v.plan!;
     if (this.v.outputsRequireGrad) {
       // Autograd needs every op as a recorded node: no fusion.
@@ -228,8 +268,34 @@ class Run {
         else this.runCpuStep(step);
       }
     }
-    for (const [t, grad] of this.pendingGrads) t.grad = grad;
+  }
+
+  /** Applies the gradients and returns the result (after a speculation committed: over the real storages). */
+  finish(): unknown {
+    for (const [t, grad] of this.pendingGrads) t.grad = grad === null ? null : this.committed(grad);
     return this.build(this.prog.output);
+  }
+
+  /** `t`, or when it is over a committed shadow, the same view of the real storage. */
+  committed(t: Tensor): Tensor {
+    return this.speculation === undefined ? t : this.speculation.shadows.real(t);
+  }
+
+  /** `t` as the run reads and writes it: through a shadow when the call writes its storage speculatively. */
+  shadowed(i: number, t: Tensor): Tensor {
+    const shadows = this.speculation?.shadows;
+    if (shadows === undefined || !(this.g.writtenRoots.has(i) || shadows.has(t.storage))) return t;
+    return shadows.of(t);
+  }
+
+  /** The tensors of the result described by `spec`, as computed. */
+  resultTensors(spec: OutputSpec): Tensor[] {
+    switch (spec.kind) {
+      case 'tensor': return [this.env[spec.node]!];
+      case 'array': return spec.items.flatMap((s) => this.resultTensors(s));
+      case 'object': return spec.entries.flatMap(([, s]) => this.resultTensors(s));
+      case 'value': return [];
+    }
   }
 
   /** The tensor of constant node `i`: cached with the variant, unless it holds a number argument or the call writes it. */
@@ -318,7 +384,9 @@ class Run {
       case 'input': {
         const { source } = node.params as EffectParams['input'];
         if (source.kind !== 'grad') {
-          this.env[i] = this.real[i] = inputTensor(this.prog, this.walked, i);
+          const t = inputTensor(this.prog, this.walked, i)!;
+          this.real[i] = t;
+          this.env[i] = this.shadowed(i, t);
           return;
         }
         const of = this.real[source.of] ?? this.env[source.of]!;
@@ -326,7 +394,7 @@ class Run {
         const t = (this.pendingGrads.has(of) ? this.pendingGrads.get(of) : of.grad)!;
         this.real[i] = t;
         // Compiled kernels assume the contiguous layout a gradient normally has.
-        this.env[i] = t.isContiguous ? t : noGrad(() => contiguous(t));
+        this.env[i] = t.isContiguous ? this.shadowed(i, t) : noGrad(() => contiguous(t));
         return;
       }
       case 'constant':
@@ -340,6 +408,8 @@ class Run {
         return;
       }
       case 'observe':
+        // Guards decided before the run need nothing more; the others' values are read back after it.
+        if (this.speculation?.readback.reads(i)) this.speculation.readback.record(i, this.env[node.inputs[0]!]!);
         return;
       case 'setGrad': {
         const target = this.real[node.inputs[0]!];
@@ -373,7 +443,7 @@ class Run {
     switch (spec.kind) {
       case 'tensor': {
         const t = this.env[spec.node]!;
-        return this.cached.has(t.storage) ? noGrad(() => apply('copy', [t], {})) : t;
+        return this.cached.has(t.storage) ? noGrad(() => apply('copy', [t], {})) : this.committed(t);
       }
       case 'array': return spec.items.map((s) => this.build(s));
       case 'object': return Object.fromEntries(spec.entries.map(([k, s]) => [k, this.build(s)]));

@@ -46,8 +46,8 @@ export function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean 
   return true;
 }
 
-/** Runs variant `v` for the arguments `walked`. */
-export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult {
+/** Runs variant `v` for the arguments `walked` (a promise for a speculative WebGPU replay, see ./speculation.ts). */
+export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult | Promise<ReplayResult> {
   // Variants on WebGPU record their kernels into the device's command batch instead.
   if (usesWebGpu(v)) return replayWebGpu(v, walked, passes);
   const trace = programOf(v, passes);
@@ -101,6 +101,9 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
           }
           // Compiled kernels assume the contiguous layout a gradient normally has.
           if (!t.isContiguous) t = noGrad(() => contiguous(t!));
+          // A gradient the trace writes in place (p.grad.mul_(…)) is shadowed like any other
+          // written input: a guard that fails later must leave it as it was.
+          if (trace.writtenRoots.has(i)) written.add(t.storage);
         } else {
           t = sourceOf(i);
         }

@@ -1,8 +1,10 @@
 /**
  * Which recorded variants replay on WebGPU, and why some cannot. A WebGPU replay records
- * its kernels without waiting for the GPU, so every guard must be decided on the host
- * before the first kernel is recorded: number comparisons, `.grad` checks and values of CPU
- * inputs (an optimizer's hyper-parameters) can be; values computed by the graph cannot.
+ * its kernels without waiting for the GPU. Number comparisons, `.grad` checks and values of
+ * CPU inputs (an optimizer's hyper-parameters) are decided on the host before the first
+ * kernel is recorded; values computed by the graph can only be checked after it ran, which
+ * an async function's replay does (speculatively, see ./speculation.ts) and a synchronous
+ * function's cannot: its result is due before any readback.
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
@@ -58,9 +60,10 @@ export function webGpuObstacle(v: Variant): string | undefined {
   for (let o = 0; o < nodes.length; o++) {
     const p = nodes[o]!.params as EffectParams['observe'];
     if (nodes[o]!.op !== 'observe' || p.numberCompare !== undefined || p.gradNull) continue;
-    if (hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
-    return `it reads tensor values (${p.how} at ${p.site}) that a replay on WebGPU could check only by waiting for the GPU; ` +
-      'return the tensor and read it with the async readers (await t.itemAsync(), t.dataAsync()) after the call, and branch outside the jit\'d function';
+    if (t.isAsync || hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
+    return `it reads tensor values (${p.how} at ${p.site}) that a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do; ` +
+      'make it an async function that reads them with the async readers (await t.itemAsync(), t.dataAsync()), whose replays check such reads in one readback, ' +
+      'or return the tensor, read it after the call and branch outside the jit\'d function';
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JitError, Tensor, jit, manualSeed, nn, optim, tensor, zeros } from '../../../src/index.js';
+import { JitError, Tensor, jit, manualSeed, nn, noGrad, optim, tensor, zeros } from '../../../src/index.js';
 import { rng } from '../../helpers.js';
 import { runSeed, seedFor, withSeed } from '../random-inputs.js';
 import { expectSameTensor, lineOf, randTensor, snapshot } from './compare.js';
@@ -512,6 +512,22 @@ describe('exceptions', () => {
       }
       expect(f.stats.replays).toBeGreaterThan(0);
     });
+  });
+
+  it('a replay that fails a guard after writing into a .grad in place leaves the gradient unchanged', () => {
+    const p = tensor([1, 2], { requiresGrad: true });
+    p.grad = tensor([1, 1]);
+    const f = jit((x: Tensor) => {
+      noGrad(() => p.grad!.mul_(2));
+      return x.sum().item() > 0 ? x.mul(2) : x.neg();
+    });
+    const signs = [1, 1, -1, 1, -1, -1];
+    signs.forEach((sign, i) => {
+      f(tensor([sign, sign]));
+      expect(Array.from(p.grad!.data()), `call ${i + 1}`).toEqual([2 ** (i + 1), 2 ** (i + 1)]);
+    });
+    expect(f.stats.fallbacks).toBeGreaterThan(0);
+    expect(f.stats.replays).toBeGreaterThan(0);
   });
 
   it('a replay that fails a guard after drawing random numbers does not advance the random stream', () => {

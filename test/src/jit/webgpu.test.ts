@@ -12,40 +12,12 @@ import {
 } from '../../../src/index.js';
 import { eagerGpu } from '../../../src/webgpu.js';
 import { initEagerForTests } from '../../webgpu.js';
-import { rng, uniform } from '../../helpers.js';
-import { runSeed, seedFor } from '../random-inputs.js';
+import { uniform } from '../../helpers.js';
+import { expectClose, gpuRand, toGpu, warnings, withSeed } from './webgpu-helpers.js';
 
 const ready = await initEagerForTests('jit on webgpu');
 afterAll(() => webgpu.destroy());
 const onGpu = describe.skipIf(!ready);
-
-/** Runs `body` with a generator seeded for `label`; a failure names the seed that replays it. */
-async function withSeed(label: string, body: (next: () => number) => Promise<void>): Promise<void> {
-  try {
-    await body(rng(seedFor(label)));
-  } catch (e) {
-    if (e instanceof Error) e.message = `${e.message}\n  random inputs of "${label}": rerun with KILN_TEST_SEED=${runSeed}`;
-    throw e;
-  }
-}
-
-/** A float32 WebGPU tensor with values uniform in [lo, hi). */
-function gpuRand(next: () => number, shape: number[], lo = -2, hi = 2): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Float32Array.from(uniform(next, n, lo, hi)), { shape, device: 'webgpu' });
-}
-
-/** Same shape and dtype, and every element within float32 tolerance (NaN matches NaN, infinities match exactly). */
-async function expectClose(got: Tensor, want: Tensor, what = 'result', rtol = 1e-4, atol = 1e-5): Promise<void> {
-  expect(got.shape, `${what}: shape`).toEqual(want.shape);
-  expect(got.dtype, `${what}: dtype`).toBe(want.dtype);
-  const a = await got.dataAsync(), e = await want.dataAsync();
-  for (let i = 0; i < e.length; i++) {
-    const x = a[i]!, y = e[i]!;
-    const ok = Number.isNaN(y) ? Number.isNaN(x) : !Number.isFinite(y) ? x === y : Math.abs(x - y) <= atol + rtol * Math.abs(y);
-    if (!ok) throw new Error(`${what}: element ${i} of ${e.length}: got ${x}, expected ${y}`);
-  }
-}
 
 /** Launches recorded by `fn`. */
 function launchesOf(fn: () => void): number {
@@ -61,29 +33,6 @@ async function sameAsEager<A extends Tensor[]>(f: JitFunction<(...a: A) => Tenso
     await expectClose(f(...args), body(...args), `call ${i + 1}`);
   }
   expect(f.stats.replays).toBe(calls - 2);
-}
-
-/** Captures console.warn while `fn` runs. */
-async function warnings(fn: () => Promise<void>): Promise<string[]> {
-  const warn = console.warn;
-  const seen: string[] = [];
-  console.warn = (m: unknown) => { seen.push(String(m)); };
-  try {
-    await fn();
-  } finally {
-    console.warn = warn;
-  }
-  return seen;
-}
-
-/** `model` with every parameter moved to the GPU (as fresh parameters). */
-function toGpu<M extends nn.Module>(model: M): M {
-  for (const [, m] of model.namedModules()) {
-    for (const [key, value] of Object.entries(m)) {
-      if (nn.isParameter(value)) (m as unknown as Record<string, Tensor>)[key] = nn.parameter(value.detach().to('webgpu'));
-    }
-  }
-  return model;
 }
 
 onGpu('compiled graphs replay as WGSL kernels', () => {
@@ -211,20 +160,22 @@ onGpu('compiled graphs replay as WGSL kernels', () => {
     });
   });
 
-  it('a guard on the values of a GPU tensor keeps the signature eager, saying why', async () => {
+  it('a synchronous function that reads values the graph computes stays eager, saying why and what compiles', async () => {
     await withSeed('webgpu jit value guard', async (next) => {
-      const body = async (x: Tensor) => ((await x.sum().itemAsync()) > 0 ? x.mul(2) : x.neg());
+      // The read value is computed (on the CPU: a GPU value cannot be read synchronously at all).
+      const body = (x: Tensor, n: Tensor) => (n.mul(2).item() > 0 ? x.mul(2) : x.neg());
       const f = jit(body);
       const seen = await warnings(async () => {
         for (let i = 0; i < 5; i++) {
           const x = gpuRand(next, [4]);
-          await expectClose(await f(x), await body(x), `call ${i + 1}`);
+          const n = tensor(i % 2 ? 1 : -1);
+          await expectClose(f(x, n), body(x, n), `call ${i + 1}`);
         }
       });
       expect(f.stats.replays).toBe(0);
-      const why = 'a replay on WebGPU could check only by waiting for the GPU';
-      expect(seen.some((m) => m.includes(why) && m.includes('async readers'))).toBe(true);
-      const explained = f.explain(gpuRand(next, [4]));
+      const why = 'a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do';
+      expect(seen.some((m) => m.includes(why) && m.includes('make it an async function'))).toBe(true);
+      const explained = f.explain(gpuRand(next, [4]), tensor(1));
       expect(explained.state).toBe('eager');
       expect(explained.events.join('\n')).toContain(why);
     });
