@@ -37,7 +37,11 @@ export class WebGpuRunner {
   readonly pipelines: PipelineCache;
   private readonly kernels = new Map<string, WgslKernel>();
 
-  constructor(readonly gpu: GpuContext) {
+  /**
+   * `fallbackAdapter`: whether the device is a CPU implementation (lavapipe), which kernels
+   * are rendered for (WgslOptions.fallbackAdapter); by default what the device reports.
+   */
+  constructor(readonly gpu: GpuContext, readonly fallbackAdapter = gpu.device.adapterInfo?.isFallbackAdapter === true) {
     const device = gpu.device;
     this.storage = new BufferPool(device, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, 'kiln storage');
     this.uniforms = new BufferPool(device, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'kiln uniforms');
@@ -45,12 +49,12 @@ export class WebGpuRunner {
     this.pipelines = new PipelineCache(device);
   }
 
-  /** The rendered kernel for `spec`, rendered once per spec and options. */
+  /** The rendered kernel for `spec`, rendered once per spec and options (fallbackAdapter is the runner's). */
   kernel(spec: KernelSpec, options: WgslOptions = {}): WgslKernel {
     const key = JSON.stringify([spec, options.alignedOffsets === true, options.workgroupSize ?? 0]);
     let k = this.kernels.get(key);
     if (k === undefined) {
-      k = renderWgsl(spec, this.gpu.limits, options);
+      k = renderWgsl(spec, this.gpu.limits, { ...options, fallbackAdapter: this.fallbackAdapter });
       this.kernels.set(key, k);
     }
     return k;

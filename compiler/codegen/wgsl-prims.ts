@@ -182,19 +182,15 @@ fn k_expm1(x: f32) -> f32 {
   let s = ldexp(1.0, ki);
   return s * p + (s - 1.0);
 }` },
+  // The special cases are selected at the end rather than branched on (a vector of
+  // invocations on lavapipe runs every side of a branch some of them take anyway); the
+  // argument is clamped so that the main path stays finite for them.
   k_exp: { deps: ['k_expm1', 'k_inf'], code: `fn k_exp(x: f32) -> f32 {
-  if (k_isnan(x)) {
-    return x;
-  }
-  if (x > 88.72283935546875) {
-    return k_inf();
-  }
-  if (x < -104.0) {
-    return 0.0;
-  }
-  let k = round(x * 1.4426950408889634);
-  let r = (x - k * 0.693145751953125) - k * 1.4286067653301870e-6;
-  return k_ldexp(1.0 + k_expm1_poly(r), i32(k));
+  let xc = clamp(x, -104.0, 88.72283935546875);
+  let k = round(xc * 1.4426950408889634);
+  let r = (xc - k * 0.693145751953125) - k * 1.4286067653301870e-6;
+  let y = k_ldexp(1.0 + k_expm1_poly(r), i32(k));
+  return select(select(select(y, 0.0, x < -104.0), k_inf(), x > 88.72283935546875), x, k_isnan(x));
 }` },
   // musl's logf/log1pf: log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1) as 2 atanh(f / (2 + f)),
   // plus dk ln2 (ln2 in two parts) and a correction c for a rounded argument.
@@ -551,23 +547,12 @@ fn k_mod_f32(a: f32, b: f32) -> f32 {
   }
   return r;
 }` },
+  // a if it is NaN, else b if it is NaN, else the built-in (selects: see k_exp).
   k_max_f32: { deps: ['k_isnan'], code: `fn k_max_f32(a: f32, b: f32) -> f32 {
-  if (k_isnan(a)) {
-    return a;
-  }
-  if (k_isnan(b)) {
-    return b;
-  }
-  return max(a, b);
+  return select(select(max(a, b), b, k_isnan(b)), a, k_isnan(a));
 }` },
   k_min_f32: { deps: ['k_isnan'], code: `fn k_min_f32(a: f32, b: f32) -> f32 {
-  if (k_isnan(a)) {
-    return a;
-  }
-  if (k_isnan(b)) {
-    return b;
-  }
-  return min(a, b);
+  return select(select(min(a, b), b, k_isnan(b)), a, k_isnan(a));
 }` },
   // ToInt32 of a float32: |x| < 2^31 truncates; larger values are m 2^(e-150) with a 24-bit
   // m, wrapped modulo 2^32 like JS; Inf and NaN give 0.

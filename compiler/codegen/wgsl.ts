@@ -20,7 +20,7 @@
 import { DTypeError, InternalError } from '../../runtime/errors.js';
 import { jsHelpers } from './js-helpers.js';
 import { primitiveRules, refCast } from '../ir/primitives.js';
-import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec, RowSpec } from '../kernel.js';
+import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 import type { DType } from '../../runtime/dtype.js';
 import { validateSeed } from '../random/philox.js';
 import { HelperSet, renderWgslCast, wgslPrimitives, wgslType, type ElementwisePrim, type GpuDType, type UseHelper } from './wgsl-prims.js';
@@ -43,14 +43,20 @@ export const defaultWgslLimits: WgslLimits = {
   maxComputeWorkgroupStorageSize: 16384,
 };
 
-/** Choices the caller makes per call site; both are part of the pipeline's identity. */
+/** Choices that shape a pipeline; all are part of its identity. */
 export interface WgslOptions {
   /**
    * Every arg's element offset is a multiple of 4, so contiguous args may be read and
    * written as vec4 (the shader indexes vec4 arrays, so it cannot shift by a run-time
-   * remainder). Map kernels only; `dispatch` checks it.
+   * remainder). Map, reduce and row kernels; `dispatch` checks it.
    */
   alignedOffsets?: boolean;
+  /**
+   * The device is a CPU implementation (GPUAdapterInfo.isFallbackAdapter, e.g. lavapipe):
+   * reduce and row kernels then spread rows for a CPU (see CPU_ROWS). A fact about the
+   * device: WebGpuRunner sets it for every kernel it renders.
+   */
+  fallbackAdapter?: boolean;
   /**
    * Invocations per workgroup for map and random kernels (rounded down to a power of two;
    * default 256: fewer, larger workgroups cost less to schedule, measured 2x on lavapipe).
@@ -87,8 +93,8 @@ export interface WgslKernel {
 export function renderWgsl(spec: KernelSpec, limits: WgslLimits = defaultWgslLimits, options: WgslOptions = {}): WgslKernel {
   switch (spec.kind) {
     case 'map': return renderMap(spec, limits, options);
-    case 'reduce': return renderReduce(spec, limits);
-    case 'row': return renderRow(spec, limits);
+    case 'reduce': return renderReduce(spec, limits, options);
+    case 'row': return renderRow(spec, limits, options);
     case 'matmul': return renderMatmul(spec, limits);
     case 'random': return renderRandom(spec, limits, options);
     // Merged kernels have no single shader: their parts render and dispatch one after another in a batch.
@@ -539,11 +545,50 @@ function assemble(decls: string[], uniforms: Uniforms, nArgs: number, checks: bo
 
 // ---------------------------------------------------------------------------------------
 // Reduce and row kernels
+//
+// Both fold `inner` values for each of `rows` outer positions. A workgroup takes
+// `rowsPerGroup` rows and gives each of them `lanes` invocations: lane t folds elements
+// t, t + lanes, t + 2·lanes, ... into a private partial result, then the row's lanes
+// combine their partials through workgroup memory, each lane reading all of its row's
+// partials itself, so that a reduction costs one barrier (and a row of one lane none).
+// lavapipe runs a workgroup as coroutines of 8 invocations and switches through all of
+// them at every barrier, so rows get few lanes: one 256-invocation workgroup per row with
+// a barrier per tree level took 3-4x longer than 4 lanes per row on softmax [4096, 1024].
+// How many lanes a row gets depends on the kind of device (RowProfile).
 
-/** Inner sizes up to this run one row per invocation, in the CPU's order; longer rows get a workgroup each. */
-const SERIAL_INNER = 16;
-/** Workgroup size cap for row reductions. */
-const REDUCE_WG = 256;
+/** How reduce and row kernels spread rows over a kind of device. */
+interface RowProfile {
+  /** Invocations to keep busy: rows get more lanes until rows × lanes reaches this. */
+  parallelism: number;
+  /**
+   * Scratch elements an invocation may keep in its own memory, indexed by its step counter:
+   * the index is the same for every invocation, so on lavapipe the accesses are plain vector
+   * loads and stores (workgroup memory, indexed per invocation, took 8% longer on softmax
+   * [4096, 1024], recomputing exp 25% longer). Rows get more lanes until their scratch fits.
+   */
+  keepElements: number;
+}
+
+/** GPUs: many lanes per row, and little scratch per invocation (registers). Not measured here: the tests run it on lavapipe. */
+const GPU_ROWS: RowProfile = { parallelism: 16384, keepElements: 64 };
+
+/**
+ * CPU implementations (fallback adapters such as lavapipe): one lane per row where there
+ * are rows enough for the cores, so that kernels need no barrier. A barrier anywhere makes
+ * lavapipe compile the shader into coroutines: adding one to the one-lane softmax
+ * [4096, 1024] made it 12% slower, as slow as two lanes per row. An invocation's own
+ * memory is the CPU's stack: 16 KB of scratch each.
+ */
+const CPU_ROWS: RowProfile = { parallelism: 512, keepElements: 4096 };
+
+/** Elements each lane folds at least: shorter rows get fewer lanes, down to one lane folding in the CPU's order. */
+const MIN_PER_LANE = 8;
+/** Invocations per workgroup that reduce and row kernels aim for. */
+const ROW_WG = 64;
+/** Rows per workgroup at least where invocations walk across rows: 16 adjacent rows read 64 contiguous bytes per position (one row per workgroup took 5x longer for a sum over the first axis of [4096, 1024] on lavapipe). */
+const ACROSS_ROWS = 16;
+/** Partial results each lane reads itself; rows with more lanes first halve theirs in a tree. */
+const FLAT_COMBINE = 16;
 
 /** A fold: accumulator type, start value, how a value enters it and how partial results combine. */
 interface Fold {
@@ -553,19 +598,30 @@ interface Fold {
   combine(a: string, b: string): string;
 }
 
-/** The fold of sum, prod, max or min over values of `dtype`, giving `outDtype` (the JS renderer's reduceParts). */
-function fold(op: 'sum' | 'prod' | 'max' | 'min', dtype: GpuDType, outDtype: GpuDType, use: UseHelper): Fold {
+/**
+ * The fold of sum, prod, max or min over values of `dtype`, giving `outDtype` (the JS
+ * renderer's reduceParts). Over rows known to be `empty`, int32 and bool max and min start
+ * from what the CPU gives there: its float64 start value, -Infinity or Infinity, converted.
+ */
+function fold(op: 'sum' | 'prod' | 'max' | 'min', dtype: GpuDType, outDtype: GpuDType, empty: boolean, use: UseHelper): Fold {
   const accType: GpuDType = op === 'sum' || op === 'prod' ? outDtype : dtype;
   if (accType !== outDtype) throw new InternalError(`wgsl: ${op} of ${dtype} cannot give ${outDtype}`);
   const isF = accType === 'float32', isI = accType === 'int32';
   const c = (f: string, i: string, b: string) => (isF ? f : isI ? i : b);
+  const cpuEmpty = (start: number) => `${int(refCast(start, accType))}${isI ? 'i' : 'u'}`;
   let init: string, combine: (a: string, b: string) => string;
   switch (op) {
     case 'sum': init = c('0.0', '0i', '0u'); combine = (a, b) => `${a} + ${b}`; break;
     case 'prod': init = c('1.0', '1i', '1u'); combine = (a, b) => `${a} * ${b}`; break;
     // NaN wins and stays, like the CPU's `v > acc || v !== v`.
-    case 'max': init = c(`-${use('k_inf')}()`, 'i32(-2147483648)', '0u'); combine = (a, b) => (isF ? `${use('k_max_f32')}(${a}, ${b})` : `max(${a}, ${b})`); break;
-    case 'min': init = c(`${use('k_inf')}()`, '2147483647i', '1u'); combine = (a, b) => (isF ? `${use('k_min_f32')}(${a}, ${b})` : `min(${a}, ${b})`); break;
+    case 'max':
+      init = isF ? `-${use('k_inf')}()` : empty ? cpuEmpty(-Infinity) : isI ? 'i32(-2147483648)' : '0u';
+      combine = (a, b) => (isF ? `${use('k_max_f32')}(${a}, ${b})` : `max(${a}, ${b})`);
+      break;
+    case 'min':
+      init = isF ? `${use('k_inf')}()` : empty ? cpuEmpty(Infinity) : isI ? '2147483647i' : '1u';
+      combine = (a, b) => (isF ? `${use('k_min_f32')}(${a}, ${b})` : `min(${a}, ${b})`);
+      break;
   }
   return { accType, init, combine, step: (acc, v) => `${acc} = ${combine(acc, renderWgslCast(v, dtype, accType, use))};` };
 }
@@ -574,7 +630,7 @@ function fold(op: 'sum' | 'prod' | 'max' | 'min', dtype: GpuDType, outDtype: Gpu
 function betterFn(op: 'argmax' | 'argmin', dtype: GpuDType, use: UseHelper): string[] {
   const A = wgslType(dtype);
   return [
-    // Marks an empty partial result (an invocation that saw no element).
+    // Marks an empty partial result (a lane that saw no element).
     `const NONE = 0xffffffffu;`,
     `fn k_better(v1: ${A}, i1: u32, v2: ${A}, i2: u32) -> bool {`,
     `  if (i2 == NONE) {`, `    return false;`, `  }`,
@@ -588,40 +644,319 @@ function betterFn(op: 'argmax' | 'argmin', dtype: GpuDType, use: UseHelper): str
   ];
 }
 
-/** Workgroup size for one-workgroup-per-row kernels: the row's length rounded down to a power of two, capped. */
-function rowWorkgroup(inner: number, bytesPerSlot: number, limits: WgslLimits): number {
-  return pow2AtMost(Math.min(REDUCE_WG, inner, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX,
-    Math.floor(limits.maxComputeWorkgroupStorageSize / bytesPerSlot)));
+/** How a reduce or row kernel spreads its rows over invocations. */
+interface RowMapping {
+  /** Invocations per row, a power of two; with one, an invocation folds its row alone, in the CPU's order. */
+  lanes: number;
+  /** Rows per workgroup, a power of two. */
+  rowsPerGroup: number;
+  /** Invocations per workgroup: lanes × rowsPerGroup. */
+  wg: number;
+  /** Consecutive invocations take consecutive positions of one row (rows contiguous in memory), else the same position of consecutive rows. */
+  alongRow: boolean;
+  rows: number;
+  /** Workgroups: ceil(rows / rowsPerGroup). */
+  groups: number;
+  workgroups: [number, number, number];
 }
 
-function serialWorkgroup(limits: WgslLimits): number {
-  return pow2AtMost(Math.min(64, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX));
+function rowProfile(options: WgslOptions): RowProfile {
+  return options.fallbackAdapter === true ? CPU_ROWS : GPU_ROWS;
 }
 
-/** The tree over shared array `sa`: every step halves the live partial results; all invocations take part. */
-function tree(wg: number, combineInto: string[]): string[] {
-  return [
-    `workgroupBarrier();`,
-    `for (var s = ${wg >> 1}u; s > 0u; s = s >> 1u) {`,
-    `  if (lid < s) {`,
-    ...indent(combineInto, '    '),
-    `  }`,
-    `  workgroupBarrier();`,
-    `}`,
-  ];
+function pow2AtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
 }
 
-function storageDecls(argTypes: readonly GpuDType[], writable: ReadonlySet<number>): { decls: string[]; bindings: WgslBinding[] } {
+/**
+ * Lanes and rows per workgroup for `rows` rows of `inner` elements, walked in `steps` steps
+ * per row. `sharedPerLane`: bytes of workgroup memory each lane's partial results take
+ * when lanes share them. `keepPerStep`: scratch elements a lane keeps per step; rows get
+ * enough lanes for each lane's to fit the profile's keepElements, and where no number of
+ * lanes allowed does, `keep` is false and the kernel recomputes scratch values instead.
+ */
+function rowMapping(rows: number, inner: number, steps: number, alongRow: boolean, sharedPerLane: number, keepPerStep: number, profile: RowProfile, limits: WgslLimits): { mapping: RowMapping; keep: boolean } {
+  const maxWg = pow2AtMost(Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, Math.floor(limits.maxComputeWorkgroupStorageSize / sharedPerLane)));
+  // Walking across rows, only adjacent rows make contiguous reads: a workgroup takes several.
+  const fewestRows = alongRow ? 1 : Math.min(ACROSS_ROWS, maxWg);
+  const mostLanes = maxWg / fewestRows;
+  let lanes = Math.min(pow2AtLeast(Math.ceil(profile.parallelism / Math.max(rows, 1))), pow2AtMost(Math.max(1, Math.floor(inner / MIN_PER_LANE))), mostLanes);
+  const keepLanes = pow2AtLeast(Math.ceil((steps * keepPerStep) / profile.keepElements));
+  const keep = keepPerStep > 0 && steps > 0 && keepLanes <= mostLanes;
+  if (keep) lanes = Math.max(lanes, keepLanes);
+  const perGroup = Math.min(Math.max(1, fewestRows, Math.min(ROW_WG, maxWg) / lanes), pow2AtLeast(rows));
+  const groups = Math.ceil(rows / perGroup);
+  return { mapping: { lanes, rowsPerGroup: perGroup, wg: lanes * perGroup, alongRow, rows, groups, workgroups: grid(groups, limits) }, keep };
+}
+
+/**
+ * Whether consecutive invocations should walk along a row: unless more of `args` step by
+ * one element along the last outer dim (a reduction over a leading axis) than along the
+ * last inner dim.
+ */
+function walksAlongRow(outerStrides: readonly (readonly number[])[], innerStrides: readonly (readonly number[])[], args: Iterable<number>): boolean {
+  let along = 0, across = 0;
+  for (const a of args) {
+    if (Math.abs(innerStrides[a]!.at(-1) ?? 0) === 1) along++;
+    if (Math.abs(outerStrides[a]!.at(-1) ?? 0) === 1) across++;
+  }
+  return along >= across;
+}
+
+/**
+ * The first lines of a reduce or row kernel: `lane` (with more than one lane), `slot` (the
+ * row's place in the workgroup) and `row`. Rows past the end (the last workgroup's, when
+ * the row count is not a multiple of rowsPerGroup) fold the last row again and store
+ * nothing, so that they still reach every barrier; `live` tells them apart.
+ */
+function rowPrologue(m: RowMapping): string[] {
+  const yUsed = m.workgroups[1] > 1;
+  const lines = [`let group = ${linear('wid', m.workgroups[0], yUsed)};`];
+  // Only a 2-D grid has more workgroups than rows need; the test is uniform, so barriers may follow.
+  if (yUsed) lines.push(`if (group >= ${u32(m.groups)}) {`, `  return;`, `}`);
+  const T = u32(m.lanes), R = u32(m.rowsPerGroup);
+  if (m.lanes > 1) lines.push(`let lane = ${m.alongRow ? `lid % ${T}` : `lid / ${R}`};`);
+  lines.push(`let slot = ${m.lanes === 1 ? 'lid' : m.alongRow ? `lid / ${T}` : `lid % ${R}`};`);
+  lines.push(`let place = group * ${R} + slot;`);
+  if (m.rows % m.rowsPerGroup === 0) lines.push(`let row = place;`);
+  else lines.push(`let live = place < ${u32(m.rows)};`, `let row = min(place, ${u32(m.rows - 1)});`);
+  return lines;
+}
+
+/** `lines` run only by live rows, and with `oneLane` only by each row's first lane. */
+function guarded(m: RowMapping, oneLane: boolean, lines: string[]): string[] {
+  const conds = [...(oneLane && m.lanes > 1 ? ['lane == 0u'] : []), ...(m.rows % m.rowsPerGroup !== 0 ? ['live'] : [])];
+  return conds.length === 0 ? lines : [`if (${conds.join(' && ')}) {`, ...indent(lines), `}`];
+}
+
+/** How lanes' partial results move through workgroup memory; every slot argument is a u32 index expression. */
+interface Partials {
+  /** Stores this invocation's partial result in slot `lid`. */
+  write: string[];
+  /** Folds slot `from` into slot `into`. */
+  merge(into: string, from: string): string[];
+  /** Sets this invocation's partial result back to the fold's start value. */
+  reset: string[];
+  /** Folds slot `from` into this invocation's partial result. */
+  absorb(from: string): string[];
+}
+
+/**
+ * Combines each row's partial results: every lane writes its own and, after one barrier,
+ * folds its row's (halved first in a tree when there are more than FLAT_COMBINE), so that
+ * every lane of a row ends with the same result, folded in the same order.
+ */
+function combineLanes(m: RowMapping, p: Partials): string[] {
+  const stride = m.alongRow ? 1 : m.rowsPerGroup;
+  const apart = (k: string) => (stride === 1 ? k : `${k} * ${u32(stride)}`);
+  const first = m.alongRow ? `slot * ${u32(m.lanes)}` : 'slot';
+  const flat = Math.min(m.lanes, FLAT_COMBINE);
+  const lines = [...p.write, `workgroupBarrier();`];
+  if (m.lanes > flat) {
+    lines.push(
+      `for (var s = ${u32(m.lanes >> 1)}; s >= ${u32(flat)}; s = s >> 1u) {`,
+      `  if (lane < s) {`, ...indent(p.merge('lid', `lid + ${apart('s')}`), '    '), `  }`,
+      `  workgroupBarrier();`,
+      `}`,
+    );
+  }
+  lines.push(...p.reset, `for (var j = 0u; j < ${u32(flat)}; j++) {`, ...indent(p.absorb(`${first} + ${apart('j')}`)), `}`);
+  return lines;
+}
+
+function storageDecls(argTypes: readonly GpuDType[], writable: ReadonlySet<number>, vec: ReadonlySet<number> = new Set()): { decls: string[]; bindings: WgslBinding[] } {
   const decls: string[] = [];
   const bindings: WgslBinding[] = [];
   argTypes.forEach((t, a) => {
-    decls.push(`@group(0) @binding(${a}) var<storage, ${writable.has(a) ? 'read_write' : 'read'}> b${a}: array<${wgslType(t)}>;`);
+    const elem = vec.has(a) ? `vec4<${wgslType(t)}>` : wgslType(t);
+    decls.push(`@group(0) @binding(${a}) var<storage, ${writable.has(a) ? 'read_write' : 'read'}> b${a}: array<${elem}>;`);
     bindings.push({ kind: 'storage', arg: a, dtype: t, writable: writable.has(a) });
   });
   return { decls, bindings };
 }
 
-function renderReduce(spec: ReduceSpec, limits: WgslLimits): WgslKernel {
+const ROW_ENTRY = `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`;
+
+/** The layout of a reduce or row kernel's args, as both specs give it. */
+interface RowLayout {
+  outer: readonly number[];
+  inner: readonly number[];
+  outerStrides: readonly (readonly number[])[];
+  innerStrides: readonly (readonly number[])[];
+}
+
+/**
+ * How the loops of a reduce or row kernel step through a row: one element at a time, or
+ * four contiguous elements at a time with the args contiguous along the last inner dim
+ * read and written as vec4 (half the time of single elements on lavapipe for softmax).
+ */
+interface RowWalk {
+  width: 1 | 4;
+  /** Args held as vec4 arrays. */
+  vec: ReadonlySet<number>;
+  /** The shape one row's steps run over: the inner shape with its last dim divided by the width. */
+  shape: number[];
+  steps: number;
+}
+
+/**
+ * Vectorizes when every offset is a multiple of 4 (`aligned`), the last inner dim is a
+ * multiple of 4, every arg a loop reads or writes (`walked`) steps along it by one element
+ * (keeping its other strides multiples of 4) or not at all (read, then, one element at a
+ * time), and no vec4 arg is also read or written at the row's own position (`atRow`).
+ */
+function rowWalk(layout: RowLayout, walked: ReadonlySet<number>, stored: ReadonlySet<number>, atRow: ReadonlySet<number>, aligned: boolean): RowWalk {
+  const inner = product(layout.inner);
+  const single: RowWalk = { width: 1, vec: new Set(), shape: [...layout.inner], steps: inner };
+  const last = layout.inner.length - 1;
+  const size = layout.inner[last] ?? 0;
+  if (!aligned || size < 4 || size % 4 !== 0) return single;
+  const vec = new Set<number>();
+  for (const a of walked) {
+    const along = layout.innerStrides[a]![last]!;
+    if (along === 0 && !stored.has(a)) continue;
+    const others = [...layout.outerStrides[a]!, ...layout.innerStrides[a]!.slice(0, last)];
+    if (along !== 1 || atRow.has(a) || !others.every((s) => s >= 0 && s % 4 === 0)) return single;
+    vec.add(a);
+  }
+  if (vec.size === 0) return single;
+  return { width: 4, vec, shape: [...layout.inner.slice(0, last), size / 4], steps: inner / 4 };
+}
+
+/** Every arg's offset at the current row, `q<a>`: in vec4 units for vec4 args. */
+function rowOffsets(layout: RowLayout, walk: RowWalk, uniforms: Uniforms): string[] {
+  const outer = coordinates(layout.outer, 'row', 'c');
+  return [
+    ...outer.lines,
+    ...layout.outerStrides.map((s, a) => (walk.vec.has(a)
+      ? `let q${a} = ${affine(`(${uniforms.offset(a)} >> 2u)`, outer.names, s.map((x) => x / 4))};`
+      : `let q${a} = ${affine(uniforms.offset(a), outer.names, s)};`)),
+  ];
+}
+
+/** One element of a row loop, as a loop body sees it. */
+interface RowElement {
+  /** Arg `a`'s value at this element. */
+  load(a: number): string;
+  /** The value a row kernel keeps as scratch `k` at this element. */
+  scratch(k: number): string;
+  /** The element's position along the last inner dim (i32). */
+  position: string;
+  /** The element's linear index in the row (u32). */
+  index: string;
+}
+
+/** What a loop body computes at one element: statements, then values to store into args and to keep as scratch there. */
+interface RowElementCode {
+  lines: string[];
+  stores: { arg: number; value: string }[];
+  saves: { index: number; value: string }[];
+}
+
+/** Steps each lane takes through its row. */
+function laneSteps(m: RowMapping, walk: RowWalk): number {
+  return Math.ceil(walk.steps / m.lanes);
+}
+
+/**
+ * The loop over this invocation's elements of its row: `i` runs over the lane's steps,
+ * lane, lane + lanes, ... `body` renders one element; `guard` wraps the stores into args.
+ * Scratch `k` is kept in the invocation's array `keep<k>` (RowProfile.keepElements), at
+ * the lane's step count `n`; only loops that touch it count steps so (a loop over `n`
+ * that derives `i` took 10% longer on lavapipe than one over `i` for softmax's max pass).
+ * Vectorized, every vec4 arg and kept scratch is read once per step, and what a step
+ * stores gathers in a vec4 written after its four elements.
+ */
+function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, argTypes: readonly GpuDType[], scratchTypes: readonly (GpuDType | undefined)[],
+  guard: (lines: string[]) => string[], body: (el: RowElement) => RowElementCode): string[] {
+  const coords = coordinates(walk.shape, 'i', 'e');
+  const last = coords.names[coords.names.length - 1] ?? '0u';
+  const lastDim = layout.inner.length - 1;
+  const offsets = argTypes.map((_, a) => {
+    const strides = layout.innerStrides[a]!.map((s, d) => (walk.vec.has(a) ? (d === lastDim ? 1 : s / 4) : s));
+    return `let p${a} = ${affine(`q${a}`, coords.names, strides)};`;
+  });
+  let counted = false;
+  const kept = (k: number) => {
+    counted = true;
+    return `keep${int(k)}[n]`;
+  };
+  let step: string[];
+  if (walk.width === 1) {
+    const { lines, stores, saves } = body({ load: (a) => `b${int(a)}[p${a}]`, scratch: kept, position: `i32(${last})`, index: 'i' });
+    step = [
+      ...lines,
+      ...saves.map((sv) => `${kept(sv.index)} = ${sv.value};`),
+      ...guard(stores.map((st) => `b${int(st.arg)}[p${int(st.arg)}] = ${st.value};`)),
+    ];
+  } else {
+    const loaded = new Set<number>(), read = new Set<number>();
+    const { lines, stores, saves } = body({
+      load: (a) => {
+        if (!walk.vec.has(a)) return `b${int(a)}[p${a}]`;
+        loaded.add(a);
+        return `l${a}[c]`;
+      },
+      scratch: (k) => {
+        read.add(k);
+        return `t${k}[c]`;
+      },
+      position: `i32(${last} * 4u + c)`,
+      index: 'i * 4u + c',
+    });
+    const written = [...new Set(stores.map((st) => st.arg))];
+    const saved = [...new Set(saves.map((sv) => sv.index))];
+    if (saved.length > 0) counted = true;
+    const vec4 = (t: GpuDType | undefined) => `vec4<${wgslType(t!)}>`;
+    step = [
+      ...[...loaded].map((a) => `let l${a} = b${a}[p${a}];`),
+      ...[...read].map((k) => `let t${k} = ${kept(k)};`),
+      ...written.map((a) => `var r${a}: ${vec4(argTypes[a])};`),
+      ...saved.map((k) => `var s${k}: ${vec4(scratchTypes[k])};`),
+      `for (var c = 0u; c < 4u; c++) {`,
+      ...indent([...lines, ...stores.map((st) => `r${int(st.arg)}[c] = ${st.value};`), ...saves.map((sv) => `s${int(sv.index)}[c] = ${sv.value};`)]),
+      `}`,
+      ...saved.map((k) => `${kept(k)} = s${k};`),
+      ...guard(written.map((a) => `b${a}[p${a}] = r${a};`)),
+    ];
+  }
+  step = [...coords.lines, ...offsets, ...step];
+  const T = u32(m.lanes), steps = u32(walk.steps);
+  if (!counted) return [m.lanes === 1 ? `for (var i = 0u; i < ${steps}; i++) {` : `for (var i = lane; i < ${steps}; i += ${T}) {`, ...indent(step), `}`];
+  return [
+    `for (var n = 0u; n < ${u32(laneSteps(m, walk))}; n++) {`,
+    ...indent([
+      m.lanes === 1 ? `let i = n;` : `let i = lane + n * ${T};`,
+      // Lanes past the row's end skip its last step.
+      ...(walk.steps % m.lanes === 0 ? step : [`if (i < ${steps}) {`, ...indent(step), `}`]),
+    ]),
+    `}`,
+  ];
+}
+
+/**
+ * `lines` for each component c of a vectorized fold's partial results, in order. Vectorized
+ * loops fold each of a step's four elements into its own partial result (acc4[c]), so that
+ * four chains of dependent folds run side by side (one chain of NaN-checking maxima bounded
+ * softmax's max pass on lavapipe); they combine into one after the loop.
+ */
+function componentsInOrder(lines: string[]): string[] {
+  return [`for (var c = 0u; c < 4u; c++) {`, ...indent(lines), `}`];
+}
+
+/** The launch of a reduce or row kernel; vec4 args must come with offsets that are multiples of 4. */
+function rowDispatch(m: RowMapping, walk: RowWalk, uniforms: Uniforms): WgslKernel['dispatch'] {
+  return (offsets, scalars = []) => {
+    for (const a of walk.vec) {
+      if (offsets[a]! % 4 !== 0) throw new InternalError(`wgsl: vectorized kernel called with offset ${offsets[a]} for arg ${a}`);
+    }
+    return { workgroups: m.rows === 0 ? [0, 1, 1] : m.workgroups, uniforms: uniforms.pack(offsets, scalars) };
+  };
+}
+
+function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
   const nArgs = spec.dtypes.length;
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
   const dtype = gpuDType(spec.dtype, 'the reduced operand');
@@ -639,75 +974,66 @@ function renderReduce(spec: ReduceSpec, limits: WgslLimits): WgslKernel {
   const uniforms = new Uniforms(nArgs);
   const op = spec.op;
   const isArg = op === 'argmax' || op === 'argmin';
-  const f = isArg ? undefined : fold(op, dtype, outDtype, use);
+  const f = isArg ? undefined : fold(op, dtype, outDtype, inner === 0, use);
   const A = wgslType(f?.accType ?? dtype);
   const extra: string[] = isArg ? betterFn(op, dtype, use) : [];
-  const step = (v: string, i: string): string[] => f !== undefined
-    ? [f.step('acc', v)]
-    : [`if (k_better(acc, at, ${v}, ${i})) {`, `  acc = ${v};`, `  at = ${i};`, `}`];
-  const result = (acc: string, at: string): string => (isArg ? `i32(select(${at}, 0u, ${at} == NONE))` : acc);
+  const inputs = new Set(Array.from({ length: nArgs - 1 }, (_, k) => k + 1));
+  const walk = rowWalk(spec, inputs, new Set(), new Set([0]), options.alignedOffsets === true);
+  const { mapping: m } = rowMapping(rows, inner, walk.steps, walksAlongRow(spec.outerStrides, spec.innerStrides, inputs), isArg ? 8 : 4, 0, rowProfile(options), limits);
 
-  const serial = inner <= SERIAL_INNER;
-  const wg = serial ? serialWorkgroup(limits) : rowWorkgroup(inner, isArg ? 8 : 4, limits);
-  const workgroups = grid(serial ? Math.ceil(rows / wg) : rows, limits);
-  const yUsed = workgroups[1] > 1;
-
-  const outer = coordinates(spec.outer, 'row', 'c');
-  const innerCoords = coordinates(spec.inner, 'i', 'e');
-  const main: string[] = [];
-  main.push(serial ? `let row = ${linear('gid3', workgroups[0] * wg, yUsed)};` : `let row = ${linear('wid', workgroups[0], yUsed)};`);
-  main.push(`if (row >= ${u32(rows)}) {`, `  return;`, `}`, ...outer.lines);
-  for (let a = 0; a < nArgs; a++) main.push(`let q${a} = ${affine(uniforms.offset(a), outer.names, spec.outerStrides[a]!)};`);
-  main.push(`var acc: ${A} = ${f?.init ?? '0'};`);
-  if (isArg) main.push(`var at = NONE;`);
-  const loopBody = [
-    ...innerCoords.lines,
-    ...Array.from({ length: nArgs - 1 }, (_, k) => `let p${k + 1} = ${affine(`q${k + 1}`, innerCoords.names, spec.innerStrides[k + 1]!)};`),
-    ...renderBody(spec.body, types, {
-      load: (a) => `b${int(a)}[p${a}]`,
-      index: (a) => `p${a}`,
-      position: `i32(${innerCoords.names[innerCoords.names.length - 1] ?? '0u'})`,
-    }, uniforms, use),
-    ...step(`v${int(spec.value)}`, 'i'),
+  const better = (acc: string, at: string, v: string, i: string) => [`if (k_better(${acc}, ${at}, ${v}, ${i})) {`, `  ${acc} = ${v};`, `  ${at} = ${i};`, `}`];
+  /** Folds the value `v` of element `i` into a partial result (acc, at). */
+  const absorb = (acc: string, at: string, v: string, i: string): string[] => (f !== undefined ? [f.step(acc, v)] : better(acc, at, v, i));
+  /** Folds partial result (v, i) into partial result (acc, at). */
+  const merge = (acc: string, at: string, v: string, i: string): string[] => (f !== undefined ? [`${acc} = ${f.combine(acc, v)};`] : better(acc, at, v, i));
+  const init = f?.init ?? '0';
+  const reset = [`acc = ${init};`, ...(isArg ? [`at = NONE;`] : [])];
+  const split = walk.width === 4;
+  const main = [
+    ...rowPrologue(m),
+    ...rowOffsets(spec, walk, uniforms),
+    `var acc: ${A};`,
+    ...(isArg ? [`var at: u32;`] : []),
+    ...reset,
+    ...(split ? [`var acc4 = vec4<${A}>(${init});`, ...(isArg ? [`var at4 = vec4<u32>(NONE);`] : [])] : []),
+    ...rowLoop(m, walk, spec, argTypes, [], (lines) => lines, (el) => ({
+      lines: [
+        ...renderBody(spec.body, types, { load: el.load, index: (a) => `p${a}`, position: el.position }, uniforms, use),
+        ...absorb(split ? 'acc4[c]' : 'acc', split ? 'at4[c]' : 'at', `v${int(spec.value)}`, el.index),
+      ],
+      stores: [],
+      saves: [],
+    })),
+    ...(split ? componentsInOrder(merge('acc', 'at', 'acc4[c]', 'at4[c]')) : []),
   ];
-  if (serial) {
-    main.push(`for (var i = 0u; i < ${u32(inner)}; i++) {`, ...indent(loopBody), `}`);
-    main.push(`b0[q0] = ${result('acc', 'at')};`);
-  } else {
-    extra.push(`var<workgroup> sa: array<${A}, ${wg}>;`);
-    if (isArg) extra.push(`var<workgroup> si: array<u32, ${wg}>;`);
-    main.push(`for (var i = lid; i < ${u32(inner)}; i += ${wg}u) {`, ...indent(loopBody), `}`);
-    main.push(`sa[lid] = acc;`);
-    if (isArg) main.push(`si[lid] = at;`);
-    main.push(...tree(wg, isArg
-      ? [`if (k_better(sa[lid], si[lid], sa[lid + s], si[lid + s])) {`, `  sa[lid] = sa[lid + s];`, `  si[lid] = si[lid + s];`, `}`]
-      : [`sa[lid] = ${f!.combine('sa[lid]', 'sa[lid + s]')};`]));
-    main.push(`if (lid == 0u) {`, `  b0[q0] = ${result('sa[0]', 'si[0]')};`, `}`);
+  if (m.lanes > 1) {
+    extra.push(`var<workgroup> sa: array<${A}, ${int(m.wg)}>;`);
+    if (isArg) extra.push(`var<workgroup> si: array<u32, ${int(m.wg)}>;`);
+    main.push(...combineLanes(m, {
+      write: [`sa[lid] = acc;`, ...(isArg ? [`si[lid] = at;`] : [])],
+      merge: (into, from) => merge(`sa[${into}]`, `si[${into}]`, `sa[${from}]`, `si[${from}]`),
+      reset,
+      absorb: (from) => merge('acc', 'at', `sa[${from}]`, `si[${from}]`),
+    }));
   }
+  main.push(...guarded(m, true, [`b0[q0] = ${isArg ? `i32(select(at, 0u, at == NONE))` : 'acc'};`]));
 
-  const { decls, bindings } = storageDecls(argTypes, new Set([0]));
-  const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(wg)})`, entry(serial), main);
+  const { decls, bindings } = storageDecls(argTypes, new Set([0]), walk.vec);
+  const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(m.wg)})`, ROW_ENTRY, main);
   bindings.push({ kind: 'uniform', bytes: uniforms.words * 4 });
-  return {
-    code, workgroupSize: wg, bindings, vectorWidth: 1,
-    dispatch: (offsets, scalars = []) => ({ workgroups: rows === 0 ? [0, 1, 1] : workgroups, uniforms: uniforms.pack(offsets, scalars) }),
-  };
-}
-
-function entry(serial: boolean): string {
-  return serial
-    ? `fn main(@builtin(global_invocation_id) gid3: vec3<u32>) {`
-    : `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`;
+  return { code, workgroupSize: m.wg, bindings, vectorWidth: walk.width, dispatch: rowDispatch(m, walk, uniforms) };
 }
 
 /**
- * A row kernel (softmax, layerNorm): one workgroup per row runs the passes in order, each
- * reduction a tree whose result every invocation then reads; short rows run one per
- * invocation, in the CPU's order. Values the CPU keeps in scratch rows are recomputed
- * from the saving pass's body instead: the same expression on the same inputs gives the
- * same bits, and it spares a round trip through global memory.
+ * A row kernel (softmax, layerNorm): each row's lanes run the passes in order, every
+ * reduction combined across the lanes (combineLanes) so that all of them hold the row value.
+ * Values the CPU keeps in scratch rows stay in each lane's own memory where they fit (a
+ * lane reads back only elements it saved itself); otherwise each later pass recomputes
+ * them from the saving pass's body, which gives the same bits.
+ * Partial results of reductions travel as u32 bits in two arrays used in turn: a pass
+ * writes one while slower lanes may still read the other's previous result.
  */
-function renderRow(spec: RowSpec, limits: WgslLimits): WgslKernel {
+function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
   const nArgs = spec.dtypes.length;
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
   if (nArgs > limits.maxStorageBuffersPerShaderStage) throw new InternalError(`wgsl: a row kernel needs ${nArgs} storage buffers, the device allows ${limits.maxStorageBuffersPerShaderStage}`);
@@ -727,95 +1053,100 @@ function renderRow(spec: RowSpec, limits: WgslLimits): WgslKernel {
     if (pass.kind === 'scalar') rowTypes.rows[pass.row] = types[pass.value]!;
     if (pass.kind !== 'scalar') {
       for (const sv of pass.saves) {
+        if (!Number.isInteger(sv.index) || sv.index < 0 || sv.index >= spec.scratch) throw new InternalError(`wgsl: scratch ${sv.index} is out of range`);
         rowTypes.scratch[sv.index] = types[sv.node]!;
         saver[sv.index] = { pass: p, node: sv.node };
       }
     }
     return types;
   });
-  const writable = new Set<number>();
+  for (let k = 0; k < spec.scratch; k++) if (saver[k] === undefined) throw new InternalError(`wgsl: scratch ${k} is never saved`);
+  // Args read or written in loops over the row, and at the row's own position.
+  const writable = new Set<number>(), walked = new Set<number>(), stored = new Set<number>(), atRow = new Set<number>();
   for (const pass of spec.passes) {
-    if (pass.kind !== 'map' && pass.store !== undefined) writable.add(pass.store);
+    const loads = pass.body.flatMap((e) => (e.op === 'load' ? [e.arg] : []));
     if (pass.kind === 'map') {
       for (const st of pass.stores) {
         if (st.scatter !== undefined) throw new InternalError('wgsl: scatter inside a row kernel');
         writable.add(st.arg);
+        walked.add(st.arg);
+        stored.add(st.arg);
       }
+    } else if (pass.store !== undefined) {
+      writable.add(pass.store);
+      atRow.add(pass.store);
     }
+    for (const a of loads) (pass.kind === 'scalar' ? atRow : walked).add(a);
   }
+  const folds = spec.passes.map((pass) => (pass.kind === 'reduce' ? fold(pass.op, gpuDType(pass.dtype, 'a row reduction'), gpuDType(pass.outDtype, 'a row reduction'), inner === 0, use) : undefined));
+  const reductions = folds.filter((f) => f !== undefined).length;
+  const walk = rowWalk(spec, walked, stored, atRow, options.alignedOffsets === true);
+  const { mapping: m, keep } = rowMapping(rows, inner, walk.steps, walksAlongRow(spec.outerStrides, spec.innerStrides, walked),
+    4 * Math.min(reductions, 2), walk.width * spec.scratch, rowProfile(options), limits);
 
-  const reduceTypes = new Set<GpuDType>();
-  const folds = spec.passes.map((pass) => {
-    if (pass.kind !== 'reduce') return undefined;
-    const f = fold(pass.op, gpuDType(pass.dtype, 'a row reduction'), gpuDType(pass.outDtype, 'a row reduction'), use);
-    reduceTypes.add(f.accType);
-    return f;
-  });
-  const serial = inner <= SERIAL_INNER || reduceTypes.size === 0;
-  const wg = serial ? serialWorkgroup(limits) : rowWorkgroup(inner, 4 * reduceTypes.size, limits);
-  const workgroups = grid(serial ? Math.ceil(rows / wg) : rows, limits);
-  const yUsed = workgroups[1] > 1;
-
-  const outer = coordinates(spec.outer, 'row', 'c');
-  const innerCoords = coordinates(spec.inner, 'i', 'e');
-  const main: string[] = [];
-  main.push(serial ? `let row = ${linear('gid3', workgroups[0] * wg, yUsed)};` : `let row = ${linear('wid', workgroups[0], yUsed)};`);
-  main.push(`if (row >= ${u32(rows)}) {`, `  return;`, `}`, ...outer.lines);
-  for (let a = 0; a < nArgs; a++) main.push(`let q${a} = ${affine(uniforms.offset(a), outer.names, spec.outerStrides[a]!)};`);
+  const main = [...rowPrologue(m), ...rowOffsets(spec, walk, uniforms)];
+  if (keep) {
+    rowTypes.scratch.forEach((t, k) => main.push(`var keep${k}: array<${walk.width === 4 ? `vec4<${wgslType(t!)}>` : wgslType(t!)}, ${u32(laneSteps(m, walk))}>;`));
+  }
   rowTypes.rows.forEach((t, k) => { if (t !== undefined) main.push(`var w${k}: ${wgslType(t)};`); });
   const rowValue = (k: number) => `w${int(k)}`;
-  const store = (arg: number, value: string) => (serial ? [`b${int(arg)}[q${int(arg)}] = ${value};`] : [`if (lid == 0u) {`, `  b${int(arg)}[q${int(arg)}] = ${value};`, `}`]);
 
-  /** One pass's loop over the row: positions, recomputed scratch, body, then `after`. */
-  const overRow = (p: number, after: string[]): string[] => {
-    const pass = spec.passes[p]!;
-    const lines = [
-      ...innerCoords.lines,
-      ...Array.from({ length: nArgs }, (_, a) => `let p${a} = ${affine(`q${a}`, innerCoords.names, spec.innerStrides[a]!)};`),
-    ];
-    const position = `i32(${innerCoords.names[innerCoords.names.length - 1] ?? '0u'})`;
+  /** One pass's loop over the row: scratch values, body and saves, then `after`; stores guarded to live rows. */
+  const overRow = (p: number, after: string[]): string[] => rowLoop(m, walk, spec, argTypes, rowTypes.scratch, (lines) => guarded(m, false, lines), (el) => {
+    const pass = spec.passes[p] as Extract<RowPass, { saves: unknown }>;
+    const lines: string[] = [];
     const emitted = new Set<number>();
     const access: BodyAccess = {
-      load: (a) => `b${int(a)}[p${a}]`,
+      load: el.load,
       index: (a) => `p${a}`,
-      position,
+      position: el.position,
       row: rowValue,
       scratch: (index) => {
-        const from = saver[index];
-        if (from === undefined) throw new InternalError(`wgsl: scratch ${index} is never saved`);
+        const from = saver[index]!;
+        if (keep) return el.scratch(index);
         emit(from.pass);
         return `x${int(from.pass)}_${int(from.node)}`;
       },
     };
-    // The saving pass's body, rendered once per loop under its own prefix (and its own saved inputs first).
+    // Recomputing: the saving pass's body, rendered once per element under its own prefix (and its own saved inputs first).
     const emit = (q: number): void => {
       if (emitted.has(q)) return;
       emitted.add(q);
-      const body = renderBody(spec.passes[q]!.body, passTypes[q]!, access, uniforms, use, `x${int(q)}_`);
-      lines.push(...body);
+      lines.push(...renderBody(spec.passes[q]!.body, passTypes[q]!, access, uniforms, use, `x${int(q)}_`));
     };
-    const own = renderBody(pass.body, passTypes[p]!, access, uniforms, use);
-    lines.push(...own, ...after);
-    return [serial ? `for (var i = 0u; i < ${u32(inner)}; i++) {` : `for (var i = lid; i < ${u32(inner)}; i += ${wg}u) {`, ...indent(lines), `}`];
-  };
+    lines.push(...renderBody(pass.body, passTypes[p]!, access, uniforms, use), ...after);
+    return {
+      lines,
+      stores: pass.kind === 'map' ? pass.stores.map((st) => ({ arg: st.arg, value: `v${int(st.node)}` })) : [],
+      saves: keep ? pass.saves.map((sv) => ({ index: sv.index, value: `v${int(sv.node)}` })) : [],
+    };
+  });
+  const storeRow = (arg: number | undefined, k: number) => (arg === undefined ? [] : guarded(m, true, [`b${int(arg)}[q${int(arg)}] = ${rowValue(k)};`]));
 
+  let shared = 0;
   spec.passes.forEach((pass, p) => {
     const block: string[] = [];
     switch (pass.kind) {
       case 'reduce': {
         const f = folds[p]!;
-        const T = wgslType(f.accType);
-        block.push(`var acc: ${T} = ${f.init};`);
-        block.push(...overRow(p, [f.step('acc', `v${int(pass.value)}`)]));
-        if (serial) {
-          block.push(`${rowValue(pass.row)} = acc;`);
-        } else {
-          block.push(`sa_${T}[lid] = acc;`);
-          block.push(...tree(wg, [`sa_${T}[lid] = ${f.combine(`sa_${T}[lid]`, `sa_${T}[lid + s]`)};`]));
-          // Every invocation reads the total, then waits so no one overwrites it early.
-          block.push(`${rowValue(pass.row)} = sa_${T}[0];`, `workgroupBarrier();`);
+        const A = wgslType(f.accType);
+        const split = walk.width === 4;
+        block.push(`var acc: ${A} = ${f.init};`);
+        if (split) block.push(`var acc4 = vec4<${A}>(${f.init});`);
+        block.push(...overRow(p, [f.step(split ? 'acc4[c]' : 'acc', `v${int(pass.value)}`)]));
+        if (split) block.push(...componentsInOrder([`acc = ${f.combine('acc', 'acc4[c]')};`]));
+        if (m.lanes > 1) {
+          const sr = `sr${shared++ % 2}`;
+          const bits = (x: string) => `bitcast<u32>(${x})`;
+          const value = (slot: string) => `bitcast<${A}>(${sr}[${slot}])`;
+          block.push(...combineLanes(m, {
+            write: [`${sr}[lid] = ${bits('acc')};`],
+            merge: (into, from) => [`${sr}[${into}] = ${bits(f.combine(value(into), value(from)))};`],
+            reset: [`acc = ${f.init};`],
+            absorb: (from) => [`acc = ${f.combine('acc', value(from))};`],
+          }));
         }
-        if (pass.store !== undefined) block.push(...store(pass.store, rowValue(pass.row)));
+        block.push(`${rowValue(pass.row)} = acc;`, ...storeRow(pass.store, pass.row));
         break;
       }
       case 'scalar':
@@ -825,24 +1156,22 @@ function renderRow(spec: RowSpec, limits: WgslLimits): WgslKernel {
           position: '0i',
           row: rowValue,
         }, uniforms, use));
-        block.push(`${rowValue(pass.row)} = v${int(pass.value)};`);
-        if (pass.store !== undefined) block.push(...store(pass.store, rowValue(pass.row)));
+        block.push(`${rowValue(pass.row)} = v${int(pass.value)};`, ...storeRow(pass.store, pass.row));
         break;
       case 'map':
-        block.push(...overRow(p, pass.stores.map((st) => `b${int(st.arg)}[p${int(st.arg)}] = v${int(st.node)};`)));
+        block.push(...overRow(p, []));
         break;
     }
     main.push('{', ...indent(block), '}');
   });
 
-  const extra = serial ? [] : [...reduceTypes].map((t) => `var<workgroup> sa_${wgslType(t)}: array<${wgslType(t)}, ${wg}>;`);
-  const { decls, bindings } = storageDecls(argTypes, writable);
-  const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(wg)})`, entry(serial), main);
+  const extra = [
+    ...Array.from({ length: Math.min(shared, 2) }, (_, k) => `var<workgroup> sr${k}: array<u32, ${int(m.wg)}>;`),
+  ];
+  const { decls, bindings } = storageDecls(argTypes, writable, walk.vec);
+  const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(m.wg)})`, ROW_ENTRY, main);
   bindings.push({ kind: 'uniform', bytes: uniforms.words * 4 });
-  return {
-    code, workgroupSize: wg, bindings, vectorWidth: 1,
-    dispatch: (offsets, scalars = []) => ({ workgroups: rows === 0 ? [0, 1, 1] : workgroups, uniforms: uniforms.pack(offsets, scalars) }),
-  };
+  return { code, workgroupSize: m.wg, bindings, vectorWidth: walk.width, dispatch: rowDispatch(m, walk, uniforms) };
 }
 
 // ---------------------------------------------------------------------------------------

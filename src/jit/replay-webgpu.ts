@@ -98,7 +98,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
   for (const st of plan.steps) {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.launches.set(st, gpuLaunches(st));
-    if (logs('kernels')) log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().gpu.limits)}`);
+    if (logs('kernels')) log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().runner)}`);
   }
   gpuVariants.set(v, g);
   return g;
@@ -107,7 +107,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
 /** The WGSL of a fused step of `v` that runs on the GPU (for explain); undefined for other steps. */
 export function webGpuKernelSource(v: Variant, step: FusedStep): string | undefined {
   if (!gpuVariants.get(v)?.launches.has(step)) return undefined;
-  return wgslOf(step, isReady() ? eagerGpu().gpu.limits : defaultWgslLimits);
+  return wgslOf(step, isReady() ? eagerGpu().runner : defaultWgslLimits);
 }
 
 /** Kernel launches of one WebGPU replay of `v` (a merged kernel launches each of its parts); undefined for other variants. */

@@ -416,8 +416,9 @@ function reduceInput(op: ReducePrim, dtype: GpuDType, n: number, next: () => num
 
 onGpu('reductions on WebGPU', () => {
   const ops: ReducePrim[] = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin'];
-  // [rows, cols] and the axes reduced: short rows (one invocation per row), long rows (a
-  // workgroup tree), the outer axis (strided reads), everything, and more rows than a grid dimension.
+  // [rows, cols] and the axes reduced: short rows (one lane per row), long rows (lanes that
+  // combine their partial results), the outer axis (strided reads), everything, and many
+  // rows. wgsl-rows.test.ts covers reduce and row kernels in more shapes, for both devices' profiles.
   const cases: { shape: number[]; axes: number[] }[] = [
     { shape: [37, 5], axes: [1] },
     { shape: [7, 3001], axes: [1] },
@@ -443,7 +444,7 @@ onGpu('reductions on WebGPU', () => {
           const host = [new ARRAY_OF[outDtype](Math.max(1, outShape.reduce((p, d) => p * d, 1))), x];
           const want = cpuRun(spec, host, [0, 0])[0]!;
           const got = (await gpuRun(spec, host, [0, 0])).get(0)!;
-          // A tree adds in another order than the CPU's float64 running sum.
+          // Lanes add in float32 and in another order than the CPU's float64 running sum.
           const inner = axes.reduce((p, d) => p * shape[d]!, 1);
           const tol: Tolerance = op === 'sum' && dtype === 'float32' ? { ulps: 8, atol: inner * 2e-7 } : op === 'prod' && dtype === 'float32' ? { ulps: 2 * inner } : {};
           expectMatch(`${op} ${dtype} [${shape}] over ${axes}`, got, want, outDtype, tol);
@@ -500,7 +501,7 @@ function layerNormRow(rows: number, inner: number): RowSpec {
 }
 
 onGpu('row kernels on WebGPU', () => {
-  it('softmax, with short rows (one invocation each) and long rows (a workgroup each)', async () => {
+  it('softmax, with short rows and long rows', async () => {
     for (const [rows, inner] of [[50, 10], [9, 1000]] as const) {
       const next = rng(rows);
       const x = Float32Array.from({ length: rows * inner }, () => (next() * 2 - 1) * 30);
