@@ -15,6 +15,7 @@ import { contiguousStrides } from '../../../compiler/ir/shape.js';
 import type { Expr, KernelSpec, RowSpec } from '../../../compiler/kernel.js';
 import { lowerReduce, type Layout } from '../../../compiler/lower.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
+import { rng } from '../../helpers.js';
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl row kernels');
@@ -39,17 +40,6 @@ function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): 
 
 type GpuDType = 'float32' | 'int32' | 'bool';
 const FLT_MIN = 1.1754943508222875e-38;
-
-/** A seeded generator (mulberry32), so every case replays. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function lay(dtype: DType, shape: number[], strides: number[] = contiguousStrides(shape), offset = 0): Layout {
   return { dtype, shape, strides, offset };

@@ -18,6 +18,7 @@ import { lowerElementwise, lowerFill, lowerGather, lowerIota, lowerMatmul, lower
 import { fillUniform } from '../../../compiler/random/philox.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { DTypeError, ValueError } from '../../../runtime/errors.js';
+import { rng } from '../../helpers.js';
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl codegen');
@@ -32,17 +33,6 @@ const onGpu = describe.skipIf(runner === undefined);
 type GpuDType = 'float32' | 'int32' | 'bool';
 const GPU_DTYPES: readonly GpuDType[] = ['float32', 'int32', 'bool'];
 const FLT_MIN = 1.1754943508222875e-38;
-
-/** A seeded generator (mulberry32), so every case replays. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedOf(name: string): number {
   let h = 2166136261;
