@@ -6,17 +6,17 @@
  * their own; after each body the next values are copied in (through a staging copy when
  * a next value reads a loop variable's own memory, as in a swap).
  */
-import { ARRAY_OF } from '../../runtime/dtype.js';
 import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
-import { viewLayout } from '../../compiler/ir/infer.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
-import { contiguousStrides, isContiguous, sizeOf } from '../../compiler/ir/shape.js';
-import { planFusion, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
+import { isContiguous, sizeOf } from '../../compiler/ir/shape.js';
+import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
 import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
+import { graphLayouts } from './plan.js';
+import { materialize } from './replay.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
 class CompiledGraph {
@@ -31,23 +31,11 @@ class CompiledGraph {
     const r = runPasses(graph, passes, { outputs: new Set(outputs) });
     this.graph = r.graph;
     this.outputs = outputs.map((o) => r.remap[o]!);
-    const nodes = this.graph.nodes;
-    const layouts: StaticLayout[] = [];
+    const layouts = graphLayouts(this.graph, (n) => args[argSlot(n)]!.strides);
+    // Loop graphs read only their arguments: a value's storage is its own, or its view base's.
     const roots: number[] = [];
-    nodes.forEach((n, i) => {
-      if (n.op === 'input') {
-        const t = args[argSlot(n)]!;
-        layouts[i] = { shape: n.shape, strides: t.strides, dtype: n.dtype };
-        roots[i] = i;
-      } else if (n.op !== 'constant' && primitiveRules[n.op as Prim]?.kind === 'view') {
-        const base = layouts[n.inputs[0]!]!;
-        const view = viewLayout(n.op as Prim, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
-        layouts[i] = { shape: view.shape, strides: view.strides, dtype: n.dtype };
-        roots[i] = roots[n.inputs[0]!]!;
-      } else {
-        layouts[i] = { shape: n.shape, strides: contiguousStrides(n.shape), dtype: n.dtype };
-        roots[i] = i;
-      }
+    this.graph.nodes.forEach((n, i) => {
+      roots[i] = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view' ? roots[n.inputs[0]!]! : i;
     });
     this.plan = planFusion(this.graph, layouts, new Set(this.outputs), roots);
   }
@@ -77,7 +65,7 @@ class CompiledGraph {
         env[i] = args[argSlot(n)]!;
       } else if (n.op === 'constant') {
         const p = n.params as EffectParams['constant'];
-        env[i] = p.numberSlot !== undefined ? constantTensor(n.shape, n.dtype, numbers[p.numberSlot]!) : (this.#kept[i] ??= constantTensor(n.shape, n.dtype, p.value, p.data));
+        env[i] = p.numberSlot !== undefined ? materialize(n, numbers) : (this.#kept[i] ??= materialize(n, numbers));
       } else if (primitiveRules[n.op as Prim]?.kind === 'view') {
         env[i] = apply(n.op as Prim, [env[n.inputs[0]!]!], n.params as never);
       } else if (primitiveRules[n.op as Prim] !== undefined && n.op !== 'random') {
@@ -99,13 +87,6 @@ function argSlot(n: Node): number {
   const source = (n.params as EffectParams['input']).source;
   if (source.kind !== 'arg') throw new InternalError(`jit loop: a loop graph input reads a ${source.kind}`);
   return source.slot;
-}
-
-function constantTensor(shape: number[], dtype: Tensor['dtype'], value?: number, data?: ArrayLike<number>): Tensor {
-  const values = new ARRAY_OF[dtype](sizeOf(shape));
-  if (data !== undefined) values.set(data);
-  else values.fill(value!);
-  return Tensor.fromData(values, shape.slice(), dtype);
 }
 
 /** Copies `src` into the contiguous `dst` (same shape and dtype). */

@@ -2,7 +2,7 @@
  * Compiles a confirmed variant into a kernel plan: static layouts for every value (the
  * signature fixes argument strides; captured tensors never change layout), then fusion.
  */
-import type { EffectParams } from '../../compiler/ir/graph.js';
+import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { viewLayout } from '../../compiler/ir/infer.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
@@ -60,18 +60,16 @@ export function programOf(v: Variant, passes: readonly NamedPass[]): Program {
   });
 }
 
-/** The layout of every value of `v` for arguments shaped like `walked`. */
-export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undefined)[] {
-  const prog = v.program!;
-  const nodes = prog.graph.nodes;
+/**
+ * The layout of every value of `graph` when its input nodes have the strides `inputStrides`
+ * gives: views as eager lays them out over their base, every other value contiguous.
+ */
+export function graphLayouts(graph: Graph, inputStrides: (node: Node) => readonly number[]): (StaticLayout | undefined)[] {
   const layouts: (StaticLayout | undefined)[] = [];
-  nodes.forEach((n, i) => {
+  graph.nodes.forEach((n, i) => {
     if (n.op === 'write' || n.op === 'observe' || n.op === 'setGrad') return;
     if (n.op === 'input') {
-      const { source } = n.params as EffectParams['input'];
-      const t = source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
-      // A gradient input is made contiguous at replay if it is not already.
-      layouts[i] = { shape: n.shape, strides: t ? t.strides : contiguousStrides(n.shape), dtype: n.dtype };
+      layouts[i] = { shape: n.shape, strides: inputStrides(n), dtype: n.dtype };
       return;
     }
     if (n.op !== 'constant' && primitiveRules[n.op as Prim]?.kind === 'view') {
@@ -83,6 +81,17 @@ export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undef
     layouts[i] = { shape: n.shape, strides: contiguousStrides(n.shape), dtype: n.dtype };
   });
   return layouts;
+}
+
+/** The layout of every value of `v` for arguments shaped like `walked`. */
+export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undefined)[] {
+  const prog = v.program!;
+  return graphLayouts(prog.graph, (n) => {
+    const { source } = n.params as EffectParams['input'];
+    const t = source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
+    // A gradient input is made contiguous at replay if it is not already.
+    return t ? t.strides : contiguousStrides(n.shape);
+  });
 }
 
 /**
