@@ -14,6 +14,7 @@ import type { MatmulSpec } from '../../../compiler/kernel.js';
 import { lowerMatmul, type Layout } from '../../../compiler/lower.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { rng } from '../../helpers.js';
+import { lay, matmulEpilogue, type GpuDType } from './wgsl-harness.js';
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl matmul kernels');
@@ -37,11 +38,7 @@ function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): 
   return r;
 }
 
-type GpuDType = 'float32' | 'int32' | 'bool';
 
-function lay(dtype: DType, shape: number[], strides: number[] = contiguousStrides(shape), offset = 0): Layout {
-  return { dtype, shape, strides, offset };
-}
 
 /** `n` operand values: floats in [-1, 1), int32 in [-1000, 1000], bools half set. */
 function values(dtype: GpuDType, n: number, next: () => number): TypedArray {
@@ -69,28 +66,6 @@ async function checkPlain(r: WebGpuRunner, dtype: GpuDType, m: number, n: number
   const spec = lowerMatmul(lay(dtype, [m, k]), lay(dtype, [k, n]), lay(dtype, [m, n])).build() as MatmulSpec;
   const host = [new ARRAY_OF[dtype](Math.max(1, m * n)), values(dtype, m * k, next), values(dtype, k * n, next)];
   await expectSameAsCpu(r, `${dtype} ${m}x${k} @ ${k}x${n}`, spec, host, [0, 0, 0]);
-}
-
-/** relu(A @ B + bias) + residual over a batch of 2, as the fuser builds it: constants are zero-stride operands. */
-function epilogueSpec(m: number, n: number, k: number): MatmulSpec {
-  const f = 'float32' as const;
-  return {
-    kind: 'matmul', dtype: f, m, n, k, aStrides: [k, 1], bStrides: [n, 1],
-    batch: [2], batchStrides: [[m * n], [m * k], [0]],
-    extras: [
-      { dtype: f, batchStrides: [0], strides: [0, 1] },
-      { dtype: f, batchStrides: [0], strides: [0, 0] },
-      { dtype: f, batchStrides: [m * n], strides: [n, 1] },
-    ],
-    epilogue: {
-      dtype: f, value: 7,
-      body: [
-        { op: 'acc' }, { op: 'load', arg: 3 }, { op: 'prim', prim: 'add', args: [0, 1], dtype: f },
-        { op: 'load', arg: 4 }, { op: 'prim', prim: 'le', args: [2, 3], dtype: f }, { op: 'prim', prim: 'where', args: [4, 3, 2], dtype: f },
-        { op: 'load', arg: 5 }, { op: 'prim', prim: 'add', args: [5, 6], dtype: f },
-      ],
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -173,7 +148,7 @@ for (const [name, fallbackAdapter] of LAYOUTS) {
       for (const [m, n, k] of [[1, 1, 1], [5, 7, 3], [40, 33, 19], [65, 130, 17], [3, 4, 0]] as const) {
         const next = rng(m + n);
         const host = [new Float32Array(2 * m * n), values('float32', 2 * m * k, next), values('float32', k * n, next), values('float32', n, next), Float32Array.of(0), values('float32', 2 * m * n, next)];
-        await expectSameAsCpu(r, `epilogue ${m}x${k} @ ${k}x${n}`, epilogueSpec(m, n, k), host, [0, 0, 0, 0, 0, 0]);
+        await expectSameAsCpu(r, `epilogue ${m}x${k} @ ${k}x${n}`, matmulEpilogue(m, n, k), host, [0, 0, 0, 0, 0, 0]);
       }
     }, SLOW);
 

@@ -16,6 +16,7 @@ import type { Expr, KernelSpec, RowSpec } from '../../../compiler/kernel.js';
 import { lowerReduce, type Layout } from '../../../compiler/lower.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { rng } from '../../helpers.js';
+import { cpuRun, expectMatch, lay, type GpuDType, type Tolerance } from './wgsl-harness.js';
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl row kernels');
@@ -38,40 +39,7 @@ function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): 
   return r;
 }
 
-type GpuDType = 'float32' | 'int32' | 'bool';
-const FLT_MIN = 1.1754943508222875e-38;
 
-function lay(dtype: DType, shape: number[], strides: number[] = contiguousStrides(shape), offset = 0): Layout {
-  return { dtype, shape, strides, offset };
-}
-
-/** Runs `spec` with the CPU renderer on copies of `host`; returns every arg's array after the call. */
-function cpuRun(spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = []): TypedArray[] {
-  const copies = host.map((a) => a.slice());
-  cpuKernel({ key: `wgsl-rows-test|${JSON.stringify(spec)}`, build: () => spec })(...copies, ...offsets, ...scalars);
-  return copies;
-}
-
-interface Tolerance {
-  /** Allowed error in units of the expected value's float32 ulp. */
-  ulps?: number;
-  /** Allowed absolute error on top. */
-  atol?: number;
-}
-
-/** Checks every element; NaN matches only NaN, infinities only themselves; reports the first mismatch. */
-function expectMatch(label: string, got: TypedArray, want: TypedArray, dtype: DType, tol: Tolerance = {}): void {
-  expect(got.length, `${label}: length`).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!, w = want[i]!;
-    let ok: boolean;
-    if (dtype !== 'float32') ok = g === w;
-    else if (Number.isNaN(w) || Number.isNaN(g)) ok = Number.isNaN(w) && Number.isNaN(g);
-    else if (!Number.isFinite(w) || !Number.isFinite(g)) ok = g === w;
-    else ok = Math.abs(g - w) <= (tol.ulps ?? 0) * Math.max(Math.abs(w), FLT_MIN) * 2 ** -23 + (tol.atol ?? 0);
-    if (!ok) throw new Error(`${label}: element ${i} of ${want.length} differs: gpu ${g}, cpu ${w}`);
-  }
-}
 
 /** Runs `spec` on the CPU and on the GPU (through `r`) and compares every arg the kernel writes. */
 async function expectSameAsCpu(r: WebGpuRunner, label: string, spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = [], tol: Tolerance = {}): Promise<void> {

@@ -19,6 +19,7 @@ import { fillUniform } from '../../../compiler/random/philox.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { DTypeError, ValueError } from '../../../runtime/errors.js';
 import { rng } from '../../helpers.js';
+import { FLT_MIN, cpuRun, expectMatch, lay, matmulEpilogue, type GpuDType, type Tolerance } from './wgsl-harness.js';
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl codegen');
@@ -30,9 +31,7 @@ afterAll(() => {
 /** Suites that need the adapter. */
 const onGpu = describe.skipIf(runner === undefined);
 
-type GpuDType = 'float32' | 'int32' | 'bool';
 const GPU_DTYPES: readonly GpuDType[] = ['float32', 'int32', 'bool'];
-const FLT_MIN = 1.1754943508222875e-38;
 
 function seedOf(name: string): number {
   let h = 2166136261;
@@ -60,9 +59,6 @@ function values(dtype: GpuDType, n: number, next: () => number): TypedArray {
   return out;
 }
 
-function lay(dtype: DType, shape: number[], strides: number[] = contiguousStrides(shape), offset = 0): Layout {
-  return { dtype, shape, strides, offset };
-}
 
 /** Elements a layout's buffer needs. */
 function extent(l: Layout): number {
@@ -71,42 +67,11 @@ function extent(l: Layout): number {
   return l.shape.some((d) => d === 0) ? l.offset : last + 1;
 }
 
-/** Runs `spec` with the CPU renderer on copies of `host`; returns every arg's array after the call. */
-function cpuRun(spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = []): TypedArray[] {
-  const copies = host.map((a) => a.slice());
-  cpuKernel({ key: `wgsl-test|${JSON.stringify(spec)}`, build: () => spec })(...copies, ...offsets, ...scalars);
-  return copies;
-}
-
 /** Runs `spec` on the GPU; returns the arrays of the args it writes, by arg. */
 async function gpuRun(spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = [], options: WgslOptions = {}): Promise<Map<number, TypedArray>> {
   const written = runner!.kernel(spec).bindings.flatMap((b) => (b.kind === 'storage' && b.writable ? [b.arg] : []));
   const out = await runner!.run(spec, host, offsets, scalars, options);
   return new Map(written.map((a, i) => [a, out[i]!]));
-}
-
-interface Tolerance {
-  /** Allowed error in units of the expected value's float32 ulp (per element when a function). */
-  ulps?: number | ((i: number) => number);
-  /** Allowed absolute error on top (subnormal results a device may flush to zero). */
-  atol?: number;
-}
-
-/** Checks every element; NaN matches only NaN, infinities only themselves; reports the first mismatch. */
-function expectMatch(label: string, got: TypedArray, want: TypedArray, dtype: DType, tol: Tolerance = {}, explain?: (i: number) => string): void {
-  expect(got.length, `${label}: length`).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!, w = want[i]!;
-    let ok: boolean;
-    if (dtype !== 'float32') ok = g === w;
-    else if (Number.isNaN(w) || Number.isNaN(g)) ok = Number.isNaN(w) && Number.isNaN(g);
-    else if (!Number.isFinite(w) || !Number.isFinite(g)) ok = g === w;
-    else {
-      const ulps = typeof tol.ulps === 'function' ? tol.ulps(i) : tol.ulps ?? 0;
-      ok = Math.abs(g - w) <= ulps * Math.max(Math.abs(w), FLT_MIN) * 2 ** -23 + (tol.atol ?? 0);
-    }
-    if (!ok) throw new Error(`${label}: element ${i} of ${want.length} differs: gpu ${g}, cpu ${w}${explain ? ` (${explain(i)})` : ''}`);
-  }
 }
 
 /** Compares every arg the kernel writes, GPU against CPU. */
@@ -539,28 +504,6 @@ onGpu('matmul on WebGPU', () => {
     await expectSameAsCpu('batched matmul', lowerMatmul(a, b, out).build(), host, [0, 0, 5], [], { atol: k * 1e-6 });
   });
 });
-
-/** relu(A @ B + bias) + residual over a batch of 2, as the fuser builds it: constants are zero-stride operands. */
-function matmulEpilogue(m: number, n: number, k: number): MatmulSpec {
-  const f = 'float32' as const;
-  return {
-    kind: 'matmul', dtype: f, m, n, k, aStrides: [k, 1], bStrides: [n, 1],
-    batch: [2], batchStrides: [[m * n], [m * k], [0]],
-    extras: [
-      { dtype: f, batchStrides: [0], strides: [0, 1] },
-      { dtype: f, batchStrides: [0], strides: [0, 0] },
-      { dtype: f, batchStrides: [m * n], strides: [n, 1] },
-    ],
-    epilogue: {
-      dtype: f, value: 7,
-      body: [
-        { op: 'acc' }, { op: 'load', arg: 3 }, { op: 'prim', prim: 'add', args: [0, 1], dtype: f },
-        { op: 'load', arg: 4 }, { op: 'prim', prim: 'le', args: [2, 3], dtype: f }, { op: 'prim', prim: 'where', args: [4, 3, 2], dtype: f },
-        { op: 'load', arg: 5 }, { op: 'prim', prim: 'add', args: [5, 6], dtype: f },
-      ],
-    },
-  };
-}
 
 onGpu('matmul epilogues on WebGPU', () => {
   it('bias, relu and a residual computed at the store', async () => {
