@@ -36,7 +36,7 @@ import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import * as k from '../src/index.js';
+import * as k from '../src/node.js';
 import * as hand from './hand.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
 import { tfjsMlp } from './tfjs-mlp.js';

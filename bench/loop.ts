@@ -12,7 +12,7 @@
  * The functions are rewritten at run time (`rewrite: true`), as kiln/vite and kiln/register
  * do at build time. All three must give the plain-JS answer; the check runs before timing.
  */
-import * as k from '../src/index.js';
+import * as k from '../src/node.js';
 import { environment, measure, resultsPath, saveJson, table } from './harness.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 100_000);

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
-import * as k from '../src/index.js';
+import * as k from '../src/node.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
 import { tfjsMlp } from './tfjs-mlp.js';
 import { environment, interleaved, maxAbsDiff, resultsPath, saveJson, table, type Measurement, type MeasureOptions } from './harness.js';

@@ -37,7 +37,7 @@
 import { createRequire } from 'node:module';
 import { create, globals } from 'webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as k from '../src/index.js';
+import * as k from '../src/node.js';
 import { eventWaitThrottleActive, eventWaitThrottleStats, installEventWaitThrottle, type ThrottleStats } from '../runtime/webgpu/throttle.js';
 import { registerTrainingGradients } from './tfjs-gradients.js';
 import { environment, fmtNumber, formatTable, maxAbsDiff, measureAsync, mergeRounds, resultsPath, saveJson, table, type Measurement, type MeasureOptions, excess, type Tolerance } from './harness.js';

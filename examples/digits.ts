@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/digits.ts [--svg loss.svg] [--epochs n]
  */
-import * as k from '../src/index.js';
+import * as k from '../src/node.js';
 import { accuracy, fitClassifier, isMain, runExample, type TrainCallbacks } from './common.js';
 
 const { data, nn, optim } = k;

@@ -11,7 +11,7 @@
  * Under jit, the same loop is lifted into one compiled loop node: the trip count becomes
  * data, so starting pairs with any number of iterations share one compiled variant.
  */
-import { jit, tensor, type Tensor } from '../src/index.js';
+import { jit, tensor, type Tensor } from '../src/node.js';
 
 let first = tensor([0]);
 let second = tensor([10]);

@@ -34,6 +34,9 @@ export interface GpuContext {
   destroy(): void;
 }
 
+/** The package that brings Dawn to Node. */
+const DAWN_PACKAGE = 'webgpu';
+
 const LINUX_HINT = "On Linux without a GPU, install Mesa's Vulkan driver (lavapipe, package mesa-vulkan-drivers 24 or newer) and the Vulkan loader (libvulkan1); scripts/setup-webgpu.sh does both.";
 
 function noAdapter(detail: string): DeviceError {
@@ -50,7 +53,9 @@ async function gpuEntry(options: AcquireOptions): Promise<{ gpu: GPU; dawn: bool
   if (nav?.gpu !== undefined) return { gpu: nav.gpu, dawn: node };
   let mod: { create: (options: string[]) => GPU };
   try {
-    mod = await import('webgpu');
+    // A specifier bundlers do not follow: Dawn is a native Node addon, and a page that has
+    // no navigator.gpu has no WebGPU at all, so the import fails there and says so below.
+    mod = (await import(/* @vite-ignore */ DAWN_PACKAGE)) as typeof mod;
   } catch (e) {
     throw noAdapter(`navigator.gpu is missing and the 'webgpu' package could not be loaded: ${(e as Error).message}`);
   }

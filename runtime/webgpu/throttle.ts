@@ -58,7 +58,9 @@ interface State {
 
 let state: State | undefined;
 // Atomics.wait needs a shared Int32Array; nothing ever notifies it, so every wait times out.
-const cell = new Int32Array(new SharedArrayBuffer(4));
+// Made on first use: a page that is not cross-origin isolated has no SharedArrayBuffer, and
+// only Dawn in Node (which always has one) ever sleeps here.
+let cell: Int32Array | undefined;
 const NATIVE = /^function\s*\(\)\s*\{\s*\[native code\]\s*\}$/;
 
 /** True for the callbacks dawn.node's event polling passes to setImmediate. */
@@ -74,7 +76,7 @@ function poll(s: State, callback: () => void): void {
     s.waitStart = now;
     s.sleep = s.options.minSleepMs;
   } else if (now - s.waitStart > s.options.spinMs) {
-    Atomics.wait(cell, 0, 0, s.sleep);
+    Atomics.wait((cell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, s.sleep);
     s.stats.sleeps++;
     s.stats.sleptMs += s.sleep;
     s.sleep = Math.min(s.sleep * 2, s.options.maxSleepMs);

@@ -1,5 +1,7 @@
-/** Datasets bundled with kiln, splits, and mini-batch iteration. */
-export { loadDigits, loadIris, loadMnist, type LabeledData, type LabeledImages } from './loaders.js';
+/** Dataset parsers (from bytes or a URL), splits, and mini-batch iteration; file loaders are in `kiln/node`. */
+export {
+  parseDigits, parseIris, parseMnist, fetchDigits, fetchIris, fetchMnist, gunzip, isGzip,
+  type LabeledData, type LabeledImages,
+} from './loaders.js';
 export { trainTestSplit, permutation, type SplitOptions } from './split.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
-export { dataDir, dataPath } from './paths.js';

@@ -19,7 +19,7 @@ import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
-import { rewriteForJit, toCode } from './rewrite.js';
+import { rewriteForJit, toCode } from './rewriter.js';
 
 /** Options of jit. */
 export interface JitOptions {

@@ -12,6 +12,7 @@
 import { transformFunction, type FunctionTransform } from '../../compiler/source/transform.js';
 import { ValueError } from '../../runtime/errors.js';
 import { __kiln } from '../hooks.js';
+import { installRewriter } from './rewriter.js';
 
 // Standard ECMAScript globals (and console): names a closure is very unlikely to shadow.
 const GLOBALS = new Set([
@@ -93,3 +94,6 @@ export function rewriteForJit<F extends (...args: any[]) => any>(fn: F): F {
   Object.defineProperty(rewritten, 'name', { value: fn.name, configurable: true });
   return rewritten;
 }
+
+// Importing this module is what makes the run-time rewrite available (see ./rewriter.ts).
+installRewriter({ rewriteForJit, toCode });

@@ -2,14 +2,13 @@
  * The safetensors format: an 8-byte little-endian header length N, N bytes of UTF-8 JSON
  * naming each tensor's dtype, shape and byte range, then the tensors' little-endian bytes,
  * row-major, back to back. Files are checked entry by entry before any tensor is built, so
- * a malformed file is an error, never a read outside its buffer.
+ * a malformed file is an error, never a read outside its buffer. Reading and writing files
+ * (Node only) is in safetensors-files.ts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { DType } from '../../runtime/dtype.js';
 import { ValueError, fmtShape } from '../../runtime/errors.js';
 import { empty } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
-import type { Module } from './module.js';
 
 /** The largest header accepted, as in the reference implementation: real headers are a few MB. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -218,29 +217,4 @@ export function deserializeSafetensors(bytes: Uint8Array): { tensors: Record<str
   // Defined, not assigned: a tensor named "__proto__" must stay an ordinary key.
   for (const e of entries) Object.defineProperty(tensors, e.name, { value: decode(op, e, data), enumerable: true, writable: true, configurable: true });
   return { tensors, metadata };
-}
-
-/** Writes `tensors` (and optional string metadata) to a safetensors file at `path`. */
-export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
-  writeFileSync(path, serializeSafetensors(tensors, metadata));
-}
-
-/** Reads a safetensors file from `path`. */
-export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  return deserializeSafetensors(readFileSync(path));
-}
-
-/** Saves a module's parameters and buffers (its state dict) as a safetensors file. */
-export function saveModule(module: Module, path: string, metadata?: Record<string, string>): void {
-  saveSafetensors(path, module.stateDict(), metadata);
-}
-
-/**
- * Loads a safetensors file into a module's parameters and buffers in place (see
- * Module.loadStateDict for `strict`); returns the file's metadata.
- */
-export function loadModule(module: Module, path: string, strict = true): Record<string, string> {
-  const { tensors, metadata } = loadSafetensors(path);
-  module.loadStateDict(tensors, strict);
-  return metadata;
 }

@@ -5,7 +5,7 @@
  * the conditions that stay plain JavaScript.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Tensor, jit, tensor } from '../../../src/index.js';
+import { Tensor, jit, tensor } from '../../../src/node.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

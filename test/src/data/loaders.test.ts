@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValueError, data, type Tensor } from '../../../src/index.js';
+import { ValueError, data, type Tensor } from '../../../src/node.js';
 
 /** Samples per class, from the counts listed in data/README.md. */
 function classCounts(labels: Tensor, classes: number): number[] {

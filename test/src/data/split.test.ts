@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError, ValueError, arange, data, type Tensor } from '../../../src/index.js';
+import { ShapeError, ValueError, arange, data, type Tensor } from '../../../src/node.js';
 
 const values = (t: Tensor): number[] => Array.from(t.data());
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);

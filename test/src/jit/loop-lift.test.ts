@@ -7,7 +7,7 @@
  * lifted stay native with guards, and explain() says why.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Tensor, jit, noGrad, tensor } from '../../../src/index.js';
+import { Tensor, jit, noGrad, tensor } from '../../../src/node.js';
 import { __kiln } from '../../../src/hooks.js';
 import { randInt, withSeed } from '../random-inputs.js';
 import { expectSameTree } from './compare.js';

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JitError, Tensor, jit, manualSeed, nn, noGrad, optim, tensor, zeros } from '../../../src/index.js';
+import { JitError, Tensor, jit, manualSeed, nn, noGrad, optim, tensor, zeros } from '../../../src/node.js';
 import { rng } from '../../helpers.js';
 import { runSeed, seedFor, withSeed } from '../random-inputs.js';
 import { expectSameTensor, lineOf, randTensor, snapshot } from './compare.js';

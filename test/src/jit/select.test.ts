@@ -5,7 +5,7 @@
  * jit (rewritten at run time) on fresh random inputs; results must be equal bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { Tensor, jit, tensor } from '../../../src/index.js';
+import { Tensor, jit, tensor } from '../../../src/node.js';
 import { withSeed } from '../random-inputs.js';
 import { expectSameTree } from './compare.js';
 

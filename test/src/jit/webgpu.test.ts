@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   Tensor, gelu, jit, manualSeed, memory, nn, optim, rand, randn, tensor, webgpu, type JitFunction,
-} from '../../../src/index.js';
+} from '../../../src/node.js';
 import { eagerGpu } from '../../../src/webgpu.js';
 import { initEagerForTests } from '../../webgpu.js';
 import { uniform } from '../../helpers.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Tensor, ValueError, arange, manualSeed, nn, rand, tensor, transpose, zeros } from '../../../src/index.js';
+import { Tensor, ValueError, arange, manualSeed, nn, rand, tensor, transpose, zeros } from '../../../src/node.js';
 import { expectAllClose } from '../../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-safetensors-'));

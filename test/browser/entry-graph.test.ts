@@ -1,0 +1,43 @@
+/**
+ * What the main entry reaches: nothing that needs Node, Dawn or the source transform, so a
+ * bundler builds it for a page without externalizing a module or carrying acorn along.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// Static imports and re-exports, and literal dynamic imports; type-only imports are erased.
+const IMPORT = /^\s*(?:import|export)\s+(?!type\b)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
+/** Every module reachable from `entry`, and the bare or node: specifiers they import. */
+function reach(entry: string): { files: Set<string>; external: Map<string, string> } {
+  const files = new Set<string>();
+  const external = new Map<string, string>();
+  const todo = [resolve(root, entry)];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('.')) todo.push(join(dirname(file), spec).replace(/\.js$/, '.ts'));
+      else external.set(spec, relative(root, file));
+    }
+  }
+  return { files, external };
+}
+
+describe('the main entry', () => {
+  it('imports no Node built-in, no Dawn and no acorn or magic-string', () => {
+    const { files, external } = reach('src/index.ts');
+    expect(files.size).toBeGreaterThan(50);
+    expect(Object.fromEntries(external)).toEqual({});
+  });
+
+  it('kiln/node and kiln/rewrite bring what they are for', () => {
+    expect([...reach('src/node.ts').external.keys()].sort()).toEqual(['acorn', 'magic-string', 'node:fs', 'node:path', 'node:url', 'node:zlib']);
+    expect([...reach('src/rewrite.ts').external.keys()].sort()).toEqual(['acorn', 'magic-string']);
+  });
+});
