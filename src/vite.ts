@@ -8,16 +8,40 @@
  * It runs with `enforce: 'post'`, after Vite's own TypeScript/JSX transform, because the
  * parser reads JavaScript: by then `.ts` files are plain modules (with their decorators still
  * as written, which the parser accepts). The map Vite has combined so far turns positions in
- * that JavaScript back into the original file's, so guard sites name the lines the user wrote.
+ * that JavaScript back into the original file's, so guard sites name the lines the user wrote,
+ * by their path relative to the project root (a bundle never carries the builder's paths).
+ *
+ * It also lowers standard decorators on methods (compiler/source/decorators.ts), so a class
+ * with `@jit` methods runs where the syntax does not exist yet, and, when asked, sends the
+ * headers that make a page cross-origin isolated (see `crossOriginIsolation`).
  */
+import { relative, sep } from 'node:path';
+import { lowerDecorators } from '../compiler/source/decorators.js';
+import { composeMaps, readMap, type RawSourceMap } from '../compiler/source/mappings.js';
 import { transformSource } from '../compiler/source/transform.js';
-import type { RawSourceMap } from '../compiler/source/mappings.js';
 
 /** Options of the kiln plugin. */
 export interface KilnPluginOptions {
   /** Which module ids to rewrite (default: .js/.mjs/.cjs/.ts/.mts/.cts/.jsx/.tsx outside node_modules). */
   include?: (id: string) => boolean;
+  /** The folder guard sites are named relative to (default: Vite's `root`, else the working directory). */
+  root?: string;
+  /**
+   * Serve pages cross-origin isolated in `vite dev` and `vite preview` (default false): the
+   * COOP/COEP headers give the page SharedArrayBuffer, which worker threads sharing memory
+   * need. Isolation also blocks cross-origin resources that do not opt in (CORP/CORS), so it
+   * is the app's choice; kiln runs single-threaded without it.
+   */
+  crossOriginIsolation?: boolean;
+  /** Lower standard decorators on methods (default true); false leaves them to a native runtime. */
+  lowerDecorators?: boolean;
 }
+
+/** The headers that make a page cross-origin isolated. */
+export const CROSS_ORIGIN_ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 /** The part of Rollup's and Vite's plugin context the plugin uses. */
 interface TransformContext {
@@ -25,10 +49,18 @@ interface TransformContext {
   getCombinedSourcemap?(): RawSourceMap;
 }
 
+/** The part of Vite's configuration the plugin reads and adds to. */
+interface ServerHeaders {
+  server?: { headers?: Record<string, string> };
+  preview?: { headers?: Record<string, string> };
+}
+
 /** A Vite/Rollup plugin object (structural, so kiln needs no Vite types). */
 export interface KilnPlugin {
   name: 'kiln';
   enforce: 'post';
+  config(): ServerHeaders | null;
+  configResolved(config: { root: string }): void;
   transform(this: TransformContext, code: string, id: string): { code: string; map: unknown } | null;
 }
 
@@ -38,28 +70,52 @@ function defaultInclude(file: string): boolean {
   return SCRIPT.test(file) && !file.includes('/node_modules/');
 }
 
+/** The name guard sites give `file`: its path relative to `root`, with forward slashes. */
+function siteName(file: string, root: string): string {
+  const rel = relative(root, file);
+  return rel === '' || rel.startsWith('/') ? file : rel.split(sep).join('/');
+}
+
 /** The kiln Vite/Rollup plugin: rewrites conditions in jit'd functions (see compiler/source/transform.ts). */
 export function kiln(options: KilnPluginOptions = {}): KilnPlugin {
   const include = options.include ?? defaultInclude;
+  let root = options.root ?? process.cwd();
   return {
     name: 'kiln',
     enforce: 'post',
+    config() {
+      if (options.crossOriginIsolation !== true) return null;
+      return { server: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } }, preview: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } } };
+    },
+    configResolved(config) {
+      root = options.root ?? config.root;
+    },
     transform(code, id) {
       // Virtual modules (\0…) and query suffixes (?v=…, ?raw) are not files of the user's.
       if (id.startsWith('\0')) return null;
       const file = id.replace(/[?#].*$/, '');
-      if (!include(file) || !code.includes('jit')) return null;
+      if (!include(file)) return null;
       let inputMap: RawSourceMap | undefined;
       try {
         inputMap = this.getCombinedSourcemap?.();
       } catch {
         inputMap = undefined;
       }
-      const result = transformSource(code, { filename: file, sourceMap: true, inputMap: inputMap?.mappings ? inputMap : undefined });
-      if (result === null) return null;
-      for (const w of result.warnings) this.warn(w.message);
-      if (result.code === code) return null;
-      return { code: result.code, map: result.map };
+      const site = siteName(file, root);
+      const rewritten = code.includes('jit')
+        ? transformSource(code, { filename: file, siteName: site, sourceMap: true, inputMap: inputMap?.mappings ? inputMap : undefined })
+        : null;
+      for (const w of rewritten?.warnings ?? []) this.warn(w.message);
+      let out = rewritten !== null && rewritten.code !== code && rewritten.map !== null ? { code: rewritten.code, map: readMap(rewritten.map.toString()) } : undefined;
+      if (options.lowerDecorators !== false) {
+        const lowered = lowerDecorators(out?.code ?? code, file);
+        for (const w of lowered?.warnings ?? []) this.warn(w.message);
+        if (lowered !== null && lowered.code !== (out?.code ?? code)) {
+          const map = readMap(lowered.map.toString());
+          out = { code: lowered.code, map: out ? composeMaps(map, out.map) : map };
+        }
+      }
+      return out ?? null;
     },
   };
 }

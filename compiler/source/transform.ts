@@ -40,6 +40,8 @@ import { selectVariables } from './selects.js';
 export interface TransformOptions {
   /** The module's file name: guard sites name it, the map's `sources` too. */
   filename: string;
+  /** The name guard sites and warnings give the module instead (kiln/vite: its path relative to the project root). */
+  siteName?: string;
   /** Produce a source map (default true). */
   sourceMap?: boolean;
   /**
@@ -86,7 +88,7 @@ const ownRoot = ((): string | undefined => {
   return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : undefined;
 })();
 
-const ENTRY = /^src\/(index|jit\/jit)\.(js|ts|mjs|mts)$/;
+const ENTRY = /^src\/(index|node|jit\/jit)\.(js|ts|mjs|mts)$/;
 
 /** How a module specifier reaches kiln, if it does: the hooks module to import next to it. */
 export function hooksSpecifier(specifier: string, filename: string): string | undefined {
@@ -792,10 +794,11 @@ export function transformSource(code: string, options: TransformOptions): Transf
   const finder = new Finder(info, kiln, positions);
   finder.visit(program, info.module, undefined);
   const found = finder.finish();
-  const warnings = found.warnings.map((w) => ({ ...w, message: `${w.message} (${filename}:${w.line}:${w.column})` }));
+  const site = options.siteName ?? filename;
+  const warnings = found.warnings.map((w) => ({ ...w, message: `${w.message} (${site}:${w.line}:${w.column})` }));
 
   const names = freeHookNames(info.names);
-  const rw = new Rewriter(code, info, found.targets, names.hook, names.sites, filename, positions);
+  const rw = new Rewriter(code, info, found.targets, names.hook, names.sites, site, positions);
   rw.walk(program, false);
   for (const c of found.calls) addCaptures(rw.s, c, info);
   if (!rw.s.hasChanged()) return warnings.length > 0 ? { code, map: null, warnings } : null;

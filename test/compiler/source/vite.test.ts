@@ -31,6 +31,11 @@ function context(map?: RawSourceMap): Context {
   };
 }
 
+/** A guard site as the plugin names it: relative to the project root (the working directory here). */
+function relativeSite(file: string, marker: string, text: string): string {
+  return siteString(file, marker, text).slice(ROOT.length);
+}
+
 const CODE = "import { jit } from 'kiln';\nexport const f = jit((x) => (x > 0 ? x : x.neg()));\n";
 
 describe('the plugin object', () => {
@@ -40,17 +45,24 @@ describe('the plugin object', () => {
     expect(p.enforce).toBe('post');
   });
 
-  it('rewrites script modules outside node_modules, and names files without their query', () => {
-    const p = kiln();
+  it('rewrites script modules outside node_modules, and names files relative to the root, without their query', () => {
+    const p = kiln({ root: '/app' });
     for (const id of ['/app/a.ts', '/app/a.js', '/app/a.mjs', '/app/a.tsx', '/app/a.mts', '/app/a.ts?v=3']) {
       const out = p.transform.call(context(), CODE, id);
       expect(out, id).not.toBeNull();
-      expect(out!.code).toContain('"/app/a.' + id.split('.')[1]!.replace(/\?.*/, '') + ':2:30"');
+      expect(out!.code).toContain('"a.' + id.split('.')[1]!.replace(/\?.*/, '') + ':2:30"');
+      expect(out!.code).not.toContain('/app/');
     }
     for (const id of ['/app/node_modules/lib/a.js', '/app/a.css', '/app/a.vue', '\0virtual:a.js', '/app/a.json']) {
       expect(p.transform.call(context(), CODE, id), id).toBeNull();
     }
     expect(p.transform.call(context(), 'export const a = 1;', '/app/a.js')).toBeNull();
+  });
+
+  it('sends the cross-origin isolation headers in dev and preview only when asked', () => {
+    expect(kiln().config()).toBeNull();
+    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+    expect(kiln({ crossOriginIsolation: true }).config()).toEqual({ server: { headers }, preview: { headers } });
   });
 
   it('takes an include filter', () => {
@@ -71,7 +83,7 @@ describe('the plugin object', () => {
     const ts = await transformWithOxc(readFileSync(file, 'utf8'), file, { sourcemap: true });
     const out = kiln().transform.call(context(ts.map as RawSourceMap), ts.code, file)!;
     checkMap(out.code, ts.code, (out.map as RawSourceMap).mappings);
-    expect(out.code).toContain(JSON.stringify(siteString(file, 'seed while', 'first < second')));
+    expect(out.code).toContain(JSON.stringify(relativeSite(file, 'seed while', 'first < second')));
   });
 });
 
@@ -104,12 +116,12 @@ describe('programs through the plugin', () => {
     // (3, 5) takes two iterations where (0, 10) takes ten: the lifted loop replays both.
     expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
     expect(r.sites).toEqual([]);
-    expect(r.loops[0]).toMatch(`loop at ${siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
+    expect(r.loops[0]).toMatch(`loop at ${relativeSite(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
     // As written, each comparison reads both values: every new pair falls back.
     const plain = ((await import('./programs/seed.js')) as Seed).run();
     expect(plain.values).toEqual(r.values);
     expect(plain.stats).toMatchObject({ replays: 1, fallbacks: 2 });
-  });
+  }, 30_000);
 
   it("Newton's method stops when the residual is small, and refuses negative input", async () => {
     const m = await throughPlugin<Newton>('newton');
@@ -122,7 +134,7 @@ describe('programs through the plugin', () => {
     expect(r.negative).toBe('sqrtNewton: negative input');
     expect(r.stats.replays).toBeGreaterThan(0);
     const file = PROGRAMS + 'newton.ts';
-    expect(r.sites).toEqual([siteString(file, 'newton if', 'a.min().lt(0)'), siteString(file, 'newton while', 'x.mul(x)')]);
+    expect(r.sites).toEqual([relativeSite(file, 'newton if', 'a.min().lt(0)'), relativeSite(file, 'newton while', 'x.mul(x)')]);
     // As written, `a.min().lt(0)` is an object, always true: every call throws.
     const plain = (await import('./programs/newton.js')) as Newton;
     expect(() => plain.run()).toThrow('sqrtNewton: negative input');
@@ -142,8 +154,8 @@ describe('programs through the plugin', () => {
     // the new model's parameters (a reassigned variable, passed through captures).
     expect(r.stats.replays).toBeGreaterThanOrEqual(2);
     const file = PROGRAMS + 'training.ts';
-    expect(r.sites).toContain(siteString(file, 'training converged', 'loss.lt(tol)'));
-    expect(r.sites).toContain(siteString(file, 'training improved', 'loss < best'));
+    expect(r.sites).toContain(relativeSite(file, 'training converged', 'loss.lt(tol)'));
+    expect(r.sites).toContain(relativeSite(file, 'training improved', 'loss < best'));
   });
 });
 
@@ -163,9 +175,9 @@ describe('in a Vite server', () => {
       const r = seed.run();
       expect(r.values[0]).toEqual([20, 20]);
       expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
-      expect(r.loops[0]).toMatch(`loop at ${siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
+      expect(r.loops[0]).toMatch(`loop at ${relativeSite(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
     } finally {
       await server.close();
     }
-  });
+  }, 30_000);
 });
