@@ -34,6 +34,8 @@ export interface LoweredDecorators {
   warnings: SourceWarning[];
 }
 
+const DECORATOR_HINT = /(?:^|[{};]|\bexport)[ \t]*@[\w$(]/m;
+
 /** Element kinds, as the helper numbers them. */
 const KINDS = { method: 0, get: 1, set: 2 } as const;
 
@@ -115,8 +117,9 @@ function position(code: string, offset: number): { line: number; column: number 
 
 /** Lowers the decorators of `code` (see the file comment); `filename` names warnings. */
 export function lowerDecorators(code: string, filename: string): LoweredDecorators | null {
-  // Prefilter: no `@` outside a string or comment means no decorator.
-  if (!code.includes('@')) return null;
+  // Prefilter: a decorator's `@` starts a line or follows `{`, `}`, `;` or `export`; doc
+  // comments' ` * @param` do not match, so most modules are never parsed.
+  if (!DECORATOR_HINT.test(code)) return null;
   let program: Program;
   try {
     program = parseModule(code);

@@ -1,6 +1,7 @@
 /** Finds the user's source location of a guard: the first stack frame outside kiln itself. */
 
-const here = new URL('.', import.meta.url).pathname;
+// The folder of this module (a one-argument URL: bundlers warn about `new URL('.', import.meta.url)`).
+const here = new URL(import.meta.url).pathname.replace(/[^/]*$/, '');
 /** kiln's own source roots (src, compiler, runtime, and their compiled copies under dist). */
 const root = here.replace(/\/(dist\/)?src\/jit\/$/, '/');
 const ownDirs = ['src/', 'compiler/', 'runtime/', 'dist/src/', 'dist/compiler/', 'dist/runtime/'].map((d) => root + d);

@@ -14,9 +14,15 @@ import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageReport, WorkloadResult } from './app/workload.js';
 import { browserAvailable, launchChromium } from './chromium.js';
-import { ROOT, appConfig } from './vite-setup.js';
+import { ROOT, appConfig as sharedConfig } from '../../examples/web/vite-setup.js';
+import type { KilnPluginOptions } from '../../src/vite.js';
 
 const APP = `${ROOT}test/browser/app`;
+
+/** The shared config, given inline (no config file is looked for). */
+function appConfig(root: string, plugin: KilnPluginOptions = {}) {
+  return { ...sharedConfig(root, plugin), configFile: false as const };
+}
 const gpuRequired = process.env.KILN_REQUIRE_WEBGPU === '1';
 
 /** The page's report, after its status says it finished. */

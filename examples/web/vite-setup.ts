@@ -1,12 +1,15 @@
 /**
- * How the browser tests and the web demo build with Vite: the kiln plugin, and `kiln`
- * resolved to this repository's sources (an app that installed kiln resolves the package).
+ * How the web demo and the browser tests build with Vite inside this repository: the kiln
+ * plugin, and `kiln` resolved to the sources under src/ (an app that installed kiln
+ * resolves the package instead, and needs only `plugins: [kiln()]`).
  */
 import { fileURLToPath } from 'node:url';
 import kiln, { type KilnPluginOptions } from '../../src/vite.js';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const OWN = /^(src|compiler|runtime)\//;
 
 /** `kiln` and `kiln/<entry>` resolved to the sources under src/. */
 export const kilnSourceAliases = [
@@ -18,9 +21,10 @@ export const kilnSourceAliases = [
 export function appConfig(root: string, plugin: KilnPluginOptions = {}) {
   return {
     root,
-    configFile: false as const,
     logLevel: 'warn' as const,
-    plugins: [kiln({ ...plugin, root: ROOT })],
+    // kiln's own modules are not the app's: only the app's files are rewritten (as a package
+    // under node_modules would be skipped).
+    plugins: [kiln({ include: (file) => /\.[cm]?[jt]sx?$/.test(file) && !OWN.test(file.slice(ROOT.length)), ...plugin, root: ROOT })],
     resolve: { alias: kilnSourceAliases },
     build: { target: 'es2022', emptyOutDir: true },
     server: { fs: { allow: [ROOT] } },
