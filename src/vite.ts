@@ -66,8 +66,13 @@ export interface KilnPlugin {
 
 const SCRIPT = /\.(m?[jt]s|c[jt]s|[jt]sx)$/;
 
+// kiln's own modules: linked into an app (`npm i ../kiln`), a bundler sees their real paths,
+// outside node_modules. They are kiln, not the app, and are never rewritten.
+const OWN_ROOT = new URL('../', import.meta.url).pathname.replace(/dist\/$/, '');
+const OWN = ['src/', 'compiler/', 'runtime/', 'dist/'].map((d) => OWN_ROOT + d);
+
 function defaultInclude(file: string): boolean {
-  return SCRIPT.test(file) && !file.includes('/node_modules/');
+  return SCRIPT.test(file) && !file.includes('/node_modules/') && !OWN.some((d) => file.startsWith(d));
 }
 
 /** The name guard sites give `file`: its path relative to `root`, with forward slashes. */

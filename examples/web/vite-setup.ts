@@ -9,8 +9,6 @@ import kiln, { type KilnPluginOptions } from '../../src/vite.js';
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const OWN = /^(src|compiler|runtime)\//;
-
 /** `kiln` and `kiln/<entry>` resolved to the sources under src/. */
 export const kilnSourceAliases = [
   { find: /^kiln$/, replacement: `${ROOT}src/index.ts` },
@@ -22,9 +20,7 @@ export function appConfig(root: string, plugin: KilnPluginOptions = {}) {
   return {
     root,
     logLevel: 'warn' as const,
-    // kiln's own modules are not the app's: only the app's files are rewritten (as a package
-    // under node_modules would be skipped).
-    plugins: [kiln({ include: (file) => /\.[cm]?[jt]sx?$/.test(file) && !OWN.test(file.slice(ROOT.length)), ...plugin, root: ROOT })],
+    plugins: [kiln({ ...plugin, root: ROOT })],
     resolve: { alias: kilnSourceAliases },
     build: { target: 'es2022', emptyOutDir: true },
     server: { fs: { allow: [ROOT] } },
