@@ -19,7 +19,6 @@ export const kilnSourceAliases = [
 export function appConfig(root: string, plugin: KilnPluginOptions = {}) {
   return {
     root,
-    logLevel: 'warn' as const,
     plugins: [kiln({ ...plugin, root: ROOT })],
     resolve: { alias: kilnSourceAliases },
     build: { target: 'es2022', emptyOutDir: true },

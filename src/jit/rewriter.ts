@@ -1,8 +1,9 @@
 /**
  * Where jit finds the run-time source transform (./rewrite.ts). The transform brings acorn
  * and magic-string: a minimal Vite app using tensor, jit and nn is 69 kB gzipped without it
- * and 122 kB with it, so the main entry does not import it: `import 'kiln/rewrite'` installs it (Node's `kiln` entry does so itself), and
- * apps rewritten at build time (kiln/vite, kiln/register) never need it.
+ * and 122 kB with it, so the main entry does not import it. `import 'kiln/rewrite'` installs
+ * it (Node's `kiln` entry does so itself); apps rewritten at build time (kiln/vite,
+ * kiln/register) never need it.
  */
 import { ValueError } from '../../runtime/errors.js';
 

@@ -21,7 +21,7 @@ const APP = `${ROOT}test/browser/app`;
 
 /** The shared config, given inline (no config file is looked for). */
 function appConfig(root: string, plugin: KilnPluginOptions = {}) {
-  return { ...sharedConfig(root, plugin), configFile: false as const };
+  return { ...sharedConfig(root, plugin), configFile: false as const, logLevel: 'warn' as const };
 }
 const gpuRequired = process.env.KILN_REQUIRE_WEBGPU === '1';
 
