@@ -31,7 +31,9 @@ if [[ "$(id -u)" -ne 0 ]]; then
   command -v sudo >/dev/null 2>&1 || die "not root and sudo is not available"
   SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
 fi
-apt_get() { "${SUDO[@]}" apt-get -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" </dev/null; }
+apt_get() {
+  "${SUDO[@]}" apt-get -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" </dev/null
+}
 
 log "apt-get update"
 apt_get update -qq >/dev/null

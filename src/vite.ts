@@ -15,7 +15,7 @@
  * with `@jit` methods runs where the syntax does not exist yet, and, when asked, sends the
  * headers that make a page cross-origin isolated (see `crossOriginIsolation`).
  */
-import { relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import { lowerDecorators } from '../compiler/source/decorators.js';
 import { composeMaps, readMap, type RawSourceMap } from '../compiler/source/mappings.js';
 import { transformSource } from '../compiler/source/transform.js';
@@ -78,7 +78,7 @@ function defaultInclude(file: string): boolean {
 /** The name guard sites give `file`: its path relative to `root`, with forward slashes. */
 function siteName(file: string, root: string): string {
   const rel = relative(root, file);
-  return rel === '' || rel.startsWith('/') ? file : rel.split(sep).join('/');
+  return rel === '' || isAbsolute(rel) ? file : rel.split(sep).join('/');
 }
 
 /** The kiln Vite/Rollup plugin: rewrites conditions in jit'd functions (see compiler/source/transform.ts). */
@@ -90,7 +90,8 @@ export function kiln(options: KilnPluginOptions = {}): KilnPlugin {
     enforce: 'post',
     config() {
       if (options.crossOriginIsolation !== true) return null;
-      return { server: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } }, preview: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } } };
+      const headers = CROSS_ORIGIN_ISOLATION_HEADERS;
+      return { server: { headers: { ...headers } }, preview: { headers: { ...headers } } };
     },
     configResolved(config) {
       root = options.root ?? config.root;
@@ -100,22 +101,12 @@ export function kiln(options: KilnPluginOptions = {}): KilnPlugin {
       if (id.startsWith('\0')) return null;
       const file = id.replace(/[?#].*$/, '');
       if (!include(file)) return null;
-      let inputMap: RawSourceMap | undefined;
-      try {
-        inputMap = this.getCombinedSourcemap?.();
-      } catch {
-        inputMap = undefined;
-      }
-      const site = siteName(file, root);
-      const rewritten = code.includes('jit')
-        ? transformSource(code, { filename: file, siteName: site, sourceMap: true, inputMap: inputMap?.mappings ? inputMap : undefined })
-        : null;
-      for (const w of rewritten?.warnings ?? []) this.warn(w.message);
-      let out = rewritten !== null && rewritten.code !== code && rewritten.map !== null ? { code: rewritten.code, map: readMap(rewritten.map.toString()) } : undefined;
+      let out = code.includes('jit') ? rewrite(this, code, file, siteName(file, root)) : undefined;
       if (options.lowerDecorators !== false) {
-        const lowered = lowerDecorators(out?.code ?? code, file);
+        const input = out?.code ?? code;
+        const lowered = lowerDecorators(input, file);
         for (const w of lowered?.warnings ?? []) this.warn(w.message);
-        if (lowered !== null && lowered.code !== (out?.code ?? code)) {
+        if (lowered !== null && lowered.code !== input) {
           const map = readMap(lowered.map.toString());
           out = { code: lowered.code, map: out ? composeMaps(map, out.map) : map };
         }
@@ -123,6 +114,26 @@ export function kiln(options: KilnPluginOptions = {}): KilnPlugin {
       return out ?? null;
     },
   };
+}
+
+/** A transformed module and its map. */
+interface Rewritten {
+  code: string;
+  map: RawSourceMap;
+}
+
+/** The module with its jit'd functions' conditions rewritten, or undefined when nothing changed. */
+function rewrite(ctx: TransformContext, code: string, file: string, site: string): Rewritten | undefined {
+  let inputMap: RawSourceMap | undefined;
+  try {
+    inputMap = ctx.getCombinedSourcemap?.();
+  } catch {
+    inputMap = undefined;
+  }
+  const result = transformSource(code, { filename: file, siteName: site, inputMap: inputMap?.mappings ? inputMap : undefined });
+  for (const w of result?.warnings ?? []) ctx.warn(w.message);
+  if (result === null || result.code === code || result.map === null) return undefined;
+  return { code: result.code, map: readMap(result.map.toString()) };
 }
 
 export default kiln;

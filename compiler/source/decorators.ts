@@ -79,7 +79,9 @@ function __kilnDecorate(C, elements) {
       const result = decorators[i](descriptor[field], context);
       done = true;
       if (result === undefined) continue;
-      if (typeof result !== 'function') throw new TypeError('decorator of ' + String(name) + ' returned ' + typeof result + ', expected a function or undefined');
+      if (typeof result !== 'function') {
+        throw new TypeError('decorator of ' + String(name) + ' returned ' + typeof result + ', expected a function or undefined');
+      }
       Object.defineProperty(target, name, { ...descriptor, [field]: result });
     }
   }
@@ -105,8 +107,8 @@ function keyName(element: ClassElementNode): string | undefined {
   const key = element.key;
   if (element.computed || key === undefined) return undefined;
   if (key.type === 'Identifier') return key.name;
-  if (key.type === 'Literal' && (typeof key.value === 'string' || typeof key.value === 'number')) return String(key.value);
-  return undefined;
+  const literal = key.type === 'Literal' && (typeof key.value === 'string' || typeof key.value === 'number');
+  return literal ? String(key.value) : undefined;
 }
 
 function position(code: string, offset: number): { line: number; column: number } {
@@ -125,13 +127,15 @@ export function lowerDecorators(code: string, filename: string): LoweredDecorato
     program = parseModule(code);
   } catch (error) {
     const message = `could not parse ${filename} to lower its decorators (${(error as Error).message})`;
-    return { code, map: new MagicString(code).generateMap({ source: filename }), warnings: [{ message, ...errorPosition(error) }] };
+    const map = new MagicString(code).generateMap({ source: filename });
+    return { code, map, warnings: [{ message, ...errorPosition(error) }] };
   }
   const s = new MagicString(code);
   const warnings: SourceWarning[] = [];
   const warn = (node: Node, what: string) => {
     const { line, column } = position(code, node.start);
-    warnings.push({ message: `decorators on ${what} stay as written and need native decorator support (${filename}:${line}:${column})`, line, column });
+    const message = `decorators on ${what} stay as written and need native decorator support (${filename}:${line}:${column})`;
+    warnings.push({ message, line, column });
   };
   let lowered = 0;
   const visit = (node: Node): void => {

@@ -24,7 +24,8 @@ if (params.has('epochs')) epochsInput.value = params.get('epochs')!;
 const digits = await data.fetchDigits(new URL(digitsUrl, location.href));
 // Pixels are counts 0..16: scaled to [0, 1] as in examples/digits.ts.
 const features = digits.features.div(16);
-const { train: [xTrain, yTrain], test: [xTest, yTest] } = data.trainTestSplit([features, digits.labels], { testFraction: 0.2, seed: 0 });
+const split = data.trainTestSplit([features, digits.labels], { testFraction: 0.2, seed: 0 });
+const { train: [xTrain, yTrain], test: [xTest, yTest] } = split;
 status.textContent = `${xTrain.shape[0]} training and ${xTest.shape[0]} test digits`;
 
 if (navigator.gpu !== undefined && (await navigator.gpu.requestAdapter()) !== null) {
@@ -39,7 +40,8 @@ function place(m: nn.Sequential, target: Device): nn.Sequential {
   if (target === 'cpu') return m;
   for (const [, layer] of m.namedModules()) {
     for (const [key, value] of Object.entries(layer)) {
-      if (nn.isParameter(value)) (layer as unknown as Record<string, Tensor>)[key] = nn.parameter(value.detach().to(target));
+      if (!nn.isParameter(value)) continue;
+      (layer as unknown as Record<string, Tensor>)[key] = nn.parameter(value.detach().to(target));
     }
   }
   return m;
@@ -87,7 +89,8 @@ async function train(): Promise<void> {
       const accuracy = await evaluate(m, device);
       accuracyEl.textContent = `${(accuracy * 100).toFixed(1)}%`;
       accuracyEl.dataset.value = String(accuracy);
-      status.textContent = `${device === 'cpu' ? 'CPU' : 'WebGPU'}: epoch ${epoch}/${epochs}, ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      status.textContent = `${device === 'cpu' ? 'CPU' : 'WebGPU'}: epoch ${epoch}/${epochs}, ${seconds} s`;
       drawLoss($('loss'), losses);
     }
     model = m;
@@ -105,14 +108,17 @@ async function train(): Promise<void> {
 }
 
 /** The compiled step's kernel count and its explanation (signature, guards, kernels). */
-function showCompiled(step: JitFunction<(xb: Tensor, yb: Tensor) => Tensor>, loader: data.DataLoader<[Tensor, Tensor]>): void {
+type Step = JitFunction<(xb: Tensor, yb: Tensor) => Tensor>;
+
+function showCompiled(step: Step, loader: data.DataLoader<[Tensor, Tensor]>): void {
   const [xb, yb] = loader[Symbol.iterator]().next().value as [Tensor, Tensor];
   // The training step was traced in training mode: the mode is part of its signature.
   model?.train();
   const explanation = step.explain(xb.to(device), yb.to(device));
   const kernels = explanation.variants.map((v) => v.kernelCount ?? 0).reduce((a, b) => a + b, 0);
   const { calls, replays } = step.stats;
-  $('compiled').textContent = `jit: ${explanation.variants.length} compiled variant(s), ${kernels} kernels per step; ${replays} of ${calls} steps replayed`;
+  const variants = explanation.variants.length;
+  $('compiled').textContent = `jit: ${variants} compiled variant(s), ${kernels} kernels per step; ${replays} of ${calls} steps replayed`;
   $('explain').textContent = explanation.toString();
 }
 

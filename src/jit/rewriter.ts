@@ -22,7 +22,10 @@ export function installRewriter(rewriter: Rewriter): void {
 
 function need(op: string): Rewriter {
   if (installed === undefined) {
-    throw new ValueError(`${op}: the run-time source transform is not loaded; add \`import 'kiln/rewrite'\` once (Node's 'kiln' entry includes it), or rewrite at build time with kiln/vite`);
+    throw new ValueError(
+      `${op}: the run-time source transform is not loaded; add \`import 'kiln/rewrite'\` once ` +
+        "(Node's 'kiln' entry includes it), or rewrite at build time with kiln/vite",
+    );
   }
   return installed;
 }

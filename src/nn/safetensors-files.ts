@@ -5,7 +5,11 @@ import type { Module } from './module.js';
 import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 
 /** Writes `tensors` (and optional string metadata) to a safetensors file at `path`. */
-export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
+export function saveSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): void {
   writeFileSync(path, serializeSafetensors(tensors, metadata));
 }
 

@@ -30,6 +30,8 @@ const FLAGS = [
 
 /** Launches headless Chromium with a fresh profile. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run bash scripts/setup-chromium.sh (or set KILN_CHROMIUM)`);
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: run bash scripts/setup-chromium.sh (or set KILN_CHROMIUM)`);
+  }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
 }

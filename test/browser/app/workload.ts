@@ -57,7 +57,8 @@ function moveModel<M extends nn.Module>(model: M, device: Device): M {
   if (device === 'cpu') return model;
   for (const [, m] of model.namedModules()) {
     for (const [key, value] of Object.entries(m)) {
-      if (nn.isParameter(value)) (m as unknown as Record<string, Tensor>)[key] = nn.parameter(value.detach().to(device));
+      if (!nn.isParameter(value)) continue;
+      (m as unknown as Record<string, Tensor>)[key] = nn.parameter(value.detach().to(device));
     }
   }
   return model;
