@@ -6,7 +6,8 @@
  *
  *   npm run demo:web        (or: npx vite examples/web)
  *
- * `?epochs=n` sets the number of epochs and `?autostart` trains on load (the CI test uses both).
+ * `?epochs=n` sets the number of epochs, `?device=webgpu` picks WebGPU (where there is an
+ * adapter) and `?autostart` trains on load.
  */
 import { data, jit, manualSeed, nn, noGrad, optim, tensor, webgpu, type JitFunction, type Tensor } from 'kiln';
 import digitsUrl from '../../data/digits.csv.gz?url';
@@ -30,6 +31,7 @@ status.textContent = `${xTrain.shape[0]} training and ${xTest.shape[0]} test dig
 
 if (navigator.gpu !== undefined && (await navigator.gpu.requestAdapter()) !== null) {
   deviceSelect.add(new Option('WebGPU', 'webgpu'));
+  if (params.get('device') === 'webgpu') deviceSelect.value = 'webgpu';
 }
 
 let model: nn.Sequential | undefined;

@@ -41,3 +41,35 @@ describe('the main entry', () => {
     expect([...reach('src/rewrite.ts').external.keys()].sort()).toEqual(['acorn', 'magic-string']);
   });
 });
+
+interface Entry {
+  types: string;
+  default: string;
+}
+
+describe('package.json', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | Entry | Record<string, Entry>>;
+    sideEffects: string[];
+  };
+
+  it('exports compiled entries whose sources exist, with types, Node first for the main entry', () => {
+    for (const [name, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      const conditions = typeof target.default === 'string' ? { default: target as Entry } : (target as Record<string, Entry>);
+      for (const [condition, files] of Object.entries(conditions)) {
+        const source = files.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts');
+        expect(readFileSync(join(root, source), 'utf8').length, `${name} (${condition})`).toBeGreaterThan(0);
+        expect(files.types, `${name} (${condition})`).toBe(files.default.replace(/\.js$/, '.d.ts'));
+      }
+    }
+    expect(Object.keys(pkg.exports['.']!)).toEqual(['node', 'browser', 'default']);
+  });
+
+  it('lists as side effects only modules that exist', () => {
+    for (const file of pkg.sideEffects) {
+      const source = file.replace(/^\.\/dist\//, './').replace(/\.js$/, '.ts');
+      expect(readFileSync(join(root, source), 'utf8').length, file).toBeGreaterThan(0);
+    }
+  });
+});
