@@ -9,7 +9,7 @@
  * `?epochs=n` sets the number of epochs, `?device=webgpu` picks WebGPU (where there is an
  * adapter) and `?autostart` trains on load.
  */
-import { data, jit, manualSeed, nn, noGrad, optim, tensor, webgpu, type JitFunction, type Tensor } from 'kiln';
+import { data, jit, manualSeed, nn, noGrad, optim, stack, tensor, webgpu, type JitFunction, type Tensor } from 'kiln';
 import digitsUrl from '../../data/digits.csv.gz?url';
 import { drawLoss, padPixels, setupPad } from './canvas.js';
 
@@ -77,15 +77,23 @@ async function train(): Promise<void> {
     });
     const losses: number[] = [];
     const started = performance.now();
+    // Losses are read five at a time: on WebGPU every read waits for the GPU, so one read
+    // per five steps lets the steps in between queue up behind each other.
+    let pending: Tensor[] = [];
+    const readLosses = async () => {
+      if (pending.length === 0) return;
+      losses.push(...(await stack(pending).dataAsync()));
+      pending = [];
+      drawLoss($('loss'), losses);
+      await frame();
+    };
     for (let epoch = 1; epoch <= epochs; epoch++) {
       m.train();
       for (const [xb, yb] of loader) {
-        losses.push(await step(xb.to(device), yb.to(device)).itemAsync());
-        if (losses.length % 5 === 0) {
-          drawLoss($('loss'), losses);
-          await frame();
-        }
+        pending.push(step(xb.to(device), yb.to(device)));
+        if (pending.length === 5) await readLosses();
       }
+      await readLosses();
       schedule.step();
       m.eval();
       const accuracy = await evaluate(m, device);

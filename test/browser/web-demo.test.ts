@@ -6,14 +6,29 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../examples/web/vite-setup.js';
 import { browserAvailable, launchChromium } from './chromium.js';
 
 const DEMO = `${ROOT}examples/web`;
+const demoConfig = { root: DEMO, configFile: `${DEMO}/vite.config.ts`, logLevel: 'warn' as const };
 const SCREENSHOTS = `${ROOT}test-results/browser`;
+const gpuRequired = process.env.KILN_REQUIRE_WEBGPU === '1';
+
+/** An option element, as far as the test reads it. */
+interface Option {
+  value: string;
+}
+
+/** Waits until the demo finished training (or failed); returns its status line. */
+async function trained(page: Page): Promise<string> {
+  // Functions given as text run in the page (this file is typed for Node, without the DOM).
+  const done = "document.body.dataset.trained === 'true' || document.getElementById('status').textContent.startsWith('error')";
+  await page.waitForFunction(done, null, { timeout: 100_000 });
+  return (await page.textContent('#status')) ?? '';
+}
 
 describe.skipIf(!browserAvailable)('the web demo in headless Chromium', () => {
   let browser: Browser;
@@ -23,7 +38,7 @@ describe.skipIf(!browserAvailable)('the web demo in headless Chromium', () => {
     outDir = mkdtempSync(join(tmpdir(), 'kiln-demo-'));
     const [launched] = await Promise.all([
       launchChromium(),
-      build({ root: DEMO, configFile: `${DEMO}/vite.config.ts`, logLevel: 'warn', build: { outDir, emptyOutDir: true } }),
+      build({ ...demoConfig, build: { outDir, emptyOutDir: true } }),
     ]);
     browser = launched;
   }, 120_000);
@@ -34,17 +49,16 @@ describe.skipIf(!browserAvailable)('the web demo in headless Chromium', () => {
   });
 
   it('trains the digits to at least 95% in the page and shows the compiled step', async () => {
-    const server = await preview({ root: DEMO, configFile: `${DEMO}/vite.config.ts`, logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+    const server = await preview({ ...demoConfig, build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     try {
       await page.goto(`${server.resolvedUrls!.local[0]!}?epochs=6&autostart`);
-      // Functions given as text run in the page (this file is typed for Node, without the DOM).
-      await page.waitForFunction("document.body.dataset.trained === 'true' || document.getElementById('status').textContent.startsWith('error')", null, { timeout: 100_000 });
+      const status = await trained(page);
       mkdirSync(SCREENSHOTS, { recursive: true });
       await page.screenshot({ path: join(SCREENSHOTS, 'web-demo.png'), fullPage: true });
-      expect(await page.textContent('#status')).toMatch(/^CPU: epoch 6\/6, .* done$/);
+      expect(status).toMatch(/^CPU: epoch 6\/6, .* done$/);
       const accuracy = Number(await page.getAttribute('#accuracy', 'data-value'));
       expect(accuracy).toBeGreaterThanOrEqual(0.95);
       expect(await page.textContent('#compiled')).toMatch(/^jit: 1 compiled variant\(s\), \d+ kernels per step; \d+ of \d+ steps replayed$/);
@@ -52,12 +66,32 @@ describe.skipIf(!browserAvailable)('the web demo in headless Chromium', () => {
       expect(await page.textContent('#prediction')).toMatch(/^\d \(\d+%\)$/);
       expect(await page.evaluate('crossOriginIsolated')).toBe(true);
       // The device switch offers WebGPU where the page has an adapter (lavapipe in CI).
-      const devices = await page.$$eval('#device option', (options) => options.map((o) => (o as unknown as { value: string }).value));
-      expect(devices).toEqual(process.env.KILN_REQUIRE_WEBGPU === '1' ? ['cpu', 'webgpu'] : expect.arrayContaining(['cpu']));
+      const devices = await page.$$eval('#device option', (options) => options.map((o) => (o as unknown as Option).value));
+      expect(devices).toEqual(gpuRequired ? ['cpu', 'webgpu'] : expect.arrayContaining(['cpu']));
       expect(errors).toEqual([]);
     } finally {
       await page.close();
       await new Promise<void>((done) => server.httpServer.close(() => done()));
     }
   }, 150_000);
+
+  // Six epochs take about 40 s on lavapipe (against 5 s on the CPU): one shows that the
+  // switch works and that the step compiles on WebGPU too.
+  it.skipIf(!gpuRequired)('switched to WebGPU, trains an epoch with the step compiled to WGSL', async () => {
+    const server = await preview({ ...demoConfig, build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(`${server.resolvedUrls!.local[0]!}?epochs=1&autostart&device=webgpu`);
+      expect(await trained(page)).toMatch(/^WebGPU: epoch 1\/1, .* done$/);
+      expect(Number(await page.getAttribute('#accuracy', 'data-value'))).toBeGreaterThan(0.8);
+      expect(await page.textContent('#compiled')).toMatch(/^jit: 1 compiled variant\(s\), \d+ kernels per step; /);
+      await page.screenshot({ path: join(SCREENSHOTS, 'web-demo-webgpu.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await new Promise<void>((done) => server.httpServer.close(() => done()));
+    }
+  }, 120_000);
 });
