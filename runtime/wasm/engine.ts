@@ -11,21 +11,25 @@ export type CpuEngine = 'wasm' | 'js';
 
 let engine: CpuEngine | undefined;
 
-/** The CPU engine of this process. */
-export function cpuEngine(): CpuEngine {
-  if (engine !== undefined) return engine;
-  const asked = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KILN_CPU;
-  const simd = wasmFeatures().simd;
+/** The engine that KILN_CPU's value `asked` selects, given whether WebAssembly SIMD exists. */
+export function chooseCpuEngine(asked: string | undefined, simd: boolean): CpuEngine {
   switch (asked) {
     case undefined:
     case '':
-      return (engine = simd ? 'wasm' : 'js');
+      return simd ? 'wasm' : 'js';
     case 'js':
-      return (engine = 'js');
+      return 'js';
     case 'wasm':
       if (!simd) throw new DeviceError('KILN_CPU=wasm: this runtime has no WebAssembly SIMD; unset KILN_CPU or set it to js');
-      return (engine = 'wasm');
+      return 'wasm';
     default:
       throw new ValueError(`KILN_CPU: expected 'wasm' or 'js' (got '${asked}')`);
   }
+}
+
+/** The CPU engine of this process, chosen once. */
+export function cpuEngine(): CpuEngine {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  engine ??= chooseCpuEngine(env?.KILN_CPU, wasmFeatures().simd);
+  return engine;
 }
