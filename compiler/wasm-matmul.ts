@@ -47,9 +47,9 @@ function gemmKernel(): WasmKernel {
   return wasmKernel(`gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}`, 'gemm', () => renderGemm(spec));
 }
 
-/** Whether float32 matmuls run on the Wasm gemm here (the module's fma choice included). */
-export function wasmMatmulVariant(): { mr: number; nr: number; fma: boolean } | undefined {
-  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, fma: wasmFeatures().relaxedSimd } : undefined;
+/** The gemm float32 matmuls run on here (register block, k block, fma), or undefined on the JavaScript engine. */
+export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; fma: boolean } | undefined {
+  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, fma: wasmFeatures().relaxedSimd } : undefined;
 }
 
 /**

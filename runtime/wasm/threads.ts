@@ -17,7 +17,7 @@ import { wasmKernelById, type WasmKernel } from './modules.js';
 
 /** Control block, in int32s: the count of jobs still running, a failure flag, then one slot per worker. */
 const PENDING = 0, FAILED = 1, HEADER = 2;
-/** A worker's slot: job sequence number (negative: stop), ready flag, kernel id, argument count, arguments. */
+/** A worker's slot: job sequence number, ready flag, kernel id, argument count, arguments. */
 const SEQ = 0, READY = 1, KERNEL = 2, ARGC = 3, ARGS = 4, MAX_ARGS = 12, SLOT = ARGS + MAX_ARGS;
 /** Workers a pool can have. */
 const MAX_WORKERS = 64;
@@ -34,7 +34,6 @@ for (;;) {
   Atomics.wait(ctl, slot + ${SEQ}, seen);
   const seq = Atomics.load(ctl, slot + ${SEQ});
   if (seq === seen) continue;
-  if (seq < 0) break;
   seen = seq;
   try {
     const id = ctl[slot + ${KERNEL}];
@@ -57,7 +56,6 @@ for (;;) {
 interface NodeWorker {
   postMessage(message: unknown): void;
   unref(): void;
-  terminate(): Promise<number>;
 }
 
 interface PoolWorker {
@@ -93,8 +91,9 @@ function parseThreads(text: string, where: string): number {
 
 /** Sets how many threads large CPU kernels use (the calling thread included); the default is every core (or KILN_THREADS). */
 export function setNumThreads(n: number): void {
+  // Workers beyond the count stay, idle, blocked in Atomics.wait and unref'd: lowering the
+  // count and raising it again (thread scaling in a benchmark) costs no new workers.
   requested = parseThreads(String(n), 'setNumThreads');
-  for (let w = workers.length - 1; w >= requested - 1; w--) stopWorker(w);
 }
 
 /** How many threads large CPU kernels are to use. */
@@ -104,15 +103,6 @@ export function getNumThreads(): number {
     requested = fromEnv === undefined || fromEnv === '' ? undefined : parseThreads(fromEnv, 'KILN_THREADS');
   }
   return Math.min(requested ?? cores, MAX_WORKERS + 1);
-}
-
-function stopWorker(w: number): void {
-  const pw = workers[w]!;
-  Atomics.store(control, HEADER + w * SLOT + READY, 0);
-  Atomics.store(control, HEADER + w * SLOT + SEQ, -1);
-  Atomics.notify(control, HEADER + w * SLOT + SEQ);
-  void pw.worker.terminate();
-  workers.length = w;
 }
 
 /** Whether workers can exist here at all. */
