@@ -81,7 +81,10 @@ function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
 function packA(f32: Float32Array, dst: number, a: TypedArray, o: number, m: number, k: number, sam: number, sak: number): void {
   if (sak === 1 && sam === k) f32.set(a.subarray(o, o + m * k), dst);
   else if (sak === 1) for (let i = 0; i < m; i++) f32.set(a.subarray(o + i * sam, o + i * sam + k), dst + i * k);
-  else for (let i = 0; i < m; i++) for (let kk = 0, d = dst + i * k, s = o + i * sam; kk < k; kk++, s += sak) f32[d + kk] = a[s]!;
+  else if (Math.abs(sam) < Math.abs(sak)) {
+    // Column-major (a transposed view): read down the columns, the direction A is stored in.
+    for (let kk = 0; kk < k; kk++) for (let i = 0, d = dst + kk, s = o + kk * sak; i < m; i++, s += sam, d += k) f32[d] = a[s]!;
+  } else for (let i = 0; i < m; i++) for (let kk = 0, d = dst + i * k, s = o + i * sam; kk < k; kk++, s += sak) f32[d + kk] = a[s]!;
 }
 
 /** Packs B (k × n through its strides) into panels of NR columns at `dst`, columns past n as zeros. */
