@@ -11,6 +11,7 @@
  * calling thread: a page's main thread cannot block waiting for workers.
  */
 import { InternalError, ValueError } from '../errors.js';
+import { cpuEngine } from './engine.js';
 import { wasmFeatures } from './features.js';
 import { wasmHeap } from './memory.js';
 import { wasmKernelById, type WasmKernel } from './modules.js';
@@ -56,6 +57,19 @@ for (;;) {
 interface NodeWorker {
   postMessage(message: unknown): void;
   unref(): void;
+}
+
+interface WorkerThreads {
+  Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+}
+
+/**
+ * A Node built-in, imported by a specifier bundlers do not see, so a browser bundle of kiln
+ * neither resolves nor warns about it (this runs only in Node).
+ */
+function nodeBuiltin<T>(name: 'os' | 'worker_threads'): Promise<T> {
+  const specifier = `node:${name}`;
+  return import(/* @vite-ignore */ specifier) as Promise<T>;
 }
 
 interface PoolWorker {
@@ -105,9 +119,9 @@ export function getNumThreads(): number {
   return Math.min(requested ?? cores, MAX_WORKERS + 1);
 }
 
-/** Whether workers can exist here at all. */
+/** Whether workers can exist here at all, and have Wasm kernels to run. */
 function poolPossible(): boolean {
-  return isNode && wasmFeatures().sharedMemory;
+  return isNode && wasmFeatures().sharedMemory && cpuEngine() === 'wasm';
 }
 
 /**
@@ -126,12 +140,12 @@ export function threadsReady(): Promise<number> {
 
 async function start(): Promise<number> {
   if (!coresKnown) {
-    cores = (await import('node:os')).availableParallelism();
+    cores = (await nodeBuiltin<{ availableParallelism(): number }>('os')).availableParallelism();
     coresKnown = true;
   }
   const count = getNumThreads() - 1;
   if (count < 1) return 1;
-  const threads = await import('node:worker_threads');
+  const threads = await nodeBuiltin<WorkerThreads>('worker_threads');
   const memory = wasmHeap().memory;
   while (workers.length < count) {
     const slot = HEADER + workers.length * SLOT;
