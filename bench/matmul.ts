@@ -26,7 +26,9 @@ import { wasmMatmulVariant } from '../compiler/wasm-matmul.js';
 import { wasmApi } from '../runtime/wasm/api.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel } from '../runtime/wasm/modules.js';
-import { fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+import {
+  fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement,
+} from './harness.js';
 import { BATCH, LR, SIZES, linears, mlpModel, kilnStep } from './mlp.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -71,7 +73,8 @@ function simdCeiling(fma: boolean): number {
     for (const a of acc) c.get(out).get(a).simdMem('v128.store');
   });
   const memory = new wasmApi!.Memory({ initial: 1 });
-  const peak = new wasmApi!.Instance(new wasmApi!.Module(module.encode()), { env: { memory } }).exports.peak as (n: number, p: number) => void;
+  const instance = new wasmApi!.Instance(new wasmApi!.Module(module.encode()), { env: { memory } });
+  const peak = instance.exports.peak as (n: number, p: number) => void;
   const iters = 4_000_000;
   let best = Infinity;
   for (let r = 0; r < 7; r++) {
@@ -87,12 +90,17 @@ function gemmAlone(a: Float32Array, b: Float32Array): () => void {
   const v = wasmMatmulVariant()!;
   const heap = wasmHeap();
   const memory = heap.shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, shared: false };
-  const gemm = wasmKernel(`bench|gemm|${v.mr}|${v.nr}|${v.fma}`, 'gemm', () => renderGemm({ mr: v.mr, nr: v.nr, fma: v.fma, memory }));
+  const build = () => renderGemm({ mr: v.mr, nr: v.nr, fma: v.fma, memory });
+  const gemm = wasmKernel(`bench|gemm|${v.mr}|${v.nr}|${v.fma}`, 'gemm', build);
   const panels = Math.ceil(N / v.nr);
   const pa = heap.alloc(4 * N * N), pb = heap.alloc(4 * N * panels * v.nr), pc = heap.alloc(4 * N * panels * v.nr);
   const f32 = heap.f32();
   f32.set(a, pa >>> 2);
-  for (let p = 0; p < panels; p++) for (let kk = 0; kk < N; kk++) for (let c = 0; c < v.nr; c++) f32[(pb >>> 2) + (p * N + kk) * v.nr + c] = b[kk * N + p * v.nr + c]!;
+  for (let p = 0; p < panels; p++) {
+    for (let kk = 0; kk < N; kk++) {
+      for (let c = 0; c < v.nr; c++) f32[(pb >>> 2) + (p * N + kk) * v.nr + c] = b[kk * N + p * v.nr + c]!;
+    }
+  }
   return () => gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc);
 }
 
@@ -142,11 +150,13 @@ async function main(): Promise<void> {
   const threads = await k.threadsReady();
   const allThreads = k.getNumThreads();
   if (threads !== allThreads) throw new Error(`${allThreads} threads asked for, ${threads} started`);
-  console.log(`kiln gemm ${variant.mr}x${variant.nr}, k block ${variant.kc}, ${variant.fma ? 'relaxed-SIMD fma' : 'f32x4 mul + add'}; ${threads} threads`);
+  const arithmetic = variant.fma ? 'relaxed-SIMD fma' : 'f32x4 mul + add';
+  console.log(`kiln gemm ${variant.mr}x${variant.nr}, k block ${variant.kc}, ${arithmetic}; ${threads} threads`);
 
   const ceiling = simdCeiling(false);
   const ceilingFma = variant.fma ? simdCeiling(true) : undefined;
-  console.log(`SIMD128 ceiling (mul + add loop): ${fmtNumber(ceiling)} GFLOP/s${ceilingFma ? `; with relaxed_madd ${fmtNumber(ceilingFma)}` : ''}`);
+  const withFma = ceilingFma === undefined ? '' : `; with relaxed_madd ${fmtNumber(ceilingFma)}`;
+  console.log(`SIMD128 ceiling (mul + add loop): ${fmtNumber(ceiling)} GFLOP/s${withFma}`);
 
   k.manualSeed(0);
   const a = k.randn([N, N]), b = k.randn([N, N]);
@@ -165,7 +175,11 @@ async function main(): Promise<void> {
   };
   const jaxMatmul = () => jax.numpy.matmul(ja.ref, jb.ref).dataSync();
   const want = kilnOn(1)().data();
-  const diffs = { 'kiln all threads': maxAbsDiff(want, kilnOn(allThreads)().data()), tfjs: maxAbsDiff(want, tfjs()), jax: maxAbsDiff(want, jaxMatmul()) };
+  const diffs = {
+    'kiln all threads': maxAbsDiff(want, kilnOn(allThreads)().data()),
+    tfjs: maxAbsDiff(want, tfjs()),
+    jax: maxAbsDiff(want, jaxMatmul()),
+  };
   console.log('matmul max |diff| to kiln 1 thread:', diffs);
   if (diffs['kiln all threads'] !== 0) throw new Error('kiln on all threads differs from one thread');
   const mm = rounds({
@@ -184,11 +198,14 @@ async function main(): Promise<void> {
     k.setNumThreads(n);
     return step(x, y);
   };
-  const mlp = rounds({ 'kiln jit 1 thread': kilnStepOn(1), [`kiln jit ${allThreads} threads`]: kilnStepOn(allThreads), 'jax-js jit': jaxStep }, 10);
+  const allJit = `kiln jit ${allThreads} threads`;
+  const mlpSides = { 'kiln jit 1 thread': kilnStepOn(1), [allJit]: kilnStepOn(allThreads), 'jax-js jit': jaxStep };
+  const mlp = rounds(mlpSides, 10);
   k.setNumThreads(allThreads);
 
   const gflops = (m: Measurement) => FLOPS / m.median / 1e6;
-  const rows = Object.values(mm).map((m) => [`matmul ${N}: ${m.name}`, fmtNumber(m.median), `${fmtNumber(gflops(m))} GFLOP/s`]);
+  const rate = (m: Measurement) => `${fmtNumber(gflops(m))} GFLOP/s`;
+  const rows = Object.values(mm).map((m) => [`matmul ${N}: ${m.name}`, fmtNumber(m.median), rate(m)]);
   rows.push(...Object.values(mlp).map((m) => [`MLP step: ${m.name}`, fmtNumber(m.median), '']));
   console.log(formatTable(['workload', 'ms (median)', 'rate'], rows));
   const one = mm['kiln 1 thread']!, all = mm[`kiln ${allThreads} threads`]!, alone = mm['kiln gemm alone']!;
@@ -200,10 +217,12 @@ async function main(): Promise<void> {
     'kiln 1 thread vs jax-js (speedup)': mm['jax-js']!.median / one.median,
     [`kiln ${allThreads} threads vs 1 thread (speedup)`]: one.median / all.median,
     'MLP kiln jit 1 thread / jax-js jit (time)': mlp['kiln jit 1 thread']!.median / mlp['jax-js jit']!.median,
-    [`MLP kiln jit ${allThreads} threads / jax-js jit (time)`]: mlp[`kiln jit ${allThreads} threads`]!.median / mlp['jax-js jit']!.median,
+    [`MLP kiln jit ${allThreads} threads / jax-js jit (time)`]: mlp[allJit]!.median / mlp['jax-js jit']!.median,
   };
   for (const [name, r] of Object.entries(ratios)) console.log(`${name}: ${r.toFixed(2)}`);
-  const path = saveJson(resultsPath('matmul'), { variant, threads: allThreads, ceilingGflops: ceiling, ceilingFmaGflops: ceilingFma, matmul: mm, mlp, ratios, diffs });
+  const path = saveJson(resultsPath('matmul'), {
+    variant, threads: allThreads, ceilingGflops: ceiling, ceilingFmaGflops: ceilingFma, matmul: mm, mlp, ratios, diffs,
+  });
   console.log(`saved ${path}`);
 }
 

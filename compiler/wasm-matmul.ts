@@ -78,17 +78,27 @@ function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
 }
 
 /** Copies A (m × k through its strides) into row-major float32 at `dst`. */
-function packA(f32: Float32Array, dst: number, a: TypedArray, o: number, m: number, k: number, sam: number, sak: number): void {
+function packA(
+  f32: Float32Array, dst: number, a: TypedArray, o: number, m: number, k: number, sam: number, sak: number,
+): void {
   if (sak === 1 && sam === k) f32.set(a.subarray(o, o + m * k), dst);
   else if (sak === 1) for (let i = 0; i < m; i++) f32.set(a.subarray(o + i * sam, o + i * sam + k), dst + i * k);
   else if (Math.abs(sam) < Math.abs(sak)) {
     // Column-major (a transposed view): read down the columns, the direction A is stored in.
-    for (let kk = 0; kk < k; kk++) for (let i = 0, d = dst + kk, s = o + kk * sak; i < m; i++, s += sam, d += k) f32[d] = a[s]!;
-  } else for (let i = 0; i < m; i++) for (let kk = 0, d = dst + i * k, s = o + i * sam; kk < k; kk++, s += sak) f32[d + kk] = a[s]!;
+    for (let kk = 0; kk < k; kk++) {
+      for (let i = 0, d = dst + kk, s = o + kk * sak; i < m; i++, s += sam, d += k) f32[d] = a[s]!;
+    }
+  } else {
+    for (let i = 0; i < m; i++) {
+      for (let kk = 0, d = dst + i * k, s = o + i * sam; kk < k; kk++, s += sak) f32[d + kk] = a[s]!;
+    }
+  }
 }
 
 /** Packs B (k × n through its strides) into panels of NR columns at `dst`, columns past n as zeros. */
-function packB(f32: Float32Array, dst: number, b: TypedArray, o: number, k: number, n: number, sbk: number, sbn: number): void {
+function packB(
+  f32: Float32Array, dst: number, b: TypedArray, o: number, k: number, n: number, sbk: number, sbn: number,
+): void {
   for (let j0 = 0, d = dst; j0 < n; j0 += NR) {
     const w = Math.min(NR, n - j0);
     for (let kk = 0, s = o + j0 * sbn; kk < k; kk++, s += sbk, d += NR) {
@@ -104,7 +114,9 @@ function packB(f32: Float32Array, dst: number, b: TypedArray, o: number, k: numb
 }
 
 /** Runs the gemm over rows [0, m), split into row ranges (multiples of MR) over the threads available. */
-function multiply(gemm: WasmKernel, a: number, b: number, c: number, m: number, n: number, k: number, panels: number): void {
+function multiply(
+  gemm: WasmKernel, a: number, b: number, c: number, m: number, n: number, k: number, panels: number,
+): void {
   const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
   if (threads === 1) {

@@ -20,7 +20,9 @@ export function chooseCpuEngine(asked: string | undefined, simd: boolean): CpuEn
     case 'js':
       return 'js';
     case 'wasm':
-      if (!simd) throw new DeviceError('KILN_CPU=wasm: this runtime has no WebAssembly SIMD; unset KILN_CPU or set it to js');
+      if (!simd) {
+        throw new DeviceError('KILN_CPU=wasm: this runtime has no WebAssembly SIMD; unset KILN_CPU or set it to js');
+      }
       return 'wasm';
     default:
       throw new ValueError(`KILN_CPU: expected 'wasm' or 'js' (got '${asked}')`);

@@ -30,7 +30,10 @@ function validates(bytes: readonly number[]): boolean {
   }
 }
 
-/** Whether a shared WebAssembly.Memory can be made (and given to workers): needs SharedArrayBuffer and, in a page, cross-origin isolation. */
+/**
+ * Whether a shared WebAssembly.Memory can be made (and given to workers): it needs
+ * SharedArrayBuffer and, in a page, cross-origin isolation.
+ */
 function sharedMemory(): boolean {
   if (typeof SharedArrayBuffer === 'undefined' || wasmApi === undefined) return false;
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;

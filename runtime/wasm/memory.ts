@@ -50,10 +50,14 @@ export class WasmHeap {
       ptr = this.top;
       const end = ptr + size;
       if (end > MAX_PAGES * PAGE) {
-        throw new DeviceError(`cpu: ${bytes} bytes do not fit in the 4 GiB WebAssembly memory (${this.liveBytes} bytes live)`);
+        const live = `${this.liveBytes} bytes live`;
+        throw new DeviceError(`cpu: ${bytes} bytes do not fit in the 4 GiB WebAssembly memory (${live})`);
       }
       const pages = this.memory.buffer.byteLength / PAGE;
-      if (end > pages * PAGE) this.memory.grow(Math.max(Math.ceil(end / PAGE) - pages, Math.min(pages, MAX_PAGES - pages)));
+      // Grow at least by doubling, so a run of growing allocations grows the memory a few times only.
+      if (end > pages * PAGE) {
+        this.memory.grow(Math.max(Math.ceil(end / PAGE) - pages, Math.min(pages, MAX_PAGES - pages)));
+      }
       this.top = end;
     }
     this.sizes.set(ptr, size);

@@ -78,11 +78,13 @@ interface PoolWorker {
   posted: number;
 }
 
-const env = (globalThis as { process?: { env?: Record<string, string | undefined>; versions?: { node?: string } } }).process;
+type NodeProcess = { env?: Record<string, string | undefined>; versions?: { node?: string } };
+const env = (globalThis as { process?: NodeProcess }).process;
 const isNode = typeof env?.versions?.node === 'string';
 
 let requested: number | undefined;
-let cores = Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+const navigatorCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+let cores = Math.max(1, navigatorCores ?? 1);
 /** Node 20 has no navigator: its core count comes from node:os when the pool first starts. */
 let coresKnown = !isNode;
 const control = new Int32Array(controlBuffer(HEADER + MAX_WORKERS * SLOT));
@@ -103,7 +105,7 @@ function parseThreads(text: string, where: string): number {
   return n;
 }
 
-/** Sets how many threads large CPU kernels use (the calling thread included); the default is every core (or KILN_THREADS). */
+/** Sets how many threads large CPU kernels use (the calling thread included); default KILN_THREADS, else all cores. */
 export function setNumThreads(n: number): void {
   // Workers beyond the count stay, idle, blocked in Atomics.wait and unref'd: lowering the
   // count and raising it again (thread scaling in a benchmark) costs no new workers.
@@ -150,7 +152,8 @@ async function start(): Promise<number> {
   while (workers.length < count) {
     const slot = HEADER + workers.length * SLOT;
     control.fill(0, slot, slot + SLOT);
-    const worker = new threads.Worker(WORKER_SOURCE, { eval: true, workerData: { memory, control: control.buffer, slot } });
+    const workerData = { memory, control: control.buffer, slot };
+    const worker = new threads.Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.unref();
     workers.push({ worker, posted: 0 });
   }
@@ -178,7 +181,9 @@ export function availableThreads(): number {
  * on workers 0, 1, …; returns when every job is done. At most availableThreads() jobs.
  */
 export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]): void {
-  if (jobs.length - 1 > readyWorkers()) throw new InternalError(`wasm threads: ${jobs.length} jobs, ${readyWorkers()} workers ready`);
+  if (jobs.length - 1 > readyWorkers()) {
+    throw new InternalError(`wasm threads: ${jobs.length} jobs, ${readyWorkers()} workers ready`);
+  }
   Atomics.store(control, PENDING, jobs.length - 1);
   for (let j = 1; j < jobs.length; j++) {
     const pw = workers[j - 1]!;
@@ -200,5 +205,7 @@ export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]
   for (let left = Atomics.load(control, PENDING); left !== 0; left = Atomics.load(control, PENDING)) {
     Atomics.wait(control, PENDING, left);
   }
-  if (Atomics.exchange(control, FAILED, 0) !== 0) throw new InternalError('wasm threads: a worker failed to run its job');
+  if (Atomics.exchange(control, FAILED, 0) !== 0) {
+    throw new InternalError('wasm threads: a worker failed to run its job');
+  }
 }

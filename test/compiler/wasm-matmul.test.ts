@@ -46,8 +46,11 @@ function expectReferenceBits(a: Operand, b: Operand, outShape: number[]): Float3
 describe.runIf(onWasm)('wasm float32 matmul', () => {
   it('equals the float32 sum over k in order on odd sizes, k = 0 and row edges of every width', () => {
     const next = rng(11);
-    for (const [m, n, k] of [[1, 1, 1], [5, 8, 4], [7, 13, 9], [11, 3, 300], [3, 17, 0], [64, 9, 257], [6, 33, 513], [1, 257, 2]]) {
-      const data = expectReferenceBits(operand(next, [m!, k!], [k!, 1], 0), operand(next, [k!, n!], [n!, 1], 0), [m!, n!]);
+    const sizes = [
+      [1, 1, 1], [5, 8, 4], [7, 13, 9], [11, 3, 300], [3, 17, 0], [64, 9, 257], [6, 33, 513], [1, 257, 2],
+    ] as const;
+    for (const [m, n, k] of sizes) {
+      const data = expectReferenceBits(operand(next, [m, k], [k, 1], 0), operand(next, [k, n], [n, 1], 0), [m, n]);
       if (k === 0) expect(data.every((x) => x === 0)).toBe(true);
     }
   });
@@ -62,8 +65,10 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
     // A broadcast along rows (stride 0); B transposed with negative rows.
     expectReferenceBits(operand(next, [m, k], [0, 1], 0), operand(next, [k, n], [-1, k], k - 1), [m, n]);
     // Batches: A broadcast over the batch (batch stride 0), B with its own matrices, one batch reversed.
-    expectReferenceBits(operand(next, [4, m, k], [0, k, 1], 0), operand(next, [4, k, n], [-k * n, n, 1], 3 * k * n), [4, m, n]);
-    expectReferenceBits(operand(next, [2, 3, m, k], [3 * m * k, m * k, k, 1], 0), operand(next, [2, 3, k, n], [0, k * n, n, 1], 0), [2, 3, m, n]);
+    const reversed = operand(next, [4, k, n], [-k * n, n, 1], 3 * k * n);
+    expectReferenceBits(operand(next, [4, m, k], [0, k, 1], 0), reversed, [4, m, n]);
+    const a4 = operand(next, [2, 3, m, k], [3 * m * k, m * k, k, 1], 0);
+    expectReferenceBits(a4, operand(next, [2, 3, k, n], [0, k * n, n, 1], 0), [2, 3, m, n]);
   });
 
   it('stays close to the JavaScript kernel, which sums in float64', () => {
@@ -88,7 +93,10 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
     const lowered = lowerMatmul(a, b, out);
     const spec: MatmulSpec = {
       ...(lowered.build() as MatmulSpec),
-      extras: [{ dtype: 'float32', batchStrides: [], strides: [0, 1] }, { dtype: 'float32', batchStrides: [], strides: [n, 1] }],
+      extras: [
+        { dtype: 'float32', batchStrides: [], strides: [0, 1] },
+        { dtype: 'float32', batchStrides: [], strides: [n, 1] },
+      ],
       epilogue: {
         dtype: 'float32', value: 6,
         body: [
@@ -98,7 +106,8 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
         ],
       },
     };
-    cpuKernel({ key: 'test|epilogue|' + lowered.key, build: () => spec })(out.data, a.data, b.data, bias.data, residual.data, 0, 0, 0, 0, 0);
+    const kernel = cpuKernel({ key: 'test|epilogue|' + lowered.key, build: () => spec });
+    kernel(out.data, a.data, b.data, bias.data, residual.data, 0, 0, 0, 0, 0);
     executePrim('matmul', {}, [a, b], product);
     const f = Math.fround;
     const want = Array.from(product.data, (p, i) => f(f(f(p + bias.data[i % n]!) * 0.5) + residual.data[i]!));

@@ -6,13 +6,15 @@
  */
 import { InternalError } from '../../../runtime/errors.js';
 import {
-  CONST, CONTROL, INDEXED, LOCAL, MEMORY, PLAIN, SIMD, SIMD_CONST, SIMD_LANE, SIMD_MEMORY, SIMD_MEMORY_LANE, SIMD_PREFIX,
-  SIMD_SHUFFLE, VALTYPE, type IndexedOp, type LocalOp, type MemoryOp, type PlainOp, type SimdLaneOp, type SimdMemoryLaneOp,
-  type SimdMemoryOp, type SimdOp, type ValType,
+  CONST, CONTROL, INDEXED, LOCAL, MEMORY, PLAIN, SIMD, SIMD_CONST, SIMD_LANE, SIMD_MEMORY, SIMD_MEMORY_LANE,
+  SIMD_PREFIX, SIMD_SHUFFLE, VALTYPE, type IndexedOp, type LocalOp, type MemoryOp, type PlainOp, type SimdLaneOp,
+  type SimdMemoryLaneOp, type SimdMemoryOp, type SimdOp, type ValType,
 } from './opcodes.js';
 
 function checkInt(n: number, lo: number, hi: number, what: string): number {
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new InternalError(`wasm encoder: ${what} ${n} is not an integer in [${lo}, ${hi}]`);
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    throw new InternalError(`wasm encoder: ${what} ${n} is not an integer in [${lo}, ${hi}]`);
+  }
   return n;
 }
 
@@ -39,7 +41,9 @@ export function signedLeb(out: number[], n: number): void {
 }
 
 function name(out: number[], text: string): void {
-  if (!/^[a-z][a-z0-9_]*$/.test(text)) throw new InternalError(`wasm encoder: name '${text}' is not a lowercase identifier`);
+  if (!/^[a-z][a-z0-9_]*$/.test(text)) {
+    throw new InternalError(`wasm encoder: name '${text}' is not a lowercase identifier`);
+  }
   unsignedLeb(out, text.length);
   for (let i = 0; i < text.length; i++) out.push(text.charCodeAt(i));
 }
@@ -235,11 +239,15 @@ export class ModuleBuilder {
   private readonly funcs: Func[] = [];
 
   constructor(private readonly memory: MemoryImport) {
-    if (memory.shared && memory.maximum === undefined) throw new InternalError('wasm encoder: a shared memory needs a maximum');
+    if (memory.shared && memory.maximum === undefined) {
+      throw new InternalError('wasm encoder: a shared memory needs a maximum');
+    }
   }
 
   /** Declares a function (exported as `exportName` when given) and returns its index; `build` writes its body. */
-  func(exportName: string | undefined, params: readonly ValType[], results: readonly ValType[], build: (c: Code) => void): number {
+  func(
+    exportName: string | undefined, params: readonly ValType[], results: readonly ValType[], build: (c: Code) => void,
+  ): number {
     const signature = [params.map((p) => VALTYPE[p]).join(','), results.map((r) => VALTYPE[r]).join(',')].join('>');
     let type = this.types.indexOf(signature);
     if (type < 0) type = this.types.push(signature) - 1;

@@ -48,7 +48,9 @@ function tile(code: Code, rows: number, spec: GemmSpec): void {
   for (let j = 1; j < rows; j++) code.get(ap[j - 1]!).get(lda).op('i32.add').set(ap[j]!);
   const rowOf = (j: number) => code.get(c).get(ldc).i32(j).op('i32.mul').op('i32.add');
   code.get(load).open('if');
-  for (let j = 0; j < rows; j++) for (let v = 0; v < nv; v++) rowOf(j).simdMem('v128.load', 16 * v).set(acc[j * nv + v]!);
+  for (let j = 0; j < rows; j++) {
+    for (let v = 0; v < nv; v++) rowOf(j).simdMem('v128.load', 16 * v).set(acc[j * nv + v]!);
+  }
   code.else();
   for (const x of acc) code.f32x4([0, 0, 0, 0]).set(x);
   code.end();
@@ -78,7 +80,9 @@ function tile(code: Code, rows: number, spec: GemmSpec): void {
   step(0);
   advance(1);
   code.indexed('br', 0).end().end();
-  for (let j = 0; j < rows; j++) for (let v = 0; v < nv; v++) rowOf(j).get(acc[j * nv + v]!).simdMem('v128.store', 16 * v);
+  for (let j = 0; j < rows; j++) {
+    for (let v = 0; v < nv; v++) rowOf(j).get(acc[j * nv + v]!).simdMem('v128.store', 16 * v);
+  }
 }
 
 /** (a, lda, b, c, ldc, kc, load, panels, pstride): the micro-kernel `tileIndex` over every panel. */
@@ -106,7 +110,8 @@ function driver(code: Code, panelFns: readonly number[], spec: GemmSpec): void {
   code.i32(0).set(i);
   code.open('block').open('loop');
   code.get(i).get(m).op('i32.ge_s').indexed('br_if', 1);
-  code.get(m).get(i).op('i32.sub').i32(spec.mr).get(m).get(i).op('i32.sub').i32(spec.mr).op('i32.lt_s').op('select').set(rows);
+  code.get(m).get(i).op('i32.sub').i32(spec.mr);
+  code.get(m).get(i).op('i32.sub').i32(spec.mr).op('i32.lt_s').op('select').set(rows);
   panelFns.forEach((fn, r) => {
     code.get(rows).i32(r + 1).op('i32.eq').open('if');
     code.get(a).get(i).get(lda).op('i32.mul').op('i32.add').get(kb).i32(4).op('i32.mul').op('i32.add');

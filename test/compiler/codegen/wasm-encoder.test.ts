@@ -20,14 +20,14 @@ function leb(write: (out: number[], n: number) => void, n: number): number[] {
 }
 
 /** A module whose exported `f` (three i32 pointers) is written by `build`, over a fresh memory. */
-function instantiate(build: (c: Code) => void, params = 3): { f: (...args: number[]) => number | undefined; memory: ArrayBuffer } {
+function instantiate(build: (c: Code) => void, params = 3): { f: (...args: number[]) => void; memory: ArrayBuffer } {
   const module = new ModuleBuilder({ initial: 1, shared: false });
   module.func('f', Array.from({ length: params }, () => 'i32' as const), [], build);
   const bytes = module.encode();
   expect(api.validate(bytes)).toBe(true);
   const memory = new api.Memory({ initial: 1 });
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
-  return { f: instance.exports.f as (...args: number[]) => number | undefined, memory: memory.buffer as ArrayBuffer };
+  return { f: instance.exports.f as (...args: number[]) => void, memory: memory.buffer as ArrayBuffer };
 }
 
 describe('LEB128', () => {
@@ -93,8 +93,11 @@ describe('instruction encodings', () => {
 
 describe('instructions computed for real', () => {
   /** out = op(load a, load b) over one v128. */
-  function binary(op: SimdOp, a: ArrayLike<number>, b: ArrayLike<number>, kind: 'f32' | 'f64' | 'i32', result = kind): number[] {
-    const { f, memory } = instantiate((c) => c.get(2).get(0).simdMem('v128.load').get(1).simdMem('v128.load').simd(op).simdMem('v128.store'));
+  type Lanes = 'f32' | 'f64' | 'i32';
+  function binary(op: SimdOp, a: ArrayLike<number>, b: ArrayLike<number>, kind: Lanes, result = kind): number[] {
+    const { f, memory } = instantiate((c) => {
+      c.get(2).get(0).simdMem('v128.load').get(1).simdMem('v128.load').simd(op).simdMem('v128.store');
+    });
     const view = (k: 'f32' | 'f64' | 'i32') => (k === 'f32' ? Float32Array : k === 'f64' ? Float64Array : Int32Array);
     new (view(kind))(memory, 0, a.length).set(a);
     new (view(kind))(memory, 16, b.length).set(b);
@@ -112,9 +115,12 @@ describe('instructions computed for real', () => {
     const fa = a.map(f), fb = b.map(f);
     for (const [op, fn] of f32) expect(binary(op, fa, fb, 'f32'), op).toEqual(fa.map((x, i) => fn(x, fb[i]!)));
     const f64: [SimdOp, (x: number, y: number) => number][] = [
-      ['f64x2.add', (x, y) => x + y], ['f64x2.sub', (x, y) => x - y], ['f64x2.mul', (x, y) => x * y], ['f64x2.div', (x, y) => x / y],
+      ['f64x2.add', (x, y) => x + y], ['f64x2.sub', (x, y) => x - y],
+      ['f64x2.mul', (x, y) => x * y], ['f64x2.div', (x, y) => x / y],
     ];
-    for (const [op, fn] of f64) expect(binary(op, a.slice(0, 2), b.slice(0, 2), 'f64'), op).toEqual([fn(a[0]!, b[0]!), fn(a[1]!, b[1]!)]);
+    for (const [op, fn] of f64) {
+      expect(binary(op, a.slice(0, 2), b.slice(0, 2), 'f64'), op).toEqual([fn(a[0]!, b[0]!), fn(a[1]!, b[1]!)]);
+    }
     const ia = [7, -3, 2 ** 30, 5], ib = [2, 9, 4, -5];
     const i32: [SimdOp, (x: number, y: number) => number][] = [
       ['i32x4.add', (x, y) => (x + y) | 0], ['i32x4.sub', (x, y) => (x - y) | 0], ['i32x4.mul', Math.imul],
@@ -157,7 +163,8 @@ describe('gemm modules', () => {
       for (const nr of [4, 8, 16]) {
         const memory = { initial: 1, maximum: 65536, shared: true };
         expect(api.validate(renderGemm({ mr, nr, fma: false, memory })), `${mr}x${nr}`).toBe(true);
-        expect(api.validate(renderGemm({ mr, nr, fma: true, memory: { initial: 1, shared: false } }))).toBe(wasmFeatures().relaxedSimd);
+        const fma = renderGemm({ mr, nr, fma: true, memory: { initial: 1, shared: false } });
+        expect(api.validate(fma)).toBe(wasmFeatures().relaxedSimd);
       }
     }
   });

@@ -36,7 +36,7 @@ describe('WasmHeap', () => {
       expect(() => heap.free(a)).toThrow(InternalError);
     });
 
-    it(`grows for a large block and hands out a float32 view of the grown memory (${shared ? 'shared' : 'unshared'})`, () => {
+    it(`grows for a large block and hands out a view of the grown memory (${shared ? 'shared' : 'unshared'})`, () => {
       const heap = new WasmHeap(shared);
       const before = heap.f32().length;
       const p = heap.alloc(4 * 8_000_000);

@@ -36,7 +36,9 @@ function transposedValues(op: Operand): { shape: number[]; values: number[] } {
  * result; leading dims broadcast. Products are summed over k in order, in float64 (or as a
  * float32 result accumulates on the CPU engine in use, with `dtype` float32).
  */
-function refMatmul(aValues: number[], aShape0: number[], bValues: number[], bShape0: number[], dtype: DType = 'float32'): { shape: number[]; values: number[] } {
+function refMatmul(
+  aValues: number[], aShape0: number[], bValues: number[], bShape0: number[], dtype: DType = 'float32',
+): { shape: number[]; values: number[] } {
   const step = matmulAccumulator(dtype);
   const aShape = aShape0.length === 1 ? [1, aShape0[0]!] : aShape0;
   const bShape = bShape0.length === 1 ? [bShape0[0]!, 1] : bShape0;
