@@ -57,6 +57,7 @@ for (;;) {
 interface NodeWorker {
   postMessage(message: unknown): void;
   unref(): void;
+  on(event: 'error', listener: (error: unknown) => void): void;
 }
 
 interface WorkerThreads {
@@ -91,6 +92,11 @@ const control = new Int32Array(controlBuffer(HEADER + MAX_WORKERS * SLOT));
 const workers: PoolWorker[] = [];
 let starting: Promise<number> | undefined;
 let busy = false;
+/**
+ * The first error a worker raised (it could not start, or died). From then on kernels run
+ * on the calling thread only: a dead worker would never finish its job.
+ */
+let broken: unknown;
 
 /** A SharedArrayBuffer where one exists (the control block only matters then), else a plain one. */
 function controlBuffer(ints: number): ArrayBufferLike {
@@ -123,7 +129,7 @@ export function getNumThreads(): number {
 
 /** Whether workers can exist here at all, and have Wasm kernels to run. */
 function poolPossible(): boolean {
-  return isNode && wasmFeatures().sharedMemory && cpuEngine() === 'wasm';
+  return isNode && broken === undefined && wasmFeatures().sharedMemory && cpuEngine() === 'wasm';
 }
 
 /**
@@ -154,6 +160,7 @@ async function start(): Promise<number> {
     control.fill(0, slot, slot + SLOT);
     const workerData = { memory, control: control.buffer, slot };
     const worker = new threads.Worker(WORKER_SOURCE, { eval: true, workerData });
+    worker.on('error', (error) => (broken ??= error));
     worker.unref();
     workers.push({ worker, posted: 0 });
   }
