@@ -13,6 +13,7 @@ import { lowerMatmul } from '../../compiler/lower.js';
 import { evaluatePrim, materialize } from '../../compiler/ref/evaluate.js';
 import { compileCpuKernel } from '../../runtime/cpu/compile.js';
 import { chooseCpuEngine, cpuEngine } from '../../runtime/wasm/engine.js';
+import { wasmHeap } from '../../runtime/wasm/memory.js';
 import { availableThreads, setNumThreads, threadsReady } from '../../runtime/wasm/threads.js';
 import { DeviceError, ValueError } from '../../runtime/errors.js';
 import { jit, randn, tensor, type Tensor } from '../../src/index.js';
@@ -133,6 +134,18 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
       expect(Array.from(w.grad!.data()), `call ${call}`).toEqual(Array.from(eagerGrad));
     }
     expect(fn.stats.replays).toBe(1);
+  });
+
+  it('leaves the Wasm memory flat: every call frees what it placed there', () => {
+    const next = rng(16);
+    const run = (m: number, n: number, k: number) => {
+      executePrim('matmul', {}, [operand(next, [m, k], [k, 1], 0), operand(next, [k, n], [n, 1], 0)], contiguous([m, n]));
+    };
+    for (const [m, n, k] of [[40, 30, 20], [3, 5, 7], [120, 64, 33]]) run(m!, n!, k!);
+    const before = wasmHeap().stats();
+    expect(before.liveBytes).toBe(0);
+    for (let i = 0; i < 300; i++) run(1 + (i % 40) * 3, 1 + (i % 7) * 9, 1 + (i % 11) * 3);
+    expect(wasmHeap().stats()).toEqual(before);
   });
 
   it('gives the same bits on one thread and on two', async () => {
