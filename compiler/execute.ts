@@ -5,6 +5,7 @@
 import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
 import { compileCpuKernel, cpuKernelCount, type CpuKernel } from '../runtime/cpu/compile.js';
 import { renderJs } from './codegen/js.js';
+import { wasmMatmul } from './wasm-matmul.js';
 import { jsHelpers } from './codegen/js-helpers.js';
 import { InternalError } from '../runtime/errors.js';
 import { isElementwise, primitiveRules, type BinaryPrim, type Params, type Prim, type ReducePrim, type UnaryPrim } from './ir/primitives.js';
@@ -27,7 +28,14 @@ export function onKernelCompile(listener: ((source: string) => void) | undefined
 export function cpuKernel(lowered: Lowered): CpuKernel {
   let k = kernels.get(lowered.key);
   if (k === undefined) {
-    const source = renderJs(lowered.build());
+    const spec = lowered.build();
+    // float32 matmuls run on the Wasm engine's SIMD gemm, for eager and jit alike.
+    const wasm = spec.kind === 'matmul' ? wasmMatmul(spec) : undefined;
+    if (wasm !== undefined) {
+      kernels.set(lowered.key, wasm);
+      return wasm;
+    }
+    const source = renderJs(spec);
     const compiled = cpuKernelCount();
     k = compileCpuKernel(source, jsHelpers);
     kernels.set(lowered.key, k);

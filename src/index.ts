@@ -8,6 +8,7 @@ export {
   type CreateOptions, type NestedInput,
 } from './ops/creation.js';
 export { manualSeed } from './random.js';
+export { setNumThreads, getNumThreads, threadsReady } from '../runtime/wasm/threads.js';
 export { memory, tidy, type DeviceMemory, type MemoryInfo } from './memory.js';
 export * as webgpu from './webgpu.js';
 export {

@@ -14,6 +14,21 @@ import type { Operand } from '../execute.js';
 import { inferMeta } from '../ir/infer.js';
 import { isElementwise, primitiveRules, refCast, type Params, type Prim } from '../ir/primitives.js';
 import { uniformAt } from '../random/philox.js';
+import { cpuEngine } from '../../runtime/wasm/engine.js';
+import { wasmFeatures } from '../../runtime/wasm/features.js';
+
+/**
+ * How a matmul of `dtype` accumulates its products over k, in order: in float64, rounded
+ * once when stored, except float32 on the WebAssembly engine, whose SIMD kernel keeps
+ * float32 sums, acc = acc + a·b rounded at each step, or acc = fma(a, b, acc) where relaxed
+ * SIMD supplies fused multiply-add (modelled as a·b + acc, exact in float64 for float32
+ * operands, rounded twice: off by one step only in the rare double-rounding tie).
+ */
+export function matmulAccumulator(dtype: DType): (acc: number, a: number, b: number) => number {
+  if (dtype !== 'float32' || cpuEngine() !== 'wasm') return (acc, a, b) => acc + a * b;
+  if (wasmFeatures().relaxedSimd) return (acc, a, b) => Math.fround(a * b + acc);
+  return (acc, a, b) => Math.fround(acc + Math.fround(a * b));
+}
 
 /** A computed value: row-major elements of `shape`, stored as `dtype` stores them. */
 export interface RefResult {
@@ -134,12 +149,12 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
       const [a, b] = inputs as [Operand, Operand];
       const r = out.shape.length;
       const k = a.shape[r - 1]!;
+      const step = matmulAccumulator(out.dtype);
       indices(out.shape).forEach((idx, o) => {
         const batch = idx.slice(0, r - 2);
         const i = idx[r - 2]!, j = idx[r - 1]!;
-        // Products and their running sum in float64, in order of k; storing rounds once.
         let acc = 0;
-        for (let t = 0; t < k; t++) acc += read(a, [...batch, i, t]) * read(b, [...batch, t, j]);
+        for (let t = 0; t < k; t++) acc = step(acc, read(a, [...batch, i, t]), read(b, [...batch, t, j]));
         out.data[o] = acc;
       });
       return out;

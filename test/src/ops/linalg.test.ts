@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, Tensor, matmul, tensor } from '../../../src/index.js';
 import type { DType } from '../../../src/index.js';
+import { matmulAccumulator } from '../../../compiler/ref/evaluate.js';
 import { expectAllClose, uniform } from '../../helpers.js';
 import { seeded, sizeOf, unravel, ravel } from '../multi-index.js';
 
@@ -31,10 +32,14 @@ function transposedValues(op: Operand): { shape: number[]; values: number[] } {
 }
 
 /**
- * NumPy matmul in float64: 1-D operands become a row / column and that dim is dropped from
- * the result; leading dims broadcast. Products are summed over k in order.
+ * NumPy matmul: 1-D operands become a row / column and that dim is dropped from the
+ * result; leading dims broadcast. Products are summed over k in order, in float64 (or as a
+ * float32 result accumulates on the CPU engine in use, with `dtype` float32).
  */
-function refMatmul(aValues: number[], aShape0: number[], bValues: number[], bShape0: number[]): { shape: number[]; values: number[] } {
+function refMatmul(
+  aValues: number[], aShape0: number[], bValues: number[], bShape0: number[], dtype: DType = 'float32',
+): { shape: number[]; values: number[] } {
+  const step = matmulAccumulator(dtype);
   const aShape = aShape0.length === 1 ? [1, aShape0[0]!] : aShape0;
   const bShape = bShape0.length === 1 ? [bShape0[0]!, 1] : bShape0;
   const m = aShape[aShape.length - 2]!, k = aShape[aShape.length - 1]!, n = bShape[bShape.length - 1]!;
@@ -51,7 +56,7 @@ function refMatmul(aValues: number[], aShape0: number[], bValues: number[], bSha
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let acc = 0;
-        for (let kk = 0; kk < k; kk++) acc += aValues[aBase + i * k + kk]! * bValues[bBase + kk * n + j]!;
+        for (let kk = 0; kk < k; kk++) acc = step(acc, aValues[aBase + i * k + kk]!, bValues[bBase + kk * n + j]!);
         out.push(acc);
       }
     }
@@ -116,7 +121,7 @@ describe('matmul with vectors', () => {
 });
 
 describe('matmul of matrices', () => {
-  it('float32 equals the float64-accumulated sum rounded once, for awkward sizes', () => seeded((next) => {
+  it('float32 equals the sum over k as the engine accumulates it, for awkward sizes', () => seeded((next) => {
     // Sizes around the kernel's blocking: 4 rows at a time, 256-column tiles.
     const cases: [number, number, number][] = [
       [5, 3, 7], [7, 300, 4], [257, 3, 1], [1, 1, 1], [4, 256, 9], [3, 257, 5], [8, 4, 33], [6, 513, 2], [257, 300, 13],
@@ -175,10 +180,10 @@ describe('matmul of matrices', () => {
   it('int32 is exact and stays int32; float64 stays float64', () => seeded((next) => {
     for (const [m, n, k] of [[5, 3, 7], [7, 300, 4], [257, 3, 1]] as const) {
       const a = randomOperand(next, [m, k], 'int32'), b = randomOperand(next, [k, n], 'int32');
-      const ref = refMatmul(a.values, a.shape, b.values, b.shape);
+      const ref = refMatmul(a.values, a.shape, b.values, b.shape, 'int32');
       expectAllClose(matmul(a.t, b.t), ref.values, { shape: ref.shape, dtype: 'int32', rtol: 0, atol: 0 });
       const c = randomOperand(next, [m, k], 'float64'), d = randomOperand(next, [k, n], 'float64');
-      const r64 = refMatmul(c.values, c.shape, d.values, d.shape);
+      const r64 = refMatmul(c.values, c.shape, d.values, d.shape, 'float64');
       expectAllClose(matmul(c.t, d.t), r64.values, { shape: r64.shape, dtype: 'float64', rtol: 1e-14, atol: 1e-14 });
     }
   }));
@@ -195,7 +200,7 @@ describe('matmul of matrices', () => {
     const a = randomOperand(next, [3, 4], 'int32'), b = randomOperand(next, [4, 2]);
     expectWithinUlps(matmul(a.t, b.t), refMatmul(a.values, a.shape, b.values, b.shape));
     const c = randomOperand(next, [4, 2], 'float64');
-    const r = refMatmul(b.values, [4, 2], transposedValues(c).values, [2, 4]);
+    const r = refMatmul(b.values, [4, 2], transposedValues(c).values, [2, 4], 'float64');
     expectAllClose(matmul(b.t, c.t.t()), r.values, { shape: r.shape, dtype: 'float64', rtol: 1e-14, atol: 1e-14 });
   }));
 });

@@ -1,0 +1,229 @@
+/**
+ * kiln's WebAssembly float32 matmul beside TensorFlow.js (Wasm SIMD, XNNPACK) and jax-js
+ * (Wasm, jit), in one process with interleaved rounds:
+ *
+ *   npm run bench:matmul            (ROUNDS=n for more rounds; node flags pass through NODE_OPTIONS)
+ *
+ * Workloads: a square matmul of 1024, and one SGD step of the MLP 784-256-256-10 (ReLU,
+ * batch 128, cross entropy) under each library's jit. kiln runs on one thread and on all
+ * (setNumThreads); results are bitwise equal at any thread count, so both columns compute
+ * the same bits. Also measured:
+ *   - the SIMD128 ceiling: a loop kernel of independent f32x4 multiply-adds (no memory
+ *     traffic), emitted with kiln's encoder; kiln's matmul is printed as a fraction of it;
+ *   - the gemm alone on operands already in Wasm memory, so the difference to kiln's
+ *     matmul is the cost of copying operands in, packing B and copying C out.
+ * Every side's matmul result is checked against kiln's before timing.
+ */
+import { createRequire } from 'node:module';
+import { dirname, sep } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as jax from '@jax-js/jax';
+import * as k from '../src/index.js';
+import { ModuleBuilder } from '../compiler/codegen/wasm/encoder.js';
+import { renderGemm } from '../compiler/codegen/wasm/gemm.js';
+import { wasmMatmulVariant } from '../compiler/wasm-matmul.js';
+import { wasmApi } from '../runtime/wasm/api.js';
+import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
+import { wasmKernel } from '../runtime/wasm/modules.js';
+import {
+  fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement,
+} from './harness.js';
+import { BATCH, LR, SIZES, linears, mlpModel, kilnStep } from './mlp.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const N = 1024;
+const FLOPS = 2 * N ** 3;
+
+/** Medians over interleaved rounds: each round times every side in turn, starting one further along. */
+function rounds(sides: Record<string, () => unknown>, runs: number): Record<string, Measurement> {
+  const names = Object.keys(sides);
+  const per: Record<string, Measurement[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length]!;
+      per[name]!.push(measure(name, sides[name]!, { warmup: r === 0 ? 3 : 1, runs }));
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, mergeRounds(per[n]!)]));
+}
+
+/**
+ * GFLOP/s of a loop of independent f32x4 multiply-adds: 8 accumulators (so the adds'
+ * latency is hidden), unrolled 4 times, 256 flops an iteration, nothing read from memory.
+ */
+function simdCeiling(fma: boolean): number {
+  const module = new ModuleBuilder({ initial: 1, shared: false });
+  module.func('peak', ['i32', 'i32'], [], (c) => {
+    const [iters, out] = [0, 1];
+    const acc = Array.from({ length: 8 }, () => c.local('v128'));
+    const x = [c.local('v128'), c.local('v128')], y = c.local('v128');
+    c.f32x4([1, 1, 1, 1]).set(y).f32x4([1e-7, 2e-7, 3e-7, 4e-7]).set(x[0]!).f32x4([5e-8, 6e-8, 7e-8, 8e-8]).set(x[1]!);
+    for (const a of acc) c.f32x4([0, 0, 0, 0]).set(a);
+    c.open('block').open('loop');
+    c.get(iters).op('i32.eqz').indexed('br_if', 1);
+    for (let u = 0; u < 4; u++) {
+      acc.forEach((a, i) => {
+        if (fma) c.get(x[i % 2]!).get(y).get(a).simd('f32x4.relaxed_madd').set(a);
+        else c.get(a).get(x[i % 2]!).get(y).simd('f32x4.mul').simd('f32x4.add').set(a);
+      });
+    }
+    c.get(iters).i32(1).op('i32.sub').set(iters);
+    c.indexed('br', 0).end().end();
+    for (const a of acc) c.get(out).get(a).simdMem('v128.store');
+  });
+  const memory = new wasmApi!.Memory({ initial: 1 });
+  const instance = new wasmApi!.Instance(new wasmApi!.Module(module.encode()), { env: { memory } });
+  const peak = instance.exports.peak as (n: number, p: number) => void;
+  const iters = 4_000_000;
+  let best = Infinity;
+  for (let r = 0; r < 7; r++) {
+    const t0 = performance.now();
+    peak(iters, 0);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (iters * 256) / best / 1e6;
+}
+
+/** The gemm on operands already in Wasm memory (no copies), one thread. */
+function gemmAlone(a: Float32Array, b: Float32Array): () => void {
+  const v = wasmMatmulVariant()!;
+  const heap = wasmHeap();
+  const memory = heap.shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, shared: false };
+  const build = () => renderGemm({ mr: v.mr, nr: v.nr, fma: v.fma, memory });
+  const gemm = wasmKernel(`bench|gemm|${v.mr}|${v.nr}|${v.fma}`, 'gemm', build);
+  const panels = Math.ceil(N / v.nr);
+  const pa = heap.alloc(4 * N * N), pb = heap.alloc(4 * N * panels * v.nr), pc = heap.alloc(4 * N * panels * v.nr);
+  const f32 = heap.f32();
+  f32.set(a, pa >>> 2);
+  for (let p = 0; p < panels; p++) {
+    for (let kk = 0; kk < N; kk++) {
+      for (let c = 0; c < v.nr; c++) f32[(pb >>> 2) + (p * N + kk) * v.nr + c] = b[kk * N + p * v.nr + c]!;
+    }
+  }
+  return () => gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc);
+}
+
+async function initTfjsWasm(): Promise<void> {
+  const require = createRequire(import.meta.url);
+  setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')) + sep);
+  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialize');
+  if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) throw new Error('tfjs-wasm would run its scalar build');
+}
+
+/** The MLP step in jax-js: weights from kiln's layers ([in, out]), SGD on mean cross entropy, under jit. */
+function jaxMlp(layers: readonly k.nn.Linear[], xs: Float32Array, labels: Int32Array) {
+  const np = jax.numpy;
+  type Params = { w: jax.Array[]; b: jax.Array[] };
+  let params: Params = {
+    w: layers.map((l) => np.array(l.weight.t().contiguous().data<'float32'>()).reshape([l.inFeatures, l.outFeatures])),
+    b: layers.map((l) => np.array(l.bias!.data<'float32'>())),
+  };
+  const onehot = new Float32Array(BATCH * SIZES[3]);
+  labels.forEach((c, i) => (onehot[i * SIZES[3] + c] = 1));
+  const x = np.array(xs).reshape([BATCH, SIZES[0]]), y = np.array(onehot).reshape([BATCH, SIZES[3]]);
+  const loss = (p: Params, xb: jax.Array, yb: jax.Array): jax.Array => {
+    let h = xb;
+    for (let l = 0; l < p.w.length; l++) {
+      h = np.matmul(h, p.w[l]!).add(p.b[l]!);
+      if (l < p.w.length - 1) h = jax.nn.relu(h);
+    }
+    return jax.nn.logSoftmax(h, -1).mul(yb).sum().mul(-1 / BATCH);
+  };
+  const step = jax.jit((p: Params, xb: jax.Array, yb: jax.Array) => {
+    const [value, g] = jax.valueAndGrad(loss)(jax.tree.ref(p), xb, yb);
+    return [value, jax.tree.map((w: jax.Array, gw: jax.Array) => w.sub(gw.mul(LR)), p, g)] as const;
+  });
+  return () => {
+    const [value, next] = step(params, x.ref, y.ref) as unknown as [jax.Array, Params];
+    params = next;
+    return value.dataSync()[0];
+  };
+}
+
+async function main(): Promise<void> {
+  await initTfjsWasm();
+  await jax.init('wasm');
+  jax.defaultDevice('wasm');
+  const variant = wasmMatmulVariant();
+  if (variant === undefined) throw new Error('kiln runs the JavaScript engine here (KILN_CPU=js or no Wasm SIMD)');
+  const threads = await k.threadsReady();
+  const allThreads = k.getNumThreads();
+  if (threads !== allThreads) throw new Error(`${allThreads} threads asked for, ${threads} started`);
+  const arithmetic = variant.fma ? 'relaxed-SIMD fma' : 'f32x4 mul + add';
+  console.log(`kiln gemm ${variant.mr}x${variant.nr}, k block ${variant.kc}, ${arithmetic}; ${threads} threads`);
+
+  const ceiling = simdCeiling(false);
+  const ceilingFma = variant.fma ? simdCeiling(true) : undefined;
+  const withFma = ceilingFma === undefined ? '' : `; with relaxed_madd ${fmtNumber(ceilingFma)}`;
+  console.log(`SIMD128 ceiling (mul + add loop): ${fmtNumber(ceiling)} GFLOP/s${withFma}`);
+
+  k.manualSeed(0);
+  const a = k.randn([N, N]), b = k.randn([N, N]);
+  const av = a.data<'float32'>(), bv = b.data<'float32'>();
+  const kilnOn = (n: number) => () => {
+    k.setNumThreads(n);
+    return a.matmul(b);
+  };
+  const ta = tf.tensor2d(av, [N, N]), tb = tf.tensor2d(bv, [N, N]);
+  const ja = jax.numpy.array(av).reshape([N, N]), jb = jax.numpy.array(bv).reshape([N, N]);
+  const tfjs = () => {
+    const c = tf.matMul(ta, tb);
+    const v = c.dataSync();
+    c.dispose();
+    return v;
+  };
+  const jaxMatmul = () => jax.numpy.matmul(ja.ref, jb.ref).dataSync();
+  const want = kilnOn(1)().data();
+  const diffs = {
+    'kiln all threads': maxAbsDiff(want, kilnOn(allThreads)().data()),
+    tfjs: maxAbsDiff(want, tfjs()),
+    jax: maxAbsDiff(want, jaxMatmul()),
+  };
+  console.log('matmul max |diff| to kiln 1 thread:', diffs);
+  if (diffs['kiln all threads'] !== 0) throw new Error('kiln on all threads differs from one thread');
+  const mm = rounds({
+    'kiln 1 thread': kilnOn(1), [`kiln ${allThreads} threads`]: kilnOn(allThreads),
+    'kiln gemm alone': gemmAlone(av, bv), 'tfjs-wasm': tfjs, 'jax-js': jaxMatmul,
+  }, 3);
+
+  k.manualSeed(1);
+  const model = mlpModel();
+  const xs = k.randn([BATCH, SIZES[0]]).data<'float32'>();
+  const labels = k.randint(0, SIZES[3], [BATCH]).data<'int32'>();
+  const jaxStep = jaxMlp(linears(model), xs, labels);
+  const step = k.jit(kilnStep(model));
+  const x = k.tensor(xs, { shape: [BATCH, SIZES[0]] }), y = k.tensor(labels, { shape: [BATCH], dtype: 'int32' });
+  const kilnStepOn = (n: number) => () => {
+    k.setNumThreads(n);
+    return step(x, y);
+  };
+  const allJit = `kiln jit ${allThreads} threads`;
+  const mlpSides = { 'kiln jit 1 thread': kilnStepOn(1), [allJit]: kilnStepOn(allThreads), 'jax-js jit': jaxStep };
+  const mlp = rounds(mlpSides, 10);
+  k.setNumThreads(allThreads);
+
+  const gflops = (m: Measurement) => FLOPS / m.median / 1e6;
+  const rate = (m: Measurement) => `${fmtNumber(gflops(m))} GFLOP/s`;
+  const rows = Object.values(mm).map((m) => [`matmul ${N}: ${m.name}`, fmtNumber(m.median), rate(m)]);
+  rows.push(...Object.values(mlp).map((m) => [`MLP step: ${m.name}`, fmtNumber(m.median), '']));
+  console.log(formatTable(['workload', 'ms (median)', 'rate'], rows));
+  const one = mm['kiln 1 thread']!, all = mm[`kiln ${allThreads} threads`]!, alone = mm['kiln gemm alone']!;
+  const ratios = {
+    'kiln 1 thread / SIMD128 ceiling': gflops(one) / ceiling,
+    'kiln gemm alone / SIMD128 ceiling': gflops(alone) / ceiling,
+    'copies in and out, share of kiln 1 thread time': (one.median - alone.median) / one.median,
+    'kiln 1 thread vs tfjs-wasm (speedup)': mm['tfjs-wasm']!.median / one.median,
+    'kiln 1 thread vs jax-js (speedup)': mm['jax-js']!.median / one.median,
+    [`kiln ${allThreads} threads vs 1 thread (speedup)`]: one.median / all.median,
+    'MLP kiln jit 1 thread / jax-js jit (time)': mlp['kiln jit 1 thread']!.median / mlp['jax-js jit']!.median,
+    [`MLP kiln jit ${allThreads} threads / jax-js jit (time)`]: mlp[allJit]!.median / mlp['jax-js jit']!.median,
+  };
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name}: ${r.toFixed(2)}`);
+  const path = saveJson(resultsPath('matmul'), {
+    variant, threads: allThreads, ceilingGflops: ceiling, ceilingFmaGflops: ceilingFma, matmul: mm, mlp, ratios, diffs,
+  });
+  console.log(`saved ${path}`);
+}
+
+await main();

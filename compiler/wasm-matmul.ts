@@ -1,0 +1,184 @@
+/**
+ * float32 matmul kernels on the WebAssembly engine, with the CPU kernel calling convention
+ * (C, A, B, extras' buffers, then their offsets), so eager ops and compiled graphs run
+ * this same kernel for the same spec and stay bitwise equal.
+ *
+ * CPU tensors live in JavaScript typed arrays for now, so each call copies A into Wasm
+ * memory (row-major), packs B into the gemm module's column panels (both read through
+ * their strides: transposed, negatively strided and broadcast operands need no copy of
+ * their own, and an operand broadcast over the batch is packed once), runs the gemm over
+ * row ranges split across threads, and copies C out. An epilogue (bias, activation,
+ * residual) runs as a generated JavaScript loop over the product, which is already
+ * rounded to float32 exactly as the unfused matmul's output is, so fused and unfused
+ * results agree bit for bit.
+ */
+import { compileCpuKernel, type CpuKernel } from '../runtime/cpu/compile.js';
+import type { TypedArray } from '../runtime/dtype.js';
+import { cpuEngine } from '../runtime/wasm/engine.js';
+import { wasmFeatures } from '../runtime/wasm/features.js';
+import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
+import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
+import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
+import { renderJs } from './codegen/js.js';
+import { jsHelpers } from './codegen/js-helpers.js';
+import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
+import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
+
+/**
+ * Register block and k block. 5×8 keeps ten f32x4 accumulators, two B vectors, the splat
+ * and a product in registers (V8 gives Wasm SIMD 15 of x64's 16 xmm registers); on this
+ * 2-core Xeon, matmul 1024 ran at 26 GFLOP/s with 5×8, 18.5 with 4×8, 15.5 with 6×8 and
+ * 20 with 4×16 (best of 6 interleaved rounds, a loaded machine). A k block of 256 keeps a
+ * 5-row sliver of A (5 KiB) in L1 and the panels of B it meets (n KiB) in L2.
+ */
+const MR = 5, NR = 8, KC = 256;
+/** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
+const MAX_BYTES = 2 ** 30;
+/** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
+const PARALLEL_MACS = 1 << 20;
+
+/** The gemm module this process uses (the same for eager and jit: one fma choice per process). */
+function gemmKernel(): WasmKernel {
+  const heap = wasmHeap();
+  const spec: GemmSpec = {
+    mr: MR, nr: NR, fma: wasmFeatures().relaxedSimd,
+    memory: heap.shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, shared: false },
+  };
+  return wasmKernel(`gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}`, 'gemm', () => renderGemm(spec));
+}
+
+/** The gemm float32 matmuls run on here (register block, k block, fma), or undefined on the JavaScript engine. */
+export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; fma: boolean } | undefined {
+  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, fma: wasmFeatures().relaxedSimd } : undefined;
+}
+
+/**
+ * The epilogue as a JavaScript map over one batch's m × n outputs: arg 0 is C, args 1 … E
+ * the extras, arg E + 1 the product in Wasm memory (row stride `ldc`), read where the
+ * matmul kernel's epilogue read its `acc`.
+ */
+function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
+  const epilogue = spec.epilogue!;
+  const product = spec.extras.length + 1;
+  const body = epilogue.body.map((e): Expr => {
+    switch (e.op) {
+      case 'acc': return { op: 'load', arg: product };
+      case 'load': return { ...e, arg: e.arg - 2 };
+      case 'gatherLoad': return { ...e, arg: e.arg - 2 };
+      default: return e;
+    }
+  });
+  const map: MapSpec = {
+    kind: 'map', shape: [spec.m, spec.n],
+    dtypes: [epilogue.dtype, ...spec.extras.map((x) => x.dtype), 'float32'],
+    strides: [[spec.n, 1], ...spec.extras.map((x) => [...x.strides]), [ldc, 1]],
+    body, stores: [{ arg: 0, node: epilogue.value }],
+  };
+  return compileCpuKernel(renderJs(map), jsHelpers);
+}
+
+/** Copies A (m × k through its strides) into row-major float32 at `dst`. */
+function packA(
+  f32: Float32Array, dst: number, a: TypedArray, o: number, m: number, k: number, sam: number, sak: number,
+): void {
+  if (sak === 1 && sam === k) f32.set(a.subarray(o, o + m * k), dst);
+  else if (sak === 1) for (let i = 0; i < m; i++) f32.set(a.subarray(o + i * sam, o + i * sam + k), dst + i * k);
+  else if (Math.abs(sam) < Math.abs(sak)) {
+    // Column-major (a transposed view): read down the columns, the direction A is stored in.
+    for (let kk = 0; kk < k; kk++) {
+      for (let i = 0, d = dst + kk, s = o + kk * sak; i < m; i++, s += sam, d += k) f32[d] = a[s]!;
+    }
+  } else {
+    for (let i = 0; i < m; i++) {
+      for (let kk = 0, d = dst + i * k, s = o + i * sam; kk < k; kk++, s += sak) f32[d + kk] = a[s]!;
+    }
+  }
+}
+
+/** Packs B (k × n through its strides) into panels of NR columns at `dst`, columns past n as zeros. */
+function packB(
+  f32: Float32Array, dst: number, b: TypedArray, o: number, k: number, n: number, sbk: number, sbn: number,
+): void {
+  for (let j0 = 0, d = dst; j0 < n; j0 += NR) {
+    const w = Math.min(NR, n - j0);
+    for (let kk = 0, s = o + j0 * sbn; kk < k; kk++, s += sbk, d += NR) {
+      if (w === NR && sbn === 1) {
+        f32[d] = b[s]!; f32[d + 1] = b[s + 1]!; f32[d + 2] = b[s + 2]!; f32[d + 3] = b[s + 3]!;
+        f32[d + 4] = b[s + 4]!; f32[d + 5] = b[s + 5]!; f32[d + 6] = b[s + 6]!; f32[d + 7] = b[s + 7]!;
+      } else {
+        for (let c = 0; c < w; c++) f32[d + c] = b[s + c * sbn]!;
+        for (let c = w; c < NR; c++) f32[d + c] = 0;
+      }
+    }
+  }
+}
+
+/** Runs the gemm over rows [0, m), split into row ranges (multiples of MR) over the threads available. */
+function multiply(
+  gemm: WasmKernel, a: number, b: number, c: number, m: number, n: number, k: number, panels: number,
+): void {
+  const ldc = panels * NR;
+  const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
+  if (threads === 1) {
+    gemm.exports.gemm!(a, 4 * k, b, c, 4 * ldc, m, panels, k, KC);
+    return;
+  }
+  const rows = Math.ceil(Math.ceil(m / MR) / threads) * MR;
+  const jobs: number[][] = [];
+  for (let r0 = 0; r0 < m; r0 += rows) {
+    jobs.push([a + 4 * r0 * k, 4 * k, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC]);
+  }
+  runJobs(gemm, jobs);
+}
+
+/**
+ * The Wasm kernel for a matmul spec, or undefined where the JavaScript kernel runs it: on
+ * the JavaScript engine, for other dtypes, and for products too large for the Wasm memory.
+ */
+export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
+  if (spec.dtype !== 'float32' || cpuEngine() !== 'wasm') return undefined;
+  const { m, n, k } = spec;
+  const panels = Math.ceil(n / NR), ldc = panels * NR;
+  if (4 * (m * k + ldc * k + m * ldc) > MAX_BYTES) return undefined;
+  const gemm = gemmKernel();
+  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc);
+  const nArgs = 3 + spec.extras.length;
+  const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];
+  const batchSize = spec.batch.reduce((p, d) => p * d, 1);
+  // An operand whose batch strides are all 0 is the same matrix for every batch: packed once.
+  const sameA = spec.batchStrides[1].every((s) => s === 0), sameB = spec.batchStrides[2].every((s) => s === 0);
+  const [sam, sak] = spec.aStrides, [sbk, sbn] = spec.bStrides;
+  return (...args: (TypedArray | number)[]) => {
+    if (m === 0 || n === 0) return;
+    const bufs = args.slice(0, nArgs) as TypedArray[];
+    const offs = args.slice(nArgs) as number[];
+    const heap = wasmHeap();
+    const aPtr = heap.alloc(4 * m * k), bPtr = heap.alloc(4 * ldc * k), cPtr = heap.alloc(4 * m * ldc);
+    try {
+      const f32 = heap.f32();
+      const at = offs.slice();
+      const index = spec.batch.map(() => 0);
+      for (let t = 0; t < batchSize; t++) {
+        if (t === 0 || !sameA) packA(f32, aPtr >>> 2, bufs[1]!, at[1]!, m, k, sam, sak);
+        if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
+        if (k === 0) f32.fill(0, cPtr >>> 2, (cPtr >>> 2) + m * ldc);
+        else multiply(gemm, aPtr, bPtr, cPtr, m, n, k, panels);
+        const c0 = cPtr >>> 2;
+        if (epilogue !== undefined) epilogue(bufs[0], ...bufs.slice(3), f32, at[0], ...at.slice(3), c0);
+        else if (ldc === n) bufs[0]!.set(f32.subarray(c0, c0 + m * n), at[0]!);
+        else for (let i = 0; i < m; i++) bufs[0]!.set(f32.subarray(c0 + i * ldc, c0 + i * ldc + n), at[0]! + i * n);
+        // The next batch position: an odometer over the batch dims, moving every arg's offset.
+        for (let d = spec.batch.length - 1; d >= 0; d--) {
+          for (let x = 0; x < nArgs; x++) at[x]! += batchStrides[x]![d]!;
+          if (++index[d]! < spec.batch[d]!) break;
+          for (let x = 0; x < nArgs; x++) at[x]! -= spec.batch[d]! * batchStrides[x]![d]!;
+          index[d] = 0;
+        }
+      }
+    } finally {
+      heap.free(aPtr);
+      heap.free(bPtr);
+      heap.free(cPtr);
+    }
+  };
+}
