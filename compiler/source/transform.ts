@@ -836,7 +836,8 @@ export interface FunctionTransform {
   rewritten: boolean;
 }
 
-function parseFunction(source: string): { program: Program; fn: FunctionNode; method: boolean; shift: number } | undefined {
+/** Parses a function's text (as Function.prototype.toString gives it): `shift` characters were put before it. */
+export function parseFunction(source: string): { program: Program; fn: FunctionNode; method: boolean; shift: number } | undefined {
   // A function or arrow is an expression; a method (`step(x) {…}`) is one inside an object literal.
   for (const [open, close, method] of [['(', ')', false], ['({', '})', true]] as const) {
     let program: Program;
