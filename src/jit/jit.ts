@@ -436,9 +436,13 @@ class JitState {
     const numbers = walked.numbers.map((n, i) => (dyn?.has(i) ? n : undefined));
     const trace = new Trace(walked.tensors, numbers);
     trace.liftLoops = this.liftLoops;
+    trace.passes = this.passes;
+    trace.maxUnroll = this.maxUnroll;
     this.stats.traces++;
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
     const finish = (value: unknown): void => {
+      // The call ran right (eagerly); a loop it would have unrolled keeps the signature eager.
+      if (trace.abandoned !== undefined) return this.#giveUp(entry, trace.abandoned);
       const v = makeVariant(trace, value);
       if (trace.invalid === undefined) return done(v);
       // The call's result is right (it ran eagerly); only its recording is unusable.
