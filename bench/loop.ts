@@ -2,8 +2,7 @@
  * The seed's while loop with 100,000 iterations, measured side by side in one run:
  *   - eager: the loop as written (each `<` reads both tensors, each step dispatches two adds);
  *   - jit with guards: the loop rewritten but not lifted (`liftLoops: false`): the trace
- *     unrolls every iteration and each condition is a guard, replayed op by op (with
- *     `maxUnroll: Infinity`, since by default the trace stops unrolling and stays eager);
+ *     unrolls every iteration and each condition is a guard, replayed op by op;
  *   - jit with loop lifting: one loop node, run as compiled kernels over fixed buffers.
  * Besides the replay times, the one-off cost of each jit flavour is shown: its two traces
  * and its first replay (which optimizes and fuses the graph).
@@ -43,7 +42,7 @@ function once(fn: () => k.Tensor[], name: string): number {
 }
 
 check('eager', call(seedLoop)());
-const guarded = k.jit(seedLoop, { rewrite: true, liftLoops: false, maxUnroll: Infinity });
+const guarded = k.jit(seedLoop, { rewrite: true, liftLoops: false });
 const lifted = k.jit(seedLoop, { rewrite: true });
 const setup = {
   guarded: { traces: once(call(guarded), 'jit with guards') + once(call(guarded), 'jit with guards'), firstReplay: once(call(guarded), 'jit with guards') },

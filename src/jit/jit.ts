@@ -56,10 +56,10 @@ export interface JitOptions {
    */
   recompileLimit?: number;
   /**
-   * Identical iterations of one loop a trace records before it stops unrolling it (default
-   * 32): past that, the loop is recognised as a loop the trace cannot lift (a plain `while`
-   * on tensors compared through valueOf, say), the call finishes eagerly and the signature
-   * stays eager, with one warning naming the loop's line.
+   * Identical iterations of a loop the source transform did not see (a plain `while` on
+   * tensors compared through valueOf, say) a trace records before it stops unrolling it
+   * (default 32): the call finishes eagerly and the signature stays eager, with one warning
+   * naming the loop's line. (Loops the transform saw are lifted, or stay guarded.)
    */
   maxUnroll?: number;
   /**
@@ -249,8 +249,15 @@ class JitState {
   /** Settles when the latest call that replayed speculatively has committed or fallen back. */
   #speculating: Promise<void> | undefined;
 
-  /** `dynamicNumbers`: whether changing numbers are fed in (see JitOptions.dynamicNumbers). */
-  constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions, readonly dynamicNumbers: boolean) {
+  /** Whether changing numbers are fed in (see JitOptions.dynamicNumbers). */
+  readonly dynamicNumbers: boolean;
+
+  /**
+   * `rewritten`: the function's conditions go through the control-flow hooks (or, rewritten
+   * at run time, it has none), so a replay sees its branches and the transform its loops.
+   */
+  constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions, readonly rewritten: boolean) {
+    this.dynamicNumbers = options.dynamicNumbers ?? rewritten;
     this.maxVariants = options.maxVariants ?? 8;
     const limit = options.recompileLimit ?? 8;
     if (!Number.isInteger(limit) || limit < 1) throw new ValueError(`jit: recompileLimit must be a positive integer (got ${options.recompileLimit})`);
@@ -437,7 +444,8 @@ class JitState {
     const trace = new Trace(walked.tensors, numbers);
     trace.liftLoops = this.liftLoops;
     trace.passes = this.passes;
-    trace.maxUnroll = this.maxUnroll;
+    // Loops the transform saw are lifted, or stay guarded native loops as explain() says.
+    trace.maxUnroll = this.rewritten ? Infinity : this.maxUnroll;
     this.stats.traces++;
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
     const finish = (value: unknown): void => {
@@ -645,7 +653,7 @@ function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): Ji
   // A replay sees a branch on a number only through the hooks: numbers are fed in by default
   // when the function's conditions go through them (or, asked to rewrite, it has none).
   const seen = scan !== undefined && (scan.rewritten || (options.rewrite === true && scan.conditions.length === 0));
-  const state = new JitState(fn, options, options.dynamicNumbers ?? seen);
+  const state = new JitState(fn, options, seen);
   // A failed run-time rewrite has warned about its conditions already.
   if (!options.rewrite) state.plainWarning = plainConditionWarning(state.name, scan, where);
   registry.add(new WeakRef(state));
