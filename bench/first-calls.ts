@@ -43,7 +43,9 @@ export interface FirstCalls {
 function mlpStep(): () => { eager: () => unknown; jitted: () => unknown } {
   const x = k.rand([128, 784]), y = k.randint(0, 10, [128]);
   const step = () => {
-    const model = new k.nn.Sequential(new k.nn.Linear(784, 256), new k.nn.ReLU(), new k.nn.Linear(256, 256), new k.nn.ReLU(), new k.nn.Linear(256, 10));
+    const model = new k.nn.Sequential(
+      new k.nn.Linear(784, 256), new k.nn.ReLU(), new k.nn.Linear(256, 256), new k.nn.ReLU(), new k.nn.Linear(256, 10),
+    );
     const opt = new k.optim.SGD(model.parameters(), { lr: 0.01 });
     return () => {
       opt.zeroGrad();
@@ -84,7 +86,7 @@ function loop(options: k.JitOptions): () => { eager: () => unknown; jitted: () =
   };
 }
 
-/** Runs every workload; `quiet` mutes the plain loop's warning (it says it stays eager, as expected). */
+/** Runs every workload, with console.warn muted (the plain loop's warning says it stays eager, as expected). */
 export function firstCalls(): FirstCalls[] {
   const workloads: Workload[] = [
     { name: 'MLP 784-256-256-10 SGD step, batch 128', rounds: 5, fresh: mlpStep() },

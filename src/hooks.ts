@@ -70,7 +70,10 @@ export interface KilnHooks {
   /** `lift` for `do…while`: the body runs before the first test. */
   liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void;
   /** `lift` for `for (init; test; update)`, after `init` ran: the update runs after each body. */
-  liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void;
+  liftFor(
+    site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[],
+    set?: (values: unknown[]) => void,
+  ): void;
   /**
    * A comparison in a condition. With a tensor on either side and a tensor, number or
    * boolean on the other, a tensor comparison (so the guard reads the outcome, not the
@@ -106,7 +109,10 @@ export const __kiln: KilnHooks = Object.freeze({
   select(site: string, test: () => unknown, then: () => void, otherwise: (() => void) | undefined, get: () => unknown[], set: (values: unknown[]) => void): void {
     runSelect(site, test, then, otherwise, get, set, cond);
   },
-  liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void {
+  liftFor(
+    site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[],
+    set?: (values: unknown[]) => void,
+  ): void {
     runLoop(site, test, body, { get: state, set }, 0, update, cond);
   },
   cmp(a: unknown, b: unknown, op: ComparisonOp, site: string): unknown {

@@ -260,10 +260,14 @@ class JitState {
     this.dynamicNumbers = options.dynamicNumbers ?? rewritten;
     this.maxVariants = options.maxVariants ?? 8;
     const limit = options.recompileLimit ?? 8;
-    if (!Number.isInteger(limit) || limit < 1) throw new ValueError(`jit: recompileLimit must be a positive integer (got ${options.recompileLimit})`);
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ValueError(`jit: recompileLimit must be a positive integer (got ${options.recompileLimit})`);
+    }
     this.budget = new RecompileBudget(limit);
     this.maxUnroll = options.maxUnroll ?? 32;
-    if (!(this.maxUnroll >= 2)) throw new ValueError(`jit: maxUnroll must be a number of iterations, at least 2 (got ${options.maxUnroll})`);
+    if (!(this.maxUnroll >= 2)) {
+      throw new ValueError(`jit: maxUnroll must be a number of iterations, at least 2 (got ${options.maxUnroll})`);
+    }
     this.cacheSize = options.cacheSize ?? 64;
     this.passes = options.passes ?? defaultPasses;
     this.liftLoops = options.liftLoops ?? true;
@@ -314,13 +318,16 @@ class JitState {
     if (entry === undefined) {
       const last = this.lastNumbers.get(walked.shapeKey);
       const fixed = this.fixed.get(walked.shapeKey);
-      const changed = last && this.dynamicNumbers ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i)) : [];
+      const changed = last && this.dynamicNumbers
+        ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i))
+        : [];
       if (changed.length > 0) {
         dyn = new Set([...(dyn ?? []), ...changed]);
         this.dynamic.set(walked.shapeKey, dyn);
         key = keyOf(walked, dyn);
         entry = this.cache.get(key);
-        this.#event('recompiles', `${numbersNamed(numberPaths(), changed)} changed; treating them as dynamic inputs instead of recompiling per value`);
+        const named = numbersNamed(numberPaths(), changed);
+        this.#event('recompiles', `${named} changed; treating them as dynamic inputs instead of recompiling per value`);
       }
     }
     this.lastNumbers.set(walked.shapeKey, walked.numbers);
@@ -334,7 +341,10 @@ class JitState {
         return undefined;
       }
       this.stats.recompiles = Math.max(this.stats.recompiles, this.budget.count - 1);
-      entry = { key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [], dynamic: [...(dyn ?? [])], failures: new Map(), unchanged: 0, numberPaths: numberPaths() };
+      entry = {
+        key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [],
+        dynamic: [...(dyn ?? [])], failures: new Map(), unchanged: 0, numberPaths: numberPaths(),
+      };
       if (this.cache.size > 0) this.#event('recompiles', `new signature ${key}`);
       this.cache.set(key, entry);
       if (this.cache.size > this.cacheSize) {
@@ -505,7 +515,8 @@ class JitState {
             if (rest.length > 0) this.dynamic.set(entry.shapeKey, new Set(rest));
             else this.dynamic.delete(entry.shapeKey);
             this.cache.delete(entry.key);
-            this.#event('recompiles', `${numbersNamed(entry.numberPaths, entry.dynamic)} kept their values for ${entry.unchanged} calls; keying on their values again`);
+            const named = numbersNamed(entry.numberPaths, entry.dynamic);
+            this.#event('recompiles', `${named} kept their values for ${entry.unchanged} calls; keying on their values again`);
           }
           return;
         }
@@ -557,7 +568,8 @@ class JitState {
     if (rest.length > 0) this.dynamic.set(entry.shapeKey, new Set(rest));
     else this.dynamic.delete(entry.shapeKey);
     this.cache.delete(entry.key);
-    this.#event('recompiles', `${numbersNamed(entry.numberPaths, positions)} ${why}; compiling each value separately (pass them as tensors to avoid this)`);
+    const named = numbersNamed(entry.numberPaths, positions);
+    this.#event('recompiles', `${named} ${why}; compiling each value separately (pass them as tensors to avoid this)`);
   }
 
   addVariant(entry: Entry, v: Variant): void {
@@ -676,7 +688,9 @@ function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): Ji
 export function jit<F extends (...args: any[]) => any>(fn: F, options?: JitOptions): JitFunction<F>;
 export function jit<F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext): F;
 export function jit(options: JitOptions): <F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext) => F;
-export function jit<F extends (...args: any[]) => any>(fn: F | JitOptions, second?: JitOptions | ClassMethodDecoratorContext, ...rest: unknown[]): JitFunction<F> | F | ((fn: F, context: ClassMethodDecoratorContext) => F) {
+export function jit<F extends (...args: any[]) => any>(
+  fn: F | JitOptions, second?: JitOptions | ClassMethodDecoratorContext, ...rest: unknown[]
+): JitFunction<F> | F | ((fn: F, context: ClassMethodDecoratorContext) => F) {
   const misuse = decoratorMisuse([fn, second, ...rest]);
   if (misuse !== undefined) throw misuse;
   if (typeof fn !== 'function') {

@@ -67,19 +67,26 @@ export function runLoop(
  * was last evaluated), if the iterations recorded so far lift; returns the lift and the
  * iterations run, or undefined (then the loop goes on natively).
  */
-function fastForward(trace: Trace, site: string, start: number, evals: readonly LoopEvaluation[], current: number[], values: readonly Tensor[], state: LoopState) {
+function fastForward(
+  trace: Trace, site: string, start: number, evals: readonly LoopEvaluation[], current: number[], values: readonly Tensor[],
+  state: LoopState,
+) {
   if (state.set === undefined || values.some((t) => t.requiresGrad || t.device !== 'cpu')) return undefined;
   const lift = liftLoop(trace.graph, start, evals, current, site);
   if (!lift.ok) return undefined;
   const invariants = lift.operands.slice(lift.params.carried).map((id) => trace.loopTensor(id));
   if (invariants.some((t) => t === undefined || t.device !== 'cpu')) return undefined;
   const numbers = trace.numbers.map((n) => n ?? 0);
-  const run = trace.paused(() => new LoopRunner(lift.params, trace.passes).run([...values, ...invariants as Tensor[]], numbers));
+  const runner = new LoopRunner(lift.params, trace.passes);
+  const run = trace.paused(() => runner.run([...values, ...invariants as Tensor[]], numbers));
   state.set(run.results);
   return { lift, final: run.results, iterations: run.iterations };
 }
 
-function recordLoop(trace: Trace, site: string, test: () => unknown, step: () => boolean, state: LoopState, truth: (value: unknown, site: string) => unknown): void {
+function recordLoop(
+  trace: Trace, site: string, test: () => unknown, step: () => boolean, state: LoopState,
+  truth: (value: unknown, site: string) => unknown,
+): void {
   const nodes = trace.graph.nodes;
   let reason: string | undefined;
   let values: unknown[] = [];
@@ -126,7 +133,9 @@ function recordLoop(trace: Trace, site: string, test: () => unknown, step: () =>
           trace.endLoop(mark, { lifted: done.lift, final: done.final });
           ended = true;
           const total = CONFIRMING + done.iterations;
-          trace.controlNotes.set(site, `loop at ${site}: lifted into one loop node (${done.lift.params.carried} loop variables, ${done.lift.operands.length - done.lift.params.carried} loop-invariant tensors; traced with ${total} iterations)`);
+          const { carried } = done.lift.params;
+          trace.controlNotes.set(site, `loop at ${site}: lifted into one loop node (${carried} loop variables, `
+            + `${done.lift.operands.length - carried} loop-invariant tensors; traced with ${total} iterations)`);
           return;
         }
       }

@@ -12,7 +12,7 @@
 import { transformFunction, type FunctionTransform } from '../../compiler/source/transform.js';
 import { ValueError } from '../../runtime/errors.js';
 import { __kiln } from '../hooks.js';
-import { scanFunction } from './source-check.js';
+import { fmtCondition, scanFunction } from './source-check.js';
 
 // Standard ECMAScript globals (and console): names a closure is very unlikely to shadow.
 const GLOBALS = new Set([
@@ -66,12 +66,14 @@ function obstacle(t: FunctionTransform): string | undefined {
  */
 function plainMeaning(fn: Function): string {
   const conditions = scanFunction(fn)?.conditions ?? [];
-  const list = (kind: string) => conditions.filter((c) => c.kind === kind)
-    .map((c) => `\`${c.construct === '!' ? '!' : ''}${c.text}\` (${c.construct === '!' ? 'operand of !' : c.construct}, line ${c.line} of the function)`).join(', ');
+  const list = (kind: string) => conditions.filter((c) => c.kind === kind).map(fmtCondition).join(', ');
   const parts: string[] = [];
   if (list('tensor-call')) parts.push(`${list('tensor-call')}: always true (a tensor object is truthy)`);
   if (list('other')) parts.push(`${list('other')}: always true if it holds a tensor`);
-  if (list('comparison')) parts.push(`${list('comparison')}: right on one-element tensors (JavaScript reads them, each read a guard), but a loop on it is not lifted`);
+  if (list('comparison')) {
+    parts.push(`${list('comparison')}: right on one-element tensors (JavaScript reads them, each read a guard), `
+      + 'but a loop on it is not lifted');
+  }
   return parts.join('; ');
 }
 
@@ -79,7 +81,8 @@ function warnOnce(fn: Function, why: string, where: string): void {
   if (warned.has(fn)) return;
   warned.add(fn);
   const meaning = plainMeaning(fn);
-  console.warn(`[kiln] jit(${fn.name || 'anonymous'}) at ${where}: its conditions run as plain JavaScript: ${why}.${meaning ? ` ${meaning}.` : ''} Rewrite it at build time with kiln/vite or node --import kiln/register.`);
+  console.warn(`[kiln] jit(${fn.name || 'anonymous'}) at ${where}: its conditions run as plain JavaScript: ${why}.`
+    + `${meaning ? ` ${meaning}.` : ''} Rewrite it at build time with kiln/vite or node --import kiln/register.`);
 }
 
 /**

@@ -9,7 +9,9 @@ import { scanConditions, type ConditionNote, type ConditionScan } from '../../co
 import { Tensor } from '../tensor.js';
 
 // Methods whose result is not a tensor (or an object, which JS also calls true).
-const NOT_TENSOR = new Set(['constructor', 'backward', 'dispose', 'item', 'toString', 'setGradFn', 'requiresGrad_', 'retainGrad']);
+const NOT_TENSOR = new Set([
+  'constructor', 'backward', 'dispose', 'item', 'toString', 'setGradFn', 'requiresGrad_', 'retainGrad',
+]);
 
 let tensorMethods: ReadonlySet<string> | undefined;
 
@@ -29,15 +31,19 @@ export function scanFunction(fn: Function): ConditionScan | undefined {
   return scanConditions(text, methodsReturningTensors());
 }
 
-function fmtCondition(c: ConditionNote): string {
-  return `\`${c.construct === '!' ? '!' : ''}${c.text}\` (${c.construct === '!' ? 'operand of !' : c.construct}, line ${c.line} of the function)`;
+/** A condition as warnings name it: its text, construct and line. */
+export function fmtCondition(c: ConditionNote): string {
+  const negated = c.construct === '!';
+  return `\`${negated ? '!' : ''}${c.text}\` (${negated ? 'operand of !' : c.construct}, line ${c.line} of the function)`;
 }
 
 /**
  * The warning for a function traced as written whose conditions call a tensor method (always
  * true in plain JavaScript), or undefined when it has none. `where`: where jit was called.
  */
-export function plainConditionWarning(name: string, scan: ConditionScan | undefined, where: string): string | undefined {
+export function plainConditionWarning(
+  name: string, scan: ConditionScan | undefined, where: string,
+): string | undefined {
   if (scan === undefined || scan.rewritten) return undefined;
   const calls = scan.conditions.filter((c) => c.kind === 'tensor-call');
   if (calls.length === 0) return undefined;
