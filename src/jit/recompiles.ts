@@ -39,10 +39,14 @@ export class RecompileBudget {
     const now = leaves();
     if (this.#previous !== undefined) {
       const before = new Map(this.#previous.map((l) => [l.path, l.token]));
+      // Elements of an array (not the arguments themselves) count as one value: a history
+      // that grows is one cause, not many.
+      const changed = new Map<string, string>();
       for (const l of now) {
-        if (before.get(l.path) === l.token) continue;
-        const c = this.#changes.get(l.path);
-        this.#changes.set(l.path, { count: (c?.count ?? 0) + 1, token: l.token });
+        if (before.get(l.path) !== l.token) changed.set(l.path.replace(/(?<!^args)\[\d+\]/g, '[]'), l.token);
+      }
+      for (const [path, token] of changed) {
+        this.#changes.set(path, { count: (this.#changes.get(path)?.count ?? 0) + 1, token });
       }
     }
     this.#previous = now;
@@ -66,11 +70,17 @@ function isClosure(path: string): boolean {
 }
 
 function describe(path: string, token: string): string {
+  if (path.endsWith('[]')) return `the elements of ${describe(path.slice(0, -2), '')}`;
   const kind = token.startsWith('N') ? 'number ' : token.startsWith('T') ? 'tensor ' : '';
   return isClosure(path) ? `${kind}closure variable ${path}` : `${kind}${path}`;
 }
 
 function fixFor(path: string, token: string): string {
+  if (path.endsWith('[]')) {
+    const array = path.replace(/(\[\])+$/, '');
+    return `if ${array} is a history or other data the function does not read, keep it out of its arguments and \`this\`; `
+      + 'pass what it reads as a tensor; or raise recompileLimit';
+  }
   if (token.startsWith('N')) {
     const counter = isClosure(path) ? `if ${path} is a counter or other JS side effect, keep it outside the jit'd function; ` : '';
     return `${counter}pass ${path} as a tensor, or, if no branch reads it, jit(fn, { dynamicNumbers: true }) feeds it in per call; `

@@ -263,3 +263,25 @@ describe('conditions plain JavaScript gets wrong', () => {
     expect(message).toMatch(/jit\(halve\) at \S*signatures\.test\.ts:\d+:\d+/);
   });
 });
+
+describe('the recompile warning for arrays', () => {
+  it('a history array on this that grows every call is named as one cause', () => {
+    withSeed('jit growing history', (next) => {
+      const log = warnings();
+      class Trainer {
+        history: number[] = [];
+        scale = 2;
+        step = jit((x: Tensor) => x.mul(this.scale));
+      }
+      const t = new Trainer();
+      for (let i = 0; i < 12; i++) {
+        const x = randTensor(next, [3]);
+        expectSameTensor(t.step(x), x.mul(2), `call ${i + 1}`);
+        t.history.push(i);
+      }
+      expect(log()).toHaveLength(1);
+      expect(log()[0]).toContain('the elements of this.history changed on 7 of them');
+      expect(log()[0]).toContain('if this.history is a history or other data the function does not read');
+    });
+  });
+});
