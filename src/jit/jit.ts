@@ -216,7 +216,7 @@ function numberLinks(dynamic: readonly number[], a: Trace, b: Trace): { unlinked
   return { unlinked: dynamic.filter((i) => !linked.has(i)), proven };
 }
 
-/** The numbers at `positions` (of the walk), by where they sit: "number argument args[2]". */
+/** The numbers at `positions` (of the walk), by where they sit: "number args[2]", "numbers this.scale, lr". */
 function numbersNamed(paths: readonly string[], positions: readonly number[]): string {
   const names = positions.map((i) => paths[i] ?? `number ${i}`);
   return `number${names.length > 1 ? 's' : ''} ${names.join(', ')}`;

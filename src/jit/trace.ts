@@ -76,8 +76,14 @@ export class Trace {
   #unroll: UnrollWatch | undefined;
   /** Nesting of `paused` sections: nothing is recorded inside one. */
   #paused = 0;
-  /** While a loop is recorded: the tensor of each node it read, so the loop can be run compiled. */
+  /**
+   * While a loop is recorded: the tensors from before it (and captured in it) that it read,
+   * by node, so the loop can be run compiled. Tensors made inside are not kept, so a long
+   * native loop holds on to nothing per iteration.
+   */
   readonly #loopTensors = new Map<number, Tensor>();
+  /** First node of each loop being recorded, innermost last. */
+  readonly #loopStarts: number[] = [];
   /** Loops being recorded for lifting, and the tensors defined meanwhile. */
   #loopDepth = 0;
   #defined: Tensor[] = [];
@@ -129,7 +135,7 @@ export class Trace {
     const id = this.#ids.get(t);
     if (id === POISONED) this.invalid ??= 'a tensor computed inside a lifted loop is used after the loop other than through a loop variable';
     else if (id !== undefined) {
-      if (this.#loopDepth > 0) this.#loopTensors.set(id, t);
+      if (this.#loopDepth > 0 && id < this.#loopStarts.at(-1)!) this.#loopTensors.set(id, t);
       return id;
     }
     const source: InputSource = { kind: 'capture', slot: this.captures.length };
@@ -148,6 +154,7 @@ export class Trace {
   /** Starts recording a loop that may be lifted (or a select); every beginLoop is followed by one endLoop or rollback. */
   beginLoop(): TraceMark {
     this.#loopDepth++;
+    this.#loopStarts.push(this.graph.nodes.length);
     return { nodes: this.graph.nodes.length, guards: this.guards.length, captures: this.captures.length, defined: this.#defined.length };
   }
 
@@ -199,10 +206,11 @@ export class Trace {
 
   #endSpeculation(): void {
     this.#loopDepth--;
-    if (this.#loopDepth === 0) {
-      this.#defined = [];
-      this.#loopTensors.clear();
-    }
+    this.#loopStarts.pop();
+    // What only the inner loop (or select) needed goes: the enclosing one keeps its own.
+    const start = this.#loopStarts.at(-1) ?? 0;
+    for (const id of this.#loopTensors.keys()) if (id >= start) this.#loopTensors.delete(id);
+    if (this.#loopDepth === 0) this.#defined = [];
   }
 
   onApply(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void {
