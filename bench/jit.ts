@@ -3,14 +3,18 @@
  *   - per-call cost of a function of 10 chained elementwise ops on [16] tensors (µs/call),
  *     where dispatch dominates and the kernels are trivial;
  *   - one training step of an MLP 784-256-256-10 (ReLU), batch 128, SGD, cross entropy
- *     (ms/step): forward, backward and update compiled as one graph.
+ *     (ms/step): forward, backward and update compiled as one graph;
+ *   - first-call latency (./first-calls.ts): eager, then calls 1 and 2 (traces) and 3 (the
+ *     first replay) of a fresh jit'd function, for that step, an attention block and the
+ *     seed loop with 100,000 iterations.
  *
  *   npm run bench:jit   (tsc with tsconfig.bench.json, then node dist/bench/jit.js)
  *
  * Both sides compute the same bits; the check before timing asserts it.
  */
 import * as k from '../src/index.js';
-import { environment, measure, resultsPath, saveJson, table, type Measurement } from './harness.js';
+import { environment, fmtNumber, formatTable, measure, resultsPath, saveJson, table, type Measurement } from './harness.js';
+import { firstCalls } from './first-calls.js';
 
 function chain(a: k.Tensor, b: k.Tensor): k.Tensor {
   let x = a.add(b);
@@ -73,5 +77,12 @@ table([
   { workload: '10 chained ops on [16], per call', values: [o.eager.median, o.jit.median], unit: 'us' },
   { workload: 'MLP 784-256-256-10 SGD step, batch 128', values: [t.eager.median, t.jit.median], unit: 'ms' },
 ], { columns: ['eager', 'jit'], ratio: { subject: 1, baseline: 0, header: 'eager/jit' } });
-const path = saveJson(resultsPath('jit'), { overhead: o, trainStep: t });
+const first = firstCalls();
+console.log('\nfirst calls of a fresh jit\'d function (ms, median over rounds; in brackets: x eager)\n');
+const times = (ms: number, eager: number) => `${fmtNumber(ms)} (${(ms / eager).toFixed(2)}x)`;
+console.log(formatTable(['workload', 'eager', 'call 1', 'call 2', 'first replay'], first.map((f) => [
+  f.workload, fmtNumber(f.eager), times(f.call1, f.eager), times(f.call2, f.eager), times(f.call3, f.eager),
+])));
+console.log('(plain jit on the seed loop stops unrolling it on call 1 and stays eager: call 3 is eager, not a replay)');
+const path = saveJson(resultsPath('jit'), { overhead: o, trainStep: t, firstCalls: first });
 console.log(`\nsaved ${path}`);

@@ -57,20 +57,23 @@ export interface KilnHooks {
   loop(value: unknown, site: string, why?: number): unknown;
   /**
    * A `while` loop the transform restructured (see src/jit/loop-hook.ts): its test, its body
-   * (returning 1 for `break`) and its loop variables' current values. Runs the loop; under
-   * a trace, a loop with a tensor test whose iterations all compute the same thing becomes
-   * one loop node.
+   * (returning 1 for `break`), its loop variables' current values and a setter of them.
+   * Runs the loop; under a trace, a loop with a tensor test whose iterations all compute the
+   * same thing becomes one loop node.
    */
-  lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[]): void;
+  lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void;
   /**
    * An `if` whose branches only assign computed values (see src/jit/select-hook.ts): under
    * a trace, a one-element tensor test picks the values with `where` instead of a guard.
    */
   select(site: string, test: () => unknown, then: () => void, otherwise: (() => void) | undefined, get: () => unknown[], set: (values: unknown[]) => void): void;
   /** `lift` for `do…while`: the body runs before the first test. */
-  liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[]): void;
+  liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void;
   /** `lift` for `for (init; test; update)`, after `init` ran: the update runs after each body. */
-  liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[]): void;
+  liftFor(
+    site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[],
+    set?: (values: unknown[]) => void,
+  ): void;
   /**
    * A comparison in a condition. With a tensor on either side and a tensor, number or
    * boolean on the other, a tensor comparison (so the guard reads the outcome, not the
@@ -97,17 +100,20 @@ export const __kiln: KilnHooks = Object.freeze({
     }
     return cond(value, site);
   },
-  lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[]): void {
-    runLoop(site, test, body, state, 0, undefined, cond);
+  lift(site: string, test: () => unknown, body: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void {
+    runLoop(site, test, body, { get: state, set }, 0, undefined, cond);
   },
-  liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[]): void {
-    runLoop(site, test, body, state, 1, undefined, cond);
+  liftDo(site: string, body: () => unknown, test: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void): void {
+    runLoop(site, test, body, { get: state, set }, 1, undefined, cond);
   },
   select(site: string, test: () => unknown, then: () => void, otherwise: (() => void) | undefined, get: () => unknown[], set: (values: unknown[]) => void): void {
     runSelect(site, test, then, otherwise, get, set, cond);
   },
-  liftFor(site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[]): void {
-    runLoop(site, test, body, state, 0, update, cond);
+  liftFor(
+    site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[],
+    set?: (values: unknown[]) => void,
+  ): void {
+    runLoop(site, test, body, { get: state, set }, 0, update, cond);
   },
   cmp(a: unknown, b: unknown, op: ComparisonOp, site: string): unknown {
     const ta = a instanceof Tensor, tb = b instanceof Tensor;

@@ -602,7 +602,10 @@ class Rewriter {
     const body = loop.body;
     const block = body.type === 'BlockStatement';
     const open = block ? '' : '{ ', close = block ? '' : ' }';
-    const state = `() => [${(shape as LoopShape).carried.join(', ')}]`;
+    const carried = (shape as LoopShape).carried.join(', ');
+    // The setter lets a trace that confirmed the loop's iteration run the rest compiled.
+    const values = freeName(this.info.names, `${h}_values`);
+    const state = `() => [${carried}], (${values}) => { [${carried}] = ${values}; }`;
     // Only the text between the parts is overwritten; contentOnly keeps the inserts that
     // the rewrite of each part puts at its edges.
     const put = (from: number, to: number, text: string) => this.s.overwrite(from, to, text, { contentOnly: true });
@@ -839,7 +842,8 @@ export interface FunctionTransform {
   rewritten: boolean;
 }
 
-function parseFunction(source: string): { program: Program; fn: FunctionNode; method: boolean; shift: number } | undefined {
+/** Parses a function's text (as Function.prototype.toString gives it): `shift` characters were put before it. */
+export function parseFunction(source: string): { program: Program; fn: FunctionNode; method: boolean; shift: number } | undefined {
   // A function or arrow is an expression; a method (`step(x) {…}`) is one inside an object literal.
   for (const [open, close, method] of [['(', ')', false], ['({', '})', true]] as const) {
     let program: Program;

@@ -22,10 +22,11 @@ const als: Store<Trace> | undefined = ALS ? new ALS<Trace>() : undefined;
 let syncTrace: Trace | undefined;
 let running = 0;
 
-/** The trace recording in this (async) context, if any. */
+/** The trace recording in this (async) context, if any (none while it is paused or abandoned). */
 export function activeTrace(): Trace | undefined {
   if (running === 0) return undefined;
-  return als ? als.getStore() : syncTrace;
+  const trace = als ? als.getStore() : syncTrace;
+  return trace?.recording ? trace : undefined;
 }
 
 /** True when the platform keeps a trace across awaits. */

@@ -19,7 +19,11 @@ import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
-import { rewriteForJit, toCode } from './rewriter.js';
+import { rewriteForJit, scanFunction, toCode } from './rewriter.js';
+import { RecompileBudget } from './recompiles.js';
+import { userSite } from './site.js';
+import { decoratorMisuse } from './decorator-check.js';
+import { plainConditionWarning } from './source-check.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -36,13 +40,28 @@ export interface JitOptions {
    */
   captures?: () => unknown;
   /**
-   * Feed number arguments that change between calls into the graph instead of compiling
-   * each value (default true). A replay cannot see JS branch on such a number, so a
-   * function that uses one number both in tensor math and in an `if` needs `false` here,
-   * unless it is rewritten (kiln/vite, kiln/register or `rewrite: true`): then a comparison
-   * of such a number in a condition is a guard on it, re-checked on every replay.
+   * Feed numbers that change between calls (arguments, fields of arguments and of `this`,
+   * closure variables in `captures`) into the graph instead of compiling each value. A
+   * replay cannot see plain JavaScript branch on such a number, so the default is true only
+   * when the function's conditions are rewritten (kiln/vite, kiln/register or `rewrite:
+   * true`): there a comparison of such a number in a condition is a guard on it, re-checked
+   * on every replay. Otherwise each value compiles on its own (up to `recompileLimit`);
+   * `true` promises that no branch reads these numbers.
    */
   dynamicNumbers?: boolean;
+  /**
+   * Signatures compiled per function before new ones run eagerly without tracing (default
+   * 8, as Dynamo's cache_size_limit); one warning then names the value that kept changing.
+   * Signatures that differ only in sizes are not counted.
+   */
+  recompileLimit?: number;
+  /**
+   * Identical iterations of a loop the source transform did not see (a plain `while` on
+   * tensors compared through valueOf, say) a trace records before it stops unrolling it
+   * (default 32): the call finishes eagerly and the signature stays eager, with one warning
+   * naming the loop's line. (Loops the transform saw are lifted, or stay guarded.)
+   */
+  maxUnroll?: number;
   /**
    * Rewrite the function's conditions at run time, as kiln/vite and kiln/register do at
    * build time (default false). Only a function that reads nothing but its own variables
@@ -73,6 +92,10 @@ export interface JitStats {
   fallbacks: number;
   /** Compiled variants across all signatures. */
   variants: number;
+  /** Signatures traced after the first (sizes aside), counted against `recompileLimit`. */
+  recompiles: number;
+  /** Calls run eagerly without tracing because `recompileLimit` was reached. */
+  untraced: number;
 }
 
 /** A guard as explained to users. */
@@ -123,6 +146,8 @@ interface Entry {
   failures: Map<string, number>;
   /** Equal traces in a row whose dynamic numbers did not change. */
   unchanged: number;
+  /** Where each number leaf sits (`args[2]`, `this.scale`, a closure variable), by position. */
+  numberPaths: readonly string[];
 }
 
 const registry = new Set<WeakRef<JitState>>();
@@ -191,6 +216,12 @@ function numberLinks(dynamic: readonly number[], a: Trace, b: Trace): { unlinked
   return { unlinked: dynamic.filter((i) => !linked.has(i)), proven };
 }
 
+/** The numbers at `positions` (of the walk), by where they sit: "number args[2]", "numbers this.scale, lr". */
+function numbersNamed(paths: readonly string[], positions: readonly number[]): string {
+  const names = positions.map((i) => paths[i] ?? `number ${i}`);
+  return `number${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+}
+
 function fmtValues(v: readonly number[] | string): string {
   if (typeof v === 'string') return v;
   return v.length > 6 ? `[${v.slice(0, 6).join(', ')}, … ${v.length} values]` : `[${v.join(', ')}]`;
@@ -202,10 +233,15 @@ class JitState {
   readonly fixed = new Map<string, Set<number>>();
   readonly lastNumbers = new Map<string, number[]>();
   readonly events: string[] = [];
-  readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0 };
+  readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0, recompiles: 0, untraced: 0 };
   readonly maxVariants: number;
   readonly cacheSize: number;
   readonly passes: readonly NamedPass[];
+  budget: RecompileBudget;
+  readonly maxUnroll: number;
+
+  /** Said once, at the first trace: conditions of the function that plain JavaScript gets wrong. */
+  plainWarning: string | undefined;
 
   /** Whether traces lift loops (turned off when a lifted loop's value escaped it). */
   liftLoops: boolean;
@@ -213,8 +249,25 @@ class JitState {
   /** Settles when the latest call that replayed speculatively has committed or fallen back. */
   #speculating: Promise<void> | undefined;
 
-  constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions) {
+  /** Whether changing numbers are fed in (see JitOptions.dynamicNumbers). */
+  readonly dynamicNumbers: boolean;
+
+  /**
+   * `rewritten`: the function's conditions go through the control-flow hooks (or, rewritten
+   * at run time, it has none), so a replay sees its branches and the transform its loops.
+   */
+  constructor(readonly fn: (...args: any[]) => any, readonly options: JitOptions, readonly rewritten: boolean) {
+    this.dynamicNumbers = options.dynamicNumbers ?? rewritten;
     this.maxVariants = options.maxVariants ?? 8;
+    const limit = options.recompileLimit ?? 8;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ValueError(`jit: recompileLimit must be a positive integer (got ${options.recompileLimit})`);
+    }
+    this.budget = new RecompileBudget(limit);
+    this.maxUnroll = options.maxUnroll ?? 32;
+    if (!(this.maxUnroll >= 2)) {
+      throw new ValueError(`jit: maxUnroll must be a number of iterations, at least 2 (got ${options.maxUnroll})`);
+    }
     this.cacheSize = options.cacheSize ?? 64;
     this.passes = options.passes ?? defaultPasses;
     this.liftLoops = options.liftLoops ?? true;
@@ -227,6 +280,7 @@ class JitState {
   }
 
   clear(): void {
+    this.budget = new RecompileBudget(this.budget.limit);
     this.cache.clear();
     this.dynamic.clear();
     this.fixed.clear();
@@ -240,34 +294,57 @@ class JitState {
     log(kind, `${this.name}: ${message}`);
   }
 
-  walk(thisArg: unknown, args: readonly unknown[]): Walked {
+  walk(thisArg: unknown, args: readonly unknown[], paths = false): Walked {
     const all: unknown[] = [];
-    if (thisArg !== undefined && thisArg !== null && thisArg !== globalThis) all.push(thisArg);
+    const self = thisArg !== undefined && thisArg !== null && thisArg !== globalThis;
+    if (self) all.push(thisArg);
     all.push(...args);
     if (this.options.captures) all.push(this.options.captures());
-    return walkArgs(all);
+    return walkArgs(all, { self, captures: this.options.captures !== undefined, paths });
   }
 
-  /** The cache entry for a call, noticing numbers that changed since the last call of this shape. */
-  entryFor(walked: Walked): Entry {
+  /**
+   * The cache entry for a call, noticing numbers that changed since the last call of this
+   * shape; undefined when the call has a new signature past `recompileLimit`. `describe`
+   * walks the call again, naming each leaf (only for a new signature).
+   */
+  entryFor(walked: Walked, describe: () => Walked): Entry | undefined {
     let dyn = this.dynamic.get(walked.shapeKey);
     let key = keyOf(walked, dyn);
     let entry = this.cache.get(key);
+    let described: Walked | undefined;
+    const leaves = () => (described ??= describe()).leaves ?? [];
+    const numberPaths = () => leaves().filter((l) => l.token.startsWith('N')).map((l) => l.path);
     if (entry === undefined) {
       const last = this.lastNumbers.get(walked.shapeKey);
       const fixed = this.fixed.get(walked.shapeKey);
-      const changed = last && this.options.dynamicNumbers !== false ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i)) : [];
+      const changed = last && this.dynamicNumbers
+        ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i))
+        : [];
       if (changed.length > 0) {
         dyn = new Set([...(dyn ?? []), ...changed]);
         this.dynamic.set(walked.shapeKey, dyn);
         key = keyOf(walked, dyn);
         entry = this.cache.get(key);
-        this.#event('recompiles', `number argument(s) at position ${changed.join(', ')} changed; treating them as dynamic inputs instead of recompiling per value`);
+        const named = numbersNamed(numberPaths(), changed);
+        this.#event('recompiles', `${named} changed; treating them as dynamic inputs instead of recompiling per value`);
       }
     }
     this.lastNumbers.set(walked.shapeKey, walked.numbers);
     if (entry === undefined) {
-      entry = { key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [], dynamic: [...(dyn ?? [])], failures: new Map(), unchanged: 0 };
+      if (!this.budget.admit(eraseIntegers(walked.shapeKey) + key.slice(walked.shapeKey.length), leaves)) {
+        if (this.budget.exhausted === undefined) {
+          const message = this.budget.exhaust(this.name, userSite());
+          this.#event('recompiles', message);
+          console.warn(`[kiln] ${message}`);
+        }
+        return undefined;
+      }
+      this.stats.recompiles = Math.max(this.stats.recompiles, this.budget.count - 1);
+      entry = {
+        key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [],
+        dynamic: [...(dyn ?? [])], failures: new Map(), unchanged: 0, numberPaths: numberPaths(),
+      };
       if (this.cache.size > 0) this.#event('recompiles', `new signature ${key}`);
       this.cache.set(key, entry);
       if (this.cache.size > this.cacheSize) {
@@ -293,7 +370,11 @@ class JitState {
     if (this.#speculating !== undefined) return this.#speculating.then(() => this.call(thisArg, args));
     this.stats.calls++;
     const walked = this.walk(thisArg, args);
-    const entry = this.entryFor(walked);
+    const entry = this.entryFor(walked, () => this.walk(thisArg, args, true));
+    if (entry === undefined) {
+      this.stats.untraced++;
+      return this.fn.apply(thisArg, args);
+    }
     switch (entry.state) {
       case 'eager':
         return this.fn.apply(thisArg, args);
@@ -364,13 +445,22 @@ class JitState {
   }
 
   trace(entry: Entry, walked: Walked, thisArg: unknown, args: unknown[], done: (v: Variant) => void): unknown {
+    if (this.plainWarning !== undefined) {
+      console.warn(`[kiln] ${this.plainWarning}`);
+      this.plainWarning = undefined;
+    }
     const dyn = this.dynamic.get(entry.shapeKey);
     const numbers = walked.numbers.map((n, i) => (dyn?.has(i) ? n : undefined));
     const trace = new Trace(walked.tensors, numbers);
     trace.liftLoops = this.liftLoops;
+    trace.passes = this.passes;
+    // Loops the transform saw are lifted, or stay guarded native loops as explain() says.
+    trace.maxUnroll = this.rewritten ? Infinity : this.maxUnroll;
     this.stats.traces++;
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
     const finish = (value: unknown): void => {
+      // The call ran right (eagerly); a loop it would have unrolled keeps the signature eager.
+      if (trace.abandoned !== undefined) return this.#giveUp(entry, trace.abandoned);
       const v = makeVariant(trace, value);
       if (trace.invalid === undefined) return done(v);
       // The call's result is right (it ran eagerly); only its recording is unusable.
@@ -425,7 +515,8 @@ class JitState {
             if (rest.length > 0) this.dynamic.set(entry.shapeKey, new Set(rest));
             else this.dynamic.delete(entry.shapeKey);
             this.cache.delete(entry.key);
-            this.#event('recompiles', `number argument(s) at position ${entry.dynamic.join(', ')} kept their values for ${entry.unchanged} calls; keying on their values again`);
+            const named = numbersNamed(entry.numberPaths, entry.dynamic);
+            this.#event('recompiles', `${named} kept their values for ${entry.unchanged} calls; keying on their values again`);
           }
           return;
         }
@@ -477,7 +568,8 @@ class JitState {
     if (rest.length > 0) this.dynamic.set(entry.shapeKey, new Set(rest));
     else this.dynamic.delete(entry.shapeKey);
     this.cache.delete(entry.key);
-    this.#event('recompiles', `number argument(s) at position ${positions.join(', ')} ${why}; compiling each value separately (pass them as tensors to avoid this)`);
+    const named = numbersNamed(entry.numberPaths, positions);
+    this.#event('recompiles', `${named} ${why}; compiling each value separately (pass them as tensors to avoid this)`);
   }
 
   addVariant(entry: Entry, v: Variant): void {
@@ -566,9 +658,16 @@ class JitState {
 
 function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): JitFunction<F> {
   if (typeof fn !== 'function') throw new ValueError(`jit: expects a function (got ${typeof fn})`);
+  const where = userSite();
   // The run-time source transform (./rewrite.ts), when asked for.
-  if (options.rewrite) fn = rewriteForJit(fn);
-  const state = new JitState(fn, options);
+  if (options.rewrite) fn = rewriteForJit(fn, where);
+  const scan = scanFunction(fn);
+  // A replay sees a branch on a number only through the hooks: numbers are fed in by default
+  // when the function's conditions go through them (or, asked to rewrite, it has none).
+  const seen = scan !== undefined && (scan.rewritten || (options.rewrite === true && scan.conditions.length === 0));
+  const state = new JitState(fn, options, seen);
+  // A failed run-time rewrite has warned about its conditions already.
+  if (!options.rewrite) state.plainWarning = plainConditionWarning(state.name, scan, where);
   registry.add(new WeakRef(state));
   const compiled = jitDisabled
     ? function (this: unknown, ...args: unknown[]) { state.stats.calls++; return fn.apply(this, args); }
@@ -589,11 +688,19 @@ function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): Ji
 export function jit<F extends (...args: any[]) => any>(fn: F, options?: JitOptions): JitFunction<F>;
 export function jit<F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext): F;
 export function jit(options: JitOptions): <F extends (...args: any[]) => any>(fn: F, context: ClassMethodDecoratorContext) => F;
-export function jit<F extends (...args: any[]) => any>(fn: F | JitOptions, second?: JitOptions | ClassMethodDecoratorContext): JitFunction<F> | F | ((fn: F, context: ClassMethodDecoratorContext) => F) {
+export function jit<F extends (...args: any[]) => any>(
+  fn: F | JitOptions, second?: JitOptions | ClassMethodDecoratorContext, ...rest: unknown[]
+): JitFunction<F> | F | ((fn: F, context: ClassMethodDecoratorContext) => F) {
+  const misuse = decoratorMisuse([fn, second, ...rest]);
+  if (misuse !== undefined) throw misuse;
   if (typeof fn !== 'function') {
     if (fn === null || typeof fn !== 'object') throw new ValueError(`jit: expects a function or an options object (got ${fn === null ? 'null' : typeof fn})`);
     const options = fn;
-    return (method: F) => wrap(method, options);
+    return (method: F, ...decoratorArgs: unknown[]) => {
+      const wrong = decoratorMisuse([method, ...decoratorArgs]);
+      if (wrong !== undefined) throw wrong;
+      return wrap(method, options);
+    };
   }
   if (second !== undefined && 'kind' in second && second.kind === 'method') return wrap(fn, {});
   return wrap(fn, (second as JitOptions | undefined) ?? {});

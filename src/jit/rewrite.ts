@@ -13,6 +13,8 @@ import { transformFunction, type FunctionTransform } from '../../compiler/source
 import { ValueError } from '../../runtime/errors.js';
 import { __kiln } from '../hooks.js';
 import { installRewriter } from './rewriter.js';
+import { scanFunction } from './condition-scan.js';
+import { fmtCondition } from './source-check.js';
 
 // Standard ECMAScript globals (and console): names a closure is very unlikely to shadow.
 const GLOBALS = new Set([
@@ -59,28 +61,47 @@ function obstacle(t: FunctionTransform): string | undefined {
   return undefined;
 }
 
-function warnOnce(fn: Function, t: FunctionTransform | undefined, why: string): void {
+/**
+ * What plain JavaScript makes of `fn`'s conditions: a tensor method call is always true; a
+ * comparison reads one-element tensors (each read a guard), right but never lifted; any
+ * other condition is always true when it holds a tensor.
+ */
+function plainMeaning(fn: Function): string {
+  const conditions = scanFunction(fn)?.conditions ?? [];
+  const list = (kind: string) => conditions.filter((c) => c.kind === kind).map(fmtCondition).join(', ');
+  const parts: string[] = [];
+  if (list('tensor-call')) parts.push(`${list('tensor-call')}: always true (a tensor object is truthy)`);
+  if (list('other')) parts.push(`${list('other')}: always true if it holds a tensor`);
+  if (list('comparison')) {
+    parts.push(`${list('comparison')}: right on one-element tensors (JavaScript reads them, each read a guard), `
+      + 'but a loop on it is not lifted');
+  }
+  return parts.join('; ');
+}
+
+function warnOnce(fn: Function, why: string, where: string): void {
   if (warned.has(fn)) return;
   warned.add(fn);
-  const what = t && t.routed.length > 0 ? t.routed.map((r) => `${r.construct} at ${r.site}`).join(', ') : 'its conditions';
-  console.warn(`[kiln] jit(${fn.name || 'anonymous'}): ${what} run as plain JavaScript (a tensor there is always true): ${why}. Rewrite it at build time with kiln/vite or node --import kiln/register.`);
+  const meaning = plainMeaning(fn);
+  console.warn(`[kiln] jit(${fn.name || 'anonymous'}) at ${where}: its conditions run as plain JavaScript: ${why}.`
+    + `${meaning ? ` ${meaning}.` : ''} Rewrite it at build time with kiln/vite or node --import kiln/register.`);
 }
 
 /**
  * `fn` with its conditions rewritten, compiled from its own text, when that is sound (see
- * the file comment); otherwise `fn` itself, after one warning.
+ * the file comment); otherwise `fn` itself, after one warning. `where`: where jit was called.
  */
-export function rewriteForJit<F extends (...args: any[]) => any>(fn: F): F {
+export function rewriteForJit<F extends (...args: any[]) => any>(fn: F, where: string): F {
   const t = transformed(fn);
   if (t === undefined) {
-    if (sourceOf(fn) !== undefined) warnOnce(fn, undefined, 'its source does not parse as a function');
+    if (sourceOf(fn) !== undefined) warnOnce(fn, 'its source does not parse as a function', where);
     return fn;
   }
   // Rewritten at build time already, or nothing to rewrite.
   if (t.rewritten || t.routed.length === 0) return fn;
   const why = obstacle(t);
   if (why !== undefined) {
-    warnOnce(fn, t, why);
+    warnOnce(fn, why, where);
     return fn;
   }
   let rewritten: F;
@@ -88,7 +109,7 @@ export function rewriteForJit<F extends (...args: any[]) => any>(fn: F): F {
     const body = t.method ? `"use strict"; return Object.values({ ${t.code} })[0];` : `"use strict"; return (${t.code});`;
     rewritten = new Function(t.hook, t.sitesName, body)(__kiln, Object.freeze(t.sites.slice())) as F;
   } catch (error) {
-    warnOnce(fn, t, `compiling its rewritten text failed (${(error as Error).message})`);
+    warnOnce(fn, `compiling its rewritten text failed (${(error as Error).message})`, where);
     return fn;
   }
   Object.defineProperty(rewritten, 'name', { value: fn.name, configurable: true });
@@ -96,4 +117,4 @@ export function rewriteForJit<F extends (...args: any[]) => any>(fn: F): F {
 }
 
 // Importing this module is what makes the run-time rewrite available (see ./rewriter.ts).
-installRewriter({ rewriteForJit, toCode });
+installRewriter({ rewriteForJit, toCode, scanFunction });

@@ -16,6 +16,8 @@ import { storedAs } from './signature.js';
 import { userSite } from './site.js';
 import type { ComparisonOp } from './compare.js';
 import type { LoopLift } from './loop-lift.js';
+import type { NamedPass } from '../../compiler/passes/pipeline.js';
+import { UnrollWatch } from './unroll.js';
 
 /** A value JS observed while tracing; on replay it must come out the same. */
 export interface Guard {
@@ -62,6 +64,26 @@ export class Trace {
   readonly controlNotes = new Map<string, string>();
   /** Set when the recording cannot be replayed (a value escaped a lifted loop): the reason. */
   invalid: string | undefined;
+  /**
+   * Set when recording stopped for good (a loop being unrolled): why. The call finishes
+   * eagerly, unrecorded, and its signature stays eager.
+   */
+  abandoned: string | undefined;
+  /** Graph passes of the jit'd function, for a lifted loop the trace runs compiled. */
+  passes: readonly NamedPass[] = [];
+  /** Identical iterations of a loop recorded before the trace gives up on unrolling it. */
+  maxUnroll = Infinity;
+  #unroll: UnrollWatch | undefined;
+  /** Nesting of `paused` sections: nothing is recorded inside one. */
+  #paused = 0;
+  /**
+   * While a loop is recorded: the tensors from before it (and captured in it) that it read,
+   * by node, so the loop can be run compiled. Tensors made inside are not kept, so a long
+   * native loop holds on to nothing per iteration.
+   */
+  readonly #loopTensors = new Map<number, Tensor>();
+  /** First node of each loop being recorded, innermost last. */
+  readonly #loopStarts: number[] = [];
   /** Loops being recorded for lifting, and the tensors defined meanwhile. */
   #loopDepth = 0;
   #defined: Tensor[] = [];
@@ -72,6 +94,26 @@ export class Trace {
     args.forEach((t, slot) => {
       if (!this.#ids.has(t)) this.#define(t, this.#node('input', [], { source: { kind: 'arg', slot } }, t.shape, t.dtype));
     });
+  }
+
+  /** Whether ops are recorded now (context.ts hides a trace that is not). */
+  get recording(): boolean {
+    return this.abandoned === undefined && this.#paused === 0;
+  }
+
+  /** Runs `fn` unrecorded (kiln's own work inside a traced call, such as running a lifted loop). */
+  paused<R>(fn: () => R): R {
+    this.#paused++;
+    try {
+      return fn();
+    } finally {
+      this.#paused--;
+    }
+  }
+
+  /** The tensor of node `id`, if a loop being recorded read it. */
+  loopTensor(id: number): Tensor | undefined {
+    return this.#loopTensors.get(id);
   }
 
   #node(op: Node['op'], inputs: number[], params: object, shape: readonly number[], dtype: DType): number {
@@ -92,10 +134,15 @@ export class Trace {
   idOf(t: Tensor): number {
     const id = this.#ids.get(t);
     if (id === POISONED) this.invalid ??= 'a tensor computed inside a lifted loop is used after the loop other than through a loop variable';
-    else if (id !== undefined) return id;
+    else if (id !== undefined) {
+      if (this.#loopDepth > 0 && id < this.#loopStarts.at(-1)!) this.#loopTensors.set(id, t);
+      return id;
+    }
     const source: InputSource = { kind: 'capture', slot: this.captures.length };
     this.captures.push(t);
-    return this.#define(t, this.#node('input', [], { source }, t.shape, t.dtype));
+    const captured = this.#define(t, this.#node('input', [], { source }, t.shape, t.dtype));
+    if (this.#loopDepth > 0) this.#loopTensors.set(captured, t);
+    return captured;
   }
 
   /** The node defining `t` if the trace has seen it. */
@@ -107,6 +154,7 @@ export class Trace {
   /** Starts recording a loop that may be lifted (or a select); every beginLoop is followed by one endLoop or rollback. */
   beginLoop(): TraceMark {
     this.#loopDepth++;
+    this.#loopStarts.push(this.graph.nodes.length);
     return { nodes: this.graph.nodes.length, guards: this.guards.length, captures: this.captures.length, defined: this.#defined.length };
   }
 
@@ -158,6 +206,10 @@ export class Trace {
 
   #endSpeculation(): void {
     this.#loopDepth--;
+    this.#loopStarts.pop();
+    // What only the inner loop (or select) needed goes: the enclosing one keeps its own.
+    const start = this.#loopStarts.at(-1) ?? 0;
+    for (const id of this.#loopTensors.keys()) if (id >= start) this.#loopTensors.delete(id);
     if (this.#loopDepth === 0) this.#defined = [];
   }
 
@@ -204,6 +256,14 @@ export class Trace {
     const site = userSite();
     const node = this.#node('observe', [this.idOf(t)], { guard, expected, site, how, gradNull: false } satisfies EffectParams['observe'], [], t.dtype);
     this.guards.push({ node, site, how, expected });
+    if (this.maxUnroll === Infinity) return;
+    this.#unroll ??= new UnrollWatch(this.maxUnroll);
+    if (this.#unroll.note(this.graph, site, node)) {
+      this.abandoned = `the loop at ${site} repeats the same recorded iteration (${this.maxUnroll} times in a row): tracing it `
+        + 'would unroll every iteration, so it runs eagerly. Let the source transform hand the loop over (node --import '
+        + 'kiln/register or the kiln/vite plugin; a loop whose iterations compute the same thing becomes one loop node), '
+        + 'or jit the loop\'s body instead of the function around it';
+    }
   }
 
   /**

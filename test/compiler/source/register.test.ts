@@ -51,7 +51,7 @@ describe('node --import tsx --import kiln/register', () => {
     const r = result().seed;
     expect(r.values).toEqual([[20, 20], [20, 20], [21, 21], [7, 7], [20, 20]]);
     // Trip counts 10, 10, 10, 2, 10: one variant, confirmed by the first two calls, replayed after.
-    expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
+    expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1, recompiles: 0, untraced: 0 });
     expect(r.sites).toEqual([]);
     expect(r.loops).toEqual([`loop at ${siteString(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted into one loop node (2 loop variables, 0 loop-invariant tensors; traced with 10 iterations)`]);
   });

@@ -148,7 +148,7 @@ describe('positions', () => {
 describe('one function at a time (the run-time form)', () => {
   it('rewrites an arrow, a function expression and a method, with sites counted from the function', () => {
     const arrow = transformFunction('(a, b) => {\n  while (a < b) a = a.add(1);\n  return a;\n}', '<f>')!;
-    expect(arrow.code).toBe('(a, b) => {\n  __kiln.lift(__kiln_sites[0], () => (__kiln.cmp(a, b, "lt", __kiln_sites[0])), () => { a = a.add(1); }, () => [a]);\n  return a;\n}');
+    expect(arrow.code).toBe('(a, b) => {\n  __kiln.lift(__kiln_sites[0], () => (__kiln.cmp(a, b, "lt", __kiln_sites[0])), () => { a = a.add(1); }, () => [a], (__kiln_values) => { [a] = __kiln_values; });\n  return a;\n}');
     expect(arrow.sites).toEqual(['<f>:2:10']);
     expect(arrow.routed).toEqual([{ site: '<f>:2:10', construct: 'while' }]);
     expect(arrow).toMatchObject({ method: false, free: [], outer: [], rewritten: false, hook: '__kiln', sitesName: '__kiln_sites' });

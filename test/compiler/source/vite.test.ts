@@ -114,7 +114,7 @@ describe('programs through the plugin', () => {
     const r = m.run();
     expect(r.values).toEqual([[20, 20], [20, 20], [21, 21], [7, 7], [20, 20]]);
     // (3, 5) takes two iterations where (0, 10) takes ten: the lifted loop replays both.
-    expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
+    expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1, recompiles: 0, untraced: 0 });
     expect(r.sites).toEqual([]);
     expect(r.loops[0]).toMatch(`loop at ${relativeSite(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
     // As written, each comparison reads both values: every new pair falls back.
@@ -174,7 +174,7 @@ describe('in a Vite server', () => {
       const seed = (await server.ssrLoadModule('/test/compiler/source/programs/seed.ts')) as Seed;
       const r = seed.run();
       expect(r.values[0]).toEqual([20, 20]);
-      expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1 });
+      expect(r.stats).toEqual({ calls: 5, traces: 2, replays: 3, fallbacks: 0, variants: 1, recompiles: 0, untraced: 0 });
       expect(r.loops[0]).toMatch(`loop at ${relativeSite(PROGRAMS + 'seed.ts', 'seed while', 'first < second')}: lifted`);
     } finally {
       await server.close();

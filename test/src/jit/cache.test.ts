@@ -35,19 +35,19 @@ describe('cache hits', () => {
     });
   });
 
-  it('stats count calls, traces, replays, fallbacks and variants', () => {
+  it('stats count calls, traces, replays, fallbacks, variants, recompiles and untraced calls', () => {
     withSeed('jit stats', (next) => {
       const body = (x: Tensor) => (x.sum().gt(0).item() ? x.mul(2) : x.neg());
       const f = jit(body);
-      expect(f.stats).toEqual({ calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0 });
+      expect(f.stats).toEqual({ calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0, recompiles: 0, untraced: 0 });
       const pos = () => randTensor(next, [4], 0.1, 1), neg = () => randTensor(next, [4], -1, -0.1);
-      const steps: [() => Tensor, { calls: number; traces: number; replays: number; fallbacks: number; variants: number }][] = [
-        [pos, { calls: 1, traces: 1, replays: 0, fallbacks: 0, variants: 0 }],
-        [pos, { calls: 2, traces: 2, replays: 0, fallbacks: 0, variants: 1 }],
-        [pos, { calls: 3, traces: 2, replays: 1, fallbacks: 0, variants: 1 }],
-        [neg, { calls: 4, traces: 3, replays: 1, fallbacks: 1, variants: 2 }],
-        [neg, { calls: 5, traces: 3, replays: 2, fallbacks: 1, variants: 2 }],
-        [pos, { calls: 6, traces: 3, replays: 3, fallbacks: 1, variants: 2 }],
+      const steps: [() => Tensor, { calls: number; traces: number; replays: number; fallbacks: number; variants: number; recompiles: number; untraced: number }][] = [
+        [pos, { calls: 1, traces: 1, replays: 0, fallbacks: 0, variants: 0, recompiles: 0, untraced: 0 }],
+        [pos, { calls: 2, traces: 2, replays: 0, fallbacks: 0, variants: 1, recompiles: 0, untraced: 0 }],
+        [pos, { calls: 3, traces: 2, replays: 1, fallbacks: 0, variants: 1, recompiles: 0, untraced: 0 }],
+        [neg, { calls: 4, traces: 3, replays: 1, fallbacks: 1, variants: 2, recompiles: 0, untraced: 0 }],
+        [neg, { calls: 5, traces: 3, replays: 2, fallbacks: 1, variants: 2, recompiles: 0, untraced: 0 }],
+        [pos, { calls: 6, traces: 3, replays: 3, fallbacks: 1, variants: 2, recompiles: 0, untraced: 0 }],
       ];
       for (let i = 0; i < CALLS; i++) {
         const [make, expected] = steps[i % steps.length]!;
@@ -55,7 +55,7 @@ describe('cache hits', () => {
         expectSameTensor(f(x), body(x), `call ${i + 1}`);
         if (i < steps.length) expect(f.stats, `stats after call ${i + 1}`).toEqual(expected);
       }
-      expect(f.stats).toEqual({ calls: CALLS, traces: 3, replays: CALLS - 3, fallbacks: 1, variants: 2 });
+      expect(f.stats).toEqual({ calls: CALLS, traces: 3, replays: CALLS - 3, fallbacks: 1, variants: 2, recompiles: 0, untraced: 0 });
     });
   });
 });

@@ -35,10 +35,13 @@ async function withSeedAsync(label: string, body: (next: () => number) => Promis
 }
 
 describe('number arguments', () => {
-  it('a number that changes every call and reaches tensors directly is fed in, not recompiled', () => {
+  // Numbers are fed in per call only where kiln can see a branch on them (the rewrite), or
+  // with dynamicNumbers: true; the tests of that machinery opt in (see signatures.test.ts
+  // for the default, where each value compiles on its own).
+  it('a number that changes every call and reaches tensors directly is fed in, not recompiled (dynamicNumbers)', () => {
     withSeed('jit number operand', (next) => {
       const body = (x: Tensor, s: number) => x.mul(s).add(x.square());
-      const f = jit(body);
+      const f = jit(body, { dynamicNumbers: true });
       for (let i = 0; i < CALLS; i++) {
         const x = randTensor(next, [3, 4]);
         const s = next() * 4 - 2;
@@ -53,7 +56,7 @@ describe('number arguments', () => {
   it('a number used in JS arithmetic before reaching a tensor is right on every call', () => {
     withSeed('jit number arithmetic', (next) => {
       const body = (x: Tensor, lr: number) => x.mul(lr * 2).sub(lr / 3);
-      const f = jit(body);
+      const f = jit(body, { dynamicNumbers: true });
       for (let i = 0; i < CALLS; i++) {
         const x = randTensor(next, [4]);
         const lr = next();
@@ -65,7 +68,7 @@ describe('number arguments', () => {
   it('a number used in JS arithmetic that holds its value for a few calls (a stepped schedule) is right on every call', () => {
     withSeed('jit number arithmetic held', (next) => {
       const body = (x: Tensor, lr: number) => x.mul(lr * 2);
-      const f = jit(body);
+      const f = jit(body, { dynamicNumbers: true });
       // Each value is held for this many calls, as a step schedule would hold a learning rate.
       const holds = [2, 2, 3, 1, 2, 3, 1, 2];
       let call = 0;
@@ -83,7 +86,7 @@ describe('number arguments', () => {
     withSeed('jit number operand held', (next) => {
       // 1 is also a literal here: a number argument equal to it must not be mistaken for it.
       const body = (x: Tensor, s: number) => x.mul(s).add(1);
-      const f = jit(body);
+      const f = jit(body, { dynamicNumbers: true });
       const values = [2, 1, 1, 5, 5, 0.5, 3, 3, 3, 1, 7, 7];
       values.forEach((s, i) => {
         const x = randTensor(next, [4]);
@@ -95,7 +98,7 @@ describe('number arguments', () => {
   it('a number that changes once and then keeps its value compiles again', () => {
     withSeed('jit number settles', (next) => {
       const body = (x: Tensor, s: number) => x.mul(s).add(1);
-      const f = jit(body);
+      const f = jit(body, { dynamicNumbers: true });
       const first = next(), then = next();
       for (let i = 0; i < 16; i++) {
         const s = i === 0 ? first : then;
@@ -109,7 +112,7 @@ describe('number arguments', () => {
   it('a number argument that only steers a JS branch is right on every call', () => {
     withSeed('jit number branch', (next) => {
       const body = (x: Tensor, s: number) => (s > 0 ? x.add(1) : x.sub(1));
-      const f = jit(body);
+      const f = jit(body, { dynamicNumbers: true });
       const signs = [1, 1, 1, 1, -1, 1, -1, -1, 1, -1, 1, 1];
       signs.forEach((sign, i) => {
         const x = randTensor(next, [3]);
@@ -119,12 +122,12 @@ describe('number arguments', () => {
     });
   });
 
-  it('a number argument used both as an operand and in a JS branch is right on every call with dynamicNumbers: false', () => {
+  it('a number argument used both as an operand and in a JS branch is right on every call by default', () => {
     withSeed('jit number operand and branch', (next) => {
       // Traces with positive s only ever show s as a scalar operand; the branch is JS's, and
-      // a replay cannot see it. dynamicNumbers: false keys such numbers by value instead.
+      // a replay cannot see it. Without the rewrite, such numbers are keyed by value.
       const body = (x: Tensor, s: number) => (s > 0 ? x.mul(s) : x.mul(s).neg());
-      const f = jit(body, { dynamicNumbers: false });
+      const f = jit(body);
       const signs = [1, 1, 1, 1, -1, 1, -1, -1, 1, -1, 1, 1];
       signs.forEach((sign, i) => {
         const x = randTensor(next, [3]);
