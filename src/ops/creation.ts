@@ -81,8 +81,13 @@ export function tensor(data: NestedInput | TypedArray | ArrayLike<number>, optio
     out.storage.data.set(arr);
     return finish(created(out, { data: out.storage.data.slice() }), options);
   }
-  const shape = nestedShape(data as NestedInput);
+  const nested = nestedShape(data as NestedInput);
   const flat: Scalar[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity) as Scalar[]) : [data as Scalar];
+  // `shape` reads the elements in row-major order, as for typed arrays.
+  const shape = options?.shape ? checkShape('tensor', options.shape) : nested;
+  if (sizeOf(shape) !== flat.length) {
+    throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the data has ${flat.length} (shape [${nested.join(',')}])`);
+  }
   dtype ??= flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : 'float32';
   const out = empty(shape, dtype);
   const buf = out.storage.data;
