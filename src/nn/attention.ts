@@ -1,8 +1,8 @@
 /** Scaled dot-product attention and multi-head attention, composed from matmul, softmax and where. */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { Tensor } from '../tensor.js';
-import { full, ones, zeros } from '../ops/creation.js';
-import { add, logicalNot, mul, where } from '../ops/elementwise.js';
+import { ones, zeros } from '../ops/creation.js';
+import { add, cast, logicalNot, mul, where } from '../ops/elementwise.js';
 import { matmul } from '../ops/linalg.js';
 import { mean, softmax } from '../ops/reduce.js';
 import { reshape, transpose } from '../ops/shape.js';
@@ -26,7 +26,7 @@ export interface AttentionOptions {
 /** A mask as values added to the scores: bool true (may attend) → 0, false → -Infinity. */
 function additive(op: string, mask: Tensor, dtype: Tensor['dtype']): Tensor {
   if (!(mask instanceof Tensor)) throw new DTypeError(`${op}: masks must be tensors (got ${typeof mask})`);
-  return mask.dtype === 'bool' ? where(mask, 0, full([], -Infinity, { dtype, device: mask.device })) : mask;
+  return mask.dtype === 'bool' ? cast(where(mask, 0, -Infinity), dtype) : mask;
 }
 
 /** softmax(q kᵀ · scale + masks) over the keys: the attention weights [..., L, S]. */

@@ -121,7 +121,7 @@ export class Embedding extends Module implements Layer {
     let table = this.weight;
     if (this.paddingIdx !== null) {
       // The padding row is read through detach(), so its gradient is zero.
-      const isPad = eq(reshape(iota(this.numEmbeddings), [this.numEmbeddings, 1]), this.paddingIdx);
+      const isPad = eq(reshape(iota(this.numEmbeddings, table.device), [this.numEmbeddings, 1]), this.paddingIdx);
       table = where(isPad, table.detach(), table);
     }
     return reshape(indexSelect(table, 0, flat), [...indices.shape, this.embeddingDim]);

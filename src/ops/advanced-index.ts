@@ -6,7 +6,7 @@
 import { DTypeError, DeviceError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { sizeOf } from '../../compiler/ir/shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
-import { tensor, zeros } from './creation.js';
+import { full, tensor, zeros } from './creation.js';
 import { add, asTensor, cast, expandTo, gt, lt, mul, where } from './elementwise.js';
 import { indexSelect, scatterAdd } from './indexing.js';
 import { permute, reshape, slice, squeeze, unsqueeze } from './shape.js';
@@ -204,7 +204,7 @@ export function indexPut(x: Tensor, indices: Tensor[], values: TensorLike, accum
   if (accumulate) {
     merged = add(m.flat, placed);
   } else {
-    const hits = scatterAdd(zeros(m.flat.shape, { dtype: 'int32', device: x.device }), 0, idx, expandTo(tensor(Int32Array.of(1), { shape: [] }), shape));
+    const hits = scatterAdd(zeros(m.flat.shape, { dtype: 'int32', device: x.device }), 0, idx, expandTo(full([], 1, { dtype: 'int32', device: x.device }), shape));
     merged = where(gt(hits, 0), placed, m.flat);
   }
   // Undo the merge and the permutation.

@@ -150,9 +150,9 @@ function checkFinite(op: string, name: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a finite number (got ${v})`);
 }
 
-/** int32 0..n-1. */
-export function iota(n: number): Tensor {
-  return apply('iota', [], { n });
+/** int32 0..n-1 (on `device`, by default the one nullary ops currently produce on). */
+export function iota(n: number, device?: Device): Tensor {
+  return device === undefined ? apply('iota', [], { n }) : onDevice(device, () => apply('iota', [], { n }));
 }
 
 /**

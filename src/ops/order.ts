@@ -19,8 +19,8 @@ import { expand, reshape, slice, unsqueeze } from './shape.js';
 import { movedim } from './rearrange.js';
 
 /** [n, n] bool, true where column j <= row i: the prefix of row i. */
-function prefixMask(n: number): Tensor {
-  return le(reshape(iota(n), [1, n]), reshape(iota(n), [n, 1]));
+function prefixMask(n: number, device: Tensor['device']): Tensor {
+  return le(reshape(iota(n, device), [1, n]), reshape(iota(n, device), [n, 1]));
 }
 
 /** Row i of the result pairs element i with every element j: [..., n] → [..., n(i), n(j)]. */
@@ -34,7 +34,7 @@ function scan(op: string, x: Tensor, axis: number, identity: number, reduce: (t:
   if (x.ndim === 0) return reduce(reshape(x, [1]), 0).reshape([]);
   const last = movedim(x, a, -1);
   const n = last.shape[last.ndim - 1]!;
-  const scanned = reduce(where(prefixMask(n), pairs(last), identity), -1);
+  const scanned = reduce(where(prefixMask(n, x.device), pairs(last), identity), -1);
   return movedim(scanned, -1, a);
 }
 
@@ -68,15 +68,16 @@ function ties(a: Tensor, b: Tensor): Tensor {
 /** Stable sort along the last dim: the rank of each element, then the element of each rank. */
 function sortLast(x: Tensor, descending: boolean): Sorted {
   const n = x.shape[x.ndim - 1]!;
+  const positions = iota(n, x.device);
   const xi = unsqueeze(x, -1); // [..., n(i), 1]
   const xj = unsqueeze(x, -2); // [..., 1, n(j)]
-  const earlier = lt(reshape(iota(n), [1, n]), reshape(iota(n), [n, 1])); // j < i
+  const earlier = lt(reshape(positions, [1, n]), reshape(positions, [n, 1])); // j < i
   const goesFirst = descending ? before(xi, xj) : before(xj, xi);
   // j goes before i when it is strictly first, or ties with i and comes earlier (stability).
   const rank = sum(logicalOr(goesFirst, logicalAnd(ties(xj, xi), earlier)), -1); // [..., n(i)]
   // indices[r] = the i whose rank is r.
-  const hit = eq(unsqueeze(rank, -1), reshape(iota(n), [1, n])); // [..., n(i), n(r)]
-  const indices = sum(mul(cast(hit, 'int32'), reshape(iota(n), [n, 1])), -2);
+  const hit = eq(unsqueeze(rank, -1), reshape(positions, [1, n])); // [..., n(i), n(r)]
+  const indices = sum(mul(cast(hit, 'int32'), reshape(positions, [n, 1])), -2);
   return { values: gather(x, x.ndim - 1, indices), indices };
 }
 

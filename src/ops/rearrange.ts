@@ -7,7 +7,7 @@ import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { normalizeAxes, normalizeAxis } from '../../compiler/ir/shape.js';
 import type { Tensor } from '../tensor.js';
 import { iota } from './creation.js';
-import { le, sub, where } from './elementwise.js';
+import { asTensor, le, sub, where } from './elementwise.js';
 import { indexSelect } from './indexing.js';
 import { cat, expand, permute, reshape, slice } from './shape.js';
 
@@ -19,20 +19,20 @@ function checkDiagonal(op: string, x: Tensor, diagonal: number): void {
 /** True where column - row <= diagonal, over the last two dims of x. */
 function lowerMask(x: Tensor, diagonal: number): Tensor {
   const rows = x.shape[x.ndim - 2]!, cols = x.shape[x.ndim - 1]!;
-  const offset = sub(reshape(iota(cols), [1, cols]), reshape(iota(rows), [rows, 1]));
+  const offset = sub(reshape(iota(cols, x.device), [1, cols]), reshape(iota(rows, x.device), [rows, 1]));
   return le(offset, diagonal);
 }
 
-/** The lower triangle of the last two dims (elements with column - row <= diagonal); zeros elsewhere. */
+/** The lower triangle of the last two dims (elements with column - row <= diagonal); zeros (false) elsewhere, keeping x's dtype. */
 export function tril(x: Tensor, diagonal = 0): Tensor {
   checkDiagonal('tril', x, diagonal);
-  return where(lowerMask(x, diagonal), x, 0);
+  return where(lowerMask(x, diagonal), x, asTensor(0, x.dtype));
 }
 
 /** The upper triangle of the last two dims (elements with column - row >= diagonal); zeros elsewhere. */
 export function triu(x: Tensor, diagonal = 0): Tensor {
   checkDiagonal('triu', x, diagonal);
-  return where(lowerMask(x, diagonal - 1), 0, x);
+  return where(lowerMask(x, diagonal - 1), asTensor(0, x.dtype), x);
 }
 
 /** Reverses the order of elements along each of `axes`. */
@@ -42,7 +42,7 @@ export function flip(x: Tensor, axes: number | number[]): Tensor {
     if (a >= x.ndim) continue; // axis 0 of a 0-d tensor, as PyTorch accepts
     const n = x.shape[a]!;
     // A negative slice step is not a view primitive: gather at n-1, n-2, …, 0 instead.
-    out = indexSelect(out, a, sub(n - 1, iota(n)));
+    out = indexSelect(out, a, sub(n - 1, iota(n, x.device)));
   }
   return out === x ? x.clone() : out;
 }
