@@ -14,6 +14,18 @@ describe('tensor(data, { shape })', () => {
   });
 });
 
+describe('int64', () => {
+  it('is accepted for indices and stored as int32, with an error beyond its range', () => {
+    const t = tensor([0, 2, -1], { dtype: 'int64' });
+    expect(t.dtype).toBe('int32');
+    expect(tensor(BigInt64Array.of(3n, -4n)).toArray()).toEqual([3, -4]);
+    expect(k.zeros([2], { dtype: 'int64' }).dtype).toBe('int32');
+    expect(() => tensor(BigInt64Array.of(1n, 2n ** 40n))).toThrow('tensor: int64 value 1099511627776 at index 1 does not fit int32, which kiln stores int64 as (valid: -2147483648..2147483647)');
+    expect(() => tensor([3e9], { dtype: 'int64' })).toThrow(ValueError);
+    expect(() => tensor(Float64Array.of(-3e9), { dtype: 'int64' })).toThrow(ValueError);
+  });
+});
+
 describe('index', () => {
   const x = k.arange(24).reshape([2, 3, 4]);
   it('reports bad entries naming what is valid', () => {
