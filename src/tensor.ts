@@ -229,11 +229,12 @@ export class Tensor {
     return this.toString();
   }
   /**
-   * One-element tensors convert to numbers (`while (a < b)`, `t + 1`); larger ones are
-   * ambiguous as numbers, but `'x=' + t` and template literals print them.
+   * One-element CPU tensors convert to numbers (`while (a < b)`, `t + 1`); larger ones are
+   * ambiguous as numbers, but `'x=' + t` and template literals print them (as they print
+   * webgpu tensors, whose values cannot be read synchronously).
    */
   [Symbol.toPrimitive](hint: string): number | string {
-    if (hint === 'string' || (hint === 'default' && this.size !== 1)) return this.toString();
+    if (hint === 'string' || (hint === 'default' && (this.size !== 1 || this.storage.device !== 'cpu'))) return this.toString();
     if (this.storage.device !== 'cpu') throw syncReadError('conversion to a number', 'await t.itemAsync()');
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);

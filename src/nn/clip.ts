@@ -25,7 +25,7 @@ export function clipGradNorm(parameters: Tensor[] | Iterable<Tensor>, maxNorm: n
   const gs = grads('clipGradNorm', parameters);
   if (gs.length === 0) return zeros([]);
   return noGrad(() => {
-    const each = stack(gs.map((g) => cast(norm(g, normType), 'float32')));
+    const each = stack(gs.map((g) => cast(norm(g, normType), gs[0]!.dtype)));
     const total = normType === Infinity ? max(each) : norm(each, normType);
     // As PyTorch: scale by min(1, maxNorm / (total + 1e-6)), so gradients under the bound are untouched.
     const coef = clamp(div(maxNorm, add(total, 1e-6)), null, 1);

@@ -138,8 +138,7 @@ export class ConvTranspose2d extends Module implements Layer {
     const k = pair2('ConvTranspose2d', 'kernelSize', kernelSize, 1, 1);
     const groups = int('ConvTranspose2d', 'groups', options.groups, 1, 1);
     if (inChannels % groups !== 0 || outChannels % groups !== 0) throw new ValueError(`ConvTranspose2d: groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
-    const { bias: _bias, ...rest } = options;
-    this.options = rest;
+    this.options = { stride: options.stride ?? 1, padding: options.padding ?? 0, outputPadding: options.outputPadding ?? 0, dilation: options.dilation ?? 1, groups };
     // PyTorch computes the fan-in from weight dim 1: outChannels/groups · kh · kw.
     const bound = defaultBound((outChannels / groups) * k[0] * k[1]);
     this.weight = parameter(uniform([inChannels, outChannels / groups, ...k], bound));

@@ -18,8 +18,10 @@ export function norm(x: Tensor, p: NormOrder = 2, axis?: Axes, keepdim = false):
   const a = abs(xf);
   if (p === 'fro' || p === 2) return sqrt(sum(mul(xf, xf), axis, keepdim));
   if (p === 1) return sum(a, axis, keepdim);
-  if (p === Infinity) return max(a, axis, keepdim);
-  if (p === -Infinity) return min(a, axis, keepdim);
+  // As a list of axes, so ties share the gradient evenly (torch.linalg.vector_norm's rule).
+  const axes = typeof axis === 'number' ? [axis] : axis;
+  if (p === Infinity) return max(a, axes, keepdim);
+  if (p === -Infinity) return min(a, axes, keepdim);
   if (p === 0) return cast(sum(ne(xf, 0), axis, keepdim), xf.dtype);
   return pow(sum(pow(a, p), axis, keepdim), 1 / p);
 }

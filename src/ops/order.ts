@@ -2,8 +2,9 @@
  * Scans and sorting: cumsum, cumprod, sort, argsort, topk.
  *
  * Each is composed from primitives over an [n, n] pairing of the elements along the axis:
- * a scan reduces each prefix (j <= i) in order, so it is bitwise the sequential scan and
- * fuses under jit; a sort ranks every element by counting the ones that go before it
+ * a scan reduces each prefix (j <= i, the rest masked to the identity) with the sum or prod
+ * reduction, so it fuses under jit and is bitwise the same there; a sort ranks every
+ * element by counting the ones that go before it
  * (stable, NaN last as in PyTorch) and gathers by rank. Both cost O(n²) per row, which is
  * what makes them fusable kernels on every backend; they suit the axis lengths of masks,
  * sequences and top-k over logits (thousands), not sorting millions of elements.

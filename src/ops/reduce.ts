@@ -132,7 +132,8 @@ export function std(x: Tensor, axis?: Axes, keepdim = false, correction = 1): Te
 function stableShift(x: Tensor, axes: Axes): Tensor | number {
   // An empty tensor has no max; with no elements any shift gives the same (empty or -Inf) result.
   if (x.size === 0) return 0;
-  const m = max(x, axes, true);
+  // The max primitive itself: the shift's gradient cancels, so no first-index gather is needed.
+  const m = reduce('max', 'max', x, axes, true);
   const finite = ne(abs(m), Infinity);
   return where(finite, m, 0);
 }

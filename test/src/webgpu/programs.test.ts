@@ -4,7 +4,7 @@
  * brings the trained parameters back.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { jit, manualSeed, webgpu, type Tensor } from '../../../src/index.js';
+import { DeviceError, jit, manualSeed, nn, tensor, webgpu, type Tensor } from '../../../src/index.js';
 import { initEagerForTests } from '../../webgpu.js';
 import { programs, trainStep, type Program } from '../nn/programs.js';
 
@@ -40,4 +40,19 @@ describe.skipIf(!ready).each(programs)('$name', (p) => {
       });
     }
   }, 300_000);
+});
+
+describe.skipIf(!ready)('printing and moving back', () => {
+  it("a webgpu tensor prints its shape, dtype and device, and says how to read it", () => {
+    const t = tensor([[1, 2, 3]], { device: 'webgpu', dtype: 'int32' });
+    const text = "tensor(<read with await t.cpu()>, size=[1, 3], dtype=int32, device='webgpu')";
+    expect(String(t)).toBe(text);
+    expect('t=' + tensor([5], { device: 'webgpu' })).toBe("t=tensor(<read with await t.cpu()>, size=[1], device='webgpu')");
+  });
+  it("Module.to('cpu') from webgpu names await model.cpu()", async () => {
+    const model = new nn.Linear(2, 2).to('webgpu');
+    expect(model.weight.device).toBe('webgpu');
+    expect(() => model.to('cpu')).toThrow(DeviceError);
+    expect((await model.cpu()).weight.device).toBe('cpu');
+  });
 });
