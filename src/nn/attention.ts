@@ -44,7 +44,8 @@ function causal(l: number, s: number, device: Tensor['device']): Tensor {
 /** softmax(q kᵀ · scale + mask) v for q [..., L, E], k [..., S, E], v [..., S, Ev]. */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const op = 'scaledDotProductAttention';
-  if (q.ndim < 2 || k.ndim < 2 || v.ndim < 2 || q.shape[q.ndim - 1] !== k.shape[k.ndim - 1] || k.shape[k.ndim - 2] !== v.shape[v.ndim - 2]) {
+  const last = (t: Tensor, i: number) => t.shape[t.ndim - i];
+  if (q.ndim < 2 || k.ndim < 2 || v.ndim < 2 || last(q, 1) !== last(k, 1) || last(k, 2) !== last(v, 2)) {
     throw new ShapeError(`${op}: needs q [..., L, E], k [..., S, E], v [..., S, Ev] (got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)})`);
   }
   const { attnMask = null, isCausal = false, dropoutP = 0 } = options;
@@ -86,12 +87,15 @@ export class MultiheadAttention extends Module {
   readonly dropout: number;
   constructor(readonly embedDim: number, readonly numHeads: number, options: { bias?: boolean; dropout?: number } = {}) {
     super();
-    if (!Number.isInteger(embedDim) || !Number.isInteger(numHeads) || embedDim <= 0 || numHeads <= 0 || embedDim % numHeads !== 0) {
+    const valid = Number.isInteger(embedDim) && Number.isInteger(numHeads) && embedDim > 0 && numHeads > 0;
+    if (!valid || embedDim % numHeads !== 0) {
       throw new ValueError(`MultiheadAttention: embedDim ${embedDim} must be a positive multiple of numHeads ${numHeads}`);
     }
     this.headDim = embedDim / numHeads;
     this.dropout = options.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`MultiheadAttention: dropout must be in [0, 1] (got ${this.dropout})`);
+    if (!(this.dropout >= 0 && this.dropout <= 1)) {
+      throw new ValueError(`MultiheadAttention: dropout must be in [0, 1] (got ${this.dropout})`);
+    }
     const bias = options.bias !== false;
     // Xavier-uniform for the packed projection, as PyTorch initializes it.
     this.inProjWeight = parameter(uniform([3 * embedDim, embedDim], Math.sqrt(6 / (4 * embedDim))));
@@ -109,7 +113,9 @@ export class MultiheadAttention extends Module {
   forward(query: Tensor, key: Tensor = query, value: Tensor = key, options: MultiheadForwardOptions = {}): MultiheadOutput {
     const e = this.embedDim;
     for (const [name, t] of [['query', query], ['key', key], ['value', value]] as const) {
-      if (t.ndim !== 3 || t.shape[2] !== e) throw new ShapeError(`MultiheadAttention: ${name} must be [N, L, ${e}] (got ${fmtShape(t.shape)})`);
+      if (t.ndim !== 3 || t.shape[2] !== e) {
+        throw new ShapeError(`MultiheadAttention: ${name} must be [N, L, ${e}] (got ${fmtShape(t.shape)})`);
+      }
     }
     const w = this.inProjWeight, b = this.inProjBias;
     const part = (i: number) => [w.narrow(0, i * e, e), b === null ? null : b.narrow(0, i * e, e)] as const;

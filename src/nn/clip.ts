@@ -10,7 +10,9 @@ import { norm } from '../ops/norms.js';
 
 function grads(op: string, parameters: Tensor[] | Iterable<Tensor>): Tensor[] {
   const list = [...parameters];
-  for (const p of list) if (!(p instanceof Tensor)) throw new ValueError(`${op}: parameters must be tensors (got ${typeof p})`);
+  for (const p of list) if (!(p instanceof Tensor)) {
+    throw new ValueError(`${op}: parameters must be tensors (got ${typeof p})`);
+  }
   return list.map((p) => p.grad).filter((g): g is Tensor => g !== null);
 }
 
@@ -21,7 +23,9 @@ function grads(op: string, parameters: Tensor[] | Iterable<Tensor>): Tensor[] {
  */
 export function clipGradNorm(parameters: Tensor[] | Iterable<Tensor>, maxNorm: number, normType: number = 2): Tensor {
   if (!(maxNorm >= 0)) throw new ValueError(`clipGradNorm: maxNorm must be non-negative (got ${maxNorm})`);
-  if (typeof normType !== 'number' || Number.isNaN(normType)) throw new ValueError(`clipGradNorm: normType must be a number (got ${String(normType)})`);
+  if (typeof normType !== 'number' || Number.isNaN(normType)) {
+    throw new ValueError(`clipGradNorm: normType must be a number (got ${String(normType)})`);
+  }
   const gs = grads('clipGradNorm', parameters);
   if (gs.length === 0) return zeros([]);
   return noGrad(() => {

@@ -5,7 +5,9 @@ import type { Layer } from './layers.js';
 import { Module } from './module.js';
 
 function checkModule(op: string, m: unknown, where: string): Module {
-  if (!(m instanceof Module)) throw new ValueError(`${op}: ${where} is not a Module (got ${m === null ? 'null' : typeof m})`);
+  if (!(m instanceof Module)) {
+    throw new ValueError(`${op}: ${where} is not a Module (got ${m === null ? 'null' : typeof m})`);
+  }
   return m;
 }
 
@@ -29,7 +31,9 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   /** The module at `i` (negative counts from the end). */
   get(i: number): M {
     const n = this.#items.length;
-    if (!Number.isInteger(i) || i < -n || i >= n) throw new ValueError(`ModuleList: index ${i} is out of range for ${n} modules`);
+    if (!Number.isInteger(i) || i < -n || i >= n) {
+      throw new ValueError(`ModuleList: index ${i} is out of range for ${n} modules`);
+    }
     return this.#items[i < 0 ? i + n : i]!;
   }
   get length(): number { return this.#items.length; }
@@ -49,14 +53,18 @@ export class ModuleDict<M extends Module = Module> extends Module {
   }
   /** Adds or replaces the module under `key`; returns this dict. */
   set(key: string, m: M): this {
-    if (typeof key !== 'string' || key === '' || key.includes('.')) throw new ValueError(`ModuleDict: keys must be non-empty strings without '.' (got ${JSON.stringify(key)})`);
+    if (typeof key !== 'string' || key === '' || key.includes('.')) {
+      throw new ValueError(`ModuleDict: keys must be non-empty strings without '.' (got ${JSON.stringify(key)})`);
+    }
     this.#items.set(key, checkModule('ModuleDict', m, `the value of ${key}`) as M);
     return this;
   }
   /** The module under `key`. */
   get(key: string): M {
     const m = this.#items.get(key);
-    if (m === undefined) throw new ValueError(`ModuleDict: no module named ${JSON.stringify(key)} (keys: ${[...this.#items.keys()].join(', ') || 'none'})`);
+    if (m === undefined) {
+      throw new ValueError(`ModuleDict: no module named ${JSON.stringify(key)} (keys: ${[...this.#items.keys()].join(', ') || 'none'})`);
+    }
     return m;
   }
   has(key: string): boolean { return this.#items.has(key); }

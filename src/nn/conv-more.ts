@@ -22,7 +22,9 @@ function int(op: string, name: string, v: number | undefined, dflt: number, min:
 
 function pair2(op: string, name: string, v: Size2 | undefined, dflt: number, min: number): [number, number] {
   const p = v === undefined ? [dflt, dflt] : Array.isArray(v) ? v : [v, v];
-  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) throw new ValueError(`${op}: ${name} must be an integer ≥ ${min} or a pair of them (got ${String(v)})`);
+  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
+    throw new ValueError(`${op}: ${name} must be an integer ≥ ${min} or a pair of them (got ${String(v)})`);
+  }
   return p as [number, number];
 }
 
@@ -36,12 +38,17 @@ export interface Conv1dOptions {
 
 /** 1-D cross-correlation of x [N, C, L] (or [C, L]) with weight [O, C/groups, k], plus bias [O]. */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
-  if (!(x instanceof Tensor) || (x.ndim !== 2 && x.ndim !== 3)) throw new ShapeError(`conv1d: expects input [N,C,L] or [C,L] (got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x})`);
-  if (!(weight instanceof Tensor) || weight.ndim !== 3) throw new ShapeError(`conv1d: weight must be [outChannels, inChannels/groups, k] (got ${weight instanceof Tensor ? fmtShape(weight.shape) : typeof weight})`);
+  if (!(x instanceof Tensor) || (x.ndim !== 2 && x.ndim !== 3)) {
+    throw new ShapeError(`conv1d: expects input [N,C,L] or [C,L] (got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x})`);
+  }
+  if (!(weight instanceof Tensor) || weight.ndim !== 3) {
+    throw new ShapeError(`conv1d: weight must be [outChannels, inChannels/groups, k] (got ${weight instanceof Tensor ? fmtShape(weight.shape) : typeof weight})`);
+  }
   const s = int('conv1d', 'stride', options.stride, 1, 1), p = int('conv1d', 'padding', options.padding, 0, 0);
   const d = int('conv1d', 'dilation', options.dilation, 1, 1);
   // A height of 1: the 2-D kernel slides along the width only.
-  const y = conv2d(unsqueeze(x, -2), unsqueeze(weight, 2), bias, { stride: [1, s], padding: [0, p], dilation: [1, d], groups: options.groups ?? 1 });
+  const options2 = { stride: [1, s] as Size2, padding: [0, p] as Size2, dilation: [1, d] as Size2, groups: options.groups ?? 1 };
+  const y = conv2d(unsqueeze(x, -2), unsqueeze(weight, 2), bias, options2);
   return squeeze(y, -2);
 }
 
@@ -71,17 +78,27 @@ function spread(x: Tensor, axis: number, s: number): Tensor {
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
-  if (!(x instanceof Tensor) || (x.ndim !== 3 && x.ndim !== 4)) throw new ShapeError(`${op}: expects input [N,C,H,W] or [C,H,W] (got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x})`);
-  if (!(weight instanceof Tensor) || weight.ndim !== 4) throw new ShapeError(`${op}: weight must be [inChannels, outChannels/groups, kh, kw] (got ${weight instanceof Tensor ? fmtShape(weight.shape) : typeof weight})`);
-  if (x.dtype !== weight.dtype) throw new DTypeError(`${op}: input and weight must share one float dtype (got ${x.dtype}, ${weight.dtype})`);
+  if (!(x instanceof Tensor) || (x.ndim !== 3 && x.ndim !== 4)) {
+    throw new ShapeError(`${op}: expects input [N,C,H,W] or [C,H,W] (got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x})`);
+  }
+  if (!(weight instanceof Tensor) || weight.ndim !== 4) {
+    throw new ShapeError(`${op}: weight must be [inChannels, outChannels/groups, kh, kw] (got ${weight instanceof Tensor ? fmtShape(weight.shape) : typeof weight})`);
+  }
+  if (x.dtype !== weight.dtype) {
+    throw new DTypeError(`${op}: input and weight must share one float dtype (got ${x.dtype}, ${weight.dtype})`);
+  }
   const xb = x.ndim === 3 ? unsqueeze(x, 0) : x;
   const g = int(op, 'groups', options.groups, 1, 1);
   const s = pair2(op, 'stride', options.stride, 1, 1), p = pair2(op, 'padding', options.padding, 0, 0);
   const op2 = pair2(op, 'outputPadding', options.outputPadding, 0, 0), d = pair2(op, 'dilation', options.dilation, 1, 1);
   const [cin, coutG, kh, kw] = weight.shape as [number, number, number, number];
-  if (xb.shape[1] !== cin || cin % g !== 0) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} needs ${cin} channels divisible by groups ${g} for weight ${fmtShape(weight.shape)}`);
+  if (xb.shape[1] !== cin || cin % g !== 0) {
+    throw new ShapeError(`${op}: input ${fmtShape(x.shape)} needs ${cin} channels divisible by groups ${g} for weight ${fmtShape(weight.shape)}`);
+  }
   for (let i = 0; i < 2; i++) {
-    if (op2[i]! >= Math.max(s[i]!, d[i]!)) throw new ValueError(`${op}: outputPadding ${fmtShape(op2)} must be smaller than stride ${fmtShape(s)} or dilation ${fmtShape(d)}`);
+    if (op2[i]! >= Math.max(s[i]!, d[i]!)) {
+      throw new ValueError(`${op}: outputPadding ${fmtShape(op2)} must be smaller than stride ${fmtShape(s)} or dilation ${fmtShape(d)}`);
+    }
   }
   // [Cin, Cout/g, kh, kw] → [Cout, Cin/g, kh, kw], flipped in space.
   const w5 = reshape(weight, [g, cin / g, coutG, kh, kw]);
@@ -93,7 +110,10 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   return x.ndim === 3 ? squeeze(y, 0) : y;
 }
 
-/** Normalizes x [N, C, ...] over groups of C/numGroups channels (and all spatial positions), then scales and shifts per channel. */
+/**
+ * Normalizes x [N, C, ...] over groups of C/numGroups channels (and all spatial positions),
+ * then scales and shifts per channel.
+ */
 export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   if (x.ndim < 2) throw new ShapeError(`groupNorm: expects input [N, C, ...] (got ${fmtShape(x.shape)})`);
   const [n, c] = x.shape as [number, number];
@@ -115,11 +135,16 @@ export class Conv1d extends Module implements Layer {
   weight: Tensor;
   bias: Tensor | null;
   readonly options: Required<Conv1dOptions>;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv1dOptions & { bias?: boolean } = {}) {
+  constructor(
+    readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number,
+    options: Conv1dOptions & { bias?: boolean } = {},
+  ) {
     super();
     const groups = int('Conv1d', 'groups', options.groups, 1, 1);
     int('Conv1d', 'kernelSize', kernelSize, 1, 1);
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) throw new ValueError(`Conv1d: groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new ValueError(`Conv1d: groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    }
     this.options = { stride: options.stride ?? 1, padding: options.padding ?? 0, dilation: options.dilation ?? 1, groups };
     const bound = defaultBound((inChannels / groups) * kernelSize);
     this.weight = parameter(uniform([outChannels, inChannels / groups, kernelSize], bound));
@@ -133,12 +158,20 @@ export class ConvTranspose2d extends Module implements Layer {
   weight: Tensor;
   bias: Tensor | null;
   readonly options: ConvTranspose2dOptions;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, options: ConvTranspose2dOptions & { bias?: boolean } = {}) {
+  constructor(
+    readonly inChannels: number, readonly outChannels: number, kernelSize: Size2,
+    options: ConvTranspose2dOptions & { bias?: boolean } = {},
+  ) {
     super();
     const k = pair2('ConvTranspose2d', 'kernelSize', kernelSize, 1, 1);
     const groups = int('ConvTranspose2d', 'groups', options.groups, 1, 1);
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) throw new ValueError(`ConvTranspose2d: groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
-    this.options = { stride: options.stride ?? 1, padding: options.padding ?? 0, outputPadding: options.outputPadding ?? 0, dilation: options.dilation ?? 1, groups };
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new ValueError(`ConvTranspose2d: groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    }
+    this.options = {
+      stride: options.stride ?? 1, padding: options.padding ?? 0, outputPadding: options.outputPadding ?? 0,
+      dilation: options.dilation ?? 1, groups,
+    };
     // PyTorch computes the fan-in from weight dim 1: outChannels/groups · kh · kw.
     const bound = defaultBound((outChannels / groups) * k[0] * k[1]);
     this.weight = parameter(uniform([inChannels, outChannels / groups, ...k], bound));
@@ -161,7 +194,9 @@ export class GroupNorm extends Module implements Layer {
     this.bias = affine ? parameter(zeros([numChannels])) : null;
   }
   forward(x: Tensor): Tensor {
-    if (x.ndim < 2 || x.shape[1] !== this.numChannels) throw new ShapeError(`GroupNorm: expects [N, ${this.numChannels}, ...] (got ${fmtShape(x.shape)})`);
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
+      throw new ShapeError(`GroupNorm: expects [N, ${this.numChannels}, ...] (got ${fmtShape(x.shape)})`);
+    }
     return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
   }
 }

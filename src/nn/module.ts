@@ -198,7 +198,9 @@ export class Module {
       const target = Object.hasOwn(own, name) ? own[name] : undefined;
       if (target === undefined) continue;
       if (!(t instanceof Tensor)) throw new ValueError(`loadStateDict: ${name} is not a tensor`);
-      if (!sameShape(t.shape, target.shape)) throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
+      if (!sameShape(t.shape, target.shape)) {
+        throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
+      }
     }
     noGrad(() => {
       for (const [name, t] of Object.entries(state)) if (Object.hasOwn(own, name)) own[name]!.copy_(t);

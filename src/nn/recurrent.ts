@@ -34,7 +34,9 @@ abstract class CellBase extends Module {
     this.biasHh = bias ? parameter(uniform([gates * hiddenSize], bound)) : null;
   }
   protected checkInput(op: string, x: Tensor): void {
-    if (x.ndim !== 2 || x.shape[1] !== this.inputSize) throw new ShapeError(`${op}: input must be [N, ${this.inputSize}] (got ${fmtShape(x.shape)})`);
+    if (x.ndim !== 2 || x.shape[1] !== this.inputSize) {
+      throw new ShapeError(`${op}: input must be [N, ${this.inputSize}] (got ${fmtShape(x.shape)})`);
+    }
   }
 }
 
@@ -45,7 +47,8 @@ export class LSTMCell extends CellBase {
   }
   forward(x: Tensor, state?: [Tensor, Tensor] | null): [Tensor, Tensor] {
     this.checkInput('LSTMCell', x);
-    const [h, c] = state ?? [zeros([x.shape[0]!, this.hiddenSize], { dtype: x.dtype, device: x.device }), zeros([x.shape[0]!, this.hiddenSize], { dtype: x.dtype, device: x.device })];
+    const zero = () => zeros([x.shape[0]!, this.hiddenSize], { dtype: x.dtype, device: x.device });
+    const [h, c] = state ?? [zero(), zero()];
     const z = add(linear(x, this.weightIh, this.biasIh), linear(h, this.weightHh, this.biasHh));
     const [i, f, g, o] = chunk(z, 4, 1) as [Tensor, Tensor, Tensor, Tensor];
     const c2 = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
@@ -87,7 +90,9 @@ function layerCount(op: string, options: RecurrentOptions): number {
 
 /** Time steps of x as [N, features] tensors, checking the layout. */
 function steps(op: string, x: Tensor, inputSize: number, batchFirst: boolean): Tensor[] {
-  if (x.ndim !== 3 || x.shape[2] !== inputSize) throw new ShapeError(`${op}: input must be ${batchFirst ? '[N, L' : '[L, N'}, ${inputSize}] (got ${fmtShape(x.shape)})`);
+  if (x.ndim !== 3 || x.shape[2] !== inputSize) {
+    throw new ShapeError(`${op}: input must be ${batchFirst ? '[N, L' : '[L, N'}, ${inputSize}] (got ${fmtShape(x.shape)})`);
+  }
   const seq = batchFirst ? transpose(x, 0, 1) : x;
   return Array.from({ length: seq.shape[0]! }, (_, t) => seq.select(0, t));
 }
@@ -105,7 +110,8 @@ export class LSTM extends Module {
     super();
     const n = layerCount('LSTM', options);
     this.batchFirst = options.batchFirst ?? false;
-    this.cells = Array.from({ length: n }, (_, i) => new LSTMCell(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias: options.bias !== false }));
+    const bias = options.bias !== false;
+    this.cells = Array.from({ length: n }, (_, i) => new LSTMCell(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
   }
   forward(x: Tensor, state?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
     let xs = steps('LSTM', x, this.inputSize, this.batchFirst);
@@ -128,7 +134,8 @@ export class GRU extends Module {
     super();
     const n = layerCount('GRU', options);
     this.batchFirst = options.batchFirst ?? false;
-    this.cells = Array.from({ length: n }, (_, i) => new GRUCell(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias: options.bias !== false }));
+    const bias = options.bias !== false;
+    this.cells = Array.from({ length: n }, (_, i) => new GRUCell(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
   }
   forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
     let xs = steps('GRU', x, this.inputSize, this.batchFirst);

@@ -29,7 +29,9 @@ const RANGE_TEXT = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(\d+)?\s*)?$/;
 
 function parseRange(text: string): Range {
   const m = RANGE_TEXT.exec(text);
-  if (m === null) throw new ValueError(`index: cannot read range ${JSON.stringify(text)} (valid: 'start:end:step' with integers, e.g. '1:3', '::2', ':')`);
+  if (m === null) {
+    throw new ValueError(`index: cannot read range ${JSON.stringify(text)} (valid: 'start:end:step' with integers, e.g. '1:3', '::2', ':')`);
+  }
   const num = (s: string | undefined) => (s === undefined ? null : Number(s));
   return { start: num(m[1]), end: num(m[2]), step: num(m[3]) ?? 1 };
 }
@@ -57,7 +59,9 @@ function wrapIndex(idx: Tensor, n: number): Tensor {
  * The count depends on the values, so they are read (a guard under jit) and x must be on the CPU.
  */
 export function nonzero(x: Tensor): Tensor {
-  if (x.device !== 'cpu') throw new DeviceError('nonzero: the result shape depends on the values, which a webgpu tensor cannot give synchronously; use maskedFill or where, or move the mask with await t.cpu()');
+  if (x.device !== 'cpu') {
+    throw new DeviceError('nonzero: the result shape depends on the values, which a webgpu tensor cannot give synchronously; use maskedFill or where, or move the mask with await t.cpu()');
+  }
   const values = x.data();
   const strides = x.shape.map((_, d) => sizeOf(x.shape.slice(d + 1)));
   const out: number[] = [];
@@ -94,7 +98,9 @@ function basicIndex(x: Tensor, specs: IndexSpec[]): Basic {
       view = unsqueeze(view, dim++);
     } else if (typeof spec === 'number') {
       const n = view.shape[dim]!;
-      if (!Number.isInteger(spec) || spec < -n || spec >= n) throw new ShapeError(`index: index ${spec} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+      if (!Number.isInteger(spec) || spec < -n || spec >= n) {
+        throw new ShapeError(`index: index ${spec} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+      }
       const i = spec < 0 ? spec + n : spec;
       view = slice(view, dim, i, i + 1);
       squeezed.push(dim++);
@@ -115,9 +121,13 @@ function basicIndex(x: Tensor, specs: IndexSpec[]): Basic {
       }
     } else {
       const r = typeof spec === 'string' ? parseRange(spec) : spec;
-      if (typeof r !== 'object') throw new ValueError(`index: cannot index with ${String(spec)} (valid: integers, 'start:end:step', {start, end, step}, null, '...', int32 or bool tensors)`);
+      if (typeof r !== 'object') {
+        throw new ValueError(`index: cannot index with ${String(spec)} (valid: integers, 'start:end:step', {start, end, step}, null, '...', int32 or bool tensors)`);
+      }
       const step = r.step ?? 1;
-      if (!Number.isInteger(step) || step <= 0) throw new ValueError(`index: range steps must be positive integers (got ${step}); use flip() to reverse`);
+      if (!Number.isInteger(step) || step <= 0) {
+        throw new ValueError(`index: range steps must be positive integers (got ${step}); use flip() to reverse`);
+      }
       view = slice(view, dim++, r.start ?? null, r.end ?? null, step);
     }
   }
@@ -132,7 +142,9 @@ function broadcastShapes(shapes: number[][]): number[] {
     let d = 1;
     for (const s of shapes) {
       const v = s[s.length - rank + i] ?? 1;
-      if (v !== 1 && d !== 1 && v !== d) throw new ShapeError(`index: index tensors of shapes ${shapes.map(fmtShape).join(', ')} do not broadcast`);
+      if (v !== 1 && d !== 1 && v !== d) {
+        throw new ShapeError(`index: index tensors of shapes ${shapes.map(fmtShape).join(', ')} do not broadcast`);
+      }
       if (v !== 1) d = v;
     }
     return d;
@@ -191,7 +203,9 @@ export function index(x: Tensor, ...specs: IndexSpec[]): Tensor {
  * without, a position must not repeat (PyTorch leaves that case undefined; here they add).
  */
 export function indexPut(x: Tensor, indices: Tensor[], values: TensorLike, accumulate = false): Tensor {
-  if (!Array.isArray(indices) || indices.length === 0) throw new ValueError('indexPut: indices must be a non-empty array of int32 or bool tensors');
+  if (!Array.isArray(indices) || indices.length === 0) {
+    throw new ValueError('indexPut: indices must be a non-empty array of int32 or bool tensors');
+  }
   const { view, advanced } = basicIndex(x, indices);
   const m = merge(view, advanced);
   const flatIndex = reshape(m.linear, [m.linear.size]);
@@ -204,7 +218,8 @@ export function indexPut(x: Tensor, indices: Tensor[], values: TensorLike, accum
   if (accumulate) {
     merged = add(m.flat, placed);
   } else {
-    const hits = scatterAdd(zeros(m.flat.shape, { dtype: 'int32', device: x.device }), 0, idx, expandTo(full([], 1, { dtype: 'int32', device: x.device }), shape));
+    const one = expandTo(full([], 1, { dtype: 'int32', device: x.device }), shape);
+    const hits = scatterAdd(zeros(m.flat.shape, { dtype: 'int32', device: x.device }), 0, idx, one);
     merged = where(gt(hits, 0), placed, m.flat);
   }
   // Undo the merge and the permutation.
@@ -216,7 +231,9 @@ export function indexPut(x: Tensor, indices: Tensor[], values: TensorLike, accum
 
 /** `x` with `value` where `mask` is true (mask broadcasts to x). */
 export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
-  if (!(mask instanceof Tensor) || mask.dtype !== 'bool') throw new DTypeError(`maskedFill: mask must be a bool tensor (got ${mask instanceof Tensor ? mask.dtype : typeof mask})`);
+  if (!(mask instanceof Tensor) || mask.dtype !== 'bool') {
+    throw new DTypeError(`maskedFill: mask must be a bool tensor (got ${mask instanceof Tensor ? mask.dtype : typeof mask})`);
+  }
   const v = typeof value === 'number' || typeof value === 'boolean' ? asTensor(value, x.dtype) : cast(value, x.dtype);
   const out = where(mask, v, x);
   if (out.ndim !== x.ndim || out.shape.some((d, i) => d !== x.shape[i])) {

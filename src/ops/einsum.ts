@@ -20,18 +20,28 @@ interface Labeled {
 function parse(equation: string, n: number): { inputs: string[][]; output: string[] } {
   if (typeof equation !== 'string') throw new ValueError(`einsum: equation must be a string (got ${typeof equation})`);
   const [lhs, rhs, extra] = equation.replace(/\s+/g, '').split('->');
-  if (extra !== undefined || lhs === undefined) throw new ValueError(`einsum: cannot read ${JSON.stringify(equation)} (valid: 'ij,jk->ik')`);
+  if (extra !== undefined || lhs === undefined) {
+    throw new ValueError(`einsum: cannot read ${JSON.stringify(equation)} (valid: 'ij,jk->ik')`);
+  }
   const inputs = lhs.split(',').map((s) => s.split(''));
-  if (inputs.length !== n) throw new ValueError(`einsum: ${JSON.stringify(equation)} names ${inputs.length} operands, got ${n}`);
+  if (inputs.length !== n) {
+    throw new ValueError(`einsum: ${JSON.stringify(equation)} names ${inputs.length} operands, got ${n}`);
+  }
   for (const labels of [...inputs, ...(rhs === undefined ? [] : [rhs.split('')])]) {
-    if (!LETTERS.test(labels.join(''))) throw new ValueError(`einsum: subscripts must be letters (got ${JSON.stringify(equation)}; '...' is not supported)`);
-    if (new Set(labels).size !== labels.length) throw new ValueError(`einsum: a subscript repeats within one term of ${JSON.stringify(equation)} (diagonals are not supported)`);
+    if (!LETTERS.test(labels.join(''))) {
+      throw new ValueError(`einsum: subscripts must be letters (got ${JSON.stringify(equation)}; '...' is not supported)`);
+    }
+    if (new Set(labels).size !== labels.length) {
+      throw new ValueError(`einsum: a subscript repeats within one term of ${JSON.stringify(equation)} (diagonals are not supported)`);
+    }
   }
   // Without '->', the output is the letters seen once, in alphabetical order (NumPy's rule).
   const counts = new Map<string, number>();
   for (const l of inputs.flat()) counts.set(l, (counts.get(l) ?? 0) + 1);
   const output = rhs === undefined ? [...counts.keys()].filter((l) => counts.get(l) === 1).sort() : rhs.split('');
-  for (const l of output) if (!counts.has(l)) throw new ValueError(`einsum: output subscript ${l} appears in no input of ${JSON.stringify(equation)}`);
+  for (const l of output) if (!counts.has(l)) {
+    throw new ValueError(`einsum: output subscript ${l} appears in no input of ${JSON.stringify(equation)}`);
+  }
   return { inputs, output };
 }
 
@@ -64,10 +74,14 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
   const terms: Labeled[] = operands.map((t, i) => {
     if (!(t instanceof Tensor)) throw new ValueError(`einsum: operand ${i} is not a tensor`);
     const labels = inputs[i]!;
-    if (labels.length !== t.ndim) throw new ShapeError(`einsum: operand ${i} has shape ${fmtShape(t.shape)} but its subscripts ${labels.join('')} name ${labels.length} dims`);
+    if (labels.length !== t.ndim) {
+      throw new ShapeError(`einsum: operand ${i} has shape ${fmtShape(t.shape)} but its subscripts ${labels.join('')} name ${labels.length} dims`);
+    }
     labels.forEach((l, d) => {
       const known = size.get(l);
-      if (known !== undefined && known !== t.shape[d]) throw new ShapeError(`einsum: subscript ${l} is ${known} in one operand and ${t.shape[d]} in operand ${i}`);
+      if (known !== undefined && known !== t.shape[d]) {
+        throw new ShapeError(`einsum: subscript ${l} is ${known} in one operand and ${t.shape[d]} in operand ${i}`);
+      }
       size.set(l, t.shape[d]!);
     });
     return { t, labels };

@@ -13,7 +13,9 @@ export type NormOrder = number | 'fro';
  * `linalg.vector_norm`: (Σ|x|^p)^(1/p); Infinity is max|x|, -Infinity min|x|, 0 counts non-zeros.
  */
 export function norm(x: Tensor, p: NormOrder = 2, axis?: Axes, keepdim = false): Tensor {
-  if (p !== 'fro' && (typeof p !== 'number' || Number.isNaN(p))) throw new ValueError(`norm: p must be a number or 'fro' (got ${String(p)})`);
+  if (p !== 'fro' && (typeof p !== 'number' || Number.isNaN(p))) {
+    throw new ValueError(`norm: p must be a number or 'fro' (got ${String(p)})`);
+  }
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   const a = abs(xf);
   if (p === 'fro' || p === 2) return sqrt(sum(mul(xf, xf), axis, keepdim));
@@ -37,7 +39,9 @@ export interface CloseOptions {
 /** Elementwise |a - b| <= atol + rtol·|b| (equal infinities are close), broadcasting a and b. */
 export function isclose(a: Tensor, b: Tensor, options: CloseOptions = {}): Tensor {
   const rtol = options.rtol ?? 1e-5, atol = options.atol ?? 1e-8;
-  if (!(rtol >= 0) || !(atol >= 0)) throw new ValueError(`isclose: rtol and atol must be non-negative (got rtol=${rtol}, atol=${atol})`);
+  if (!(rtol >= 0) || !(atol >= 0)) {
+    throw new ValueError(`isclose: rtol and atol must be non-negative (got rtol=${rtol}, atol=${atol})`);
+  }
   const near = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol));
   const close = logicalOr(eq(a, b), near);
   return options.equalNan ? logicalOr(close, logicalAnd(isnan(a), isnan(b))) : close;

@@ -103,7 +103,9 @@ export function argsort(x: Tensor, axis = -1, descending = false): Tensor {
 export function topk(x: Tensor, k: number, axis = -1, largest = true): Sorted {
   const a = normalizeAxis('topk', axis, x.ndim);
   const n = x.ndim === 0 ? 1 : x.shape[a]!;
-  if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`topk: k must be an integer in 0..${n} for dim ${a} of ${fmtShape(x.shape)} (got ${k})`);
+  if (!Number.isInteger(k) || k < 0 || k > n) {
+    throw new ShapeError(`topk: k must be an integer in 0..${n} for dim ${a} of ${fmtShape(x.shape)} (got ${k})`);
+  }
   const s = sort(x, a, largest);
   if (x.ndim === 0) return s;
   return { values: slice(s.values, a, 0, k), indices: slice(s.indices, a, 0, k) };

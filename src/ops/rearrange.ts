@@ -56,7 +56,9 @@ export function roll(x: Tensor, shifts: number | number[], axes?: number | numbe
   if (s.some((v) => !Number.isInteger(v))) throw new ValueError(`roll: shifts must be integers (got ${fmtShape(s)})`);
   if (axes === undefined) return reshape(roll(reshape(x, [x.size]), s.reduce((p, v) => p + v, 0), 0), x.shape);
   const a = typeof axes === 'number' ? [axes] : axes;
-  if (a.length !== s.length) throw new ValueError(`roll: ${s.length} shifts for ${a.length} axes; give one shift per axis`);
+  if (a.length !== s.length) {
+    throw new ValueError(`roll: ${s.length} shifts for ${a.length} axes; give one shift per axis`);
+  }
   let out = x;
   a.forEach((axis, i) => {
     const d = normalizeAxis('roll', axis, x.ndim);

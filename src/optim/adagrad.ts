@@ -24,7 +24,9 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     super.validate(g);
     if (!(g.lrDecay >= 0)) throw new ValueError(`Adagrad: lrDecay must be non-negative (got ${g.lrDecay})`);
     if (!(g.weightDecay >= 0)) throw new ValueError(`Adagrad: weightDecay must be non-negative (got ${g.weightDecay})`);
-    if (!(g.initialAccumulatorValue >= 0)) throw new ValueError(`Adagrad: initialAccumulatorValue must be non-negative (got ${g.initialAccumulatorValue})`);
+    if (!(g.initialAccumulatorValue >= 0)) {
+      throw new ValueError(`Adagrad: initialAccumulatorValue must be non-negative (got ${g.initialAccumulatorValue})`);
+    }
     if (!(g.eps >= 0)) throw new ValueError(`Adagrad: eps must be non-negative (got ${g.eps})`);
   }
 
