@@ -22,7 +22,7 @@ export {
 } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
-export { index, indexPut, maskedFill, nonzero, type IndexSpec, type Range } from './ops/advanced-index.js';
+export { index, indexPut, maskedFill, nonzero, type IndexSpec, type IndexRange } from './ops/advanced-index.js';
 export { tril, triu, flip, roll, repeat, tile, movedim } from './ops/rearrange.js';
 export { cumsum, cumprod, sort, argsort, topk, type Sorted } from './ops/order.js';
 export { norm, isclose, allclose, type NormOrder, type CloseOptions } from './ops/norms.js';

@@ -12,7 +12,7 @@ import { indexSelect, scatterAdd } from './indexing.js';
 import { permute, reshape, slice, squeeze, unsqueeze } from './shape.js';
 
 /** A range of one dim: `{ start, end, step }` (any may be left out; negative start/end count from the end). */
-export interface Range {
+export interface IndexRange {
   start?: number | null;
   end?: number | null;
   step?: number;
@@ -20,14 +20,14 @@ export interface Range {
 
 /**
  * One entry of `index`: an integer (selects, removing the dim), `':'`-style range text
- * (`'1:3'`, `'::2'`, `':'`) or a Range, `null` (a new axis of size 1), `'...'` (every
+ * (`'1:3'`, `'::2'`, `':'`) or a IndexRange, `null` (a new axis of size 1), `'...'` (every
  * dim not named), an int32 tensor (picks positions) or a bool tensor (picks where true).
  */
-export type IndexSpec = number | string | Range | null | Tensor;
+export type IndexSpec = number | string | IndexRange | null | Tensor;
 
 const RANGE_TEXT = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(\d+)?\s*)?$/;
 
-function parseRange(text: string): Range {
+function parseRange(text: string): IndexRange {
   const m = RANGE_TEXT.exec(text);
   if (m === null) {
     throw new ValueError(`index: cannot read range ${JSON.stringify(text)} (valid: 'start:end:step' with integers, e.g. '1:3', '::2', ':')`);
