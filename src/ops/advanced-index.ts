@@ -20,7 +20,7 @@ export interface IndexRange {
 
 /**
  * One entry of `index`: an integer (selects, removing the dim), `':'`-style range text
- * (`'1:3'`, `'::2'`, `':'`) or a IndexRange, `null` (a new axis of size 1), `'...'` (every
+ * (`'1:3'`, `'::2'`, `':'`) or an IndexRange, `null` (a new axis of size 1), `'...'` (every
  * dim not named), an int32 tensor (picks positions) or a bool tensor (picks where true).
  */
 export type IndexSpec = number | string | IndexRange | null | Tensor;
