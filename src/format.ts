@@ -61,8 +61,25 @@ function formatter(shown: readonly number[], dtype: string): Format {
   return { cell: (v) => text(v).padStart(width), width };
 }
 
+/** PyTorch's trailing `dtype=…, device=…, requires_grad=…` part, in kiln's names. */
+function suffixOf(t: Tensor, showSize: boolean): string[] {
+  const suffix: string[] = [];
+  if (showSize) suffix.push(`size=[${t.shape.join(', ')}]`);
+  if (t.dtype !== 'float32' && t.dtype !== 'bool') suffix.push(`dtype=${t.dtype}`);
+  if (t.device !== 'cpu') suffix.push(`device='${t.device}'`);
+  if (t.gradFn !== null) suffix.push(`gradFn=<${t.gradFn.prim[0]!.toUpperCase()}${t.gradFn.prim.slice(1)}Backward>`);
+  else if (t.requiresGrad) suffix.push('requiresGrad=true');
+  return suffix;
+}
+
 /** The text PyTorch would print for a tensor with these values. */
 export function formatTensor(t: Tensor): string {
+  if (t.device !== 'cpu') {
+    // Values on a GPU come back only asynchronously: say how to read them instead.
+    const suffix = suffixOf(t, true);
+    if (t.dtype === 'bool') suffix.splice(1, 0, 'dtype=bool');
+    return `tensor(<read with await t.cpu()>, ${suffix.join(', ')})`;
+  }
   const flat = readContiguous(t);
   const summarize = t.size > SUMMARIZE_OVER;
   const strides = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((p, x) => p * x, 1));
@@ -97,9 +114,6 @@ export function formatTensor(t: Tensor): string {
     cell = (i) => fmt.cell(flat[i]!);
     body = render(0, 0, indent);
   }
-  const suffix: string[] = [];
-  if (t.size === 0 && t.ndim > 1) suffix.push(`size=[${t.shape.join(', ')}]`);
-  if (t.dtype === 'float64' || t.dtype === 'int32') suffix.push(`dtype=${t.dtype}`);
-  if (t.requiresGrad) suffix.push('requiresGrad=true');
+  const suffix = suffixOf(t, t.size === 0 && t.ndim > 1);
   return `tensor(${body}${suffix.length ? ', ' + suffix.join(', ') : ''})`;
 }

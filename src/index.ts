@@ -23,6 +23,12 @@ export {
 } from './ops/shape.js';
 export { matmul } from './ops/linalg.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
+export { index, indexPut, maskedFill, nonzero, type IndexSpec, type IndexRange } from './ops/advanced-index.js';
+export { tril, triu, flip, roll, repeat, tile, movedim } from './ops/rearrange.js';
+export { cumsum, cumprod, sort, argsort, topk, type Sorted } from './ops/order.js';
+export { norm, isclose, allclose, type NormOrder, type CloseOptions } from './ops/norms.js';
+export { einsum } from './ops/einsum.js';
+export { maxWithIndices, minWithIndices, type ValuesIndices } from './ops/reduce.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
 export { grad, valueAndGrad, vjp } from './autograd/functional.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';

@@ -4,10 +4,10 @@
  * `apply` (./dispatch.ts), the one place where primitives run.
  */
 import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
-import { isFloat } from '../runtime/dtype.js';
+import { isDType, isFloat } from '../runtime/dtype.js';
 import { DTypeError, DeviceError, ValueError, fmtShape } from '../runtime/errors.js';
 import type { GpuStorage } from '../compiler/execute-webgpu-eager.js';
-import { readAsync, toDevice, toDeviceAsync } from './device.js';
+import { isDevice, readAsync, toDevice, toDeviceAsync } from './device.js';
 import { setTensorCheck, track, untrack } from './memory.js';
 import { runBackward, type BackwardOptions } from './autograd/backward.js';
 import { AutogradError, type GradNode } from './autograd/node.js';
@@ -23,6 +23,11 @@ import * as S from './ops/shape.js';
 import * as L from './ops/linalg.js';
 import * as I from './ops/indexing.js';
 import * as P from './ops/inplace.js';
+import * as X from './ops/advanced-index.js';
+import * as A from './ops/rearrange.js';
+import * as O from './ops/order.js';
+import * as N from './ops/norms.js';
+import { normalizeAxis } from '../compiler/ir/shape.js';
 import { readContiguous, toNested, type Nested } from './read.js';
 
 /** Where a tensor's elements live. */
@@ -211,14 +216,25 @@ export class Tensor {
     const observers = activeObservers();
     for (let i = 0; i < observers.length; i++) observers[i]!.onRead?.(this, values, how);
   }
-  /** Printing is not a guard under jit: a compiled call does not print, so nothing depends on it. */
+  /**
+   * PyTorch's printed form. Printing is not a guard under jit: a compiled call does not
+   * print, so nothing depends on it. A webgpu tensor cannot be read synchronously, so it
+   * prints its shape, dtype and device instead of its values.
+   */
   toString(): string {
-    if (this.storage.device !== 'cpu') throw syncReadError('toString()', '(await t.cpu()).toString()');
     return formatTensor(this);
   }
-  /** One-element tensors convert to numbers (`while (a < b)`); larger ones are ambiguous. */
+  /** `console.log(t)` in Node (looked up by its registered symbol, so nothing imports node:util). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+  /**
+   * One-element CPU tensors convert to numbers (`while (a < b)`, `t + 1`); larger ones are
+   * ambiguous as numbers, but `'x=' + t` and template literals print them (as they print
+   * webgpu tensors, whose values cannot be read synchronously).
+   */
   [Symbol.toPrimitive](hint: string): number | string {
-    if (hint === 'string') return this.toString();
+    if (hint === 'string' || (hint === 'default' && (this.size !== 1 || this.storage.device !== 'cpu'))) return this.toString();
     if (this.storage.device !== 'cpu') throw syncReadError('conversion to a number', 'await t.itemAsync()');
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
@@ -278,8 +294,13 @@ export class Tensor {
    * asynchronous and throws here, naming `await t.cpu()`.
    */
   to(target: DType | Device): Tensor {
-    if (target === 'cpu' || target === 'webgpu') return toDevice(this, target);
-    return E.cast(this, target);
+    if (isDevice(target)) return toDevice(this, target);
+    if (isDType(target)) return E.cast(this, target);
+    const valid = `(devices: cpu, webgpu; dtypes: float32, float64, int32, bool)`;
+    if (typeof target === 'string' && /^(cuda|mps|gpu|xpu)(:\d+)?$/.test(target)) {
+      throw new DeviceError(`to: unknown device ${target} ${valid}; kiln's GPU device is 'webgpu'`);
+    }
+    throw new DTypeError(`to: unknown device or dtype ${String(target)} ${valid}`);
   }
 
   // Reductions.
@@ -288,6 +309,10 @@ export class Tensor {
   prod(axis?: number | number[] | null, keepdim = false): Tensor { return R.prod(this, axis, keepdim); }
   max(axis?: number | number[] | null, keepdim = false): Tensor { return R.max(this, axis, keepdim); }
   min(axis?: number | number[] | null, keepdim = false): Tensor { return R.min(this, axis, keepdim); }
+  /** PyTorch's `max(dim)`: `{ values, indices }` along one axis (`max(axis)` gives the values only). */
+  maxWithIndices(axis: number, keepdim = false): R.ValuesIndices { return R.maxWithIndices(this, axis, keepdim); }
+  /** PyTorch's `min(dim)`: `{ values, indices }` along one axis. */
+  minWithIndices(axis: number, keepdim = false): R.ValuesIndices { return R.minWithIndices(this, axis, keepdim); }
   argmax(axis?: number | null, keepdim = false): Tensor { return R.argmax(this, axis, keepdim); }
   argmin(axis?: number | null, keepdim = false): Tensor { return R.argmin(this, axis, keepdim); }
   var(axis?: number | number[] | null, keepdim = false, correction = 1): Tensor { return R.variance(this, axis, keepdim, correction); }
@@ -296,6 +321,14 @@ export class Tensor {
   softmax(axis = -1): Tensor { return R.softmax(this, axis); }
   logSoftmax(axis = -1): Tensor { return R.logSoftmax(this, axis); }
   any(axis?: number | number[] | null, keepdim = false): Tensor { return R.any(this, axis, keepdim); }
+  norm(p: N.NormOrder = 2, axis?: number | number[] | null, keepdim = false): Tensor { return N.norm(this, p, axis, keepdim); }
+  isclose(other: Tensor, options?: N.CloseOptions): Tensor { return N.isclose(this, other, options); }
+  allclose(other: Tensor, options?: N.CloseOptions): boolean { return N.allclose(this, other, options); }
+  cumsum(axis: number): Tensor { return O.cumsum(this, axis); }
+  cumprod(axis: number): Tensor { return O.cumprod(this, axis); }
+  sort(axis = -1, descending = false): O.Sorted { return O.sort(this, axis, descending); }
+  argsort(axis = -1, descending = false): Tensor { return O.argsort(this, axis, descending); }
+  topk(k: number, axis = -1, largest = true): O.Sorted { return O.topk(this, k, axis, largest); }
   all(axis?: number | number[] | null, keepdim = false): Tensor { return R.all(this, axis, keepdim); }
 
   // Shape and views.
@@ -316,11 +349,25 @@ export class Tensor {
   clone(): Tensor { return S.clone(this); }
   split(sizes: number | number[], axis = 0): Tensor[] { return S.split(this, sizes, axis); }
   chunk(chunks: number, axis = 0): Tensor[] { return S.chunk(this, chunks, axis); }
+  /** The slice at `index` along `axis`, with that dim removed (a view). */
+  select(axis: number, index: number): Tensor { return X.index(this, ...new Array<X.IndexSpec>(normalizeAxis('select', axis, this.ndim)).fill(':'), index); }
+  tril(diagonal = 0): Tensor { return A.tril(this, diagonal); }
+  triu(diagonal = 0): Tensor { return A.triu(this, diagonal); }
+  flip(axes: number | number[]): Tensor { return A.flip(this, axes); }
+  roll(shifts: number | number[], axes?: number | number[]): Tensor { return A.roll(this, shifts, axes); }
+  repeat(repeats: number[]): Tensor { return A.repeat(this, repeats); }
+  tile(reps: number[]): Tensor { return A.tile(this, reps); }
+  movedim(source: number, destination: number): Tensor { return A.movedim(this, source, destination); }
 
   // Linear algebra and indexing.
   matmul(other: Tensor): Tensor { return L.matmul(this, other); }
   gather(axis: number, index: Tensor): Tensor { return I.gather(this, axis, index); }
   indexSelect(axis: number, index: Tensor): Tensor { return I.indexSelect(this, axis, index); }
+  /** PyTorch's `x[...]`: `x.index(0, ':', null, '1:5:2', idx, mask)` (see IndexSpec). */
+  index(...specs: X.IndexSpec[]): Tensor { return X.index(this, ...specs); }
+  indexPut(indices: Tensor[], values: TensorLike, accumulate = false): Tensor { return X.indexPut(this, indices, values, accumulate); }
+  maskedFill(mask: Tensor, value: TensorLike): Tensor { return X.maskedFill(this, mask, value); }
+  nonzero(): Tensor { return X.nonzero(this); }
 
   // In place.
   add_(other: TensorLike): this { return P.add_(this, other); }
@@ -330,6 +377,19 @@ export class Tensor {
   copy_(src: TensorLike): this { return P.copy_(this, src); }
   fill_(value: Scalar): this { return P.copy_(this, value); }
   zero_(): this { return P.copy_(this, 0); }
+  pow_(exponent: TensorLike): this { return P.pow_(this, exponent); }
+  clamp_(min?: number | null, max?: number | null): this { return P.clamp_(this, min, max); }
+  neg_(): this { return P.unary_('neg_', this, E.neg); }
+  abs_(): this { return P.unary_('abs_', this, E.abs); }
+  exp_(): this { return P.unary_('exp_', this, E.exp); }
+  log_(): this { return P.unary_('log_', this, E.log); }
+  sqrt_(): this { return P.unary_('sqrt_', this, E.sqrt); }
+  relu_(): this { return P.unary_('relu_', this, E.relu); }
+  sigmoid_(): this { return P.unary_('sigmoid_', this, E.sigmoid); }
+  tanh_(): this { return P.unary_('tanh_', this, E.tanh); }
+  maskedFill_(mask: Tensor, value: TensorLike): this { return P.maskedFill_(this, mask, value); }
+  /** Writes `values` at `indices` in place (see indexPut). */
+  indexPut_(indices: Tensor[], values: TensorLike, accumulate = false): this { return P.copy_(this, X.indexPut(this, indices, values, accumulate)); }
 }
 
 export type { Nested };

@@ -9,7 +9,8 @@ import { ones } from '../ops/creation.js';
 import { add, div } from '../ops/elementwise.js';
 import { matmul } from '../ops/linalg.js';
 import { max, mean, sum } from '../ops/reduce.js';
-import { cat, narrow, pad, reshape, slice, squeeze, unsqueeze } from '../ops/shape.js';
+import { cat, narrow, pad, permute, reshape, slice, squeeze, unsqueeze } from '../ops/shape.js';
+import { isGradEnabled } from '../autograd/mode.js';
 import { defaultBound, uniform } from './init.js';
 import { Module, parameter } from './module.js';
 import type { Layer } from './layers.js';
@@ -154,8 +155,19 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, options: Pool2dOptions &
   if (!isFloat(xb.dtype)) throw new DTypeError(`maxPool2d: input must be float32 or float64 (got ${xb.dtype})`);
   const g = poolGeometry('maxPool2d', xb, kernelSize, options, options.dilation);
   const { windows: win, axes } = poolWindows(padSpatial(xb, g.p, -Infinity), g);
-  const out = max(win, axes);
+  const out = axes.length === 1 ? max(win, axes[0]!) : windowMax(win);
   return x.ndim === 3 ? squeeze(out, 0) : out;
+}
+
+/**
+ * The max of each [kh, kw] window of [N, C, Ho, kh, Wo, kw]. When gradients are recorded the
+ * window is first made one axis, so, as in PyTorch, the gradient goes to the first largest
+ * element in row-major window order instead of being shared among ties.
+ */
+function windowMax(win: Tensor): Tensor {
+  if (!(win.requiresGrad && isGradEnabled())) return max(win, [3, 5]);
+  const [n, c, ho, kh, wo, kw] = win.shape as [number, number, number, number, number, number];
+  return max(reshape(permute(win, [0, 1, 2, 4, 3, 5]), [n, c, ho, wo, kh * kw]), 4);
 }
 
 /**

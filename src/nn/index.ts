@@ -6,3 +6,14 @@ export { BatchNorm1d, BatchNorm2d, batchNorm, type BatchNormOptions } from './ba
 export { linear, dropout, layerNorm, crossEntropy, nllLoss, mseLoss, binaryCrossEntropyWithLogits, type Reduction } from './functional.js';
 export { serializeSafetensors, deserializeSafetensors } from './safetensors.js';
 export * as init from './init.js';
+export { Identity, ModuleList, ModuleDict } from './containers.js';
+export {
+  scaledDotProductAttention, MultiheadAttention, type AttentionOptions, type MultiheadOutput, type MultiheadForwardOptions,
+} from './attention.js';
+export { leakyRelu, softplus, elu, mish, hardswish, LeakyReLU, Softplus, ELU, Mish, Hardswish } from './activations.js';
+export { l1Loss, smoothL1Loss, huberLoss, klDiv } from './losses.js';
+export {
+  conv1d, convTranspose2d, groupNorm, Conv1d, ConvTranspose2d, GroupNorm, type Conv1dOptions, type ConvTranspose2dOptions,
+} from './conv-more.js';
+export { LSTMCell, GRUCell, LSTM, GRU, type RecurrentOptions } from './recurrent.js';
+export { clipGradNorm, clipGradValue } from './clip.js';

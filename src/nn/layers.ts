@@ -1,8 +1,8 @@
 /** The common layers. Each keeps PyTorch's parameter names and default initialization. */
 import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { Tensor } from '../tensor.js';
-import { ones, zeros } from '../ops/creation.js';
-import { gelu, relu, sigmoid, silu, tanh } from '../ops/elementwise.js';
+import { iota, ones, zeros } from '../ops/creation.js';
+import { eq, gelu, relu, sigmoid, silu, tanh, where } from '../ops/elementwise.js';
 import { indexSelect } from '../ops/indexing.js';
 import { flatten, reshape } from '../ops/shape.js';
 import { dropout, layerNorm, linear } from './functional.js';
@@ -95,18 +95,35 @@ export class LayerNorm extends Module implements Layer {
   forward(x: Tensor): Tensor { return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps); }
 }
 
-/** A lookup table of `numEmbeddings` vectors of size `embeddingDim`, initialized N(0, 1). */
+/**
+ * A lookup table of `numEmbeddings` vectors of size `embeddingDim`, initialized N(0, 1).
+ * With `paddingIdx`, that row starts at zero and receives no gradient, as in PyTorch.
+ */
 export class Embedding extends Module implements Layer {
   weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
+  readonly paddingIdx: number | null;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: { paddingIdx?: number | null } = {}) {
     super();
     checkSize('Embedding', 'numEmbeddings', numEmbeddings);
     checkSize('Embedding', 'embeddingDim', embeddingDim);
-    this.weight = parameter(normal([numEmbeddings, embeddingDim]));
+    const pad = options.paddingIdx ?? null;
+    if (pad !== null && (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings)) {
+      throw new ValueError(`Embedding: paddingIdx must be an integer in ${-numEmbeddings}..${numEmbeddings - 1} (got ${pad})`);
+    }
+    this.paddingIdx = pad === null ? null : pad < 0 ? pad + numEmbeddings : pad;
+    const w = normal([numEmbeddings, embeddingDim]);
+    if (this.paddingIdx !== null) w.narrow(0, this.paddingIdx, 1).zero_();
+    this.weight = parameter(w);
   }
   /** int32 indices of any shape → [...indices.shape, embeddingDim]. */
   forward(indices: Tensor): Tensor {
     const flat = reshape(indices, [indices.size]);
-    return reshape(indexSelect(this.weight, 0, flat), [...indices.shape, this.embeddingDim]);
+    let table = this.weight;
+    if (this.paddingIdx !== null) {
+      // The padding row is read through detach(), so its gradient is zero.
+      const isPad = eq(reshape(iota(this.numEmbeddings, table.device), [this.numEmbeddings, 1]), this.paddingIdx);
+      table = where(isPad, table.detach(), table);
+    }
+    return reshape(indexSelect(table, 0, flat), [...indices.shape, this.embeddingDim]);
   }
 }

@@ -3,10 +3,14 @@
  * walking the module's own fields in definition order, so a model is written as a plain
  * class: `this.fc = new Linear(4, 8)` registers the layer and its parameters.
  */
-import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
+import { isDType, isFloat, type DType } from '../../runtime/dtype.js';
+import { DeviceError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import { noGrad } from '../autograd/mode.js';
-import { Tensor } from '../tensor.js';
+import { isDevice, toDevice, toDeviceAsync } from '../device.js';
+import { cast } from '../ops/elementwise.js';
+import { Tensor, type Device } from '../tensor.js';
+import { defaultExtraRepr, moduleRepr } from './repr.js';
 
 const parameters = new WeakSet<Tensor>();
 
@@ -102,6 +106,74 @@ export class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
+  /**
+   * Moves every parameter and buffer to `target` (a device), or casts the float ones to it
+   * (a dtype), replacing the module's fields; returns this module. As in PyTorch, make the
+   * optimizer after moving: it holds the parameter tensors it was given. webgpu → cpu is an
+   * asynchronous readback: use `await model.cpu()`.
+   */
+  to(target: Device | DType): this {
+    if (!isDevice(target) && !isDType(target)) {
+      throw new ValueError(`Module.to: unknown device or dtype ${String(target)} (devices: cpu, webgpu; dtypes: float32, float64, int32, bool)`);
+    }
+    if (isDevice(target)) {
+      if (target === 'cpu' && this.#tensors().some((t) => t.device !== 'cpu')) {
+        throw new DeviceError("Module.to('cpu'): reading webgpu parameters back is asynchronous; use `await model.cpu()`");
+      }
+      return this.#replaceTensors((t) => toDevice(t, target));
+    }
+    return this.#replaceTensors((t) => (isFloat(t.dtype) ? cast(t, target) : t));
+  }
+
+  /** Reads every parameter and buffer back to the CPU; resolves to this module. */
+  async cpu(): Promise<this> {
+    const moved = new Map<Tensor, Tensor>();
+    for (const t of this.#tensors()) moved.set(t, await toDeviceAsync(t, 'cpu'));
+    return this.#replaceTensors((t) => moved.get(t)!);
+  }
+
+  /** Every parameter and buffer of this module and below. */
+  #tensors(): Tensor[] {
+    return [...this.namedParameters(), ...this.namedBuffers()].map(([, t]) => t);
+  }
+
+  /** Replaces each parameter and buffer field by `f` of it (a tensor shared by two fields stays shared). */
+  #replaceTensors(f: (t: Tensor) => Tensor): this {
+    const done = new Map<Tensor, Tensor>();
+    const convert = (t: Tensor, asParameter: boolean): Tensor => {
+      let out = done.get(t);
+      if (out === undefined) {
+        out = noGrad(() => f(t));
+        if (out !== t && asParameter) out = parameter(out);
+        done.set(t, out);
+      }
+      return out;
+    };
+    for (const [, m] of this.namedModules()) {
+      const fields = m as unknown as Record<string, unknown>;
+      for (const [key, value] of Object.entries(m)) {
+        if (isParameter(value)) fields[key] = convert(value, true);
+        else if (value instanceof Tensor && m.#buffers.has(key)) fields[key] = convert(value, false);
+      }
+    }
+    return this;
+  }
+
+  /** The settings printed inside this module's parentheses (its number, boolean and string fields by default). */
+  extraRepr(): string {
+    return defaultExtraRepr(this);
+  }
+
+  /** The module tree as PyTorch's `repr` prints it. */
+  toString(): string {
+    return moduleRepr(this);
+  }
+
+  /** `console.log(model)` in Node (looked up by its registered symbol, so nothing imports node:util). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
   /** Parameters and buffers by dotted name (tensors shared with the module, not copies). */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
@@ -126,7 +198,9 @@ export class Module {
       const target = Object.hasOwn(own, name) ? own[name] : undefined;
       if (target === undefined) continue;
       if (!(t instanceof Tensor)) throw new ValueError(`loadStateDict: ${name} is not a tensor`);
-      if (!sameShape(t.shape, target.shape)) throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
+      if (!sameShape(t.shape, target.shape)) {
+        throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
+      }
     }
     noGrad(() => {
       for (const [name, t] of Object.entries(state)) if (Object.hasOwn(own, name)) own[name]!.copy_(t);

@@ -12,7 +12,8 @@ import { reshape } from './shape.js';
 
 /** Options of the creation functions. */
 export interface CreateOptions {
-  dtype?: DType;
+  /** 'int64' is accepted for PyTorch's index dtype and stored as int32 (values beyond its range are an error). */
+  dtype?: DType | 'int64';
   requiresGrad?: boolean;
   /** Where the tensor lives (default 'cpu'; 'webgpu' needs `await webgpu.init()` first). */
   device?: Device;
@@ -23,8 +24,21 @@ export type NestedInput = number | boolean | NestedInput[];
 
 function checkDtype(op: string, dtype: unknown): DType | undefined {
   if (dtype === undefined) return undefined;
+  if (dtype === 'int64') return 'int32';
   if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float32, float64, int32, bool)`);
   return dtype;
+}
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/** int64 data is stored as int32: every value must fit (integral values beyond ±2^31 would wrap silently). */
+function checkInt64(values: ArrayLike<number | bigint>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+      throw new ValueError(`tensor: int64 value ${String(values[i])} at index ${i} does not fit int32, which kiln stores int64 as (valid: ${INT32_MIN}..${INT32_MAX})`);
+    }
+  }
 }
 
 function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
@@ -68,21 +82,32 @@ function nestedShape(data: NestedInput): number[] {
  * A tensor from a number, a boolean, nested arrays or a typed array. Numbers default to
  * float32, booleans to bool; typed arrays keep their type (Uint8Array reads as int32).
  */
-export function tensor(data: NestedInput | TypedArray | ArrayLike<number>, options?: CreateOptions & { shape?: number[] }): Tensor {
+export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLike<number>, options?: CreateOptions & { shape?: number[] }): Tensor {
   let dtype = checkDtype('tensor', options?.dtype);
+  if (data instanceof BigInt64Array) {
+    checkInt64(data);
+    return tensor(Int32Array.from(data, Number), { ...options, dtype: dtype ?? 'int32' });
+  }
   if (ArrayBuffer.isView(data)) {
     const arr = data as unknown as TypedArray;
     const own = data instanceof Uint8Array ? 'int32' : dtypeOfArray(data);
     if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array or Uint8Array (got ${data.constructor.name})`);
     dtype ??= own;
+    if (options?.dtype === 'int64') checkInt64(arr);
     const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
     out.storage.data.set(arr);
     return finish(created(out, { data: out.storage.data.slice() }), options);
   }
-  const shape = nestedShape(data as NestedInput);
+  const nested = nestedShape(data as NestedInput);
   const flat: Scalar[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity) as Scalar[]) : [data as Scalar];
+  if (options?.dtype === 'int64') checkInt64(flat.map(Number));
+  // `shape` reads the elements in row-major order, as for typed arrays.
+  const shape = options?.shape ? checkShape('tensor', options.shape) : nested;
+  if (sizeOf(shape) !== flat.length) {
+    throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the data has ${flat.length} (shape [${nested.join(',')}])`);
+  }
   dtype ??= flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : 'float32';
   const out = empty(shape, dtype);
   const buf = out.storage.data;
@@ -145,9 +170,9 @@ function checkFinite(op: string, name: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a finite number (got ${v})`);
 }
 
-/** int32 0..n-1. */
-export function iota(n: number): Tensor {
-  return apply('iota', [], { n });
+/** int32 0..n-1 (on `device`, by default the one nullary ops currently produce on). */
+export function iota(n: number, device?: Device): Tensor {
+  return device === undefined ? apply('iota', [], { n }) : onDevice(device, () => apply('iota', [], { n }));
 }
 
 /**

@@ -10,7 +10,8 @@ import { canCast, resultType } from '../dtype.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { AutogradError, GradNode } from '../autograd/node.js';
 import { isGradEnabled } from '../autograd/mode.js';
-import { add, asTensor, div, expandTo, mul, sub } from './elementwise.js';
+import { add, asTensor, clamp, div, expandTo, mul, pow, sub } from './elementwise.js';
+import { maskedFill } from './advanced-index.js';
 import { clone } from './shape.js';
 
 function checkTarget(op: string, target: Tensor, other: TensorLike): void {
@@ -58,6 +59,12 @@ export const add_ = <T extends Tensor>(t: T, o: TensorLike): T => update('add_',
 export const sub_ = <T extends Tensor>(t: T, o: TensorLike): T => update('sub_', t, o, sub);
 export const mul_ = <T extends Tensor>(t: T, o: TensorLike): T => update('mul_', t, o, mul);
 export const div_ = <T extends Tensor>(t: T, o: TensorLike): T => update('div_', t, o, div);
+export const pow_ = <T extends Tensor>(t: T, o: TensorLike): T => update('pow_', t, o, pow);
+export const clamp_ = <T extends Tensor>(t: T, min?: number | null, max?: number | null): T => update('clamp_', t, 0, (a) => clamp(a, min, max));
+/** In-place forms of the common unary ops (`x.exp_()`, `x.relu_()`…). */
+export const unary_ = <T extends Tensor>(op: string, t: T, f: (a: Tensor) => Tensor): T => update(op, t, 0, (a) => f(a));
+/** Writes `value` where `mask` (broadcast to the target) is true. */
+export const maskedFill_ = <T extends Tensor>(t: T, mask: Tensor, value: TensorLike): T => update('maskedFill_', t, mask, (a) => maskedFill(a, mask, value));
 
 /** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`. */
 export function copy_<T extends Tensor>(target: T, src: TensorLike): T {

@@ -6,7 +6,9 @@ import { normalizeAxes, normalizeAxis, sizeOf } from '../../compiler/ir/shape.js
 import { apply } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import { abs, add, cast, div, exp, log, mul, ne, sqrt, sub, where } from './elementwise.js';
-import { reshape } from './shape.js';
+import { reshape, squeeze } from './shape.js';
+import { gather } from './indexing.js';
+import { isGradEnabled } from '../autograd/mode.js';
 
 /** Axes argument of the reductions: one axis, a list, or all (null/undefined). */
 export type Axes = number | number[] | null | undefined;
@@ -31,10 +33,42 @@ function reduce(prim: Exclude<ReducePrim, 'argmax' | 'argmin'>, op: string, x: T
 export const sum = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('sum', 'sum', x, axis, keepdim);
 /** Product over `axis`. */
 export const prod = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('prod', 'prod', x, axis, keepdim);
-/** Largest value over `axis` (NaN if any); indices come from argmax. */
-export const max = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('max', 'max', x, axis, keepdim);
-/** Smallest value over `axis` (NaN if any). */
-export const min = (x: Tensor, axis?: Axes, keepdim = false): Tensor => reduce('min', 'min', x, axis, keepdim);
+/**
+ * Largest value over `axis` (NaN if any). The gradient follows PyTorch: over one axis it
+ * goes to the first largest element (the one argmax names), over all or several axes it is
+ * shared evenly among the tied elements (torch.max() and amax).
+ */
+export const max = (x: Tensor, axis?: Axes, keepdim = false): Tensor =>
+  (typeof axis === 'number' && tracksGrad(x) ? withIndices('max', x, axis, keepdim).values : reduce('max', 'max', x, axis, keepdim));
+/** Smallest value over `axis` (NaN if any); gradients as for max. */
+export const min = (x: Tensor, axis?: Axes, keepdim = false): Tensor =>
+  (typeof axis === 'number' && tracksGrad(x) ? withIndices('min', x, axis, keepdim).values : reduce('min', 'min', x, axis, keepdim));
+
+function tracksGrad(x: Tensor): boolean {
+  return x.requiresGrad && isGradEnabled();
+}
+
+/** Values and their int32 positions along one axis, as PyTorch's `max(dim)` returns them. */
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+function withIndices(op: 'max' | 'min', x: Tensor, axis: number, keepdim: boolean): ValuesIndices {
+  const name = op === 'max' ? 'maxWithIndices' : 'minWithIndices';
+  if (x.size === 0) throw new ShapeError(`${name}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
+  const a = normalizeAxis(name, axis, x.ndim);
+  if (x.ndim === 0) return { values: x.clone(), indices: argReduce(op === 'max' ? 'argmax' : 'argmin', x, a, keepdim) };
+  const kept = argReduce(op === 'max' ? 'argmax' : 'argmin', x, a, true);
+  // The value at the first extreme position: bitwise the reduction's value (a NaN wins, as there).
+  const values = gather(x, a, kept);
+  return keepdim ? { values, indices: kept } : { values: squeeze(values, a), indices: squeeze(kept, a) };
+}
+
+/** PyTorch's `max(dim)`: the largest values along `axis` and the first position of each. */
+export const maxWithIndices = (x: Tensor, axis: number, keepdim = false): ValuesIndices => withIndices('max', x, axis, keepdim);
+/** PyTorch's `min(dim)`: the smallest values along `axis` and the first position of each. */
+export const minWithIndices = (x: Tensor, axis: number, keepdim = false): ValuesIndices => withIndices('min', x, axis, keepdim);
 
 /** True where any element over `axis` is non-zero; false over no elements. */
 export function any(x: Tensor, axis?: Axes, keepdim = false): Tensor {
@@ -98,7 +132,8 @@ export function std(x: Tensor, axis?: Axes, keepdim = false, correction = 1): Te
 function stableShift(x: Tensor, axes: Axes): Tensor | number {
   // An empty tensor has no max; with no elements any shift gives the same (empty or -Inf) result.
   if (x.size === 0) return 0;
-  const m = max(x, axes, true);
+  // The max primitive itself: the shift's gradient cancels, so no first-index gather is needed.
+  const m = reduce('max', 'max', x, axes, true);
   const finite = ne(abs(m), Infinity);
   return where(finite, m, 0);
 }

@@ -241,16 +241,25 @@ describe('products with zeros and extrema with ties', () => {
       [-1.1 * 1.3 * 0.6, 0.8 * 1.3 * 0.6, 0.8 * -1.1 * 0.6, 0.8 * -1.1 * 1.3],
     ], { rtol: 1e-14 });
   });
-  it('max and min split the gradient evenly between tied elements', () => {
+  it('max and min over a list of axes (or all) split the gradient evenly between tied elements', () => {
+    const x = t64([[1, 3, 3, 2], [5, 5, 5, 0], [-1, -4, -4, 7]]);
+    const gMax = grad((a: Tensor) => a.max([1]).sum())(x) as Tensor;
+    expectAllClose(gMax, [[0, 0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3, 0], [0, 0, 0, 1]], { rtol: 1e-14 });
+    const gMin = grad((a: Tensor) => a.min([1]).mul(t64([1, 2, 3])).sum())(x) as Tensor;
+    expectAllClose(gMin, [[1, 0, 0, 0], [0, 0, 0, 2], [0, 1.5, 1.5, 0]], { rtol: 1e-14 });
+    const gAll = grad((a: Tensor) => a.max())(x) as Tensor;
+    expectAllClose(gAll, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]], { rtol: 1e-14 });
+  });
+  it('max and min over one axis send the gradient to the first extreme element, as PyTorch', () => {
     const x = t64([[1, 3, 3, 2], [5, 5, 5, 0], [-1, -4, -4, 7]]);
     const gMax = grad((a: Tensor) => a.max(1).sum())(x) as Tensor;
-    expectAllClose(gMax, [[0, 0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3, 0], [0, 0, 0, 1]], { rtol: 1e-14 });
+    expectAllClose(gMax, [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], { rtol: 1e-14 });
     const gMin = grad((a: Tensor) => a.min(1).mul(t64([1, 2, 3])).sum())(x) as Tensor;
-    expectAllClose(gMin, [[1, 0, 0, 0], [0, 0, 0, 2], [0, 1.5, 1.5, 0]], { rtol: 1e-14 });
+    expectAllClose(gMin, [[1, 0, 0, 0], [0, 0, 0, 2], [0, 3, 0, 0]], { rtol: 1e-14 });
   });
   it('a two-way tie matches the central difference, which also splits evenly', () => {
-    check((a) => a.max(1), [t64([[1, 3, 3, 2], [0.5, -1, 0.25, 0.5]])]);
-    check((a) => a.min(0), [t64([[1, 3, -2], [1, 4, -2]])]);
+    check((a) => a.max([1]), [t64([[1, 3, 3, 2], [0.5, -1, 0.25, 0.5]])]);
+    check((a) => a.min([0]), [t64([[1, 3, -2], [1, 4, -2]])]);
   });
   it('maximum and minimum split a tie evenly between the operands', () => {
     const a = t64([1, 2, 3], true), b = t64([1, 5, 0], true);

@@ -97,8 +97,8 @@ const cases: { [P in Prim]: GradCase[] | typeof NO_GRADIENT } = {
 
   sum: [{ name: 'sum over axes 0 and 2', inputs: [f64([2, 3, 4], 38)], fn: (x) => x.sum([0, 2]) }],
   prod: [{ name: 'prod over axis 1, no zeros', inputs: [f64AwayFromZero([3, 4], 39, 0.5, 1.5)], fn: (x) => x.prod(1) }],
-  max: [{ name: 'max over axis 1 without ties', inputs: [f64Distinct([3, 4], 40)], fn: (x) => x.max(1) }],
-  min: [{ name: 'min over axis 0 without ties', inputs: [f64Distinct([3, 4], 41)], fn: (x) => x.min(0) }],
+  max: [{ name: 'max over axes [1] without ties', inputs: [f64Distinct([3, 4], 40)], fn: (x) => x.max([1]) }],
+  min: [{ name: 'min over axes [0] without ties', inputs: [f64Distinct([3, 4], 41)], fn: (x) => x.min([0]) }],
   argmax: NO_GRADIENT,
   argmin: NO_GRADIENT,
 

@@ -198,13 +198,13 @@ onGpu('webgpu readers and errors', () => {
     }
   });
 
-  it('synchronous readers throw naming the async one', () => {
+  it('synchronous readers throw naming the async one (printing says it instead)', () => {
     const t = tensor([1, 2], { device: 'webgpu' });
     const s = t.sum();
     expect(() => s.item()).toThrow(/await t\.itemAsync\(\)/);
     expect(() => t.toArray()).toThrow(/await t\.toArrayAsync\(\)/);
     expect(() => t.data()).toThrow(/await t\.dataAsync\(\)/);
-    expect(() => t.toString()).toThrow(/await t\.cpu\(\)/);
+    expect(t.toString()).toMatch(/await t\.cpu\(\)/);
     expect(() => Number(s)).toThrow(/await t\.itemAsync\(\)/);
     expect(() => t.to('cpu')).toThrow(/await t\.cpu\(\)/);
     expect(() => t.item()).toThrow(DeviceError);
