@@ -203,6 +203,8 @@ class JitState {
   readonly lastNumbers = new Map<string, number[]>();
   readonly events: string[] = [];
   readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0 };
+  /** Recordings in a row, per signature, that changed JS state a replay would not repeat. */
+  readonly #unrecordedRuns = new WeakMap<Entry, number>();
   readonly maxVariants: number;
   readonly cacheSize: number;
   readonly passes: readonly NamedPass[];
@@ -372,6 +374,7 @@ class JitState {
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
     const finish = (value: unknown): void => {
       const v = makeVariant(trace, value);
+      if (!this.#replayable(entry, trace)) return;
       if (trace.invalid === undefined) return done(v);
       // The call's result is right (it ran eagerly); only its recording is unusable.
       this.liftLoops = false;
@@ -390,6 +393,24 @@ class JitState {
     }
     finish(result);
     return result;
+  }
+
+  /**
+   * False when `trace` changed JS state that its graph does not record (trace.ts
+   * unrecordedWrite): the recording is dropped. One such call is forgiven (a first step
+   * creates its optimizer state); two in a row and the signature stays eager, with a warning.
+   */
+  #replayable(entry: Entry, trace: Trace): boolean {
+    const write = trace.unrecordedWrite();
+    if (write === undefined) {
+      this.#unrecordedRuns.delete(entry);
+      return true;
+    }
+    const runs = (this.#unrecordedRuns.get(entry) ?? 0) + 1;
+    this.#unrecordedRuns.set(entry, runs);
+    if (runs >= 2) this.#giveUp(entry, `the function ${write}, which a replay cannot repeat (it runs no JavaScript); do that outside the jit'd function`);
+    else this.#event('recompiles', `not compiling this call's recording: it ${write}; tracing again`);
+    return false;
   }
 
   confirm(entry: Entry, v: Variant): void {

@@ -7,6 +7,7 @@ import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
+import { stateWritten } from '../dispatch.js';
 
 const parameters = new WeakSet<Tensor>();
 
@@ -88,7 +89,10 @@ export class Module {
 
   /** Sets training mode here and below. */
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    for (const [, m] of this.namedModules()) {
+      if (m.training !== mode) stateWritten(`switched a ${m.constructor.name} to ${mode ? 'train' : 'eval'} mode`);
+      m.training = mode;
+    }
     return this;
   }
 

@@ -5,7 +5,7 @@
  * under jit and eagerly on separate copies of the state and compares them bit for bit.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Tensor, jit, noGrad, tensor, zeros, type JitFunction } from '../../../src/index.js';
+import { Tensor, jit, nn, noGrad, optim, tensor, zeros, type JitFunction } from '../../../src/index.js';
 import { withSeed } from '../random-inputs.js';
 import { expectSameTensor, expectSameTree, randTensor } from './compare.js';
 
@@ -88,5 +88,142 @@ describe('.grad assignments', () => {
       noGrad(() => { compiled.w.grad!.fill_(7); eager.w.grad!.fill_(7); });
     }
     expect(f.stats.replays).toBeGreaterThan(0);
+  });
+});
+
+/** Warnings printed while `fn` runs. */
+function warningsOf(fn: () => void): string[] {
+  const seen: string[] = [];
+  vi.spyOn(console, 'warn').mockImplementation((m: unknown) => { seen.push(String(m)); });
+  fn();
+  return seen;
+}
+
+describe('writes a replay cannot repeat keep the function eager, with one warning naming them', () => {
+  it('requiresGrad switched on a tensor from outside the call', () => {
+    let f: JitFunction<() => unknown> | undefined;
+    const warned = warningsOf(() => {
+      f = expectStepsMatch('requiresGrad', () => {
+        const w = tensor([1, 2, 3]);
+        const step = () => {
+          w.requiresGrad = !w.requiresGrad;
+          return w.mul(2).sum();
+        };
+        return { step, tensors: [w] };
+      });
+    });
+    expect(f!.stats.replays).toBe(0);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/set requiresGrad = (true|false) on a tensor from outside the call at .*effects\.test\.ts:\d+/);
+  });
+
+  it('requiresGrad set on tensors the call makes itself is no obstacle', () => {
+    const f = expectStepsMatch('own requiresGrad', () => {
+      const x = tensor([0.5, -1, 2]);
+      const step = () => {
+        const h = x.mul(3).detach().requiresGrad_();
+        const y = h.exp().sum();
+        y.backward();
+        return h.grad!;
+      };
+      return { step, tensors: [x] };
+    });
+    expect(f.stats.replays).toBeGreaterThan(0);
+  });
+
+  it('an optimizer state field replaced by a new tensor on every step', () => {
+    /** Momentum written out of place: a new buffer each step, assigned to the state field. */
+    class OutOfPlaceMomentum extends optim.SGD {
+      protected override update(group: optim.SGD['paramGroups'][number]): void {
+        for (const p of group.params) {
+          const s = this.stateOf(p);
+          const buf = s.buf === undefined ? p.grad!.clone() : (s.buf as Tensor).mul(0.9).add(p.grad!);
+          s.buf = buf;
+          p.sub_(buf.mul(0.1));
+        }
+      }
+    }
+    let f: JitFunction<() => unknown> | undefined;
+    const warned = warningsOf(() => {
+      f = expectStepsMatch('optimizer field', () => {
+        const w = tensor([1, -2, 3], { requiresGrad: true });
+        const opt = new OutOfPlaceMomentum([w], { lr: 0.1 });
+        const step = () => {
+          opt.zeroGrad();
+          const l = w.mul(w).sum();
+          l.backward();
+          opt.step();
+          return l.detach();
+        };
+        return { step, tensors: [w] };
+      });
+    });
+    expect(f!.stats.replays).toBe(0);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/assigned the optimizer state field buf at .*effects\.test\.ts:\d+/);
+  });
+
+  it('a learning-rate schedule stepped inside the compiled step', () => {
+    let f: JitFunction<() => unknown> | undefined;
+    const warned = warningsOf(() => {
+      f = expectStepsMatch('schedule inside', () => {
+        const w = tensor([1, -2, 3], { requiresGrad: true });
+        const opt = new optim.SGD([w], { lr: 0.1 });
+        // Holds each lr for 3 steps: equal recordings in a row would otherwise compile.
+        const schedule = new optim.StepLR(opt, 3, 0.5);
+        const step = () => {
+          opt.zeroGrad();
+          w.mul(w).sum().backward();
+          opt.step();
+          schedule.step();
+          return w.clone();
+        };
+        return { step, tensors: [w] };
+      });
+    });
+    expect(f!.stats.replays).toBe(0);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/set the optimizer's lr at /);
+  });
+
+  it('a module switched between train and eval mode inside the call', () => {
+    /** Doubles in training, triples in evaluation. */
+    class Scale extends nn.Module {
+      forward(x: Tensor): Tensor { return x.mul(this.training ? 2 : 3); }
+    }
+    let f: JitFunction<() => unknown> | undefined;
+    const warned = warningsOf(() => {
+      f = expectStepsMatch('module mode', () => {
+        const m = new Scale();
+        const x = tensor([1, 2, 3, 4]);
+        const step = () => {
+          m.train(!m.training);
+          return m.forward(x).sum();
+        };
+        return { step, tensors: [x] };
+      });
+    });
+    expect(f!.stats.replays).toBe(0);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/switched a Scale to (train|eval) mode/);
+  });
+
+  it('Adam creating its state on the first step still compiles, and matches eager', () => {
+    withSeed('adam first step', (next) => {
+      const init = randTensor(next, [4]);
+      const f = expectStepsMatch('adam', () => {
+        const w = init.clone().requiresGrad_();
+        const opt = new optim.Adam([w], { lr: 0.05 });
+        const step = () => {
+          opt.zeroGrad();
+          const l = w.mul(w).sum();
+          l.backward();
+          opt.step();
+          return l.detach();
+        };
+        return { step, tensors: [w] };
+      });
+      expect(f.stats.replays).toBeGreaterThanOrEqual(CALLS - 3);
+    });
   });
 });
