@@ -131,7 +131,8 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
 
 /** True when the written elements of `t` could be read back through another index of `t`. */
 function hasInternalOverlap(t: Tensor): boolean {
-  return t.shape.some((d, i) => d > 1 && t.strides[i] === 0);
+  // Without elements nothing overlaps: contiguous strides of [2, 0] are [0, 1].
+  return !t.shape.includes(0) && t.shape.some((d, i) => d > 1 && t.strides[i] === 0);
 }
 
 /**

@@ -138,8 +138,12 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
         const batch = idx.slice(0, r - 2);
         const i = idx[r - 2]!, j = idx[r - 1]!;
         // Products and their running sum in float64, in order of k; storing rounds once.
+        // int32 wraps at every product and sum, as int32 mul then sum does.
         let acc = 0;
-        for (let t = 0; t < k; t++) acc += read(a, [...batch, i, t]) * read(b, [...batch, t, j]);
+        for (let t = 0; t < k; t++) {
+          const x = read(a, [...batch, i, t]), y = read(b, [...batch, t, j]);
+          acc = out.dtype === 'int32' ? (acc + Math.imul(x, y)) | 0 : acc + x * y;
+        }
         out.data[o] = acc;
       });
       return out;
