@@ -94,7 +94,7 @@ function powByConstant(x: Tensor, b: number): Tensor {
     p = n === 2 ? sq : n === 3 ? mul(sq, x) : mul(sq, sq);
   }
   // 1 / x^n keeps pow's signs: (-0)^-3 = -Inf, (-0)^-2 = +Inf, (-Inf)^-1 = -0.
-  return b < 0 ? div(1, p) : p;
+  return b < 0 ? reciprocal(p) : p;
 }
 /** Remainder with the divisor's sign (Python's %). */
 export const remainder = (a: TensorLike, b: TensorLike): Tensor => binary('mod', 'remainder', a, b);
