@@ -66,9 +66,9 @@ export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', 'div'
 
 /**
  * a^b. A constant exponent of ±1..±4 or ±0.5 on a float tensor (and 2..4 on an int32 one)
- * is computed with multiplications and a square root instead of the pow primitive: pow(x, 3)
- * over 4M float32 elements took 250 ms, x·x·x 27 ms (bench/pow.ts). Eager and jit both see
- * the same primitives, so they stay bitwise equal; each form keeps pow's special values.
+ * is computed with multiplications and a square root instead of the pow primitive, which
+ * took 30-50x as long as x·x·x over 4M float32 elements (bench/pow.ts). Eager and jit both
+ * see the same primitives, so they stay bitwise equal; each form keeps pow's special values.
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (a instanceof Tensor && typeof b === 'number' && powFastPath(a.dtype, b)) return powByConstant(a, b);
@@ -88,7 +88,8 @@ function powByConstant(x: Tensor, b: number): Tensor {
     // sqrt(-0) is -0 and sqrt(-Inf) NaN, where pow gives +0 and +Inf.
     p = where(eq(x, -Infinity), Infinity, add(sqrt(x), 0));
   } else if (n === 1) {
-    p = mul(x, 1);
+    // x^1 is x, and x^-1 one reciprocal; pow's result is still a new tensor.
+    p = b < 0 ? x : mul(x, 1);
   } else {
     const sq = mul(x, x);
     p = n === 2 ? sq : n === 3 ? mul(sq, x) : mul(sq, sq);
@@ -96,6 +97,7 @@ function powByConstant(x: Tensor, b: number): Tensor {
   // 1 / x^n keeps pow's signs: (-0)^-3 = -Inf, (-0)^-2 = +Inf, (-Inf)^-1 = -0.
   return b < 0 ? reciprocal(p) : p;
 }
+
 /** Remainder with the divisor's sign (Python's %). */
 export const remainder = (a: TensorLike, b: TensorLike): Tensor => binary('mod', 'remainder', a, b);
 /** Elementwise maximum; NaN wins. */

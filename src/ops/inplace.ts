@@ -47,8 +47,10 @@ function update<T extends Tensor>(op: string, target: T, other: TensorLike, f: (
   checkTarget(op, target, other);
   const tracked = checkAutograd(op, target, other);
   // A tracked target is read through a copy: its old history must stay reachable after the
-  // write, and an op that saves its operands (mul, div) must not save memory the write changes.
-  const value = f(tracked ? clone(target) : target, other);
+  // write, and an op that saves its operands for the gradient (mul, div) must not save
+  // memory the write changes.
+  const readCopy = tracked && (target.requiresGrad || f === mul || f === div);
+  const value = f(readCopy ? clone(target) : target, other);
   if (!canCast(value.dtype, target.dtype)) {
     throw new DTypeError(`${op}: the result type ${value.dtype} cannot be stored in the ${target.dtype} target (cast the target first, or use the out-of-place op)`);
   }
