@@ -4,7 +4,7 @@
  * Each jit'd function is compared with eager execution on the GPU on every call.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Tensor, grad, jit, webgpu } from '../../../src/index.js';
+import { Tensor, grad, jit, tensor, webgpu } from '../../../src/index.js';
 import { initEagerForTests } from '../../webgpu.js';
 import { expectClose, gpuRand, withSeed } from './webgpu-helpers.js';
 
@@ -62,5 +62,14 @@ onGpu('jit on webgpu: edge sizes', { timeout: TIMEOUT }, () => {
       const [v] = await f(gpuRand(() => 0.5, [3, 1]));
       expect(Array.from(await v!.dataAsync()).every(Number.isNaN), `call ${call + 1}`).toBe(true);
     }
+  });
+});
+
+onGpu('webgpu: int32 matmul', { timeout: TIMEOUT }, () => {
+  it('wraps like int32 mul then sum, as on the CPU', async () => {
+    const a = [[2147483647, 3], [-7, 1 << 30]], b = [[-(2 ** 31), 5], [1, 4]];
+    const onCpu = tensor(Int32Array.from(a.flat()), { shape: [2, 2] }).matmul(tensor(Int32Array.from(b.flat()), { shape: [2, 2] }));
+    const onGpu = tensor(Int32Array.from(a.flat()), { shape: [2, 2], device: 'webgpu' }).matmul(tensor(Int32Array.from(b.flat()), { shape: [2, 2], device: 'webgpu' }));
+    expect(Array.from(await onGpu.dataAsync())).toEqual(Array.from(onCpu.data()));
   });
 });
