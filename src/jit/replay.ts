@@ -148,8 +148,9 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
         return sameValues(values, p.expected) ? undefined : { ok: false, guard, got: Array.from(values, Number) };
       }
       case 'setGrad': {
-        const target = real[node.inputs[0]!];
-        // Gradients of tensors made inside the call are not visible after it.
+        // A tensor made inside the call has its .grad set too: the call may return it.
+        // (One that a kernel kept in registers was not returned, and needs none.)
+        const target = real[node.inputs[0]!] ?? env[node.inputs[0]!];
         if (target !== undefined) pendingGrads.set(target, node.inputs.length > 1 ? env[node.inputs[1]!]! : null);
         return undefined;
       }

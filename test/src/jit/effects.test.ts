@@ -75,6 +75,18 @@ describe('.grad assignments', () => {
     });
   });
 
+  it('a .grad assigned to a tensor the call makes and returns is there after a replay', () => {
+    const body = (x: Tensor) => { const h = x.mul(2); h.grad = x.add(1); return h; };
+    const f = jit(body);
+    for (let call = 1; call <= CALLS; call++) {
+      const x = tensor([1, -2, 3].map((v) => v * call));
+      const got = f(x), want = body(x);
+      expectSameTensor(got, want, `call ${call}`);
+      expectSameGrad(got as Tensor, want, `call ${call}`);
+    }
+    expect(f.stats.replays).toBeGreaterThan(0);
+  });
+
   it('a constant assigned as .grad is the caller\'s own tensor: writing into it changes no later call', () => {
     const make = () => {
       const w = tensor([1, 2, 3], { requiresGrad: true });

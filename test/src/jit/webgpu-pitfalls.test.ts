@@ -49,6 +49,23 @@ onGpu('jit on webgpu: in-place writes and aliases', { timeout: TIMEOUT }, () => 
   });
 });
 
+onGpu('jit on webgpu: .grad of a returned tensor', { timeout: TIMEOUT }, () => {
+  it('a .grad assigned to a tensor the call makes and returns is there after a replay', async () => {
+    await withSeed('gpu grad of a result', async (next) => {
+      const body = (x: Tensor) => { const h = x.mul(2); h.grad = x.add(1); return h; };
+      const f = jit(body);
+      for (let call = 1; call <= CALLS; call++) {
+        const x = gpuRand(next, [5]);
+        const got = await f(x), want = body(x);
+        await expectClose(got, want, `call ${call}`);
+        expect(got.grad, `call ${call}: .grad`).not.toBeNull();
+        await expectClose(got.grad!, want.grad!, `call ${call}: .grad`);
+      }
+      expect(f.stats.replays).toBeGreaterThan(0);
+    });
+  });
+});
+
 onGpu('jit on webgpu: edge sizes', { timeout: TIMEOUT }, () => {
   it('kernels over an empty strided view compile (no `% 0u`)', async () => {
     await expectJitMatchesEager('gpu empty narrow', (x, s) => { const e = x.narrow(1, 1, 0); return [e.mul(s).sin(), e.floor()]; }, [[2, 3], []]);
