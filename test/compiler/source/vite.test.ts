@@ -148,6 +148,7 @@ describe('programs through the plugin', () => {
 });
 
 describe('in a Vite server', () => {
+  // Starts a Vite server and transforms through it: seconds on a loaded 2-core CI machine.
   it('Vite runs the plugin after TypeScript, with a map to the original file', async () => {
     const server = await createServer({
       configFile: false,
@@ -167,5 +168,5 @@ describe('in a Vite server', () => {
     } finally {
       await server.close();
     }
-  });
+  }, 60_000);
 });
