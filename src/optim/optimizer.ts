@@ -37,8 +37,6 @@ function backNumbersWithTensors<O extends object>(group: O): Map<string, Tensor>
       get: () => t.item(),
       set: (v: number) => {
         if (typeof v !== 'number') throw new ValueError(`optimizer: ${key} must be a number (got ${typeof v})`);
-        // The value comes from JS (a schedule's epoch count, say) that a replay does not run.
-        stateWritten(`set the optimizer's ${key}`);
         noGrad(() => t.fill_(v));
       },
     });

@@ -195,7 +195,28 @@ describe('writes a replay cannot repeat keep the function eager, with one warnin
     });
     expect(f!.stats.replays).toBe(0);
     expect(warned).toHaveLength(1);
-    expect(warned[0]).toMatch(/set the optimizer's lr at /);
+    expect(warned[0]).toMatch(/stepped the StepLR learning-rate schedule at .*effects\.test\.ts:\d+/);
+  });
+
+  it('a learning rate set from a number argument inside the step compiles and follows the argument', () => {
+    const make = () => {
+      const w = tensor([1, -2, 3], { requiresGrad: true });
+      const opt = new optim.SGD([w], { lr: 0.1 });
+      const step = (lr: number) => {
+        opt.paramGroups[0]!.lr = lr;
+        opt.zeroGrad();
+        w.mul(w).sum().backward();
+        opt.step();
+        return w.clone();
+      };
+      return { w, step };
+    };
+    const eager = make(), compiled = make();
+    const f = jit(compiled.step);
+    [0.1, 0.05, 0.2, 0.01, 0.3, 0.07, 0.02, 0.5].forEach((lr, i) => {
+      expectSameTensor(f(lr), eager.step(lr), `call ${i + 1} (lr ${lr})`);
+    });
+    expect(f.stats.replays).toBeGreaterThan(0);
   });
 
   it('a module switched between train and eval mode inside the call', () => {
