@@ -52,6 +52,16 @@ describe('pow with a constant exponent', () => {
     expectAllClose(tensor([1, -1, 2], { dtype: 'int32' }).pow(-1), [1, -1, 0], { rtol: 0, atol: 0, dtype: 'int32' });
   });
 
+  it('pow(x, 3) compiles to exactly what x.mul(x).mul(x) compiles to (so it costs the same)', () => {
+    const viaPow = jit((x: Tensor) => x.pow(3)), written = jit((x: Tensor) => x.mul(x).mul(x));
+    const x = tensor([0.5, -2, 3]);
+    for (let call = 0; call < 3; call++) expectSameTensor(viaPow(x), written(x), `call ${call + 1}`);
+    const [a] = viaPow.explain(x).variants, [b] = written.explain(x).variants;
+    expect(a!.optimized).toBeDefined();
+    expect(a!.optimized).toBe(b!.optimized);
+    expect(a!.kernelCount).toBe(b!.kernelCount);
+  });
+
   it('eager and jit agree bit for bit, forward and backward', () => {
     withSeed('pow constant jit', (next) => {
       const body = (x: Tensor) => {
