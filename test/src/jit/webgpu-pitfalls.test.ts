@@ -66,6 +66,23 @@ onGpu('jit on webgpu: .grad of a returned tensor', { timeout: TIMEOUT }, () => {
   });
 });
 
+onGpu('jit on webgpu: signed zero constants', { timeout: TIMEOUT }, () => {
+  it('x.div(-0) and x.mul(-0) keep their sign after another function compiled the same kernel with +0', async () => {
+    await withSeed('gpu signed zero', async (next) => {
+      const bodies = [(x: Tensor) => [x.div(0)], (x: Tensor) => [x.div(-0)], (x: Tensor) => [x.mul(0)], (x: Tensor) => [x.mul(-0)]];
+      const fs = bodies.map((b) => jit(b));
+      for (let call = 1; call <= 4; call++) {
+        const x = gpuRand(next, [4], 0.5, 1);
+        for (let k = 0; k < fs.length; k++) {
+          const [got] = await fs[k]!(x), [want] = bodies[k]!(x);
+          const g = Array.from(await got!.dataAsync()), w = Array.from(await want!.dataAsync());
+          expect(g.map((v) => Object.is(v, -0) ? '-0' : String(v)), `call ${call}, function ${k}`).toEqual(w.map((v) => Object.is(v, -0) ? '-0' : String(v)));
+        }
+      }
+    });
+  });
+});
+
 onGpu('jit on webgpu: edge sizes', { timeout: TIMEOUT }, () => {
   it('kernels over an empty strided view compile (no `% 0u`)', async () => {
     await expectJitMatchesEager('gpu empty narrow', (x, s) => { const e = x.narrow(1, 1, 0); return [e.mul(s).sin(), e.floor()]; }, [[2, 3], []]);
