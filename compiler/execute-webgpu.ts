@@ -13,7 +13,7 @@ import { CommandBatch, fromGpuBytes, readBuffers, toGpuArray, upload, type Buffe
 import type { TypedArray } from '../runtime/dtype.js';
 import { InternalError } from '../runtime/errors.js';
 import { renderWgsl, STATUS_BYTES, throwStatus, type WgslKernel, type WgslOptions } from './codegen/wgsl.js';
-import type { KernelSpec } from './kernel.js';
+import { specKey, type KernelSpec } from './kernel.js';
 
 /** A device buffer holding one kernel arg's elements (bool as u32 words). */
 export interface GpuArg {
@@ -51,7 +51,7 @@ export class WebGpuRunner {
 
   /** The rendered kernel for `spec`, rendered once per spec and options (fallbackAdapter is the runner's). */
   kernel(spec: KernelSpec, options: WgslOptions = {}): WgslKernel {
-    const key = JSON.stringify([spec, options.alignedOffsets === true, options.workgroupSize ?? 0]);
+    const key = specKey([spec, options.alignedOffsets === true, options.workgroupSize ?? 0]);
     let k = this.kernels.get(key);
     if (k === undefined) {
       k = renderWgsl(spec, this.gpu.limits, { ...options, fallbackAdapter: this.fallbackAdapter });

@@ -171,6 +171,14 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
   return { shape: outShape, strides: outStrides };
 }
 
+/**
+ * JSON text of a kernel spec (or part of one) for cache keys. Plain JSON writes -0 as 0 and
+ * NaN and ±Infinity as null, so kernels with different literals would share one entry.
+ */
+export function specKey(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `#${Object.is(v, -0) ? '-0' : String(v)}` : v));
+}
+
 /** A compact cache key for a loop nest: sizes, then each arg's strides. Hot path of every eager op. */
 export function layoutKey(shape: readonly number[], strides: readonly (readonly number[])[]): string {
   let key = '';

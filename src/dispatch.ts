@@ -27,6 +27,11 @@ export interface Observer {
   onGradRead?(t: Tensor, grad: Tensor | null): void;
   /** JS assigned `t.grad`. */
   onGradWrite?(t: Tensor, grad: Tensor | null): void;
+  /**
+   * JS changed state that no tensor op records: `what` says which (a flag of `target`, an
+   * optimizer's field), so a recording can tell whether a replay would miss it.
+   */
+  onStateWrite?(what: string, target?: Tensor): void;
 }
 
 /** What a tensor made from JS values holds: one scalar, one repeated value, or data. */
@@ -69,6 +74,11 @@ export function onDevice<T>(device: Device, fn: () => T): T {
   } finally {
     nullaryDevice = previous;
   }
+}
+
+/** Tells observers that JS changed state no tensor op records (see Observer.onStateWrite). */
+export function stateWritten(what: string, target?: Tensor): void {
+  for (const o of observers) o.onStateWrite?.(what, target);
 }
 
 /** Tells observers that `t` was just filled from JS values. */
@@ -121,7 +131,8 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
 
 /** True when the written elements of `t` could be read back through another index of `t`. */
 function hasInternalOverlap(t: Tensor): boolean {
-  return t.shape.some((d, i) => d > 1 && t.strides[i] === 0);
+  // Without elements nothing overlaps: contiguous strides of [2, 0] are [0, 1].
+  return !t.shape.includes(0) && t.shape.some((d, i) => d > 1 && t.strides[i] === 0);
 }
 
 /**

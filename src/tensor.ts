@@ -13,7 +13,7 @@ import { runBackward, type BackwardOptions } from './autograd/backward.js';
 import { AutogradError, type GradNode } from './autograd/node.js';
 import { onesLike } from './ops/creation.js';
 import { contiguousStrides, isContiguous, sameShape, sizeOf } from '../compiler/ir/shape.js';
-import { activeObservers, apply } from './dispatch.js';
+import { activeObservers, apply, stateWritten } from './dispatch.js';
 import { noGrad } from './autograd/mode.js';
 import { formatTensor } from './format.js';
 import type { Scalar } from './dtype.js';
@@ -107,6 +107,7 @@ export class Tensor {
   set requiresGrad(value: boolean) {
     if (value && !isFloat(this.dtype)) throw new DTypeError(`requiresGrad: only float tensors can require gradients (got ${this.dtype})`);
     if (!value && this.gradFn !== null) throw new AutogradError('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');
+    if (value !== this.#requiresGrad) stateWritten(`set requiresGrad = ${value} on a tensor from outside the call`, this);
     this.#requiresGrad = value;
   }
   /** Sets requiresGrad and returns this tensor. */

@@ -401,7 +401,8 @@ function renderMatmul(spec: MatmulSpec): string {
       `for (let kk = 0, pak = 0, q = 0; kk < ${int(k)}; kk++, pak += ${int(sak)}, q += 4) {`,
       ...range(rows).map((r) => `  const a${r} = bA[a${r}p + pak];`),
       '  const b0 = bp[q], b1 = bp[q + 1], b2 = bp[q + 2], b3 = bp[q + 3];',
-      ...range(rows).map((r) => `  ${range(4).map((c) => `c${r}${c} += a${r} * b${c};`).join(' ')}`),
+      // int32 wraps at every product and sum, as int32 mul then sum does.
+      ...range(rows).map((r) => `  ${range(4).map((c) => (dtype === 'int32' ? `c${r}${c} = (c${r}${c} + Math.imul(a${r}, b${c})) | 0;` : `c${r}${c} += a${r} * b${c};`)).join(' ')}`),
       '}',
     ];
     for (let r = 0; r < rows; r++) {

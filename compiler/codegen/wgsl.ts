@@ -191,8 +191,10 @@ function coordinates(shape: readonly number[], lin: string, prefix: string): { l
   const lines: string[] = [];
   let rest = lin;
   for (let d = shape.length - 1; d > 0; d--) {
-    lines.push(`let ${prefix}${d} = ${rest} % ${u32(shape[d]!)};`);
-    lines.push(`let ${prefix}r${d} = ${rest} / ${u32(shape[d]!)};`);
+    // Over a size-0 shape no invocation gets here, but WGSL rejects `% 0u` outright.
+    const size = u32(Math.max(shape[d]!, 1));
+    lines.push(`let ${prefix}${d} = ${rest} % ${size};`);
+    lines.push(`let ${prefix}r${d} = ${rest} / ${size};`);
     rest = `${prefix}r${d}`;
   }
   if (shape.length > 0) lines.push(`let ${prefix}0 = ${rest};`);

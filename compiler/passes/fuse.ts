@@ -12,7 +12,7 @@ import type { DType } from '../../runtime/dtype.js';
 import type { EffectParams, Graph, Node } from '../ir/graph.js';
 import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
-import { collapseDims, layoutKey, type Expr, type MapSpec, type MatmulSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
+import { collapseDims, layoutKey, specKey, type Expr, type MapSpec, type MatmulSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
 import { findRowRegions } from './rows.js';
 import { mergeKernels } from './merge.js';
 
@@ -138,7 +138,7 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
   // Row kernels first: their members are not grouped again below.
   // Dead nodes count as taken, so no kernel is built around them.
   const taken = new Set<number>(nodes.flatMap((_, i) => (live[i] ? [] : [i])));
-  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected, literalOf).filter((g) => {
+  const regions = findRowRegions(graph, layouts, keep, users, taken, rejected, literalOf, written).filter((g) => {
     const spread = new Set(g.members.map(deviceOf)).size > 1;
     const args = (g.step.spec as RowSpec).dtypes.length;
     if (!spread && args <= maxArgs) return true;
@@ -507,7 +507,7 @@ function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | un
   };
   return {
     kind: 'fused', nodes: [mm, ...ms], inputs: [a, b, ...extras], outputs: [output], targets: [undefined], spec,
-    key: `fused-matmul|${JSON.stringify(spec)}`,
+    key: `fused-matmul|${specKey(spec)}`,
   };
 }
 
@@ -547,5 +547,5 @@ function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | un
 /** A stable text of a spec (its fields are numbers, dtype and primitive names only). */
 function specText(spec: MapSpec | ReduceSpec): string {
   const shapes = spec.kind === 'map' ? layoutKey(spec.shape, spec.strides) : `${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.op}`;
-  return `${shapes}|${spec.dtypes}|${JSON.stringify(spec.body)}|${spec.kind === 'map' ? JSON.stringify(spec.stores) : spec.value}`;
+  return `${shapes}|${spec.dtypes}|${specKey(spec.body)}|${spec.kind === 'map' ? specKey(spec.stores) : spec.value}`;
 }

@@ -74,13 +74,18 @@ export function mergeKernels(steps: readonly Step[], nodes: readonly Node[]): St
   };
   for (const st of steps) {
     if (mergeable(st)) {
+      // A part that stores in place into a value the batch makes needs that buffer bound
+      // before the merged kernel starts: it runs after the batch instead.
+      if (st.targets.some((t) => t !== undefined && (produced.has(t) || aliasOf.has(t)))) flush();
       batch.push(st);
       st.outputs.forEach((o, k) => { if (st.targets[k] === undefined) produced.add(o); });
       continue;
     }
-    // `.grad` assignments take effect when the call commits: they can wait for the kernel.
+    // `.grad` assignments take effect when the call commits: they can wait for the kernel,
+    // but keep their order (`w.grad = g` then `w.grad = null` must end with null).
     if (st.kind === 'node' && nodes[st.node]!.op === 'setGrad') {
-      if (nodes[st.node]!.inputs.some((x) => produced.has(x) || aliasOf.has(x))) deferred.push(st);
+      const waits = nodes[st.node]!.inputs.some((x) => produced.has(x) || aliasOf.has(x));
+      if (waits || deferred.some((d) => d.kind === 'node' && nodes[d.node]!.op === 'setGrad')) deferred.push(st);
       else out.push(st);
       continue;
     }

@@ -9,7 +9,7 @@
 import type { Graph, Node } from '../ir/graph.js';
 import { isElementwise, primitiveRules, type Prim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
-import { collapseDims, layoutKey, type Expr, type RowPass, type RowSpec, type Store } from '../kernel.js';
+import { collapseDims, layoutKey, specKey, type Expr, type RowPass, type RowSpec, type Store } from '../kernel.js';
 import type { FusedStep, StaticLayout } from './fuse.js';
 
 type Role = 'full' | 'row' | 'reduce' | 'alias' | 'broadcast';
@@ -34,9 +34,9 @@ export interface RowRegion {
 
 /**
  * Finds row regions. `taken` receives the member nodes; `rejected` the reasons regions
- * were not formed.
+ * were not formed. `written` holds the storage roots that in-place writes target.
  */
-export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, users: readonly number[][], taken: Set<number>, rejected: string[], literalOf: (x: number) => number | undefined): RowRegion[] {
+export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | undefined)[], keep: ReadonlySet<number>, users: readonly number[][], taken: Set<number>, rejected: string[], literalOf: (x: number) => number | undefined, written: ReadonlySet<number>): RowRegion[] {
   const nodes = graph.nodes;
   const writes = nodes.flatMap((n, i) => (n.op === 'write' ? [i] : []));
   const regions: RowRegion[] = [];
@@ -60,8 +60,9 @@ export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | u
         if (sameShape(nodes[n.inputs[0]!]!.shape, full) && a.length === axes.length && a.every((x, k) => x === axes[k])) role = 'reduce';
       } else if (isMap(n)) {
         role = sameShape(n.shape, full) ? 'full' : isRowShape(n.shape) ? 'row' : null;
-      } else if ((n.op === 'reshape' && isRowShape(n.shape)) || (n.op === 'expand' && sameShape(n.shape, full) && sameShape(nodes[n.inputs[0]!]!.shape, kept))) {
-        // Views join only as views of a row value of the region.
+      } else if ((n.op === 'reshape' && isRowShape(n.shape)) || (n.op === 'expand' && !keep.has(i) && sameShape(n.shape, full) && sameShape(nodes[n.inputs[0]!]!.shape, kept))) {
+        // Views join only as views of a row value of the region. A broadcast that must exist
+        // as a tensor (a result) stays out: the kernel stores its base, the view runs after.
         const base = n.inputs[0]!;
         if (tryAdd(base)) {
           const baseRole = roles.get(base)!;
@@ -89,6 +90,12 @@ export function findRowRegions(graph: Graph, layouts: readonly (StaticLayout | u
       const lo = members[0]!, hi = members[members.length - 1]!;
       const inRegion = new Set(members);
       if (writes.some((w) => w > lo && w < hi)) return 'an in-place write happens inside it';
+      // A stored view is a buffer of its own here, not its base's storage: a later write
+      // through either would not reach the other.
+      const escapes = (m: number) => keep.has(m) || users[m]!.some((u) => !inRegion.has(u));
+      if (members.some((m) => written.has(m)) && members.some((m) => roles.get(m) === 'alias' && escapes(m))) {
+        return 'a value it makes is written in place later and also used through a view';
+      }
       for (const m of members) {
         for (const u of users[m]!) {
           if (!inRegion.has(u) && u < hi) return `node %${u} needs %${m} before the kernel would run`;
@@ -238,6 +245,6 @@ function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | 
     dtypes: [...stored.map((m) => nodes[m]!.dtype), ...inputs.map((x) => nodes[x]!.dtype)],
     outerStrides: outer.strides, innerStrides: inner.strides, rows, scratch: scratchIndex.size, passes,
   };
-  const key = `row|${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.dtypes}|${JSON.stringify(passes)}`;
+  const key = `row|${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.dtypes}|${specKey(passes)}`;
   return { kind: 'fused', nodes: members, inputs, outputs: stored, targets: stored.map(() => undefined), spec, key };
 }

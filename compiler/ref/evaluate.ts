@@ -25,6 +25,8 @@ import { wasmFeatures } from '../../runtime/wasm/features.js';
  * operands, rounded twice: off by one step only in the rare double-rounding tie).
  */
 export function matmulAccumulator(dtype: DType): (acc: number, a: number, b: number) => number {
+  // int32 wraps at every product and sum, as int32 mul then sum does.
+  if (dtype === 'int32') return (acc, a, b) => (acc + Math.imul(a, b)) | 0;
   if (dtype !== 'float32' || cpuEngine() !== 'wasm') return (acc, a, b) => acc + a * b;
   if (wasmFeatures().relaxedSimd) return (acc, a, b) => Math.fround(a * b + acc);
   return (acc, a, b) => Math.fround(acc + Math.fround(a * b));

@@ -234,6 +234,8 @@ class JitState {
   readonly lastNumbers = new Map<string, number[]>();
   readonly events: string[] = [];
   readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0, recompiles: 0, untraced: 0 };
+  /** Recordings in a row, per signature, that changed JS state a replay would not repeat. */
+  readonly #unrecordedRuns = new WeakMap<Entry, number>();
   readonly maxVariants: number;
   readonly cacheSize: number;
   readonly passes: readonly NamedPass[];
@@ -462,6 +464,7 @@ class JitState {
       // The call ran right (eagerly); a loop it would have unrolled keeps the signature eager.
       if (trace.abandoned !== undefined) return this.#giveUp(entry, trace.abandoned);
       const v = makeVariant(trace, value);
+      if (!this.#replayable(entry, trace)) return;
       if (trace.invalid === undefined) return done(v);
       // The call's result is right (it ran eagerly); only its recording is unusable.
       this.liftLoops = false;
@@ -480,6 +483,24 @@ class JitState {
     }
     finish(result);
     return result;
+  }
+
+  /**
+   * False when `trace` changed JS state that its graph does not record (trace.ts
+   * unrecordedWrite): the recording is dropped. One such call is forgiven (a first step
+   * creates its optimizer state); two in a row and the signature stays eager, with a warning.
+   */
+  #replayable(entry: Entry, trace: Trace): boolean {
+    const write = trace.unrecordedWrite();
+    if (write === undefined) {
+      this.#unrecordedRuns.delete(entry);
+      return true;
+    }
+    const runs = (this.#unrecordedRuns.get(entry) ?? 0) + 1;
+    this.#unrecordedRuns.set(entry, runs);
+    if (runs >= 2) this.#giveUp(entry, `the function ${write}, which a replay cannot repeat (it runs no JavaScript); do that outside the jit'd function`);
+    else this.#event('recompiles', `not compiling this call's recording: it ${write}; tracing again`);
+    return false;
   }
 
   confirm(entry: Entry, v: Variant): void {

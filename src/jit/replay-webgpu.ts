@@ -412,7 +412,8 @@ class Run {
         if (this.speculation?.readback.reads(i)) this.speculation.readback.record(i, this.env[node.inputs[0]!]!);
         return;
       case 'setGrad': {
-        const target = this.real[node.inputs[0]!];
+        // A tensor made inside the call has its .grad set too: the call may return it.
+        const target = this.real[node.inputs[0]!] ?? this.env[node.inputs[0]!];
         if (target !== undefined) this.pendingGrads.set(target, node.inputs.length > 1 ? this.env[node.inputs[1]!]! : null);
         return;
       }

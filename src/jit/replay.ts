@@ -148,8 +148,9 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
         return sameValues(values, p.expected) ? undefined : { ok: false, guard, got: Array.from(values, Number) };
       }
       case 'setGrad': {
-        const target = real[node.inputs[0]!];
-        // Gradients of tensors made inside the call are not visible after it.
+        // A tensor made inside the call has its .grad set too: the call may return it.
+        // (One that a kernel kept in registers was not returned, and needs none.)
+        const target = real[node.inputs[0]!] ?? env[node.inputs[0]!];
         if (target !== undefined) pendingGrads.set(target, node.inputs.length > 1 ? env[node.inputs[1]!]! : null);
         return undefined;
       }
@@ -234,21 +235,23 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
     info.real.data = shadow.data;
     info.real.version++;
   }
-  for (const [t, g] of pendingGrads) t.grad = g;
-  if (counters !== undefined) takeCounters(trace.randomCount);
-  // Constants are cached across replays: an output holding one (or a view of one) gets its
-  // own copy, since the caller may write into its result.
+  // Constants are cached across replays: an output or a gradient holding one (or a view of
+  // one) gets its own copy, since the caller may write into it.
   const cached = new Set(v.constants.flatMap((t) => (t ? [t.storage] : [])));
   const copies = new Map<Storage, Storage>();
+  const own = (t: Tensor): Tensor => {
+    if (!cached.has(t.storage)) return t;
+    let copy = copies.get(t.storage);
+    if (copy === undefined) copies.set(t.storage, (copy = { data: t.storage.data.slice(), device: t.storage.device, version: 0 }));
+    return new Tensor(copy, t.shape, t.strides, t.offset, t.dtype);
+  };
+  for (const [t, g] of pendingGrads) t.grad = g === null ? null : own(g);
+  if (counters !== undefined) takeCounters(trace.randomCount);
   const build = (spec: OutputSpec): unknown => {
     switch (spec.kind) {
       case 'tensor': {
         const t = env[spec.node]!;
-        if (cached.has(t.storage)) {
-          let copy = copies.get(t.storage);
-          if (copy === undefined) copies.set(t.storage, (copy = { data: t.storage.data.slice(), device: t.storage.device, version: 0 }));
-          return new Tensor(copy, t.shape, t.strides, t.offset, t.dtype);
-        }
+        if (cached.has(t.storage)) return own(t);
         const info = shadowInfo.get(t.storage);
         return info === undefined || !info.commit ? t : new Tensor(info.real, t.shape, t.strides, t.offset, t.dtype);
       }

@@ -84,6 +84,10 @@ export class Trace {
   readonly #loopTensors = new Map<number, Tensor>();
   /** First node of each loop being recorded, innermost last. */
   readonly #loopStarts: number[] = [];
+  /** Flags of tensors changed by JS, with where; settled at the end (see unrecordedWrite). */
+  readonly #flagWrites = new Map<Tensor, string>();
+  /** The first other JS state change of the call, with where. */
+  #stateWrite: string | undefined;
   /** Loops being recorded for lifting, and the tensors defined meanwhile. */
   #loopDepth = 0;
   #defined: Tensor[] = [];
@@ -298,6 +302,26 @@ export class Trace {
     this.#define(grad, this.#node('input', [], { source: { kind: 'grad', of } }, grad.shape, grad.dtype));
   }
 
+  onStateWrite(what: string, target?: Tensor): void {
+    const where = `${what} at ${userSite()}`;
+    if (target === undefined) this.#stateWrite ??= where;
+    else if (!this.#flagWrites.has(target)) this.#flagWrites.set(target, where);
+  }
+
+  /**
+   * The first change this call made to JS state that its graph does not record, so a replay
+   * would not repeat it; undefined when there is none. A flag of a tensor the call made
+   * itself counts for nothing: nothing outside held that tensor before the call.
+   */
+  unrecordedWrite(): string | undefined {
+    if (this.#stateWrite !== undefined) return this.#stateWrite;
+    for (const [t, where] of this.#flagWrites) {
+      const id = this.#ids.get(t);
+      if (id === undefined || (id !== POISONED && this.graph.nodes[id]!.op === 'input')) return where;
+    }
+    return undefined;
+  }
+
   onGradWrite(t: Tensor, grad: Tensor | null): void {
     this.#gradsSet.set(t, grad);
     const inputs = grad === null ? [this.idOf(t)] : [this.idOf(t), this.idOf(grad)];
@@ -313,4 +337,5 @@ observeApply({
   onRead: (t, values, how) => activeTrace()?.onRead(t, values, how),
   onGradRead: (t, grad) => activeTrace()?.onGradRead(t, grad),
   onGradWrite: (t, grad) => activeTrace()?.onGradWrite(t, grad),
+  onStateWrite: (what, target) => activeTrace()?.onStateWrite(what, target),
 });

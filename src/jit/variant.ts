@@ -82,8 +82,10 @@ function captureId(t: Tensor): number {
 function constantData(op: string, params: object): string {
   // A loop's graphs print shortened too: they are part of its parameters.
   if (op === 'loop') return formatParamsExact(params);
-  const data = (params as EffectParams['constant']).data;
-  return data === undefined ? '' : Array.from(data, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',');
+  const { data, value } = params as EffectParams['constant'];
+  // printGraph writes -0 as 0: x * -0 and x * 0 are different recordings.
+  if (data === undefined) return Object.is(value, -0) ? '-0' : '';
+  return Array.from(data, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',');
 }
 
 /** Finishes a trace: describes the result and fingerprints the recording. */

@@ -11,6 +11,7 @@ import { isDevice, toDevice, toDeviceAsync } from '../device.js';
 import { cast } from '../ops/elementwise.js';
 import { Tensor, type Device } from '../tensor.js';
 import { defaultExtraRepr, moduleRepr } from './repr.js';
+import { stateWritten } from '../dispatch.js';
 
 const parameters = new WeakSet<Tensor>();
 
@@ -92,7 +93,10 @@ export class Module {
 
   /** Sets training mode here and below. */
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    for (const [, m] of this.namedModules()) {
+      if (m.training !== mode) stateWritten(`switched a ${m.constructor.name} to ${mode ? 'train' : 'eval'} mode`);
+      m.training = mode;
+    }
     return this;
   }
 

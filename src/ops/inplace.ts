@@ -35,9 +35,11 @@ function checkAutograd(op: string, target: Tensor, other: TensorLike): boolean {
   return tracked;
 }
 
-/** Gives `target` the history "copied from value": gradients flow from target into value. */
+/**
+ * Gives `target` the history "copied from value" (same shape): gradients flow from target
+ * into value, and none into what target held before (a constant value cuts it off).
+ */
 function rebaseHistory(target: Tensor, value: Tensor): void {
-  if (!value.requiresGrad) return;
   const node = value.dtype === target.dtype ? new GradNode('copy', {}, [value], target) : new GradNode('cast', { dtype: target.dtype }, [value], target);
   target.setGradFn(node);
 }
@@ -45,8 +47,11 @@ function rebaseHistory(target: Tensor, value: Tensor): void {
 function update<T extends Tensor>(op: string, target: T, other: TensorLike, f: (a: Tensor, b: TensorLike) => Tensor): T {
   checkTarget(op, target, other);
   const tracked = checkAutograd(op, target, other);
-  // A tracked target is read through a copy: its old history must stay reachable after the write.
-  const value = f(tracked && target.requiresGrad ? clone(target) : target, other);
+  // A tracked target is read through a copy: its old history must stay reachable after the
+  // write, and an op that saves its operands for the gradient (mul, div) must not save
+  // memory the write changes.
+  const readCopy = tracked && (target.requiresGrad || f === mul || f === div);
+  const value = f(readCopy ? clone(target) : target, other);
   if (!canCast(value.dtype, target.dtype)) {
     throw new DTypeError(`${op}: the result type ${value.dtype} cannot be stored in the ${target.dtype} target (cast the target first, or use the out-of-place op)`);
   }
@@ -71,7 +76,9 @@ export function copy_<T extends Tensor>(target: T, src: TensorLike): T {
   checkTarget('copy_', target, src);
   const tracked = checkAutograd('copy_', target, src);
   const value = asTensor(src, src instanceof Tensor ? src.dtype : resultType(src === true || src === false ? src : 0.5, target.dtype));
-  writeInto('copy_', target, expandTo(value, target.shape));
-  if (tracked) rebaseHistory(target, value);
+  // The history goes through the broadcast, whose gradient sums back to the source's shape.
+  const full = expandTo(value, target.shape);
+  writeInto('copy_', target, full);
+  if (tracked) rebaseHistory(target, full);
   return target;
 }

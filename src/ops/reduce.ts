@@ -119,7 +119,12 @@ export function variance(x: Tensor, axis?: Axes, keepdim = false, correction = 1
   const n = count(x, axis, 'var');
   const xf = asFloat(x);
   const centered = sub(xf, mean(xf, axis, true));
-  return div(sum(mul(centered, centered), axis, keepdim), Math.max(0, n - correction));
+  const squares = sum(mul(centered, centered), axis, keepdim);
+  if (n - correction > 0) return div(squares, n - correction);
+  // No degrees of freedom left: NaN, as in PyTorch. Dividing by 0 alone is not enough on
+  // WebGPU: a fused kernel whose shader compiler sees the sum is 0 (one value per row) may
+  // fold 0 / x to 0, which WGSL's float rules allow; adding NaN cannot be folded away.
+  return add(div(squares, 0), NaN);
 }
 
 /** Standard deviation over `axis`. */

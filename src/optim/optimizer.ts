@@ -3,6 +3,7 @@ import type { DType } from '../../runtime/dtype.js';
 import { ValueError } from '../../runtime/errors.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
+import { stateWritten } from '../dispatch.js';
 import { scalarTensor } from '../ops/creation.js';
 import { cast } from '../ops/elementwise.js';
 
@@ -41,6 +42,20 @@ function backNumbersWithTensors<O extends object>(group: O): Map<string, Tensor>
     });
   }
   return backing;
+}
+
+/**
+ * Per-parameter state whose field assignments are reported: a jit'd step that assigns one
+ * (a first step creating moments, a field replaced by a new tensor) cannot be replayed, since
+ * a replay runs no JS. Updates in place (`buf.mul_(m)`) are tensor writes and replay.
+ */
+function observedState(s: ParamState): ParamState {
+  return new Proxy(s, {
+    set(target, key, value) {
+      stateWritten(`assigned the optimizer state field ${String(key)}`);
+      return Reflect.set(target, key, value);
+    },
+  });
 }
 
 /** Base of the optimizers: subclasses implement `update` for one group. */
@@ -106,7 +121,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected stateOf(p: Tensor): ParamState {
     let s = this.state.get(p);
     if (s === undefined) {
-      s = {};
+      s = observedState({});
       this.state.set(p, s);
     }
     return s;
@@ -138,7 +153,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const [i, s] of Object.entries(saved.state)) {
       const p = byIndex[Number(i)];
       if (p === undefined) throw new ValueError(`${this.constructor.name}.loadStateDict: state for parameter ${i}, which does not exist`);
-      this.state.set(p, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v])));
+      this.state.set(p, observedState(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v]))));
     }
     saved.paramGroups.forEach((g, i) => {
       const { params: _ids, ...options } = g;

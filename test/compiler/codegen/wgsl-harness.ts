@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { cpuKernel } from '../../../compiler/execute.js';
 import { contiguousStrides } from '../../../compiler/ir/shape.js';
-import type { KernelSpec, MatmulSpec } from '../../../compiler/kernel.js';
+import { specKey, type KernelSpec, type MatmulSpec } from '../../../compiler/kernel.js';
 import type { Layout } from '../../../compiler/lower.js';
 import type { DType, TypedArray } from '../../../runtime/dtype.js';
 
@@ -18,7 +18,7 @@ export function lay(dtype: DType, shape: number[], strides: number[] = contiguou
 /** Runs `spec` with the CPU renderer on copies of `host`; returns every arg's array after the call. */
 export function cpuRun(spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = []): TypedArray[] {
   const copies = host.map((a) => a.slice());
-  cpuKernel({ key: `wgsl-test|${JSON.stringify(spec)}`, build: () => spec })(...copies, ...offsets, ...scalars);
+  cpuKernel({ key: `wgsl-test|${specKey(spec)}`, build: () => spec })(...copies, ...offsets, ...scalars);
   return copies;
 }
 

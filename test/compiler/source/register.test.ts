@@ -33,7 +33,11 @@ interface Report {
   errors: { frame: string };
 }
 
-describe('node --import tsx --import kiln/register', () => {
+// The first test starts the child (Node, tsx and kiln compiled afresh, every program run):
+// several seconds on a loaded 2-core CI machine. The child's own limit bounds it.
+const CHILD_TIMEOUT = 130_000;
+
+describe('node --import tsx --import kiln/register', { timeout: CHILD_TIMEOUT }, () => {
   // One child runs every program; the tests below read its report.
   let report: Report | undefined;
   let stderr = '';

@@ -160,6 +160,7 @@ describe('programs through the plugin', () => {
 });
 
 describe('in a Vite server', () => {
+  // Starts a Vite server and transforms through it: seconds on a loaded 2-core CI machine.
   it('Vite runs the plugin after TypeScript, with a map to the original file', async () => {
     const server = await createServer({
       configFile: false,
@@ -179,5 +180,5 @@ describe('in a Vite server', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -33,7 +33,11 @@ function runChild(mode: string, env: Record<string, string | undefined>): ChildR
   return { json: JSON.parse(line) as ChildResult['json'], stderr: r.stderr };
 }
 
-describe('environment switches (child processes)', () => {
+// Each test starts Node with tsx, which compiles kiln afresh: ~2 s alone, past 5 s on a
+// loaded 2-core CI machine. The child's own limit (60 s) bounds each test.
+const CHILD_TIMEOUT = 70_000;
+
+describe('environment switches (child processes)', { timeout: CHILD_TIMEOUT }, () => {
   it('KILN_DISABLE_JIT=1 runs the function on every call', () => {
     const { json } = runChild('disable', { KILN_DISABLE_JIT: '1' });
     expect(json.mismatches).toEqual([]);
@@ -77,7 +81,7 @@ describe('environment switches (child processes)', () => {
   });
 });
 
-describe('@jit as a standard method decorator (compiled by tsx in a child process)', () => {
+describe('@jit as a standard method decorator (compiled by tsx in a child process)', { timeout: CHILD_TIMEOUT }, () => {
   it('the same @jit method on several instances uses each instance\'s parameters and settings', () => {
     const { json } = runChild('decorator', {});
     expect(json.mismatches).toEqual([]);

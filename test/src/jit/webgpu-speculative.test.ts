@@ -16,6 +16,9 @@ import { expectClose, gpuRand, toGpu, withSeed } from './webgpu-helpers.js';
 const ready = await initEagerForTests('speculative jit on webgpu');
 afterAll(() => webgpu.destroy());
 const onGpu = describe.skipIf(!ready);
+// Steps compile WGSL pipelines and wait on GPU round trips (lavapipe runs on the CPU):
+// seconds each on a loaded 2-core CI machine.
+const GPU_TIMEOUT = 60_000;
 
 /** A WebGPU tensor of `shape` whose elements all have the sign of `sign`. */
 function signed(next: () => number, shape: number[], sign: number): Tensor {
@@ -51,7 +54,7 @@ async function snapshot(ts: readonly Tensor[]): Promise<number[][]> {
   return Promise.all(ts.map(async (t) => Array.from(await t.dataAsync(), Number)));
 }
 
-onGpu('async functions that branch on GPU values', () => {
+onGpu('async functions that branch on GPU values', { timeout: GPU_TIMEOUT }, () => {
   it('each branch\'s variant replays; a call that diverges falls back and gives the eager result', async () => {
     await withSeed('speculative branch', async (next) => {
       const body = async (x: Tensor) => ((await x.sum().gt(0).itemAsync()) ? x.mul(2).exp() : x.neg());
@@ -159,7 +162,7 @@ function batch(next: () => number, limit: number): [Tensor, Tensor, Tensor] {
   return [x, y, tensor(limit, { device: 'webgpu' })];
 }
 
-onGpu('speculative training steps', () => {
+onGpu('speculative training steps', { timeout: GPU_TIMEOUT }, () => {
   for (const [name, optimizer] of optimizers) {
     it(`${name}: parameters follow eager step by step, through replays and failed guards`, async () => {
       await withSeed(`speculative training ${name}`, async (next) => {
@@ -238,7 +241,8 @@ onGpu('speculative training steps', () => {
   });
 });
 
-onGpu('memory', () => {
+onGpu('memory', { timeout: GPU_TIMEOUT }, () => {
+  // A thousand GPU round trips on lavapipe: ~5 s alone, several times that on a loaded 2-core CI machine.
   it('1,000 speculative replays, committed and failed, leave the live WebGPU tensors, bytes and pool unchanged', async () => {
     await withSeed('speculative memory', async (next) => {
       const m = model();
@@ -275,5 +279,5 @@ onGpu('memory', () => {
       expect(webgpu.poolStats()!.created - created).toBe(0);
       for (const p of m.parameters()) expect((await p.dataAsync()).every((v) => Number.isFinite(v))).toBe(true);
     });
-  });
+  }, 60_000);
 });

@@ -18,6 +18,9 @@ import { expectClose, gpuRand, toGpu, warnings, withSeed } from './webgpu-helper
 const ready = await initEagerForTests('jit on webgpu');
 afterAll(() => webgpu.destroy());
 const onGpu = describe.skipIf(!ready);
+// Steps compile WGSL pipelines and wait on GPU round trips (lavapipe runs on the CPU):
+// seconds each on a loaded 2-core CI machine.
+const GPU_TIMEOUT = 60_000;
 
 /** Launches recorded by `fn`. */
 function launchesOf(fn: () => void): number {
@@ -35,7 +38,7 @@ async function sameAsEager<A extends Tensor[]>(f: JitFunction<(...a: A) => Tenso
   expect(f.stats.replays).toBe(calls - 2);
 }
 
-onGpu('compiled graphs replay as WGSL kernels', () => {
+onGpu('compiled graphs replay as WGSL kernels', { timeout: GPU_TIMEOUT }, () => {
   it('gelu(x*a+b) is one kernel launch per replay, and explain shows its WGSL', async () => {
     await withSeed('webgpu jit gelu', async (next) => {
       const body = (x: Tensor, a: Tensor, b: Tensor) => gelu(x.mul(a).add(b));
@@ -218,7 +221,7 @@ onGpu('compiled graphs replay as WGSL kernels', () => {
   });
 });
 
-onGpu('training on WebGPU', () => {
+onGpu('training on WebGPU', { timeout: GPU_TIMEOUT }, () => {
   /** A training step as a user writes it. */
   const trainStep = (model: nn.Sequential, opt: optim.Optimizer<{ lr: number }>) => (x: Tensor, y: Tensor) => {
     opt.zeroGrad();
@@ -279,7 +282,7 @@ onGpu('training on WebGPU', () => {
   });
 });
 
-onGpu('memory', () => {
+onGpu('memory', { timeout: GPU_TIMEOUT }, () => {
   it('10,000 replays leave the live WebGPU tensors and bytes unchanged', async () => {
     await withSeed('webgpu jit memory', async (next) => {
       const f = jit((x: Tensor, a: Tensor, b: Tensor) => gelu(x.mul(a).add(b)).sum(1).softmax(0));
@@ -300,7 +303,7 @@ onGpu('memory', () => {
   });
 });
 
-onGpu('KILN_LOG=kernels (child process)', () => {
+onGpu('KILN_LOG=kernels (child process)', { timeout: GPU_TIMEOUT }, () => {
   it('prints the WGSL of a WebGPU variant once, when it is compiled', () => {
     const child = fileURLToPath(new URL('./fixtures/webgpu-log.ts', import.meta.url));
     const root = fileURLToPath(new URL('../../../', import.meta.url));

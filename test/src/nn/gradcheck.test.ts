@@ -30,6 +30,7 @@ function f64Distinct(next: () => number, shape: number[]): Tensor {
 }
 
 describe('conv2d gradients', () => {
+  // Finite differences over every element of several convolutions: seconds on a loaded 2-core CI machine.
   it('with respect to input, weight and bias: plain, strided with padding, dilated, grouped', () => {
     withSeed('conv2d gradcheck', (next) => {
       check((x, w, b) => nn.conv2d(x, w, b), [f64(next, [2, 2, 5, 5]), f64(next, [3, 2, 3, 3]), f64(next, [3])]);
@@ -37,7 +38,7 @@ describe('conv2d gradients', () => {
       check((x, w, b) => nn.conv2d(x, w, b, { stride: [1, 2], padding: [2, 1], dilation: [2, 1] }), [f64(next, [1, 3, 6, 6]), f64(next, [2, 3, 2, 3]), f64(next, [2])]);
       check((x, w) => nn.conv2d(x, w, null, { groups: 2, padding: 1 }), [f64(next, [2, 4, 4, 4]), f64(next, [4, 2, 3, 3])]);
     });
-  });
+  }, 60_000);
 });
 
 describe('pooling gradients', () => {

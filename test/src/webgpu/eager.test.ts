@@ -15,6 +15,9 @@ import { rng, uniform } from '../../helpers.js';
 const ready = await initEagerForTests('webgpu eager');
 afterAll(() => webgpu.destroy());
 const onGpu = describe.skipIf(!ready);
+// Suites compile WGSL pipelines and wait on GPU round trips (lavapipe runs on the CPU):
+// seconds each on a loaded 2-core CI machine.
+const GPU_TIMEOUT = 60_000;
 
 /** Elements of a CPU tensor and a WebGPU tensor agree within float32 tolerance (NaN matches NaN). */
 async function expectSame(gpu: Tensor, cpu: Tensor, rtol = 1e-4, atol = 1e-5): Promise<void> {
@@ -49,7 +52,7 @@ async function same(f: (...xs: Tensor[]) => Tensor, inputs: [Tensor, Tensor][], 
   await expectSame(f(...inputs.map((p) => p[1])), f(...inputs.map((p) => p[0])), rtol, atol);
 }
 
-onGpu('webgpu eager ops match the cpu', () => {
+onGpu('webgpu eager ops match the cpu', { timeout: GPU_TIMEOUT }, () => {
   it('creates tensors and moves them between devices', async () => {
     const c = tensor([[1, 2], [3, 4]]);
     const g = c.to('webgpu');
@@ -187,7 +190,7 @@ onGpu('webgpu eager ops match the cpu', () => {
   });
 });
 
-onGpu('webgpu readers and errors', () => {
+onGpu('webgpu readers and errors', { timeout: GPU_TIMEOUT }, () => {
   it('async readers work on both devices', async () => {
     for (const device of ['cpu', 'webgpu'] as const) {
       const t = tensor([[1.5, 2], [3, 4]], { device });
@@ -224,7 +227,7 @@ onGpu('webgpu readers and errors', () => {
   });
 });
 
-onGpu('webgpu memory', () => {
+onGpu('webgpu memory', { timeout: GPU_TIMEOUT }, () => {
   it('dispose releases a buffer once no view shares it', () => {
     const before = memory().webgpu;
     const t = tensor([1, 2, 3, 4], { device: 'webgpu' });
@@ -305,7 +308,7 @@ onGpu('webgpu memory', () => {
   });
 });
 
-onGpu('jit with WebGPU tensors', () => {
+onGpu('jit with WebGPU tensors', { timeout: GPU_TIMEOUT }, () => {
   it('compiles functions of WebGPU arguments and captured tensors (test/src/jit/webgpu.test.ts covers more)', async () => {
     const { jit } = await import('../../../src/index.js');
     const warn = console.warn;
@@ -331,7 +334,7 @@ onGpu('jit with WebGPU tensors', () => {
   });
 });
 
-onGpu('tidy and autograd', () => {
+onGpu('tidy and autograd', { timeout: GPU_TIMEOUT }, () => {
   it('a loss returned from a tidy scope can still backpropagate, with the CPU gradient', async () => {
     manualSeed(11);
     const wc = randn([6, 4]);
