@@ -16,6 +16,7 @@ import { InternalError } from '../../runtime/errors.js';
 import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
+import { verifyPasses } from './stage.js';
 import { materialize } from './replay.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
@@ -28,7 +29,7 @@ class CompiledGraph {
   readonly #kept: (Tensor | undefined)[] = [];
 
   constructor(graph: Graph, outputs: readonly number[], args: readonly Tensor[], passes: readonly NamedPass[]) {
-    const r = runPasses(graph, passes, { outputs: new Set(outputs) });
+    const r = runPasses(graph, passes, { outputs: new Set(outputs) }, { verify: verifyPasses });
     this.graph = r.graph;
     this.outputs = outputs.map((o) => r.remap[o]!);
     const layouts = graphLayouts(this.graph, (n) => args[argSlot(n)]!.strides);

@@ -10,6 +10,7 @@ import { planFusion, type FusionOptions, type FusionPlan, type StaticLayout } fr
 import type { Walked } from './signature.js';
 import type { OutputSpec, Program, Variant } from './variant.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
+import { verifyPasses } from './stage.js';
 
 function outputNodes(spec: OutputSpec, out: Set<number>): Set<number> {
   switch (spec.kind) {
@@ -34,7 +35,7 @@ function remapSpec(spec: OutputSpec, remap: readonly number[]): OutputSpec {
 export function programOf(v: Variant, passes: readonly NamedPass[]): Program {
   if (v.program) return v.program;
   const t = v.trace;
-  const r = runPasses(t.graph, passes, { outputs: outputNodes(v.output, new Set()) });
+  const r = runPasses(t.graph, passes, { outputs: outputNodes(v.output, new Set()) }, { verify: verifyPasses });
   const nodes = r.graph.nodes;
   const gradModes = nodes.map(() => false);
   const roots: number[] = [];
