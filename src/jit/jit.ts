@@ -9,17 +9,19 @@
  */
 import { JitError, ValueError } from '../../runtime/errors.js';
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
-import { renderJs } from '../../compiler/codegen/js.js';
 import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { jitDisabled, log, logs } from './log.js';
 import { replay, type ReplayResult } from './replay.js';
-import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
 import { rewriteForJit, toCode } from './rewrite.js';
+import {
+  explainVariant, fmtValues, formatExplanation, formatSummary, sectionsOf, traceDifference,
+  type ExplainSections, type ExplainedVariant, type ExplanationData, type SectionName,
+} from './explain.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -75,29 +77,19 @@ export interface JitStats {
   variants: number;
 }
 
-/** A guard as explained to users. */
-export interface ExplainedGuard {
-  site: string;
-  how: string;
-  expected: number[];
-}
-
-/** A kernel of a compiled variant: the nodes it computes, the values it stores, its source. */
-export interface ExplainedKernel {
-  kind: string;
-  nodes: number[];
-  stores: number[];
-  source: string;
-}
-
-/** What jit knows about one signature. */
+/** What jit knows about one signature: a summary (`toString()`), sections on request, and the data behind them. */
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { device: 'cpu' | 'webgpu'; graph: string; controlFlow: string[]; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
+  variants: ExplainedVariant[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
+  /** The long parts by name: `sections.ir`, `sections.kernels`, … */
+  sections: Record<SectionName, string>;
+  /** The summary followed by the sections asked for (`{ ir: true, kernels: true }`, or `{ all: true }`). */
+  format(sections?: ExplainSections): string;
+  /** The summary: signature, calls, variants and the guards that separate them, kernels, memory, why it retraced. */
   toString(): string;
 }
 
@@ -191,11 +183,6 @@ function numberLinks(dynamic: readonly number[], a: Trace, b: Trace): { unlinked
   return { unlinked: dynamic.filter((i) => !linked.has(i)), proven };
 }
 
-function fmtValues(v: readonly number[] | string): string {
-  if (typeof v === 'string') return v;
-  return v.length > 6 ? `[${v.slice(0, 6).join(', ')}, … ${v.length} values]` : `[${v.join(', ')}]`;
-}
-
 class JitState {
   readonly cache = new Map<string, Entry>();
   readonly dynamic = new Map<string, Set<number>>();
@@ -206,6 +193,9 @@ class JitState {
   readonly maxVariants: number;
   readonly cacheSize: number;
   readonly passes: readonly NamedPass[];
+
+  /** The object a method was last called on, for `explain` without one. */
+  lastThis: WeakRef<object> | undefined;
 
   /** Whether traces lift loops (turned off when a lifted loop's value escaped it). */
   liftLoops: boolean;
@@ -292,6 +282,7 @@ class JitState {
     // meanwhile waits for that, so it sees the writes as it would after an eager call.
     if (this.#speculating !== undefined) return this.#speculating.then(() => this.call(thisArg, args));
     this.stats.calls++;
+    if (typeof thisArg === 'object' && thisArg !== null && this.lastThis?.deref() !== thisArg) this.lastThis = new WeakRef(thisArg);
     const walked = this.walk(thisArg, args);
     const entry = this.entryFor(walked);
     switch (entry.state) {
@@ -368,6 +359,8 @@ class JitState {
     const numbers = walked.numbers.map((n, i) => (dyn?.has(i) ? n : undefined));
     const trace = new Trace(walked.tensors, numbers);
     trace.liftLoops = this.liftLoops;
+    // A trace that explain may compare with an earlier one records each node's source line.
+    trace.recordSites = entry.candidate !== null || entry.state === 'compiled';
     this.stats.traces++;
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
     const finish = (value: unknown): void => {
@@ -446,7 +439,9 @@ class JitState {
     const previous = entry.candidate;
     entry.candidate = v;
     entry.attempts++;
-    if (entry.attempts > 1) this.#event('recompiles', `trace ${entry.attempts} of ${entry.key} differs from the previous one; tracing again`);
+    if (entry.attempts > 1 && previous !== null) {
+      this.#event('recompiles', `trace ${entry.attempts} of ${entry.key} differs from the previous one, ${traceDifference(previous, v, v.trace.sites)}; tracing again`);
+    }
     if (entry.attempts >= this.maxVariants) {
       const changing = previous ? changedGuard(previous.trace, v.trace) : undefined;
       this.#giveUp(entry, `${entry.attempts} consecutive traces all differed${changing ? `; the guard that keeps changing is ${guardName(changing)}` : ' (a value read with item() or a comparison changes every call?)'}`);
@@ -511,55 +506,17 @@ class JitState {
   }
 
   explain(thisArg: unknown, args: unknown[]): Explanation {
-    const walked = this.walk(thisArg, args);
+    // `obj.method.explain(x)` cannot say which object: a method explains the one it last ran on.
+    const walked = this.walk(thisArg ?? this.lastThis?.deref(), args);
     const key = keyOf(walked, this.dynamic.get(walked.shapeKey));
     const entry = this.cache.get(key);
-    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => ({
-      device: usesWebGpu(v) ? 'webgpu' as const : 'cpu' as const,
-      graph: printGraph(v.trace.graph),
-      controlFlow: [...v.trace.controlNotes.values()],
-      guards: v.trace.guards.map((g) => ({ site: g.site, how: g.how, expected: g.expected })),
-      captures: v.trace.captures.length,
-      randomDraws: v.trace.randomCount,
-      kernels: [
-        ...(v.plan?.steps ?? []).flatMap((st) => (st.kind === 'fused'
-          ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: webGpuKernelSource(v, st) ?? renderJs(st.spec) }]
-          : [])),
-        // A lifted loop's kernels, once it has run: nodes are those of its cond or body graph.
-        ...[...v.loops].flatMap(([node, runner]) => Object.entries(runner.plans).flatMap(([part, plan]) => plan.steps.flatMap((st) => (st.kind === 'fused'
-          ? [{ kind: `${st.spec.kind}, in the ${part} of loop %${node}`, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
-          : [])))),
-      ],
-      kernelCount: webGpuLaunchCount(v) ?? v.plan?.kernelCount,
-      peakBytes: v.plan?.peakBytes,
-      rejectedFusions: v.plan?.rejected ?? [],
-      optimized: v.program ? printGraph(v.program.graph) : undefined,
-      passes: v.program?.reports ?? [],
-    }));
-    const stats = { ...this.stats };
-    const events = this.events.slice();
-    const state = entry?.state ?? 'not traced';
-    const name = this.name;
+    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map(explainVariant);
+    const data: ExplanationData = { name: this.name, signature: key, state: entry?.state ?? 'not traced', variants, events: this.events.slice(), stats: { ...this.stats } };
     return {
-      signature: key, state, variants, events, stats,
-      toString() {
-        const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
-        variants.forEach((v, i) => {
-          lines.push(`variant ${i + 1} (${v.device}): ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
-          for (const l of v.controlFlow) lines.push(`  ${l}`);
-          for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
-          lines.push('  recorded IR:', v.graph.split('\n').map((l) => '    ' + l).join('\n'));
-          for (const r of v.passes) lines.push(`  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`);
-          if (v.optimized !== undefined) lines.push('  optimized IR (kernels below refer to it):', v.optimized.split('\n').map((l) => '    ' + l).join('\n'));
-          v.kernels.forEach((kn, j) => {
-            lines.push(`  kernel ${j + 1} (${kn.kind}) computes ${kn.nodes.map((n) => `%${n}`).join(' ')}; stores ${kn.stores.map((n) => `%${n}`).join(' ')}`);
-            lines.push(kn.source.split('\n').map((l) => '    ' + l).join('\n'));
-          });
-          for (const r of v.rejectedFusions) lines.push(`  not fused: ${r}`);
-        });
-        if (events.length) lines.push('events:', ...events.map((e) => '  ' + e));
-        return lines.join('\n');
-      },
+      signature: key, state: data.state as Explanation['state'], variants, events: data.events, stats: data.stats,
+      sections: sectionsOf(data),
+      format: (sections?: ExplainSections) => formatExplanation(data, sections),
+      toString: () => formatSummary(data),
     };
   }
 }
