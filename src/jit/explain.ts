@@ -12,6 +12,7 @@ import { launchesKernel } from '../../compiler/passes/fuse.js';
 import type { PassReport } from '../../compiler/passes/pipeline.js';
 import { compileTime } from './compile-time.js';
 import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
+import { resolveSite } from './site.js';
 import type { Guard } from './trace.js';
 import type { Variant } from './variant.js';
 import { usesWebGpu } from './webgpu-check.js';
@@ -141,12 +142,12 @@ function nodeText(n: Node, i: number): string {
  * node that differs, with the user's line that made it in `b` when `b` recorded lines, or
  * the part of the recording (captured tensors, grad modes, constants, result) that differs.
  */
-export function traceDifference(a: Variant, b: Variant, sites: readonly string[]): string {
+export function traceDifference(a: Variant, b: Variant, sites: readonly (string | Error)[]): string {
   const na = a.trace.graph.nodes, nb = b.trace.graph.nodes;
   for (let i = 0; i < Math.max(na.length, nb.length); i++) {
     const x = na[i] ? nodeText(na[i]!, i) : undefined, y = nb[i] ? nodeText(nb[i]!, i) : undefined;
     if (x === y) continue;
-    const at = sites[i] !== undefined ? ` (made at ${sites[i]})` : '';
+    const at = sites[i] !== undefined ? ` (made at ${resolveSite(sites[i]!)})` : '';
     if (x === undefined) return `it records more nodes, from %${i}: \`${y}\`${at}`;
     if (y === undefined) return `it records fewer nodes: it ends before %${i} (\`${x}\`)`;
     return `first at %${i}: the previous trace recorded \`${clip(x)}\`, this one \`${clip(y)}\`${at}`;

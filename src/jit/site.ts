@@ -54,8 +54,29 @@ export function librarySite(): string | undefined {
 
 /** "file:line:column" of the innermost caller outside kiln, or "unknown location". */
 export function userSite(): string {
+  return siteOverride ?? siteIn(stackLines());
+}
+
+/**
+ * The call's site, to be resolved by `resolveSite` only if needed: V8 formats a captured
+ * stack only when read, so capturing one per recorded node stays cheap.
+ */
+export function captureSite(): string | Error {
   if (siteOverride !== undefined) return siteOverride;
-  for (const line of stackLines()) {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 64;
+  const e = new Error();
+  Error.stackTraceLimit = limit;
+  return e;
+}
+
+/** "file:line:column" of a site from `captureSite`. */
+export function resolveSite(site: string | Error): string {
+  return typeof site === 'string' ? site : siteIn((site.stack ?? '').split('\n').slice(2));
+}
+
+function siteIn(lines: readonly string[]): string {
+  for (const line of lines) {
     if (isOwnFrame(line)) continue;
     const site = frameSite(line);
     if (site !== undefined) return site;

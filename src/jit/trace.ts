@@ -13,7 +13,7 @@ import { randomState } from '../random.js';
 import type { Storage, Tensor } from '../tensor.js';
 import { activeTrace } from './context.js';
 import { storedAs } from './signature.js';
-import { librarySite, userSite } from './site.js';
+import { captureSite, librarySite, userSite } from './site.js';
 import type { ComparisonOp } from './compare.js';
 import type { LoopLift } from './loop-lift.js';
 
@@ -61,11 +61,11 @@ export class Trace {
   /** What became of each loop with a tensor condition and each possible select, by site, for explain(). */
   readonly controlNotes = new Map<string, string>();
   /**
-   * Record each node's user source line in `sites` (a stack walk per node: only for the
-   * traces after a signature's first, which explain compares with the one before).
+   * Record where each node was made in `sites` (resolved by resolveSite when read): only for
+   * the traces after a signature's first, which explain compares with the one before.
    */
   recordSites = false;
-  readonly sites: string[] = [];
+  readonly sites: (string | Error)[] = [];
   /** Set when the recording cannot be replayed (a value escaped a lifted loop): the reason. */
   invalid: string | undefined;
   /** Loops being recorded for lifting, and the tensors defined meanwhile. */
@@ -83,7 +83,7 @@ export class Trace {
   #node(op: Node['op'], inputs: number[], params: object, shape: readonly number[], dtype: DType): number {
     this.graph.nodes.push({ op, inputs, params, shape: shape.slice(), dtype });
     this.gradModes.push(isGradEnabled());
-    if (this.recordSites) this.sites[this.graph.nodes.length - 1] = userSite();
+    if (this.recordSites) this.sites[this.graph.nodes.length - 1] = captureSite();
     return this.graph.nodes.length - 1;
   }
 
