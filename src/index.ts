@@ -46,3 +46,4 @@ export type { EffectOp, EffectParams, InputSource } from '../compiler/ir/graph.j
 export { primitiveRules, type Prim, type Params as PrimParams } from '../compiler/ir/primitives.js';
 export { GraphVerifyError } from '../compiler/ir/verify.js';
 export { GraphSyntaxError } from '../compiler/ir/text.js';
+export { explainHtml } from './jit/explain-html.js';

@@ -9,7 +9,8 @@ import { printGraph, type Graph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 import { renderJs } from '../../compiler/codegen/js.js';
 import { launchesKernel } from '../../compiler/passes/fuse.js';
-import type { PassReport } from '../../compiler/passes/pipeline.js';
+import { runPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
+import { outputList } from './stage.js';
 import { compileTime } from './compile-time.js';
 import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { resolveSite } from './site.js';
@@ -56,6 +57,17 @@ export interface ExplainedVariant {
   passes: PassReport[];
   /** Milliseconds spent in passes and fusion planning. */
   compileMs: number | undefined;
+  /** The graph before the passes and after each one (computed when called: it reruns them). */
+  stages(): PassStage[];
+  /** The optimized graph and its kernels' node lists, for pictures; undefined before compiling. */
+  optimizedGraph: Graph | undefined;
+}
+
+/** The graph after one pass (the first stage, pass "recorded", is the recording). */
+export interface PassStage {
+  pass: string;
+  graph: Graph;
+  changes: string[];
 }
 
 /** Sections `format` can add after the summary. */
@@ -103,8 +115,20 @@ function counted(items: readonly string[]): string[] {
   return [...counts].map(([s, n]) => (n > 1 ? `${s} (×${n})` : s));
 }
 
-/** What explain says about one variant. */
-export function explainVariant(v: Variant): ExplainedVariant {
+/** The recording, then the graph after each of `passes` in turn. */
+function passStages(v: Variant, passes: readonly NamedPass[]): PassStage[] {
+  const stages: PassStage[] = [{ pass: 'recorded', graph: v.trace.graph, changes: [] }];
+  let outputs = new Set(outputList(v.output));
+  for (const p of passes) {
+    const r = runPasses(stages.at(-1)!.graph, [p], { outputs });
+    outputs = r.outputs;
+    stages.push({ pass: p.name, graph: r.graph, changes: r.reports[0]!.changes });
+  }
+  return stages;
+}
+
+/** What explain says about one variant, compiled with `passes`. */
+export function explainVariant(v: Variant, passes: readonly NamedPass[]): ExplainedVariant {
   const graph = v.program?.graph;
   return {
     device: usesWebGpu(v) ? 'webgpu' : 'cpu',
@@ -123,6 +147,8 @@ export function explainVariant(v: Variant): ExplainedVariant {
     optimizedNodes: graph?.nodes.length,
     passes: v.program?.reports ?? [],
     compileMs: compileTime(v),
+    stages: () => passStages(v, passes),
+    optimizedGraph: graph,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   explainVariant, fmtValues, formatExplanation, formatSummary, sectionsOf, traceDifference,
   type ExplainSections, type ExplainedVariant, type ExplanationData, type SectionName,
 } from './explain.js';
+import { explainHtmlDir, explanationHtml, writeExplainPage } from './explain-html.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -89,6 +90,8 @@ export interface Explanation {
   sections: Record<SectionName, string>;
   /** The summary followed by the sections asked for (`{ ir: true, kernels: true }`, or `{ all: true }`). */
   format(sections?: ExplainSections): string;
+  /** A self-contained HTML page: passes before and after, fusion groups, kernel code, guards, timings. */
+  html(): string;
   /** The summary: signature, calls, variants and the guards that separate them, kernels, memory, why it retraced. */
   toString(): string;
 }
@@ -118,6 +121,9 @@ interface Entry {
 }
 
 const registry = new Set<WeakRef<JitState>>();
+
+/** Variants whose KILN_EXPLAIN_HTML page is written. */
+const pagesWritten = new WeakSet<Variant>();
 
 /** Drops the compiled graphs of every jit'd function. */
 export function clearJitCaches(): void {
@@ -324,6 +330,10 @@ class JitState {
   /** Counts a replay of `v` and moves it to the front, where the next call tries it first. */
   #replayed(entry: Entry, v: Variant, value: unknown): unknown {
     this.stats.replays++;
+    if (explainHtmlDir !== undefined && !pagesWritten.has(v)) {
+      pagesWritten.add(v);
+      writeExplainPage(explainHtmlDir, this.#explanationData(entry.key, entry));
+    }
     const i = entry.variants.indexOf(v);
     if (i > 0) entry.variants.unshift(...entry.variants.splice(i, 1));
     return value;
@@ -505,17 +515,21 @@ class JitState {
     console.warn(`[kiln] ${message}`);
   }
 
+  #explanationData(key: string, entry: Entry | undefined): ExplanationData {
+    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => explainVariant(v, this.passes));
+    return { name: this.name, signature: key, state: entry?.state ?? 'not traced', variants, events: this.events.slice(), stats: { ...this.stats } };
+  }
+
   explain(thisArg: unknown, args: unknown[]): Explanation {
     // `obj.method.explain(x)` cannot say which object: a method explains the one it last ran on.
     const walked = this.walk(thisArg ?? this.lastThis?.deref(), args);
     const key = keyOf(walked, this.dynamic.get(walked.shapeKey));
-    const entry = this.cache.get(key);
-    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map(explainVariant);
-    const data: ExplanationData = { name: this.name, signature: key, state: entry?.state ?? 'not traced', variants, events: this.events.slice(), stats: { ...this.stats } };
+    const data = this.#explanationData(key, this.cache.get(key));
     return {
-      signature: key, state: data.state as Explanation['state'], variants, events: data.events, stats: data.stats,
+      signature: key, state: data.state as Explanation['state'], variants: data.variants, events: data.events, stats: data.stats,
       sections: sectionsOf(data),
       format: (sections?: ExplainSections) => formatExplanation(data, sections),
+      html: () => explanationHtml(data),
       toString: () => formatSummary(data),
     };
   }
