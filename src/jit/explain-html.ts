@@ -54,7 +54,7 @@ function kernelsHtml(v: ExplainedVariant, id: string): string {
   });
   const kernels = v.kernels.map((kn, k) => `<details class="kernel" id="${id}-kernel-${k + 1}"><summary><span class="swatch" style="background:${kernelColour(k)}"></span>kernel ${k + 1} (${esc(kn.kind)}) computes ${kn.nodes.map((n) => `%${n}`).join(' ')}; stores ${kn.stores.map((n) => `%${n}`).join(' ')}</summary>
 <pre class="code"><code>${esc(kn.source)}</code></pre></details>`);
-  return `<p>Click a coloured line to open the kernel that computes it.</p><pre class="ir fused">${lines.join('\n')}</pre>\n${kernels.join('\n')}`;
+  return `<p>Click a coloured line to open the kernel that computes it.</p><pre class="ir fused">${lines.join("")}</pre>\n${kernels.join('\n')}`;
 }
 
 function variantHtml(v: ExplainedVariant, i: number): string {
