@@ -11,7 +11,7 @@ import { JitError, ValueError } from '../../runtime/errors.js';
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
 import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
-import { jitDisabled, log, logs } from './log.js';
+import { inKernelScope, jitDisabled, log, logs } from './log.js';
 import { replay, type ReplayResult } from './replay.js';
 import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
@@ -312,7 +312,9 @@ class JitState {
   #replayFrom(entry: Entry, variants: readonly Variant[], from: number, walked: Walked, thisArg: unknown, args: unknown[], failure: Failure | undefined): unknown {
     for (let i = from; i < variants.length; i++) {
       const v = variants[i]!;
-      const r = replay(v, walked, this.passes);
+      const r = logs('kernels')
+        ? inKernelScope(`jit(${this.name}) variant ${entry.variants.indexOf(v) + 1} of ${entry.key}`, () => replay(v, walked, this.passes))
+        : replay(v, walked, this.passes);
       if (r instanceof Promise) {
         return this.#holdCallsUntil(r.then((settled) => (settled.ok
           ? this.#replayed(entry, v, settled.value)

@@ -17,6 +17,7 @@ import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
 import { verifyPasses } from './stage.js';
+import { forNodes } from './log.js';
 import { materialize } from './replay.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
@@ -55,7 +56,7 @@ class CompiledGraph {
         const outs = step.outputs.map(buffer);
         const ins = step.inputs.map((x) => env[x]!);
         const argv = [...outs.map((t) => t.storage.data), ...ins.map((t) => t.storage.data), ...outs.map((t) => t.offset), ...ins.map((t) => t.offset)];
-        const kernel = cpuKernel({ key: step.key, build: () => step.spec });
+        const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
         steps.push(() => kernel.apply(undefined, argv));
         step.outputs.forEach((o, k) => (env[o] = outs[k]!));
         continue;

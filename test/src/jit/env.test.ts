@@ -60,10 +60,13 @@ describe('environment switches (child processes)', () => {
     }
   });
 
-  it('KILN_LOG=kernels prints the source of each kernel as it compiles, and only then', () => {
+  it('KILN_LOG=kernels prints each kernel as it compiles, and only then, naming the function, variant and nodes', () => {
     const { json, stderr } = runChild('log', { KILN_LOG: 'kernels' });
     expect(json.mismatches).toEqual([]);
-    const logged = stderr.split('[kiln kernels] compiled\n').slice(1);
+    const heads = [...stderr.matchAll(/\[kiln kernels\] (.*) compiled\n/g)].map((m) => m[1]!);
+    for (const h of heads) expect(h).toMatch(/^(eager op|jit\(body\) variant \d+ of \S+: kernel for (%\d+ ?)+)$/);
+    expect(heads.some((h) => h.startsWith('jit(body) variant 1 of '))).toBe(true);
+    const logged = stderr.split(/\[kiln kernels\] .* compiled\n/).slice(1);
     expect(logged.length).toBeGreaterThan(0);
     for (const source of logged) expect(source).toMatch(/^'use strict';\nreturn function \w+\(/);
     // Each kernel is compiled once, so no source repeats.
