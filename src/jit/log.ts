@@ -21,6 +21,13 @@ export function log(kind: LogKind, message: string): void {
   if (logs(kind)) console.error(`[kiln ${kind}] ${message}`);
 }
 
+/**
+ * Whether jit and trace run the verifier after every pass, so that a pass that breaks the
+ * graph is named at once instead of surfacing as a crash or NaNs in replay: with
+ * KILN_VERIFY=1, and always under the test runner.
+ */
+export const verifyPasses = env.KILN_VERIFY === '1' || env.KILN_VERIFY === 'true' || env.VITEST !== undefined;
+
 /** True when KILN_DISABLE_JIT asks for eager execution everywhere. */
 export const jitDisabled = env.KILN_DISABLE_JIT === '1' || env.KILN_DISABLE_JIT === 'true';
 

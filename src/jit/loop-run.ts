@@ -16,8 +16,7 @@ import { InternalError } from '../../runtime/errors.js';
 import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
-import { verifyPasses } from './stage.js';
-import { forNodes } from './log.js';
+import { forNodes, verifyPasses } from './log.js';
 import { materialize } from './replay.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */

@@ -10,7 +10,7 @@ import { planFusion, type FusionOptions, type FusionPlan, type StaticLayout } fr
 import type { Walked } from './signature.js';
 import type { OutputSpec, Program, Variant } from './variant.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
-import { verifyPasses } from './stage.js';
+import { verifyPasses } from './log.js';
 import { timed } from './compile-time.js';
 
 function outputNodes(spec: OutputSpec, out: Set<number>): Set<number> {

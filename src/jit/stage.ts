@@ -4,15 +4,21 @@
  * anything, and `optimize` runs the graph passes on that recording. Each stage prints.
  * exportOnnx and the explain pages start from here.
  */
-import type { Graph } from '../../compiler/ir/graph.js';
+import { renderJs } from '../../compiler/codegen/js.js';
+import type { EffectParams, Graph } from '../../compiler/ir/graph.js';
+import { contiguousStrides } from '../../compiler/ir/shape.js';
+import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
+import { isView } from '../../compiler/passes/pass.js';
 import { printGraphExact } from '../../compiler/ir/text.js';
 import { defaultPasses, runPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { JitError } from '../../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
 import { runTraced } from './context.js';
+import { verifyPasses } from './log.js';
 import { walkArgs } from './signature.js';
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type OutputSpec } from './variant.js';
+import { graphLayouts } from './plan.js';
 
 /** One recording of a function: its graph and what the graph's inputs and outputs stand for. */
 export interface TracedGraph {
@@ -43,7 +49,33 @@ export interface OptimizedGraph {
   graph: Graph;
   outputs: number[];
   reports: PassReport[];
+  /** The kernels jit's CPU backend would run for it: fusion groups and their generated JS. */
+  lower(): LoweredGraph;
   toString(): string;
+}
+
+/** A graph's kernels: each fused group with the nodes it computes and its source. */
+export interface LoweredGraph {
+  plan: FusionPlan;
+  kernels: { nodes: number[]; stores: number[]; source: string }[];
+  /** The kernels one after the other, each headed by its nodes. */
+  toString(): string;
+}
+
+/** The fusion plan of `graph` with its arguments laid out as `args` are (contiguous captures). */
+function lowerGraph(graph: Graph, outputs: readonly number[], args: readonly Tensor[]): LoweredGraph {
+  const roots: number[] = [];
+  graph.nodes.forEach((n, i) => (roots[i] = n.op !== 'input' && n.op !== 'constant' && isView(n) ? roots[n.inputs[0]!]! : i));
+  const layouts = graphLayouts(graph, (n) => {
+    const { source } = n.params as EffectParams['input'];
+    return source.kind === 'arg' ? args[source.slot]!.strides : contiguousStrides(n.shape);
+  });
+  const plan = planFusion(graph, layouts, new Set(outputs), roots);
+  const kernels = plan.steps.flatMap((st) => (st.kind === 'fused' ? [{ nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }] : []));
+  return {
+    plan, kernels,
+    toString: () => kernels.map((k, i) => `// kernel ${i + 1} computes ${k.nodes.map((n) => `%${n}`).join(' ')}\n${k.source}`).join('\n'),
+  };
 }
 
 /** The output nodes of a result description, in order. */
@@ -79,17 +111,8 @@ export function trace<A extends unknown[]>(fn: (...args: A) => unknown, ...args:
     optimize(passes = defaultPasses) {
       const r = runPasses(graph, passes, { outputs: new Set(outputs) }, { verify: verifyPasses });
       const out = outputs.map((o) => r.remap[o]!);
-      return { graph: r.graph, outputs: out, reports: r.reports, toString: () => printGraphExact(r.graph) };
+      return { graph: r.graph, outputs: out, reports: r.reports, lower: () => lowerGraph(r.graph, out, walked.tensors), toString: () => printGraphExact(r.graph) };
     },
     toString: () => printGraphExact(graph),
   };
 }
-
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-
-/**
- * Whether jit and trace run the verifier after every pass, so that a pass that breaks the
- * graph is named at once instead of surfacing as a crash or NaNs in replay: with
- * KILN_VERIFY=1, and always under the test runner.
- */
-export const verifyPasses = env.KILN_VERIFY === '1' || env.KILN_VERIFY === 'true' || env.VITEST !== undefined;

@@ -64,6 +64,22 @@ describe('a custom pass from the README', () => {
     expect(() => f(x)).toThrow(/after pass broken/);
   });
 
+  it('trace, optimize and lower are stages of their own, each printable', () => {
+    const f = (x: Tensor) => x.neg().neg().mul(3).add(1).exp().sum(0);
+    const x = tensor([[1, 2], [3, 4]]);
+    const t = trace(f, x);
+    expect(String(t)).toContain('neg(%1)');
+    const opt = t.optimize(withFold);
+    expect(opt.reports.map((r) => r.pass)).toEqual(['fold-double-neg', 'simplify', 'cse', 'dce']);
+    expect(String(opt)).not.toContain('neg(');
+    const lowered = opt.lower();
+    const compiled = jit(f, { passes: withFold });
+    for (let i = 0; i < 3; i++) compiled(x);
+    expect(lowered.kernels.length).toBe(compiled.explain(x).variants[0]!.kernels.length);
+    expect(String(lowered)).toMatch(/^\/\/ kernel 1 computes %\d+/);
+    expectSameTensor(evaluateGraph(opt.graph, { args: [x] }).values[opt.outputs[0]!]!, f(x));
+  });
+
   it('printed graphs parse back exactly, lifted loops and long constants included', () => {
     // Run-time rewriting needs a function that reads only its own variables: the step comes in.
     const seed = jit(function seedLoop(a: Tensor, b: Tensor, steps: Tensor) {
