@@ -42,12 +42,17 @@ function frameSite(line: string): string | undefined {
 /** Library code (layers, optimizers, autograd) as opposed to the tensor core and the tracer. */
 const libraryDirs = ['src/nn/', 'src/optim/', 'src/autograd/', 'src/data/', 'dist/src/nn/', 'dist/src/optim/', 'dist/src/autograd/', 'dist/src/data/'].map((d) => root + d);
 
-/** "src/optim/adam.ts:30:5" of the innermost frame in kiln's layers or optimizers, if the call passes through one. */
+/**
+ * "src/optim/adam.ts:30:5" when the read was made in kiln's layers or optimizers: the
+ * innermost frame outside the tensor core and the tracer is one of theirs (not the user's).
+ */
 export function librarySite(): string | undefined {
   for (const line of stackLines()) {
-    if (!libraryDirs.some((d) => line.includes(d))) continue;
-    const site = frameSite(line);
-    if (site !== undefined) return site.replace(root, '');
+    if (libraryDirs.some((d) => line.includes(d))) {
+      const site = frameSite(line);
+      if (site !== undefined) return site.replace(root, '');
+    }
+    if (!isOwnFrame(line)) return undefined;
   }
   return undefined;
 }

@@ -40,8 +40,8 @@ const asList = (r: Tensor | Tensor[]): Tensor[] => (Array.isArray(r) ? r : [r]);
 
 async function checkModel(m: TestModel): Promise<void> {
   const next = rng(seedFor(`onnx ${m.name}`));
-  const model = exportOnnx(m.fn, ...m.inputs(next), { module: m.module });
-  for (let round = 0; round < 3; round++) {
+  const model = exportOnnx(m.fn, ...(m.example?.() ?? m.inputs(next)), { module: m.module });
+  for (let round = 0; round < 4; round++) {
     const inputs = m.inputs(next);
     const want = asList(m.fn(...inputs));
     const got = await runOrt(model, inputs);

@@ -33,7 +33,8 @@ function runChild(mode: string, env: Record<string, string | undefined>): ChildR
   return { json: JSON.parse(line) as ChildResult['json'], stderr: r.stderr };
 }
 
-describe('environment switches (child processes)', () => {
+// Each case starts a Node process that compiles TypeScript: seconds on a loaded machine.
+describe('environment switches (child processes)', { timeout: 60_000 }, () => {
   it('KILN_DISABLE_JIT=1 runs the function on every call', () => {
     const { json } = runChild('disable', { KILN_DISABLE_JIT: '1' });
     expect(json.mismatches).toEqual([]);
@@ -80,7 +81,7 @@ describe('environment switches (child processes)', () => {
   });
 });
 
-describe('@jit as a standard method decorator (compiled by tsx in a child process)', () => {
+describe('@jit as a standard method decorator (compiled by tsx in a child process)', { timeout: 60_000 }, () => {
   it('the same @jit method on several instances uses each instance\'s parameters and settings', () => {
     const { json } = runChild('decorator', {});
     expect(json.mismatches).toEqual([]);
