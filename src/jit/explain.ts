@@ -174,9 +174,9 @@ export function traceDifference(a: Variant, b: Variant, sites: readonly (string 
     const x = na[i] ? nodeText(na[i]!, i) : undefined, y = nb[i] ? nodeText(nb[i]!, i) : undefined;
     if (x === y) continue;
     const at = sites[i] !== undefined ? ` (made at ${resolveSite(sites[i]!)})` : '';
-    if (x === undefined) return `it records more nodes, from %${i}: \`${y}\`${at}`;
-    if (y === undefined) return `it records fewer nodes: it ends before %${i} (\`${x}\`)`;
-    return `first at %${i}: the previous trace recorded \`${clip(x)}\`, this one \`${clip(y)}\`${at}`;
+    if (x === undefined) return `it records more nodes, from %${i}${at}: \`${clip(y!)}\``;
+    if (y === undefined) return `it records fewer nodes: it ends before %${i} (\`${clip(x)}\`)`;
+    return `first at %${i}${at}: the previous trace recorded \`${clip(x)}\`, this one \`${clip(y)}\``;
   }
   const fa = a.fingerprint.split('\n'), fb = b.fingerprint.split('\n');
   const part = fb.find((line, k) => line !== fa[k]);
@@ -242,7 +242,8 @@ export function formatSummary(d: ExplanationData): string {
   const recent = d.events.slice(-SHOWN_EVENTS);
   if (recent.length > 0) {
     lines.push(d.events.length > recent.length ? `last ${recent.length} of ${d.events.length} events:` : 'events:');
-    for (const e of recent) lines.push(`  ${clip(e).replace(/\n/g, ' ')}`);
+    // The signature is on the first line: events name it "this signature".
+    for (const e of recent) lines.push(`  ${clip(e.split(d.signature).join('this signature')).replace(/\n/g, ' ')}`);
   }
   lines.push('more: format({ ir, passes, kernels, fusions, guards, events }) or format({ all: true }); sections.<name> as strings');
   return lines.join('\n');

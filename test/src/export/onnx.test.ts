@@ -53,7 +53,7 @@ async function checkModel(m: TestModel): Promise<void> {
   }
 }
 
-describe('exportOnnx on ONNX Runtime', () => {
+describe('exportOnnx on ONNX Runtime', { timeout: 60_000 }, () => {
   for (const m of testModels()) {
     it(`${m.name}: ONNX Runtime matches kiln on fresh inputs`, async () => {
       await checkModel(m);

@@ -23,7 +23,7 @@ const naiveFold: Pass = (g) => {
   return b.result(['folded']);
 };
 
-describe('a custom pass from the README', () => {
+describe('a custom pass from the README', { timeout: 60_000 }, () => {
   it('folds neg(neg(x)) under jit, bit for bit, and explain shows it', () => {
     const f = jit(scaled, { passes: withFold });
     const x = tensor([1.5, -2, 0, -0]);

@@ -68,7 +68,7 @@ function mlpStep() {
   });
 }
 
-describe('explain as a self-contained HTML page', () => {
+describe('explain as a self-contained HTML page', { timeout: 60_000 }, () => {
   it('an MLP training step: passes before and after, fusion groups, kernel code, guards, timings', () => {
     const step = mlpStep();
     const x = randn([8, 12]), y = randint(0, 4, [8]);
@@ -98,7 +98,7 @@ describe('explain as a self-contained HTML page', () => {
   }, 60_000);
 });
 
-describe('toDot', () => {
+describe('toDot', { timeout: 60_000 }, () => {
   /** Node ids declared, and edges between them: every edge must join declared nodes. */
   function parseDot(dot: string): { nodes: Set<string>; edges: [string, string][]; clusters: string[] } {
     expect(dot.startsWith('digraph kiln {')).toBe(true);

@@ -29,7 +29,8 @@ function attentionStep() {
   });
 }
 
-describe('explain of an attention training step', () => {
+// Training steps trace three times and compile hundreds of nodes: seconds on a loaded machine.
+describe('explain of an attention training step', { timeout: 60_000 }, () => {
   it('summarizes in at most 60 lines, with no guard from the optimizer, and keeps all detail reachable', () => {
     const step = attentionStep();
     const x = randn([2, 5, 16]), y = randint(0, 4, [2]);
@@ -69,7 +70,7 @@ describe('explain of an attention training step', () => {
   });
 });
 
-describe('why it recompiled', () => {
+describe('why it recompiled', { timeout: 60_000 }, () => {
   it('"trace 2 differs" names the first differing node and the line that made it', () => {
     let calls = 0;
     const f = jit((x: Tensor) => {
@@ -80,8 +81,10 @@ describe('why it recompiled', () => {
     f(tensor([1, 2]));
     f(tensor([1, 2]));
     const event = f.explain(tensor([1, 2])).events.find((ev) => ev.startsWith('trace 2'));
-    expect(event).toMatch(/differs from the previous one, first at %\d+: the previous trace recorded `%\d+ = mul\([^`]*`, this one `%\d+ = sub\(/);
-    expect(event).toMatch(new RegExp(`made at \\S*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}:\\d+`));
+    expect(event).toMatch(/differs from the previous one, first at %\d+ \(made at [^)]*\): the previous trace recorded `%\d+ = mul\([^`]*`, this one `%\d+ = sub\(/);
+    expect(event).toMatch(new RegExp(`made at \\S*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}:\\d+\\)`));
+    // The summary's first screen shows it too, with the line.
+    expect(String(f.explain(tensor([1, 2])))).toMatch(new RegExp(`trace 2 of this signature differs .*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}`));
   });
 
   it('the summary names the guard that separates two variants, with its line', () => {
