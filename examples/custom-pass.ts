@@ -11,7 +11,16 @@
  * written after the inner neg read it.
  */
 import {
-  Rebuilder, defaultPasses, graphFacts, jit, nodeLabel, tensor, writesBetween, type NamedPass, type Pass, type Tensor,
+  Rebuilder,
+  defaultPasses,
+  graphFacts,
+  jit,
+  nodeLabel,
+  tensor,
+  writesBetween,
+  type NamedPass,
+  type Pass,
+  type Tensor,
 } from '../src/index.js';
 import { isMain } from './common.js';
 
@@ -61,6 +70,7 @@ if (isMain(import.meta.url)) {
   for (let i = 0; i < 3; i++) f(tensor([1, 2, 3]));
   console.log(f.explain(tensor([1, 2, 3])).format({ passes: true, ir: true }));
   const g = jit(writesBetweenNegs, { passes: withFold });
-  for (let i = 0; i < 3; i++) console.log(`with an in-place write: ${g(tensor([1, 2, 3]))} (eager: ${writesBetweenNegs(tensor([1, 2, 3]))})`);
+  for (let i = 0; i < 3; i++)
+    console.log(`with an in-place write: ${g(tensor([1, 2, 3]))} (eager: ${writesBetweenNegs(tensor([1, 2, 3]))})`);
   console.log(g.explain(tensor([1, 2, 3])).sections.passes);
 }

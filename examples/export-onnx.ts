@@ -17,7 +17,11 @@ import { makeCnn } from './mnist-cnn.js';
 /** The ONNX bytes of `model`'s forward pass for [batch, 1, 28, 28] images, weights as initializers. */
 export function exportCnn(model: nn.Module & { forward(x: Tensor): Tensor }, batch = 8): Uint8Array {
   const example = randn([batch, 1, 28, 28]);
-  return exportOnnx((x: Tensor) => model.forward(x), example, { module: model, inputNames: ['images'], outputNames: ['logits'] });
+  return exportOnnx((x: Tensor) => model.forward(x), example, {
+    module: model,
+    inputNames: ['images'],
+    outputNames: ['logits'],
+  });
 }
 
 function option(name: string): string | undefined {
@@ -31,14 +35,20 @@ async function main(): Promise<void> {
   model.eval();
   const bytes = noGrad(() => exportCnn(model));
   writeFileSync(out, bytes);
-  console.log(`wrote ${out}: ${bytes.length} bytes (opset 18, weights as initializers named ${model.namedParameters().map(([n]) => n).join(', ')})`);
+  console.log(
+    `wrote ${out}: ${bytes.length} bytes (opset 18, weights as initializers named ${model
+      .namedParameters()
+      .map(([n]) => n)
+      .join(', ')})`,
+  );
 
   const ort = await import('onnxruntime-node').catch(() => undefined);
   if (ort === undefined) return console.log('onnxruntime-node is not installed: skipping the check in ONNX Runtime');
   const x = randn([8, 1, 28, 28]);
   const session = await ort.InferenceSession.create(bytes);
   const result = await session.run({ images: new ort.Tensor('float32', x.data() as Float32Array, x.shape) });
-  const got = result['logits']!.data as Float32Array, want = model.forward(x).data<'float32'>();
+  const got = result['logits']!.data as Float32Array,
+    want = model.forward(x).data<'float32'>();
   const worst = want.reduce((m, w, i) => Math.max(m, Math.abs(got[i]! - w) / Math.max(1, Math.abs(w))), 0);
   console.log(`ONNX Runtime vs kiln on 8 images: max relative difference ${worst.toExponential(2)}`);
 }

@@ -43,14 +43,18 @@ function isOptions(x: unknown): x is OnnxExportOptions {
  * initializers. Numbers are baked in. A loop lifted by kiln's source transform becomes an
  * ONNX Loop. An optional last argument of `OnnxExportOptions` keys is taken as options.
  */
-export function exportOnnx<A extends unknown[]>(fn: (...args: A) => unknown, ...argsAndOptions: [...A] | [...A, OnnxExportOptions]): Uint8Array {
+export function exportOnnx<A extends unknown[]>(
+  fn: (...args: A) => unknown,
+  ...argsAndOptions: [...A] | [...A, OnnxExportOptions]
+): Uint8Array {
   const last = argsAndOptions[argsAndOptions.length - 1];
   const options: OnnxExportOptions = isOptions(last) ? last : {};
   const args = (isOptions(last) ? argsAndOptions.slice(0, -1) : argsAndOptions) as A;
   const traced = noGrad(() => trace(fn, ...args));
   const optimized = traced.optimize(options.passes ?? defaultPasses);
   const names = new Map<Tensor, string>();
-  for (const [name, t] of [...options.module?.namedParameters() ?? [], ...options.module?.namedBuffers() ?? []]) names.set(t, name);
+  for (const [name, t] of [...(options.module?.namedParameters() ?? []), ...(options.module?.namedBuffers() ?? [])])
+    names.set(t, name);
   return onnxModel({
     graph: optimized.graph,
     outputs: optimized.outputs,

@@ -30,10 +30,17 @@ function quote(s: string): string {
 /** Fill colours by kind of op, so views, reductions and matmuls stand out. */
 function fill(n: Node): string {
   switch (n.op) {
-    case 'input': return '#dbeafe';
-    case 'constant': return '#f3f4f6';
-    case 'write': case 'setGrad': case 'observe': return '#fee2e2';
-    case 'loop': case 'loopResult': return '#ede9fe';
+    case 'input':
+      return '#dbeafe';
+    case 'constant':
+      return '#f3f4f6';
+    case 'write':
+    case 'setGrad':
+    case 'observe':
+      return '#fee2e2';
+    case 'loop':
+    case 'loopResult':
+      return '#ede9fe';
     default: {
       const kind = primitiveRules[n.op as Prim].kind;
       return kind === 'view' ? '#ecfccb' : kind === 'reduce' ? '#fef3c7' : kind === 'matmul' ? '#fde68a' : '#ffffff';
@@ -50,21 +57,31 @@ function label(n: Node, i: number): string {
 function body(g: Graph, prefix: string, groups: readonly DotGroup[], lines: string[], indent: string): void {
   const grouped = new Map<number, number>();
   groups.forEach((gr, k) => gr.nodes.forEach((n) => grouped.set(n, k)));
-  const node = (n: Node, i: number) => `${indent}${prefix}n${i} [label=${quote(label(n, i))}, fillcolor=${quote(fill(n))}];`;
+  const node = (n: Node, i: number) =>
+    `${indent}${prefix}n${i} [label=${quote(label(n, i))}, fillcolor=${quote(fill(n))}];`;
   g.nodes.forEach((n, i) => {
     if (grouped.has(i)) return;
     lines.push(node(n, i));
     if (n.op === 'loop') {
       const p = n.params as EffectParams['loop'];
-      for (const [part, sub] of [['cond', p.cond], ['body', p.body]] as const) {
-        lines.push(`${indent}subgraph ${quote(`cluster_${prefix}loop${i}_${part}`)} {`, `${indent}  label=${quote(`${part} of loop %${i}`)}; style=dashed;`);
+      for (const [part, sub] of [
+        ['cond', p.cond],
+        ['body', p.body],
+      ] as const) {
+        lines.push(
+          `${indent}subgraph ${quote(`cluster_${prefix}loop${i}_${part}`)} {`,
+          `${indent}  label=${quote(`${part} of loop %${i}`)}; style=dashed;`,
+        );
         body(sub, `${prefix}l${i}${part[0]}_`, [], lines, indent + '  ');
         lines.push(`${indent}}`);
       }
     }
   });
   groups.forEach((gr, k) => {
-    lines.push(`${indent}subgraph ${quote(`cluster_${prefix}k${k}`)} {`, `${indent}  label=${quote(gr.label)}; style="rounded,filled"; fillcolor="#f0f9ff";`);
+    lines.push(
+      `${indent}subgraph ${quote(`cluster_${prefix}k${k}`)} {`,
+      `${indent}  label=${quote(gr.label)}; style="rounded,filled"; fillcolor="#f0f9ff";`,
+    );
     for (const i of gr.nodes) lines.push('  ' + node(g.nodes[i]!, i));
     lines.push(`${indent}}`);
   });

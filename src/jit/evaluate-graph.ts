@@ -46,18 +46,32 @@ function run(g: Graph, inputs: GraphInputs): GraphValues {
     switch (n.op) {
       case 'input': {
         const { source } = n.params as EffectParams['input'];
-        const t = source.kind === 'arg' ? inputs.args?.[source.slot] : source.kind === 'capture' ? inputs.captures?.[source.slot] : values[source.of]?.grad ?? undefined;
-        if (t === undefined) throw new JitError(`evaluateGraph: input %${i} reads ${source.kind} ${'slot' in source ? source.slot : source.of}, which was not given`);
+        const t =
+          source.kind === 'arg'
+            ? inputs.args?.[source.slot]
+            : source.kind === 'capture'
+              ? inputs.captures?.[source.slot]
+              : (values[source.of]?.grad ?? undefined);
+        if (t === undefined)
+          throw new JitError(
+            `evaluateGraph: input %${i} reads ${source.kind} ${'slot' in source ? source.slot : source.of}, which was not given`,
+          );
         values[i] = t;
         return;
       }
-      case 'constant': values[i] = materialize(n, inputs.numbers ?? []); return;
-      case 'write': writeInto('evaluateGraph', at(0), at(1)); return;
+      case 'constant':
+        values[i] = materialize(n, inputs.numbers ?? []);
+        return;
+      case 'write':
+        writeInto('evaluateGraph', at(0), at(1));
+        return;
       case 'observe': {
         if (n.inputs.length > 0) observed.push({ node: i, values: Array.from(at(0).data(), Number) });
         return;
       }
-      case 'setGrad': grads.push({ node: n.inputs[0]!, grad: n.inputs.length > 1 ? at(1) : null }); return;
+      case 'setGrad':
+        grads.push({ node: n.inputs[0]!, grad: n.inputs.length > 1 ? at(1) : null });
+        return;
       case 'loop': {
         const p = n.params as EffectParams['loop'];
         let carried = n.inputs.slice(0, p.carried).map((x) => values[x]!);
@@ -69,7 +83,10 @@ function run(g: Graph, inputs: GraphInputs): GraphValues {
             carried = p.exits.map((k) => c[k]!);
             break;
           }
-          const b = run(p.body, { ...inputs, args: [...carried, ...invariants, ...p.condExports.map((k) => c[k]!)] }).values;
+          const b = run(p.body, {
+            ...inputs,
+            args: [...carried, ...invariants, ...p.condExports.map((k) => c[k]!)],
+          }).values;
           carried = p.results.map((k) => b[k]!);
           iterations++;
         }
@@ -77,10 +94,16 @@ function run(g: Graph, inputs: GraphInputs): GraphValues {
         values[i] = Tensor.fromData(Int32Array.of(iterations), [], 'int32');
         return;
       }
-      case 'loopResult': values[i] = loopResults.get(n.inputs[0]!)![(n.params as EffectParams['loopResult']).index]!; return;
+      case 'loopResult':
+        values[i] = loopResults.get(n.inputs[0]!)![(n.params as EffectParams['loopResult']).index]!;
+        return;
       default:
         if (!isPrim(n.op)) throw new JitError(`evaluateGraph: unknown op ${String(n.op)} at %${i}`);
-        values[i] = apply(n.op as Prim, n.inputs.map((x) => values[x]!), n.params as never);
+        values[i] = apply(
+          n.op as Prim,
+          n.inputs.map((x) => values[x]!),
+          n.params as never,
+        );
     }
   });
   return { values, observed, grads };

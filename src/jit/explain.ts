@@ -97,14 +97,42 @@ const SECTION_NAMES: readonly SectionName[] = ['ir', 'passes', 'kernels', 'fusio
 function kernelsOf(v: Variant): ExplainedKernel[] {
   const graph = v.program?.graph;
   const own = (v.plan?.steps ?? []).flatMap((st): ExplainedKernel[] => {
-    if (st.kind === 'fused') return [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: webGpuKernelSource(v, st) ?? renderJs(st.spec) }];
+    if (st.kind === 'fused')
+      return [
+        {
+          kind: st.spec.kind,
+          nodes: st.nodes,
+          stores: st.outputs,
+          source: webGpuKernelSource(v, st) ?? renderJs(st.spec),
+        },
+      ];
     const n = graph?.nodes[st.node];
     if (n === undefined || !launchesKernel(n)) return [];
-    return [{ kind: `${n.op}, unfused`, nodes: [st.node], stores: [st.node], source: `(the eager ${n.op} kernel for ${n.dtype}[${n.shape}])` }];
+    return [
+      {
+        kind: `${n.op}, unfused`,
+        nodes: [st.node],
+        stores: [st.node],
+        source: `(the eager ${n.op} kernel for ${n.dtype}[${n.shape}])`,
+      },
+    ];
   });
-  const loops = [...v.loops].flatMap(([node, runner]) => Object.entries(runner.plans).flatMap(([part, plan]) => plan.steps.flatMap((st) => (st.kind === 'fused'
-    ? [{ kind: `${st.spec.kind}, in the ${part} of loop %${node}`, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
-    : []))));
+  const loops = [...v.loops].flatMap(([node, runner]) =>
+    Object.entries(runner.plans).flatMap(([part, plan]) =>
+      plan.steps.flatMap((st) =>
+        st.kind === 'fused'
+          ? [
+              {
+                kind: `${st.spec.kind}, in the ${part} of loop %${node}`,
+                nodes: st.nodes,
+                stores: st.outputs,
+                source: renderJs(st.spec),
+              },
+            ]
+          : [],
+      ),
+    ),
+  );
   return [...own, ...loops];
 }
 
@@ -169,18 +197,23 @@ function nodeText(n: Node, i: number): string {
  * the part of the recording (captured tensors, grad modes, constants, result) that differs.
  */
 export function traceDifference(a: Variant, b: Variant, sites: readonly (string | Error)[]): string {
-  const na = a.trace.graph.nodes, nb = b.trace.graph.nodes;
+  const na = a.trace.graph.nodes,
+    nb = b.trace.graph.nodes;
   for (let i = 0; i < Math.max(na.length, nb.length); i++) {
-    const x = na[i] ? nodeText(na[i]!, i) : undefined, y = nb[i] ? nodeText(nb[i]!, i) : undefined;
+    const x = na[i] ? nodeText(na[i]!, i) : undefined,
+      y = nb[i] ? nodeText(nb[i]!, i) : undefined;
     if (x === y) continue;
     const at = sites[i] !== undefined ? ` (made at ${resolveSite(sites[i]!)})` : '';
     if (x === undefined) return `it records more nodes, from %${i}${at}: \`${clip(y!)}\``;
     if (y === undefined) return `it records fewer nodes: it ends before %${i} (\`${clip(x)}\`)`;
     return `first at %${i}${at}: the previous trace recorded \`${clip(x)}\`, this one \`${clip(y)}\``;
   }
-  const fa = a.fingerprint.split('\n'), fb = b.fingerprint.split('\n');
+  const fa = a.fingerprint.split('\n'),
+    fb = b.fingerprint.split('\n');
   const part = fb.find((line, k) => line !== fa[k]);
-  return part === undefined ? 'the recordings are equal' : `the graphs are equal; they differ in ${part.split(' ')[0]} ${part.split(' ')[1] ?? ''}`.trim();
+  return part === undefined
+    ? 'the recordings are equal'
+    : `the graphs are equal; they differ in ${part.split(' ')[0]} ${part.split(' ')[1] ?? ''}`.trim();
 }
 
 function clip(s: string): string {
@@ -188,10 +221,15 @@ function clip(s: string): string {
 }
 
 /** The guard that separates two variants: read at the same place with different values. */
-export function separatingGuard(a: readonly Guard[] | readonly ExplainedGuard[], b: readonly Guard[] | readonly ExplainedGuard[]): string | undefined {
+export function separatingGuard(
+  a: readonly Guard[] | readonly ExplainedGuard[],
+  b: readonly Guard[] | readonly ExplainedGuard[],
+): string | undefined {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const g = a[i]!, h = b[i]!;
-    if (g.site !== h.site || g.how !== h.how) return `they read different values (guard ${i + 1}: ${g.how} at ${g.site} vs ${h.how} at ${h.site})`;
+    const g = a[i]!,
+      h = b[i]!;
+    if (g.site !== h.site || g.how !== h.how)
+      return `they read different values (guard ${i + 1}: ${g.how} at ${g.site} vs ${h.how} at ${h.site})`;
     if (g.expected.length !== h.expected.length || g.expected.some((x, k) => !Object.is(x, h.expected[k]))) {
       return `${g.how} at ${g.site}: ${fmtValues(g.expected)} vs ${fmtValues(h.expected)}`;
     }
@@ -209,13 +247,18 @@ export interface ExplanationData {
   stats: { calls: number; traces: number; replays: number; fallbacks: number; variants: number };
 }
 
-const indent = (text: string, by = '    ') => text.split('\n').map((l) => by + l).join('\n');
+const indent = (text: string, by = '    ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
 const SHOWN_GUARDS = 4;
 const SHOWN_EVENTS = 6;
 
 /** The summary: what a person needs to see first, a few dozen lines at most. */
 export function formatSummary(d: ExplanationData): string {
-  const signature = d.signature.length > 200 ? `${d.signature.slice(0, 200)}… (explanation.signature has all of it)` : d.signature;
+  const signature =
+    d.signature.length > 200 ? `${d.signature.slice(0, 200)}… (explanation.signature has all of it)` : d.signature;
   const s = d.stats;
   const lines = [
     `jit(${d.name}) for signature ${signature}: ${d.state}`,
@@ -223,17 +266,24 @@ export function formatSummary(d: ExplanationData): string {
   ];
   d.variants.forEach((v, i) => {
     const nodes = `${v.recorded.nodes.length} nodes recorded${v.optimizedNodes !== undefined ? `, ${v.optimizedNodes} after passes` : ''}`;
-    lines.push(`variant ${i + 1} (${v.device}): ${nodes}; ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards`);
+    lines.push(
+      `variant ${i + 1} (${v.device}): ${nodes}; ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards`,
+    );
     if (v.kernelCount !== undefined) {
       const compile = v.compileMs !== undefined ? `, compiled in ${v.compileMs.toFixed(1)} ms` : '';
-      lines.push(`  ${v.kernelCount} kernels per call (${v.kernelsBeforeFusion} ops before fusion), peak ${v.peakBytes} bytes of intermediates${compile}`);
+      lines.push(
+        `  ${v.kernelCount} kernels per call (${v.kernelsBeforeFusion} ops before fusion), peak ${v.peakBytes} bytes of intermediates${compile}`,
+      );
     } else {
       lines.push('  not compiled yet: the next call with this signature compiles it');
     }
     for (const c of v.controlFlow) lines.push(`  ${c}`);
-    for (const g of v.guards.slice(0, SHOWN_GUARDS)) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
-    if (v.guards.length > SHOWN_GUARDS) lines.push(`  … ${v.guards.length - SHOWN_GUARDS} more guards (format({ guards: true }))`);
-    if (v.rejectedFusions.length > 0) lines.push(`  ${v.rejectedFusions.length} fusions not made (format({ fusions: true }))`);
+    for (const g of v.guards.slice(0, SHOWN_GUARDS))
+      lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
+    if (v.guards.length > SHOWN_GUARDS)
+      lines.push(`  … ${v.guards.length - SHOWN_GUARDS} more guards (format({ guards: true }))`);
+    if (v.rejectedFusions.length > 0)
+      lines.push(`  ${v.rejectedFusions.length} fusions not made (format({ fusions: true }))`);
     if (i > 0) {
       const why = separatingGuard(d.variants[i - 1]!.guards, v.guards);
       if (why !== undefined) lines.push(`  differs from variant ${i}: ${why}`);
@@ -245,7 +295,9 @@ export function formatSummary(d: ExplanationData): string {
     // The signature is on the first line: events name it "this signature".
     for (const e of recent) lines.push(`  ${clip(e.split(d.signature).join('this signature')).replace(/\n/g, ' ')}`);
   }
-  lines.push('more: format({ ir, passes, kernels, fusions, guards, events }) or format({ all: true }); sections.<name> as strings');
+  lines.push(
+    'more: format({ ir, passes, kernels, fusions, guards, events }) or format({ all: true }); sections.<name> as strings',
+  );
   return lines.join('\n');
 }
 
@@ -261,18 +313,23 @@ export function formatSection(d: ExplanationData, name: SectionName): string {
   switch (name) {
     case 'ir':
       per('IR', (v) => [
-        '  recorded IR:', indent(v.graph),
+        '  recorded IR:',
+        indent(v.graph),
         ...(v.optimized !== undefined ? ['  optimized IR (kernels refer to it):', indent(v.optimized)] : []),
       ]);
       break;
     case 'passes':
-      per('passes', (v) => v.passes.map((r) => `  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`));
+      per('passes', (v) =>
+        v.passes.map((r) => `  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`),
+      );
       break;
     case 'kernels':
-      per('kernels', (v) => v.kernels.flatMap((k, j) => [
-        `  kernel ${j + 1} (${k.kind}) computes ${k.nodes.map((n) => `%${n}`).join(' ')}; stores ${k.stores.map((n) => `%${n}`).join(' ')}`,
-        indent(k.source),
-      ]));
+      per('kernels', (v) =>
+        v.kernels.flatMap((k, j) => [
+          `  kernel ${j + 1} (${k.kind}) computes ${k.nodes.map((n) => `%${n}`).join(' ')}; stores ${k.stores.map((n) => `%${n}`).join(' ')}`,
+          indent(k.source),
+        ]),
+      );
       break;
     case 'fusions':
       per('fusions not made', (v) => v.rejectedFusions.map((r) => `  not fused: ${r}`));
@@ -305,6 +362,7 @@ export function formatExplanation(d: ExplanationData, sections: ExplainSections 
 /** Every section by name, computed when read. */
 export function sectionsOf(d: ExplanationData): Record<SectionName, string> {
   const out = {} as Record<SectionName, string>;
-  for (const name of SECTION_NAMES) Object.defineProperty(out, name, { enumerable: true, get: () => formatSection(d, name) });
+  for (const name of SECTION_NAMES)
+    Object.defineProperty(out, name, { enumerable: true, get: () => formatSection(d, name) });
   return out;
 }

@@ -65,27 +65,45 @@ export interface LoweredGraph {
 /** The fusion plan of `graph` with its arguments laid out as `args` are (contiguous captures). */
 function lowerGraph(graph: Graph, outputs: readonly number[], args: readonly Tensor[]): LoweredGraph {
   const roots: number[] = [];
-  graph.nodes.forEach((n, i) => (roots[i] = n.op !== 'input' && n.op !== 'constant' && isView(n) ? roots[n.inputs[0]!]! : i));
+  graph.nodes.forEach(
+    (n, i) => (roots[i] = n.op !== 'input' && n.op !== 'constant' && isView(n) ? roots[n.inputs[0]!]! : i),
+  );
   const layouts = graphLayouts(graph, (n) => {
     const { source } = n.params as EffectParams['input'];
     return source.kind === 'arg' ? args[source.slot]!.strides : contiguousStrides(n.shape);
   });
   const plan = planFusion(graph, layouts, new Set(outputs), roots);
-  const kernels = plan.steps.flatMap((st) => (st.kind === 'fused' ? [{ nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }] : []));
+  const kernels = plan.steps.flatMap((st) =>
+    st.kind === 'fused' ? [{ nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }] : [],
+  );
   return {
-    plan, kernels,
-    toString: () => kernels.map((k, i) => `// kernel ${i + 1} computes ${k.nodes.map((n) => `%${n}`).join(' ')}\n${k.source}`).join('\n'),
+    plan,
+    kernels,
+    toString: () =>
+      kernels
+        .map((k, i) => `// kernel ${i + 1} computes ${k.nodes.map((n) => `%${n}`).join(' ')}\n${k.source}`)
+        .join('\n'),
   };
 }
 
 /** The output nodes of a result description, in order. */
 export function outputList(spec: OutputSpec, out: number[] = []): number[] {
   switch (spec.kind) {
-    case 'tensor': out.push(spec.node); break;
-    case 'array': spec.items.forEach((s) => outputList(s, out)); break;
-    case 'object': spec.entries.forEach(([, s]) => outputList(s, out)); break;
-    case 'value': break;
-    default: { const never: never = spec; throw new JitError(`trace: unknown output ${String(never)}`); }
+    case 'tensor':
+      out.push(spec.node);
+      break;
+    case 'array':
+      spec.items.forEach((s) => outputList(s, out));
+      break;
+    case 'object':
+      spec.entries.forEach(([, s]) => outputList(s, out));
+      break;
+    case 'value':
+      break;
+    default: {
+      const never: never = spec;
+      throw new JitError(`trace: unknown output ${String(never)}`);
+    }
   }
   return out;
 }
@@ -98,20 +116,36 @@ export function outputList(spec: OutputSpec, out: number[] = []): number[] {
 export function trace<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): TracedGraph {
   if (typeof fn !== 'function') throw new JitError(`trace: expects a function (got ${typeof fn})`);
   const walked = walkArgs(args);
-  const recording = new Trace(walked.tensors, walked.numbers.map(() => undefined));
+  const recording = new Trace(
+    walked.tensors,
+    walked.numbers.map(() => undefined),
+  );
   const result = runTraced(recording, () => fn(...args));
-  if (result instanceof Promise) throw new JitError('trace: the function returned a promise; trace a synchronous function');
+  if (result instanceof Promise)
+    throw new JitError('trace: the function returned a promise; trace a synchronous function');
   if (recording.invalid !== undefined) throw new JitError(`trace: ${recording.invalid}`);
   const variant = makeVariant(recording, result);
   const outputs = outputList(variant.output);
   const graph = recording.graph;
   return {
-    graph, args: walked.tensors, captures: recording.captures, output: variant.output, outputs,
-    guards: recording.guards, controlFlow: [...recording.controlNotes.values()], result,
+    graph,
+    args: walked.tensors,
+    captures: recording.captures,
+    output: variant.output,
+    outputs,
+    guards: recording.guards,
+    controlFlow: [...recording.controlNotes.values()],
+    result,
     optimize(passes = defaultPasses) {
       const r = runPasses(graph, passes, { outputs: new Set(outputs) }, { verify: verifyPasses });
       const out = outputs.map((o) => r.remap[o]!);
-      return { graph: r.graph, outputs: out, reports: r.reports, lower: () => lowerGraph(r.graph, out, walked.tensors), toString: () => printGraphExact(r.graph) };
+      return {
+        graph: r.graph,
+        outputs: out,
+        reports: r.reports,
+        lower: () => lowerGraph(r.graph, out, walked.tensors),
+        toString: () => printGraphExact(r.graph),
+      };
     },
     toString: () => printGraphExact(graph),
   };

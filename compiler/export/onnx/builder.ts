@@ -5,10 +5,22 @@
  */
 import { create } from '@bufbuild/protobuf';
 import {
-  AttributeProtoSchema, AttributeProto_AttributeType, GraphProtoSchema, NodeProtoSchema, TensorProtoSchema,
-  TensorProto_DataType, TensorShapeProtoSchema, TensorShapeProto_DimensionSchema, TypeProtoSchema,
-  TypeProto_TensorSchema, ValueInfoProtoSchema,
-  type AttributeProto, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto,
+  AttributeProtoSchema,
+  AttributeProto_AttributeType,
+  GraphProtoSchema,
+  NodeProtoSchema,
+  TensorProtoSchema,
+  TensorProto_DataType,
+  TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TypeProtoSchema,
+  TypeProto_TensorSchema,
+  ValueInfoProtoSchema,
+  type AttributeProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
 } from 'onnx-buf';
 import type { DType } from '../../../runtime/dtype.js';
 
@@ -21,38 +33,73 @@ export const ONNX_TYPE: Record<DType, TensorProto_DataType> = {
 };
 
 /** An attribute value: integers and integer lists are INT/INTS, other numbers FLOAT, graphs GRAPH. */
-export type AttrValue = { int: number } | { ints: readonly number[] } | { float: number } | { string: string } | { graph: GraphProto };
+export type AttrValue =
+  | { int: number }
+  | { ints: readonly number[] }
+  | { float: number }
+  | { string: string }
+  | { graph: GraphProto };
 
 function attribute(name: string, v: AttrValue): AttributeProto {
-  if ('int' in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(v.int) });
-  if ('ints' in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v.ints.map(BigInt) });
+  if ('int' in v)
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(v.int) });
+  if ('ints' in v)
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v.ints.map(BigInt) });
   if ('float' in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: v.float });
-  if ('string' in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(v.string) });
+  if ('string' in v)
+    return create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.STRING,
+      s: new TextEncoder().encode(v.string),
+    });
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.GRAPH, g: v.graph });
 }
 
 /** A typed value declaration (graph inputs and outputs). */
 export function valueInfo(name: string, dtype: DType | 'int64', shape: readonly number[]): ValueInfoProto {
   const elemType = dtype === 'int64' ? TensorProto_DataType.INT64 : ONNX_TYPE[dtype];
-  const dims = shape.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }));
+  const dims = shape.map((d) =>
+    create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }),
+  );
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
-      value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim: dims }) }) },
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim: dims }) }),
+      },
     }),
   });
 }
 
 /** A tensor with its elements as little-endian raw bytes, as ONNX stores them. */
-export function tensorProto(name: string, dtype: DType | 'int64', shape: readonly number[], values: ArrayLike<number>): TensorProto {
+export function tensorProto(
+  name: string,
+  dtype: DType | 'int64',
+  shape: readonly number[],
+  values: ArrayLike<number>,
+): TensorProto {
   let raw: Uint8Array<ArrayBuffer>;
   switch (dtype) {
-    case 'float32': raw = new Uint8Array(Float32Array.from(values).buffer); break;
-    case 'float64': raw = new Uint8Array(Float64Array.from(values).buffer); break;
-    case 'int32': raw = new Uint8Array(Int32Array.from(values).buffer); break;
-    case 'int64': raw = new Uint8Array(BigInt64Array.from(Array.from(values, (x) => BigInt(x))).buffer); break;
-    case 'bool': raw = Uint8Array.from(values, (x) => (x !== 0 ? 1 : 0)); break;
-    default: { const never: never = dtype; throw new Error(`internal: dtype ${String(never)}`); }
+    case 'float32':
+      raw = new Uint8Array(Float32Array.from(values).buffer);
+      break;
+    case 'float64':
+      raw = new Uint8Array(Float64Array.from(values).buffer);
+      break;
+    case 'int32':
+      raw = new Uint8Array(Int32Array.from(values).buffer);
+      break;
+    case 'int64':
+      raw = new Uint8Array(BigInt64Array.from(Array.from(values, (x) => BigInt(x))).buffer);
+      break;
+    case 'bool':
+      raw = Uint8Array.from(values, (x) => (x !== 0 ? 1 : 0));
+      break;
+    default: {
+      const never: never = dtype;
+      throw new Error(`internal: dtype ${String(never)}`);
+    }
   }
   // Typed arrays are little-endian on every platform kiln runs on (x86, ARM, WebAssembly).
   const dataType = dtype === 'int64' ? TensorProto_DataType.INT64 : ONNX_TYPE[dtype];
@@ -75,12 +122,22 @@ export class OnnxBuilder {
   }
 
   /** Appends `op(inputs)` with attributes; returns its output names (`outputs` of them, or the given names). */
-  nodeN(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, outputs: number | readonly string[] = 1): string[] {
+  nodeN(
+    op: string,
+    inputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs: number | readonly string[] = 1,
+  ): string[] {
     const names = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(op)) : outputs.slice();
-    this.nodes.push(create(NodeProtoSchema, {
-      opType: op, name: this.fresh(`node_${op}`), input: inputs.slice(), output: names,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    }));
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType: op,
+        name: this.fresh(`node_${op}`),
+        input: inputs.slice(),
+        output: names,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return names;
   }
 
@@ -92,10 +149,20 @@ export class OnnxBuilder {
   /** A constant as a Constant node (valid inside Loop bodies too, where initializers are not for every runtime). */
   constant(dtype: DType | 'int64', shape: readonly number[], values: ArrayLike<number>): string {
     const name = this.fresh('const');
-    this.nodes.push(create(NodeProtoSchema, {
-      opType: 'Constant', name: this.fresh('node_Constant'), output: [name],
-      attribute: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: tensorProto(`${name}_value`, dtype, shape, values) })],
-    }));
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType: 'Constant',
+        name: this.fresh('node_Constant'),
+        output: [name],
+        attribute: [
+          create(AttributeProtoSchema, {
+            name: 'value',
+            type: AttributeProto_AttributeType.TENSOR,
+            t: tensorProto(`${name}_value`, dtype, shape, values),
+          }),
+        ],
+      }),
+    );
     return name;
   }
 
@@ -111,6 +178,12 @@ export class OnnxBuilder {
 
   /** The finished graph. */
   graph(name: string): GraphProto {
-    return create(GraphProtoSchema, { name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs });
+    return create(GraphProtoSchema, {
+      name,
+      node: this.nodes,
+      initializer: this.initializers,
+      input: this.inputs,
+      output: this.outputs,
+    });
   }
 }

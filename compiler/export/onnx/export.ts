@@ -67,13 +67,23 @@ function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: Node, i: number) => 
   const loopResults = new Map<number, string[]>();
   g.nodes.forEach((n, i) => {
     switch (n.op) {
-      case 'input': names[i] = inputName(n, i); return;
-      case 'constant': names[i] = b.constant(n.dtype, n.shape, constantValues(n, i)); return;
-      case 'write': return refuse(n, i, 'it writes a tensor in place; export a function without side effects (an inference step)');
-      case 'setGrad': return refuse(n, i, 'it assigns a gradient; export the forward pass without backward()');
+      case 'input':
+        names[i] = inputName(n, i);
+        return;
+      case 'constant':
+        names[i] = b.constant(n.dtype, n.shape, constantValues(n, i));
+        return;
+      case 'write':
+        return refuse(n, i, 'it writes a tensor in place; export a function without side effects (an inference step)');
+      case 'setGrad':
+        return refuse(n, i, 'it assigns a gradient; export the forward pass without backward()');
       case 'observe': {
         const { how, site } = n.params as EffectParams['observe'];
-        return refuse(n, i, `JS reads a tensor value (${how} at ${site}), so the computation depends on it; keep tensor decisions in tensors (where, or a lifted loop)`);
+        return refuse(
+          n,
+          i,
+          `JS reads a tensor value (${how} at ${site}), so the computation depends on it; keep tensor decisions in tensors (where, or a lifted loop)`,
+        );
       }
       case 'loop': {
         names[i] = '';
@@ -92,7 +102,12 @@ function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: Node, i: number) => 
           if (names[x] === '') refuse(g.nodes[x]!, x, "its iteration count is read; ONNX's Loop does not return one");
           return names[x]!;
         });
-        names[i] = rule(b, operands, n, n.inputs.map((x) => g.nodes[x]!));
+        names[i] = rule(
+          b,
+          operands,
+          n,
+          n.inputs.map((x) => g.nodes[x]!),
+        );
       }
     }
   });
@@ -103,7 +118,10 @@ function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: Node, i: number) => 
 function asCondition(b: OnnxBuilder, name: string, n: Node): string {
   let c = name;
   if (n.dtype === 'float32' || n.dtype === 'float64') {
-    c = b.node('And', [b.node('Not', [b.node('IsNaN', [name])]), b.node('Cast', [name], { to: { int: ONNX_TYPE.bool } })]);
+    c = b.node('And', [
+      b.node('Not', [b.node('IsNaN', [name])]),
+      b.node('Cast', [name], { to: { int: ONNX_TYPE.bool } }),
+    ]);
   } else if (n.dtype === 'int32') {
     c = b.node('Cast', [name], { to: { int: ONNX_TYPE.bool } });
   }
@@ -121,34 +139,61 @@ function emitLoop(b: OnnxBuilder, g: Graph, i: number, outer: readonly string[])
   const p = n.params as EffectParams['loop'];
   const initial = n.inputs.slice(0, p.carried).map((x) => outer[x]!);
   const invariants = n.inputs.slice(p.carried).map((x) => outer[x]!);
-  const slots = (values: readonly string[]) => (m: Node, k: number): string => {
-    const source = (m.params as EffectParams['input']).source;
-    if (source.kind !== 'arg' || values[source.slot] === undefined) refuse(m, k, 'a loop graph input that is not a loop value');
-    return values[source.slot]!;
-  };
+  const slots =
+    (values: readonly string[]) =>
+    (m: Node, k: number): string => {
+      const source = (m.params as EffectParams['input']).source;
+      if (source.kind !== 'arg' || values[source.slot] === undefined)
+        refuse(m, k, 'a loop graph input that is not a loop value');
+      return values[source.slot]!;
+    };
   const runCond = (into: OnnxBuilder, carried: readonly string[]) => {
     const { names } = emitGraph(into, p.cond, slots([...carried, ...invariants]));
-    return { cond: asCondition(into, names[p.condValue]!, p.cond.nodes[p.condValue]!), exits: p.exits.map((k) => names[k]!), exports: p.condExports.map((k) => names[k]!) };
+    return {
+      cond: asCondition(into, names[p.condValue]!, p.cond.nodes[p.condValue]!),
+      exits: p.exits.map((k) => names[k]!),
+      exports: p.condExports.map((k) => names[k]!),
+    };
   };
   const first = runCond(b, initial);
 
   const body = new OnnxBuilder(`${b.prefix}loop${i}_`);
   const meta = (gr: Graph, k: number) => gr.nodes[k]!;
   const carriedMeta = n.inputs.slice(0, p.carried).map((x) => g.nodes[x]!);
-  const stateMeta = [...carriedMeta, ...p.exits.map((k) => meta(p.cond, k)), ...p.condExports.map((k) => meta(p.cond, k))];
-  const iter = body.fresh('iter'), condIn = body.fresh('cond_in');
+  const stateMeta = [
+    ...carriedMeta,
+    ...p.exits.map((k) => meta(p.cond, k)),
+    ...p.condExports.map((k) => meta(p.cond, k)),
+  ];
+  const iter = body.fresh('iter'),
+    condIn = body.fresh('cond_in');
   const state = stateMeta.map(() => body.fresh('state'));
-  body.inputs.push(valueInfo(iter, 'int64', []), valueInfo(condIn, 'bool', []), ...state.map((s, k) => valueInfo(s, stateMeta[k]!.dtype, stateMeta[k]!.shape)));
-  const xs = state.slice(0, p.carried), exports = state.slice(2 * p.carried);
+  body.inputs.push(
+    valueInfo(iter, 'int64', []),
+    valueInfo(condIn, 'bool', []),
+    ...state.map((s, k) => valueInfo(s, stateMeta[k]!.dtype, stateMeta[k]!.shape)),
+  );
+  const xs = state.slice(0, p.carried),
+    exports = state.slice(2 * p.carried);
   const { names } = emitGraph(body, p.body, slots([...xs, ...invariants, ...exports]));
-  const next = runCond(body, p.results.map((k) => names[k]!));
+  const next = runCond(
+    body,
+    p.results.map((k) => names[k]!),
+  );
   const outs = [next.cond, ...p.results.map((k) => names[k]!), ...next.exits, ...next.exports];
   outs.forEach((o, k) => {
     // Every body output gets its own name: one value may fill two slots, or be a body input.
     const out = body.node('Identity', [o]);
-    body.outputs.push(k === 0 ? valueInfo(out, 'bool', []) : valueInfo(out, stateMeta[k - 1]!.dtype, stateMeta[k - 1]!.shape));
+    body.outputs.push(
+      k === 0 ? valueInfo(out, 'bool', []) : valueInfo(out, stateMeta[k - 1]!.dtype, stateMeta[k - 1]!.shape),
+    );
   });
-  const results = b.nodeN('Loop', ['', first.cond, ...initial, ...first.exits, ...first.exports], { body: { graph: body.graph(`loop${i}_body`) } }, stateMeta.length);
+  const results = b.nodeN(
+    'Loop',
+    ['', first.cond, ...initial, ...first.exits, ...first.exports],
+    { body: { graph: body.graph(`loop${i}_body`) } },
+    stateMeta.length,
+  );
   return results.slice(p.carried, 2 * p.carried);
 }
 
@@ -162,7 +207,8 @@ export function onnxModel(spec: OnnxModelSpec): Uint8Array {
   const { names } = emitGraph(b, spec.graph, (n, i) => {
     const source = (n.params as EffectParams['input']).source;
     switch (source.kind) {
-      case 'arg': return argName(source.slot);
+      case 'arg':
+        return argName(source.slot);
       case 'capture': {
         let name = captured.get(source.slot);
         if (name === undefined) {
@@ -173,8 +219,12 @@ export function onnxModel(spec: OnnxModelSpec): Uint8Array {
         }
         return name;
       }
-      case 'grad': return refuse(n, i, 'it reads a gradient; export the forward pass');
-      default: { const never: never = source; throw new OnnxExportError(`exportOnnx: unknown input ${String(never)}`); }
+      case 'grad':
+        return refuse(n, i, 'it reads a gradient; export the forward pass');
+      default: {
+        const never: never = source;
+        throw new OnnxExportError(`exportOnnx: unknown input ${String(never)}`);
+      }
     }
   });
   spec.outputs.forEach((o, k) => {

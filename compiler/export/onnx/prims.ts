@@ -16,12 +16,18 @@ export interface NoOnnx {
   unsupported: string;
 }
 
-const simple = (op: string): OnnxRule => (b, x) => b.node(op, x);
+const simple =
+  (op: string): OnnxRule =>
+  (b, x) =>
+    b.node(op, x);
 
 const isFloatType = (d: DType) => d === 'float32' || d === 'float64';
 
 /** Float-only ONNX operators are identities on integers (floor, ceil, round of an int32). */
-const floatOnly = (op: string): OnnxRule => (b, x, n) => b.node(isFloatType(n.dtype) ? op : 'Identity', x);
+const floatOnly =
+  (op: string): OnnxRule =>
+  (b, x, n) =>
+    b.node(isFloatType(n.dtype) ? op : 'Identity', x);
 
 /** `op` on int32 values, for ONNX reductions and ArgMax that do not accept bool. */
 function asInt(b: OnnxBuilder, x: string, from: DType): string {
@@ -33,7 +39,10 @@ function reduce(op: string): OnnxRule {
     const axes = (n.params as Params<'sum'>).axes;
     const from = operand!.dtype;
     // ONNX Reduce* of empty axes reduces everything unless told not to; kiln's keeps the value.
-    const r = b.node(op, [asInt(b, x!, from), b.ints(axes)], { keepdims: { int: 0 }, noop_with_empty_axes: { int: 1 } });
+    const r = b.node(op, [asInt(b, x!, from), b.ints(axes)], {
+      keepdims: { int: 0 },
+      noop_with_empty_axes: { int: 1 },
+    });
     // max/min of bool return bool: reduce as int32 and cast back.
     return from === 'bool' && n.dtype === 'bool' ? b.node('Cast', [r], { to: { int: ONNX_TYPE.bool } }) : r;
   };
@@ -82,7 +91,8 @@ export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
   // ONNX Round rounds halves to even, as kiln's does.
   round: floatOnly('Round'),
   not: simple('Not'),
-  isnan: (b, [x], _n, [operand]) => (isFloatType(operand!.dtype) ? b.node('IsNaN', [x!]) : b.node('Not', [b.node('Equal', [x!, x!])])),
+  isnan: (b, [x], _n, [operand]) =>
+    isFloatType(operand!.dtype) ? b.node('IsNaN', [x!]) : b.node('Not', [b.node('Equal', [x!, x!])]),
 
   add: simple('Add'),
   sub: simple('Sub'),
@@ -120,12 +130,22 @@ export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
   },
   pad: (b, [x], n) => {
     const { before, after, value } = n.params as Params<'pad'>;
-    return b.node('Pad', [x!, b.ints([...before, ...after]), b.scalar(n.dtype, value)], { mode: { string: 'constant' } });
+    return b.node('Pad', [x!, b.ints([...before, ...after]), b.scalar(n.dtype, value)], {
+      mode: { string: 'constant' },
+    });
   },
   concat: (b, x, n) => b.node('Concat', x, { axis: { int: (n.params as Params<'concat'>).axis } }),
   matmul: simple('MatMul'),
   gather: (b, x, n) => b.node('GatherElements', x, { axis: { int: (n.params as Params<'gather'>).axis } }),
-  scatterAdd: (b, x, n) => b.node('ScatterElements', x, { axis: { int: (n.params as Params<'scatterAdd'>).axis }, reduction: { string: 'add' } }),
-  random: { unsupported: "kiln's counter-based random numbers (dropout, rand) have no ONNX equivalent that draws the same values; export in eval mode or pass the noise as an input" },
-  iota: (b, _x, n) => b.node('Range', [b.scalar('int32', 0), b.scalar('int32', (n.params as Params<'iota'>).n), b.scalar('int32', 1)]),
+  scatterAdd: (b, x, n) =>
+    b.node('ScatterElements', x, {
+      axis: { int: (n.params as Params<'scatterAdd'>).axis },
+      reduction: { string: 'add' },
+    }),
+  random: {
+    unsupported:
+      "kiln's counter-based random numbers (dropout, rand) have no ONNX equivalent that draws the same values; export in eval mode or pass the noise as an input",
+  },
+  iota: (b, _x, n) =>
+    b.node('Range', [b.scalar('int32', 0), b.scalar('int32', (n.params as Params<'iota'>).n), b.scalar('int32', 1)]),
 };

@@ -17,7 +17,10 @@ export interface TestModel {
 }
 
 const floats = (next: () => number, shape: number[], scale = 1): T =>
-  tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (next() * 2 - 1) * scale), { shape });
+  tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (next() * 2 - 1) * scale),
+    { shape },
+  );
 
 /** Self-attention over [batch, seq, dim] with a causal mask, one head. */
 export class Attention extends nn.Module {
@@ -36,10 +39,15 @@ export class Attention extends nn.Module {
   }
   forward(x: T): T {
     const h = this.norm.forward(x);
-    const q = this.q.forward(h), k = this.k.forward(h), v = this.v.forward(h);
+    const q = this.q.forward(h),
+      k = this.k.forward(h),
+      v = this.v.forward(h);
     const seq = x.shape[1]!;
     const scores = q.matmul(k.transpose(1, 2)).div(Math.sqrt(this.dim));
-    const causal = tensor(Array.from({ length: seq }, (_, i) => Array.from({ length: seq }, (_, j) => j <= i)), { dtype: 'bool' });
+    const causal = tensor(
+      Array.from({ length: seq }, (_, i) => Array.from({ length: seq }, (_, j) => j <= i)),
+      { dtype: 'bool' },
+    );
     const masked = where(causal, scores, -1e9);
     return x.add(this.out.forward(masked.softmax(-1).matmul(v)));
   }
@@ -72,9 +80,16 @@ export function testModels(): TestModel[] {
       module: norm,
       inputs: (next) => [floats(next, [6, 24], 3)],
     },
-    { name: 'attention block', fn: (x) => attention.forward(x), module: attention, inputs: (next) => [floats(next, [2, 5, 16])] },
     {
-      name: 'seed while loop', fn: (a, b) => seed(a!, b!), inputs: (next) => [ints(next), ints(next)],
+      name: 'attention block',
+      fn: (x) => attention.forward(x),
+      module: attention,
+      inputs: (next) => [floats(next, [2, 5, 16])],
+    },
+    {
+      name: 'seed while loop',
+      fn: (a, b) => seed(a!, b!),
+      inputs: (next) => [ints(next), ints(next)],
       example: () => [tensor([0], { dtype: 'int32' }), tensor([10], { dtype: 'int32' })],
     },
   ];

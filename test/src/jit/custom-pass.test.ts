@@ -6,8 +6,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  GraphVerifyError, Rebuilder, defaultPasses, evaluateGraph, jit, parseGraph, printGraphExact, tensor, trace,
-  type Pass, type Tensor,
+  GraphVerifyError,
+  Rebuilder,
+  defaultPasses,
+  evaluateGraph,
+  jit,
+  parseGraph,
+  printGraphExact,
+  tensor,
+  trace,
+  type Pass,
+  type Tensor,
 } from '../../../src/index.js';
 import { foldDoubleNeg, scaled, withFold, writesBetweenNegs } from '../../../examples/custom-pass.js';
 import { expectSameTensor } from './compare.js';
@@ -44,7 +53,8 @@ describe('a custom pass from the README', { timeout: 60_000 }, () => {
     expect(Array.from(original.data())).toEqual([2, 4, 6]);
     expect(Array.from(folded.data())).toEqual([4, 6, 8]);
     const g = jit(writesBetweenNegs, { passes: withFold });
-    for (let i = 0; i < 3; i++) expectSameTensor(g(tensor([1, 2, 3])), writesBetweenNegs(tensor([1, 2, 3])), `call ${i + 1}`);
+    for (let i = 0; i < 3; i++)
+      expectSameTensor(g(tensor([1, 2, 3])), writesBetweenNegs(tensor([1, 2, 3])), `call ${i + 1}`);
   });
 
   it('a pass that breaks the graph is named by the verifier inside jit', () => {
@@ -66,7 +76,10 @@ describe('a custom pass from the README', { timeout: 60_000 }, () => {
 
   it('trace, optimize and lower are stages of their own, each printable', () => {
     const f = (x: Tensor) => x.neg().neg().mul(3).add(1).exp().sum(0);
-    const x = tensor([[1, 2], [3, 4]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const t = trace(f, x);
     expect(String(t)).toContain('neg(%1)');
     const opt = t.optimize(withFold);
@@ -82,23 +95,32 @@ describe('a custom pass from the README', { timeout: 60_000 }, () => {
 
   it('printed graphs parse back exactly, lifted loops and long constants included', () => {
     // Run-time rewriting needs a function that reads only its own variables: the step comes in.
-    const seed = jit(function seedLoop(a: Tensor, b: Tensor, steps: Tensor) {
-      const c = steps.sum();
-      while (a < b) {
-        a = a.add(c);
-        b = b.add(1);
-      }
-      return [a, b];
-    }, { rewrite: true });
+    const seed = jit(
+      function seedLoop(a: Tensor, b: Tensor, steps: Tensor) {
+        const c = steps.sum();
+        while (a < b) {
+          a = a.add(c);
+          b = b.add(1);
+        }
+        return [a, b];
+      },
+      { rewrite: true },
+    );
     // The steps are made inside the trace: a constant of 10 elements, past the 8 printGraph shows.
-    const t = trace((a: Tensor, b: Tensor) => seed(a, b, tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10.5])), tensor([0]), tensor([30]));
-    expect(t.graph.nodes.some((n) => n.op === 'constant' && (n.params as { data?: ArrayLike<number> }).data?.length === 10)).toBe(true);
+    const t = trace(
+      (a: Tensor, b: Tensor) => seed(a, b, tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10.5])),
+      tensor([0]),
+      tensor([30]),
+    );
+    expect(
+      t.graph.nodes.some((n) => n.op === 'constant' && (n.params as { data?: ArrayLike<number> }).data?.length === 10),
+    ).toBe(true);
     expect(t.controlFlow.join()).toContain('lifted');
     expect(t.graph.nodes.some((n) => n.op === 'loop')).toBe(true);
     const text = printGraphExact(t.graph);
     expect(printGraphExact(parseGraph(text))).toBe(text);
     expect(String(t)).toBe(text);
-    const [a, b] = (evaluateGraph(parseGraph(text), { args: [tensor([0]), tensor([30])] }).values.slice(-2)) as Tensor[];
+    const [a, b] = evaluateGraph(parseGraph(text), { args: [tensor([0]), tensor([30])] }).values.slice(-2) as Tensor[];
     expect([a!.item(), b!.item()]).toEqual([55.5, 31]);
   });
 });

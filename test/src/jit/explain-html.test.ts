@@ -71,7 +71,8 @@ function mlpStep() {
 describe('explain as a self-contained HTML page', { timeout: 60_000 }, () => {
   it('an MLP training step: passes before and after, fusion groups, kernel code, guards, timings', () => {
     const step = mlpStep();
-    const x = randn([8, 12]), y = randint(0, 4, [8]);
+    const x = randn([8, 12]),
+      y = randint(0, 4, [8]);
     for (let i = 0; i < 4; i++) step(x, y);
     checkPage(explainHtml(step, x, y), 3);
   });
@@ -79,7 +80,9 @@ describe('explain as a self-contained HTML page', { timeout: 60_000 }, () => {
   it('the attention block', () => {
     manualSeed(6);
     const block = new Attention(16);
-    const f = jit(function attention(x: Tensor) { return block.forward(x); });
+    const f = jit(function attention(x: Tensor) {
+      return block.forward(x);
+    });
     const x = randn([2, 5, 16]);
     for (let i = 0; i < 3; i++) f(x);
     checkPage(f.explain(x).html(), 3);
@@ -88,7 +91,11 @@ describe('explain as a self-contained HTML page', { timeout: 60_000 }, () => {
   it('KILN_EXPLAIN_HTML writes one page per compiled variant', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-explain-'));
     const child = fileURLToPath(new URL('./fixtures/explain-pages.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, KILN_EXPLAIN_HTML: dir }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child], {
+      env: { ...process.env, KILN_EXPLAIN_HTML: dir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const pages = readdirSync(dir).sort();
     expect(pages).toHaveLength(2);
@@ -111,7 +118,8 @@ describe('toDot', { timeout: 60_000 }, () => {
 
   it('draws the MLP step with its kernels as clusters', () => {
     const step = mlpStep();
-    const x = randn([8, 12]), y = randint(0, 4, [8]);
+    const x = randn([8, 12]),
+      y = randint(0, 4, [8]);
     for (let i = 0; i < 4; i++) step(x, y);
     const v = step.explain(x, y).variants[0]!;
     const groups = v.kernels.map((k, i) => ({ label: `kernel ${i + 1} (${k.kind})`, nodes: k.nodes }));
@@ -123,10 +131,16 @@ describe('toDot', { timeout: 60_000 }, () => {
   });
 
   it('draws a lifted loop with its condition and body as nested clusters', () => {
-    const seed = jit(function seedLoop(a: Tensor, b: Tensor) {
-      while (a < b) { a = a.add(2); b = b.add(1); }
-      return [a, b];
-    }, { rewrite: true });
+    const seed = jit(
+      function seedLoop(a: Tensor, b: Tensor) {
+        while (a < b) {
+          a = a.add(2);
+          b = b.add(1);
+        }
+        return [a, b];
+      },
+      { rewrite: true },
+    );
     const t = trace(seed, randint(0, 3, [1]), randint(5, 9, [1]));
     const parsed = parseDot(toDot(t.graph));
     expect(parsed.clusters.filter((c) => /loop\d+_(cond|body)$/.test(c))).toHaveLength(2);

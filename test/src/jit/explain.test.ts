@@ -33,7 +33,8 @@ function attentionStep() {
 describe('explain of an attention training step', { timeout: 60_000 }, () => {
   it('summarizes in at most 60 lines, with no guard from the optimizer, and keeps all detail reachable', () => {
     const step = attentionStep();
-    const x = randn([2, 5, 16]), y = randint(0, 4, [2]);
+    const x = randn([2, 5, 16]),
+      y = randint(0, 4, [2]);
     // Adam's state is made on the first step, so the first two traces differ: 3 traces, then replays.
     for (let i = 0; i < 5; i++) step(x, y);
     expect(step.stats.replays).toBe(2);
@@ -41,12 +42,17 @@ describe('explain of an attention training step', { timeout: 60_000 }, () => {
     const summary = e.toString();
     expect(summary.split('\n').length).toBeLessThanOrEqual(60);
     expect(summary).toMatch(/: compiled\n/);
-    expect(summary).toMatch(/variant 1 \(cpu\): \d+ nodes recorded, \d+ after passes; \d+ captured tensors, 0 random draws, 0 guards/);
-    expect(summary).toMatch(/\d+ kernels per call \(\d+ ops before fusion\), peak \d+ bytes of intermediates, compiled in [\d.]+ ms/);
+    expect(summary).toMatch(
+      /variant 1 \(cpu\): \d+ nodes recorded, \d+ after passes; \d+ captured tensors, 0 random draws, 0 guards/,
+    );
+    expect(summary).toMatch(
+      /\d+ kernels per call \(\d+ ops before fusion\), peak \d+ bytes of intermediates, compiled in [\d.]+ ms/,
+    );
     expect(e.variants[0]!.guards).toEqual([]);
     const full = e.format({ all: true });
     expect(full.length).toBeGreaterThan(summary.length * 10);
-    for (const part of ['recorded IR:', 'optimized IR', 'pass simplify', 'kernel 1 (', 'events:']) expect(full).toContain(part);
+    for (const part of ['recorded IR:', 'optimized IR', 'pass simplify', 'kernel 1 (', 'events:'])
+      expect(full).toContain(part);
     // Every kernel is listed, plain (unfused) matmuls included, each with the nodes it computes.
     const kernels = e.variants[0]!.kernels;
     expect(kernels.length).toBe(e.variants[0]!.kernelCount);
@@ -63,7 +69,8 @@ describe('explain of an attention training step', { timeout: 60_000 }, () => {
       nn.crossEntropy(model.forward(x), y).backward();
       opt.step();
     });
-    const x = randn([4, 8]), y = randint(0, 3, [4]);
+    const x = randn([4, 8]),
+      y = randint(0, 3, [4]);
     for (let i = 0; i < 4; i++) step(x, y);
     expect(step.stats.replays).toBe(1);
     expect(step.explain(x, y).variants[0]!.guards).toEqual([]);
@@ -81,18 +88,29 @@ describe('why it recompiled', { timeout: 60_000 }, () => {
     f(tensor([1, 2]));
     f(tensor([1, 2]));
     const event = f.explain(tensor([1, 2])).events.find((ev) => ev.startsWith('trace 2'));
-    expect(event).toMatch(/differs from the previous one, first at %\d+ \(made at [^)]*\): the previous trace recorded `%\d+ = mul\([^`]*`, this one `%\d+ = sub\(/);
-    expect(event).toMatch(new RegExp(`made at \\S*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}:\\d+\\)`));
+    expect(event).toMatch(
+      /differs from the previous one, first at %\d+ \(made at [^)]*\): the previous trace recorded `%\d+ = mul\([^`]*`, this one `%\d+ = sub\(/,
+    );
+    expect(event).toMatch(
+      new RegExp(`made at \\S*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}:\\d+\\)`),
+    );
     // The summary's first screen shows it too, with the line.
-    expect(String(f.explain(tensor([1, 2])))).toMatch(new RegExp(`trace 2 of this signature differs .*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}`));
+    expect(String(f.explain(tensor([1, 2])))).toMatch(
+      new RegExp(`trace 2 of this signature differs .*explain\\.test\\.ts:${lineOf(here, 'differs: second trace')}`),
+    );
   });
 
   it('the summary names the guard that separates two variants, with its line', () => {
     const f = jit((x: Tensor) => (x.sum().item() > 0 ? x.relu() : x.neg())); // separating guard
-    const pos = tensor([1, 2]), neg = tensor([-1, -2]);
+    const pos = tensor([1, 2]),
+      neg = tensor([-1, -2]);
     for (const t of [pos, pos, neg, neg]) f(t);
     const summary = f.explain(pos).toString();
-    expect(summary).toMatch(new RegExp(`differs from variant 1: item\\(\\) at \\S*explain\\.test\\.ts:${lineOf(here, 'separating guard')}:\\d+: \\[-3\\] vs \\[3\\]`));
+    expect(summary).toMatch(
+      new RegExp(
+        `differs from variant 1: item\\(\\) at \\S*explain\\.test\\.ts:${lineOf(here, 'separating guard')}:\\d+: \\[-3\\] vs \\[3\\]`,
+      ),
+    );
   });
 
   it('a guard raised inside a kiln layer names the library line and the user call', () => {
@@ -111,9 +129,14 @@ describe('explain on a jit method', () => {
   it('explains the object the method last ran on', () => {
     class Scaler {
       constructor(readonly k: number) {}
-      scale(x: Tensor): Tensor { return x.mul(this.k); }
+      scale(x: Tensor): Tensor {
+        return x.mul(this.k);
+      }
     }
-    const method = jit(Scaler.prototype.scale, { kind: 'method', name: 'scale' } as unknown as ClassMethodDecoratorContext);
+    const method = jit(Scaler.prototype.scale, {
+      kind: 'method',
+      name: 'scale',
+    } as unknown as ClassMethodDecoratorContext);
     Scaler.prototype.scale = method;
     const s = new Scaler(3);
     const x = tensor([1, 2]);
