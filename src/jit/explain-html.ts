@@ -10,7 +10,12 @@ import { fmtValues, formatSummary, type ExplainedVariant, type ExplanationData }
 
 /** Text made safe for HTML element content and attribute values. */
 function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 /** A distinct light colour per kernel index (only numbers reach the style). */
@@ -21,21 +26,49 @@ function kernelColour(k: number): string {
 /** The lines of a printed graph, each with the node it belongs to (a loop's nested lines belong to the loop). */
 function irLines(g: Graph): { node: number; text: string }[] {
   let node = -1;
-  return printGraph(g).split('\n').map((text) => {
-    if (!text.startsWith(' ')) node++;
-    return { node, text };
-  });
+  return printGraph(g)
+    .split('\n')
+    .map((text) => {
+      if (!text.startsWith(' ')) node++;
+      return { node, text };
+    });
 }
+
+/** `<ul>` of escaped items. */
+function list(items: readonly string[]): string {
+  return `<ul>${items.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`;
+}
+
+/** A table row of escaped cells, the first a heading. */
+function row(head: string, ...cells: string[]): string {
+  return `<tr><th>${esc(head)}</th>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+}
+
+/** A `<details>` element: `summary` and `body` are HTML already. */
+function details(attrs: string, summary: string, body: string): string {
+  return `<details ${attrs}><summary>${summary}</summary>\n${body}</details>`;
+}
+
+const nodeList = (nodes: readonly number[]) => nodes.map((n) => `%${n}`).join(' ');
 
 function stagesHtml(v: ExplainedVariant, id: string): string {
   const stages = v.stages();
-  return stages.slice(1).map((st, k) => {
-    const before = stages[k]!;
-    const changes = st.changes.length ? `<ul>${st.changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '<p>no change</p>';
-    return `<details class="pass" id="${id}-pass-${k + 1}"><summary>pass ${esc(st.pass)}: ${st.changes.length} changes, ${before.graph.nodes.length} → ${st.graph.nodes.length} nodes</summary>
-${changes}<div class="pair"><div><h4>before ${esc(st.pass)}</h4><pre class="ir">${esc(printGraph(before.graph))}</pre></div>
-<div><h4>after ${esc(st.pass)}</h4><pre class="ir">${esc(printGraph(st.graph))}</pre></div></div></details>`;
-  }).join('\n');
+  return stages
+    .slice(1)
+    .map((st, k) => {
+      const before = stages[k]!;
+      const name = esc(st.pass);
+      const summary = `pass ${name}: ${st.changes.length} changes, ${before.graph.nodes.length} → ${st.graph.nodes.length} nodes`;
+      const pair =
+        `<div class="pair"><div><h4>before ${name}</h4><pre class="ir">${esc(printGraph(before.graph))}</pre></div>` +
+        `<div><h4>after ${name}</h4><pre class="ir">${esc(printGraph(st.graph))}</pre></div></div>`;
+      return details(
+        `class="pass" id="${id}-pass-${k + 1}"`,
+        summary,
+        (st.changes.length ? list(st.changes) : '<p>no change</p>') + pair,
+      );
+    })
+    .join('\n');
 }
 
 function kernelsHtml(v: ExplainedVariant, id: string): string {
@@ -48,36 +81,52 @@ function kernelsHtml(v: ExplainedVariant, id: string): string {
   });
   const lines = irLines(g).map(({ node, text }) => {
     const k = kernelOf.get(node);
-    return k === undefined
-      ? `<span class="line">${esc(text)}</span>`
-      : `<span class="line k" data-kernel="${id}-kernel-${k + 1}" style="background:${kernelColour(k)}">${esc(text)}</span>`;
+    if (k === undefined) return `<span class="line">${esc(text)}</span>`;
+    return `<span class="line k" data-kernel="${id}-kernel-${k + 1}" style="background:${kernelColour(k)}">${esc(text)}</span>`;
   });
-  const kernels = v.kernels.map((kn, k) => `<details class="kernel" id="${id}-kernel-${k + 1}"><summary><span class="swatch" style="background:${kernelColour(k)}"></span>kernel ${k + 1} (${esc(kn.kind)}) computes ${kn.nodes.map((n) => `%${n}`).join(' ')}; stores ${kn.stores.map((n) => `%${n}`).join(' ')}</summary>
-<pre class="code"><code>${esc(kn.source)}</code></pre></details>`);
-  return `<p>Click a coloured line to open the kernel that computes it.</p><pre class="ir fused">${lines.join("")}</pre>\n${kernels.join('\n')}`;
+  const kernels = v.kernels.map((kn, k) => {
+    const swatch = `<span class="swatch" style="background:${kernelColour(k)}"></span>`;
+    const summary = `${swatch}kernel ${k + 1} (${esc(kn.kind)}) computes ${nodeList(kn.nodes)}; stores ${nodeList(kn.stores)}`;
+    return details(
+      `class="kernel" id="${id}-kernel-${k + 1}"`,
+      summary,
+      `<pre class="code"><code>${esc(kn.source)}</code></pre>`,
+    );
+  });
+  const intro = '<p>Click a coloured line to open the kernel that computes it.</p>';
+  return `${intro}<pre class="ir fused">${lines.join('')}</pre>\n${kernels.join('\n')}`;
 }
 
 function variantHtml(v: ExplainedVariant, i: number): string {
   const id = `v${i + 1}`;
-  const guards = v.guards.length === 0
-    ? '<p>None: a replay checks nothing before it runs.</p>'
-    : `<table><tr><th>read</th><th>at</th><th>traced value</th></tr>${v.guards.map((g) => `<tr><td>${esc(g.how)}</td><td>${esc(g.site)}</td><td>${esc(fmtValues(g.expected))}</td></tr>`).join('')}</table>`;
-  const timing = v.kernelCount === undefined
-    ? '<p>Not compiled yet.</p>'
-    : `<table><tr><th>kernels per call</th><td>${v.kernelCount} (${v.kernelsBeforeFusion} ops before fusion)</td></tr>
-<tr><th>peak intermediates</th><td>${v.peakBytes} bytes</td></tr><tr><th>compile time</th><td>${v.compileMs?.toFixed(1) ?? '?'} ms</td></tr>
-<tr><th>nodes</th><td>${v.recorded.nodes.length} recorded, ${v.optimizedNodes} after passes</td></tr></table>`;
-  const fusions = v.rejectedFusions.length === 0 ? '<p>None.</p>' : `<ul>${v.rejectedFusions.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>`;
-  const groups = v.kernels.filter((k) => !k.kind.includes(' of loop %')).map((k, n) => ({ label: `kernel ${n + 1} (${k.kind})`, nodes: k.nodes }));
-  const dot = v.optimizedGraph ? toDot(v.optimizedGraph, { title: `variant ${i + 1}`, groups }) : toDot(v.recorded, { title: `variant ${i + 1} (recorded)` });
-  const control = v.controlFlow.length ? `<h3>Control flow</h3><ul>${v.controlFlow.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '';
+  const guards =
+    v.guards.length === 0
+      ? '<p>None: a replay checks nothing before it runs.</p>'
+      : `<table><tr><th>read</th><th>at</th><th>traced value</th></tr>${v.guards.map((g) => row(g.how, g.site, fmtValues(g.expected))).join('')}</table>`;
+  const timing =
+    v.kernelCount === undefined
+      ? '<p>Not compiled yet.</p>'
+      : `<table>${[
+          row('kernels per call', `${v.kernelCount} (${v.kernelsBeforeFusion} ops before fusion)`),
+          row('peak intermediates', `${v.peakBytes} bytes`),
+          row('compile time', `${v.compileMs?.toFixed(1) ?? '?'} ms`),
+          row('nodes', `${v.recorded.nodes.length} recorded, ${v.optimizedNodes} after passes`),
+        ].join('')}</table>`;
+  const fusions = v.rejectedFusions.length === 0 ? '<p>None.</p>' : list(v.rejectedFusions);
+  const groups = v.kernels
+    .filter((k) => !k.kind.includes(' of loop %'))
+    .map((k, n) => ({ label: `kernel ${n + 1} (${k.kind})`, nodes: k.nodes }));
+  const dot = v.optimizedGraph
+    ? toDot(v.optimizedGraph, { title: `variant ${i + 1}`, groups })
+    : toDot(v.recorded, { title: `variant ${i + 1} (recorded)` });
+  const control = v.controlFlow.length ? `<h3>Control flow</h3>${list(v.controlFlow)}` : '';
   return `<section class="variant" id="${id}"><h2>Variant ${i + 1} (${v.device})</h2>
 <h3>Guards</h3>${guards}${control}
 <h3>Timings and memory</h3>${timing}
 <h3>IR before and after each pass</h3>${stagesHtml(v, id)}
 <h3>Kernels (fusion groups)</h3>${kernelsHtml(v, id)}
 <h3>Fusions not made</h3>${fusions}
-<details><summary>Graphviz DOT of the graph (<code>dot -Tsvg</code>)</summary><pre class="dot">${esc(dot)}</pre></details></section>`;
+${details('', 'Graphviz DOT of the graph (<code>dot -Tsvg</code>)', `<pre class="dot">${esc(dot)}</pre>`)}</section>`;
 }
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#111}
@@ -98,7 +147,7 @@ export function explanationHtml(d: ExplanationData): string {
 <body><h1>jit(${esc(d.name)})</h1>
 <section id="summary"><h2>Summary</h2><pre>${esc(formatSummary(d))}</pre></section>
 ${d.variants.map(variantHtml).join('\n')}
-<section id="events"><h2>Events</h2><ul>${d.events.map((e) => `<li>${esc(e)}</li>`).join('')}</ul></section>
+<section id="events"><h2>Events</h2>${list(d.events)}</section>
 <script>${SCRIPT}</script></body></html>
 `;
 }
