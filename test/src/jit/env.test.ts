@@ -14,7 +14,7 @@ const child = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface ChildResult {
-  json: { mode: string; stats: Record<string, number>; projectStats?: Record<string, number>; runs?: number; mismatches: string[] };
+  json: { mode: string; stats: Record<string, number>; projectStats?: Record<string, number>; runs?: number; explained?: string; mismatches: string[] };
   stderr: string;
 }
 
@@ -90,5 +90,6 @@ describe('@jit as a standard method decorator (compiled by tsx in a child proces
     // @jit({ strict: true }): the same checks through the decorator that takes options.
     expect(json.projectStats).toMatchObject({ calls: 14, fallbacks: 0 });
     expect(json.projectStats!.replays).toBeGreaterThan(0);
+    expect(json.explained).toBe('compiled');
   });
 });
