@@ -47,3 +47,7 @@ export { primitiveRules, type Prim, type Params as PrimParams } from '../compile
 export { GraphVerifyError } from '../compiler/ir/verify.js';
 export { GraphSyntaxError } from '../compiler/ir/text.js';
 export { explainHtml } from './jit/explain-html.js';
+export type {
+  ExplainSections, ExplainedVariant, ExplainedKernel, ExplainedGuard, PassStage, SectionName,
+} from './jit/explain.js';
+export type { LoweredGraph } from './jit/stage.js';

@@ -32,11 +32,10 @@ export const ONNX_TYPE: Record<DType, TensorProto_DataType> = {
   bool: TensorProto_DataType.BOOL,
 };
 
-/** An attribute value: integers and integer lists are INT/INTS, other numbers FLOAT, graphs GRAPH. */
+/** An attribute value: an INT, INTS, STRING or GRAPH attribute. */
 export type AttrValue =
   | { int: number }
   | { ints: readonly number[] }
-  | { float: number }
   | { string: string }
   | { graph: GraphProto };
 
@@ -45,7 +44,6 @@ function attribute(name: string, v: AttrValue): AttributeProto {
     return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(v.int) });
   if ('ints' in v)
     return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v.ints.map(BigInt) });
-  if ('float' in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: v.float });
   if ('string' in v)
     return create(AttributeProtoSchema, {
       name,
