@@ -12,6 +12,7 @@ import {
   evaluateGraph,
   jit,
   parseGraph,
+  printGraph,
   printGraphExact,
   tensor,
   trace,
@@ -91,6 +92,28 @@ describe('a custom pass from the README', { timeout: 60_000 }, () => {
     expect(lowered.kernels.length).toBe(compiled.explain(x).variants[0]!.kernels.length);
     expect(String(lowered)).toMatch(/^\/\/ kernel 1 computes %\d+/);
     expectSameTensor(evaluateGraph(opt.graph, { args: [x] }).values[opt.outputs[0]!]!, f(x));
+  });
+
+  it('the printed (readable) form of a lifted loop parses back', () => {
+    const seed = jit(
+      function seedLoop(a: Tensor, b: Tensor) {
+        while (a < b) {
+          a = a.add(2);
+          b = b.add(1);
+        }
+        return [a, b];
+      },
+      { rewrite: true },
+    );
+    const t = trace(seed, tensor([0]), tensor([10]));
+    const readable = printGraph(t.graph);
+    expect(readable).toMatch(/\n {2}cond \(continues while %\d+ holds/);
+    expect(printGraphExact(parseGraph(readable))).toBe(printGraphExact(t.graph));
+    // A mistake inside the loop's body is reported at its line of the whole text.
+    const lines = readable.split('\n');
+    const bad = lines.findIndex((l) => l.includes('add('));
+    lines[bad] = lines[bad]!.replace('add(', 'bogus(');
+    expect(() => parseGraph(lines.join('\n'))).toThrow(new RegExp(`line ${bad + 1}, column \\d+: unknown op "bogus"`));
   });
 
   it('printed graphs parse back exactly, lifted loops and long constants included', () => {
