@@ -93,17 +93,20 @@ function foldPrintedLoops(lines: string[]): string[] {
       try {
         return { graph: parseGraph(out.slice(from, end).map((l) => l.slice(4)).join('\n')), end };
       } catch (e) {
-        if (e instanceof GraphSyntaxError) throw new GraphSyntaxError(from + e.line, e.column + 4, e.message.replace(/^parseGraph: line \d+, column \d+: /, ''));
-        throw e;
+        if (!(e instanceof GraphSyntaxError)) throw e;
+        const problem = e.message.replace(/^parseGraph: line \d+, column \d+: /, '');
+        throw new GraphSyntaxError(from + e.line, e.column + 4, problem);
       }
     };
     const c = nested(k + 2);
     const bodyHead = BODY_HEAD.exec(out[c.end]?.trimEnd() ?? '');
-    if (!bodyHead) throw new GraphSyntaxError(c.end + 1, 1, 'expected "  body (next carried values …):" after the loop\'s condition');
+    if (!bodyHead) {
+      throw new GraphSyntaxError(c.end + 1, 1, 'expected "  body (next carried values …):" after the loop\'s condition');
+    }
     const b = nested(c.end + 1);
     const params = {
-      carried: Number(head[2]), cond: c.graph, condValue: Number(cond[1]), condExports: refList(cond[3]), exits: refList(cond[2]),
-      body: b.graph, results: refList(bodyHead[1]), site: JSON.parse(head[3]!) as string,
+      carried: Number(head[2]), cond: c.graph, condValue: Number(cond[1]), condExports: refList(cond[3]),
+      exits: refList(cond[2]), body: b.graph, results: refList(bodyHead[1]), site: JSON.parse(head[3]!) as string,
     };
     out[k] = `${head[1]}${formatParamsExact(params)}${head[4]}`;
     for (let j = k + 1; j < b.end; j++) out[j] = '';
