@@ -42,3 +42,19 @@ export { printGraph, type Graph, type Node as GraphNode } from '../compiler/ir/g
 export { printGraphExact, parseGraph } from '../compiler/ir/text.js';
 export { verifyGraph } from '../compiler/ir/verify.js';
 export { runPasses, defaultPasses, type NamedPass, type PassReport } from '../compiler/passes/pipeline.js';
+export { trace, type TracedGraph, type OptimizedGraph } from './jit/stage.js';
+export { evaluateGraph, type GraphInputs, type GraphValues } from './jit/evaluate-graph.js';
+export { toDot } from '../compiler/ir/dot.js';
+export {
+  Rebuilder, graphFacts, writesBetween, isView, nodeLabel, EXTERNAL,
+  type Pass, type PassResult, type PassInfo, type GraphFacts,
+} from '../compiler/passes/pass.js';
+export type { EffectOp, EffectParams, InputSource } from '../compiler/ir/graph.js';
+export { primitiveRules, type Prim, type Params as PrimParams } from '../compiler/ir/primitives.js';
+export { GraphVerifyError } from '../compiler/ir/verify.js';
+export { GraphSyntaxError } from '../compiler/ir/text.js';
+export { explainHtml } from './jit/explain-html.js';
+export type {
+  ExplainSections, ExplainedVariant, ExplainedKernel, ExplainedGuard, PassStage, SectionName,
+} from './jit/explain.js';
+export type { LoweredGraph } from './jit/stage.js';

@@ -67,6 +67,54 @@ export function formatParamsExact(params: object): string {
   return ' {' + entries.map(([k, v]) => `${formatKey(k)}=${formatValue(v)}`).join(', ') + '}';
 }
 
+const LOOP_HEAD = /^(%\d+ = loop\([^)]*\)) \{carried=(\d+), site=("(?:[^"\\]|\\.)*")\}( : .*)$/;
+const COND_HEAD = /^ {2}cond \(continues while %(\d+) holds, else ends with ([^;)]*)(?:; body also reads ([^)]*))?\):$/;
+const BODY_HEAD = /^ {2}body \(next carried values ([^)]*)\):$/;
+
+/** "%1, %4" as [1, 4]. */
+function refList(text: string | undefined): number[] {
+  return (text ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((x) => Number(x.slice(1)));
+}
+
+/**
+ * printGraph writes a loop node as a head line with its condition and body graphs indented
+ * under it: each such block becomes the exact one-line form, and its other lines blanks (so
+ * line numbers in errors stay those of the text).
+ */
+function foldPrintedLoops(lines: string[]): string[] {
+  const out = lines.slice();
+  for (let k = 0; k < out.length; k++) {
+    const head = LOOP_HEAD.exec(out[k]!.trimEnd());
+    const cond = head && COND_HEAD.exec(out[k + 1]?.trimEnd() ?? '');
+    if (!head || !cond) continue;
+    const nested = (from: number): { graph: Graph; end: number } => {
+      let end = from;
+      while (end < out.length && out[end]!.startsWith('    ')) end++;
+      try {
+        return { graph: parseGraph(out.slice(from, end).map((l) => l.slice(4)).join('\n')), end };
+      } catch (e) {
+        if (!(e instanceof GraphSyntaxError)) throw e;
+        const problem = e.message.replace(/^parseGraph: line \d+, column \d+: /, '');
+        throw new GraphSyntaxError(from + e.line, e.column + 4, problem);
+      }
+    };
+    const c = nested(k + 2);
+    const bodyHead = BODY_HEAD.exec(out[c.end]?.trimEnd() ?? '');
+    if (!bodyHead) {
+      throw new GraphSyntaxError(c.end + 1, 1, 'expected "  body (next carried values …):" after the loop\'s condition');
+    }
+    const b = nested(c.end + 1);
+    const params = {
+      carried: Number(head[2]), cond: c.graph, condValue: Number(cond[1]), condExports: refList(cond[3]),
+      exits: refList(cond[2]), body: b.graph, results: refList(bodyHead[1]), site: JSON.parse(head[3]!) as string,
+    };
+    out[k] = `${head[1]}${formatParamsExact(params)}${head[4]}`;
+    for (let j = k + 1; j < b.end; j++) out[j] = '';
+    k = b.end - 1;
+  }
+  return out;
+}
+
 /** The graph as text that `parseGraph` turns back into an equal graph; printGraph's format, without its shortenings. */
 export function printGraphExact(g: Graph): string {
   return g.nodes.map((n, i) => {
@@ -249,7 +297,7 @@ class LineReader {
  */
 export function parseGraph(text: string): Graph {
   const nodes: Node[] = [];
-  text.split('\n').forEach((raw, k) => {
+  foldPrintedLoops(text.split('\n')).forEach((raw, k) => {
     const trimmed = raw.replace(/\r$/, '').trimEnd();
     const body = trimmed.trimStart();
     if (body === '' || body.startsWith('//')) return;

@@ -70,7 +70,7 @@ export interface FusionPlan {
 }
 
 /** True for nodes that launch a kernel when run on their own (views and bookkeeping do not). */
-function launchesKernel(n: Node): boolean {
+export function launchesKernel(n: Node): boolean {
   if (n.op === 'write') return true;
   const rule = primitiveRules[n.op as Prim];
   return rule !== undefined && rule.kind !== 'view';

@@ -9,12 +9,10 @@
  */
 import { JitError, ValueError } from '../../runtime/errors.js';
 import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
-import { renderJs } from '../../compiler/codegen/js.js';
 import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
-import { jitDisabled, log, logs } from './log.js';
+import { inKernelScope, jitDisabled, log, logs } from './log.js';
 import { replay, type ReplayResult } from './replay.js';
-import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
 import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
 import { Trace, type Guard } from './trace.js';
@@ -24,6 +22,11 @@ import { RecompileBudget } from './recompiles.js';
 import { userSite } from './site.js';
 import { decoratorMisuse } from './decorator-check.js';
 import { plainConditionWarning } from './source-check.js';
+import {
+  explainVariant, fmtValues, formatExplanation, formatSummary, sectionsOf, traceDifference,
+  type ExplainSections, type ExplainedVariant, type ExplanationData, type SectionName,
+} from './explain.js';
+import { explainHtmlDir, explanationHtml, writeExplainPage } from './explain-html.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -98,29 +101,21 @@ export interface JitStats {
   untraced: number;
 }
 
-/** A guard as explained to users. */
-export interface ExplainedGuard {
-  site: string;
-  how: string;
-  expected: number[];
-}
-
-/** A kernel of a compiled variant: the nodes it computes, the values it stores, its source. */
-export interface ExplainedKernel {
-  kind: string;
-  nodes: number[];
-  stores: number[];
-  source: string;
-}
-
-/** What jit knows about one signature. */
+/** What jit knows about one signature: a summary (`toString()`), sections on request, and the data behind them. */
 export interface Explanation {
   signature: string;
   state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: { device: 'cpu' | 'webgpu'; graph: string; controlFlow: string[]; guards: ExplainedGuard[]; captures: number; randomDraws: number; kernels: ExplainedKernel[]; kernelCount: number | undefined; peakBytes: number | undefined; rejectedFusions: string[]; optimized: string | undefined; passes: PassReport[] }[];
+  variants: ExplainedVariant[];
   /** Retraces, fallbacks and other decisions so far, oldest first. */
   events: string[];
   stats: JitStats;
+  /** The long parts by name: `sections.ir`, `sections.kernels`, … */
+  sections: Record<SectionName, string>;
+  /** The summary followed by the sections asked for (`{ ir: true, kernels: true }`, or `{ all: true }`). */
+  format(sections?: ExplainSections): string;
+  /** A self-contained HTML page: passes before and after, fusion groups, kernel code, guards, timings. */
+  html(): string;
+  /** The summary: signature, calls, variants and the guards that separate them, kernels, memory, why it retraced. */
   toString(): string;
 }
 
@@ -151,6 +146,9 @@ interface Entry {
 }
 
 const registry = new Set<WeakRef<JitState>>();
+
+/** Variants whose KILN_EXPLAIN_HTML page is written. */
+const pagesWritten = new WeakSet<Variant>();
 
 /** Drops the compiled graphs of every jit'd function. */
 export function clearJitCaches(): void {
@@ -222,11 +220,6 @@ function numbersNamed(paths: readonly string[], positions: readonly number[]): s
   return `number${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
 }
 
-function fmtValues(v: readonly number[] | string): string {
-  if (typeof v === 'string') return v;
-  return v.length > 6 ? `[${v.slice(0, 6).join(', ')}, … ${v.length} values]` : `[${v.join(', ')}]`;
-}
-
 class JitState {
   readonly cache = new Map<string, Entry>();
   readonly dynamic = new Map<string, Set<number>>();
@@ -244,6 +237,9 @@ class JitState {
 
   /** Said once, at the first trace: conditions of the function that plain JavaScript gets wrong. */
   plainWarning: string | undefined;
+
+  /** The object a method was last called on, for `explain` without one. */
+  lastThis: WeakRef<object> | undefined;
 
   /** Whether traces lift loops (turned off when a lifted loop's value escaped it). */
   liftLoops: boolean;
@@ -371,6 +367,7 @@ class JitState {
     // meanwhile waits for that, so it sees the writes as it would after an eager call.
     if (this.#speculating !== undefined) return this.#speculating.then(() => this.call(thisArg, args));
     this.stats.calls++;
+    if (typeof thisArg === 'object' && thisArg !== null && this.lastThis?.deref() !== thisArg) this.lastThis = new WeakRef(thisArg);
     const walked = this.walk(thisArg, args);
     const entry = this.entryFor(walked, () => this.walk(thisArg, args, true));
     if (entry === undefined) {
@@ -398,7 +395,9 @@ class JitState {
   #replayFrom(entry: Entry, variants: readonly Variant[], from: number, walked: Walked, thisArg: unknown, args: unknown[], failure: Failure | undefined): unknown {
     for (let i = from; i < variants.length; i++) {
       const v = variants[i]!;
-      const r = replay(v, walked, this.passes);
+      const r = logs('kernels')
+        ? inKernelScope(`jit(${this.name}) variant ${entry.variants.indexOf(v) + 1} of ${entry.key}`, () => replay(v, walked, this.passes))
+        : replay(v, walked, this.passes);
       if (r instanceof Promise) {
         return this.#holdCallsUntil(r.then((settled) => (settled.ok
           ? this.#replayed(entry, v, settled.value)
@@ -416,6 +415,10 @@ class JitState {
   /** Counts a replay of `v` and moves it to the front, where the next call tries it first. */
   #replayed(entry: Entry, v: Variant, value: unknown): unknown {
     this.stats.replays++;
+    if (explainHtmlDir !== undefined && !pagesWritten.has(v)) {
+      pagesWritten.add(v);
+      writeExplainPage(explainHtmlDir, this.#explanationData(entry.key, entry));
+    }
     const i = entry.variants.indexOf(v);
     if (i > 0) entry.variants.unshift(...entry.variants.splice(i, 1));
     return value;
@@ -458,6 +461,8 @@ class JitState {
     trace.passes = this.passes;
     // Loops the transform saw are lifted, or stay guarded native loops as explain() says.
     trace.maxUnroll = this.rewritten ? Infinity : this.maxUnroll;
+    // A trace that explain may compare with an earlier one records each node's source line.
+    trace.recordSites = entry.candidate !== null || entry.state === 'compiled';
     this.stats.traces++;
     const result = runTraced(trace, () => this.fn.apply(thisArg, args));
     const finish = (value: unknown): void => {
@@ -558,7 +563,9 @@ class JitState {
     const previous = entry.candidate;
     entry.candidate = v;
     entry.attempts++;
-    if (entry.attempts > 1) this.#event('recompiles', `trace ${entry.attempts} of ${entry.key} differs from the previous one; tracing again`);
+    if (entry.attempts > 1 && previous !== null) {
+      this.#event('recompiles', `trace ${entry.attempts} of ${entry.key} differs from the previous one, ${traceDifference(previous, v, v.trace.sites)}; tracing again`);
+    }
     if (entry.attempts >= this.maxVariants) {
       const changing = previous ? changedGuard(previous.trace, v.trace) : undefined;
       this.#giveUp(entry, `${entry.attempts} consecutive traces all differed${changing ? `; the guard that keeps changing is ${guardName(changing)}` : ' (a value read with item() or a comparison changes every call?)'}`);
@@ -623,56 +630,22 @@ class JitState {
     console.warn(`[kiln] ${message}`);
   }
 
+  #explanationData(key: string, entry: Entry | undefined): ExplanationData {
+    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => explainVariant(v, this.passes));
+    return { name: this.name, signature: key, state: entry?.state ?? 'not traced', variants, events: this.events.slice(), stats: { ...this.stats } };
+  }
+
   explain(thisArg: unknown, args: unknown[]): Explanation {
-    const walked = this.walk(thisArg, args);
+    // `obj.method.explain(x)` cannot say which object: a method explains the one it last ran on.
+    const walked = this.walk(thisArg ?? this.lastThis?.deref(), args);
     const key = keyOf(walked, this.dynamic.get(walked.shapeKey));
-    const entry = this.cache.get(key);
-    const variants = (entry?.state === 'compiled' ? entry.variants : entry?.candidate ? [entry.candidate] : []).map((v) => ({
-      device: usesWebGpu(v) ? 'webgpu' as const : 'cpu' as const,
-      graph: printGraph(v.trace.graph),
-      controlFlow: [...v.trace.controlNotes.values()],
-      guards: v.trace.guards.map((g) => ({ site: g.site, how: g.how, expected: g.expected })),
-      captures: v.trace.captures.length,
-      randomDraws: v.trace.randomCount,
-      kernels: [
-        ...(v.plan?.steps ?? []).flatMap((st) => (st.kind === 'fused'
-          ? [{ kind: st.spec.kind, nodes: st.nodes, stores: st.outputs, source: webGpuKernelSource(v, st) ?? renderJs(st.spec) }]
-          : [])),
-        // A lifted loop's kernels, once it has run: nodes are those of its cond or body graph.
-        ...[...v.loops].flatMap(([node, runner]) => Object.entries(runner.plans).flatMap(([part, plan]) => plan.steps.flatMap((st) => (st.kind === 'fused'
-          ? [{ kind: `${st.spec.kind}, in the ${part} of loop %${node}`, nodes: st.nodes, stores: st.outputs, source: renderJs(st.spec) }]
-          : [])))),
-      ],
-      kernelCount: webGpuLaunchCount(v) ?? v.plan?.kernelCount,
-      peakBytes: v.plan?.peakBytes,
-      rejectedFusions: v.plan?.rejected ?? [],
-      optimized: v.program ? printGraph(v.program.graph) : undefined,
-      passes: v.program?.reports ?? [],
-    }));
-    const stats = { ...this.stats };
-    const events = this.events.slice();
-    const state = entry?.state ?? 'not traced';
-    const name = this.name;
+    const data = this.#explanationData(key, this.cache.get(key));
     return {
-      signature: key, state, variants, events, stats,
-      toString() {
-        const lines = [`jit(${name}) for signature ${key}: ${state}`, `stats: ${JSON.stringify(stats)}`];
-        variants.forEach((v, i) => {
-          lines.push(`variant ${i + 1} (${v.device}): ${v.captures} captured tensors, ${v.randomDraws} random draws, ${v.guards.length} guards${v.kernelCount !== undefined ? `, ${v.kernelCount} kernels per call, peak ${v.peakBytes} bytes of intermediates` : ''}`);
-          for (const l of v.controlFlow) lines.push(`  ${l}`);
-          for (const g of v.guards) lines.push(`  guard ${g.how} at ${g.site}: ${fmtValues(g.expected)}`);
-          lines.push('  recorded IR:', v.graph.split('\n').map((l) => '    ' + l).join('\n'));
-          for (const r of v.passes) lines.push(`  pass ${r.pass}: ${r.changes.length ? r.changes.join('; ') : 'no change'}`);
-          if (v.optimized !== undefined) lines.push('  optimized IR (kernels below refer to it):', v.optimized.split('\n').map((l) => '    ' + l).join('\n'));
-          v.kernels.forEach((kn, j) => {
-            lines.push(`  kernel ${j + 1} (${kn.kind}) computes ${kn.nodes.map((n) => `%${n}`).join(' ')}; stores ${kn.stores.map((n) => `%${n}`).join(' ')}`);
-            lines.push(kn.source.split('\n').map((l) => '    ' + l).join('\n'));
-          });
-          for (const r of v.rejectedFusions) lines.push(`  not fused: ${r}`);
-        });
-        if (events.length) lines.push('events:', ...events.map((e) => '  ' + e));
-        return lines.join('\n');
-      },
+      signature: key, state: data.state as Explanation['state'], variants: data.variants, events: data.events, stats: data.stats,
+      sections: sectionsOf(data),
+      format: (sections?: ExplainSections) => formatExplanation(data, sections),
+      html: () => explanationHtml(data),
+      toString: () => formatSummary(data),
     };
   }
 }

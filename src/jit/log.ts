@@ -21,8 +21,46 @@ export function log(kind: LogKind, message: string): void {
   if (logs(kind)) console.error(`[kiln ${kind}] ${message}`);
 }
 
+/**
+ * Whether jit and trace run the verifier after every pass, so that a pass that breaks the
+ * graph is named at once instead of surfacing as a crash or NaNs in replay: with
+ * KILN_VERIFY=1, and always under the test runner.
+ */
+export const verifyPasses = env.KILN_VERIFY === '1' || env.KILN_VERIFY === 'true' || env.VITEST !== undefined;
+
 /** True when KILN_DISABLE_JIT asks for eager execution everywhere. */
 export const jitDisabled = env.KILN_DISABLE_JIT === '1' || env.KILN_DISABLE_JIT === 'true';
 
+/** The compiled graph running now and the nodes of the kernel it asks for, for KILN_LOG=kernels. */
+let kernelScope: string | undefined;
+let kernelNodes: readonly number[] | undefined;
+
+/** Runs `replay` with kernels compiled meanwhile attributed to `scope` ("jit(step) variant 1 of …"). */
+export function inKernelScope<R>(scope: string, replay: () => R): R {
+  const previous = kernelScope;
+  kernelScope = scope;
+  try {
+    return replay();
+  } finally {
+    kernelScope = previous;
+  }
+}
+
+/** Gets `kernel` for a fused step computing `nodes` (named in the log if it compiles now). */
+export function forNodes<R>(nodes: readonly number[], kernel: () => R): R {
+  if (!logs('kernels')) return kernel();
+  kernelNodes = nodes;
+  try {
+    return kernel();
+  } finally {
+    kernelNodes = undefined;
+  }
+}
+
 // Kernels are compiled below the JIT (eager ops compile them too), so their log hooks in there.
-if (logs('kernels')) onKernelCompile((source) => log('kernels', `compiled\n${source}`));
+if (logs('kernels')) {
+  onKernelCompile((source) => {
+    const what = kernelScope === undefined ? 'eager op' : `${kernelScope}: kernel for ${kernelNodes?.map((n) => `%${n}`).join(' ') ?? 'an op'}`;
+    log('kernels', `${what} compiled\n${source}`);
+  });
+}

@@ -16,6 +16,7 @@ import { InternalError } from '../../runtime/errors.js';
 import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
+import { forNodes, verifyPasses } from './log.js';
 import { materialize } from './replay.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
@@ -28,7 +29,7 @@ class CompiledGraph {
   readonly #kept: (Tensor | undefined)[] = [];
 
   constructor(graph: Graph, outputs: readonly number[], args: readonly Tensor[], passes: readonly NamedPass[]) {
-    const r = runPasses(graph, passes, { outputs: new Set(outputs) });
+    const r = runPasses(graph, passes, { outputs: new Set(outputs) }, { verify: verifyPasses });
     this.graph = r.graph;
     this.outputs = outputs.map((o) => r.remap[o]!);
     const layouts = graphLayouts(this.graph, (n) => args[argSlot(n)]!.strides);
@@ -54,7 +55,7 @@ class CompiledGraph {
         const outs = step.outputs.map(buffer);
         const ins = step.inputs.map((x) => env[x]!);
         const argv = [...outs.map((t) => t.storage.data), ...ins.map((t) => t.storage.data), ...outs.map((t) => t.offset), ...ins.map((t) => t.offset)];
-        const kernel = cpuKernel({ key: step.key, build: () => step.spec });
+        const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
         steps.push(() => kernel.apply(undefined, argv));
         step.outputs.forEach((o, k) => (env[o] = outs[k]!));
         continue;

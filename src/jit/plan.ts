@@ -10,6 +10,8 @@ import { planFusion, type FusionOptions, type FusionPlan, type StaticLayout } fr
 import type { Walked } from './signature.js';
 import type { OutputSpec, Program, Variant } from './variant.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
+import { verifyPasses } from './log.js';
+import { timed } from './compile-time.js';
 
 function outputNodes(spec: OutputSpec, out: Set<number>): Set<number> {
   switch (spec.kind) {
@@ -33,8 +35,12 @@ function remapSpec(spec: OutputSpec, remap: readonly number[]): OutputSpec {
 /** Runs the optimizer's passes on `v`'s recording and renumbers everything that names a node. */
 export function programOf(v: Variant, passes: readonly NamedPass[]): Program {
   if (v.program) return v.program;
+  return timed(v, () => makeProgram(v, passes));
+}
+
+function makeProgram(v: Variant, passes: readonly NamedPass[]): Program {
   const t = v.trace;
-  const r = runPasses(t.graph, passes, { outputs: outputNodes(v.output, new Set()) });
+  const r = runPasses(t.graph, passes, { outputs: outputNodes(v.output, new Set()) }, { verify: verifyPasses });
   const nodes = r.graph.nodes;
   const gradModes = nodes.map(() => false);
   const roots: number[] = [];
@@ -100,5 +106,5 @@ export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undef
  */
 export function planOf(v: Variant, walked: Walked, options: () => FusionOptions = () => ({})): FusionPlan {
   const prog = v.program!;
-  return (v.plan ??= planFusion(prog.graph, staticLayouts(v, walked), outputNodes(prog.output, new Set()), prog.roots, options()));
+  return (v.plan ??= timed(v, () => planFusion(prog.graph, staticLayouts(v, walked), outputNodes(prog.output, new Set()), prog.roots, options())));
 }

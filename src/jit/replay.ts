@@ -15,6 +15,7 @@ import { noGrad, setGradEnabled } from '../autograd/mode.js';
 import { apply, empty, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { planOf, programOf } from './plan.js';
+import { forNodes } from './log.js';
 import { compareValues } from './compare.js';
 import { LoopRunner } from './loop-run.js';
 import type { NamedPass } from '../../compiler/passes/pipeline.js';
@@ -203,7 +204,7 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
     for (const t of ins) argv.push(t.storage.data);
     for (const t of outs) argv.push(t.offset);
     for (const t of ins) argv.push(t.offset);
-    cpuKernel({ key: step.key, build: () => step.spec }).apply(undefined, argv);
+    forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec })).apply(undefined, argv);
     step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) env[o] = outs[k]; });
   };
 

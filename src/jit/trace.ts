@@ -13,7 +13,7 @@ import { randomState } from '../random.js';
 import type { Storage, Tensor } from '../tensor.js';
 import { activeTrace } from './context.js';
 import { storedAs } from './signature.js';
-import { userSite } from './site.js';
+import { captureSite, librarySite, userSite } from './site.js';
 import type { ComparisonOp } from './compare.js';
 import type { LoopLift } from './loop-lift.js';
 import type { NamedPass } from '../../compiler/passes/pipeline.js';
@@ -62,6 +62,12 @@ export class Trace {
   liftLoops = true;
   /** What became of each loop with a tensor condition and each possible select, by site, for explain(). */
   readonly controlNotes = new Map<string, string>();
+  /**
+   * Record where each node was made in `sites` (resolved by resolveSite when read): only for
+   * the traces after a signature's first, which explain compares with the one before.
+   */
+  recordSites = false;
+  readonly sites: (string | Error)[] = [];
   /** Set when the recording cannot be replayed (a value escaped a lifted loop): the reason. */
   invalid: string | undefined;
   /**
@@ -123,6 +129,7 @@ export class Trace {
   #node(op: Node['op'], inputs: number[], params: object, shape: readonly number[], dtype: DType): number {
     this.graph.nodes.push({ op, inputs, params, shape: shape.slice(), dtype });
     this.gradModes.push(isGradEnabled());
+    if (this.recordSites) this.sites[this.graph.nodes.length - 1] = captureSite();
     return this.graph.nodes.length - 1;
   }
 
@@ -258,6 +265,9 @@ export class Trace {
     const expected = Array.from(values, Number);
     const guard = this.guards.length;
     const site = userSite();
+    // A read inside kiln's own layers names that line too: the user's line only calls it.
+    const inKiln = librarySite();
+    if (inKiln !== undefined) how = `${how} in kiln's ${inKiln}`;
     const node = this.#node('observe', [this.idOf(t)], { guard, expected, site, how, gradNull: false } satisfies EffectParams['observe'], [], t.dtype);
     this.guards.push({ node, site, how, expected });
     if (this.maxUnroll === Infinity) return;

@@ -4,7 +4,7 @@ import { isFloat } from '../../runtime/dtype.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
 import { full, ones, zeros } from '../ops/creation.js';
-import { add, mul, rsqrt, sub } from '../ops/elementwise.js';
+import { add, cast, div, mul, reciprocal, rsqrt, sub } from '../ops/elementwise.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import type { Layer } from './layers.js';
@@ -25,7 +25,7 @@ function checkChannelVector(name: string, t: Tensor | null | undefined, c: numbe
  */
 export function batchNorm(
   x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null,
-  training = false, momentum = 0.1, eps = 1e-5,
+  training = false, momentum: number | Tensor = 0.1, eps = 1e-5,
 ): Tensor {
   if (!(x instanceof Tensor) || x.ndim < 2) throw new ShapeError(`batchNorm: expects input [N, C, ...] (got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x})`);
   if (!isFloat(x.dtype)) throw new DTypeError(`batchNorm: input must be float32 or float64 (got ${x.dtype})`);
@@ -53,8 +53,14 @@ export function batchNorm(
       // Under noGrad and in place: the buffers keep their identity (the JIT reads them live)
       // and the update is never part of the graph.
       noGrad(() => {
-        rm.copy_(add(mul(rm, 1 - momentum), mul(reshape(mu, [c]), momentum)));
-        rv.copy_(add(mul(rv, 1 - momentum), mul(reshape(biasedVar, [c]), momentum * n / (n - 1))));
+        // A tensor momentum (a float64 0-d tensor) follows the same float64 arithmetic as a
+        // number, cast once to the statistics' dtype as a number operand would be.
+        const m = momentum;
+        const keep = typeof m === 'number' ? 1 - m : cast(sub(1, m), rm.dtype);
+        const take = typeof m === 'number' ? m : cast(m, rm.dtype);
+        const takeVar = typeof m === 'number' ? m * n / (n - 1) : cast(div(mul(m, n), n - 1), rv.dtype);
+        rm.copy_(add(mul(rm, keep), mul(reshape(mu, [c]), take)));
+        rv.copy_(add(mul(rv, keep), mul(reshape(biasedVar, [c]), takeVar)));
       });
     }
   } else {
@@ -119,7 +125,9 @@ abstract class BatchNormBase extends Module implements Layer {
     }
     const count = this.training ? this.numBatchesTracked : null;
     // momentum null: the running statistics are the plain average of all batches so far.
-    const factor = this.momentum ?? (count === null ? 0 : 1 / (count.item() + 1));
+    // Computed as a tensor, not read with item(): under jit a read would be a guard that
+    // fails on every step, since the count changes on every call.
+    const factor = this.momentum ?? (count === null ? 0 : reciprocal(add(cast(count, 'float64'), 1)));
     // Batch statistics in training, and always when there are no running statistics.
     const useBatch = this.training || this.runningMean === null;
     const y = batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, useBatch, factor, this.eps);

@@ -2,7 +2,7 @@
 import { ValueError } from '../../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
 import { zeros, zerosLike } from '../ops/creation.js';
-import { div, maximum, mul, pow, sqrt, sub } from '../ops/elementwise.js';
+import { div, eq, maximum, mul, pow, sqrt, sub, where } from '../ops/elementwise.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** Adam hyper-parameters. */
@@ -26,7 +26,6 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 
   protected update(group: ParamGroup<AdamOptions>): void {
-    const useDecay = group.weightDecay !== 0;
     // Scalars are computed in float64, as PyTorch does in Python floats, then cast to p's dtype.
     const lr = this.hyper(group, 'lr', 'float64'), weightDecay = this.hyper(group, 'weightDecay', 'float64');
     // betas is a pair, so it stays a JS value: 0-d tensors made here are constants of a trace.
@@ -44,10 +43,11 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
         if (group.amsgrad) s.maxExpAvgSq = zerosLike(p);
       }
       const step = (s.step as Tensor).add_(1);
-      if (useDecay) {
-        if (this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)).cast(dt));
-        else grad = grad.add(p.mul(weightDecay.cast(dt)));
-      }
+      // Weight decay is applied whatever its value, so no value steers JS (under jit, a read
+      // would be a guard on every compiled step): 1 - lr·0 scales by exactly 1, and `where`
+      // keeps the plain gradient at 0 exactly (p·0 would turn an infinite p into NaN).
+      if (this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)).cast(dt));
+      else grad = where(eq(weightDecay, 0), grad, grad.add(p.mul(weightDecay.cast(dt))));
       const m = (s.expAvg as Tensor).mul_(b1).add_(grad.mul(1 - b1));
       const v = (s.expAvgSq as Tensor).mul_(b2).add_(grad.mul(grad).mul(1 - b2));
       let second = v;

@@ -1,7 +1,7 @@
 /** Stochastic gradient descent with momentum, Nesterov momentum and weight decay (PyTorch's update). */
 import { ValueError } from '../../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
-import { sub } from '../ops/elementwise.js';
+import { eq, sub, where } from '../ops/elementwise.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** SGD hyper-parameters. */
@@ -27,22 +27,21 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(group: ParamGroup<SGDOptions>): void {
-    // Branch on the values (read once: under jit each read is a guard), compute with the tensors.
-    const useDecay = group.weightDecay !== 0, useMomentum = group.momentum !== 0;
+    // No hyper-parameter value steers JS here (under jit each read would be a guard on every
+    // compiled step): weight decay and momentum are selected with `where`, which picks
+    // exactly the values the plain branches would. The momentum buffer exists even at
+    // momentum 0 (one tensor per parameter), so a schedule may turn momentum on later.
     for (const p of group.params) {
       if (p.grad === null) continue;
       // Hyper-parameters enter in p's dtype, so a float32 step stays float32 throughout.
       const hyper = (name: keyof SGDOptions & string) => this.hyper(group, name, p.dtype);
-      let d = p.grad;
-      if (useDecay) d = d.add(p.mul(hyper('weightDecay')));
-      if (useMomentum) {
-        const momentum = hyper('momentum');
-        const s = this.stateOf(p);
-        let buf = s.momentumBuffer as Tensor | undefined;
-        if (buf === undefined) buf = s.momentumBuffer = d.clone();
-        else buf.mul_(momentum).add_(d.mul(sub(1, hyper('dampening'))));
-        d = group.nesterov ? d.add(buf.mul(momentum)) : buf;
-      }
+      const weightDecay = hyper('weightDecay'), momentum = hyper('momentum');
+      let d = where(eq(weightDecay, 0), p.grad, p.grad.add(p.mul(weightDecay)));
+      const s = this.stateOf(p);
+      let buf = s.momentumBuffer as Tensor | undefined;
+      if (buf === undefined) buf = s.momentumBuffer = d.clone();
+      else buf.mul_(momentum).add_(d.mul(sub(1, hyper('dampening'))));
+      d = where(eq(momentum, 0), d, group.nesterov ? d.add(buf.mul(momentum)) : buf);
       p.sub_(d.mul(hyper('lr')));
     }
   }

@@ -14,7 +14,7 @@ const child = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface ChildResult {
-  json: { mode: string; stats: Record<string, number>; projectStats?: Record<string, number>; runs?: number; mismatches: string[] };
+  json: { mode: string; stats: Record<string, number>; projectStats?: Record<string, number>; runs?: number; explained?: string; mismatches: string[] };
   stderr: string;
 }
 
@@ -64,10 +64,13 @@ describe('environment switches (child processes)', { timeout: CHILD_TIMEOUT }, (
     }
   });
 
-  it('KILN_LOG=kernels prints the source of each kernel as it compiles, and only then', () => {
+  it('KILN_LOG=kernels prints each kernel as it compiles, and only then, naming the function, variant and nodes', () => {
     const { json, stderr } = runChild('log', { KILN_LOG: 'kernels' });
     expect(json.mismatches).toEqual([]);
-    const logged = stderr.split('[kiln kernels] compiled\n').slice(1);
+    const heads = [...stderr.matchAll(/\[kiln kernels\] (.*) compiled\n/g)].map((m) => m[1]!);
+    for (const h of heads) expect(h).toMatch(/^(eager op|jit\(body\) variant \d+ of \S+: kernel for (%\d+ ?)+)$/);
+    expect(heads.some((h) => h.startsWith('jit(body) variant 1 of '))).toBe(true);
+    const logged = stderr.split(/\[kiln kernels\] .* compiled\n/).slice(1);
     expect(logged.length).toBeGreaterThan(0);
     for (const source of logged) expect(source).toMatch(/^'use strict';\nreturn function \w+\(/);
     // Each kernel is compiled once, so no source repeats.
@@ -90,5 +93,6 @@ describe('@jit as a standard method decorator (compiled by tsx in a child proces
     // @jit({ strict: true }): the same checks through the decorator that takes options.
     expect(json.projectStats).toMatchObject({ calls: 14, fallbacks: 0 });
     expect(json.projectStats!.replays).toBeGreaterThan(0);
+    expect(json.explained).toBe('compiled');
   });
 });

@@ -234,7 +234,7 @@ describe('explain() of a lifted loop', () => {
   it('shows the loop node with its graphs and the kernels of its condition and body', () => {
     const f = jit(seedLoop, { rewrite: true });
     for (const [a, b] of [[0, 4], [0, 9], [1, 3]]) f(int(a!), int(b!));
-    const text = f.explain(int(0), int(4)).toString();
+    const text = f.explain(int(0), int(4)).format({ ir: true, kernels: true });
     expect(text).toMatch(/loop at <seedLoop>:2:\d+: lifted into one loop node/);
     expect(text).toMatch(/cond \(continues while %2 holds, else ends with %0, %1\):/);
     expect(text).toMatch(/kernel \d+ \(map, in the cond of loop %2\)/);
