@@ -10,7 +10,7 @@
  * 64 tokens of width 64, under noGrad), and the seed loop with 100,000 iterations, both as
  * plain jit (which stops unrolling and stays eager) and lifted by the run-time rewrite.
  */
-import * as k from '../src/index.js';
+import * as k from '../src/node.js';
 
 /** Milliseconds of one call. */
 function time(fn: () => unknown): number {

@@ -3,7 +3,7 @@
  * examples/mnist-cnn.ts, layerNorm/softmax/gelu blocks, an attention block and the seed's
  * while loop. Each comes with a generator of fresh inputs of its example shapes.
  */
-import { jit, manualSeed, nn, tensor, where, type Tensor, type Tensor as T } from '../../../src/index.js';
+import { jit, manualSeed, nn, tensor, where, type Tensor, type Tensor as T } from '../../../src/node.js';
 import { makeCnn } from '../../../examples/mnist-cnn.js';
 
 /** A model to export: the function, and inputs drawn from a seeded generator. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { Tensor, jit, nn, tensor } from '../../../src/index.js';
+import { Tensor, jit, nn, tensor } from '../../../src/node.js';
 import { OnnxExportError, exportOnnx } from '../../../src/onnx.js';
 import { rng } from '../../helpers.js';
 import { seedFor } from '../random-inputs.js';

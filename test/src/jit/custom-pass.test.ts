@@ -18,7 +18,7 @@ import {
   trace,
   type Pass,
   type Tensor,
-} from '../../../src/index.js';
+} from '../../../src/node.js';
 import { foldDoubleNeg, scaled, withFold, writesBetweenNegs } from '../../../examples/custom-pass.js';
 import { expectSameTensor } from './compare.js';
 

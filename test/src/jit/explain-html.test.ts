@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Tensor, explainHtml, jit, manualSeed, nn, optim, randint, randn, toDot, trace } from '../../../src/index.js';
+import { Tensor, explainHtml, jit, manualSeed, nn, optim, randint, randn, toDot, trace } from '../../../src/node.js';
 import { Attention } from '../export/models.js';
 
 const VOID = new Set(['meta', 'br', 'hr', 'img', 'input', 'link']);
