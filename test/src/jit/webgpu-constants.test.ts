@@ -6,7 +6,9 @@
  * first replay on. Every call is compared with the same program run eagerly on the CPU.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Tensor, arange, eye, full, jit, ones, tensor, tril, triu, webgpu, type DType } from '../../../src/index.js';
+import {
+  Tensor, arange, eye, flip, full, jit, linspace, manualSeed, ones, rand, tensor, tril, triu, webgpu, type DType,
+} from '../../../src/index.js';
 import { iota } from '../../../src/ops/creation.js';
 import { initEagerForTests } from '../../webgpu.js';
 import { expectClose, withSeed } from './webgpu-helpers.js';
@@ -28,28 +30,47 @@ function makers(next: () => number): [string, Maker][] {
   const diagonal = pick([-1, 0, 1, 2]);
   const value = pick([0, 1, -0.5, 3]);
   const [start, step] = [pick([0, 1, -2]), pick([1, 0.5, -1])];
+  const axis = pick([0, 1, -1]);
   return [
     [`iota ${dtype}`, (d, r, c) => iota(r * c, d).reshape([r, c]).cast(dtype)],
     [`eye ${dtype}`, (d, r, c) => eye(r, c, { dtype, device: d })],
     [`full ${value} ${dtype}`, (d, r, c) => full([r, c], value, { dtype, device: d })],
-    [`arange ${start} by ${step} ${numeric}`, (d, r, c) => arange(start, start + r * c * step, step, { dtype: numeric, device: d }).reshape([r, c])],
+    [`arange ${start} by ${step} ${numeric}`, (d, r, c) =>
+      arange(start, start + r * c * step, step, { dtype: numeric, device: d }).reshape([r, c])],
     [`tril of ones ${dtype} at ${diagonal}`, (d, r, c) => tril(ones([r, c], { dtype, device: d }), diagonal)],
     [`triu of ones ${dtype} at ${diagonal}`, (d, r, c) => triu(ones([r, c], { dtype, device: d }), diagonal)],
     [`tril of x at ${diagonal}`, (_d, _r, _c, x) => tril(x, diagonal)],
     [`triu of x at ${diagonal}`, (_d, _r, _c, x) => triu(x, diagonal)],
+    [`flip of x along ${axis}`, (_d, _r, _c, x) => flip(x, axis)],
+    [`linspace ${start} to ${value} ${numeric}`, (d, r, c) =>
+      linspace(start, value, r * c, { dtype: numeric, device: d }).reshape([r, c])],
+    ['rand', (d, r, c) => rand([r, c], { device: d })],
   ];
 }
 
-/** How an output uses its constant `k` with the inputs x (float32) and m (bool). */
-const uses: [string, (k: Tensor, x: Tensor, m: Tensor) => Tensor][] = [
+/**
+ * How an output uses its constant `k` with the inputs x (float32) and m (bool); `twin()` makes
+ * the same constant the other way (on the CPU and moved, or made on the GPU), so that two
+ * equal computations on different devices meet in one trace.
+ */
+const uses: [string, (k: Tensor, x: Tensor, m: Tensor, twin: () => Tensor) => Tensor][] = [
   ['alone', (k) => k],
   ['x + k', (k, x) => x.add(k)],
   ['m or k', (k, _x, m) => m.logicalOr(k)],
   ['x where k != 0', (k, x) => x.where(k.ne(0), -1)],
+  ['k - its twin', (k, _x, _m, twin) => k.cast('float32').sub(twin())],
 ];
 
-/** A random program: a few outputs, each a constant made on the GPU or made on the CPU and moved, used with the inputs. */
-function program(next: () => number): { what: string; rows: number; cols: number; body: (device: Device) => (x: Tensor, m: Tensor) => Tensor[] } {
+/** A program built by `body(device)` over inputs x and m of shape [rows, cols]; `what` describes it. */
+interface Program {
+  what: string;
+  rows: number;
+  cols: number;
+  body: (device: Device) => (x: Tensor, m: Tensor) => Tensor[];
+}
+
+/** A random program: a few outputs, each a constant made on the GPU or on the CPU and moved, used with the inputs. */
+function program(next: () => number): Program {
   const rows = 1 + Math.floor(next() * 5), cols = 1 + Math.floor(next() * 5);
   const outs = Array.from({ length: 2 + Math.floor(next() * 3) }, () => {
     const all = makers(next);
@@ -57,15 +78,19 @@ function program(next: () => number): { what: string; rows: number; cols: number
     const [use, apply] = uses[Math.floor(next() * uses.length)]!;
     // A triangle of x is made where x is; the others on the GPU or on the CPU and then moved.
     const moved = !name.includes(' of x ') && next() < 0.5;
-    return { what: `${use} with k = ${name}${moved ? ' made on the cpu and moved' : ''}`, make, apply, moved };
+    // Random draws differ from one draw to the next, so a twin of rand is drawn the same way.
+    const twinMoved = name === 'rand' ? moved : !moved;
+    const what = `${use} with k = ${name}${moved ? ' made on the cpu and moved' : ''}`;
+    return { what, make, apply, moved, twinMoved };
   });
   return {
     what: `[${rows},${cols}]: ${outs.map((o) => o.what).join('; ')}`,
     rows,
     cols,
     body: (device) => (x, m) => outs.map((o) => {
-      const k = o.moved ? o.make('cpu', rows, cols, x).to(device) : o.make(device, rows, cols, x);
-      return o.apply(k, x, m);
+      const make = (moved: boolean) =>
+        (moved ? o.make('cpu', rows, cols, x).to(device) : o.make(device, rows, cols, x));
+      return o.apply(make(o.moved), x, m, () => make(o.twinMoved));
     }),
   };
 }
@@ -81,7 +106,10 @@ async function sameAsCpu(
   make: (device: Device, call: number) => Tensor[], calls = 4, what = 'program',
 ): Promise<void> {
   for (let call = 1; call <= calls; call++) {
+    // The same seed draws the same numbers on both devices.
+    manualSeed(call);
     const got = f(...make('webgpu', call));
+    manualSeed(call);
     const want = body('cpu')(...make('cpu', call));
     expect(got.length).toBe(want.length);
     for (let o = 0; o < want.length; o++) {
@@ -98,13 +126,17 @@ onGpu('in-trace constants on webgpu', () => {
       m.logicalOr(eye(4, 5, { dtype: 'bool', device })),
     ];
     const f = jit(body('webgpu'));
-    await sameAsCpu(f, body, (device, call) => [mask(Array.from({ length: 20 }, (_, i) => (i * 7 + call) % 5 === 0), 4, 5, device)], 5);
+    const truths = (call: number) => Array.from({ length: 20 }, (_, i) => (i * 7 + call) % 5 === 0);
+    await sameAsCpu(f, body, (device, call) => [mask(truths(call), 4, 5, device)], 5);
     expect(f.stats.replays).toBe(3);
   });
 
-  it('an iota made on the GPU and an equal one computed with on the CPU stay two values (the smallest failing graph)', async () => {
+  it('an iota made on the GPU and an equal one used on the CPU stay two values (the smallest failing graph)', async () => {
     // Merged into one, the GPU value's reshape fed the CPU add, which read an empty CPU array: zeros.
-    const body = (device: Device) => (x: Tensor) => [x.add(iota(4, device).reshape([2, 2])), iota(4).reshape([2, 2]).add(1).to(device)];
+    const body = (device: Device) => (x: Tensor) => [
+      x.add(iota(4, device).reshape([2, 2])),
+      iota(4).reshape([2, 2]).add(1).to(device),
+    ];
     const f = jit(body('webgpu'));
     await sameAsCpu(f, body, (device, call) => [tensor([call, 2, -1, 0.5], { shape: [2, 2], device })]);
     expect(f.stats.replays).toBe(2);

@@ -401,7 +401,10 @@ export const compositeOps: CompositeRecord[] = [
     inputs: (next) => [floats(next, [2, 4, 3]), floats(next, [2, 5, 3]), floats(next, [2, 5, 2]), bools(next, [4, 5], 0.7)],
     call: (q, kk, v, m) => [
       k.nn.scaledDotProductAttention(q, kk, v, { isCausal: true }),
-      k.nn.scaledDotProductAttention(q, kk, v, { attnMask: m.logicalOr(k.eye(4, 5, { dtype: 'bool', device: q.device })), scale: 0.3 }),
+      k.nn.scaledDotProductAttention(q, kk, v, {
+        attnMask: m.logicalOr(k.eye(4, 5, { dtype: 'bool', device: q.device })),
+        scale: 0.3,
+      }),
     ],
     ref: (q, kk, v, m) => [
       attentionRef(q, kk, v, 1 / Math.sqrt(3), (i, j) => j <= i),
