@@ -3,7 +3,8 @@
  * arange, tril/triu masks), some made on the GPU and some on the CPU and then moved, feeding
  * several outputs. Equal constants made on different devices must stay two values: merged
  * into one, the CPU side of the graph read a GPU buffer and returned wrong values from the
- * first replay on. Every call is compared with the same program run eagerly on the CPU.
+ * first replay on; and an iota or a random draw made on the GPU and returned as it is came
+ * back on the CPU. Every call is compared with the same program run eagerly on the CPU.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -144,6 +145,13 @@ onGpu('in-trace constants on webgpu', () => {
 
   it('an iota made on the GPU and returned as it is comes back on the GPU', async () => {
     const body = (device: Device) => (x: Tensor) => [x.neg(), iota(4, device), iota(4).add(1).to(device)];
+    const f = jit(body('webgpu'));
+    await sameAsCpu(f, body, (device, call) => [tensor([call, 2], { device })]);
+    expect(f.stats.replays).toBe(2);
+  });
+
+  it('a random draw made on the GPU and returned as it is comes back on the GPU', async () => {
+    const body = (device: Device) => (x: Tensor) => [x.neg(), rand([4], { device })];
     const f = jit(body('webgpu'));
     await sameAsCpu(f, body, (device, call) => [tensor([call, 2], { device })]);
     expect(f.stats.replays).toBe(2);
