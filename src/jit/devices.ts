@@ -2,9 +2,10 @@
  * Where each value of a compiled graph lives when it replays on WebGPU. The trace records
  * ops, not devices, so devices are inferred the way eager execution assigns them: inputs
  * are where their tensors are, a recorded move (`.to('webgpu')`, creation with
- * `device: 'webgpu'`) is on the GPU, an op runs where its operands are (CPU scalars follow
- * the GPU), and values made from JS (constants, random draws) start on the CPU unless a GPU
- * op reads more than one element of them, which eager code could only do on the GPU.
+ * `device: 'webgpu'`) and an op without operands made on the GPU (an `iota` or a random draw
+ * the trace marks with the device) are on the GPU, an op runs where its operands are (CPU
+ * scalars follow the GPU), and other values made from JS (constants) start on the CPU unless
+ * a GPU op reads more than one element of them, which eager code could only do on the GPU.
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
@@ -15,6 +16,11 @@ import type { Device, Tensor } from '../tensor.js';
 /** True for the node a move to the GPU records: a copy whose params name the device. */
 export function isMoveToGpu(n: Node): boolean {
   return n.op === 'copy' && (n.params as { device?: string }).device === 'webgpu';
+}
+
+/** True for an op without operands that eager code ran on the GPU (the trace names the device in its params). */
+function madeOnGpu(n: Node): boolean {
+  return isPrim(n.op) && n.inputs.length === 0 && (n.params as { device?: string }).device === 'webgpu';
 }
 
 function isView(n: Node): boolean {
@@ -35,7 +41,7 @@ export function valueDevices(nodes: readonly Node[], roots: readonly number[], t
       devices[i] = source.kind === 'grad' ? devices[source.of] : tensorOf(i)!.device;
     } else if (n.op === 'constant') {
       devices[i] = 'free';
-    } else if (isMoveToGpu(n)) {
+    } else if (isMoveToGpu(n) || madeOnGpu(n)) {
       devices[i] = 'webgpu';
     } else if (isPrim(n.op)) {
       const from = n.inputs.map((x) => devices[x]);

@@ -429,7 +429,8 @@ class Run {
       return;
     }
     const inputs = node.inputs.map((x) => (onGpu ? this.onGpu(x) : this.env[x]!));
-    this.env[i] = apply(node.op as Prim, inputs, node.params as never);
+    // An op without operands (iota) runs where its value lives, not on the caller's default device.
+    this.env[i] = onDevice(onGpu ? 'webgpu' : 'cpu', () => apply(node.op as Prim, inputs, node.params as never));
   }
 
   /** Move node `i` of value `x`: a cached constant moves once per variant, anything else on every call. */

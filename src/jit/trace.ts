@@ -233,6 +233,10 @@ export class Trace {
       p = { shape, offset: offset - this.#randomStart };
       this.randomCount = Math.max(this.randomCount, offset - this.#randomStart + out.size);
     }
+    // An op without operands runs on the device eager code chose for it; the graph must say so,
+    // or two equal ones made on different devices (an iota for a GPU mask and one for a CPU
+    // `eye` later moved to the GPU) look like one value and are merged onto one device.
+    if (inputs.length === 0 && out.device === 'webgpu') p = { ...p, device: 'webgpu' };
     this.#define(out, this.#node(prim, ids, p, out.shape, out.dtype));
   }
 

@@ -394,17 +394,22 @@ export const compositeOps: CompositeRecord[] = [
     gpuTol: 1e-3,
   },
   {
-    name: 'scaledDotProductAttention, causal',
-    inputs: (next) => [floats(next, [2, 4, 3]), floats(next, [2, 4, 3]), floats(next, [2, 4, 2])],
-    call: (q, kk, v) => [k.nn.scaledDotProductAttention(q, kk, v, { isCausal: true })],
-    ref: (q, kk, v) => [attentionRef(q, kk, v, 1 / Math.sqrt(3), (i, j) => j <= i)],
-    grad: true,
-  },
-  {
-    name: 'scaledDotProductAttention with a bool mask and a scale',
+    // Two outputs whose masks are both built from iota inside one trace (a causal triangle
+    // made on q's device, an identity made on the CPU and moved): on WebGPU the two iotas
+    // once merged into one value and the second output replayed wrong.
+    name: 'scaledDotProductAttention, causal and with a bool mask and a scale',
     inputs: (next) => [floats(next, [2, 4, 3]), floats(next, [2, 5, 3]), floats(next, [2, 5, 2]), bools(next, [4, 5], 0.7)],
-    call: (q, kk, v, m) => [k.nn.scaledDotProductAttention(q, kk, v, { attnMask: m.logicalOr(k.eye(4, 5, { dtype: 'bool', device: q.device })), scale: 0.3 })],
-    ref: (q, kk, v, m) => [attentionRef(q, kk, v, 0.3, (i, j) => at(m, [i, j]) !== 0 || i === j)],
+    call: (q, kk, v, m) => [
+      k.nn.scaledDotProductAttention(q, kk, v, { isCausal: true }),
+      k.nn.scaledDotProductAttention(q, kk, v, {
+        attnMask: m.logicalOr(k.eye(4, 5, { dtype: 'bool', device: q.device })),
+        scale: 0.3,
+      }),
+    ],
+    ref: (q, kk, v, m) => [
+      attentionRef(q, kk, v, 1 / Math.sqrt(3), (i, j) => j <= i),
+      attentionRef(q, kk, v, 0.3, (i, j) => at(m, [i, j]) !== 0 || i === j),
+    ],
     grad: true,
   },
 ];
