@@ -20,6 +20,7 @@ import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signat
 import { Trace, type Guard } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
 import { rewriteForJit, toCode } from './rewrite.js';
+import { checkArgumentsAlive, checkJitOptions } from './arguments.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -293,6 +294,7 @@ class JitState {
     if (this.#speculating !== undefined) return this.#speculating.then(() => this.call(thisArg, args));
     this.stats.calls++;
     const walked = this.walk(thisArg, args);
+    checkArgumentsAlive(this.name, walked.tensors, args);
     const entry = this.entryFor(walked);
     switch (entry.state) {
       case 'eager':
@@ -566,6 +568,7 @@ class JitState {
 
 function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): JitFunction<F> {
   if (typeof fn !== 'function') throw new ValueError(`jit: expects a function (got ${typeof fn})`);
+  checkJitOptions(options);
   // The run-time source transform (./rewrite.ts), when asked for.
   if (options.rewrite) fn = rewriteForJit(fn);
   const state = new JitState(fn, options);

@@ -3,7 +3,7 @@
  * walking the module's own fields in definition order, so a model is written as a plain
  * class: `this.fc = new Linear(4, 8)` registers the layer and its parameters.
  */
-import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
+import { DeviceError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
@@ -127,6 +127,10 @@ export class Module {
       if (target === undefined) continue;
       if (!(t instanceof Tensor)) throw new ValueError(`loadStateDict: ${name} is not a tensor`);
       if (!sameShape(t.shape, target.shape)) throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
+      if (t.isDisposed) throw new ValueError(`loadStateDict: ${name} was disposed`);
+      if (t.device !== target.device) {
+        throw new DeviceError(`loadStateDict: ${name} is on ${t.device}, the module's tensor on ${target.device}; move the state dict's tensors to ${target.device} first (nothing was loaded)`);
+      }
     }
     noGrad(() => {
       for (const [name, t] of Object.entries(state)) if (Object.hasOwn(own, name)) own[name]!.copy_(t);

@@ -3,7 +3,7 @@
  * broadcasting the target up) and fit its dtype (no float result into an int tensor).
  * The value is computed first, then written, so a failed check changes nothing.
  */
-import { DTypeError, ShapeError, fmtShape } from '../../runtime/errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { broadcastShapes, sameShape } from '../../compiler/ir/shape.js';
 import { writeInto } from '../dispatch.js';
 import { canCast, resultType } from '../dtype.js';
@@ -12,8 +12,13 @@ import { AutogradError, GradNode } from '../autograd/node.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { add, asTensor, div, expandTo, mul, sub } from './elementwise.js';
 import { clone } from './shape.js';
+import { checkScalar } from './scalars.js';
 
 function checkTarget(op: string, target: Tensor, other: TensorLike): void {
+  if (!(other instanceof Tensor)) checkScalar(op, 'a value that is not a tensor', other);
+  if (target.isDisposed || (other instanceof Tensor && other.isDisposed)) {
+    throw new ValueError(`${op}: ${target.isDisposed ? 'the target' : 'the value'} was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
+  }
   const shape = other instanceof Tensor ? broadcastShapes(op, target.shape, other.shape) : target.shape;
   if (!sameShape(shape, target.shape)) {
     throw new ShapeError(`${op}: the result's shape ${fmtShape(shape)} does not match the target's ${fmtShape(target.shape)} (an in-place op cannot grow its target)`);
@@ -59,12 +64,12 @@ export const sub_ = <T extends Tensor>(t: T, o: TensorLike): T => update('sub_',
 export const mul_ = <T extends Tensor>(t: T, o: TensorLike): T => update('mul_', t, o, mul);
 export const div_ = <T extends Tensor>(t: T, o: TensorLike): T => update('div_', t, o, div);
 
-/** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`. */
-export function copy_<T extends Tensor>(target: T, src: TensorLike): T {
-  checkTarget('copy_', target, src);
-  const tracked = checkAutograd('copy_', target, src);
+/** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`; `op` names it in errors (fill_). */
+export function copy_<T extends Tensor>(target: T, src: TensorLike, op = 'copy_'): T {
+  checkTarget(op, target, src);
+  const tracked = checkAutograd(op, target, src);
   const value = asTensor(src, src instanceof Tensor ? src.dtype : resultType(src === true || src === false ? src : 0.5, target.dtype));
-  writeInto('copy_', target, expandTo(value, target.shape));
+  writeInto(op, target, expandTo(value, target.shape));
   if (tracked) rebaseHistory(target, value);
   return target;
 }
