@@ -43,7 +43,7 @@ interface Lineage {
   /** Has stride-0 dims (from expand), so a write would hit one element twice. */
   expanded: boolean;
   isView: boolean;
-  /** Some statement has read it: autograd may have saved it, so gradient programs do not write it. */
+  /** (On a storage's own entry) some statement has read it: autograd may have saved it, so gradient programs do not write it. */
   read: boolean;
   /** Its producer's gradient does not need it (gradient programs write only such values). */
   gradSafe: boolean;
@@ -84,7 +84,10 @@ export function generate(seed: number, mode: Mode, maxStmts = 8): Program {
     input: addInput,
     meta: (v) => lineage[v]!.meta,
     reachesInput: (v) => inputIds.has(lineage[v]!.base),
-    writable: (v) => !lineage[v]!.expanded && (mode !== 'grad' || (!lineage[v]!.isView && !lineage[v]!.read && lineage[v]!.gradSafe)),
+    writable(v) {
+      const storage = lineage[lineage[v]!.base]!;
+      return !lineage[v]!.expanded && (mode !== 'grad' || (!lineage[v]!.isView && !storage.read && storage.gradSafe));
+    },
   };
   for (const x of p.inputs) inputIds.add(x.id);
   const ops = allOps.filter((o) => eligible(o, mode));
@@ -113,7 +116,8 @@ export function generate(seed: number, mode: Mode, maxStmts = 8): Program {
       gradSafe: OUTPUT_NOT_SAVED.has(op.name) || (op.name === 'sum' && proposal.params.keepdim === false),
       meta: proposal.meta,
     });
-    for (const a of proposal.args) lineage[a]!.read = true;
+    // Reads are tracked per storage: autograd saves the tensor, and every alias shares its version.
+    for (const a of proposal.args) lineage[lineage[a]!.base]!.read = true;
     p.stmts.push({ id, op: op.name, args: proposal.args, params: proposal.params, meta: proposal.meta });
   }
   return chooseOutputs(p, rng);

@@ -1,7 +1,7 @@
 /** Elementwise fuzz ops: unary math, binary arithmetic with broadcasting and scalars, comparisons, where, casts. */
 import { where, type Tensor } from '../../src/index.js';
 import { mapBroadcast } from '../src/ref-arrays.js';
-import { floatOf, promote, promoteScalar } from './dtypes.js';
+import { floatOf, promote, promoteScalar, store } from './dtypes.js';
 import type { Check, OpRecord, ProposeContext, Proposal, RefValue } from './op-record.js';
 import { isFloatType, type FuzzDType, type Params } from './program.js';
 import { broadcast, broadcastable, lit, partnerShape } from './shapes.js';
@@ -16,6 +16,11 @@ function roundHalfEven(x: number): number {
 function refMap(args: RefValue[], dtype: FuzzDType, f: (...x: number[]) => number): RefValue {
   const r = mapBroadcast(args, f);
   return { shape: r.shape, dtype, values: r.values };
+}
+
+/** Operands as kiln computes with them: converted to the op's dtype first (an int32 or a JS number into float32). */
+export function asCompute(args: readonly RefValue[], dtype: FuzzDType): RefValue[] {
+  return args.map((a) => ({ ...a, dtype, values: a.values.map((v) => store(v, dtype)) }));
 }
 
 /** A unary op; `int` is its int32 meaning when it keeps int32 (else int inputs are not proposed). */
@@ -72,7 +77,7 @@ function binary(name: BinaryName, f: (x: number, y: number) => number, check: Ch
       const operands = args.length === 2 ? args : [args[0]!, { shape: [], dtype: args[0]!.dtype, values: [p.c as number] }];
       const compute = args.length === 2 ? promote(args[0]!.dtype, args[1]!.dtype) : promoteScalar(args[0]!.dtype, p.c as number);
       const dtype = (options.result ?? ((d) => d))(compute);
-      return refMap(operands, dtype, compute === 'int32' && options.int ? options.int : f);
+      return refMap(asCompute(operands, compute), dtype, compute === 'int32' && options.int ? options.int : f);
     },
     print: ([a, b], p) => `${a}.${name}(${b ?? lit(p.c as number)})`,
   };
@@ -91,7 +96,11 @@ function compare(name: CompareName, f: (x: number, y: number) => boolean): OpRec
       return { args: b !== undefined ? [a, b] : [a], params: { c: scalar ?? null }, meta: { shape, dtype: 'bool' } };
     },
     run: ([a, b], p) => (a![name] as (o: Tensor | number) => Tensor)(b ?? (p.c as number)),
-    ref: (args, p) => refMap(args.length === 2 ? args : [args[0]!, { shape: [], dtype: 'float64', values: [p.c as number] }], 'bool', (x, y) => (f(x, y) ? 1 : 0)),
+    ref(args, p) {
+      const compute = args.length === 2 ? promote(args[0]!.dtype, args[1]!.dtype) : promoteScalar(args[0]!.dtype, p.c as number);
+      const operands = args.length === 2 ? args : [args[0]!, { shape: [], dtype: compute, values: [p.c as number] }];
+      return refMap(asCompute(operands, compute), 'bool', (x, y) => (f(x, y) ? 1 : 0));
+    },
     print: ([a, b], p) => `${a}.${name}(${b ?? lit(p.c as number)})`,
   };
 }
@@ -110,7 +119,7 @@ const whereOp: OpRecord = {
     return { args: [cond, a, b], params: {}, meta: { shape: broadcast(s, mb.shape), dtype: promote(ma.dtype, mb.dtype) } };
   },
   run: ([cond, a, b]) => where(cond!, a!, b!),
-  ref: ([cond, a, b]) => refMap([cond!, a!, b!], promote(a!.dtype, b!.dtype), (t, x, y) => (t ? x : y)),
+  ref: ([cond, a, b]) => refMap([cond!, ...asCompute([a!, b!], promote(a!.dtype, b!.dtype))], promote(a!.dtype, b!.dtype), (t, x, y) => (t ? x : y)),
   print: ([cond, a, b]) => `where(${cond}, ${a}, ${b})`,
 };
 

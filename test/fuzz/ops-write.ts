@@ -6,6 +6,7 @@ import type { OpRecord, ProposeContext, RefValue } from './op-record.js';
 import { isFloatType, type FuzzDType, type Meta, type Params } from './program.js';
 import { broadcastable, lit } from './shapes.js';
 import { gatherRef } from './ops-view.js';
+import { asCompute } from './ops-elementwise.js';
 
 /** The constant index, on the device of the tensor it indexes. */
 function indexTensor(p: Params, on: Tensor): Tensor {
@@ -124,7 +125,7 @@ function inplace(name: InplaceName, f: (x: number, y: number) => number, int: (x
       const other: RefValue = o ?? { shape: [], dtype: promoteScalar(t!.dtype, p.c as number), values: [p.c as number] };
       const compute = promote(t!.dtype, other.dtype);
       const g = compute === 'int32' ? int : f;
-      const r = mapBroadcast([t!, other], g);
+      const r = mapBroadcast(asCompute([t!, other], compute), g);
       return { shape: t!.shape.slice(), dtype: t!.dtype, values: r.values };
     },
     print: ([t, o], p) => `${t}.${name}(${o ?? lit(p.c as number)})`,

@@ -31,9 +31,17 @@ export class Rng {
   }
 }
 
+/** murmur3's finalizer: every input bit affects every output bit. */
+function mix(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
 /** The seed of program `index` of a run seeded `seed` (so any one program can be rerun alone). */
 export function programSeed(seed: number, index: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (const byte of [index & 255, (index >>> 8) & 255, (index >>> 16) & 255, index >>> 24]) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h;
+  return mix((mix(seed >>> 0) + Math.imul(index, 0x9e3779b1)) >>> 0);
 }

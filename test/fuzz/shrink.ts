@@ -8,7 +8,8 @@ import type { Program } from './program.js';
 
 /** A failure's class: its check and message with the numbers taken out. */
 export function signature(f: Failure): string {
-  return `${f.check}: ${f.detail.replace(/-?\b\d+(\.\d+)?(e[-+]?\d+)?\b|-?Infinity|NaN|-0\b/g, '#')}`;
+  const numbersOut = f.detail.replace(/-?\b\d+(\.\d+)?(e[-+]?\d+)?\b|-?Infinity|NaN|-0\b/g, '#');
+  return `${f.check}: ${numbersOut.replace(/\[[#,]*\]/g, '[…]')}`;
 }
 
 function clone(p: Program): Program {
