@@ -18,11 +18,12 @@ export class ValueError extends KilnError {
   override name = 'ValueError';
 }
 
-/** An index outside its dimension (gather, scatter and the ops built on them); carries the numbers so callers can rename it. */
+/** An index outside its dimension (gather, scatter, what is built on them); its numbers let callers re-report it. */
 export class IndexRangeError extends ValueError {
   override name = 'IndexRangeError';
   constructor(readonly op: string, readonly index: number, readonly size: number, what = `a dimension of size ${size}`) {
-    super(`${op}: index ${index} is out of range for ${what} (valid: ${size > 0 ? `0..${size - 1}` : 'none, the dimension is empty'})`);
+    const valid = size > 0 ? `0..${size - 1}` : 'none, the dimension is empty';
+    super(`${op}: index ${index} is out of range for ${what} (valid: ${valid})`);
   }
 }
 

@@ -215,7 +215,8 @@ export class Tensor {
   /** Reading a disposed tensor is an error on every device: on the CPU its memory may already be reused. */
   #checkAlive(how: string): void {
     if (this.#disposed) {
-      throw new ValueError(`${how}: this ${this.dtype}${fmtShape(this.shape)} tensor was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
+      const hint = '(dispose(), or the end of its tidy scope); keep it out of the scope or create it again';
+      throw new ValueError(`${how}: this ${this.dtype}${fmtShape(this.shape)} tensor was disposed ${hint}`);
     }
   }
   /** Tells observers (the tracer) that JS saw these values: under jit they become guards. */

@@ -57,7 +57,8 @@ function checkLogits(op: string, logits: Tensor, target: Tensor): void {
   }
   if (!isFloat(logits.dtype)) throw new DTypeError(`${op}: input must be float32 or float64 scores (got ${logits.dtype})`);
   if (logits.ndim < 2) {
-    throw new ShapeError(`${op}: input must be [N, C] or [N, C, ...] (got ${fmtShape(logits.shape)}); add a batch dim with unsqueeze(0)`);
+    const got = fmtShape(logits.shape);
+    throw new ShapeError(`${op}: input must be [N, C] or [N, C, ...] (got ${got}); add a batch dim with unsqueeze(0)`);
   }
 }
 

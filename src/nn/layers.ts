@@ -107,7 +107,8 @@ export class Embedding extends Module implements Layer {
   /** int32 indices of any shape → [...indices.shape, embeddingDim]. */
   forward(indices: Tensor): Tensor {
     if (!(indices instanceof Tensor) || indices.dtype !== 'int32') {
-      throw new DTypeError(`Embedding: indices must be an int32 tensor (got ${indices instanceof Tensor ? `${indices.dtype}${fmtShape(indices.shape)}` : fmtValue(indices)})`);
+      const got = indices instanceof Tensor ? `${indices.dtype}${fmtShape(indices.shape)}` : fmtValue(indices);
+      throw new DTypeError(`Embedding: indices must be an int32 tensor (got ${got})`);
     }
     const flat = reshape(indices, [indices.size]);
     const rows = indexedAs('Embedding', () => indexSelect(this.weight, 0, flat), (n) => `${n} embeddings`);

@@ -17,7 +17,8 @@ import { checkScalar } from './scalars.js';
 function checkTarget(op: string, target: Tensor, other: TensorLike): void {
   if (!(other instanceof Tensor)) checkScalar(op, 'a value that is not a tensor', other);
   if (target.isDisposed || (other instanceof Tensor && other.isDisposed)) {
-    throw new ValueError(`${op}: ${target.isDisposed ? 'the target' : 'the value'} was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
+    const which = target.isDisposed ? 'the target' : 'the value';
+    throw new ValueError(`${op}: ${which} was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
   }
   const shape = other instanceof Tensor ? broadcastShapes(op, target.shape, other.shape) : target.shape;
   if (!sameShape(shape, target.shape)) {

@@ -3,16 +3,20 @@ import { ShapeError, ValueError, fmtShape, fmtValue } from '../../runtime/errors
 import { sameShape } from '../../compiler/ir/shape.js';
 import { Tensor } from '../tensor.js';
 
-/** The parameter groups of a constructor argument: a list of tensors, or of `{ params: Tensor[], ...options }`. */
+/** The parameter groups of a constructor argument: tensors, or groups `{ params: Tensor[], ...options }`. */
 export function checkGroups<G extends { params: Tensor[] }>(op: string, params: readonly unknown[]): G[] {
   if (params.every((p) => p instanceof Tensor)) return [{ params: params as Tensor[] } as G];
   params.forEach((g, i) => {
-    const list = g !== null && typeof g === 'object' && !(g instanceof Tensor) ? (g as { params?: unknown }).params : undefined;
+    const isGroup = g !== null && typeof g === 'object' && !(g instanceof Tensor);
+    const list = isGroup ? (g as { params?: unknown }).params : undefined;
     if (!Array.isArray(list)) {
-      throw new ValueError(`${op}: parameters must be a list of tensors or of groups { params: Tensor[], ... } (element ${i} is ${fmtValue(g)})`);
+      const valid = 'a list of tensors or of groups { params: Tensor[], ... }';
+      throw new ValueError(`${op}: parameters must be ${valid} (element ${i} is ${fmtValue(g)})`);
     }
     list.forEach((p, j) => {
-      if (!(p instanceof Tensor)) throw new ValueError(`${op}: group ${i} parameter ${j} is not a tensor (got ${fmtValue(p)})`);
+      if (!(p instanceof Tensor)) {
+        throw new ValueError(`${op}: group ${i} parameter ${j} is not a tensor (got ${fmtValue(p)})`);
+      }
     });
   });
   return params as G[];
@@ -31,16 +35,19 @@ export function checkSavedState(
   const out: [Tensor, Record<string, Tensor | number>][] = [];
   for (const [i, s] of Object.entries(saved.state)) {
     const p = byIndex[Number(i)];
-    if (p === undefined) throw new ValueError(`${op}: state for parameter ${i}, which does not exist (valid: 0..${byIndex.length - 1})`);
+    if (p === undefined) {
+      throw new ValueError(`${op}: state for parameter ${i}, which does not exist (valid: 0..${byIndex.length - 1})`);
+    }
     for (const [key, v] of Object.entries(s)) {
       if (typeof v === 'number') continue;
-      if (!(v instanceof Tensor)) throw new ValueError(`${op}: state ${key} of parameter ${i} must be a tensor or a number (got ${fmtValue(v)})`);
-      if (v.isDisposed) throw new ValueError(`${op}: state ${key} of parameter ${i} was disposed`);
+      const what = `${op}: state ${key} of parameter ${i}`;
+      if (!(v instanceof Tensor)) throw new ValueError(`${what} must be a tensor or a number (got ${fmtValue(v)})`);
+      if (v.isDisposed) throw new ValueError(`${what} was disposed`);
       // Moments have their parameter's shape; step counts are 0-d.
       if (v.ndim > 0 && !sameShape(v.shape, p.shape)) {
-        throw new ShapeError(`${op}: state ${key} of parameter ${i} has shape ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`);
+        throw new ShapeError(`${what} has shape ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`);
       }
-      if (v.device !== p.device) throw new ValueError(`${op}: state ${key} of parameter ${i} is on ${v.device}, the parameter on ${p.device}`);
+      if (v.device !== p.device) throw new ValueError(`${what} is on ${v.device}, the parameter on ${p.device}`);
     }
     out.push([p, s as Record<string, Tensor | number>]);
   }

@@ -56,7 +56,10 @@ export abstract class Optimizer<O extends { lr: number }> {
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g) => {
       for (const p of g.params) {
-        if (!p.requiresGrad || !p.isLeaf) throw new ValueError(`${this.constructor.name}: parameters must be leaf tensors that require grad (got a ${p.isLeaf ? 'tensor that does not require grad' : 'non-leaf tensor'} of shape ${fmtShape(p.shape)})`);
+        if (!p.requiresGrad || !p.isLeaf) {
+          const got = `${p.isLeaf ? 'tensor that does not require grad' : 'non-leaf tensor'} of shape ${fmtShape(p.shape)}`;
+          throw new ValueError(`${this.constructor.name}: parameters must be leaf tensors that require grad (got a ${got})`);
+        }
         if (seen.has(p)) throw new ValueError(`${this.constructor.name}: a parameter appears in more than one group`);
         seen.add(p);
       }
@@ -138,7 +141,9 @@ export abstract class Optimizer<O extends { lr: number }> {
     // Everything is checked before anything is replaced, so a bad state dict changes nothing.
     const restored = checkSavedState(`${this.constructor.name}.loadStateDict`, saved, byIndex, this.paramGroups);
     this.state.clear();
-    for (const [p, s] of restored) this.state.set(p, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v])));
+    for (const [p, s] of restored) {
+      this.state.set(p, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v])));
+    }
     saved.paramGroups.forEach((g, i) => {
       const { params: _ids, ...options } = g;
       Object.assign(this.paramGroups[i]!, options);
