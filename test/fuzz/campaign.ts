@@ -79,15 +79,19 @@ export async function checkProgram(p: Program): Promise<Failure[]> {
 /** Shrinks a failure and prints it as a script with a header naming its seed and how to rerun it. */
 export async function explainFailure(p: Program, f: Failure): Promise<string> {
   const { program, failure } = await shrink(p, f, (q) => runners[f.check](q));
-  const calls = f.check === 'eager-vs-reference' || f.check === 'webgpu-vs-reference' || f.check === 'grad-vs-finite-differences'
+  const oneCall = f.check === 'eager-vs-reference' || f.check === 'webgpu-vs-reference' || f.check === 'grad-vs-finite-differences';
+  const calls = oneCall
     ? [callInputs(program, 0)]
     : Array.from({ length: CALLS }, (_, i) => callInputs(program, i));
-  const header = `${failure.check} (program seed ${p.seed}, ${p.mode}; rerun: ${rerunCommand(p.seed, p.mode)}): ${failure.detail}`;
+  const rerun = rerunCommand(p.seed, p.mode);
+  const header = `${failure.check} (program seed ${p.seed}, ${p.mode}; rerun: ${rerun}): ${failure.detail}`;
   return printProgram(program, header, calls);
 }
 
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
-  const zero = (): Record<Check, number> => ({ 'eager-vs-reference': 0, 'jit-vs-eager': 0, 'grad-vs-finite-differences': 0, 'jit-backward-vs-eager': 0, 'webgpu-vs-reference': 0 });
+  const zero = (): Record<Check, number> => ({
+    'eager-vs-reference': 0, 'jit-vs-eager': 0, 'grad-vs-finite-differences': 0, 'jit-backward-vs-eager': 0, 'webgpu-vs-reference': 0,
+  });
   const result: CampaignResult = { runs: zero(), failures: zero(), classes: [] };
   const byClass = new Map<string, FailureClass>();
   const jobs: [number, Mode][] = [
@@ -119,10 +123,12 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
 export function summarize(o: CampaignOptions, r: CampaignResult): string {
   const lines = [`fuzz seed ${o.seed}: ${o.cpu} CPU programs, ${o.webgpu} WebGPU programs`];
   for (const check of Object.keys(r.runs) as Check[]) {
-    if (r.runs[check] > 0) lines.push(`  ${check.padEnd(28)} ${String(r.runs[check]).padStart(6)} run ${String(r.failures[check]).padStart(6)} failed`);
+    if (r.runs[check] === 0) continue;
+    lines.push(`  ${check.padEnd(28)} ${String(r.runs[check]).padStart(6)} run ${String(r.failures[check]).padStart(6)} failed`);
   }
   for (const c of [...r.classes].sort((a, b) => b.count - a.count)) {
-    lines.push(`  ${String(c.count).padStart(6)} × ${c.signature.slice(0, 150)}  (first: program seed ${c.seed}, ${c.mode})`);
+    const first = `(first: program seed ${c.seed}, ${c.mode})`;
+    lines.push(`  ${String(c.count).padStart(6)} × ${c.signature.slice(0, 150)}  ${first}`);
   }
   return lines.join('\n');
 }

@@ -23,6 +23,7 @@ function fmt(x: number): string {
 
 /** How far a `math` op's result may be from the float64 one: a few ulps, plus a little near zero. */
 function mathTolerance(r: number, dtype: FuzzDType, device: string): number {
+  // float32 math is within a few ulps on the CPU; WGSL specifies its builtins more loosely (ULPs growing with |x|).
   const [rel, abs] = dtype === 'float64' ? [2 ** -45, 2 ** -60] : device === 'cpu' ? [2 ** -20, 2 ** -24] : [2 ** -14, 2 ** -16];
   return rel * Math.abs(r) + abs;
 }
@@ -32,12 +33,16 @@ function elementOk(k: number, r: number, dtype: FuzzDType, check: Check, bound: 
   if (Number.isNaN(r)) return Number.isNaN(k);
   const stored = store(r, dtype);
   if (check === 'exact' && device === 'cpu') return Object.is(k, stored);
-  if (!Number.isFinite(stored)) return k === stored || (check !== 'exact' && Number.isFinite(r) && Math.abs(k) >= FLT_MAX * (1 - 2 ** -20));
+  if (!Number.isFinite(stored)) {
+    return k === stored || (check !== 'exact' && Number.isFinite(r) && Math.abs(k) >= FLT_MAX * (1 - 2 ** -20));
+  }
   if (Number.isNaN(k) || !Number.isFinite(k)) {
     // A float32 partial sum may overflow where the float64 one does not.
     return check === 'accumulate' && bound * 2 ** 22 > FLT_MAX;
   }
-  const tol = check === 'accumulate' ? bound + mathTolerance(r, dtype, device) : check === 'exact' ? 2 ** -22 * Math.abs(r) + 2 ** -126 : mathTolerance(r, dtype, device);
+  const tol = check === 'accumulate' ? bound + mathTolerance(r, dtype, device)
+    : check === 'exact' ? 2 ** -22 * Math.abs(r) + 2 ** -126
+      : mathTolerance(r, dtype, device);
   return Math.abs(k - stored) <= tol || (Math.abs(stored) <= 2 ** -126 && Math.abs(k) <= 2 ** -126);
 }
 
@@ -47,7 +52,8 @@ export function compareToRef(k: RefValue, ref: RefValue, check: Check, device: s
   if (k.shape.join() !== ref.shape.join()) return `shape [${k.shape}], reference [${ref.shape}]`;
   for (let i = 0; i < k.values.length; i++) {
     if (!elementOk(k.values[i]!, ref.values[i]!, k.dtype, check, ref.bound?.[i] ?? 0, device)) {
-      return `element ${i}: kiln ${fmt(k.values[i]!)}, reference ${fmt(ref.values[i]!)}${ref.bound ? ` (±${ref.bound[i]!.toExponential(2)})` : ''}`;
+      const bound = ref.bound ? ` (±${ref.bound[i]!.toExponential(2)})` : '';
+      return `element ${i}: kiln ${fmt(k.values[i]!)}, reference ${fmt(ref.values[i]!)}${bound}`;
     }
   }
   return undefined;
@@ -58,7 +64,9 @@ export function compareBitwise(a: RefValue, b: RefValue, what: [string, string])
   if (a.dtype !== b.dtype) return `dtype: ${what[0]} ${a.dtype}, ${what[1]} ${b.dtype}`;
   if (a.shape.join() !== b.shape.join()) return `shape: ${what[0]} [${a.shape}], ${what[1]} [${b.shape}]`;
   for (let i = 0; i < a.values.length; i++) {
-    if (!Object.is(a.values[i], b.values[i])) return `element ${i}: ${what[0]} ${fmt(a.values[i]!)}, ${what[1]} ${fmt(b.values[i]!)}`;
+    if (!Object.is(a.values[i], b.values[i])) {
+      return `element ${i}: ${what[0]} ${fmt(a.values[i]!)}, ${what[1]} ${fmt(b.values[i]!)}`;
+    }
   }
   return undefined;
 }

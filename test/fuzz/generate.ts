@@ -29,7 +29,9 @@ export function inputValues(rng: Rng, meta: Meta, mode: Mode): number[] {
   });
 }
 
-const FAMILY_WEIGHTS: Record<Family, number> = { elementwise: 8, cast: 1, reduce: 3, view: 4, matmul: 1.5, index: 1.5, inplace: 2.5 };
+const FAMILY_WEIGHTS: Record<Family, number> = {
+  elementwise: 8, cast: 1, reduce: 3, view: 4, matmul: 1.5, index: 1.5, inplace: 2.5,
+};
 
 function eligible(op: OpRecord, mode: Mode): boolean {
   if (mode === 'grad') return op.smooth && op.family !== 'cast';
@@ -43,7 +45,7 @@ interface Lineage {
   /** Has stride-0 dims (from expand), so a write would hit one element twice. */
   expanded: boolean;
   isView: boolean;
-  /** (On a storage's own entry) some statement has read it: autograd may have saved it, so gradient programs do not write it. */
+  /** (On a storage's own entry) a statement read it: autograd may have saved it, so gradient programs do not write it. */
   read: boolean;
   /** Its producer's gradient does not need it (gradient programs write only such values). */
   gradSafe: boolean;
@@ -56,7 +58,9 @@ interface Lineage {
  * reshape, so autograd treats their results as views and refuses writes PyTorch allows; mean's
  * division saves its result. Both are reported by kiln as errors, not wrong values.)
  */
-const OUTPUT_NOT_SAVED = new Set(['add', 'sub', 'mul', 'neg', 'gather', 'indexSelect', 'scatterAdd', 'add_', 'sub_', 'copy_']);
+const OUTPUT_NOT_SAVED = new Set([
+  'add', 'sub', 'mul', 'neg', 'gather', 'indexSelect', 'scatterAdd', 'add_', 'sub_', 'copy_',
+]);
 
 /** A program of `mode` from `seed`: the same seed always gives the same program. */
 export function generate(seed: number, mode: Mode, maxStmts = 8): Program {

@@ -15,7 +15,9 @@ export interface StepHooks {
 }
 
 /** Runs `p` on `inputs` (in `p.inputs` order); returns every value by id and the outputs. */
-export function runProgram(p: Program, inputs: readonly Tensor[], hooks: StepHooks = {}): { values: Map<number, Tensor>; outputs: Tensor[] } {
+export function runProgram(
+  p: Program, inputs: readonly Tensor[], hooks: StepHooks = {},
+): { values: Map<number, Tensor>; outputs: Tensor[] } {
   const values = new Map<number, Tensor>();
   p.inputs.forEach((x, i) => values.set(x.id, inputs[i]!));
   for (const s of p.stmts) {

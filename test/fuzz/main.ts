@@ -35,7 +35,8 @@ async function main(): Promise<number> {
     console.log(printFunction(p));
     const failures = await checkProgram(p);
     for (const f of failures) console.log(`\n${await explainFailure(p, f)}`);
-    console.log(failures.length === 0 ? '\nevery check passed' : `\n${failures.length} check(s) failed (${rerunCommand(p.seed, mode)})`);
+    const failed = `\n${failures.length} check(s) failed (${rerunCommand(p.seed, mode)})`;
+    console.log(failures.length === 0 ? '\nevery check passed' : failed);
     return failures.length === 0 ? 0 : 1;
   }
   const seed = count('seed', Math.floor(Math.random() * 2 ** 31));

@@ -6,7 +6,9 @@ import type { Check, OpRecord, ProposeContext, Proposal, RefValue } from './op-r
 import { isFloatType, type FuzzDType, type Params } from './program.js';
 import { broadcast, broadcastable, lit, partnerShape } from './shapes.js';
 
-type Method = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'sin' | 'relu' | 'floor' | 'round' | 'reciprocal' | 'square' | 'sign';
+type Method =
+  | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'sin' | 'relu' | 'floor' | 'round' | 'reciprocal' | 'square'
+  | 'sign';
 
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -45,7 +47,9 @@ const SCALARS = [2, 0.5, -1, 3, -0, 0, 1e-3, Infinity, -Infinity, NaN];
 const GRAD_SCALARS = [2, 0.5, -1, 3, 1.5];
 
 /** Picks or makes a second operand for `a`: a broadcastable tensor, or a JS number in `params.c`. */
-function partner(c: ProposeContext, a: number, dtypeOk: (d: FuzzDType) => boolean, scalars: readonly number[] | undefined): { b?: number; scalar?: number } {
+function partner(
+  c: ProposeContext, a: number, dtypeOk: (d: FuzzDType) => boolean, scalars: readonly number[] | undefined,
+): { b?: number; scalar?: number } {
   const m = c.meta(a);
   if (scalars !== undefined && c.rng.chance(0.3)) return { scalar: c.rng.pick(c.mode === 'grad' ? GRAD_SCALARS : scalars) };
   const found = c.rng.chance(0.6) ? c.pick((o, v) => v !== a && broadcastable(o.shape, m.shape) && dtypeOk(o.dtype)) : undefined;
@@ -70,7 +74,8 @@ function binary(name: BinaryName, f: (x: number, y: number) => number, check: Ch
       const compute = b !== undefined ? promote(ma.dtype, c.meta(b).dtype) : promoteScalar(ma.dtype, scalar!);
       if (!takes(compute)) return undefined;
       const shape = b !== undefined ? broadcast(ma.shape, c.meta(b).shape) : ma.shape;
-      return { args: b !== undefined ? [a, b] : [a], params: { c: scalar ?? null }, meta: { shape, dtype: (options.result ?? ((d) => d))(compute) } };
+      const dtype = (options.result ?? ((d) => d))(compute);
+      return { args: b !== undefined ? [a, b] : [a], params: { c: scalar ?? null }, meta: { shape, dtype } };
     },
     run: ([a, b], p) => (a![name] as (o: Tensor | number) => Tensor)(b ?? (p.c as number)),
     ref(args, p) {
@@ -114,12 +119,16 @@ const whereOp: OpRecord = {
     const mc = c.meta(cond), ma = c.meta(a);
     if (!broadcastable(mc.shape, ma.shape)) return undefined;
     const s = broadcast(mc.shape, ma.shape);
-    const b = c.pick((m, v) => v !== a && m.dtype !== 'bool' && broadcastable(m.shape, s)) ?? c.input({ shape: partnerShape(c.rng, s), dtype: ma.dtype });
+    const b = c.pick((m, v) => v !== a && m.dtype !== 'bool' && broadcastable(m.shape, s))
+      ?? c.input({ shape: partnerShape(c.rng, s), dtype: ma.dtype });
     const mb = c.meta(b);
     return { args: [cond, a, b], params: {}, meta: { shape: broadcast(s, mb.shape), dtype: promote(ma.dtype, mb.dtype) } };
   },
   run: ([cond, a, b]) => where(cond!, a!, b!),
-  ref: ([cond, a, b]) => refMap([cond!, ...asCompute([a!, b!], promote(a!.dtype, b!.dtype))], promote(a!.dtype, b!.dtype), (t, x, y) => (t ? x : y)),
+  ref([cond, a, b]) {
+    const dtype = promote(a!.dtype, b!.dtype);
+    return refMap([cond!, ...asCompute([a!, b!], dtype)], dtype, (t, x, y) => (t ? x : y));
+  },
   print: ([cond, a, b]) => `where(${cond}, ${a}, ${b})`,
 };
 

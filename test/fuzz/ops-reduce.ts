@@ -62,7 +62,8 @@ function reduction(name: ReduceName): OpRecord {
   };
   const needsElements = name === 'max' || name === 'min' || name === 'argmax';
   return {
-    name, family: 'reduce', smooth: name === 'sum' || name === 'mean', check: name === 'max' || name === 'min' || name === 'argmax' ? 'exact' : 'accumulate',
+    name, family: 'reduce', smooth: name === 'sum' || name === 'mean',
+    check: name === 'max' || name === 'min' || name === 'argmax' ? 'exact' : 'accumulate',
     propose(c) {
       const a = c.pick((m) => (m.dtype !== 'bool' || name === 'sum') && (name !== 'mean' || isFloatType(m.dtype)));
       if (a === undefined) return undefined;
@@ -107,7 +108,8 @@ function reduction(name: ReduceName): OpRecord {
       });
     },
     print([a], p) {
-      const axes = p.axes === null ? (p.keepdim ? 'null' : '') : name === 'argmax' ? String((p.axes as number[])[0]) : `[${(p.axes as number[]).join(', ')}]`;
+      const list = p.axes as number[] | null;
+      const axes = list === null ? (p.keepdim ? 'null' : '') : name === 'argmax' ? String(list[0]) : `[${list.join(', ')}]`;
       return `${a}.${name}(${axes}${p.keepdim ? ', true' : ''})`;
     },
   };
@@ -124,7 +126,8 @@ const matmulOp: OpRecord = {
     const rank = c.rng.int(1, 3);
     const batch = ma.shape.length === 3 ? [c.rng.chance(0.5) ? 1 : ma.shape[0]!] : [c.rng.int(1, 2)];
     const bShape = rank === 1 ? [k] : rank === 2 ? [k, n] : [...batch, k, n];
-    const b = c.pick((m, v) => v !== a && m.dtype === ma.dtype && m.shape.join() === bShape.join()) ?? c.input({ shape: bShape, dtype: ma.dtype });
+    const b = c.pick((m, v) => v !== a && m.dtype === ma.dtype && m.shape.join() === bShape.join())
+      ?? c.input({ shape: bShape, dtype: ma.dtype });
     return { args: [a, b], params: {}, meta: { shape: matmulShape(ma.shape, bShape), dtype: ma.dtype } };
   },
   run: ([a, b]) => matmul(a!, b!),

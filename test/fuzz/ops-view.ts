@@ -96,7 +96,8 @@ const slice = view('slice', {
     const s = bound(start, n, 0), e = bound(end, n, n);
     const shape = m.shape.slice();
     shape[axis] = Math.max(0, Math.ceil((e - s) / step));
-    return { args: [a], params: { axis: axis - (c.rng.chance(0.3) ? m.shape.length : 0), start, end, step }, meta: { shape, dtype: m.dtype } };
+    const params = { axis: axis - (c.rng.chance(0.3) ? m.shape.length : 0), start, end, step };
+    return { args: [a], params, meta: { shape, dtype: m.dtype } };
   },
   run: ([a], p) => a!.slice(p.axis as number, p.start as number | null, p.end as number | null, p.step as number),
   ref([a], p) {

@@ -31,7 +31,8 @@ const gatherOp: OpRecord = {
     const m = c.meta(a);
     const axis = c.rng.int(0, m.shape.length - 1);
     const indexShape = m.shape.map((d, i) => (i === axis ? c.rng.int(0, 3) : c.rng.int(1, d)));
-    return { args: [a], params: { axis, index: indices(c, indexShape, m.shape[axis]!), indexShape }, meta: { shape: indexShape, dtype: m.dtype } };
+    const params = { axis, index: indices(c, indexShape, m.shape[axis]!), indexShape };
+    return { args: [a], params, meta: { shape: indexShape, dtype: m.dtype } };
   },
   run: ([a], p) => gather(a!, p.axis as number, indexTensor(p, a!)),
   ref([a], p) {
@@ -67,8 +68,10 @@ const scatterAddOp: OpRecord = {
     const m = c.meta(a);
     const axis = c.rng.int(0, m.shape.length - 1);
     const indexShape = m.shape.map((d, i) => (i === axis ? c.rng.int(0, 4) : c.rng.int(1, d)));
-    const src = c.pick((o) => o.dtype === m.dtype && o.shape.join() === indexShape.join()) ?? c.input({ shape: indexShape, dtype: m.dtype });
-    return { args: [a, src], params: { axis, index: indices(c, indexShape, m.shape[axis]!), indexShape }, meta: { shape: m.shape, dtype: m.dtype } };
+    const src = c.pick((o) => o.dtype === m.dtype && o.shape.join() === indexShape.join())
+      ?? c.input({ shape: indexShape, dtype: m.dtype });
+    const params = { axis, index: indices(c, indexShape, m.shape[axis]!), indexShape };
+    return { args: [a, src], params, meta: { shape: m.shape, dtype: m.dtype } };
   },
   run: ([a, src], p) => scatterAdd(a!, p.axis as number, indexTensor(p, a!), src!),
   ref([a, src], p) {
@@ -106,12 +109,14 @@ function inplace(name: InplaceName, f: (x: number, y: number) => number, int: (x
       if (t === undefined) return undefined;
       const m = c.meta(t);
       if (name === 'fill_' || c.rng.chance(0.25)) {
-        const scalar = isFloatType(m.dtype) ? c.rng.pick([2, -0, 0.5, NaN, -Infinity, 3]) : m.dtype === 'int32' ? c.rng.pick([2, -1, 0, 7]) : c.rng.pick([0, 1]);
+        const pool = isFloatType(m.dtype) ? [2, -0, 0.5, NaN, -Infinity, 3] : m.dtype === 'int32' ? [2, -1, 0, 7] : [0, 1];
+        const scalar = c.rng.pick(pool);
         if (!storable(promoteScalar(m.dtype, scalar), m.dtype) && name !== 'copy_' && name !== 'fill_') return undefined;
         return { args: [t], params: { c: scalar }, meta: m };
       }
       const ok = (o: Meta) => broadcastable(o.shape, m.shape) && o.shape.length <= m.shape.length
-        && o.shape.every((d, i) => d === 1 || d === m.shape[m.shape.length - o.shape.length + i]) && (name === 'copy_' || storable(promote(o.dtype, m.dtype), m.dtype));
+        && o.shape.every((d, i) => d === 1 || d === m.shape[m.shape.length - o.shape.length + i])
+        && (name === 'copy_' || storable(promote(o.dtype, m.dtype), m.dtype));
       const sub = m.shape.slice(c.rng.int(0, m.shape.length)).map((d) => (c.rng.chance(0.3) ? 1 : d));
       const other = c.pick((o, v) => v !== t && ok(o)) ?? c.input({ shape: sub, dtype: m.dtype });
       if (!ok(c.meta(other))) return undefined;

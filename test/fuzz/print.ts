@@ -4,7 +4,8 @@ import type { Input, Program } from './program.js';
 import { lit } from './shapes.js';
 
 function inputLiteral(x: Input, values: readonly number[]): string {
-  return `tensor(Float64Array.from([${values.map(lit).join(', ')}]), { shape: [${x.meta.shape.join(', ')}], dtype: '${x.meta.dtype}' })`;
+  const options = `{ shape: [${x.meta.shape.join(', ')}], dtype: '${x.meta.dtype}' }`;
+  return `tensor(Float64Array.from([${values.map(lit).join(', ')}]), ${options})`;
 }
 
 /** The program's body as a function `program(v0, v1, ...)` returning its outputs. */

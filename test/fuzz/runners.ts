@@ -16,7 +16,8 @@ import { opNamed } from './ops.js';
 import { isFloatType, sizeOf, type Program } from './program.js';
 import { Rng } from './rng.js';
 
-export type Check = 'eager-vs-reference' | 'jit-vs-eager' | 'grad-vs-finite-differences' | 'jit-backward-vs-eager' | 'webgpu-vs-reference';
+export type Check =
+  | 'eager-vs-reference' | 'jit-vs-eager' | 'grad-vs-finite-differences' | 'jit-backward-vs-eager' | 'webgpu-vs-reference';
 
 export interface Failure {
   check: Check;
@@ -96,7 +97,9 @@ function jitAgainstEager(p: Program, check: Check, fn: (...xs: Tensor[]) => Tens
     if (why !== undefined) return { check, detail: `call ${call + 1}: ${why}` };
   }
   const { traces, replays, fallbacks } = f.stats;
-  if (replays !== CALLS - 2 || fallbacks !== 0) return { check, detail: `expected ${CALLS - 2} replays, got traces ${traces}, replays ${replays}, fallbacks ${fallbacks}` };
+  if (replays !== CALLS - 2 || fallbacks !== 0) {
+    return { check, detail: `expected ${CALLS - 2} replays, got traces ${traces}, replays ${replays}, fallbacks ${fallbacks}` };
+  }
   return undefined;
 }
 
@@ -134,6 +137,10 @@ function backward(p: Program, xs: Tensor[], weights: number[][]): Tensor[] {
   return [l.detach(), ...leaves.map((x) => (x.grad ?? x.detach().mul(0)).detach())];
 }
 
+function f64(values: readonly number[], shape: readonly number[]): Tensor {
+  return tensor(Float64Array.from(values), { shape: shape.slice() });
+}
+
 /** Analytic gradients against central differences of the float64 program in a random direction. */
 export function gradVsFiniteDifferences(p: Program): Failure | undefined {
   const check: Check = 'grad-vs-finite-differences';
@@ -142,11 +149,11 @@ export function gradVsFiniteDifferences(p: Program): Failure | undefined {
   const xs = p.inputs.map((x) => x.values);
   const dirs = p.inputs.map((x) => x.values.map(() => rng.next() * 2 - 1));
   const at = (shift: number) => {
-    const ins = p.inputs.map((x, i) => tensor(Float64Array.from(xs[i]!.map((v, j) => v + shift * dirs[i]![j]!)), { shape: x.meta.shape.slice() }));
+    const ins = p.inputs.map((x, i) => f64(xs[i]!.map((v, j) => v + shift * dirs[i]![j]!), x.meta.shape));
     return loss(p, runProgram(p, ins).outputs, weights).item();
   };
   try {
-    const grads = backward(p, p.inputs.map((x) => tensor(Float64Array.from(x.values), { shape: x.meta.shape.slice() })), weights).slice(1);
+    const grads = backward(p, p.inputs.map((x) => f64(x.values, x.meta.shape)), weights).slice(1);
     let analytic = 0, scale = 0;
     grads.forEach((g, i) => Array.from(g.data(), Number).forEach((v, j) => {
       analytic += v * dirs[i]![j]!;

@@ -46,7 +46,9 @@ function simplerValues(values: number[]): number[][] {
 }
 
 /** The smallest program found within `budget` attempts that still fails the same way. */
-export async function shrink(p: Program, failure: Failure, run: (q: Program) => Promise<Failure | undefined>, budget = 120): Promise<{ program: Program; failure: Failure }> {
+export async function shrink(
+  p: Program, failure: Failure, run: (q: Program) => Promise<Failure | undefined>, budget = 120,
+): Promise<{ program: Program; failure: Failure }> {
   const want = signature(failure);
   let best = p, bestFailure = failure, tries = 0;
   const attempt = async (q: Program | undefined): Promise<boolean> => {

@@ -11,7 +11,8 @@ import { initEagerForTests } from '../webgpu.js';
 import { keepFunction, keepModule, keepOptimizer, keepRandom, keepTensor, type Mistake } from './catalogue-keep.js';
 import { creationMistakes, opMistakes } from './errors-catalogue-ops.js';
 
-const f32 = (values: number[], shape?: number[]) => k.tensor(Float32Array.from(values), { shape: shape ?? [values.length] });
+const f32 = (values: number[], shape?: number[]) =>
+  k.tensor(Float32Array.from(values), { shape: shape ?? [values.length] });
 const i32 = (values: number[]) => k.tensor(Int32Array.from(values));
 
 /** A small linear model, a copy of its input, and a forward pass to check it by. */
@@ -41,42 +42,66 @@ function compiledJit(): { f: k.JitFunction<(a: Tensor) => Tensor>; good: () => T
 const nnMistakes: Mistake[] = [
   {
     name: 'mseLoss with shapes that do not broadcast',
-    setup: () => { const a = k.ones([2, 3]), b = k.ones([4]); return { act: () => k.nn.mseLoss(a, b), kept: [keepTensor('input', a), keepTensor('target', b)] }; },
+    setup: () => {
+      const a = k.ones([2, 3]), b = k.ones([4]);
+      return { act: () => k.nn.mseLoss(a, b), kept: [keepTensor('input', a), keepTensor('target', b)] };
+    },
     cls: k.ShapeError, op: 'mseLoss', says: ['[2,3]', '[4]'],
   },
   {
     name: 'binaryCrossEntropyWithLogits with shapes that do not broadcast',
-    setup: () => { const a = k.ones([2, 3]), b = k.ones([4]); return { act: () => k.nn.binaryCrossEntropyWithLogits(a, b), kept: [keepTensor('logits', a)] }; },
+    setup: () => {
+      const a = k.ones([2, 3]), b = k.ones([4]);
+      return { act: () => k.nn.binaryCrossEntropyWithLogits(a, b), kept: [keepTensor('logits', a)] };
+    },
     cls: k.ShapeError, op: 'binaryCrossEntropyWithLogits', says: ['[2,3]', '[4]'],
   },
   {
     name: 'crossEntropy with a class index past the last class',
-    setup: () => { const x = k.ones([2, 3]), t = i32([1, 3]); return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x), keepTensor('target', t)] }; },
+    setup: () => {
+      const x = k.ones([2, 3]), t = i32([1, 3]);
+      return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x), keepTensor('target', t)] };
+    },
     cls: k.ValueError, op: 'crossEntropy', says: ['index 3', '3 classes', 'valid: 0..2'],
   },
   {
     name: 'crossEntropy with a negative class index',
-    setup: () => { const x = k.ones([2, 3]), t = i32([-1, 0]); return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] }; },
+    setup: () => {
+      const x = k.ones([2, 3]), t = i32([-1, 0]);
+      return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] };
+    },
     cls: k.ValueError, op: 'crossEntropy', says: ['index -1', 'valid: 0..2'],
   },
   {
     name: 'crossEntropy with targets of the wrong length',
-    setup: () => { const x = k.ones([2, 3]), t = i32([1, 2, 0]); return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] }; },
+    setup: () => {
+      const x = k.ones([2, 3]), t = i32([1, 2, 0]);
+      return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] };
+    },
     cls: k.ShapeError, op: 'crossEntropy', says: ['[2,3]', 'of shape [2]', '[3]'],
   },
   {
     name: 'crossEntropy with 1-D logits',
-    setup: () => { const x = k.ones([3]), t = i32([1]); return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] }; },
+    setup: () => {
+      const x = k.ones([3]), t = i32([1]);
+      return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] };
+    },
     cls: k.ShapeError, op: 'crossEntropy', says: ['[N, C]', '[3]'],
   },
   {
     name: 'crossEntropy with int32 logits',
-    setup: () => { const x = k.ones([2, 3], { dtype: 'int32' }), t = i32([1, 0]); return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] }; },
+    setup: () => {
+      const x = k.ones([2, 3], { dtype: 'int32' }), t = i32([1, 0]);
+      return { act: () => k.nn.crossEntropy(x, t), kept: [keepTensor('logits', x)] };
+    },
     cls: k.DTypeError, op: 'crossEntropy', says: ['int32', 'float32'],
   },
   {
     name: 'nllLoss with a class index past the last class',
-    setup: () => { const x = k.zeros([2, 4]), t = i32([0, 9]); return { act: () => k.nn.nllLoss(x, t), kept: [keepTensor('logProbs', x)] }; },
+    setup: () => {
+      const x = k.zeros([2, 4]), t = i32([0, 9]);
+      return { act: () => k.nn.nllLoss(x, t), kept: [keepTensor('logProbs', x)] };
+    },
     cls: k.ValueError, op: 'nllLoss', says: ['index 9', '4 classes'],
   },
   {
@@ -85,7 +110,10 @@ const nnMistakes: Mistake[] = [
       k.manualSeed(1);
       const e = new k.nn.Embedding(4, 3);
       const idx = i32([1, 7]);
-      return { act: () => e.forward(idx), kept: [keepModule('embedding', e, () => i32([0, 3])), keepTensor('indices', idx)] };
+      return {
+        act: () => e.forward(idx),
+        kept: [keepModule('embedding', e, () => i32([0, 3])), keepTensor('indices', idx)],
+      };
     },
     cls: k.ValueError, op: 'Embedding', says: ['index 7', '4 embeddings', 'valid: 0..3'],
   },
@@ -100,25 +128,37 @@ const nnMistakes: Mistake[] = [
   },
   {
     name: 'indexSelect with an index past the dim',
-    setup: () => { const x = k.ones([2, 3]); return { act: () => x.indexSelect(0, i32([5])), kept: [keepTensor('x', x)] }; },
+    setup: () => {
+      const x = k.ones([2, 3]);
+      return { act: () => x.indexSelect(0, i32([5])), kept: [keepTensor('x', x)] };
+    },
     cls: k.ValueError, op: 'indexSelect', says: ['index 5', 'size 2', 'valid: 0..1'],
   },
   {
     name: 'Linear on inputs with the wrong number of features',
-    setup: () => { const { m, input } = linearModel(); return { act: () => m.forward(k.zeros([4, 5])), kept: [keepModule('linear', m, input)] }; },
+    setup: () => {
+      const { m, input } = linearModel();
+      return { act: () => m.forward(k.zeros([4, 5])), kept: [keepModule('linear', m, input)] };
+    },
     cls: k.ShapeError, op: 'Linear', says: ['3 features', '[4,5]'],
   },
   {
     name: 'loadStateDict with a wrong shape',
     setup: () => {
       const { m, input } = linearModel();
-      return { act: () => m.loadStateDict({ weight: k.zeros([2, 3]), bias: k.zeros([5]) }), kept: [keepModule('linear', m, input)] };
+      return {
+        act: () => m.loadStateDict({ weight: k.zeros([2, 3]), bias: k.zeros([5]) }),
+        kept: [keepModule('linear', m, input)],
+      };
     },
     cls: k.ShapeError, op: 'loadStateDict', says: ['bias', '[5]', '[2]'],
   },
   {
     name: 'loadStateDict with a missing key',
-    setup: () => { const { m, input } = linearModel(); return { act: () => m.loadStateDict({ weight: k.zeros([2, 3]) }), kept: [keepModule('linear', m, input)] }; },
+    setup: () => {
+      const { m, input } = linearModel();
+      return { act: () => m.loadStateDict({ weight: k.zeros([2, 3]) }), kept: [keepModule('linear', m, input)] };
+    },
     cls: k.ValueError, op: 'loadStateDict', says: ['missing bias'],
   },
   {
@@ -127,7 +167,10 @@ const nnMistakes: Mistake[] = [
       const { m, input } = linearModel();
       const b = k.zeros([2]);
       b.dispose();
-      return { act: () => m.loadStateDict({ weight: k.zeros([2, 3]), bias: b }), kept: [keepModule('linear', m, input)] };
+      return {
+        act: () => m.loadStateDict({ weight: k.zeros([2, 3]), bias: b }),
+        kept: [keepModule('linear', m, input)],
+      };
     },
     cls: k.ValueError, op: 'loadStateDict', says: ['bias', 'disposed'],
   },
@@ -143,12 +186,18 @@ const nnMistakes: Mistake[] = [
   },
   {
     name: 'layerNorm whose shape is not the input’s trailing dims',
-    setup: () => { const x = k.ones([2, 3]); return { act: () => k.nn.layerNorm(x, [4]), kept: [keepTensor('x', x)] }; },
+    setup: () => {
+      const x = k.ones([2, 3]);
+      return { act: () => k.nn.layerNorm(x, [4]), kept: [keepTensor('x', x)] };
+    },
     cls: k.ShapeError, op: 'layerNorm', says: ['[4]', '[2,3]'],
   },
   {
     name: 'dropout with p outside [0, 1]',
-    setup: () => { const x = k.ones([2, 3]); return { act: () => k.nn.dropout(x, 2), kept: [keepTensor('x', x), keepRandom()] }; },
+    setup: () => {
+      const x = k.ones([2, 3]);
+      return { act: () => k.nn.dropout(x, 2), kept: [keepTensor('x', x), keepRandom()] };
+    },
     cls: k.ValueError, op: 'dropout', says: ['[0, 1]', 'got 2'],
   },
 ];
@@ -161,12 +210,18 @@ const optimMistakes: Mistake[] = [
   },
   {
     name: 'an optimizer group holding a number',
-    setup: () => { const p = f32([1]).requiresGrad_(); return { act: () => new k.optim.SGD([{ params: [p, 3 as never] }], { lr: 0.1 }), kept: [keepTensor('p', p)] }; },
+    setup: () => {
+      const p = f32([1]).requiresGrad_();
+      return { act: () => new k.optim.SGD([{ params: [p, 3 as never] }], { lr: 0.1 }), kept: [keepTensor('p', p)] };
+    },
     cls: k.ValueError, op: 'SGD', says: ['group 0 parameter 1', 'got 3'],
   },
   {
     name: 'an optimizer over a tensor that does not require grad',
-    setup: () => { const p = f32([1]); return { act: () => new k.optim.Adam([p], { lr: 0.1 }), kept: [keepTensor('p', p)] }; },
+    setup: () => {
+      const p = f32([1]);
+      return { act: () => new k.optim.Adam([p], { lr: 0.1 }), kept: [keepTensor('p', p)] };
+    },
     cls: k.ValueError, op: 'Adam', says: ['require grad', '[1]'],
   },
   {
@@ -176,7 +231,10 @@ const optimMistakes: Mistake[] = [
   },
   {
     name: 'a negative learning rate',
-    setup: () => { const p = f32([1]).requiresGrad_(); return { act: () => new k.optim.Adam([p], { lr: -1 }), kept: [keepTensor('p', p)] }; },
+    setup: () => {
+      const p = f32([1]).requiresGrad_();
+      return { act: () => new k.optim.Adam([p], { lr: -1 }), kept: [keepTensor('p', p)] };
+    },
     cls: k.ValueError, op: 'Adam', says: ['lr', 'non-negative', 'got -1'],
   },
   {
@@ -266,7 +324,10 @@ const jitMistakes: Mistake[] = [
       const good = () => [f32([1, 2]), f32([3, 4])];
       for (let i = 0; i < 3; i++) f(...(good() as [Tensor, Tensor]));
       const a = k.ones([2, 3]), b = k.ones([4]);
-      return { act: () => f(a, b), kept: [keepFunction('the jit function', f as never, good), keepTensor('a', a), keepTensor('b', b)] };
+      return {
+        act: () => f(a, b),
+        kept: [keepFunction('the jit function', f as never, good), keepTensor('a', a), keepTensor('b', b)],
+      };
     },
     cls: k.ShapeError, op: 'add', says: ['[2,3]', '[4]'],
   },
