@@ -30,13 +30,13 @@ function withoutStmt(p: Program, i: number): Program | undefined {
     const m = ids.get(a)!;
     return m.dtype === s.meta.dtype && m.shape.join() === s.meta.shape.join();
   });
-  const used = p.outputs.includes(s.id) || p.stmts.some((t) => t.args.includes(s.id));
-  if (used && same === undefined) return undefined;
+  // Statements need an operand of the same meta in its place; an output can return any operand instead.
+  if (p.stmts.some((t) => t.args.includes(s.id)) && same === undefined) return undefined;
   const q = clone(p);
   q.stmts.splice(i, 1);
   const swap = (a: number) => (a === s.id ? same! : a);
   for (const t of q.stmts) t.args = t.args.map(swap);
-  q.outputs = [...new Set(q.outputs.map(swap))];
+  q.outputs = [...new Set(q.outputs.map((a) => (a === s.id ? same ?? s.args[0]! : a)))];
   return dropUnusedInputs(q);
 }
 
