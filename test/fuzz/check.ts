@@ -33,15 +33,16 @@ function elementOk(k: number, r: number, dtype: FuzzDType, check: Check, bound: 
   if (Number.isNaN(r)) return Number.isNaN(k);
   const stored = store(r, dtype);
   if (check === 'exact' && device === 'cpu') return Object.is(k, stored);
+  if (check === 'select' && device === 'cpu') return k === stored;
   if (!Number.isFinite(stored)) {
-    return k === stored || (check !== 'exact' && Number.isFinite(r) && Math.abs(k) >= FLT_MAX * (1 - 2 ** -20));
+    return k === stored || (check !== 'exact' && check !== 'select' && Number.isFinite(r) && Math.abs(k) >= FLT_MAX * (1 - 2 ** -20));
   }
   if (Number.isNaN(k) || !Number.isFinite(k)) {
     // A float32 partial sum may overflow where the float64 one does not.
     return check === 'accumulate' && bound * 2 ** 22 > FLT_MAX;
   }
   const tol = check === 'accumulate' ? bound + mathTolerance(r, dtype, device)
-    : check === 'exact' ? 2 ** -22 * Math.abs(r) + 2 ** -126
+    : check === 'exact' || check === 'select' ? 2 ** -22 * Math.abs(r) + 2 ** -126
       : mathTolerance(r, dtype, device);
   return Math.abs(k - stored) <= tol || (Math.abs(stored) <= 2 ** -126 && Math.abs(k) <= 2 ** -126);
 }

@@ -17,10 +17,11 @@ export interface RefValue {
 
 /**
  * How kiln's result must match the reference: `exact` ops are correctly rounded (+, ×, ÷, √,
- * views, comparisons: the float32 result is the float64 one rounded, -0 included); `math`
- * ops (exp, tanh, …) are within a few ulps; `accumulate` ops within the reference's bound.
+ * views, comparisons: the float32 result is the float64 one rounded, -0 included); `select`
+ * ops (max, min) pick an operand exactly, but a tie of -0 and 0 may give either; `math` ops
+ * (exp, tanh, …) are within a few ulps; `accumulate` ops within the reference's bound.
  */
-export type Check = 'exact' | 'math' | 'accumulate';
+export type Check = 'exact' | 'select' | 'math' | 'accumulate';
 
 export type Family = 'elementwise' | 'cast' | 'reduce' | 'view' | 'matmul' | 'index' | 'inplace';
 

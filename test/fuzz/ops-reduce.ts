@@ -5,6 +5,8 @@ import type { OpRecord, RefValue } from './op-record.js';
 import { isFloatType, type FuzzDType, type Params } from './program.js';
 import { broadcast } from './shapes.js';
 
+const FLT_MAX = 3.4028234663852886e38;
+
 /** Unit roundoff of a float dtype: a sum of n terms is off by at most about n·u·Σ|x|. */
 function unitRoundoff(d: FuzzDType): number {
   return d === 'float64' ? 2 ** -53 : 2 ** -24;
@@ -63,7 +65,7 @@ function reduction(name: ReduceName): OpRecord {
   const needsElements = name === 'max' || name === 'min' || name === 'argmax';
   return {
     name, family: 'reduce', smooth: name === 'sum' || name === 'mean',
-    check: name === 'max' || name === 'min' || name === 'argmax' ? 'exact' : 'accumulate',
+    check: name === 'max' || name === 'min' ? 'select' : name === 'argmax' ? 'exact' : 'accumulate',
     propose(c) {
       const a = c.pick((m) => (m.dtype !== 'bool' || name === 'sum') && (name !== 'mean' || isFloatType(m.dtype)));
       if (a === undefined) return undefined;
@@ -97,8 +99,10 @@ function reduction(name: ReduceName): OpRecord {
           return [best, 0];
         }
         if (name === 'mean') {
-          const s = xs.reduce((acc, v) => acc + v, 0);
-          return [s / xs.length, (xs.length + 2) * 2 * u * xs.reduce((acc, v) => acc + Math.abs(v), 0) / xs.length];
+          const s = xs.reduce((acc, v) => acc + v, 0), magnitude = xs.reduce((acc, v) => acc + Math.abs(v), 0);
+          // A float32 sum of large values may overflow before the division, as PyTorch's does.
+          const bound = dtype === 'float32' && magnitude > FLT_MAX ? Infinity : ((xs.length + 2) * 2 * u * magnitude) / xs.length;
+          return [s / xs.length, bound];
         }
         const fold = folds[name];
         let acc = fold.init;
