@@ -108,6 +108,10 @@ function reduction(name: ReduceName): OpRecord {
         let acc = fold.init;
         for (const v of xs) acc = isInt ? (name === 'prod' ? Math.imul(acc, v) : (fold.step(acc, v) | 0)) : fold.step(acc, v);
         const magnitude = name === 'prod' ? xs.reduce((q, v) => q * Math.abs(v), 1) : xs.reduce((q, v) => q + Math.abs(v), 0);
+        // A float32 running product that overflows may end as ±Inf or NaN (Inf × 0) where float64 does not.
+        let peak = 1;
+        for (let i = 0, q = 1; name === 'prod' && i < xs.length; i++) peak = Math.max(peak, (q *= Math.abs(xs[i]!)));
+        if (dtype === 'float32' && peak > FLT_MAX) return [acc, Infinity];
         return [acc, (xs.length + 2) * 2 * u * magnitude];
       });
     },
