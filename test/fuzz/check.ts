@@ -66,7 +66,8 @@ export function compareBitwise(a: RefValue, b: RefValue, what: [string, string])
   if (a.shape.join() !== b.shape.join()) return `shape: ${what[0]} [${a.shape}], ${what[1]} [${b.shape}]`;
   for (let i = 0; i < a.values.length; i++) {
     if (!Object.is(a.values[i], b.values[i])) {
-      return `element ${i}: ${what[0]} ${fmt(a.values[i]!)}, ${what[1]} ${fmt(b.values[i]!)}`;
+      const zeros = a.values[i] === 0 && b.values[i] === 0 ? ' (sign of zero)' : '';
+      return `element ${i}${zeros}: ${what[0]} ${fmt(a.values[i]!)}, ${what[1]} ${fmt(b.values[i]!)}`;
     }
   }
   return undefined;

@@ -30,7 +30,8 @@ describe('comparisons', () => {
   it('dtypes and shapes must match before values', () => {
     expect(compareToRef({ shape: [1], dtype: 'int32', values: [1] }, f32([1]), 'exact', 'cpu')).toBe('dtype int32, reference float32');
     expect(compareBitwise(f32([1, 2]), { ...f32([1, 2]), shape: [2, 1] }, ['jit', 'eager'])).toBe('shape: jit [2], eager [2,1]');
-    expect(compareBitwise(f32([-0]), f32([0]), ['jit', 'eager'])).toBe('element 0: jit -0, eager 0');
+    expect(compareBitwise(f32([-0]), f32([0]), ['jit', 'eager'])).toBe('element 0 (sign of zero): jit -0, eager 0');
+    expect(compareBitwise(f32([1, NaN]), f32([1, NaN]), ['jit', 'eager'])).toBeUndefined();
   });
 });
 
