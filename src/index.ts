@@ -2,7 +2,7 @@
 export { Tensor, type Device, type TensorLike, type Nested } from './tensor.js';
 export type { DType } from '../runtime/dtype.js';
 export { resultType, canCast, type Scalar } from './dtype.js';
-export { KilnError, ShapeError, DTypeError, ValueError, DeviceError, InternalError, JitError } from '../runtime/errors.js';
+export { KilnError, ShapeError, DTypeError, ValueError, IndexRangeError, DeviceError, InternalError, JitError } from '../runtime/errors.js';
 export {
   tensor, full, zeros, ones, fullLike, zerosLike, onesLike, arange, linspace, eye, rand, randn, randint,
   type CreateOptions, type NestedInput,

@@ -172,18 +172,21 @@ export class Tensor {
   toAsync(device: Device): Promise<Tensor> { return toDeviceAsync(this, device); }
   /** The elements as a fresh row-major typed array, on any device. */
   async dataAsync<D extends DType = DType>(): Promise<TypedArrayOf[D]> {
+    this.#checkAlive('dataAsync()');
     const values = await readAsync(this);
     this.#observed(values, 'dataAsync()');
     return values as TypedArrayOf[D];
   }
   /** The elements as nested arrays, on any device. */
   async toArrayAsync(): Promise<Nested> {
+    this.#checkAlive('toArrayAsync()');
     const values = await readAsync(this);
     this.#observed(values, 'toArrayAsync()');
     return toNested(this, values);
   }
   /** The value of a one-element tensor, on any device. */
   async itemAsync(): Promise<number> {
+    this.#checkAlive('itemAsync()');
     if (this.size !== 1) throw new ValueError(`itemAsync: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
     const values = await readAsync(this);
     this.#observed(values, 'itemAsync()');
@@ -193,6 +196,7 @@ export class Tensor {
   // Reading values.
   /** The value of a one-element tensor. */
   item(): number {
+    this.#checkAlive('item()');
     if (this.storage.device !== 'cpu') throw syncReadError('item()', 'await t.itemAsync()');
     if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
     const v = this.storage.data[this.offset]!;
@@ -201,16 +205,25 @@ export class Tensor {
   }
   /** The elements as nested arrays (a number for a 0-d tensor; booleans for bool). */
   toArray(): Nested {
+    this.#checkAlive('toArray()');
     if (this.storage.device !== 'cpu') throw syncReadError('toArray()', 'await t.toArrayAsync()');
     this.#observed(readContiguous(this), 'toArray()');
     return toNested(this);
   }
   /** A fresh typed array of the elements in row-major order. */
   data<D extends DType = DType>(): TypedArrayOf[D] {
+    this.#checkAlive('data()');
     if (this.storage.device !== 'cpu') throw syncReadError('data()', 'await t.dataAsync()');
     const values = readContiguous(this);
     this.#observed(values, 'data()');
     return values as TypedArrayOf[D];
+  }
+  /** Reading a disposed tensor is an error on every device: on the CPU its memory may already be reused. */
+  #checkAlive(how: string): void {
+    if (this.#disposed) {
+      const hint = '(dispose(), or the end of its tidy scope); keep it out of the scope or create it again';
+      throw new ValueError(`${how}: this ${this.dtype}${fmtShape(this.shape)} tensor was disposed ${hint}`);
+    }
   }
   /** Tells observers (the tracer) that JS saw these values: under jit they become guards. */
   #observed(values: ArrayLike<number>, how: string): void {
@@ -223,6 +236,7 @@ export class Tensor {
    * prints its shape, dtype and device instead of its values.
    */
   toString(): string {
+    if (this.#disposed) return `tensor(disposed, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
     return formatTensor(this);
   }
   /** `console.log(t)` in Node (looked up by its registered symbol, so nothing imports node:util). */
@@ -236,6 +250,7 @@ export class Tensor {
    */
   [Symbol.toPrimitive](hint: string): number | string {
     if (hint === 'string' || (hint === 'default' && (this.size !== 1 || this.storage.device !== 'cpu'))) return this.toString();
+    this.#checkAlive('conversion to a number');
     if (this.storage.device !== 'cpu') throw syncReadError('conversion to a number', 'await t.itemAsync()');
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
@@ -376,8 +391,8 @@ export class Tensor {
   mul_(other: TensorLike): this { return P.mul_(this, other); }
   div_(other: TensorLike): this { return P.div_(this, other); }
   copy_(src: TensorLike): this { return P.copy_(this, src); }
-  fill_(value: Scalar): this { return P.copy_(this, value); }
-  zero_(): this { return P.copy_(this, 0); }
+  fill_(value: Scalar): this { return P.copy_(this, value, 'fill_'); }
+  zero_(): this { return P.copy_(this, 0, 'zero_'); }
   pow_(exponent: TensorLike): this { return P.pow_(this, exponent); }
   clamp_(min?: number | null, max?: number | null): this { return P.clamp_(this, min, max); }
   neg_(): this { return P.unary_('neg_', this, E.neg); }

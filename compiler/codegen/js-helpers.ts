@@ -2,7 +2,7 @@
  * The helpers object `M` that generated JavaScript kernels receive. float32 math goes
  * through one set of functions here, so eager and jit kernels produce the same bits.
  */
-import { ValueError } from '../../runtime/errors.js';
+import { IndexRangeError } from '../../runtime/errors.js';
 import { powC, powInt32 } from '../ir/primitives.js';
 import { fillUniform } from '../random/philox.js';
 import { f32Math } from '../scalar/f32-math.js';
@@ -19,8 +19,8 @@ function mod(a: number, b: number): number {
   return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 }
 
-function indexRangeError(op: string, i: number, size: number): ValueError {
-  return new ValueError(`${op}: index ${i} is out of range for a dimension of size ${size} (valid: 0..${size - 1})`);
+function indexRangeError(op: string, i: number, size: number): IndexRangeError {
+  return new IndexRangeError(op, i, size);
 }
 
 /** Thrown from generated gather loops: names the bad index and the valid range. */

@@ -1,4 +1,4 @@
-import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
+import { ShapeError, ValueError, fmtShape, fmtValue } from '../../runtime/errors.js';
 
 /** Number of elements of a shape. */
 export function sizeOf(shape: readonly number[]): number {
@@ -63,6 +63,9 @@ export function broadcastStrides(shape: readonly number[], strides: readonly num
 export function normalizeAxis(op: string, axis: number, ndim: number): number {
   const lo = -Math.max(ndim, 1);
   const hi = Math.max(ndim, 1) - 1;
+  if (typeof axis !== 'number') {
+    throw new ShapeError(`${op}: axis must be an integer in ${lo}..${hi} (got ${fmtValue(axis)})`);
+  }
   if (!Number.isInteger(axis) || axis < lo || axis > hi) {
     throw new ShapeError(`${op}: axis ${axis} is out of range for a tensor of ${ndim} dims (valid: ${lo}..${hi})`);
   }
@@ -73,6 +76,9 @@ export function normalizeAxis(op: string, axis: number, ndim: number): number {
 export function normalizeAxes(op: string, axes: number | readonly number[] | null | undefined, ndim: number): number[] {
   if (axes === undefined || axes === null) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : axes;
+  if (!Array.isArray(list)) {
+    throw new ShapeError(`${op}: axes must be an integer or a list of integers (got ${fmtValue(axes)})`);
+  }
   const out: number[] = [];
   for (const a of list) {
     const n = normalizeAxis(op, a, ndim);
@@ -84,10 +90,10 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | nul
 
 /** Checks that `shape` is a list of non-negative integers; returns a copy. */
 export function checkShape(op: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) throw new ValueError(`${op}: shape must be an array of non-negative integers (got ${String(shape)})`);
+  if (!Array.isArray(shape)) throw new ValueError(`${op}: shape must be an array of non-negative integers (got ${fmtValue(shape)})`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new ValueError(`${op}: shape must be an array of non-negative integers (got [${shape.join(',')}])`);
+      throw new ValueError(`${op}: shape must be an array of non-negative integers (got ${fmtValue(shape)})`);
     }
   }
   return shape.slice() as number[];

@@ -9,7 +9,7 @@
  * storing is the one rounding step (float32 rounds to nearest, int32 wraps).
  */
 import { ARRAY_OF, type DType, type TypedArray } from '../../runtime/dtype.js';
-import { InternalError, ValueError } from '../../runtime/errors.js';
+import { IndexRangeError, InternalError } from '../../runtime/errors.js';
 import type { Operand } from '../execute.js';
 import { inferMeta } from '../ir/infer.js';
 import { isElementwise, primitiveRules, refCast, type Params, type Prim } from '../ir/primitives.js';
@@ -75,7 +75,7 @@ function fresh(shape: readonly number[], dtype: DType): RefResult {
 
 /** Throws the error an out-of-range gather/scatter index gets. */
 function checkIndex(op: string, i: number, size: number): void {
-  if (i < 0 || i >= size) throw new ValueError(`${op}: index ${i} is out of range for a dimension of size ${size} (valid: 0..${size - 1})`);
+  if (i < 0 || i >= size) throw new IndexRangeError(op, i, size);
 }
 
 /** Reads `x` in row-major order of its shape into a fresh contiguous array. */

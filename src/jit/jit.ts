@@ -27,6 +27,7 @@ import {
   type ExplainSections, type ExplainedVariant, type ExplanationData, type SectionName,
 } from './explain.js';
 import { explainHtmlDir, explanationHtml, writeExplainPage } from './explain-html.js';
+import { checkArgumentsAlive, checkJitOptions } from './arguments.js';
 
 /** Options of jit. */
 export interface JitOptions {
@@ -369,6 +370,7 @@ class JitState {
     this.stats.calls++;
     if (typeof thisArg === 'object' && thisArg !== null && this.lastThis?.deref() !== thisArg) this.lastThis = new WeakRef(thisArg);
     const walked = this.walk(thisArg, args);
+    checkArgumentsAlive(this.name, walked.tensors, args);
     const entry = this.entryFor(walked, () => this.walk(thisArg, args, true));
     if (entry === undefined) {
       this.stats.untraced++;
@@ -652,6 +654,7 @@ class JitState {
 
 function wrap<F extends (...args: any[]) => any>(fn: F, options: JitOptions): JitFunction<F> {
   if (typeof fn !== 'function') throw new ValueError(`jit: expects a function (got ${typeof fn})`);
+  checkJitOptions(options);
   const where = userSite();
   // The run-time source transform (./rewrite.ts), when asked for.
   if (options.rewrite) fn = rewriteForJit(fn, where);

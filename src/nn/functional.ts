@@ -1,12 +1,13 @@
 /** Functional forms of layers and losses, composed from kiln ops so autograd and the JIT see through them. */
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
-import { normalizeAxes } from '../../compiler/ir/shape.js';
+import { DTypeError, ShapeError, ValueError, fmtShape, fmtValue } from '../../runtime/errors.js';
+import { isFloat } from '../../runtime/dtype.js';
+import { broadcastShapes, normalizeAxes } from '../../compiler/ir/shape.js';
 import { Tensor } from '../tensor.js';
 import { rand } from '../ops/creation.js';
 import { abs, add, cast, div, exp, log1p, lt, maximum, mul, neg, sqrt, sub, where } from '../ops/elementwise.js';
 import { mean, sum, logSoftmax, variance } from '../ops/reduce.js';
 import { matmul } from '../ops/linalg.js';
-import { gather } from '../ops/indexing.js';
+import { gather, indexedAs } from '../ops/indexing.js';
 import { squeeze, transpose, unsqueeze } from '../ops/shape.js';
 
 /** How a loss combines per-element values. */
@@ -49,6 +50,23 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
   return y;
 }
 
+/** Checks the operands of a classification loss before any op runs, so errors name the loss. */
+function checkLogits(op: string, logits: Tensor, target: Tensor): void {
+  for (const [name, t] of [['input', logits], ['target', target]] as const) {
+    if (!(t instanceof Tensor)) throw new ValueError(`${op}: ${name} must be a tensor (got ${fmtValue(t)})`);
+  }
+  if (!isFloat(logits.dtype)) throw new DTypeError(`${op}: input must be float32 or float64 scores (got ${logits.dtype})`);
+  if (logits.ndim < 2) {
+    const got = fmtShape(logits.shape);
+    throw new ShapeError(`${op}: input must be [N, C] or [N, C, ...] (got ${got}); add a batch dim with unsqueeze(0)`);
+  }
+}
+
+/** logProbs[n, target[n], ...] as [N, 1, ...], with an out-of-range class named as such. */
+function pickClasses(op: string, logProbs: Tensor, target: Tensor): Tensor {
+  return indexedAs(op, () => gather(logProbs, 1, unsqueeze(target, 1)), (n) => `${n} classes`);
+}
+
 function checkTarget(op: string, logits: Tensor, target: Tensor): void {
   if (target.dtype !== 'int32') throw new DTypeError(`${op}: class targets must be int32 (got ${target.dtype}); pass float probabilities of the logits' shape for soft targets`);
   const expected = [logits.shape[0]!, ...logits.shape.slice(2)];
@@ -59,8 +77,9 @@ function checkTarget(op: string, logits: Tensor, target: Tensor): void {
 
 /** -logProbs[target] per sample: log-probabilities [N, C, ...] and int32 classes [N, ...]. */
 export function nllLoss(logProbs: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkLogits('nllLoss', logProbs, target);
   checkTarget('nllLoss', logProbs, target);
-  const picked = squeeze(gather(logProbs, 1, unsqueeze(target, 1)), 1);
+  const picked = squeeze(pickClasses('nllLoss', logProbs, target), 1);
   return reduce('nllLoss', neg(picked), options.reduction ?? 'mean');
 }
 
@@ -71,12 +90,13 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: { reduction?:
 export function crossEntropy(logits: Tensor, target: Tensor, options: { reduction?: Reduction; labelSmoothing?: number } = {}): Tensor {
   const { reduction = 'mean', labelSmoothing = 0 } = options;
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new ValueError(`crossEntropy: labelSmoothing must be in [0, 1] (got ${labelSmoothing})`);
+  checkLogits('crossEntropy', logits, target);
   const logp = logSoftmax(logits, 1);
   const classes = logits.shape[1]!;
   let perSample: Tensor;
   if (target.dtype === 'int32') {
     checkTarget('crossEntropy', logits, target);
-    perSample = neg(squeeze(gather(logp, 1, unsqueeze(target, 1)), 1));
+    perSample = neg(squeeze(pickClasses('crossEntropy', logp, target), 1));
     if (labelSmoothing > 0) {
       const uniformTerm = neg(mean(logp, 1));
       perSample = add(mul(perSample, 1 - labelSmoothing), mul(uniformTerm, labelSmoothing));
@@ -93,12 +113,17 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { reductio
 
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  for (const [name, t] of [['input', input], ['target', target]] as const) {
+    if (!(t instanceof Tensor)) throw new ValueError(`mseLoss: ${name} must be a tensor (got ${fmtValue(t)})`);
+  }
+  broadcastShapes('mseLoss', input.shape, target.shape);
   const d = sub(input, target);
   return reduce('mseLoss', mul(d, d), options.reduction ?? 'mean');
 }
 
 /** Binary cross entropy on logits, computed stably as max(x,0) - x·y + log(1 + e^-|x|). */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, options: { reduction?: Reduction; posWeight?: Tensor | number } = {}): Tensor {
+  broadcastShapes('binaryCrossEntropyWithLogits', logits.shape, target.shape);
   const y = cast(target, logits.dtype);
   const softplusNeg = log1p(exp(neg(abs(logits))));
   let loss: Tensor;

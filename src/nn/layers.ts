@@ -1,9 +1,9 @@
 /** The common layers. Each keeps PyTorch's parameter names and default initialization. */
-import { ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape, fmtValue } from '../../runtime/errors.js';
 import { Tensor } from '../tensor.js';
 import { iota, ones, zeros } from '../ops/creation.js';
 import { eq, gelu, relu, sigmoid, silu, tanh, where } from '../ops/elementwise.js';
-import { indexSelect } from '../ops/indexing.js';
+import { indexSelect, indexedAs } from '../ops/indexing.js';
 import { flatten, reshape } from '../ops/shape.js';
 import { dropout, layerNorm, linear } from './functional.js';
 import { defaultBound, normal, uniform } from './init.js';
@@ -117,6 +117,10 @@ export class Embedding extends Module implements Layer {
   }
   /** int32 indices of any shape → [...indices.shape, embeddingDim]. */
   forward(indices: Tensor): Tensor {
+    if (!(indices instanceof Tensor) || indices.dtype !== 'int32') {
+      const got = indices instanceof Tensor ? `${indices.dtype}${fmtShape(indices.shape)}` : fmtValue(indices);
+      throw new DTypeError(`Embedding: indices must be an int32 tensor (got ${got})`);
+    }
     const flat = reshape(indices, [indices.size]);
     let table = this.weight;
     if (this.paddingIdx !== null) {
@@ -124,6 +128,7 @@ export class Embedding extends Module implements Layer {
       const isPad = eq(reshape(iota(this.numEmbeddings, table.device), [this.numEmbeddings, 1]), this.paddingIdx);
       table = where(isPad, table.detach(), table);
     }
-    return reshape(indexSelect(table, 0, flat), [...indices.shape, this.embeddingDim]);
+    const rows = indexedAs('Embedding', () => indexSelect(table, 0, flat), (n) => `${n} embeddings`);
+    return reshape(rows, [...indices.shape, this.embeddingDim]);
   }
 }

@@ -205,6 +205,11 @@ export class Module {
       if (!sameShape(t.shape, target.shape)) {
         throw new ShapeError(`loadStateDict: ${name} has shape ${fmtShape(t.shape)}, the module expects ${fmtShape(target.shape)}`);
       }
+      if (t.isDisposed) throw new ValueError(`loadStateDict: ${name} was disposed`);
+      if (t.device !== target.device) {
+        throw new DeviceError(`loadStateDict: ${name} is on ${t.device}, the module's tensor on ${target.device}; `
+          + `move the state dict's tensors to ${target.device} first (nothing was loaded)`);
+      }
     }
     noGrad(() => {
       for (const [name, t] of Object.entries(state)) if (Object.hasOwn(own, name)) own[name]!.copy_(t);

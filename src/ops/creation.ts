@@ -1,6 +1,6 @@
 /** Creating tensors: from JS data, filled, ranges, identity, and random. */
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
-import { DTypeError, ValueError } from '../../runtime/errors.js';
+import { DTypeError, ValueError, fmtValue } from '../../runtime/errors.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
 import { apply, created, empty, onDevice } from '../dispatch.js';
 import { checkDevice, toGpu } from '../device.js';
@@ -9,6 +9,7 @@ import { takeCounters } from '../random.js';
 import { Tensor, type Device } from '../tensor.js';
 import { add, cast, cos, eq, floor, log, mul, sqrt, sub } from './elementwise.js';
 import { reshape } from './shape.js';
+import { checkScalar } from './scalars.js';
 
 /** Options of the creation functions. */
 export interface CreateOptions {
@@ -41,9 +42,15 @@ function checkInt64(values: ArrayLike<number | bigint>): void {
   }
 }
 
-function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
+/** Checks dtype and device before anything is made (a bad device must not advance the random stream). */
+function checkOptions(op: string, options: CreateOptions | undefined): DType | undefined {
+  checkDevice(op, options?.device);
+  return checkDtype(op, options?.dtype);
+}
+
+function finish(op: string, t: Tensor, options: CreateOptions | undefined): Tensor {
   // Values are made on the CPU and uploaded once, so every device holds the same numbers.
-  const device = checkDevice('create', options?.device);
+  const device = checkDevice(op, options?.device);
   if (device !== undefined && device !== t.device) {
     const cpu = t;
     t = toGpu(cpu);
@@ -83,7 +90,7 @@ function nestedShape(data: NestedInput): number[] {
  * float32, booleans to bool; typed arrays keep their type (Uint8Array reads as int32).
  */
 export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLike<number>, options?: CreateOptions & { shape?: number[] }): Tensor {
-  let dtype = checkDtype('tensor', options?.dtype);
+  let dtype = checkOptions('tensor', options);
   if (data instanceof BigInt64Array) {
     checkInt64(data);
     return tensor(Int32Array.from(data, Number), { ...options, dtype: dtype ?? 'int32' });
@@ -98,7 +105,7 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
     out.storage.data.set(arr);
-    return finish(created(out, { data: out.storage.data.slice() }), options);
+    return finish('tensor', created(out, { data: out.storage.data.slice() }), options);
   }
   const nested = nestedShape(data as NestedInput);
   const flat: Scalar[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity) as Scalar[]) : [data as Scalar];
@@ -121,7 +128,7 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
   } else {
     for (let i = 0; i < flat.length; i++) buf[i] = Number(flat[i]);
   }
-  return finish(created(out, { data: buf.slice() }), options);
+  return finish('tensor', created(out, { data: buf.slice() }), options);
 }
 
 /** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1). */
@@ -139,32 +146,45 @@ export function scalarTensor(value: Scalar, dtype: DType): Tensor {
   return created(out, { value: v });
 }
 
-/** A tensor of `shape` with every element `value`. */
-export function full(shape: number[], value: Scalar, options?: CreateOptions): Tensor {
-  const s = checkShape('full', shape);
-  const dtype = checkDtype('full', options?.dtype) ?? resultType(value === true || value === false ? value : 0.5);
+/** `full` under the name of the function the user called. */
+function filled(op: string, shape: number[], value: Scalar, options: CreateOptions | undefined): Tensor {
+  const s = checkShape(op, shape);
+  checkScalar(op, 'value', value);
+  const dtype = checkOptions(op, options) ?? resultType(value === true || value === false ? value : 0.5);
   const out = empty(s, dtype);
   const one = storedValue(value, dtype);
   out.storage.data.fill(one);
-  return finish(created(out, { fill: one }), options);
+  return finish(op, created(out, { fill: one }), options);
+}
+
+function checkTensor(op: string, x: unknown): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError(`${op}: expects a tensor (got ${fmtValue(x)})`);
+}
+
+/** A tensor of `shape` with every element `value`. */
+export function full(shape: number[], value: Scalar, options?: CreateOptions): Tensor {
+  return filled('full', shape, value, options);
 }
 
 /** Zeros of `shape` (float32 unless `dtype`). */
 export function zeros(shape: number[], options?: CreateOptions): Tensor {
-  return full(shape, 0, { dtype: 'float32', ...options });
+  return filled('zeros', shape, 0, { dtype: 'float32', ...options });
 }
 
 /** Ones of `shape` (float32 unless `dtype`). */
 export function ones(shape: number[], options?: CreateOptions): Tensor {
-  return full(shape, 1, { dtype: 'float32', ...options });
+  return filled('ones', shape, 1, { dtype: 'float32', ...options });
+}
+
+function filledLike(op: string, x: Tensor, value: Scalar, options: CreateOptions | undefined): Tensor {
+  checkTensor(op, x);
+  return filled(op, x.shape, value, { dtype: x.dtype, device: x.device, ...options });
 }
 
 /** A tensor like `x` (shape, dtype and device unless overridden) full of `value`. */
-export function fullLike(x: Tensor, value: Scalar, options?: CreateOptions): Tensor {
-  return full(x.shape, value, { dtype: x.dtype, device: x.device, ...options });
-}
-export const zerosLike = (x: Tensor, options?: CreateOptions): Tensor => fullLike(x, 0, options);
-export const onesLike = (x: Tensor, options?: CreateOptions): Tensor => fullLike(x, 1, options);
+export const fullLike = (x: Tensor, value: Scalar, options?: CreateOptions): Tensor => filledLike('fullLike', x, value, options);
+export const zerosLike = (x: Tensor, options?: CreateOptions): Tensor => filledLike('zerosLike', x, 0, options);
+export const onesLike = (x: Tensor, options?: CreateOptions): Tensor => filledLike('onesLike', x, 1, options);
 
 function checkFinite(op: string, name: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a finite number (got ${v})`);
@@ -188,10 +208,10 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
   if ((end - start) * step < 0) throw new ValueError(`arange: end ${end} cannot be reached from start ${start} with step ${step}`);
   // max(0, ·) turns the -0 of an empty descending range into 0, so the shape is [0].
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = checkDtype('arange', options?.dtype) ?? resultType(start, end, step);
+  const dtype = checkOptions('arange', options) ?? resultType(start, end, step);
   // start + i·step computed in float64, rounded once to the dtype.
   const values = add(mul(cast(iota(n), 'float64'), step), start);
-  return finish(cast(values, dtype), options);
+  return finish('arange', cast(values, dtype), options);
 }
 
 /** `steps` evenly spaced values from `start` to `end` inclusive. */
@@ -199,8 +219,8 @@ export function linspace(start: number, end: number, steps: number, options?: Cr
   checkFinite('linspace', 'start', start);
   checkFinite('linspace', 'end', end);
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer (got ${steps})`);
-  const dtype = checkDtype('linspace', options?.dtype) ?? 'float32';
-  if (steps === 1) return finish(full([1], start, { dtype }), options);
+  const dtype = checkOptions('linspace', options) ?? 'float32';
+  if (steps === 1) return finish('linspace', full([1], start, { dtype }), options);
   const step = (end - start) / (steps - 1);
   // Like PyTorch, the second half counts back from `end` so both ends are exact.
   const i = cast(iota(steps), 'float64');
@@ -208,7 +228,7 @@ export function linspace(start: number, end: number, steps: number, options?: Cr
   const fromStart = add(mul(i, step), start);
   const fromEnd = sub(end, mul(sub(steps - 1, i), step));
   const values = fromStart.where(i.lt(half), fromEnd);
-  return finish(cast(values, dtype), options);
+  return finish('linspace', cast(values, dtype), options);
 }
 
 /** The n×m identity (m defaults to n). */
@@ -216,34 +236,34 @@ export function eye(n: number, m = n, options?: CreateOptions): Tensor {
   for (const [name, v] of [['n', n], ['m', m]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ValueError(`eye: ${name} must be a non-negative integer (got ${v})`);
   }
-  const dtype = checkDtype('eye', options?.dtype) ?? 'float32';
+  const dtype = checkOptions('eye', options) ?? 'float32';
   const rows = reshape(iota(n), [n, 1]);
   const cols = reshape(iota(m), [1, m]);
-  return finish(cast(eq(rows, cols), dtype), options);
+  return finish('eye', cast(eq(rows, cols), dtype), options);
 }
 
 /** Uniform samples in [0, 1) from the seeded counter-based generator. */
 export function rand(shape: number[], options?: CreateOptions): Tensor {
   const s = checkShape('rand', shape);
-  const dtype = checkDtype('rand', options?.dtype) ?? 'float32';
+  const dtype = checkOptions('rand', options) ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`rand: dtype must be float32 or float64 (got ${dtype})`);
   const { seed, offset } = takeCounters(sizeOf(s));
-  const device = checkDevice('rand', options?.device) ?? 'cpu';
+  const device = options?.device ?? 'cpu';
   // The same counter-based stream on every device: the GPU kernel draws what the CPU would.
-  return finish(onDevice(device, () => cast(apply('random', [], { shape: s, seed, offset }), dtype)), options);
+  return finish('rand', onDevice(device, () => cast(apply('random', [], { shape: s, seed, offset }), dtype)), options);
 }
 
 /** Standard normal samples (Box–Muller over two uniform draws). */
 export function randn(shape: number[], options?: CreateOptions): Tensor {
   const s = checkShape('randn', shape);
-  const dtype = checkDtype('randn', options?.dtype) ?? 'float32';
+  const dtype = checkOptions('randn', options) ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`randn: dtype must be float32 or float64 (got ${dtype})`);
   const n = sizeOf(s);
   const u = cast(rand([2, n]), 'float64');
   // 1 - u is in (0, 1], so the log is finite.
   const radius = sqrt(mul(log(sub(1, u.narrow(0, 0, 1))), -2));
   const z = mul(radius, cos(mul(u.narrow(0, 1, 1), 2 * Math.PI)));
-  return finish(cast(reshape(z, s), dtype), options);
+  return finish('randn', cast(reshape(z, s), dtype), options);
 }
 
 /** Integers uniform in [low, high). */
@@ -251,12 +271,12 @@ export function randint(low: number, high: number, shape: number[], options?: Cr
   if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || high <= low) {
     throw new ValueError(`randint: need integers low < high (got low=${low}, high=${high})`);
   }
-  const dtype = checkDtype('randint', options?.dtype) ?? 'int32';
+  const dtype = checkOptions('randint', options) ?? 'int32';
   const s = checkShape('randint', shape);
   // One uniform has only 24 bits, too few to reach every value of a range wider than 2^24
   // (and uneven for narrower ones that are not a power of two): combine two into 48 bits.
   const u = cast(rand([2, ...s]), 'float64');
   const u48 = add(u.narrow(0, 0, 1), mul(u.narrow(0, 1, 1), 2 ** -24));
-  return finish(cast(add(floor(mul(reshape(u48, s), high - low)), low), dtype), options);
+  return finish('randint', cast(add(floor(mul(reshape(u48, s), high - low)), low), dtype), options);
 }
 

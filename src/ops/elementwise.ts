@@ -133,7 +133,10 @@ export const floor = (x: Tensor): Tensor => unary('floor', x);
 export const ceil = (x: Tensor): Tensor => unary('ceil', x);
 /** Rounds half to even, as PyTorch does. */
 export const round = (x: Tensor): Tensor => unary('round', x);
-export const logicalNot = (x: Tensor): Tensor => unary('not', x);
+export const logicalNot = (x: Tensor): Tensor => {
+  checkOperand('logicalNot', x);
+  return unary('not', x);
+};
 export const isnan = (x: Tensor): Tensor => unary('isnan', x);
 
 /** x². */
@@ -158,6 +161,8 @@ export function gelu(input: Tensor, approximate: 'none' | 'tanh' = 'none'): Tens
 
 /** Limits x to [min, max]; either bound may be omitted. */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  checkOperand('clamp', x);
+  for (const bound of [min, max]) if (bound !== undefined && bound !== null) checkOperand('clamp', bound);
   let out = x;
   if (min !== undefined && min !== null) out = maximum(out, min);
   if (max !== undefined && max !== null) out = minimum(out, max);

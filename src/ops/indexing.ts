@@ -1,5 +1,5 @@
 /** Gathering and scattering by index. */
-import { DTypeError, ShapeError, fmtShape } from '../../runtime/errors.js';
+import { DTypeError, IndexRangeError, ShapeError, fmtShape } from '../../runtime/errors.js';
 import { normalizeAxis } from '../../compiler/ir/shape.js';
 import { apply } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
@@ -11,6 +11,19 @@ import type { DType } from '../../runtime/dtype.js';
 function checkIndex(op: string, index: Tensor): void {
   if (!(index instanceof Tensor) || index.dtype !== 'int32') {
     throw new DTypeError(`${op}: index must be an int32 tensor (got ${index instanceof Tensor ? index.dtype : typeof index})`);
+  }
+}
+
+/**
+ * Runs `fn`, reporting an out-of-range index under `op`, the function the user called, and
+ * `what` the index counts (classes, embeddings) rather than the gather inside it.
+ */
+export function indexedAs<T>(op: string, fn: () => T, what?: (size: number) => string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof IndexRangeError) throw new IndexRangeError(op, e.index, e.size, what?.(e.size));
+    throw e;
   }
 }
 
@@ -27,7 +40,7 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = normalizeAxis('indexSelect', axis, x.ndim);
   const shape = x.shape.map((d, i) => (i === a ? index.shape[0]! : d));
   const idx = expandTo(reshape(index, x.shape.map((_, i) => (i === a ? index.shape[0]! : 1))), shape);
-  return apply('gather', [x, idx], { axis: a });
+  return indexedAs('indexSelect', () => apply('gather', [x, idx], { axis: a }));
 }
 
 /** A copy of `base` with `src` added at `index` along `axis` (duplicates accumulate). */

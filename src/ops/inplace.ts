@@ -3,7 +3,7 @@
  * broadcasting the target up) and fit its dtype (no float result into an int tensor).
  * The value is computed first, then written, so a failed check changes nothing.
  */
-import { DTypeError, ShapeError, fmtShape } from '../../runtime/errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../../runtime/errors.js';
 import { broadcastShapes, sameShape } from '../../compiler/ir/shape.js';
 import { writeInto } from '../dispatch.js';
 import { canCast, resultType } from '../dtype.js';
@@ -13,8 +13,14 @@ import { isGradEnabled } from '../autograd/mode.js';
 import { add, asTensor, clamp, div, expandTo, mul, pow, sub } from './elementwise.js';
 import { maskedFill } from './advanced-index.js';
 import { clone } from './shape.js';
+import { checkScalar } from './scalars.js';
 
 function checkTarget(op: string, target: Tensor, other: TensorLike): void {
+  if (!(other instanceof Tensor)) checkScalar(op, 'a value that is not a tensor', other);
+  if (target.isDisposed || (other instanceof Tensor && other.isDisposed)) {
+    const which = target.isDisposed ? 'the target' : 'the value';
+    throw new ValueError(`${op}: ${which} was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
+  }
   const shape = other instanceof Tensor ? broadcastShapes(op, target.shape, other.shape) : target.shape;
   if (!sameShape(shape, target.shape)) {
     throw new ShapeError(`${op}: the result's shape ${fmtShape(shape)} does not match the target's ${fmtShape(target.shape)} (an in-place op cannot grow its target)`);
@@ -71,14 +77,14 @@ export const unary_ = <T extends Tensor>(op: string, t: T, f: (a: Tensor) => Ten
 /** Writes `value` where `mask` (broadcast to the target) is true. */
 export const maskedFill_ = <T extends Tensor>(t: T, mask: Tensor, value: TensorLike): T => update('maskedFill_', t, mask, (a) => maskedFill(a, mask, value));
 
-/** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`. */
-export function copy_<T extends Tensor>(target: T, src: TensorLike): T {
-  checkTarget('copy_', target, src);
-  const tracked = checkAutograd('copy_', target, src);
+/** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`; `op` names it in errors (fill_). */
+export function copy_<T extends Tensor>(target: T, src: TensorLike, op = 'copy_'): T {
+  checkTarget(op, target, src);
+  const tracked = checkAutograd(op, target, src);
   const value = asTensor(src, src instanceof Tensor ? src.dtype : resultType(src === true || src === false ? src : 0.5, target.dtype));
   // The history goes through the broadcast, whose gradient sums back to the source's shape.
   const full = expandTo(value, target.shape);
-  writeInto('copy_', target, full);
+  writeInto(op, target, full);
   if (tracked) rebaseHistory(target, full);
   return target;
 }

@@ -1,6 +1,6 @@
 /** Reductions over axes, and the composites built on them (mean, var, softmax, logsumexp…). */
 import { isFloat } from '../../runtime/dtype.js';
-import { ShapeError, fmtShape } from '../../runtime/errors.js';
+import { ShapeError, ValueError, fmtShape, fmtValue } from '../../runtime/errors.js';
 import type { ReducePrim } from '../../compiler/ir/primitives.js';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../../compiler/ir/shape.js';
 import { apply } from '../dispatch.js';
@@ -23,6 +23,7 @@ function reduceAxes(op: string, axis: Axes, ndim: number): number[] {
 }
 
 function reduce(prim: Exclude<ReducePrim, 'argmax' | 'argmin'>, op: string, x: Tensor, axis: Axes, keepdim: boolean): Tensor {
+  if (typeof keepdim !== 'boolean') throw new ValueError(`${op}: keepdim must be true or false (got ${fmtValue(keepdim)})`);
   const axes = reduceAxes(op, axis, x.ndim);
   if (axes.length === 0) return prim === 'sum' || prim === 'prod' ? apply(prim, [x], { axes }) : x.clone();
   const out = apply(prim, [x], { axes });

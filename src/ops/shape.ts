@@ -6,6 +6,13 @@ import { apply } from '../dispatch.js';
 import { resultType } from '../dtype.js';
 import { Tensor } from '../tensor.js';
 import { asTensor } from './elementwise.js';
+import { checkScalar } from './scalars.js';
+
+/** Resolves `axis` for an op that indexes along an existing dim, which a 0-d tensor does not have. */
+function dimAxis(op: string, x: Tensor, axis: number): number {
+  if (x.ndim === 0) throw new ShapeError(`${op}: a 0-d tensor has no dim ${axis} to index; reshape it to [1] first`);
+  return normalizeAxis(op, axis, x.ndim);
+}
 
 /** Resolves one -1 in a target shape and checks the element count. */
 function inferReshape(op: string, x: Tensor, shape: number[]): number[] {
@@ -127,7 +134,7 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
 
 /** Elements start..end (exclusive) by step along `axis`, Python-style (negative and out-of-range bounds clamp). */
 export function slice(x: Tensor, axis: number, start?: number | null, end?: number | null, step = 1): Tensor {
-  const a = normalizeAxis('slice', axis, x.ndim);
+  const a = dimAxis('slice', x, axis);
   if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice: step must be a positive integer (got ${step})`);
   const n = x.shape[a]!;
   const clampIndex = (v: number | null | undefined, dflt: number, name: string): number => {
@@ -149,7 +156,7 @@ export function slice(x: Tensor, axis: number, start?: number | null, end?: numb
 
 /** `length` elements from `start` along `axis`; out of range is an error (unlike slice). */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
-  const a = normalizeAxis('narrow', axis, x.ndim);
+  const a = dimAxis('narrow', x, axis);
   const n = x.shape[a]!;
   const s = start < 0 ? start + n : start;
   if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
@@ -170,7 +177,7 @@ export function clone(x: Tensor): Tensor {
 
 /** Pieces of `sizes` elements along `axis` (a number: equal pieces, the last may be smaller). */
 export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
-  const a = normalizeAxis('split', axis, x.ndim);
+  const a = dimAxis('split', x, axis);
   const n = x.shape[a]!;
   let list: number[];
   if (typeof sizes === 'number') {
@@ -196,7 +203,7 @@ export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
 /** `chunks` nearly equal pieces along `axis` (fewer when the dim is short), as PyTorch's chunk. */
 export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer (got ${chunks})`);
-  const n = x.shape[normalizeAxis('chunk', axis, x.ndim)]!;
+  const n = x.shape[dimAxis('chunk', x, axis)]!;
   // An empty dim still gives `chunks` pieces, as PyTorch's chunk does.
   if (n === 0) return split(x, new Array<number>(chunks).fill(0), axis);
   return split(x, Math.max(1, Math.ceil(n / chunks)), axis);
@@ -234,6 +241,7 @@ export function stack(tensors: Tensor[], axis = 0): Tensor {
  * before, … Negative amounts crop.
  */
 export function pad(x: Tensor, pads: number[], value = 0): Tensor {
+  checkScalar('pad', 'value', value);
   if (!Array.isArray(pads) || pads.length % 2 !== 0 || pads.length / 2 > x.ndim || pads.some((p) => !Number.isInteger(p))) {
     throw new ShapeError(`pad: pads must be an even-length list of integers covering at most ${x.ndim} dims (got ${Array.isArray(pads) ? fmtShape(pads) : String(pads)})`);
   }

@@ -1,6 +1,7 @@
 /** The optimizer base: parameter groups, per-parameter state, zeroGrad and PyTorch-shaped state dicts. */
 import type { DType } from '../../runtime/dtype.js';
-import { ValueError } from '../../runtime/errors.js';
+import { ValueError, fmtShape } from '../../runtime/errors.js';
+import { checkGroups, checkSavedState } from './checks.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
 import { stateWritten } from '../dispatch.js';
@@ -66,11 +67,14 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   constructor(params: Tensor[] | (Partial<O> & { params: Tensor[] })[], defaults: O) {
     if (!Array.isArray(params) || params.length === 0) throw new ValueError(`${this.constructor.name}: needs a non-empty list of parameters or parameter groups`);
-    const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as (Partial<O> & { params: Tensor[] })[]);
+    const groups = checkGroups(this.constructor.name, params);
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g) => {
       for (const p of g.params) {
-        if (!(p instanceof Tensor) || !p.requiresGrad || !p.isLeaf) throw new ValueError(`${this.constructor.name}: parameters must be leaf tensors that require grad`);
+        if (!p.requiresGrad || !p.isLeaf) {
+          const got = `${p.isLeaf ? 'tensor that does not require grad' : 'non-leaf tensor'} of shape ${fmtShape(p.shape)}`;
+          throw new ValueError(`${this.constructor.name}: parameters must be leaf tensors that require grad (got a ${got})`);
+        }
         if (seen.has(p)) throw new ValueError(`${this.constructor.name}: a parameter appears in more than one group`);
         seen.add(p);
       }
@@ -149,10 +153,10 @@ export abstract class Optimizer<O extends { lr: number }> {
       throw new ValueError(`${this.constructor.name}.loadStateDict: the saved parameter groups do not match this optimizer's`);
     }
     const byIndex = this.paramGroups.flatMap((g) => g.params);
+    // Everything is checked before anything is replaced, so a bad state dict changes nothing.
+    const restored = checkSavedState(`${this.constructor.name}.loadStateDict`, saved, byIndex, this.paramGroups);
     this.state.clear();
-    for (const [i, s] of Object.entries(saved.state)) {
-      const p = byIndex[Number(i)];
-      if (p === undefined) throw new ValueError(`${this.constructor.name}.loadStateDict: state for parameter ${i}, which does not exist`);
+    for (const [p, s] of restored) {
       this.state.set(p, observedState(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v]))));
     }
     saved.paramGroups.forEach((g, i) => {

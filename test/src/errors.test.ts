@@ -107,7 +107,7 @@ describe('creation', () => {
 
   it.each([
     { op: 'tensor', f: () => k.tensor([1], { dtype: 'float16' as never }), name: 'float16' },
-    { op: 'full', f: () => k.zeros([2], { dtype: 'int16' as never }), name: 'int16' },
+    { op: 'zeros', f: () => k.zeros([2], { dtype: 'int16' as never }), name: 'int16' },
     { op: 'full', f: () => k.full([2], 1, { dtype: 'uint8' as never }), name: 'uint8' },
     { op: 'arange', f: () => k.arange(3, undefined, 1, { dtype: 'f32' as never }), name: 'f32' },
     { op: 'eye', f: () => k.eye(2, 2, { dtype: 'double' as never }), name: 'double' },
