@@ -29,9 +29,12 @@ export interface Observer {
   onGradWrite?(t: Tensor, grad: Tensor | null): void;
   /**
    * JS changed state that no tensor op records: `what` says which (a flag of `target`, an
-   * optimizer's field), so a recording can tell whether a replay would miss it.
+   * optimizer's field), so a recording can tell whether a replay would miss it. `owner`:
+   * the object whose state changed (an optimizer, a module, a schedule), when there is one.
    */
-  onStateWrite?(what: string, target?: Tensor): void;
+  onStateWrite?(what: string, target?: Tensor, owner?: object): void;
+  /** JS made an object with state of its own (see stateObjectMade). */
+  onStateObject?(owner: object): void;
 }
 
 /** What a tensor made from JS values holds: one scalar, one repeated value, or data. */
@@ -77,8 +80,17 @@ export function onDevice<T>(device: Device, fn: () => T): T {
 }
 
 /** Tells observers that JS changed state no tensor op records (see Observer.onStateWrite). */
-export function stateWritten(what: string, target?: Tensor): void {
-  for (const o of observers) o.onStateWrite?.(what, target);
+export function stateWritten(what: string, target?: Tensor, owner?: object): void {
+  for (const o of observers) o.onStateWrite?.(what, target, owner);
+}
+
+/**
+ * Tells observers that `owner` (an optimizer, a module, a schedule) was just made: changes
+ * to its state within the call that made it are invisible outside that call, so a replay
+ * need not repeat them (an optimizer built inside a jit'd training loop).
+ */
+export function stateObjectMade(owner: object): void {
+  for (const o of observers) o.onStateObject?.(owner);
 }
 
 /** Tells observers that `t` was just filled from JS values. */

@@ -316,7 +316,15 @@ export class Trace {
     this.#define(grad, this.#node('input', [], { source: { kind: 'grad', of } }, grad.shape, grad.dtype));
   }
 
-  onStateWrite(what: string, target?: Tensor): void {
+  /** Objects with state made during this call: their changes stay inside it. */
+  readonly #madeObjects = new WeakSet<object>();
+
+  onStateObject(owner: object): void {
+    this.#madeObjects.add(owner);
+  }
+
+  onStateWrite(what: string, target?: Tensor, owner?: object): void {
+    if (owner !== undefined && this.#madeObjects.has(owner)) return;
     const where = `${what} at ${userSite()}`;
     if (target === undefined) this.#stateWrite ??= where;
     else if (!this.#flagWrites.has(target)) this.#flagWrites.set(target, where);
@@ -351,5 +359,6 @@ observeApply({
   onRead: (t, values, how) => activeTrace()?.onRead(t, values, how),
   onGradRead: (t, grad) => activeTrace()?.onGradRead(t, grad),
   onGradWrite: (t, grad) => activeTrace()?.onGradWrite(t, grad),
-  onStateWrite: (what, target) => activeTrace()?.onStateWrite(what, target),
+  onStateWrite: (what, target, owner) => activeTrace()?.onStateWrite(what, target, owner),
+  onStateObject: (owner) => activeTrace()?.onStateObject(owner),
 });

@@ -11,7 +11,7 @@ import { isDevice, toDevice, toDeviceAsync } from '../device.js';
 import { cast } from '../ops/elementwise.js';
 import { Tensor, type Device } from '../tensor.js';
 import { defaultExtraRepr, moduleRepr } from './repr.js';
-import { stateWritten } from '../dispatch.js';
+import { stateObjectMade, stateWritten } from '../dispatch.js';
 
 const parameters = new WeakSet<Tensor>();
 
@@ -33,6 +33,10 @@ export class Module {
   /** Training mode (dropout active, batch norm uses batch statistics). */
   training = true;
   readonly #buffers = new Set<string>();
+
+  constructor() {
+    stateObjectMade(this);
+  }
 
   /** Registers a non-trainable tensor (running statistics) that belongs in the state dict. */
   registerBuffer(name: string, t: Tensor): void {
@@ -94,7 +98,7 @@ export class Module {
   /** Sets training mode here and below. */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) {
-      if (m.training !== mode) stateWritten(`switched a ${m.constructor.name} to ${mode ? 'train' : 'eval'} mode`);
+      if (m.training !== mode) stateWritten(`switched a ${m.constructor.name} to ${mode ? 'train' : 'eval'} mode`, undefined, m);
       m.training = mode;
     }
     return this;

@@ -4,7 +4,7 @@ import { ValueError, fmtShape } from '../../runtime/errors.js';
 import { checkGroups, checkSavedState } from './checks.js';
 import { noGrad } from '../autograd/mode.js';
 import { Tensor } from '../tensor.js';
-import { stateWritten } from '../dispatch.js';
+import { stateObjectMade, stateWritten } from '../dispatch.js';
 import { scalarTensor } from '../ops/creation.js';
 import { cast } from '../ops/elementwise.js';
 
@@ -50,10 +50,10 @@ function backNumbersWithTensors<O extends object>(group: O): Map<string, Tensor>
  * (a first step creating moments, a field replaced by a new tensor) cannot be replayed, since
  * a replay runs no JS. Updates in place (`buf.mul_(m)`) are tensor writes and replay.
  */
-function observedState(s: ParamState): ParamState {
+function observedState(s: ParamState, owner: object): ParamState {
   return new Proxy(s, {
     set(target, key, value) {
-      stateWritten(`assigned the optimizer state field ${String(key)}`);
+      stateWritten(`assigned the optimizer state field ${String(key)}`, undefined, owner);
       return Reflect.set(target, key, value);
     },
   });
@@ -66,6 +66,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   readonly #hyper = new Map<object, Map<string, Tensor>>();
 
   constructor(params: Tensor[] | (Partial<O> & { params: Tensor[] })[], defaults: O) {
+    stateObjectMade(this);
     if (!Array.isArray(params) || params.length === 0) throw new ValueError(`${this.constructor.name}: needs a non-empty list of parameters or parameter groups`);
     const groups = checkGroups(this.constructor.name, params);
     const seen = new Set<Tensor>();
@@ -125,7 +126,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected stateOf(p: Tensor): ParamState {
     let s = this.state.get(p);
     if (s === undefined) {
-      s = observedState({});
+      s = observedState({}, this);
       this.state.set(p, s);
     }
     return s;
@@ -157,7 +158,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     const restored = checkSavedState(`${this.constructor.name}.loadStateDict`, saved, byIndex, this.paramGroups);
     this.state.clear();
     for (const [p, s] of restored) {
-      this.state.set(p, observedState(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v]))));
+      this.state.set(p, observedState(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v])), this));
     }
     saved.paramGroups.forEach((g, i) => {
       const { params: _ids, ...options } = g;

@@ -1,7 +1,7 @@
 /** Learning-rate schedules: each `step()` moves to the next epoch and writes the groups' lr. */
 import { ValueError } from '../../runtime/errors.js';
 import type { Optimizer } from './optimizer.js';
-import { stateWritten } from '../dispatch.js';
+import { stateObjectMade, stateWritten } from '../dispatch.js';
 
 /** Base of the schedules: closed-form lr of each group at epoch `lastEpoch`. */
 export abstract class LRScheduler {
@@ -14,6 +14,7 @@ export abstract class LRScheduler {
    * epoch-0 lr here would compute it from undefined settings (NaN).
    */
   constructor(readonly optimizer: Optimizer<{ lr: number }>) {
+    stateObjectMade(this);
     this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
   }
 
@@ -28,7 +29,7 @@ export abstract class LRScheduler {
   /** Advances one epoch (or step) and updates the optimizer's learning rates. */
   step(): void {
     // The epoch count lives in JS, which a jit replay does not run (the lr it writes would freeze).
-    stateWritten(`stepped the ${this.constructor.name} learning-rate schedule`);
+    stateWritten(`stepped the ${this.constructor.name} learning-rate schedule`, undefined, this);
     this.lastEpoch++;
     this.apply();
   }

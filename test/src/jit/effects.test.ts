@@ -198,6 +198,24 @@ describe('writes a replay cannot repeat keep the function eager, with one warnin
     expect(warned[0]).toMatch(/stepped the StepLR learning-rate schedule at .*effects\.test\.ts:\d+/);
   });
 
+  it('an optimizer made inside the call creates its state on every call and still replays', () => {
+    const make = () => {
+      const w = tensor([1, -2, 3], { requiresGrad: true });
+      const step = () => {
+        const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+        opt.zeroGrad();
+        w.mul(w).sum().backward();
+        opt.step();
+        return w.clone();
+      };
+      return { w, step };
+    };
+    const eager = make(), compiled = make();
+    const f = jit(compiled.step);
+    for (let i = 0; i < 5; i++) expectSameTensor(f(), eager.step(), `call ${i + 1}`);
+    expect(f.stats.replays).toBe(3);
+  });
+
   it('a learning rate set from a number argument inside the step compiles and follows the argument', () => {
     const make = () => {
       const w = tensor([1, -2, 3], { requiresGrad: true });
