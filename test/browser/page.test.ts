@@ -16,6 +16,7 @@ import type { PageReport, WorkloadResult } from './app/workload.js';
 import { browserAvailable, launchChromium } from './chromium.js';
 import { ROOT, appConfig as sharedConfig } from '../../examples/web/vite-setup.js';
 import type { KilnPluginOptions } from '../../src/vite.js';
+import { wasmFeatures } from '../../runtime/wasm/features.js';
 
 const APP = `${ROOT}test/browser/app`;
 
@@ -64,6 +65,17 @@ function expectBitwise(actual: WorkloadResult, expected: WorkloadResult): void {
   });
 }
 
+/**
+ * The CPU results of the page against Node's: bit for bit where both run the same kernels.
+ * Where one has WebAssembly relaxed SIMD and the other not (Chromium has it, Node 20 only
+ * behind a flag), float32 matmuls use fused multiply-add on one side only, so the two agree
+ * within float32 rounding instead.
+ */
+function expectSameCpu(report: PageReport, node: WorkloadResult): void {
+  if (report.relaxedSimd === wasmFeatures().relaxedSimd) expectBitwise(report.cpu, node);
+  else expectClose(report.cpu, node, 1e-4, 1e-6);
+}
+
 function expectClose(actual: WorkloadResult, expected: WorkloadResult, rtol = 1e-3, atol = 1e-4): void {
   const want = flatten(expected);
   flatten(actual).forEach(([label, a], g) => {
@@ -110,7 +122,7 @@ describe.skipIf(!browserAvailable)('a Vite-built page in headless Chromium', () 
       const { report, errors } = await loadReport(browser, server.resolvedUrls!.local[0]!);
       expect(report.isolated).toBe(true);
       expect(report.sharedMemory).toBe(true);
-      expectBitwise(report.cpu, node);
+      expectSameCpu(report, node);
       expect(report.cpu.loopStats).toMatchObject({ calls: 4, variants: 1 });
       expect(report.cpu.trainStats.replays).toBeGreaterThan(0);
       if ('error' in report.webgpu) {
@@ -132,14 +144,16 @@ describe.skipIf(!browserAvailable)('a Vite-built page in headless Chromium', () 
     const { report, errors } = await loadReport(browser, dev.resolvedUrls!.local[0]!);
     expect(report.isolated).toBe(false);
     expect(report.sharedMemory).toBe(false);
-    expectBitwise(report.cpu, node);
+    expectSameCpu(report, node);
     expect(errors).toEqual([]);
   }, 120_000);
 
   it('the bundle has no decorator syntax, no builder path and no acorn, and runs in Node', async () => {
     const js = readdirSync(join(outDir, 'assets')).filter((f) => f.endsWith('.js'));
     const code = js.map((f) => readFileSync(join(outDir, 'assets', f), 'utf8')).join('\n');
-    expect(code).not.toMatch(/@jit\b/);
+    // The workload's `@jit forward(x) {` is lowered (kiln's own messages quote
+    // `@jit forward(x) { ... }` as an example, hence the look-ahead).
+    expect(code).not.toMatch(/@jit\s*forward\s*\(\s*\w+\s*\)\s*\{(?!\s*\.\.\.)/);
     expect(code).not.toContain(ROOT);
     expect(code).toContain('test/browser/app/workload.ts:');
     expect(code).not.toContain('acorn');

@@ -3,6 +3,7 @@
  * on WebGPU, and leaves the results on `window.kilnReport` for the test to read.
  */
 import { webgpu } from 'kiln';
+import { wasmFeatures } from '../../../runtime/wasm/features.js';
 import { runWorkload, type PageReport } from './workload.js';
 
 const status = document.getElementById('status')!;
@@ -18,6 +19,7 @@ try {
   const report: PageReport = {
     isolated: globalThis.crossOriginIsolated === true,
     sharedMemory: typeof SharedArrayBuffer !== 'undefined',
+    relaxedSimd: wasmFeatures().relaxedSimd,
     cpu,
     webgpu: gpu,
   };

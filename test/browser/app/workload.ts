@@ -21,6 +21,8 @@ export interface WorkloadResult {
 export interface PageReport {
   isolated: boolean;
   sharedMemory: boolean;
+  /** Whether WebAssembly relaxed SIMD (fused multiply-add) exists: it picks the CPU matmul kernel. */
+  relaxedSimd: boolean;
   cpu: WorkloadResult;
   webgpu: WorkloadResult | { error: string };
 }
