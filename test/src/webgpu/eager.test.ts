@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  DTypeError, DeviceError, Tensor, ValueError, cat, manualSeed, memory, rand, randn, stack, tensor, tidy, webgpu, zeros,
+  DTypeError, DeviceError, Tensor, ValueError, cat, manualSeed, memory, rand, randn, scatterAdd, stack, tensor, tidy, webgpu, zeros,
 } from '../../../src/index.js';
 import { initEagerForTests } from '../../webgpu.js';
 import { rng, uniform } from '../../helpers.js';
@@ -173,6 +173,10 @@ onGpu('webgpu eager ops match the cpu', { timeout: GPU_TIMEOUT }, () => {
     await same((x) => x.sum(1), [img], 0, 0);
     await same((x) => x.max(0), [img], 0, 0);
     await same((x) => x.gt(100).cast('uint8').add(x), [img], 0, 0);
+    // Accumulating scatter wraps too: many sources land on each of 4 rows.
+    const rows = Int32Array.from({ length: n }, () => Math.floor(next() * 4));
+    const idx: [Tensor, Tensor] = [tensor(rows, { shape: [3, 64] }), tensor(rows, { shape: [3, 64], device: 'webgpu' })];
+    await same((x, i, y) => scatterAdd(x.narrow(0, 0, 1).expand([4, 64]).clone(), 0, i, y), [img, idx, b], 0, 0);
   });
 
   it('int64 casts of floats need the cpu for their range check', () => {
