@@ -108,7 +108,8 @@ export const wgslPrimitives: { [P in ElementwisePrim]: WgslRender } = {
   sub: ([a, b], dt) => wrap(`(${a} - ${b})`, dt),
   mul: ([a, b], dt) => wrap(`(${a} * ${b})`, dt),
   div: ([a, b], dt) => (floatOnly('div', dt), `(${a} / ${b})`),
-  pow: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_pow_f32')}(${a}, ${b})` : wrap(`${use('k_pow_i32')}(${a}, ${b})`, dt)),
+  pow: ([a, b], dt, use) =>
+    (dt === 'float32' ? `${use('k_pow_f32')}(${a}, ${b})` : wrap(`${use('k_pow_i32')}(${a}, ${b})`, dt)),
   maximum: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_max_f32')}(${a}, ${b})` : `max(${a}, ${b})`),
   minimum: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_min_f32')}(${a}, ${b})` : `min(${a}, ${b})`),
   mod: ([a, b], dt, use) => `${use(dt === 'float32' ? 'k_mod_f32' : 'k_mod_i32')}(${a}, ${b})`,
@@ -130,7 +131,9 @@ export function renderWgslCast(x: string, from: GpuDType, to: GpuDType, use: Use
     case 'bool': return from === 'float32' ? `${use('k_f32_to_bool')}(${x})` : bool(`${x} != 0i`);
     // JS's `Math.trunc(x) | 0` wraps modulo 2^32 where WGSL's i32() would saturate.
     case 'int32': return from === 'float32' ? `${use('k_f32_to_i32')}(${x})` : `i32(${x})`;
-    case 'uint8': return from === 'float32' ? `(${use('k_f32_to_i32')}(${x}) & 255)` : from === 'bool' ? `i32(${x})` : `(${x} & 255)`;
+    case 'uint8':
+      if (from === 'bool') return `i32(${x})`;
+      return from === 'float32' ? `(${use('k_f32_to_i32')}(${x}) & 255)` : `(${x} & 255)`;
     case 'float32': return `f32(${x})`;
   }
 }

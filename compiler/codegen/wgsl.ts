@@ -138,7 +138,9 @@ function gpuDType(dtype: DType, what: string): GpuDType {
   if (dtype === 'float64') {
     throw new DTypeError(`webgpu: float64 is not supported: WGSL has no 64-bit float (got float64 for ${what}); cast to float32 first`);
   }
-  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'uint8' && dtype !== 'bool') throw new InternalError(`wgsl: unknown dtype ${String(dtype)}`);
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'uint8' && dtype !== 'bool') {
+    throw new InternalError(`wgsl: unknown dtype ${String(dtype)}`);
+  }
   return dtype;
 }
 
@@ -469,8 +471,10 @@ function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOptions): Wgs
       if (!accumulate) lines.push(`  b${int(st.arg)}[${target}] = ${v};`);
       else if (argTypes[st.arg] === 'int32') lines.push(`  atomicAdd(&b${int(st.arg)}[${target}], ${v});`);
       else {
-        // No float atomics in WGSL, and atomicAdd would not wrap uint8: add by compare-and-swap, retrying on contention.
-        const sum = argTypes[st.arg] === 'uint8' ? `(old${t} + ${v}) & 255` : `bitcast<u32>(bitcast<f32>(old${t}) + ${v})`;
+        // No float atomics in WGSL, and atomicAdd would not wrap uint8: add by compare-and-swap,
+        // retrying on contention.
+        const old = `old${t}`;
+        const sum = argTypes[st.arg] === 'uint8' ? `(${old} + ${v}) & 255` : `bitcast<u32>(bitcast<f32>(${old}) + ${v})`;
         lines.push(
           `  let q${t} = ${target};`,
           `  var old${t} = atomicLoad(&b${int(st.arg)}[q${t}]);`,

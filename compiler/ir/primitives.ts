@@ -168,6 +168,11 @@ export function powInt32(a: number, b: number): number {
   return r;
 }
 
+/** PyTorch sums and multiplies bool and uint8 in int64, which kiln stores as int32. */
+function countResult(dtype: DType): DType {
+  return dtype === 'bool' || dtype === 'uint8' ? 'int32' : dtype;
+}
+
 /** The rule of every primitive. */
 export const primitiveRules: { [P in Prim]: PrimRule } = {
   copy: { kind: 'unary', accepts: ALL, ref: (x) => x, js: ([x]) => x },
@@ -228,9 +233,8 @@ export const primitiveRules: { [P in Prim]: PrimRule } = {
   where: { kind: 'ternary', accepts: ALL, ref: (c, a, b) => (c ? a : b), js: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})` },
   cast: { kind: 'cast' },
 
-  // PyTorch sums and multiplies bool and uint8 in int64, which kiln stores as int32.
-  sum: { kind: 'reduce', accepts: ALL, result: (dt) => (dt === 'bool' || dt === 'uint8' ? 'int32' : dt), needsElements: false },
-  prod: { kind: 'reduce', accepts: ALL, result: (dt) => (dt === 'bool' || dt === 'uint8' ? 'int32' : dt), needsElements: false },
+  sum: { kind: 'reduce', accepts: ALL, result: countResult, needsElements: false },
+  prod: { kind: 'reduce', accepts: ALL, result: countResult, needsElements: false },
   max: { kind: 'reduce', accepts: ALL, result: (dt) => dt, needsElements: true },
   min: { kind: 'reduce', accepts: ALL, result: (dt) => dt, needsElements: true },
   argmax: { kind: 'reduce', accepts: ALL, result: () => 'int32', needsElements: true },

@@ -211,7 +211,8 @@ function reduceValues(prim: Prim, dtype: DType, values: readonly number[]): numb
       // int32 products wrap at every step, as int32 multiplication does; float64 would
       // lose the low bits the wrap keeps once a product passes 2^53.
       const mul = primitiveRules.mul;
-      const int = isInteger(dtype) && isElementwise(mul) && mul.refInt !== undefined ? mul.refInt : (a: number, b: number) => a * b;
+      const exact = isInteger(dtype) && isElementwise(mul) ? mul.refInt : undefined;
+      const int = exact ?? ((a: number, b: number) => a * b);
       let acc = 1;
       for (const v of values) acc = int(acc, v);
       return acc;

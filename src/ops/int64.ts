@@ -22,7 +22,10 @@ function outsideInt32(x: Tensor): Tensor {
 export function castInt64(x: Tensor): Tensor {
   if (!isFloat(x.dtype)) return cast(x, 'int32');
   if (x.device !== 'cpu') {
-    throw new DTypeError(`cast: int64 of a ${x.dtype} tensor on ${x.device} needs its range checked on the cpu; cast there, or cast to int32 (whose conversion wraps)`);
+    throw new DTypeError(
+      `cast: int64 of a ${x.dtype} tensor on ${x.device} needs its range checked on the cpu; ` +
+      'cast there, or cast to int32 (whose conversion wraps)',
+    );
   }
   // One number read: under jit it is a guard, so a replay whose values leave the range runs eagerly and throws here.
   const outside = outsideInt32(x);
@@ -31,7 +34,9 @@ export function castInt64(x: Tensor): Tensor {
     const flags = outside.data();
     const i = flags.findIndex((f) => f !== 0);
     const v = x.data()[i]!;
-    throw new ValueError(`cast: int64 value ${v} at index ${i} does not fit int32, which kiln stores int64 as (valid: ${INT32_MIN}..${INT32_MAX})`);
+    throw new ValueError(
+      `cast: int64 value ${v} at index ${i} does not fit int32, which kiln stores int64 as (valid: ${INT32_MIN}..${INT32_MAX})`,
+    );
   }
   return cast(x, 'int32');
 }
