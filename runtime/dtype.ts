@@ -50,9 +50,6 @@ export function isInteger(dtype: DType): boolean {
   return dtype === 'int32' || dtype === 'uint8';
 }
 
-/** The dtypes `isDType` accepts, for error messages. */
-export const VALID_DTYPES = 'float32, float64, int32, uint8, bool';
-
 /** The dtype of a typed array, or undefined for an array kiln does not store. */
 export function dtypeOfArray(a: unknown): DType | undefined {
   if (a instanceof Float32Array) return 'float32';
