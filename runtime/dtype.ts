@@ -1,14 +1,18 @@
-/** The element types kiln stores. `bool` is stored one byte per element as 0 or 1. */
-export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+/**
+ * The element types kiln stores. `bool` is stored one byte per element as 0 or 1; `uint8`
+ * also takes one byte (0..255, arithmetic wraps modulo 256) but is a number, not a truth value.
+ */
+export type DType = 'float32' | 'float64' | 'int32' | 'uint8' | 'bool';
 
 /** Every dtype, in promotion order (a later one holds the earlier ones' values). */
-export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
+export const DTYPES: readonly DType[] = ['bool', 'uint8', 'int32', 'float32', 'float64'];
 
 /** The typed array that stores elements of each dtype. */
 export interface TypedArrayOf {
   float32: Float32Array;
   float64: Float64Array;
   int32: Int32Array;
+  uint8: Uint8Array;
   bool: Uint8Array;
 }
 
@@ -22,6 +26,7 @@ export const ARRAY_OF: Record<DType, ArrayCtor> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
+  uint8: Uint8Array,
   bool: Uint8Array,
 };
 
@@ -37,7 +42,12 @@ export function isFloat(dtype: DType): boolean {
 
 /** True when `x` names a dtype kiln supports. */
 export function isDType(x: unknown): x is DType {
-  return x === 'float32' || x === 'float64' || x === 'int32' || x === 'bool';
+  return x === 'float32' || x === 'float64' || x === 'int32' || x === 'uint8' || x === 'bool';
+}
+
+/** True for the integer dtypes int32 and uint8 (bool is a truth value, not a number). */
+export function isInteger(dtype: DType): boolean {
+  return dtype === 'int32' || dtype === 'uint8';
 }
 
 /** The dtype of a typed array, or undefined for an array kiln does not store. */
@@ -45,6 +55,7 @@ export function dtypeOfArray(a: unknown): DType | undefined {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof Int32Array) return 'int32';
-  if (a instanceof Uint8Array) return 'bool';
+  // A Uint8Array is a uint8 tensor's data (images); bool data is made from booleans.
+  if (a instanceof Uint8Array) return 'uint8';
   return undefined;
 }

@@ -1,9 +1,9 @@
 /**
- * Type promotion: PyTorch's lattice bool < int32 < float32 < float64, with JS numbers and
+ * Type promotion: PyTorch's lattice bool < uint8 < int32 < float32 < float64, with JS numbers and
  * booleans as weak scalars that adopt the tensor's dtype when it can hold their kind
  * (`x.mul(2)` stays float32, `intTensor.mul(0.5)` becomes float32).
  */
-import { DTYPES, isDType, type DType } from '../runtime/dtype.js';
+import { DTYPES, isDType, isInteger, type DType } from '../runtime/dtype.js';
 import { DTypeError, ValueError } from '../runtime/errors.js';
 
 export type { DType } from '../runtime/dtype.js';
@@ -15,7 +15,7 @@ export type Scalar = number | boolean;
 function category(x: DType | Scalar): number {
   if (typeof x === 'boolean') return 0;
   if (typeof x === 'number') return Number.isInteger(x) ? 1 : 2;
-  return x === 'bool' ? 0 : x === 'int32' ? 1 : 2;
+  return x === 'bool' ? 0 : isInteger(x) ? 1 : 2;
 }
 
 const DEFAULT_OF_CATEGORY: readonly DType[] = ['bool', 'int32', 'float32'];
@@ -27,7 +27,7 @@ export function resultType(...operands: (DType | Scalar)[]): DType {
   let weak = -1;
   for (const x of operands) {
     if (typeof x === 'string') {
-      if (!isDType(x)) throw new DTypeError(`resultType: unknown dtype ${String(x)} (valid: float32, float64, int32, bool)`);
+      if (!isDType(x)) throw new DTypeError(`resultType: unknown dtype ${String(x)} (valid: float32, float64, int32, uint8, bool)`);
       if (strong === undefined || DTYPES.indexOf(x) > DTYPES.indexOf(strong)) strong = x;
     } else {
       weak = Math.max(weak, category(x));
@@ -45,7 +45,11 @@ export function canCast(from: DType, to: DType): boolean {
 /** The first dtype at or above `dtype` in the lattice that `accepts` holds; bool-only ops test truth. */
 export function operandDtype(dtype: DType, accepts: readonly DType[]): DType {
   if (accepts.includes(dtype)) return dtype;
-  for (let i = DTYPES.indexOf(dtype) + 1; i < DTYPES.length; i++) if (accepts.includes(DTYPES[i]!)) return DTYPES[i]!;
+  for (let i = DTYPES.indexOf(dtype) + 1; i < DTYPES.length; i++) {
+    // bool arithmetic counts in int32, as before uint8 existed: a uint8 count would wrap at 256.
+    if (DTYPES[i] === 'uint8') continue;
+    if (accepts.includes(DTYPES[i]!)) return DTYPES[i]!;
+  }
   if (accepts.includes('bool')) return 'bool';
   throw new DTypeError(`dtype ${dtype} cannot be computed as any of ${accepts.join(', ')}`);
 }

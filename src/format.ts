@@ -39,7 +39,7 @@ interface Format {
  */
 function formatter(shown: readonly number[], dtype: string): Format {
   let width = 1;
-  if (dtype === 'bool' || dtype === 'int32') {
+  if (dtype === 'bool' || dtype === 'int32' || dtype === 'uint8') {
     const text = dtype === 'bool' ? (v: number) => (v ? 'True' : 'False') : (v: number) => String(v);
     for (const v of shown) width = Math.max(width, text(v).length);
     return { cell: (v) => text(v).padStart(width), width };

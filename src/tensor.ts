@@ -304,15 +304,15 @@ export class Tensor {
   logicalOr(other: TensorLike): Tensor { return E.logicalOr(this, other); }
   logicalNot(): Tensor { return E.logicalNot(this); }
   where(cond: Tensor, other: TensorLike): Tensor { return E.where(cond, this, other); }
-  cast(dtype: DType): Tensor { return E.cast(this, dtype); }
+  cast(dtype: DType | 'int64'): Tensor { return E.cast(this, dtype); }
   /**
    * Converts to `dtype`, or moves to `device` (a no-op when already so). webgpu → cpu is
    * asynchronous and throws here, naming `await t.cpu()`.
    */
-  to(target: DType | Device): Tensor {
+  to(target: DType | 'int64' | Device): Tensor {
     if (isDevice(target)) return toDevice(this, target);
-    if (isDType(target)) return E.cast(this, target);
-    const valid = `(devices: cpu, webgpu; dtypes: float32, float64, int32, bool)`;
+    if (isDType(target) || target === 'int64') return E.cast(this, target);
+    const valid = `(devices: cpu, webgpu; dtypes: float32, float64, int32, uint8, bool, int64)`;
     if (typeof target === 'string' && /^(cuda|mps|gpu|xpu)(:\d+)?$/.test(target)) {
       throw new DeviceError(`to: unknown device ${target} ${valid}; kiln's GPU device is 'webgpu'`);
     }

@@ -7,6 +7,7 @@
  * kernel computes exactly what the same ops computed one at a time.
  */
 import { InternalError } from '../../runtime/errors.js';
+import { isInteger } from '../../runtime/dtype.js';
 import { isElementwise, primitiveRules, renderCast, type Prim } from '../ir/primitives.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 
@@ -262,7 +263,11 @@ function reduceParts(spec: Pick<ReduceSpec, 'op' | 'dtype' | 'outDtype'>, v = 'v
   const result = renderCast(acc, 'float64', spec.outDtype);
   switch (spec.op) {
     case 'sum': return { init: [`let ${acc} = 0;`], step: [`${acc} += ${v};`], result };
-    case 'prod': return { init: [`let ${acc} = 1;`], step: [spec.dtype === 'int32' ? `${acc} = Math.imul(${acc}, ${v});` : `${acc} *= ${v};`], result };
+    case 'prod': {
+      // Integer products wrap at every step; in float64 they would lose the low bits past 2^53.
+      const step = isInteger(spec.dtype) ? `${acc} = Math.imul(${acc}, ${v});` : `${acc} *= ${v};`;
+      return { init: [`let ${acc} = 1;`], step: [step], result };
+    }
     // NaN wins and stays: once acc is NaN no comparison replaces it.
     case 'max': return { init: [`let ${acc} = -Infinity;`], step: [`if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};`], result };
     case 'min': return { init: [`let ${acc} = Infinity;`], step: [`if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};`], result };

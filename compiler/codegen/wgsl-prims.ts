@@ -4,6 +4,9 @@
  *
  * On the GPU `bool` is a u32 holding 0 or 1 (WGSL storage has no 8-bit type), so every
  * bool-valued expression here is a u32, exactly like the 0/1 numbers of the JS kernels.
+ * `uint8` is an i32 holding 0..255: `& 255` after i32 arithmetic is the JS kernels' wrap
+ * modulo 256, and float-to-uint8 reuses the exact float-to-int32 wrap (-1.0 -> -1 -> 255),
+ * where a u32 conversion would saturate negative floats to 0.
  *
  * WGSL's built-in transcendental functions only promise loose accuracy (sin/cos to 2^-11
  * absolute, log to 2^-21 absolute near 1, pow undefined for negative bases) and leave NaN
@@ -45,11 +48,15 @@ export function wgslType(dtype: GpuDType): 'f32' | 'i32' | 'u32' {
   switch (dtype) {
     case 'float32': return 'f32';
     case 'int32': return 'i32';
+    case 'uint8': return 'i32';
     case 'bool': return 'u32';
   }
 }
 
 const bool = (cond: string): string => `select(0u, 1u, ${cond})`;
+
+/** An i32 result as `dtype` holds it: uint8 wraps modulo 256, as the JS kernels' `& 255`. */
+const wrap = (expr: string, dtype: GpuDType): string => (dtype === 'uint8' ? `(${expr} & 255)` : expr);
 
 function floatOnly(prim: string, dtype: GpuDType): void {
   if (dtype !== 'float32') throw new InternalError(`wgsl: ${prim} has no ${dtype} rendering`);
@@ -71,10 +78,10 @@ function compare(op: '<' | '<=' | '=='): WgslRender {
 /** The WGSL expression of every elementwise primitive, typed over all of them so none can be missing. */
 export const wgslPrimitives: { [P in ElementwisePrim]: WgslRender } = {
   copy: ([x]) => x!,
-  neg: ([x]) => `(-${x})`,
+  neg: ([x], dt) => wrap(`(-${x})`, dt),
   abs: ([x]) => `abs(${x})`,
   // WGSL's sign() leaves NaN unspecified; JS returns NaN (and keeps -0).
-  sign: ([x], dt) => (dt === 'int32' ? `sign(${x})` : `select(select(${x}, -1.0, ${x} < 0.0), 1.0, ${x} > 0.0)`),
+  sign: ([x], dt) => (dt !== 'float32' ? `sign(${x})` : `select(select(${x}, -1.0, ${x} < 0.0), 1.0, ${x} > 0.0)`),
   recip: ([x], dt) => (floatOnly('recip', dt), `(1.0 / ${x})`),
   exp: floatFn('exp', 'k_exp'),
   log: floatFn('log', 'k_log'),
@@ -97,14 +104,15 @@ export const wgslPrimitives: { [P in ElementwisePrim]: WgslRender } = {
   isnan: ([x], dt, use) => (dt === 'float32' ? bool(`${use('k_isnan')}(${x})`) : '0u'),
 
   // Concrete i32 arithmetic in WGSL wraps modulo 2^32, as `| 0` and Math.imul do.
-  add: ([a, b]) => `(${a} + ${b})`,
-  sub: ([a, b]) => `(${a} - ${b})`,
-  mul: ([a, b]) => `(${a} * ${b})`,
+  add: ([a, b], dt) => wrap(`(${a} + ${b})`, dt),
+  sub: ([a, b], dt) => wrap(`(${a} - ${b})`, dt),
+  mul: ([a, b], dt) => wrap(`(${a} * ${b})`, dt),
   div: ([a, b], dt) => (floatOnly('div', dt), `(${a} / ${b})`),
-  pow: ([a, b], dt, use) => `${use(dt === 'int32' ? 'k_pow_i32' : 'k_pow_f32')}(${a}, ${b})`,
+  pow: ([a, b], dt, use) =>
+    (dt === 'float32' ? `${use('k_pow_f32')}(${a}, ${b})` : wrap(`${use('k_pow_i32')}(${a}, ${b})`, dt)),
   maximum: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_max_f32')}(${a}, ${b})` : `max(${a}, ${b})`),
   minimum: ([a, b], dt, use) => (dt === 'float32' ? `${use('k_min_f32')}(${a}, ${b})` : `min(${a}, ${b})`),
-  mod: ([a, b], dt, use) => `${use(dt === 'int32' ? 'k_mod_i32' : 'k_mod_f32')}(${a}, ${b})`,
+  mod: ([a, b], dt, use) => `${use(dt === 'float32' ? 'k_mod_f32' : 'k_mod_i32')}(${a}, ${b})`,
   lt: compare('<'),
   le: compare('<='),
   eq: compare('=='),
@@ -123,6 +131,9 @@ export function renderWgslCast(x: string, from: GpuDType, to: GpuDType, use: Use
     case 'bool': return from === 'float32' ? `${use('k_f32_to_bool')}(${x})` : bool(`${x} != 0i`);
     // JS's `Math.trunc(x) | 0` wraps modulo 2^32 where WGSL's i32() would saturate.
     case 'int32': return from === 'float32' ? `${use('k_f32_to_i32')}(${x})` : `i32(${x})`;
+    case 'uint8':
+      if (from === 'bool') return `i32(${x})`;
+      return from === 'float32' ? `(${use('k_f32_to_i32')}(${x}) & 255)` : `(${x} & 255)`;
     case 'float32': return `f32(${x})`;
   }
 }

@@ -138,7 +138,9 @@ function gpuDType(dtype: DType, what: string): GpuDType {
   if (dtype === 'float64') {
     throw new DTypeError(`webgpu: float64 is not supported: WGSL has no 64-bit float (got float64 for ${what}); cast to float32 first`);
   }
-  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new InternalError(`wgsl: unknown dtype ${String(dtype)}`);
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'uint8' && dtype !== 'bool') {
+    throw new InternalError(`wgsl: unknown dtype ${String(dtype)}`);
+  }
   return dtype;
 }
 
@@ -238,7 +240,7 @@ class Uniforms {
       this.scalarSlots.set(key, s);
     }
     const w = Uniforms.word(s.slot);
-    return entry.dtype === 'float32' ? `bitcast<f32>(${w})` : entry.dtype === 'int32' ? `bitcast<i32>(${w})` : w;
+    return entry.dtype === 'float32' ? `bitcast<f32>(${w})` : wgslType(entry.dtype) === 'i32' ? `bitcast<i32>(${w})` : w;
   }
   /** Reserves `n` raw words after the scalars (random's key and counter words). */
   reserve(n: number): number {
@@ -269,7 +271,7 @@ class Uniforms {
         if (typeof x !== 'number') throw new InternalError(`wgsl: scalar ${index} is missing`);
         const v = refCast(x, dtype);
         if (dtype === 'float32') f32[slot] = v;
-        else if (dtype === 'int32') i32[slot] = v;
+        else if (wgslType(dtype) === 'i32') i32[slot] = v;
         else words[slot] = v;
       }
     }
@@ -469,12 +471,15 @@ function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOptions): Wgs
       if (!accumulate) lines.push(`  b${int(st.arg)}[${target}] = ${v};`);
       else if (argTypes[st.arg] === 'int32') lines.push(`  atomicAdd(&b${int(st.arg)}[${target}], ${v});`);
       else {
-        // No float atomics in WGSL: add by compare-and-swap on the bits, retrying on contention.
+        // No float atomics in WGSL, and atomicAdd would not wrap uint8: add by compare-and-swap,
+        // retrying on contention.
+        const old = `old${t}`;
+        const sum = argTypes[st.arg] === 'uint8' ? `(${old} + ${v}) & 255` : `bitcast<u32>(bitcast<f32>(${old}) + ${v})`;
         lines.push(
           `  let q${t} = ${target};`,
           `  var old${t} = atomicLoad(&b${int(st.arg)}[q${t}]);`,
           `  loop {`,
-          `    let r${t} = atomicCompareExchangeWeak(&b${int(st.arg)}[q${t}], old${t}, bitcast<u32>(bitcast<f32>(old${t}) + ${v}));`,
+          `    let r${t} = atomicCompareExchangeWeak(&b${int(st.arg)}[q${t}], old${t}, ${sum});`,
           `    if (r${t}.exchanged) {`,
           `      break;`,
           `    }`,
@@ -508,7 +513,7 @@ function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOptions): Wgs
   for (let a = 0; a < nArgs; a++) {
     const writable = stored.has(a);
     const t = elementType(a);
-    const elem = atomicArgs.has(a) ? `atomic<${argTypes[a] === 'int32' ? 'i32' : 'u32'}>` : vectorize && vecArg(a) ? `vec4<${t}>` : t;
+    const elem = atomicArgs.has(a) ? `atomic<${wgslType(argTypes[a]!) === 'i32' ? 'i32' : 'u32'}>` : vectorize && vecArg(a) ? `vec4<${t}>` : t;
     decls.push(`@group(0) @binding(${a}) var<storage, ${writable ? 'read_write' : 'read'}> b${a}: array<${elem}>;`);
     bindings.push({ kind: 'storage', arg: a, dtype: argTypes[a]!, writable });
   }
@@ -608,7 +613,7 @@ interface Fold {
 function fold(op: 'sum' | 'prod' | 'max' | 'min', dtype: GpuDType, outDtype: GpuDType, empty: boolean, use: UseHelper): Fold {
   const accType: GpuDType = op === 'sum' || op === 'prod' ? outDtype : dtype;
   if (accType !== outDtype) throw new InternalError(`wgsl: ${op} of ${dtype} cannot give ${outDtype}`);
-  const isF = accType === 'float32', isI = accType === 'int32';
+  const isF = accType === 'float32', isI = wgslType(accType) === 'i32';
   const c = (f: string, i: string, b: string) => (isF ? f : isI ? i : b);
   const cpuEmpty = (start: number) => `${int(refCast(start, accType))}${isI ? 'i' : 'u'}`;
   let init: string, combine: (a: string, b: string) => string;
@@ -1277,7 +1282,7 @@ function matmulLayout(spec: MatmulSpec, options: WgslOptions): MatmulLayout {
 }
 
 function zeroOf(dtype: GpuDType): string {
-  return dtype === 'float32' ? '0.0' : dtype === 'int32' ? '0i' : '0u';
+  return dtype === 'float32' ? '0.0' : wgslType(dtype) === 'i32' ? '0i' : '0u';
 }
 
 /** Every (i, j) of an invocation's register block, row by row. */

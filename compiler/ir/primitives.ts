@@ -7,7 +7,7 @@
  * Elementwise primitives take operands of one shape and one dtype: broadcasting and type
  * promotion happen before them, as explicit `expand` and `cast` nodes.
  */
-import type { DType } from '../../runtime/dtype.js';
+import { isInteger, type DType } from '../../runtime/dtype.js';
 
 /** Elementwise primitives of one operand. */
 export type UnaryPrim =
@@ -93,9 +93,9 @@ export interface StructuredRule {
 /** The rule record of one primitive. */
 export type PrimRule = ElementwiseRule | ReduceRule | StructuredRule;
 
-const NUM: readonly DType[] = ['float32', 'float64', 'int32'];
+const NUM: readonly DType[] = ['float32', 'float64', 'int32', 'uint8'];
 const FLOAT: readonly DType[] = ['float32', 'float64'];
-const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
 const BOOL: readonly DType[] = ['bool'];
 
 /** Rounds a float64 expression to the dtype's stored value. */
@@ -103,6 +103,8 @@ function round(expr: string, dtype: DType): string {
   switch (dtype) {
     case 'float32': return `Math.fround(${expr})`;
     case 'int32': return `((${expr}) | 0)`;
+    // `& 255` is the value modulo 256 for any integral double (ToInt32 is exact modular arithmetic).
+    case 'uint8': return `((${expr}) & 255)`;
     default: return expr;
   }
 }
@@ -166,10 +168,19 @@ export function powInt32(a: number, b: number): number {
   return r;
 }
 
+/** PyTorch sums and multiplies bool and uint8 in int64, which kiln stores as int32. */
+function countResult(dtype: DType): DType {
+  return dtype === 'bool' || dtype === 'uint8' ? 'int32' : dtype;
+}
+
 /** The rule of every primitive. */
 export const primitiveRules: { [P in Prim]: PrimRule } = {
   copy: { kind: 'unary', accepts: ALL, ref: (x) => x, js: ([x]) => x },
-  neg: { kind: 'unary', accepts: NUM, ref: (x) => -x, js: ([x], dt) => (dt === 'int32' ? `((-${x}) | 0)` : `(-${x})`) },
+  neg: {
+    kind: 'unary', accepts: NUM, ref: (x) => -x,
+    js: ([x], dt) => (dt === 'int32' ? `((-${x}) | 0)` : dt === 'uint8' ? `((-${x}) & 255)` : `(-${x})`),
+  },
+  // |x| of a uint8 is x itself.
   abs: { kind: 'unary', accepts: NUM, ref: Math.abs, js: ([x], dt) => (dt === 'int32' ? `(Math.abs(${x}) | 0)` : `Math.abs(${x})`) },
   sign: { kind: 'unary', accepts: NUM, ref: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), js: ([x]) => `(${x} > 0 ? 1 : ${x} < 0 ? -1 : ${x})` },
   recip: { kind: 'unary', accepts: FLOAT, ref: (x) => 1 / x, js: ([x], dt) => round(`1 / ${x}`, dt) },
@@ -196,12 +207,14 @@ export const primitiveRules: { [P in Prim]: PrimRule } = {
   sub: { kind: 'binary', accepts: NUM, ref: (a, b) => a - b, js: ([a, b], dt) => round(`${a} - ${b}`, dt) },
   mul: {
     kind: 'binary', accepts: NUM, ref: (a, b) => a * b, refInt: Math.imul,
+    // uint8 products are below 2^16, exact in a double before the wrap.
     js: ([a, b], dt) => (dt === 'int32' ? `Math.imul(${a}, ${b})` : round(`${a} * ${b}`, dt)),
   },
   div: { kind: 'binary', accepts: FLOAT, ref: (a, b) => a / b, js: ([a, b], dt) => round(`${a} / ${b}`, dt) },
   pow: {
     kind: 'binary', accepts: NUM, ref: powC, refInt: powInt32,
-    js: ([a, b], dt) => (dt === 'int32' ? `M.powInt32(${a}, ${b})` : round(`M.powC(${a}, ${b})`, dt)),
+    // uint8 powers wrap modulo 2^32 first, which keeps them right modulo 256.
+    js: ([a, b], dt) => (isInteger(dt) ? round(`M.powInt32(${a}, ${b})`, dt) : round(`M.powC(${a}, ${b})`, dt)),
   },
   maximum: { kind: 'binary', accepts: NUM, ref: Math.max, js: ([a, b]) => `Math.max(${a}, ${b})` },
   minimum: { kind: 'binary', accepts: NUM, ref: Math.min, js: ([a, b]) => `Math.min(${a}, ${b})` },
@@ -220,8 +233,8 @@ export const primitiveRules: { [P in Prim]: PrimRule } = {
   where: { kind: 'ternary', accepts: ALL, ref: (c, a, b) => (c ? a : b), js: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})` },
   cast: { kind: 'cast' },
 
-  sum: { kind: 'reduce', accepts: ALL, result: (dt) => (dt === 'bool' ? 'int32' : dt), needsElements: false },
-  prod: { kind: 'reduce', accepts: ALL, result: (dt) => (dt === 'bool' ? 'int32' : dt), needsElements: false },
+  sum: { kind: 'reduce', accepts: ALL, result: countResult, needsElements: false },
+  prod: { kind: 'reduce', accepts: ALL, result: countResult, needsElements: false },
   max: { kind: 'reduce', accepts: ALL, result: (dt) => dt, needsElements: true },
   min: { kind: 'reduce', accepts: ALL, result: (dt) => dt, needsElements: true },
   argmax: { kind: 'reduce', accepts: ALL, result: () => 'int32', needsElements: true },
@@ -245,7 +258,9 @@ export function renderCast(x: string, from: DType, to: DType): string {
   if (from === to) return x;
   switch (to) {
     case 'bool': return `(${x} !== 0 ? 1 : 0)`;
-    case 'int32': return from === 'bool' ? x : `(Math.trunc(${x}) | 0)`;
+    case 'int32': return from === 'bool' || from === 'uint8' ? x : `(Math.trunc(${x}) | 0)`;
+    // Truncation toward zero, then modulo 256, as PyTorch's CPU cast (-1.0 -> 255, 300.5 -> 44); NaN and ±Inf give 0.
+    case 'uint8': return from === 'bool' ? x : `(${x} & 255)`;
     case 'float32': return `Math.fround(${x})`;
     case 'float64': return x;
   }
@@ -256,6 +271,7 @@ export function refCast(x: number, to: DType): number {
   switch (to) {
     case 'bool': return x !== 0 ? 1 : 0;
     case 'int32': return Number.isFinite(x) ? Math.trunc(x) | 0 : 0;
+    case 'uint8': return Number.isFinite(x) ? ((Math.trunc(x) % 256) + 256) % 256 : 0;
     case 'float32': return Math.fround(x);
     case 'float64': return x;
   }

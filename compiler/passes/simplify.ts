@@ -17,7 +17,7 @@
  * Constants tied to a number argument (`numberSlot`) change between calls and are never
  * folded.
  */
-import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
+import { ARRAY_OF, isInteger, type DType } from '../../runtime/dtype.js';
 import type { EffectParams, Graph, Node } from '../ir/graph.js';
 import { isPrim } from '../ir/kinds.js';
 import { isElementwise, primitiveRules, refCast, type Params, type Prim } from '../ir/primitives.js';
@@ -41,7 +41,8 @@ const FOLDABLE: ReadonlySet<Prim> = new Set<Prim>([
 
 /** Dtypes that hold every value of a dtype exactly, so a cast there and back (or onward) loses nothing. */
 const HOLDS_EXACTLY: Record<DType, readonly DType[]> = {
-  bool: ['int32', 'float32', 'float64'],
+  bool: ['uint8', 'int32', 'float32', 'float64'],
+  uint8: ['int32', 'float32', 'float64'],
   int32: ['float64'],
   float32: ['float64'],
   float64: [],
@@ -128,7 +129,7 @@ class Rules {
       const rule = primitiveRules[prim];
       if (!isElementwise(rule)) return undefined;
       const operandDtype = this.node(node.inputs[node.inputs.length - 1]!).dtype;
-      const f = operandDtype === 'int32' && rule.refInt !== undefined ? rule.refInt : rule.ref;
+      const f = isInteger(operandDtype) && rule.refInt !== undefined ? rule.refInt : rule.ref;
       v = f(...values);
     }
     const value = stored(v, node.dtype);
@@ -146,7 +147,7 @@ class Rules {
   /** Identities of arithmetic with a constant operand, negation and casts. */
   arithmetic(i: number, node: Node): Rewrite | undefined {
     const [a, c] = node.inputs as [number, number | undefined];
-    const int = node.dtype === 'int32';
+    const int = isInteger(node.dtype);
     switch (node.op) {
       case 'mul': {
         // x * 1 = x in IEEE arithmetic for every x (NaN, ±Inf, -0 too); imul(x, 1) = x.

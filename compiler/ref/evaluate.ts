@@ -8,8 +8,8 @@
  * Values are computed in float64 and stored into a fresh typed array of the result dtype;
  * storing is the one rounding step (float32 rounds to nearest, int32 wraps).
  */
-import { ARRAY_OF, type DType, type TypedArray } from '../../runtime/dtype.js';
-import { IndexRangeError, InternalError } from '../../runtime/errors.js';
+import { ARRAY_OF, isInteger, type DType, type TypedArray } from '../../runtime/dtype.js';
+import { IndexRangeError, InternalError, ValueError } from '../../runtime/errors.js';
 import type { Operand } from '../execute.js';
 import { inferMeta } from '../ir/infer.js';
 import { isElementwise, primitiveRules, refCast, type Params, type Prim } from '../ir/primitives.js';
@@ -93,7 +93,7 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
 
   if (isElementwise(rule)) {
     const operandDtype = inputs[inputs.length - 1]!.dtype;
-    const f = operandDtype === 'int32' && rule.refInt !== undefined ? rule.refInt : rule.ref;
+    const f = isInteger(operandDtype) && rule.refInt !== undefined ? rule.refInt : rule.ref;
     indices(out.shape).forEach((idx, i) => (out.data[i] = f(...inputs.map((x) => read(x, idx)))));
     return out;
   }
@@ -211,7 +211,8 @@ function reduceValues(prim: Prim, dtype: DType, values: readonly number[]): numb
       // int32 products wrap at every step, as int32 multiplication does; float64 would
       // lose the low bits the wrap keeps once a product passes 2^53.
       const mul = primitiveRules.mul;
-      const int = dtype === 'int32' && isElementwise(mul) && mul.refInt !== undefined ? mul.refInt : (a: number, b: number) => a * b;
+      const exact = isInteger(dtype) && isElementwise(mul) ? mul.refInt : undefined;
+      const int = exact ?? ((a: number, b: number) => a * b);
       let acc = 1;
       for (const v of values) acc = int(acc, v);
       return acc;

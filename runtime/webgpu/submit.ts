@@ -101,22 +101,24 @@ export class CommandBatch {
   }
 }
 
-/** Host elements as the GPU stores them: bool widened to one u32 per element; float64 refused. */
+/** Host elements as the GPU stores them: bool widened to one u32 and uint8 to one i32 per element; float64 refused. */
 export function toGpuArray(data: TypedArray, dtype: DType): Float32Array | Int32Array | Uint32Array {
   switch (dtype) {
     case 'float32': return data as Float32Array;
     case 'int32': return data as Int32Array;
     case 'bool': return Uint32Array.from(data as Uint8Array);
+    case 'uint8': return Int32Array.from(data as Uint8Array);
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64); cast to float32 first');
   }
 }
 
-/** GPU bytes back as host elements of `dtype` (bool narrowed from u32 words). */
+/** GPU bytes back as host elements of `dtype` (bool and uint8 narrowed from 32-bit words). */
 export function fromGpuBytes(bytes: ArrayBuffer, dtype: DType, length: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(bytes, 0, length);
     case 'int32': return new Int32Array(bytes, 0, length);
     case 'bool': return Uint8Array.from(new Uint32Array(bytes, 0, length));
+    case 'uint8': return Uint8Array.from(new Int32Array(bytes, 0, length));
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64)');
   }
 }

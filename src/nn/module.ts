@@ -122,7 +122,7 @@ export class Module {
    */
   to(target: Device | DType): this {
     if (!isDevice(target) && !isDType(target)) {
-      throw new ValueError(`Module.to: unknown device or dtype ${String(target)} (devices: cpu, webgpu; dtypes: float32, float64, int32, bool)`);
+      throw new ValueError(`Module.to: unknown device or dtype ${String(target)} (devices: cpu, webgpu; dtypes: float32, float64, int32, uint8, bool)`);
     }
     if (isDevice(target)) {
       if (target === 'cpu' && this.#tensors().some((t) => t.device !== 'cpu')) {

@@ -52,11 +52,11 @@ const CODECS: Record<string, Codec> = {
   I16: { bytes: 2, dtype: 'int32', native: false, read: (v, i) => v.getInt16(i, true) },
   U16: { bytes: 2, dtype: 'int32', native: false, read: (v, i) => v.getUint16(i, true) },
   I8: { bytes: 1, dtype: 'int32', native: false, read: (v, i) => v.getInt8(i) },
-  U8: { bytes: 1, dtype: 'int32', native: false, read: (v, i) => v.getUint8(i) },
+  U8: { bytes: 1, dtype: 'uint8', native: true, read: (v, i) => v.getUint8(i) },
   BOOL: { bytes: 1, dtype: 'bool', native: false, read: (v, i) => (v.getUint8(i) !== 0 ? 1 : 0) },
 };
 
-const FILE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const FILE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
 
 function checkMetadata(op: string, metadata: unknown): Record<string, string> {
   if (metadata === undefined || metadata === null) return {};

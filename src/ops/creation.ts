@@ -1,6 +1,7 @@
 /** Creating tensors: from JS data, filled, ranges, identity, and random. */
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { DTypeError, ValueError, fmtValue } from '../../runtime/errors.js';
+import { refCast } from '../../compiler/ir/primitives.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
 import { apply, created, empty, onDevice } from '../dispatch.js';
 import { checkDevice, toGpu } from '../device.js';
@@ -26,7 +27,7 @@ export type NestedInput = number | boolean | NestedInput[];
 function checkDtype(op: string, dtype: unknown): DType | undefined {
   if (dtype === undefined) return undefined;
   if (dtype === 'int64') return 'int32';
-  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float32, float64, int32, bool)`);
+  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float32, float64, int32, uint8, bool, int64)`);
   return dtype;
 }
 
@@ -87,7 +88,7 @@ function nestedShape(data: NestedInput): number[] {
 
 /**
  * A tensor from a number, a boolean, nested arrays or a typed array. Numbers default to
- * float32, booleans to bool; typed arrays keep their type (Uint8Array reads as int32).
+ * float32, booleans to bool; typed arrays keep their type (a Uint8Array is uint8, as for images).
  */
 export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLike<number>, options?: CreateOptions & { shape?: number[] }): Tensor {
   let dtype = checkOptions('tensor', options);
@@ -97,7 +98,7 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
   }
   if (ArrayBuffer.isView(data)) {
     const arr = data as unknown as TypedArray;
-    const own = data instanceof Uint8Array ? 'int32' : dtypeOfArray(data);
+    const own = dtypeOfArray(data);
     if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array or Uint8Array (got ${data.constructor.name})`);
     dtype ??= own;
     if (options?.dtype === 'int64') checkInt64(arr);
@@ -118,11 +119,11 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
   dtype ??= flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : 'float32';
   const out = empty(shape, dtype);
   const buf = out.storage.data;
-  if (dtype === 'int32' || dtype === 'bool') {
+  if (dtype === 'int32' || dtype === 'uint8' || dtype === 'bool') {
     const conv = new ARRAY_OF[dtype](1);
     for (let i = 0; i < flat.length; i++) {
       const v = Number(flat[i]);
-      conv[0] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : Math.trunc(v);
+      conv[0] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : refCast(v, dtype);
       buf[i] = conv[0]!;
     }
   } else {
@@ -134,7 +135,7 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
 /** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1). */
 function storedValue(value: Scalar, dtype: DType): number {
   const one = new ARRAY_OF[dtype](1);
-  one[0] = dtype === 'bool' ? (value ? 1 : 0) : dtype === 'int32' ? Math.trunc(Number(value)) : Number(value);
+  one[0] = dtype === 'bool' ? (value ? 1 : 0) : refCast(Number(value), dtype);
   return one[0]!;
 }
 

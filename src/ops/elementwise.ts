@@ -10,6 +10,7 @@ import { apply } from '../dispatch.js';
 import { operandDtype, resultType, type Scalar } from '../dtype.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { scalarTensor } from './creation.js';
+import { castInt64 } from './int64.js';
 
 function accepts(prim: UnaryPrim | BinaryPrim): readonly DType[] {
   const rule = primitiveRules[prim];
@@ -185,9 +186,14 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return apply('where', [c, ta, tb], {});
 }
 
-/** Converts to `dtype`; returns `x` itself when it already has it. */
-export function cast(x: Tensor, dtype: DType): Tensor {
-  if (!isDType(dtype)) throw new DTypeError(`cast: unknown dtype ${String(dtype)} (valid: float32, float64, int32, bool)`);
+/**
+ * Converts to `dtype`; returns `x` itself when it already has it. Floats to int32 or uint8
+ * truncate toward zero and wrap (PyTorch's CPU: -1.0 -> 255 as uint8); 'int64' is stored
+ * as int32 and range-checked instead.
+ */
+export function cast(x: Tensor, dtype: DType | 'int64'): Tensor {
+  if (dtype === 'int64') return castInt64(x);
+  if (!isDType(dtype)) throw new DTypeError(`cast: unknown dtype ${String(dtype)} (valid: float32, float64, int32, uint8, bool, int64)`);
   if (x.dtype === dtype) return x;
   return apply('cast', [x], { dtype });
 }

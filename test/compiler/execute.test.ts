@@ -12,7 +12,7 @@ import { ARRAY_OF, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { ValueError } from '../../runtime/errors.js';
 import { rng, uniform } from '../helpers.js';
 
-const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
 const NUM: readonly DType[] = ['float32', 'float64', 'int32'];
 const TRIALS = 30;
 
@@ -60,6 +60,7 @@ const I32_SPECIAL = [0, 1, -1, 2, -2, 3, -7, 2147483647, -2147483648, 2147483646
 function value(g: Gen, dtype: DType): number {
   switch (dtype) {
     case 'bool': return g.int(0, 1);
+    case 'uint8': return g.chance(0.25) ? g.pick([0, 1, 2, 127, 128, 254, 255]) : g.int(0, 255);
     case 'int32':
       if (g.chance(0.25)) return g.pick(I32_SPECIAL);
       return g.chance(0.6) ? g.int(-9, 9) : (g.next() * 2 ** 32) | 0;

@@ -1,5 +1,5 @@
 /**
- * Type promotion: the lattice bool < int32 < float32 < float64 over tensor dtypes, JS numbers
+ * Type promotion: the lattice bool < uint8 < int32 < float32 < float64 over tensor dtypes, JS numbers
  * and booleans as weak scalars, canCast for in-place writes, and the result dtype of every
  * kind of op.
  */
@@ -8,7 +8,7 @@ import * as k from '../../src/index.js';
 import type { DType, Scalar, Tensor } from '../../src/index.js';
 import { expectAllClose } from '../helpers.js';
 
-const DTYPES: DType[] = ['bool', 'int32', 'float32', 'float64'];
+const DTYPES: DType[] = ['bool', 'uint8', 'int32', 'float32', 'float64'];
 const rank = (d: DType) => DTYPES.indexOf(d);
 
 /** A small tensor of `dtype` whose values every op below accepts. */
@@ -17,6 +17,8 @@ const sample = (dtype: DType): Tensor => k.tensor([1, 0, 2], { dtype });
 describe('resultType', () => {
   describe('two tensor dtypes: the higher one in the lattice', () => {
     const table: [DType, DType, DType][] = [
+      ['bool', 'uint8', 'uint8'], ['uint8', 'uint8', 'uint8'], ['uint8', 'int32', 'int32'], ['uint8', 'float32', 'float32'],
+      ['uint8', 'float64', 'float64'],
       ['bool', 'bool', 'bool'], ['bool', 'int32', 'int32'], ['bool', 'float32', 'float32'], ['bool', 'float64', 'float64'],
       ['int32', 'int32', 'int32'], ['int32', 'float32', 'float32'], ['int32', 'float64', 'float64'],
       ['float32', 'float32', 'float32'], ['float32', 'float64', 'float64'], ['float64', 'float64', 'float64'],
@@ -34,6 +36,7 @@ describe('resultType', () => {
     // Columns: a JS boolean, an integer number, a non-integer number.
     const table: [DType, DType, DType, DType][] = [
       ['bool', 'bool', 'int32', 'float32'],
+      ['uint8', 'uint8', 'uint8', 'float32'],
       ['int32', 'int32', 'int32', 'float32'],
       ['float32', 'float32', 'float32', 'float32'],
       ['float64', 'float64', 'float64', 'float64'],
@@ -74,18 +77,19 @@ describe('resultType', () => {
 
   it('rejects unknown dtype names and an empty operand list', () => {
     expect(() => k.resultType('float16' as DType, 'int32')).toThrow(k.DTypeError);
-    expect(() => k.resultType('float16' as DType)).toThrow('resultType: unknown dtype float16 (valid: float32, float64, int32, bool)');
+    expect(() => k.resultType('float16' as DType)).toThrow('resultType: unknown dtype float16 (valid: float32, float64, int32, uint8, bool)');
     expect(() => k.resultType()).toThrow(k.ValueError);
   });
 });
 
 describe('canCast (what an in-place op may store)', () => {
-  // Rows: from; columns: to (bool, int32, float32, float64). A category may not go down.
+  // Rows: from; columns: to (bool, uint8, int32, float32, float64). A category may not go down.
   const table: Record<DType, boolean[]> = {
-    bool: [true, true, true, true],
-    int32: [false, true, true, true],
-    float32: [false, false, true, true],
-    float64: [false, false, true, true],
+    bool: [true, true, true, true, true],
+    uint8: [false, true, true, true, true],
+    int32: [false, true, true, true, true],
+    float32: [false, false, false, true, true],
+    float64: [false, false, false, true, true],
   };
   it.each(DTYPES)('from %s', (from) => {
     expect(DTYPES.map((to) => k.canCast(from, to))).toEqual(table[from]);
@@ -97,7 +101,7 @@ describe('result dtypes of ops', () => {
     const r = k.resultType(a, b);
     return r === 'bool' ? 'int32' : r;
   };
-  const toFloat = (d: DType): DType => (d === 'bool' || d === 'int32' ? 'float32' : d);
+  const toFloat = (d: DType): DType => (d === 'bool' || d === 'uint8' || d === 'int32' ? 'float32' : d);
 
   const binary: { name: string; f: (a: Tensor | Scalar, b: Tensor | Scalar) => Tensor; rule: (a: DType, b: DType) => DType }[] = [
     { name: 'add', f: k.add, rule: arith },
@@ -156,8 +160,9 @@ describe('result dtypes of ops', () => {
   });
 
   const reductions: { name: string; f: (x: Tensor) => Tensor; rule: (d: DType) => DType }[] = [
-    { name: 'sum', f: (x) => x.sum(), rule: (d) => (d === 'bool' ? 'int32' : d) },
-    { name: 'prod', f: (x) => x.prod(0), rule: (d) => (d === 'bool' ? 'int32' : d) },
+    // PyTorch's int64 for bool and uint8, stored as int32.
+    { name: 'sum', f: (x) => x.sum(), rule: (d) => (d === 'bool' || d === 'uint8' ? 'int32' : d) },
+    { name: 'prod', f: (x) => x.prod(0), rule: (d) => (d === 'bool' || d === 'uint8' ? 'int32' : d) },
     { name: 'max', f: (x) => x.max(), rule: (d) => d },
     { name: 'min', f: (x) => x.min(0, true), rule: (d) => d },
     { name: 'argmax', f: (x) => x.argmax(), rule: () => 'int32' },
@@ -221,10 +226,10 @@ describe('creation dtypes', () => {
     expect(k.tensor([true, false]).dtype).toBe('bool');
     expect(k.tensor([]).dtype).toBe('float32');
   });
-  it('typed arrays keep their type; Uint8Array reads as int32', () => {
+  it('typed arrays keep their type; a Uint8Array is uint8', () => {
     expect(k.tensor(new Float64Array(2)).dtype).toBe('float64');
     expect(k.tensor(new Int32Array(2)).dtype).toBe('int32');
-    expect(k.tensor(new Uint8Array(2)).dtype).toBe('int32');
+    expect(k.tensor(new Uint8Array(2)).dtype).toBe('uint8');
     expect(k.tensor(new Float32Array(2), { dtype: 'float64' }).dtype).toBe('float64');
   });
   it('arange is int32 for integer arguments and float32 otherwise', () => {

@@ -29,6 +29,7 @@ export const ONNX_TYPE: Record<DType, TensorProto_DataType> = {
   float32: TensorProto_DataType.FLOAT,
   float64: TensorProto_DataType.DOUBLE,
   int32: TensorProto_DataType.INT32,
+  uint8: TensorProto_DataType.UINT8,
   bool: TensorProto_DataType.BOOL,
 };
 
@@ -90,6 +91,9 @@ export function tensorProto(
       break;
     case 'int64':
       raw = new Uint8Array(BigInt64Array.from(Array.from(values, (x) => BigInt(x))).buffer);
+      break;
+    case 'uint8':
+      raw = Uint8Array.from(values);
       break;
     case 'bool':
       raw = Uint8Array.from(values, (x) => (x !== 0 ? 1 : 0));

@@ -6,7 +6,7 @@ import { specKey, type KernelSpec, type MatmulSpec } from '../../../compiler/ker
 import type { Layout } from '../../../compiler/lower.js';
 import type { DType, TypedArray } from '../../../runtime/dtype.js';
 
-export type GpuDType = 'float32' | 'int32' | 'bool';
+export type GpuDType = 'float32' | 'int32' | 'uint8' | 'bool';
 
 /** The smallest normal float32. */
 export const FLT_MIN = 1.1754943508222875e-38;

@@ -31,7 +31,7 @@ afterAll(() => {
 /** Suites that need the adapter. */
 const onGpu = describe.skipIf(runner === undefined);
 
-const GPU_DTYPES: readonly GpuDType[] = ['float32', 'int32', 'bool'];
+const GPU_DTYPES: readonly GpuDType[] = ['float32', 'int32', 'uint8', 'bool'];
 
 function seedOf(name: string): number {
   let h = 2166136261;
@@ -44,14 +44,16 @@ const F32_SPECIAL = [
   1e-30, -1e30, 16777217, 88.72, -103.9, 17.9, -9.2, 1e-8, Math.PI, 1048577, 1e-40, 4096.5, -5000.25, 0.9999, 1.0001, 3e9, -3e9,
 ];
 const I32_SPECIAL = [0, 1, -1, 2, -2, 3, -7, 2147483647, -2147483648, 46341, -46341, 65536, 1 << 30];
+const U8_SPECIAL = [0, 1, 2, 15, 16, 127, 128, 254, 255];
 
 /** `n` values of `dtype`: the special values (shuffled into the first positions), then several scales. */
 function values(dtype: GpuDType, n: number, next: () => number): TypedArray {
   const out = new ARRAY_OF[dtype](n);
-  const special = dtype === 'float32' ? F32_SPECIAL : dtype === 'int32' ? I32_SPECIAL : [0, 1];
+  const special = dtype === 'float32' ? F32_SPECIAL : dtype === 'int32' ? I32_SPECIAL : dtype === 'uint8' ? U8_SPECIAL : [0, 1];
   for (let i = 0; i < n; i++) {
     const k = next();
     if (dtype === 'bool') out[i] = k < 0.5 ? 0 : 1;
+    else if (dtype === 'uint8') out[i] = k < 0.5 ? Math.floor(next() * 8) : Math.floor(next() * 256);
     else if (dtype === 'int32') out[i] = k < 0.5 ? Math.floor(next() * 41) - 20 : k < 0.75 ? Math.floor(next() * 2001) - 1000 : (next() * 4294967296) | 0;
     else out[i] = k < 0.4 ? next() * 20 - 10 : k < 0.8 ? (next() * 2 - 1) * 10 ** Math.floor(next() * 16 - 8) : next() * 8 - 4;
   }

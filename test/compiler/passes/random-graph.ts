@@ -20,11 +20,12 @@ const SPECIALS: Record<DType, readonly number[]> = {
   float32: [0, -0, 1, -1, 0.5, 2, 3, NaN, Infinity, -Infinity, 3.4e38, 1e-45, 0.1, 16777217, -7.25],
   float64: [0, -0, 1, -1, 0.5, 2, 3, NaN, Infinity, -Infinity, 1.7976931348623157e308, 5e-324, 0.1, 16777217, -7.25],
   int32: [0, 1, -1, 2, 3, 7, 2147483647, -2147483648, 16777217, -5, 65536],
+  uint8: [0, 1, 2, 3, 127, 128, 255],
   bool: [0, 1],
 };
 
-const NUMERIC: readonly DType[] = ['float32', 'float64', 'int32'];
-const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+const NUMERIC: readonly DType[] = ['float32', 'float64', 'int32', 'uint8'];
+const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
 
 /** A random graph with the means to run it. */
 export interface RandomCase {
@@ -42,7 +43,7 @@ export function randomCase(next: () => number): RandomCase {
   const shape = pick([[], [3], [2, 3]]);
   const b = new GraphBuilder();
   /** Value nodes of `shape` by dtype, for operands. */
-  const pool: Record<DType, number[]> = { float32: [], float64: [], int32: [], bool: [] };
+  const pool: Record<DType, number[]> = { float32: [], float64: [], int32: [], uint8: [], bool: [] };
   /** Nodes that may be written in place (inputs and fresh computed values, never broadcast views). */
   const writable: number[] = [];
   let guards = 0;
@@ -59,7 +60,7 @@ export function randomCase(next: () => number): RandomCase {
 
   const inputDtypes: DType[] = [pick(NUMERIC)];
   inputDtypes.push(inputDtypes[0]!, pick(ALL));
-  const inputData = inputDtypes.map((dt) => Array.from({ length: shape.reduce((a, c) => a * c, 1) }, () => (chance(0.5) ? pick(SPECIALS[dt]) : dt === 'int32' ? Math.floor(next() * 200 - 100) : dt === 'bool' ? (chance(0.5) ? 1 : 0) : next() * 20 - 10)));
+  const inputData = inputDtypes.map((dt) => Array.from({ length: shape.reduce((a, c) => a * c, 1) }, () => (chance(0.5) ? pick(SPECIALS[dt]) : dt === 'int32' ? Math.floor(next() * 200 - 100) : dt === 'uint8' ? Math.floor(next() * 256) : dt === 'bool' ? (chance(0.5) ? 1 : 0) : next() * 20 - 10)));
   // Inputs 0 and 1 have one dtype, so they can be one tensor's memory passed twice.
   const aliased = chance(0.3);
   inputDtypes.forEach((dt, slot) => {
@@ -85,7 +86,7 @@ export function randomCase(next: () => number): RandomCase {
   for (let s = 0; s < steps; s++) {
     const dt = numericDtype();
     const x = operand(dt);
-    const float = dt !== 'int32';
+    const float = dt === 'float32' || dt === 'float64';
     switch (Math.floor(next() * 13)) {
       case 0: add(prim(pick(accepting('unary', dt)), [x])); break;
       case 1: {
@@ -145,7 +146,7 @@ export function randomCase(next: () => number): RandomCase {
       case 8: {
         if (writable.length === 0) break;
         const target = pick(writable);
-        const value = pick([...pool.float32, ...pool.float64, ...pool.int32, ...pool.bool]);
+        const value = pick([...pool.float32, ...pool.float64, ...pool.int32, ...pool.uint8, ...pool.bool]);
         b.effect('write', [target, value]);
         break;
       }
@@ -170,7 +171,7 @@ export function randomCase(next: () => number): RandomCase {
       }
     }
   }
-  const values = [...pool.float32, ...pool.float64, ...pool.int32, ...pool.bool];
+  const values = [...pool.float32, ...pool.float64, ...pool.int32, ...pool.uint8, ...pool.bool];
   const outputs = [...new Set(Array.from({ length: 1 + Math.floor(next() * 3) }, () => pick(values)))];
   const inputs = (): Inputs => {
     const made = inputDtypes.map((dt, k) => dense(dt, shape, inputData[k]));

@@ -36,6 +36,12 @@ function special(next: () => number, shape: number[]): Tensor {
   return tensor(Float32Array.from(values), { shape });
 }
 
+/** A uint8 tensor of `shape` with every byte value possible. */
+function bytes(next: () => number, shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tensor(Uint8Array.from({ length: n }, () => Math.floor(next() * 256)), { shape });
+}
+
 const cases: Case[] = [
   {
     name: 'elementwise chain with broadcasting',
@@ -107,6 +113,14 @@ const cases: Case[] = [
     name: 'comparisons, where and casts',
     args: (next) => [randTensor(next, [4, 4]), randTensor(next, [4])],
     fn: (x: Tensor, y: Tensor) => [where(x.gt(y), x, y.clamp(-0.5, 0.5)), x.le(0).logicalOr(y.eq(y)).cast('float32'), x.mul(100).round().cast('int32').remainder(7)],
+  },
+  {
+    name: 'uint8 images: wrapping arithmetic, casts and reductions',
+    args: (next) => [bytes(next, [3, 4, 5]), bytes(next, [4, 5]), randTensor(next, [4, 5], -300, 300)],
+    fn: (img: Tensor, other: Tensor, x: Tensor) => [
+      img.add(other), img.sub(other).mul(3), img.neg().maximum(other), img.pow(2).add(7), x.cast('uint8').add(img),
+      img.cast('float32').div(255).sub(x), img.sum(0), img.max(-1), img.prod(2), where(img.gt(128), img, other),
+    ],
   },
   {
     name: 'NaN, infinities and -0 flow through unchanged',

@@ -70,6 +70,15 @@ onGpu('compiled graphs replay as WGSL kernels', { timeout: GPU_TIMEOUT }, () => 
     await sameAsEager(f, body, make);
   });
 
+  it('uint8 images: fused wrapping arithmetic, casts and a reduction match eager', async () => {
+    await withSeed('webgpu jit uint8', async (next) => {
+      const body = (img: Tensor, x: Tensor) => img.mul(3).sub(x.cast('uint8')).add(img.gt(200).cast('uint8')).sum(1).add(img.max(1));
+      const bytes = () => tensor(Uint8Array.from({ length: 6 * 40 }, () => Math.floor(next() * 256)), { shape: [6, 40], device: 'webgpu' });
+      const floats = () => tensor(Float32Array.from(uniform(next, 6 * 40, -400, 400)), { shape: [6, 40], device: 'webgpu' });
+      await sameAsEager(jit(body), body, (): [Tensor, Tensor] => [bytes(), floats()]);
+    });
+  });
+
   it('softmax, layerNorm and Linear with bias and ReLU match eager', async () => {
     await withSeed('webgpu jit rows and matmul', async (next) => {
       const softmax = (x: Tensor) => x.mul(3).softmax(-1);

@@ -35,7 +35,7 @@ describe('Module.to', () => {
     expect(model.forward(k.randn([4, 2], { dtype: 'float64' })).dtype).toBe('float64');
   });
   it('names the valid devices and dtypes for anything else', () => {
-    expect(() => new nn.Linear(1, 1).to('cuda' as never)).toThrow('Module.to: unknown device or dtype cuda (devices: cpu, webgpu; dtypes: float32, float64, int32, bool)');
+    expect(() => new nn.Linear(1, 1).to('cuda' as never)).toThrow('Module.to: unknown device or dtype cuda (devices: cpu, webgpu; dtypes: float32, float64, int32, uint8, bool)');
   });
   it('is a no-op on the device the module is already on, keeping the tensors', () => {
     const lin = new nn.Linear(2, 2);

@@ -178,7 +178,7 @@ describe('dtypes kiln reads but does not store', () => {
     expect(Number.isNaN(b[5])).toBe(true);
   });
 
-  it('I64, I16, I8 and U8 become int32; an I64 outside the int32 range is an error', () => {
+  it('I64, I16 and I8 become int32, U8 is uint8; an I64 outside the int32 range is an error', () => {
     const i64 = new DataView(new ArrayBuffer(24));
     i64.setBigInt64(0, -2147483648n, true);
     i64.setBigInt64(8, 2147483647n, true);
@@ -199,7 +199,7 @@ describe('dtypes kiln reads but does not store', () => {
     expect(tensors['i16']!.toArray()).toEqual([-32768, 32767]);
     expect(tensors['i8']!.toArray()).toEqual([-128, 127, -1]);
     expect(tensors['u8']!.toArray()).toEqual([255, 0]);
-    expect(tensors['u8']!.dtype).toBe('int32');
+    expect(tensors['u8']!.dtype).toBe('uint8');
 
     i64.setBigInt64(8, 2147483648n, true);
     const tooBig = buildFile({ big: { dtype: 'I64', shape: [3], data_offsets: [0, 24] } }, new Uint8Array(i64.buffer));

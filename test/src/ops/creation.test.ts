@@ -48,7 +48,7 @@ describe('tensor()', () => {
     expect(t.storage.data).not.toBe(f);
     expectAllClose(tensor(Float64Array.from([0.1, 0.2])), [0.1, 0.2], { ...exact, dtype: 'float64' });
     expectAllClose(tensor(Int32Array.from([5, -6, 7, 8]), { shape: [2, 1, 2] }), [5, -6, 7, 8], { ...exact, shape: [2, 1, 2], dtype: 'int32' });
-    expectAllClose(tensor(Uint8Array.from([0, 200, 3])), [0, 200, 3], { ...exact, dtype: 'int32' });
+    expectAllClose(tensor(Uint8Array.from([0, 200, 3])), [0, 200, 3], { ...exact, dtype: 'uint8' });
     expectAllClose(tensor(Int32Array.from([1, 0]), { dtype: 'float64' }), [1, 0], { ...exact, dtype: 'float64' });
     expect(() => tensor(new Float32Array(6), { shape: [4, 2] })).toThrow(/tensor: shape \[4,2\] needs 8 elements, the array has 6/);
     expect(() => tensor(new Int16Array(2) as unknown as Int32Array)).toThrow(DTypeError);

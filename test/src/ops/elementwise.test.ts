@@ -48,6 +48,8 @@ const remainderRef = (a: number, b: number) => {
 /** C's pow: 1^y = 1 and (-1)^±Inf = 1 even where Math.pow says NaN. */
 const powRef = (a: number, b: number) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b));
 const wrap32 = (v: bigint) => Number(BigInt.asIntN(32, v));
+/** A uint8 value: an integer taken modulo 256 (rounded first where a float domain drew it); non-finite gives 0. */
+const wrap8 = (v: number) => (Number.isFinite(v) ? (((Math.round(v) % 256) + 256) % 256) : 0);
 const big = BigInt;
 /** Integer power as repeated int32 multiplication; negative exponents truncate 1/a^|b| toward 0. */
 const powInt = (a: number, b: number) =>
@@ -103,12 +105,12 @@ interface OpRecord {
 }
 
 const FLOATS: DType[] = ['float32', 'float64'];
-const NUM: DType[] = ['float32', 'float64', 'int32'];
-const NUM_BOOL: DType[] = ['float32', 'float64', 'int32', 'bool'];
+const NUM: DType[] = ['float32', 'float64', 'int32', 'uint8'];
+const NUM_BOOL: DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
 /** Arithmetic on bool computes as int32. */
 const promote = (dt: DType): DType => (dt === 'bool' ? 'int32' : dt);
-/** Float-only math promotes int32 and bool to float32. */
-const floatOut = (dt: DType): DType => (dt === 'int32' || dt === 'bool' ? 'float32' : dt);
+/** Float-only math promotes int32, uint8 and bool to float32. */
+const floatOut = (dt: DType): DType => (dt === 'int32' || dt === 'uint8' || dt === 'bool' ? 'float32' : dt);
 const boolOut = (): DType => 'bool';
 
 const I = Infinity;
@@ -244,7 +246,8 @@ const ops: OpRecord[] = [
   },
   {
     name: 'clamp', arity: 1, call: unaryCall((x) => x.clamp(-2, 3)), ref: (x) => (Number.isNaN(x) ? NaN : Math.min(Math.max(x, -2), 3)),
-    domain: [uni(-5, 5)], dtypes: NUM, special: [[NaN, NaN], [-I, -2], [I, 3], [-0, -0], [2.5, 2.5]], int32Special: [[-2147483648, -2], [7, 3]],
+    // Not uint8: a bound of -2 has no uint8 value.
+    domain: [uni(-5, 5)], dtypes: ['float32', 'float64', 'int32'], special: [[NaN, NaN], [-I, -2], [I, 3], [-0, -0], [2.5, 2.5]], int32Special: [[-2147483648, -2], [7, 3]],
   },
   {
     name: 'isnan', arity: 1, call: unaryCall((x) => x.isnan()), ref: (x) => (Number.isNaN(x) ? 1 : 0),
@@ -285,10 +288,11 @@ const outDtype = (op: OpRecord, dt: DType): DType => (op.out ? op.out(dt) : dt);
 
 /** The reference result of `op` on stored operand values, rounded as the result dtype stores it. */
 function expected(op: OpRecord, dt: DType, xs: number[]): number {
-  const v = (dt === 'int32' || dt === 'bool') && op.refInt ? op.refInt(...xs) : op.ref(...xs);
+  const v = (dt === 'int32' || dt === 'uint8' || dt === 'bool') && op.refInt ? op.refInt(...xs) : op.ref(...xs);
   switch (outDtype(op, dt)) {
     case 'float32': return Math.fround(v);
     case 'bool': return v !== 0 ? 1 : 0;
+    case 'uint8': return wrap8(v);
     default: return v;
   }
 }
@@ -302,13 +306,14 @@ function tolerance(op: OpRecord, dt: DType): Tol {
 
 /** Values for operand `i` of `op`, as dtype `dt` would hold them (float32-rounded, integers, 0/1). */
 function draw(op: OpRecord, dt: DType, i: number, n: number, next: () => number): number[] {
-  const isInt = dt === 'int32' || dt === 'bool';
+  const isInt = dt === 'int32' || dt === 'uint8' || dt === 'bool';
   const raw = isInt && op.intDomain ? op.intDomain[i]!(next, n) : op.domain[i]!(next, n);
   switch (dt) {
     case 'float32': return raw.map(Math.fround);
     case 'float64': return raw;
     // Non-finite values have no int32 form; `+ 0` turns -0 into the 0 an Int32Array stores.
     case 'int32': return raw.map((v) => (Number.isFinite(v) ? Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.round(v))) + 0 : 0));
+    case 'uint8': return raw.map(wrap8);
     case 'bool': return raw.map((v) => (Math.round(v) !== 0 ? 1 : 0));
   }
 }

@@ -94,8 +94,9 @@ interface Reduction {
 }
 
 const same = (dt: DType): DType => dt;
-const intSum = (dt: DType): DType => (dt === 'bool' ? 'int32' : dt);
-const floatOut = (dt: DType): DType => (dt === 'int32' || dt === 'bool' ? 'float32' : dt);
+/** PyTorch sums and multiplies bool and uint8 in int64, which kiln stores as int32. */
+const intSum = (dt: DType): DType => (dt === 'bool' || dt === 'uint8' ? 'int32' : dt);
+const floatOut = (dt: DType): DType => (dt === 'int32' || dt === 'uint8' || dt === 'bool' ? 'float32' : dt);
 const asInt32 = (): DType => 'int32';
 const asBool = (): DType => 'bool';
 /** Composites that round at several float32 steps (centering, squaring, exp, log). */
@@ -107,26 +108,26 @@ const prodDomain: Domain = (next, n) => uniform(next, n, 0.5, 1.5).map((v) => (n
 const tieDomain: Domain = (next, n) => Array.from({ length: n }, () => randInt(next, -3, 3) / 2);
 
 const reductions: Reduction[] = [
-  { name: 'sum', call: (x, a, kd) => x.sum(a, kd), ref: sumRef, refInt: sumInt, dtypes: ['float32', 'float64', 'int32', 'bool'], out: intSum, domain: (nx, n) => uniform(nx, n, -10, 10) },
-  { name: 'mean', call: (x, a, kd) => x.mean(a, kd), ref: meanRef, dtypes: ['float32', 'float64', 'int32', 'bool'], out: floatOut, domain: (nx, n) => uniform(nx, n, -10, 10) },
-  { name: 'prod', call: (x, a, kd) => x.prod(a, kd), ref: (v) => v.reduce((p, x) => p * x, 1), refInt: prodInt, dtypes: ['float32', 'float64', 'int32'], out: same, domain: prodDomain },
-  { name: 'max', call: (x, a, kd) => x.max(a, kd), ref: maxRef, dtypes: ['float32', 'float64', 'int32', 'bool'], out: same, domain: tieDomain },
-  { name: 'min', call: (x, a, kd) => x.min(a, kd), ref: minRef, dtypes: ['float32', 'float64', 'int32', 'bool'], out: same, domain: tieDomain },
+  { name: 'sum', call: (x, a, kd) => x.sum(a, kd), ref: sumRef, refInt: sumInt, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'], out: intSum, domain: (nx, n) => uniform(nx, n, -10, 10) },
+  { name: 'mean', call: (x, a, kd) => x.mean(a, kd), ref: meanRef, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'], out: floatOut, domain: (nx, n) => uniform(nx, n, -10, 10) },
+  { name: 'prod', call: (x, a, kd) => x.prod(a, kd), ref: (v) => v.reduce((p, x) => p * x, 1), refInt: prodInt, dtypes: ['float32', 'float64', 'int32', 'uint8'], out: intSum, domain: prodDomain },
+  { name: 'max', call: (x, a, kd) => x.max(a, kd), ref: maxRef, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'], out: same, domain: tieDomain },
+  { name: 'min', call: (x, a, kd) => x.min(a, kd), ref: minRef, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'], out: same, domain: tieDomain },
   {
     name: 'argmax', call: (x, a, kd) => x.argmax(a as number | undefined, kd), ref: argRef((x, b) => x > b),
-    dtypes: ['float32', 'float64', 'int32', 'bool'], out: asInt32, singleAxis: true, domain: tieDomain,
+    dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'], out: asInt32, singleAxis: true, domain: tieDomain,
   },
   {
     name: 'argmin', call: (x, a, kd) => x.argmin(a as number | undefined, kd), ref: argRef((x, b) => x < b),
-    dtypes: ['float32', 'float64', 'int32'], out: asInt32, singleAxis: true, domain: tieDomain,
+    dtypes: ['float32', 'float64', 'int32', 'uint8'], out: asInt32, singleAxis: true, domain: tieDomain,
   },
   { name: 'var', call: (x, a, kd) => x.var(a, kd), ref: varRef(1), dtypes: ['float32', 'float64', 'int32'], out: floatOut, domain: (nx, n) => uniform(nx, n, -5, 5), tol: COMPOSITE },
   { name: 'var(correction 0)', call: (x, a, kd) => k.var(x, a, kd, 0), ref: varRef(0), dtypes: ['float32', 'float64'], out: floatOut, domain: (nx, n) => uniform(nx, n, -5, 5), tol: COMPOSITE },
   { name: 'std', call: (x, a, kd) => x.std(a, kd), ref: (v) => Math.sqrt(varRef(1)(v)), dtypes: ['float32', 'float64', 'int32'], out: floatOut, domain: (nx, n) => uniform(nx, n, -5, 5), tol: COMPOSITE },
   { name: 'std(correction 0)', call: (x, a, kd) => x.std(a, kd, 0), ref: (v) => Math.sqrt(varRef(0)(v)), dtypes: ['float32', 'float64'], out: floatOut, domain: (nx, n) => uniform(nx, n, -5, 5), tol: COMPOSITE },
   { name: 'logsumexp', call: (x, a, kd) => x.logsumexp(a, kd), ref: logsumexpRef, dtypes: ['float32', 'float64', 'int32'], out: floatOut, domain: (nx, n) => uniform(nx, n, -20, 20), tol: COMPOSITE },
-  { name: 'any', call: (x, a, kd) => x.any(a, kd), ref: (v) => (v.some((x) => x !== 0) ? 1 : 0), dtypes: ['float32', 'int32', 'bool'], out: asBool, domain: (nx, n) => Array.from({ length: n }, () => (nx() < 0.8 ? 0 : 1)) },
-  { name: 'all', call: (x, a, kd) => x.all(a, kd), ref: (v) => (v.every((x) => x !== 0) ? 1 : 0), dtypes: ['float32', 'int32', 'bool'], out: asBool, domain: (nx, n) => Array.from({ length: n }, () => (nx() < 0.2 ? 0 : 2)) },
+  { name: 'any', call: (x, a, kd) => x.any(a, kd), ref: (v) => (v.some((x) => x !== 0) ? 1 : 0), dtypes: ['float32', 'int32', 'uint8', 'bool'], out: asBool, domain: (nx, n) => Array.from({ length: n }, () => (nx() < 0.8 ? 0 : 1)) },
+  { name: 'all', call: (x, a, kd) => x.all(a, kd), ref: (v) => (v.every((x) => x !== 0) ? 1 : 0), dtypes: ['float32', 'int32', 'uint8', 'bool'], out: asBool, domain: (nx, n) => Array.from({ length: n }, () => (nx() < 0.2 ? 0 : 2)) },
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -138,6 +139,8 @@ function draw(r: Reduction, dt: DType, n: number, next: () => number): number[] 
     case 'float32': return raw.map(Math.fround);
     case 'float64': return raw;
     case 'int32': return raw.map((v) => Math.round(v * 3) + 0);
+    // Negative draws wrap to the top of the range, so 255 and its neighbours occur.
+    case 'uint8': return raw.map((v) => (Math.round(v * 3) + 256) % 256);
     case 'bool': return raw.map((v) => (v > 0 ? 1 : 0));
   }
 }
@@ -148,7 +151,7 @@ function randomInput(r: Reduction, dt: DType, shape: number[], next: () => numbe
 }
 
 function expectedOf(r: Reduction, dt: DType, v: number[]): number {
-  const x = (dt === 'int32' || dt === 'bool') && r.refInt ? r.refInt(v) : r.ref(v);
+  const x = (dt === 'int32' || dt === 'uint8' || dt === 'bool') && r.refInt ? r.refInt(v) : r.ref(v);
   return r.out(dt) === 'float32' ? Math.fround(x) : x;
 }
 

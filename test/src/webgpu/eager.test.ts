@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  DTypeError, DeviceError, Tensor, ValueError, cat, manualSeed, memory, rand, randn, stack, tensor, tidy, webgpu, zeros,
+  DTypeError, DeviceError, Tensor, ValueError, cat, manualSeed, memory, rand, randn, scatterAdd, stack, tensor, tidy, webgpu, zeros,
 } from '../../../src/index.js';
 import { initEagerForTests } from '../../webgpu.js';
 import { rng, uniform } from '../../helpers.js';
@@ -155,6 +155,34 @@ onGpu('webgpu eager ops match the cpu', { timeout: GPU_TIMEOUT }, () => {
     await same((x) => x.cast('int32'), [a]);
     await same((x) => x.cast('bool'), [a]);
     await same((x) => x.cast('int32').cast('float32').add(x.gt(0).cast('float32')), [a]);
+  });
+
+  it('uint8: wrapping arithmetic, casts from floats and reductions', async () => {
+    const n = 3 * 64;
+    const next = rng(21);
+    const bytes = Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
+    const other = Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
+    const img: [Tensor, Tensor] = [tensor(bytes, { shape: [3, 64] }), tensor(bytes, { shape: [3, 64], device: 'webgpu' })];
+    const b: [Tensor, Tensor] = [tensor(other, { shape: [3, 64] }), tensor(other, { shape: [3, 64], device: 'webgpu' })];
+    const f = pair([3, 64], 22, -600, 600);
+    await same((x, y) => x.add(y).sub(x.mul(y)).neg(), [img, b], 0, 0);
+    await same((x, y) => x.pow(y).maximum(y), [img, b], 0, 0);
+    await same((x) => x.cast('uint8'), [f], 0, 0);
+    await same((x, y) => x.cast('uint8').add(y), [f, img], 0, 0);
+    await same((x) => x.cast('float32').div(255), [img], 0, 0);
+    await same((x) => x.sum(1), [img], 0, 0);
+    await same((x) => x.max(0), [img], 0, 0);
+    await same((x) => x.gt(100).cast('uint8').add(x), [img], 0, 0);
+    // Accumulating scatter wraps too: many sources land on each of 4 rows.
+    const rows = Int32Array.from({ length: n }, () => Math.floor(next() * 4));
+    const idx: [Tensor, Tensor] = [tensor(rows, { shape: [3, 64] }), tensor(rows, { shape: [3, 64], device: 'webgpu' })];
+    await same((x, i, y) => scatterAdd(x.narrow(0, 0, 1).expand([4, 64]).clone(), 0, i, y), [img, idx, b], 0, 0);
+  });
+
+  it('int64 casts of floats need the cpu for their range check', () => {
+    const g = tensor([1.5], { device: 'webgpu' });
+    expect(() => g.cast('int64')).toThrow(DTypeError);
+    expect(() => g.cast('int64')).toThrow('cast: int64 of a float32 tensor on webgpu needs its range checked on the cpu');
   });
 
   it('in-place add_ on a tensor and on a view', async () => {
