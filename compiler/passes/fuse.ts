@@ -247,13 +247,16 @@ export function planFusion(graph: Graph, layouts: readonly (StaticLayout | undef
     const ms = members.get(g)!;
     const at = ms[ms.length - 1]!;
     const root = roots[t];
+    // The kernel runs at its last member: a target made after that (even one nothing else
+    // reads, its value about to be overwritten) does not exist yet when the kernel stores.
+    const later = t > at;
     const between = nodes.slice(at + 1, w).some((n, j) => live[at + 1 + j] && n.inputs.some((x) => roots[x] === root));
     const inGroup = new Set(ms);
     const aliased = ms.some((m) => nodes[m]!.inputs.some((x) => !inGroup.has(x) && roots[x] === root && x !== t));
     const otherOutputs = ms.some((m) => m !== v && (keep.has(m) || users[m]!.some((u) => !inGroup.has(u))));
     const elsewhere = deviceOf(t) !== deviceOf(v);
-    if (between || aliased || otherOutputs || elsewhere) {
-      rejected.push(`%${v} not stored straight into %${t} by the write %${w}: ${between ? 'the target is used in between' : aliased ? 'the kernel reads the target through another view' : otherOutputs ? 'the kernel has other results' : 'they live on different devices'}`);
+    if (later || between || aliased || otherOutputs || elsewhere) {
+      rejected.push(`%${v} not stored straight into %${t} by the write %${w}: ${later ? 'the target is made after the kernel' : between ? 'the target is used in between' : aliased ? 'the kernel reads the target through another view' : otherOutputs ? 'the kernel has other results' : 'they live on different devices'}`);
       continue;
     }
     into.set(g, { value: v, target: t, write: w });

@@ -1,4 +1,5 @@
 /** Reductions (with axes and keepdim) and matmul (vector, matrix, batched with broadcast batch dims). */
+import { matmulAccumulator } from '../../compiler/ref/evaluate.js';
 import { matmul } from '../../src/index.js';
 import { build, sizeOfShape, unravel } from '../src/ref-arrays.js';
 import type { OpRecord, RefValue } from './op-record.js';
@@ -147,7 +148,9 @@ const matmulOp: OpRecord = {
     const m = A.shape[ar - 2]!, k = A.shape[ar - 1]!, n = B.shape[br - 1]!;
     const batch = broadcast(A.shape.slice(0, ar - 2), B.shape.slice(0, br - 2));
     const full = [...batch, m, n];
-    const isInt = a!.dtype === 'int32';
+    // The active engine's order and precision of accumulation (float32 sums on the Wasm
+    // kernel, where an overflowing product meeting its opposite gives NaN, not ±Infinity).
+    const step = matmulAccumulator(a!.dtype);
     const u = unitRoundoff(a!.dtype === 'int32' ? 'float64' : a!.dtype);
     const at = (x: RefValue, rank: number, bi: number[], i: number, j: number) => {
       const lead = x.shape.slice(0, rank - 2);
@@ -161,7 +164,7 @@ const matmulOp: OpRecord = {
       let s = 0, mag = 0;
       for (let q = 0; q < k; q++) {
         const x = at(A, ar, bi, i, q), y = at(B, br, bi, q, j);
-        s = isInt ? (s + Math.imul(x, y)) | 0 : s + x * y;
+        s = step(s, x, y);
         mag += Math.abs(x * y);
       }
       values.push(s);

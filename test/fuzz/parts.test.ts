@@ -1,8 +1,10 @@
 /** The fuzzer's own parts: the comparisons it judges by, and the shrinker it reports through. */
 import { describe, expect, it } from 'vitest';
-import { compareBitwise, compareToRef } from './check.js';
+import { matmul, tensor } from '../../src/index.js';
+import { compareBitwise, compareToRef, readCpu } from './check.js';
 import { generate } from './generate.js';
 import type { RefValue } from './op-record.js';
+import { opNamed } from './ops.js';
 import type { Program } from './program.js';
 import type { Failure } from './runners.js';
 import { shrink, signature } from './shrink.js';
@@ -32,6 +34,16 @@ describe('comparisons', () => {
     expect(compareBitwise(f32([1, 2]), { ...f32([1, 2]), shape: [2, 1] }, ['jit', 'eager'])).toBe('shape: jit [2], eager [2,1]');
     expect(compareBitwise(f32([-0]), f32([0]), ['jit', 'eager'])).toBe('element 0 (sign of zero): jit -0, eager 0');
     expect(compareBitwise(f32([1, NaN]), f32([1, NaN]), ['jit', 'eager'])).toBeUndefined();
+  });
+});
+
+describe('references', () => {
+  it('matmul accumulates as the active engine does: an overflowing float32 product meets an infinite one', () => {
+    // float64 sums give Infinity; float32 sums on the Wasm kernel give Inf + (-Inf) = NaN.
+    const a = tensor(Float64Array.from([-2, 3e38, 1, 1]), { shape: [4], dtype: 'float32' });
+    const b = tensor(Float64Array.from([-Infinity, -1.8, -1.2, 1e-30, 0.3, 1.1, -2.3, 1.3]), { shape: [4, 2], dtype: 'float32' });
+    const ref = opNamed('matmul').ref([readCpu(a), readCpu(b)], {});
+    expect(compareToRef(readCpu(matmul(a, b)), ref, 'accumulate', 'cpu')).toBeUndefined();
   });
 });
 

@@ -41,6 +41,23 @@ describe('a tensor written in place and then returned', () => {
     expectJitEqualsEager('grad of max over sum', (a, b) => grad((x: Tensor, y: Tensor) => x.sum(0).maximum(y).sum(), 0)(a, b), [[3, 4], [4]]);
   });
 
+  it('a dead write into an intermediate made after its value replays (it used to crash)', () => {
+    expectJitEqualsEager('dead write into a later value', (x, a, b) => {
+      const e = a.eq(b);
+      const s = b.sqrt();
+      s.copy_(e);
+      return [x];
+    }, [[2], [4], [4]]);
+  });
+
+  it('a write into an intermediate made after its value, then read, replays', () => {
+    expectJitEqualsEager('write into a later value, read', (a, b) => {
+      const e = a.eq(b);
+      const s = b.exp();
+      return [s.copy_(e).square()];
+    }, [[4], [4]]);
+  });
+
   it('a broadcast of a row result that is itself returned replays', () => {
     expectJitEqualsEager('broadcast result', (a) => [a.sum(1, true).expand([3, 4]), a.exp().sum(1, true).mul(2)], [[3, 4]]);
   });
