@@ -82,10 +82,15 @@ export interface RecurrentOptions {
   batchFirst?: boolean;
 }
 
-function layerCount(op: string, options: RecurrentOptions): number {
+/** The stacked cells of a multi-layer RNN: the first reads the input, the rest the layer below. */
+function layerCells<C>(
+  op: string, inputSize: number, hiddenSize: number, options: RecurrentOptions,
+  make: (inputSize: number, hiddenSize: number, options: { bias: boolean }) => C,
+): C[] {
   const n = options.numLayers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`${op}: numLayers must be a positive integer (got ${n})`);
-  return n;
+  const bias = options.bias !== false;
+  return Array.from({ length: n }, (_, i) => make(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
 }
 
 /** Time steps of x as [N, features] tensors, checking the layout. */
@@ -108,10 +113,8 @@ export class LSTM extends Module {
   readonly batchFirst: boolean;
   constructor(readonly inputSize: number, readonly hiddenSize: number, options: RecurrentOptions = {}) {
     super();
-    const n = layerCount('LSTM', options);
     this.batchFirst = options.batchFirst ?? false;
-    const bias = options.bias !== false;
-    this.cells = Array.from({ length: n }, (_, i) => new LSTMCell(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
+    this.cells = layerCells('LSTM', inputSize, hiddenSize, options, (i, h, o) => new LSTMCell(i, h, o));
   }
   forward(x: Tensor, state?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
     let xs = steps('LSTM', x, this.inputSize, this.batchFirst);
@@ -132,10 +135,8 @@ export class GRU extends Module {
   readonly batchFirst: boolean;
   constructor(readonly inputSize: number, readonly hiddenSize: number, options: RecurrentOptions = {}) {
     super();
-    const n = layerCount('GRU', options);
     this.batchFirst = options.batchFirst ?? false;
-    const bias = options.bias !== false;
-    this.cells = Array.from({ length: n }, (_, i) => new GRUCell(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
+    this.cells = layerCells('GRU', inputSize, hiddenSize, options, (i, h, o) => new GRUCell(i, h, o));
   }
   forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
     let xs = steps('GRU', x, this.inputSize, this.batchFirst);
