@@ -9,7 +9,7 @@
  * happen after a write it used to precede. These facts are what the passes check.
  */
 import { InternalError } from '../../runtime/errors.js';
-import type { Graph, Node } from '../ir/graph.js';
+import { makeNode, type Graph, type Node } from '../ir/graph.js';
 import { definesValue } from '../ir/kinds.js';
 import { primitiveRules, type Prim } from '../ir/primitives.js';
 
@@ -103,10 +103,11 @@ export class Rebuilder {
 
   /** `n` with its operands (and a gradient input's source) renumbered into the new graph. */
   renumber(n: Node): Node {
-    let params = n.params;
-    const source = n.op === 'input' ? (n.params as { source?: { kind: string; of?: number } }).source : undefined;
-    if (source?.kind === 'grad' && source.of !== undefined) params = { ...n.params, source: { ...source, of: this.#mapped(source.of) } };
-    return { op: n.op, inputs: n.inputs.map((x) => this.#mapped(x)), params, shape: n.shape.slice(), dtype: n.dtype };
+    let params: object = n.params;
+    if (n.op === 'input' && n.params.source.kind === 'grad') {
+      params = { ...n.params, source: { ...n.params.source, of: this.#mapped(n.params.source.of) } };
+    }
+    return makeNode(n.op, n.inputs.map((x) => this.#mapped(x)), params, n.shape.slice(), n.dtype);
   }
 
   #mapped(x: number): number {

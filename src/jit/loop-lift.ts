@@ -12,7 +12,7 @@
  * between iterations outside the carried variables) leaves the native, guarded recording.
  */
 import { fmtShape } from '../../runtime/errors.js';
-import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import { makeNode, type EffectParams, type Graph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 
 /** What the tracer noted about one evaluation of the loop's condition and the body after it. */
@@ -112,7 +112,7 @@ class SubgraphBuilder {
     for (let k = from; k < to; k++) {
       const n = this.source.nodes[it.nodes[k]!]!;
       this.at.set(k, this.graph.nodes.length);
-      this.graph.nodes.push({ op: n.op, inputs: it.refs[k]!.map(resolve), params: n.params, shape: n.shape.slice(), dtype: n.dtype });
+      this.graph.nodes.push(makeNode(n.op, it.refs[k]!.map(resolve), n.params, n.shape.slice(), n.dtype));
     }
   }
 }

@@ -5,7 +5,7 @@
  * reaches without receiving it becomes a captured input, read live on every later call.
  */
 import type { DType } from '../../runtime/dtype.js';
-import type { EffectParams, Graph, InputSource, Node } from '../../compiler/ir/graph.js';
+import { makeNode, type EffectParams, type Graph, type InputSource, type Node } from '../../compiler/ir/graph.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { observeApply, type ConstantSource } from '../dispatch.js';
@@ -127,7 +127,7 @@ export class Trace {
   }
 
   #node(op: Node['op'], inputs: number[], params: object, shape: readonly number[], dtype: DType): number {
-    this.graph.nodes.push({ op, inputs, params, shape: shape.slice(), dtype });
+    this.graph.nodes.push(makeNode(op, inputs, params, shape.slice(), dtype));
     this.gradModes.push(isGradEnabled());
     if (this.recordSites) this.sites[this.graph.nodes.length - 1] = captureSite();
     return this.graph.nodes.length - 1;

@@ -1,6 +1,6 @@
 /** Builds graphs node by node for IR tests, with each primitive's metadata from inferMeta. */
 import type { DType } from '../../runtime/dtype.js';
-import type { EffectParams, Graph, InputSource, Node } from '../../compiler/ir/graph.js';
+import { makeNode, type EffectParams, type Graph, type InputSource, type Node } from '../../compiler/ir/graph.js';
 import { inferMeta } from '../../compiler/ir/infer.js';
 import type { Params, Prim } from '../../compiler/ir/primitives.js';
 
@@ -29,11 +29,11 @@ export class GraphBuilder {
 
   prim<P extends Prim>(op: P, inputs: number[], params: Params<P> | Record<string, unknown> = {}): number {
     const meta = inferMeta(op, inputs.map((x) => this.nodes[x]!), params as Params<P>);
-    return this.push({ op, inputs, params, shape: meta.shape.slice(), dtype: meta.dtype });
+    return this.push(makeNode(op, inputs, params, meta.shape.slice(), meta.dtype));
   }
 
   effect(op: 'write' | 'observe' | 'setGrad', inputs: number[], params: object = {}): number {
-    return this.push({ op, inputs, params, shape: [], dtype: this.nodes[inputs[0]!]!.dtype });
+    return this.push(makeNode(op, inputs, params, [], this.nodes[inputs[0]!]!.dtype));
   }
 
   observe(x: number, guard: number, expected: number[], gradNull = false): number {
