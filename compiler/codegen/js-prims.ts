@@ -51,6 +51,7 @@ export const jsPrimitives: { [P in ElementwisePrim]: JsRender } = {
   tan: mathFn(M.tan, M.tan64),
   tanh: mathFn(M.tanh, M.tanh64),
   erf: mathFn(M.erf, M.erf64),
+  erfc: mathFn(M.erfc, M.erfc64),
   sigmoid: mathFn(M.sigmoid, M.sigmoid64),
   floor: ([x]) => `Math.floor(${x})`,
   ceil: ([x]) => `Math.ceil(${x})`,

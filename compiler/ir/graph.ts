@@ -113,8 +113,8 @@ export function printGraph(g: Graph): string {
 }
 
 /** A loop node with its condition and body graphs indented under it. */
-function printLoop(i: number, n: Node): string {
-  const p = n.params as EffectParams['loop'];
+function printLoop(i: number, n: NodeOf<'loop'>): string {
+  const p = n.params;
   const indent = (text: string) => text.split('\n').map((l) => '    ' + l).join('\n');
   return [
     `%${i} = loop(${n.inputs.map((x) => `%${x}`).join(', ')}) {carried=${p.carried}, site=${JSON.stringify(p.site)}} : ${n.dtype}${fmtShape(n.shape)}`,

@@ -10,12 +10,12 @@
  * promotion happen before them, as explicit `expand` and `cast` nodes.
  */
 import type { DType } from '../../runtime/dtype.js';
-import { erf64, mod, powC, powInt32, roundHalfEven, sigmoid64 } from '../scalar/f64-math.js';
+import { erf64, erfc64, mod, powC, powInt32, roundHalfEven, sigmoid64 } from '../scalar/f64-math.js';
 
 /** Elementwise primitives of one operand. */
 export type UnaryPrim =
   | 'copy' | 'neg' | 'abs' | 'sign' | 'recip' | 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt'
-  | 'sin' | 'cos' | 'tan' | 'tanh' | 'erf' | 'sigmoid' | 'floor' | 'ceil' | 'round' | 'not' | 'isnan';
+  | 'sin' | 'cos' | 'tan' | 'tanh' | 'erf' | 'erfc' | 'sigmoid' | 'floor' | 'ceil' | 'round' | 'not' | 'isnan';
 
 /** Elementwise primitives of two operands. */
 export type BinaryPrim =
@@ -35,6 +35,8 @@ export type Prim =
 
 /** Parameters of the primitives that take any. */
 export interface ParamsOf {
+  /** A copy to the GPU names the device; other copies have no parameters. */
+  copy: { device?: 'webgpu' };
   cast: { dtype: DType };
   sum: { axes: number[] };
   prod: { axes: number[] };
@@ -51,10 +53,13 @@ export interface ParamsOf {
   concat: { axis: number };
   gather: { axis: number };
   scatterAdd: { axis: number };
-  /** Uniform float32 in [0, 1) from the counter-based generator. */
-  random: { shape: number[]; seed: number; offset: number };
-  /** int32 0..n-1. */
-  iota: { n: number };
+  /**
+   * Uniform float32 in [0, 1) from the counter-based generator; `device` says when eager
+   * code drew them on the GPU, so equal draws on two devices are not merged.
+   */
+  random: { shape: number[]; seed: number; offset: number; device?: 'webgpu' };
+  /** int32 0..n-1 (`device` as random's). */
+  iota: { n: number; device?: 'webgpu' };
 }
 
 
@@ -162,6 +167,7 @@ export const primitiveRules: { [P in Prim]: RuleOf<P> } = {
   tan: mathFn(Math.tan),
   tanh: mathFn(Math.tanh),
   erf: mathFn(erf64),
+  erfc: mathFn(erfc64),
   sigmoid: mathFn(sigmoid64),
   floor: { kind: 'unary', accepts: NUM, ref: Math.floor },
   ceil: { kind: 'unary', accepts: NUM, ref: Math.ceil },

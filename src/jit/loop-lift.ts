@@ -46,14 +46,13 @@ function problemOf(n: Node): string | undefined {
     case 'random': return 'its body draws random numbers';
     case 'loop': case 'loopResult': return 'its body contains another lifted loop';
     case 'input': {
-      const kind = (n.params as EffectParams['input']).source.kind;
-      return kind === 'capture' ? undefined : "its body reads a tensor's `.grad`";
+      return n.params.source.kind === 'capture' ? undefined : "its body reads a tensor's `.grad`";
     }
     default: return undefined;
   }
 }
 
-const isCapture = (n: Node): boolean => n.op === 'input' && (n.params as EffectParams['input']).source.kind === 'capture';
+const isCapture = (n: Node): boolean => n.op === 'input' && n.params.source.kind === 'capture';
 
 /** One iteration's nodes (condition, then body) in a form equal for equal computations. */
 class Iteration {
