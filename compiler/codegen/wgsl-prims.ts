@@ -403,6 +403,8 @@ fn k_reduce(x: f32) -> vec2<f32> {
   // x^2 is split exactly (hi keeps 12 significant bits, so hi^2 is exact): a rounded x^2
   // would put its error, up to x^2 2^-24, into the exponent and so into every result bit.
   // Beyond 10.5 erfc is below 2^-150 and e^(-hi^2) is 0, which also keeps +-Inf finite inside.
+  // Measured against the CPU's erfc over 2^20 points in [-4, 11) on lavapipe: at most 6 ulp
+  // (the polynomial's float32 rounding), 1 ulp for x < -1.
   k_erfc: { deps: ['k_erf', 'k_exp', 'k_isnan'], code: `fn k_erfc(x: f32) -> f32 {
   let a = min(abs(x), 10.5);
   let t = 1.0 / (1.0 + 0.5 * a);

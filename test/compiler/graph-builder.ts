@@ -54,7 +54,7 @@ export function everyKind(): Graph {
   const two = b.scalar(2.5, 'float32', [2, 3]);
   b.constant({ numberSlot: 1 }, 'float64');
   b.constant({ data: [1, 2, 3] }, 'int32', [3]);
-  const unary: Prim[] = ['copy', 'neg', 'abs', 'sign', 'recip', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tan', 'tanh', 'erf', 'sigmoid', 'floor', 'ceil', 'round', 'isnan'];
+  const unary: Prim[] = ['copy', 'neg', 'abs', 'sign', 'recip', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tan', 'tanh', 'erf', 'erfc', 'sigmoid', 'floor', 'ceil', 'round', 'isnan'];
   for (const op of unary) b.prim(op, [x]);
   const binary: Prim[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod'];
   for (const op of binary) b.prim(op, [x, two]);
