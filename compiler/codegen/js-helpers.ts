@@ -56,4 +56,6 @@ export type JsHelper = keyof typeof jsHelpers;
  * `${M.erf}(x)`, so a helper that does not exist fails to compile instead of failing when a
  * kernel first runs.
  */
-export const M = Object.fromEntries(Object.keys(jsHelpers).map((k) => [k, `M.${k}`])) as { readonly [K in JsHelper]: `M.${K}` };
+export const M = Object.fromEntries(Object.keys(jsHelpers).map((k) => [k, `M.${k}`])) as {
+  readonly [K in JsHelper]: `M.${K}`;
+};

@@ -7,9 +7,8 @@ import type { DType } from '../../runtime/dtype.js';
 import { DTypeError, InternalError, ShapeError, fmtShape } from '../../runtime/errors.js';
 import { unreachable } from '../../runtime/unreachable.js';
 import {
-  isElementwiseCall, isViewCall, primCall, primitiveRules,
-  type ElementwisePrim, type ElementwiseRule, type Params, type Prim, type PrimCall, type ReducePrim, type StructuredPrim,
-  type ViewPrim,
+  isElementwiseCall, isViewCall, primCall, primitiveRules, type ElementwisePrim, type ElementwiseRule, type Params,
+  type Prim, type PrimCall, type ReducePrim, type StructuredPrim, type ViewPrim,
 } from './primitives.js';
 import { contiguousStrides, sameShape, sizeOf } from './shape.js';
 

@@ -3,8 +3,8 @@
  * infer.ts, and one table per further fact (JS rendering in codegen/js-prims.ts, WGSL in
  * codegen/wgsl-prims.ts, the VJP in src/autograd/vjp.ts, ONNX in export/onnx/prims.ts).
  * Every table is typed over every primitive it covers, so adding a primitive without a rule,
- * or with a rule of the wrong kind, fails to compile. Everything kiln offers beyond these (softmax, gelu, linear, conv…) is built
- * from them, so the tracer and the fuser see through it.
+ * or with a rule of the wrong kind, fails to compile. Everything kiln offers beyond these
+ * (softmax, gelu, linear, conv…) is built from them, so the tracer and the fuser see through it.
  *
  * Elementwise primitives take operands of one shape and one dtype: broadcasting and type
  * promotion happen before them, as explicit `expand` and `cast` nodes.

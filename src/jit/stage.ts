@@ -69,7 +69,8 @@ function lowerGraph(graph: Graph, outputs: readonly number[], args: readonly Ten
     (n, i) => (roots[i] = n.op !== 'input' && n.op !== 'constant' && isView(n) ? roots[n.inputs[0]!]! : i),
   );
   const layouts = graphLayouts(graph, (n) => {
-    return n.op === 'input' && n.params.source.kind === 'arg' ? args[n.params.source.slot]!.strides : contiguousStrides(n.shape);
+    if (n.op === 'input' && n.params.source.kind === 'arg') return args[n.params.source.slot]!.strides;
+    return contiguousStrides(n.shape);
   });
   const plan = planFusion(graph, layouts, new Set(outputs), roots);
   const kernels = plan.steps.flatMap((st) =>

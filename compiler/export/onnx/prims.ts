@@ -9,7 +9,8 @@ import type { Prim } from '../../ir/primitives.js';
 import { ONNX_TYPE, type OnnxBuilder } from './builder.js';
 
 /** Emits one node of primitive P: its operands' ONNX names in, its value's ONNX name out. */
-export type OnnxRule<P extends Prim = Prim> = (b: OnnxBuilder, x: readonly string[], n: PrimNode<P>, operands: readonly Node[]) => string;
+export type OnnxRule<P extends Prim = Prim> =
+  (b: OnnxBuilder, x: readonly string[], n: PrimNode<P>, operands: readonly Node[]) => string;
 
 /** A primitive with no ONNX counterpart, and why. */
 export interface NoOnnx {
