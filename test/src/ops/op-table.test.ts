@@ -1,25 +1,31 @@
 /**
- * Drives the composite-op table: every record eagerly against its float64 reference, under
- * jit against eager bit for bit (trace call, then replays), and by finite differences in
- * float64 where differentiable. (test/src/webgpu/composite-table.test.ts runs it on WebGPU.)
+ * Drives the op table on the CPU: every row eagerly in float64 against its reference (with
+ * contiguous and with strided inputs), under jit against eager bit for bit (tracing calls
+ * and replays, both layouts), and by finite differences in float64 where differentiable.
+ * (test/src/backends/op-table.test.ts runs it on every other backend.)
  */
 import { describe, expect, it } from 'vitest';
 import { gradcheck, jit, type Tensor } from '../../../src/index.js';
 import { expectAllClose } from '../../helpers.js';
 import { withSeed } from '../random-inputs.js';
 import { expectSameTensor } from '../jit/compare.js';
-import { compositeOps, outputs, toTensor } from './composite-table.js';
+import { opTable } from './op-table.js';
+import { outputs, seedStream, toTensor, type Layout } from './table/record.js';
 
-describe.each(compositeOps)('$name', (op) => {
-  it('eager float64 matches the reference', () => {
+const LAYOUTS: readonly Layout[] = ['contiguous', 'strided'];
+
+describe.each(opTable)('$name', (op) => {
+  it.each(LAYOUTS)('eager float64 matches the reference (%s inputs)', (layout) => {
     withSeed(`${op.name}/reference`, (next) => {
       const inputs = op.inputs(next);
-      const got = outputs(op, inputs.map((x) => toTensor(x, 'float64')));
+      seedStream(op);
+      const got = outputs(op, inputs.map((x) => toTensor(x, 'float64', 'cpu', layout)));
       const want = op.ref(...inputs.map((x) => x.ref));
+      const { rtol, atol } = op.refTol ?? { rtol: 1e-9, atol: 1e-10 };
       expect(got.length).toBe(want.length);
       got.forEach((g, i) => {
         try {
-          expectAllClose(g, want[i]!.values, { shape: want[i]!.shape, rtol: 1e-9, atol: 1e-10 });
+          expectAllClose(g, want[i]!.values, { shape: want[i]!.shape, rtol, atol });
         } catch (e) {
           if (e instanceof Error) e.message = `output ${i}: ${e.message}`;
           throw e;
@@ -28,14 +34,17 @@ describe.each(compositeOps)('$name', (op) => {
     });
   });
 
-  it('jit equals eager bit for bit on the cpu, on the tracing call and on replays', () => {
+  it('jit equals eager bit for bit on the cpu, on tracing calls and on replays', () => {
     withSeed(`${op.name}/jit`, (next) => {
       const f = jit((...xs: Tensor[]) => outputs(op, xs));
-      for (let call = 0; call < 3; call++) {
-        const xs = op.inputs(next).map((x) => toTensor(x, 'float32'));
+      for (const [call, layout] of (['contiguous', 'contiguous', 'contiguous', 'strided', 'strided'] as const).entries()) {
+        const xs = op.inputs(next).map((x) => toTensor(x, 'float32', 'cpu', layout));
+        seedStream(op);
         const eager = outputs(op, xs);
+        seedStream(op);
         const compiled = f(...xs);
-        eager.forEach((e, i) => expectSameTensor(compiled[i], e, `call ${call}, output ${i}`));
+        expect(compiled.length, `call ${call}: outputs`).toBe(eager.length);
+        eager.forEach((e, i) => expectSameTensor(compiled[i], e, `call ${call} (${layout}), output ${i}`));
       }
     });
   });
@@ -50,6 +59,7 @@ describe.each(compositeOps)('$name', (op) => {
         const f = (...floatsIn: Tensor[]) => {
           const xs = fixed.slice();
           floatAt.forEach((i, j) => (xs[i] = floatsIn[j]!));
+          seedStream(op);
           return outputs(op, xs).filter((o) => o.dtype === 'float64').map((o, i) => o.mul(i + 1).sum()).reduce((a, b) => a.add(b));
         };
         const result = gradcheck(f, floatAt.map((i) => fixed[i]!), { raise: false, eps: 1e-6, atol: 1e-5 });
