@@ -23,7 +23,8 @@ async function expectNear(got: Tensor, cpuResult: Tensor, device: string, tol: n
   }
 }
 
-const LAYOUTS: readonly Layout[] = ['contiguous', 'contiguous', 'strided'];
+// The tracing call, the confirming one and a replay, then a new signature: strided inputs.
+const LAYOUTS: readonly Layout[] = ['contiguous', 'contiguous', 'contiguous', 'strided'];
 
 const others = backends.filter((b) => b !== cpu);
 const ready = new Map<TestBackend, boolean>();
@@ -61,6 +62,8 @@ describe.each(others)('$name', (backend) => {
           await expectNear(compiled[i]!, w, backend.device, tol, `call ${call} (${c.layout}), jit output ${i}`);
         }
       }
+      expect(f.stats.fallbacks, 'fallbacks').toBe(0);
+      if (!op.readsValues) expect(f.stats.replays, 'replays').toBe(1);
       // Each row compiles a few pipelines; lavapipe on a loaded 2-core machine needs the time.
     }, 120_000);
   });

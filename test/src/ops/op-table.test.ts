@@ -37,7 +37,8 @@ describe.each(opTable)('$name', (op) => {
   it('jit equals eager bit for bit on the cpu, on tracing calls and on replays', () => {
     withSeed(`${op.name}/jit`, (next) => {
       const f = jit((...xs: Tensor[]) => outputs(op, xs));
-      for (const [call, layout] of (['contiguous', 'contiguous', 'contiguous', 'strided', 'strided'] as const).entries()) {
+      // Per layout (a signature of its own): the tracing call, the confirming one, a replay.
+      for (const [call, layout] of LAYOUTS.flatMap((l) => [l, l, l]).entries()) {
         const xs = op.inputs(next).map((x) => toTensor(x, 'float32', 'cpu', layout));
         seedStream(op);
         const eager = outputs(op, xs);
@@ -46,6 +47,8 @@ describe.each(opTable)('$name', (op) => {
         expect(compiled.length, `call ${call}: outputs`).toBe(eager.length);
         eager.forEach((e, i) => expectSameTensor(compiled[i], e, `call ${call} (${layout}), output ${i}`));
       }
+      expect(f.stats.fallbacks, 'fallbacks').toBe(0);
+      if (!op.readsValues) expect(f.stats.replays, 'replays').toBe(LAYOUTS.length);
     });
   });
 

@@ -176,6 +176,7 @@ export const compositeOps: TableRecord[] = [
       ];
     },
     grad: true,
+    readsValues: true,
     backends: false,
   },
   {

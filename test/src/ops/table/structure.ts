@@ -84,6 +84,7 @@ const indexRows: TableRecord[] = [
     call: (i) => [k.oneHot(i, 4), k.oneHot(i, 5, { dtype: 'float32' })],
     ref: (i) => [4, 5].map((c) => build([2, 3, c], ([a, b, j]) => (at(i, [a!, b!]) === j ? 1 : 0))),
     grad: false,
+    readsValues: true,
     // oneHot checks the class range with item(), which a webgpu tensor cannot answer synchronously.
     backends: false,
   },
@@ -96,6 +97,7 @@ const indexRows: TableRecord[] = [
       return [{ shape: [hits.length, 2], values: hits.flat() }];
     },
     grad: false,
+    readsValues: true,
     backends: false,
   },
 ];
