@@ -9,5 +9,6 @@ import { nnTableRows } from './table/nn.js';
 import type { TableRecord } from './table/record.js';
 import { reduceRows } from './table/reduce.js';
 import { structureRows } from './table/structure.js';
+import { writeRows } from './table/writes.js';
 
-export const opTable: readonly TableRecord[] = [...elementwiseRows, ...reduceRows, ...structureRows, ...nnTableRows, ...compositeOps];
+export const opTable: readonly TableRecord[] = [...elementwiseRows, ...reduceRows, ...structureRows, ...nnTableRows, ...writeRows, ...compositeOps];

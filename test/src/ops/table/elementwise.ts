@@ -18,6 +18,12 @@ const awayFromZero = (next: () => number, shape: number[]): TableInput => {
   return { ...x, ref: { shape, values: x.ref.values.map((v) => (next() < 0.5 ? -v : v)) } };
 };
 
+/** int32 values of either sign in 1..5 (divisors). */
+const nonzeroInts = (next: () => number, shape: number[]): TableInput => {
+  const x = ints(next, shape, 1, 6);
+  return { ...x, ref: { shape, values: x.ref.values.map((v) => (next() < 0.5 ? -v : v)) } };
+};
+
 /** Operand shapes that broadcast both ways: [3, 1, 4] with [2, 1]. */
 const A = [3, 1, 4], B = [2, 1];
 
@@ -65,6 +71,8 @@ const fuzzRows: TableRecord[] = [
   fromFuzz({ op: 'div', name: 'div (int32 to float)', inputs: (n) => [ints(n, [3, 4], -20, 20), ints(n, [4], 1, 6)] }),
   fromFuzz({ op: 'div', name: 'div on NaN, ±Inf and ±0', inputs: (n) => [specials(n, [4, 6]), specials(n, [6])], grad: false }),
   fromFuzz({ op: 'remainder', name: 'remainder (signs of both operands)', inputs: (n) => [floats(n, A, -5, 5), awayFromZero(n, B)] }),
+  fromFuzz({ op: 'pow', name: 'pow by a tensor, broadcasting', inputs: (n) => [floats(n, A, 0.2, 2), floats(n, B, -2, 2)] }),
+  fromFuzz({ op: 'remainder', name: 'remainder (int32, signs of both operands)', inputs: (n) => [ints(n, A, -20, 20), nonzeroInts(n, B)] }),
   ...[2, 3, 0.5, -1, -0.5].map((c) => fromFuzz({ op: 'pow', name: `pow by ${c}`, inputs: (n) => [floats(n, [3, 4], 0.2, 2)], params: { c } })),
   ...['lt', 'gt', 'le', 'eq', 'ne'].flatMap((op) => [
     fromFuzz({ op, name: `${op} with ties and broadcasting`, inputs: (n) => [gridFloats(n, A), gridFloats(n, B)] }),
