@@ -5,6 +5,7 @@
  */
 import * as k from '../../../../src/index.js';
 import { mapBroadcast, sizeOfShape, type RefArray } from '../../ref-arrays.js';
+import { elementwiseOps, type ElementwiseOp } from './elementwise-ops.js';
 import { fromFuzz } from './from-fuzz.js';
 import { bools, floats, gridFloats, ints, type TableInput, type TableRecord } from './record.js';
 
@@ -138,4 +139,32 @@ const moreRows: TableRecord[] = [
   },
 ];
 
-export const elementwiseRows: TableRecord[] = [...fuzzRows, ...moreRows];
+/** Operand shapes by arity: broadcasting both ways, and a third operand broadcast along rows. */
+const SHAPES: Record<1 | 2 | 3, number[][]> = { 1: [[3, 4]], 2: [[3, 1], [1, 4]], 3: [[3, 1], [1, 4], [4]] };
+
+/** Rows from a record of elementwise.test.ts: random draws from its domains, and its special values. */
+function fromElementwise(op: ElementwiseOp): TableRecord[] {
+  const special = op.special ?? [];
+  const rows: TableRecord[] = [{
+    name: `${op.name} over its domain, broadcasting`,
+    inputs: (next) => SHAPES[op.arity].map((shape, i) =>
+      ({ ref: { shape, values: op.domain[i]!(next, sizeOfShape(shape)) }, kind: 'float' as const })),
+    call: (...xs) => op.call(...xs),
+    ref: (...xs) => [mapBroadcast(xs, op.ref)],
+    grad: false,
+    ...(op.tol?.float64 ? { refTol: op.tol.float64 } : {}),
+  }];
+  if (special.length > 0) {
+    rows.push({
+      name: `${op.name} on its special values`,
+      inputs: () => Array.from({ length: op.arity }, (_, i) =>
+        ({ ref: { shape: [special.length], values: special.map((r) => Number(r[i])) }, kind: 'float' as const })),
+      call: (...xs) => op.call(...xs),
+      ref: () => [{ shape: [special.length], values: special.map((r) => Number(r[op.arity])) }],
+      grad: false,
+    });
+  }
+  return rows;
+}
+
+export const elementwiseRows: TableRecord[] = [...fuzzRows, ...moreRows, ...elementwiseOps.flatMap(fromElementwise)];

@@ -41,7 +41,8 @@ export interface TableRecord {
   backends?: boolean;
   /** Dtypes the row makes besides float32, int32 and bool (a backend without them skips the row). */
   needs?: readonly DType[];
-  /** Reads values (a result shape, a range check): jit guards them, so replays depend on the draws. */
+  /** Reads values (a result shape, a range check): jit guards them, so replays and
+   * fallbacks depend on the draws. */
   readsValues?: boolean;
   /** Draws random numbers: every call (eager, jit, any backend) starts the stream from this seed. */
   seed?: number;
