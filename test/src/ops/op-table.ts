@@ -11,4 +11,6 @@ import { reduceRows } from './table/reduce.js';
 import { structureRows } from './table/structure.js';
 import { writeRows } from './table/writes.js';
 
-export const opTable: readonly TableRecord[] = [...elementwiseRows, ...reduceRows, ...structureRows, ...nnTableRows, ...writeRows, ...compositeOps];
+export const opTable: readonly TableRecord[] = [
+  ...elementwiseRows, ...reduceRows, ...structureRows, ...nnTableRows, ...writeRows, ...compositeOps,
+];

@@ -11,8 +11,10 @@ import { bools, floats, gridFloats, ints, type TableInput, type TableRecord } fr
 
 const SPECIAL = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 0.5, 2.5, -3.5, 1e-3];
 /** Values drawn from NaN, ±Inf, ±0 and a few ordinary numbers (ties of .5 included). */
-const specials = (next: () => number, shape: number[]): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => SPECIAL[Math.floor(next() * SPECIAL.length)]!) }, kind: 'float' });
+const specials = (next: () => number, shape: number[]): TableInput => {
+  const values = Array.from({ length: sizeOfShape(shape) }, () => SPECIAL[Math.floor(next() * SPECIAL.length)]!);
+  return { ref: { shape, values }, kind: 'float' };
+};
 /** Floats of either sign kept away from zero (division, reciprocal). */
 const awayFromZero = (next: () => number, shape: number[]): TableInput => {
   const x = floats(next, shape, 0.5, 2);
@@ -59,37 +61,73 @@ const unaryFloat: [string, (next: () => number) => TableInput[], boolean][] = [
   ['sign', (n) => [gridFloats(n, [3, 4])], false],
 ];
 
+// Targets index the fuzzer's list: float32, float64, int32, bool.
+const CASTS = [
+  [2, 'float', 'int32'], [3, 'float', 'bool'], [0, 'int32', 'float32'], [1, 'int32', 'float64'], [0, 'bool', 'float32'],
+  [1, 'bool', 'float64'], [2, 'bool', 'int32'], [3, 'int32', 'bool'],
+] as const;
+/** Floats that truncate to int32, a grid with zeros for bool, or ints and bools as they are. */
+function castInput(n: () => number, from: 'float' | 'int32' | 'bool', to: string): TableInput {
+  if (from === 'float') return to === 'int32' ? floats(n, [3, 4], -3, 3) : gridFloats(n, [3, 4]);
+  return from === 'int32' ? ints(n, [3, 4], -9, 9) : bools(n, [3, 4]);
+}
+
 const fuzzRows: TableRecord[] = [
   ...unaryFloat.map(([op, inputs, grad]) => fromFuzz({ op, inputs, grad })),
-  ...['neg', 'abs', 'square'].map((op) => fromFuzz({ op, name: `${op} (int32)`, inputs: (n) => [ints(n, [3, 4], -50, 50)] })),
+  ...['neg', 'abs', 'square'].map((op) => fromFuzz({
+    op, name: `${op} (int32)`, inputs: (n) => [ints(n, [3, 4], -50, 50)],
+  })),
   ...['add', 'sub', 'mul', 'maximum', 'minimum'].flatMap((op) => [
-    fromFuzz({ op, name: `${op} with broadcasting`, inputs: (n) => [floats(n, A), floats(n, B)], grad: op !== 'maximum' && op !== 'minimum' }),
+    fromFuzz({
+      op, name: `${op} with broadcasting`, inputs: (n) => [floats(n, A), floats(n, B)],
+      grad: op !== 'maximum' && op !== 'minimum',
+    }),
     fromFuzz({ op, name: `${op} (int32, broadcasting)`, inputs: (n) => [ints(n, A, -20, 20), ints(n, B, -20, 20)] }),
-    fromFuzz({ op, name: `${op} with a JS number`, inputs: (n) => [floats(n, [2, 3])], params: { c: 0.75 }, grad: op !== 'maximum' && op !== 'minimum' }),
-    fromFuzz({ op, name: `${op} on NaN, ±Inf and ±0`, inputs: (n) => [specials(n, [4, 6]), specials(n, [6])], grad: false }),
+    fromFuzz({
+      op, name: `${op} with a JS number`, inputs: (n) => [floats(n, [2, 3])], params: { c: 0.75 },
+      grad: op !== 'maximum' && op !== 'minimum',
+    }),
+    fromFuzz({
+      op, name: `${op} on NaN, ±Inf and ±0`, inputs: (n) => [specials(n, [4, 6]), specials(n, [6])], grad: false,
+    }),
   ]),
   fromFuzz({ op: 'div', name: 'div with broadcasting', inputs: (n) => [floats(n, A), awayFromZero(n, B)] }),
   fromFuzz({ op: 'div', name: 'div (int32 to float)', inputs: (n) => [ints(n, [3, 4], -20, 20), ints(n, [4], 1, 6)] }),
-  fromFuzz({ op: 'div', name: 'div on NaN, ±Inf and ±0', inputs: (n) => [specials(n, [4, 6]), specials(n, [6])], grad: false }),
-  fromFuzz({ op: 'remainder', name: 'remainder (signs of both operands)', inputs: (n) => [floats(n, A, -5, 5), awayFromZero(n, B)] }),
-  fromFuzz({ op: 'pow', name: 'pow by a tensor, broadcasting', inputs: (n) => [floats(n, A, 0.2, 2), floats(n, B, -2, 2)] }),
-  fromFuzz({ op: 'remainder', name: 'remainder (int32, signs of both operands)', inputs: (n) => [ints(n, A, -20, 20), nonzeroInts(n, B)] }),
-  ...[2, 3, 0.5, -1, -0.5].map((c) => fromFuzz({ op: 'pow', name: `pow by ${c}`, inputs: (n) => [floats(n, [3, 4], 0.2, 2)], params: { c } })),
+  fromFuzz({
+    op: 'div', name: 'div on NaN, ±Inf and ±0', inputs: (n) => [specials(n, [4, 6]), specials(n, [6])], grad: false,
+  }),
+  fromFuzz({
+    op: 'remainder', name: 'remainder (signs of both operands)',
+    inputs: (n) => [floats(n, A, -5, 5), awayFromZero(n, B)],
+  }),
+  fromFuzz({
+    op: 'pow', name: 'pow by a tensor, broadcasting', inputs: (n) => [floats(n, A, 0.2, 2), floats(n, B, -2, 2)],
+  }),
+  fromFuzz({
+    op: 'remainder', name: 'remainder (int32, signs of both operands)',
+    inputs: (n) => [ints(n, A, -20, 20), nonzeroInts(n, B)],
+  }),
+  ...[2, 3, 0.5, -1, -0.5].map((c) => fromFuzz({
+    op: 'pow', name: `pow by ${c}`, inputs: (n) => [floats(n, [3, 4], 0.2, 2)], params: { c },
+  })),
   ...['lt', 'gt', 'le', 'eq', 'ne'].flatMap((op) => [
     fromFuzz({ op, name: `${op} with ties and broadcasting`, inputs: (n) => [gridFloats(n, A), gridFloats(n, B)] }),
     fromFuzz({ op, name: `${op} (int32 with float)`, inputs: (n) => [ints(n, [3, 4], -2, 3), gridFloats(n, [4])] }),
     fromFuzz({ op, name: `${op} on NaN, ±Inf and ±0`, inputs: (n) => [specials(n, [4, 6]), specials(n, [6])] }),
   ]),
-  fromFuzz({ op: 'where', name: 'where with broadcasting', inputs: (n) => [bools(n, [3, 1]), floats(n, [3, 4]), floats(n, [4])] }),
-  fromFuzz({ op: 'where', name: 'where (int32 with float)', inputs: (n) => [bools(n, [2, 3]), ints(n, [2, 3], -5, 5), floats(n, [3])], grad: false }),
-  // Targets index the fuzzer's list: float32, float64, int32, bool.
-  ...([[2, 'float', 'int32'], [3, 'float', 'bool'], [0, 'int32', 'float32'], [1, 'int32', 'float64'], [0, 'bool', 'float32'],
-    [1, 'bool', 'float64'], [2, 'bool', 'int32'], [3, 'int32', 'bool']] as const)
-    .map(([target, from, to]) => fromFuzz({
-      op: 'cast', name: `cast ${from} to ${to}`, params: { dtype: target },
-      inputs: (n) => [from === 'float' ? (to === 'int32' ? floats(n, [3, 4], -3, 3) : gridFloats(n, [3, 4])) : from === 'int32' ? ints(n, [3, 4], -9, 9) : bools(n, [3, 4])],
-      extra: to === 'float64' ? { needs: ['float64'] } : {},
-    })),
+  fromFuzz({
+    op: 'where', name: 'where with broadcasting',
+    inputs: (n) => [bools(n, [3, 1]), floats(n, [3, 4]), floats(n, [4])],
+  }),
+  fromFuzz({
+    op: 'where', name: 'where (int32 with float)',
+    inputs: (n) => [bools(n, [2, 3]), ints(n, [2, 3], -5, 5), floats(n, [3])], grad: false,
+  }),
+  ...CASTS.map(([target, from, to]) => fromFuzz({
+    op: 'cast', name: `cast ${from} to ${to}`, params: { dtype: target },
+    inputs: (n) => [castInput(n, from, to)],
+    extra: to === 'float64' ? { needs: ['float64'] } : {},
+  })),
   fromFuzz({ op: 'add', name: 'add on zero-size shapes', inputs: (n) => [floats(n, [0, 3]), floats(n, [3])] }),
   fromFuzz({ op: 'exp', name: 'exp on a zero-size shape', inputs: (n) => [floats(n, [2, 0])] }),
 ];
@@ -100,7 +138,10 @@ const moreRows: TableRecord[] = [
     name: 'log1p, expm1, rsqrt, cos, tan, ceil',
     inputs: (n) => [floats(n, [3, 5], 0.1, 1.4)],
     call: (x) => [x.log1p(), x.expm1(), x.rsqrt(), x.cos(), k.tan(x), x.ceil()],
-    ref: (x) => [map(x, Math.log1p), map(x, Math.expm1), map(x, (v) => 1 / Math.sqrt(v)), map(x, Math.cos), map(x, Math.tan), map(x, Math.ceil)],
+    ref: (x) => [
+      map(x, Math.log1p), map(x, Math.expm1), map(x, (v) => 1 / Math.sqrt(v)), map(x, Math.cos), map(x, Math.tan),
+      map(x, Math.ceil),
+    ],
     grad: true,
   },
   {
@@ -120,7 +161,10 @@ const moreRows: TableRecord[] = [
     name: 'clamp with either or both bounds',
     inputs: (n) => [floats(n, [4, 5], -3, 3)],
     call: (x) => [x.clamp(-1, 1.5), k.clamp(x, 0.5), k.clamp(x, null, -0.5)],
-    ref: (x) => [map(x, (v) => Math.min(Math.max(v, -1), 1.5)), map(x, (v) => Math.max(v, 0.5)), map(x, (v) => Math.min(v, -0.5))],
+    ref: (x) => [
+      map(x, (v) => Math.min(Math.max(v, -1), 1.5)), map(x, (v) => Math.max(v, 0.5)),
+      map(x, (v) => Math.min(v, -0.5)),
+    ],
     grad: true,
   },
   {

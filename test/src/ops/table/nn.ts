@@ -79,10 +79,11 @@ const nnRows: TableRecord[] = [
     ref: (x, w, b, rv) => {
       const mu = reduceRef(x, [0, 2], false, (xs) => sum(xs) / xs.length);
       const v = reduceRef(x, [0, 2], false, (xs) => sum(xs.map((q) => q * q)) / xs.length - (sum(xs) / xs.length) ** 2);
-      const c = (idx: number[]) => idx[1]!;
+      const norm = (idx: number[], m: RefArray, s: RefArray) =>
+        (at(x, idx) - m.values[idx[1]!]!) / Math.sqrt(s.values[idx[1]!]! + 1e-5);
       return [
-        build(x.shape, (idx) => ((at(x, idx) - mu.values[c(idx)]!) / Math.sqrt(v.values[c(idx)]! + 1e-5)) * w.values[c(idx)]! + b.values[c(idx)]!),
-        build(x.shape, (idx) => ((at(x, idx) - b.values[c(idx)]!) / Math.sqrt(rv.values[c(idx)]! + 1e-5)) * w.values[c(idx)]!),
+        build(x.shape, (idx) => norm(idx, mu, v) * w.values[idx[1]!]! + b.values[idx[1]!]!),
+        build(x.shape, (idx) => norm(idx, b, rv) * w.values[idx[1]!]!),
       ];
     },
     grad: true,
@@ -106,18 +107,25 @@ const nnRows: TableRecord[] = [
         const pr = p.values.slice(r * 5, r * 5 + 5);
         return -sum(row.map((l, c) => (l * pr[c]!) / sum(pr)));
       });
-      return [meanAll({ shape: [4], values: picked }), { shape: [4], values: smooth }, { shape: [], values: [sum(probs)] }, meanAll({ shape: [4], values: picked })];
+      return [
+        meanAll({ shape: [4], values: picked }), { shape: [4], values: smooth }, { shape: [], values: [sum(probs)] },
+        meanAll({ shape: [4], values: picked }),
+      ];
     },
     grad: true,
   },
   {
     name: 'mseLoss and binaryCrossEntropyWithLogits',
     inputs: (n) => [floats(n, [3, 4], -3, 3), floats(n, [3, 4], 0, 1)],
-    call: (x, y) => [k.nn.mseLoss(x, y), k.nn.mseLoss(x, y, { reduction: 'none' }), k.nn.binaryCrossEntropyWithLogits(x, y)],
+    call: (x, y) => [
+      k.nn.mseLoss(x, y), k.nn.mseLoss(x, y, { reduction: 'none' }), k.nn.binaryCrossEntropyWithLogits(x, y),
+    ],
     ref: (x, y) => {
       const d2 = x.values.map((v, i) => (v - y.values[i]!) ** 2);
       const bce = x.values.map((v, i) => Math.max(v, 0) - v * y.values[i]! + Math.log1p(Math.exp(-Math.abs(v))));
-      return [meanAll({ shape: [12], values: d2 }), { shape: [3, 4], values: d2 }, meanAll({ shape: [12], values: bce })];
+      return [
+        meanAll({ shape: [12], values: d2 }), { shape: [3, 4], values: d2 }, meanAll({ shape: [12], values: bce }),
+      ];
     },
     grad: true,
   },

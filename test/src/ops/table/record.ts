@@ -54,15 +54,19 @@ export interface TableRecord {
  */
 export type Layout = 'contiguous' | 'strided';
 
+/** An input of `kind` with `shape`, each value from `draw`. */
+const drawn = (kind: InputKind, shape: number[], draw: () => number): TableInput =>
+  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, draw) }, kind });
+
 export const floats = (next: () => number, shape: number[], lo = -2, hi = 2): TableInput =>
   ({ ref: { shape, values: uniform(next, sizeOfShape(shape), lo, hi) }, kind: 'float' });
 /** Values on a coarse grid so ties occur (sorting stability, first-index rules, -0 and 0). */
 export const gridFloats = (next: () => number, shape: number[]): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => Math.floor(next() * 5) - 2) }, kind: 'float' });
+  drawn('float', shape, () => Math.floor(next() * 5) - 2);
 export const ints = (next: () => number, shape: number[], lo: number, hi: number): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => lo + Math.floor(next() * (hi - lo))) }, kind: 'int32' });
+  drawn('int32', shape, () => lo + Math.floor(next() * (hi - lo)));
 export const bools = (next: () => number, shape: number[], p = 0.5): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => (next() < p ? 1 : 0)) }, kind: 'bool' });
+  drawn('bool', shape, () => (next() < p ? 1 : 0));
 
 /** The dtype an input of `kind` takes when floats are `float`. */
 export function dtypeOf(kind: InputKind, float: 'float32' | 'float64'): 'float32' | 'float64' | 'int32' | 'bool' {
@@ -70,7 +74,9 @@ export function dtypeOf(kind: InputKind, float: 'float32' | 'float64'): 'float32
 }
 
 /** The input as a tensor on `device`, laid out as `layout` asks (the values are the same either way). */
-export function toTensor(input: TableInput, float: 'float32' | 'float64', device: Device = 'cpu', layout: Layout = 'contiguous'): Tensor {
+export function toTensor(
+  input: TableInput, float: 'float32' | 'float64', device: Device = 'cpu', layout: Layout = 'contiguous',
+): Tensor {
   const dtype = dtypeOf(input.kind, float);
   const { shape, values } = input.ref;
   if (layout === 'contiguous' || shape.length === 0) return k.tensor(values, { shape, dtype, device });

@@ -9,7 +9,9 @@ import { fromFuzz } from './from-fuzz.js';
 import { bools, floats, gridFloats, ints, type TableRecord } from './record.js';
 
 /** Reduces `x` over `axes` with `f`, which sees each group's elements in row-major order. */
-export function reduceRef(x: RefArray, axes: readonly number[], keepdim: boolean, f: (xs: number[]) => number): RefArray {
+export function reduceRef(
+  x: RefArray, axes: readonly number[], keepdim: boolean, f: (xs: number[]) => number,
+): RefArray {
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const groups: number[][] = Array.from({ length: sizeOfShape(kept) }, () => []);
   for (let i = 0; i < sizeOfShape(x.shape); i++) {
@@ -39,20 +41,45 @@ const lse = (xs: number[]) => {
   const m = Math.max(...xs);
   return m + Math.log(sum(xs.map((v) => Math.exp(v - m))));
 };
-const firstIndex = (xs: number[], better: (a: number, b: number) => boolean) => xs.reduce((bi, v, i) => (better(v, xs[bi]!) ? i : bi), 0);
+const firstIndex = (xs: number[], better: (a: number, b: number) => boolean) =>
+  xs.reduce((bi, v, i) => (better(v, xs[bi]!) ? i : bi), 0);
 
 const fuzzRows: TableRecord[] = [
   ...(['sum', 'mean', 'max', 'min', 'prod'] as const).flatMap((op) => [
-    fromFuzz({ op, name: `${op} over all axes`, inputs: (n) => [floats(n, [3, 4], 0.5, 1.5)], params: { axes: null, keepdim: false } }),
-    fromFuzz({ op, name: `${op} over axes [0, -1] keeping dims`, inputs: (n) => [floats(n, [2, 3, 4], 0.5, 1.5)], params: { axes: [0, -1], keepdim: true } }),
-    fromFuzz({ op, name: `${op} over axis 1`, inputs: (n) => [floats(n, [2, 5, 3], 0.5, 1.5)], params: { axes: [1], keepdim: false } }),
+    fromFuzz({
+      op, name: `${op} over all axes`, inputs: (n) => [floats(n, [3, 4], 0.5, 1.5)],
+      params: { axes: null, keepdim: false },
+    }),
+    fromFuzz({
+      op, name: `${op} over axes [0, -1] keeping dims`, inputs: (n) => [floats(n, [2, 3, 4], 0.5, 1.5)],
+      params: { axes: [0, -1], keepdim: true },
+    }),
+    fromFuzz({
+      op, name: `${op} over axis 1`, inputs: (n) => [floats(n, [2, 5, 3], 0.5, 1.5)],
+      params: { axes: [1], keepdim: false },
+    }),
   ]),
   ...(['sum', 'max', 'prod'] as const).map((op) =>
-    fromFuzz({ op, name: `${op} (int32) over axis 0`, inputs: (n) => [ints(n, [4, 3], -3, 4)], params: { axes: [0], keepdim: false } })),
-  fromFuzz({ op: 'sum', name: 'sum (bool) over axis 1', inputs: (n) => [bools(n, [3, 5])], params: { axes: [1], keepdim: false } }),
-  fromFuzz({ op: 'sum', name: 'sum over a zero-size axis', inputs: (n) => [floats(n, [3, 0, 2])], params: { axes: [1], keepdim: false } }),
-  fromFuzz({ op: 'argmax', name: 'argmax with ties, axis -1', inputs: (n) => [gridFloats(n, [3, 6])], params: { axes: [-1], keepdim: false } }),
-  fromFuzz({ op: 'argmax', name: 'argmax over all elements', inputs: (n) => [floats(n, [3, 4])], params: { axes: null, keepdim: false } }),
+    fromFuzz({
+      op, name: `${op} (int32) over axis 0`, inputs: (n) => [ints(n, [4, 3], -3, 4)],
+      params: { axes: [0], keepdim: false },
+    })),
+  fromFuzz({
+    op: 'sum', name: 'sum (bool) over axis 1', inputs: (n) => [bools(n, [3, 5])],
+    params: { axes: [1], keepdim: false },
+  }),
+  fromFuzz({
+    op: 'sum', name: 'sum over a zero-size axis', inputs: (n) => [floats(n, [3, 0, 2])],
+    params: { axes: [1], keepdim: false },
+  }),
+  fromFuzz({
+    op: 'argmax', name: 'argmax with ties, axis -1', inputs: (n) => [gridFloats(n, [3, 6])],
+    params: { axes: [-1], keepdim: false },
+  }),
+  fromFuzz({
+    op: 'argmax', name: 'argmax over all elements', inputs: (n) => [floats(n, [3, 4])],
+    params: { axes: null, keepdim: false },
+  }),
 ];
 
 const moreRows: TableRecord[] = [
@@ -74,7 +101,10 @@ const moreRows: TableRecord[] = [
   {
     name: 'var and std with corrections, logsumexp',
     inputs: (n) => [floats(n, [3, 4, 5])],
-    call: (x) => [x.var(), k.var(x, [0, 2], true, 0), x.std(1), k.std(x, -1, false, 0), x.logsumexp(1), k.logsumexp(x, [0, 2], true)],
+    call: (x) => [
+      x.var(), k.var(x, [0, 2], true, 0), x.std(1), k.std(x, -1, false, 0), x.logsumexp(1),
+      k.logsumexp(x, [0, 2], true),
+    ],
     ref: (x) => [
       reduceRef(x, [0, 1, 2], false, (xs) => variance(xs, 1)),
       reduceRef(x, [0, 2], true, (xs) => variance(xs, 0)),
@@ -98,7 +128,10 @@ const moreRows: TableRecord[] = [
       const t = build([5, 3], ([i, j]) => x.values[j! * 5 + i!]!);
       const back = (a: RefArray) => build([3, 5], ([i, j]) => a.values[j! * 3 + i!]!);
       const masked = build([3, 5], ([i, j]) => (i === j ? -Infinity : x.values[i! * 5 + j!]!));
-      return [rowwise(x, soft), back(rowwise(t, soft)), rowwise(x, logSoft), back(rowwise(t, logSoft)), rowwise(masked, soft)];
+      return [
+        rowwise(x, soft), back(rowwise(t, soft)), rowwise(x, logSoft), back(rowwise(t, logSoft)),
+        rowwise(masked, soft),
+      ];
     },
     grad: true,
   },

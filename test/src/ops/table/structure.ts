@@ -21,10 +21,17 @@ function matmulRef(a: RefArray, b: RefArray): RefArray {
 const matmulRows: TableRecord[] = [
   fromFuzz({ op: 'matmul', name: 'matmul of two vectors', inputs: (n) => [floats(n, [5]), floats(n, [5])] }),
   fromFuzz({ op: 'matmul', name: 'matmul matrix by vector', inputs: (n) => [floats(n, [3, 5]), floats(n, [5])] }),
-  fromFuzz({ op: 'matmul', name: 'matmul vector by batched matrix', inputs: (n) => [floats(n, [4]), floats(n, [2, 4, 3])] }),
-  fromFuzz({ op: 'matmul', name: 'matmul with broadcast batch dims', inputs: (n) => [floats(n, [2, 1, 3, 4]), floats(n, [3, 4, 5])] }),
+  fromFuzz({
+    op: 'matmul', name: 'matmul vector by batched matrix', inputs: (n) => [floats(n, [4]), floats(n, [2, 4, 3])],
+  }),
+  fromFuzz({
+    op: 'matmul', name: 'matmul with broadcast batch dims',
+    inputs: (n) => [floats(n, [2, 1, 3, 4]), floats(n, [3, 4, 5])],
+  }),
   fromFuzz({ op: 'matmul', name: 'matmul (int32)', inputs: (n) => [ints(n, [3, 4], -5, 5), ints(n, [4, 2], -5, 5)] }),
-  fromFuzz({ op: 'matmul', name: 'matmul with an empty contraction', inputs: (n) => [floats(n, [2, 0]), floats(n, [0, 3])] }),
+  fromFuzz({
+    op: 'matmul', name: 'matmul with an empty contraction', inputs: (n) => [floats(n, [2, 0]), floats(n, [0, 3])],
+  }),
   {
     name: 'matmul of transposed operands',
     inputs: (n) => [floats(n, [4, 3]), floats(n, [5, 4])],
@@ -35,18 +42,32 @@ const matmulRows: TableRecord[] = [
 ];
 
 const viewRows: TableRecord[] = [
-  fromFuzz({ op: 'reshape', name: 'reshape with an inferred dim', inputs: (n) => [floats(n, [2, 3, 4])], params: { shape: [4, -1] } }),
+  fromFuzz({
+    op: 'reshape', name: 'reshape with an inferred dim', inputs: (n) => [floats(n, [2, 3, 4])],
+    params: { shape: [4, -1] },
+  }),
   fromFuzz({ op: 'permute', inputs: (n) => [floats(n, [2, 3, 4])], params: { dims: [2, 0, 1] } }),
-  fromFuzz({ op: 'transpose', name: 'transpose with a negative dim', inputs: (n) => [floats(n, [2, 3, 4])], params: { i: -1, j: 0 } }),
-  fromFuzz({ op: 'slice', name: 'slice with a step and negative bounds', inputs: (n) => [floats(n, [3, 7])], params: { axis: -1, start: -6, end: 6, step: 2 } }),
+  fromFuzz({
+    op: 'transpose', name: 'transpose with a negative dim', inputs: (n) => [floats(n, [2, 3, 4])],
+    params: { i: -1, j: 0 },
+  }),
+  fromFuzz({
+    op: 'slice', name: 'slice with a step and negative bounds', inputs: (n) => [floats(n, [3, 7])],
+    params: { axis: -1, start: -6, end: 6, step: 2 },
+  }),
   fromFuzz({ op: 'narrow', inputs: (n) => [floats(n, [5, 3])], params: { axis: 0, start: 1, length: 3 } }),
-  fromFuzz({ op: 'expand', name: 'expand with new leading dims', inputs: (n) => [floats(n, [3, 1])], params: { shape: [2, 3, 4] } }),
+  fromFuzz({
+    op: 'expand', name: 'expand with new leading dims', inputs: (n) => [floats(n, [3, 1])],
+    params: { shape: [2, 3, 4] },
+  }),
   fromFuzz({ op: 'unsqueeze', inputs: (n) => [floats(n, [3, 4])], params: { axis: 2 } }),
   fromFuzz({ op: 'squeeze', inputs: (n) => [floats(n, [3, 1, 4])], params: { axis: 1 } }),
   {
     name: 'flatten, view, broadcastTo, contiguous and clone',
     inputs: (n) => [floats(n, [2, 3, 4]), floats(n, [4])],
-    call: (x, v) => [x.flatten(1), k.flatten(x), x.contiguous().view([6, 4]), k.broadcastTo(v, [3, 4]), x.permute([2, 1, 0]).clone()],
+    call: (x, v) => [
+      x.flatten(1), k.flatten(x), x.contiguous().view([6, 4]), k.broadcastTo(v, [3, 4]), x.permute([2, 1, 0]).clone(),
+    ],
     ref: (x, v) => [
       { shape: [2, 12], values: x.values },
       { shape: [24], values: x.values },
@@ -62,8 +83,14 @@ const gatherIndex = fixedIndices('gather', 6, 4), selectIndex = fixedIndices('in
 const scatterIndex = fixedIndices('scatterAdd', 8, 3);
 
 const indexRows: TableRecord[] = [
-  fromFuzz({ op: 'gather', name: 'gather along axis 1', inputs: (n) => [floats(n, [3, 4])], params: { axis: 1, index: gatherIndex, indexShape: [3, 2] } }),
-  fromFuzz({ op: 'indexSelect', name: 'indexSelect with repeats', inputs: (n) => [floats(n, [3, 4])], params: { axis: 0, index: selectIndex, indexShape: [5] } }),
+  fromFuzz({
+    op: 'gather', name: 'gather along axis 1', inputs: (n) => [floats(n, [3, 4])],
+    params: { axis: 1, index: gatherIndex, indexShape: [3, 2] },
+  }),
+  fromFuzz({
+    op: 'indexSelect', name: 'indexSelect with repeats', inputs: (n) => [floats(n, [3, 4])],
+    params: { axis: 0, index: selectIndex, indexShape: [5] },
+  }),
   fromFuzz({
     op: 'scatterAdd', name: 'scatterAdd with colliding indices',
     inputs: (n) => [floats(n, [3, 4]), floats(n, [4, 2])], params: { axis: 0, index: scatterIndex, indexShape: [4, 2] },

@@ -15,7 +15,8 @@ export const writeRows: TableRecord[] = [
     name: 'in-place arithmetic: add_, sub_, mul_, div_, pow_, clamp_',
     inputs: (n) => [floats(n, [3, 4], 0.5, 2), floats(n, [4], 0.5, 2)],
     call: (x, y) => [
-      x.clone().add_(y), x.clone().sub_(y), x.clone().mul_(2.5), x.clone().div_(y), x.clone().pow_(y), x.clone().clamp_(0.8, 1.6),
+      x.clone().add_(y), x.clone().sub_(y), x.clone().mul_(2.5), x.clone().div_(y), x.clone().pow_(y),
+      x.clone().clamp_(0.8, 1.6),
     ],
     ref: (x, y) => [
       map2(x, y, (a, b) => a + b), map2(x, y, (a, b) => a - b), map(x, (a) => a * 2.5), map2(x, y, (a, b) => a / b),
@@ -82,11 +83,13 @@ export const writeRows: TableRecord[] = [
       const on = { dtype: x.dtype, device: x.device };
       return [
         k.full([2, 2], -1.5, on), k.zeros([3], on), k.ones([2, 1], on), k.fullLike(x, 4), k.zerosLike(x), k.onesLike(x),
-        k.arange(0, 2, 0.25, on), k.arange(5, undefined, undefined, { device: x.device }), k.linspace(-1, 1, 5, on), k.eye(2, 3, on),
+        k.arange(0, 2, 0.25, on), k.arange(5, undefined, undefined, { device: x.device }), k.linspace(-1, 1, 5, on),
+        k.eye(2, 3, on),
       ];
     },
     ref: (x) => [
-      { shape: [2, 2], values: [-1.5, -1.5, -1.5, -1.5] }, { shape: [3], values: [0, 0, 0] }, { shape: [2, 1], values: [1, 1] },
+      { shape: [2, 2], values: [-1.5, -1.5, -1.5, -1.5] }, { shape: [3], values: [0, 0, 0] },
+      { shape: [2, 1], values: [1, 1] },
       map(x, () => 4), map(x, () => 0), map(x, () => 1),
       { shape: [8], values: [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75] }, { shape: [5], values: [0, 1, 2, 3, 4] },
       { shape: [5], values: [-1, -0.5, 0, 0.5, 1] }, build([2, 3], ([r, c]) => (r === c ? 1 : 0)),
