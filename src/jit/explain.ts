@@ -8,7 +8,7 @@
 import { printGraph, type Graph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 import { renderJs } from '../../compiler/codegen/js.js';
-import { launchesKernel } from '../../compiler/passes/fuse.js';
+import { launchesKernel } from '../../compiler/passes/plan-memory.js';
 import { runPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { outputList } from './stage.js';
 import { compileTime } from './compile-time.js';
