@@ -14,6 +14,7 @@ import { Tensor, type Device } from './tensor.js';
 import { executeGpu, gpuEmpty, isCpuScalar } from './device.js';
 import { recordGradient } from './autograd/node.js';
 import { applied, written } from './observers.js';
+import { ScopedValue } from './scoped-value.js';
 
 export {
   observeApply, activeObservers, created, stateWritten, stateObjectMade, type Observer, type ConstantSource,
@@ -29,17 +30,11 @@ export function empty(shape: number[], dtype: DType): Tensor {
   return Tensor.fromData(cpuAllocator().alloc(dtype, sizeOf(shape)), shape, dtype);
 }
 
-let nullaryDevice: Device = 'cpu';
+const nullaryDevice = new ScopedValue<Device>('cpu');
 
 /** Runs `fn` with primitives that take no tensor operands (random, iota) producing on `device`. */
 export function onDevice<T>(device: Device, fn: () => T): T {
-  const previous = nullaryDevice;
-  nullaryDevice = device;
-  try {
-    return fn();
-  } finally {
-    nullaryDevice = previous;
-  }
+  return nullaryDevice.run(device, fn);
 }
 
 function disposedError(prim: string): ValueError {
@@ -48,7 +43,7 @@ function disposedError(prim: string): ValueError {
 
 /** The device `prim` runs on: its operands' (CPU scalars follow the others, as in PyTorch). */
 function deviceOf(prim: string, inputs: readonly Tensor[]): Device {
-  if (inputs.length === 0) return nullaryDevice;
+  if (inputs.length === 0) return nullaryDevice.value;
   const device = inputs[0]!.device;
   let mixed = false;
   for (let i = 0; i < inputs.length; i++) {
