@@ -16,6 +16,7 @@ import { recordGradient } from './autograd/node.js';
 import { applied, written } from './observers.js';
 import { ScopedValue } from './scoped-value.js';
 
+// The notifications ops, nn and optim send, from the module they take `apply` from.
 export {
   observeApply, activeObservers, created, stateWritten, stateObjectMade, type Observer, type ConstantSource,
 } from './observers.js';
