@@ -17,7 +17,7 @@ import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
 import { forNodes, verifyPasses } from './log.js';
-import { materialize } from './replay.js';
+import { materialize } from './replay-values.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
 class CompiledGraph {

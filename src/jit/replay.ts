@@ -4,7 +4,7 @@
  * shadowed copy-on-write, so nothing outside is touched until every guard has held; then
  * the shadows are committed by swapping their buffers in, and `.grad` assignments applied.
  */
-import { ARRAY_OF, type TypedArray } from '../../runtime/dtype.js';
+import type { TypedArray } from '../../runtime/dtype.js';
 import { cpuKernel } from '../../compiler/execute.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { InternalError } from '../../runtime/errors.js';
@@ -18,6 +18,7 @@ import { planOf, programOf } from './plan.js';
 import { forNodes } from './log.js';
 import { compareValues } from './compare.js';
 import { LoopRunner } from './loop-run.js';
+import { materialize, sameValues } from './replay-values.js';
 import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { randomState, takeCounters } from '../random.js';
 import { Tensor, type Storage } from '../tensor.js';
@@ -29,23 +30,6 @@ import { usesWebGpu } from './webgpu-check.js';
 
 /** A replay's outcome: the result, or the first guard that did not hold. */
 export type ReplayResult = { ok: true; value: unknown } | { ok: false; guard: Guard; got: number[] | 'null' | 'a tensor' };
-
-/** A constant node's tensor, made from its recorded values. */
-export function materialize(node: { shape: number[]; dtype: Tensor['dtype']; params: object }, numbers: readonly number[]): Tensor {
-  const p = node.params as EffectParams['constant'];
-  const n = node.shape.reduce((a, b) => a * b, 1);
-  const data = new ARRAY_OF[node.dtype](n);
-  if (p.data !== undefined) data.set(p.data);
-  else data.fill(p.numberSlot !== undefined ? numbers[p.numberSlot]! : p.value!);
-  return Tensor.fromData(data, node.shape.slice(), node.dtype);
-}
-
-/** Whether observed values equal the expected ones (NaN matches NaN). */
-export function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && !(a[i] !== a[i] && b[i] !== b[i])) return false;
-  return true;
-}
 
 /** Runs variant `v` for the arguments `walked` (a promise for a speculative WebGPU replay, see ./speculation.ts). */
 export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult | Promise<ReplayResult> {

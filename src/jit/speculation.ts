@@ -11,7 +11,8 @@ import type { EffectParams, Node } from '../../compiler/ir/graph.js';
 import { randomState, setRandomState } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { GuardReadback, type ReadbackLayout } from './guard-readback.js';
-import { sameValues, type ReplayResult } from './replay.js';
+import type { ReplayResult } from './replay.js';
+import { sameValues } from './replay-values.js';
 import { Shadows } from './shadows.js';
 import type { Guard } from './trace.js';
 

@@ -8,10 +8,9 @@ import type { DType } from '../../runtime/dtype.js';
 import { makeNode, type EffectParams, type Graph, type InputSource, type Node } from '../../compiler/ir/graph.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
 import { isGradEnabled } from '../autograd/mode.js';
-import { observeApply, type ConstantSource } from '../dispatch.js';
+import type { ConstantSource } from '../observers.js';
 import { randomState } from '../random.js';
 import type { Storage, Tensor } from '../tensor.js';
-import { activeTrace } from './context.js';
 import { storedAs } from './signature.js';
 import { captureSite, librarySite, userSite } from './site.js';
 import type { ComparisonOp } from './compare.js';
@@ -350,15 +349,3 @@ export class Trace {
     this.#node('setGrad', inputs, {}, [], t.dtype);
   }
 }
-
-// One observer forwards events to whichever trace is recording in the current context.
-observeApply({
-  onApply: (prim, inputs, params, out) => activeTrace()?.onApply(prim, inputs, params, out),
-  onCreate: (t, source) => activeTrace()?.onCreate(t, source),
-  onWrite: (target, value) => activeTrace()?.onWrite(target, value),
-  onRead: (t, values, how) => activeTrace()?.onRead(t, values, how),
-  onGradRead: (t, grad) => activeTrace()?.onGradRead(t, grad),
-  onGradWrite: (t, grad) => activeTrace()?.onGradWrite(t, grad),
-  onStateWrite: (what, target, owner) => activeTrace()?.onStateWrite(what, target, owner),
-  onStateObject: (owner) => activeTrace()?.onStateObject(owner),
-});
