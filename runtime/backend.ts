@@ -50,6 +50,3 @@ export interface Backend<Buffer, Kernel, Spec> {
   /** Releases every buffer and cached kernel; the backend is unusable afterwards. */
   destroy(): void;
 }
-
-/** A backend of any buffer, kernel and spec types (for code that only passes one along). */
-export type AnyBackend = Backend<any, any, any>;
