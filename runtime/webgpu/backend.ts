@@ -18,7 +18,8 @@ import type { DType, TypedArray } from '../dtype.js';
 import { DeviceError, InternalError } from '../errors.js';
 import { BufferPool, BufferUsage } from './buffers.js';
 import type { GpuContext } from './device.js';
-import { PipelineCache, type BindingType } from './pipelines.js';
+import { argRange, bindAll, bindingTypes, type GpuBinding } from './bindings.js';
+import { PipelineCache } from './pipelines.js';
 import { CommandBatch, fromGpuBytes, readBuffers, toGpuArray, type BufferRange, type ReadRequest } from './submit.js';
 
 /** A pooled device buffer of `length` elements (4 bytes each: bool is one u32 per element). */
@@ -26,9 +27,6 @@ export interface WebGpuBuffer {
   readonly raw: GPUBuffer;
   readonly length: number;
 }
-
-/** One binding of a rendered shader's group 0. */
-export type GpuBinding = { kind: 'storage'; arg: number; writable: boolean } | { kind: 'uniform' } | { kind: 'status' };
 
 /** A rendered shader: its text, its bindings, and the launch for given offsets and scalars. */
 export interface GpuProgram {
@@ -167,15 +165,7 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     let c = kernel.variants[slot];
     if (c === undefined) {
       const program = this.renderer.render(kernel.spec, aligned);
-      const types = program.bindings.map((b): BindingType => {
-        switch (b.kind) {
-          case 'uniform': return 'uniform';
-          case 'status': return 'storage';
-          case 'storage': return b.writable ? 'storage' : 'read-only-storage';
-          default: return unreachable(b);
-        }
-      });
-      c = kernel.variants[slot] = { program, pipeline: this.pipelines.getNow(program.code, types) };
+      c = kernel.variants[slot] = { program, pipeline: this.pipelines.getNow(program.code, bindingTypes(program.bindings)) };
     }
     return c;
   }
@@ -187,24 +177,20 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
   private record({ kernel, buffers, offsets, scalars }: Launch<WebGpuBuffer, WebGpuKernel<Spec>>): void {
     const { program, pipeline } = this.compiled(kernel, offsets.every((o) => o % 4 === 0));
     const { workgroups, uniforms } = program.dispatch(offsets, scalars);
-    const resources = program.bindings.map((b): BufferRange | Uint32Array => {
-      switch (b.kind) {
-        case 'uniform': return uniforms;
-        case 'status': {
-          const words = this.renderer.statusBytes / 4;
-          const status = this.alloc('int32', words);
-          this.write(status, 'int32', new Int32Array(words));
-          this.statuses.push(status);
-          return { buffer: status.raw, size: this.renderer.statusBytes };
-        }
-        case 'storage': {
-          const arg = buffers[b.arg];
-          if (arg === undefined) throw new InternalError(`webgpu: arg ${b.arg} is missing`);
-          // Whole 16-byte units (vec4 arrays need them), never less than one.
-          return { buffer: arg.raw, size: Math.min(arg.raw.size, Math.max(16, Math.ceil((arg.length * 4) / 16) * 16)) };
-        }
-        default: return unreachable(b);
-      }
+    const resources = bindAll<BufferRange | Uint32Array>(program.bindings, {
+      uniform: () => uniforms,
+      status: () => {
+        const words = this.renderer.statusBytes / 4;
+        const status = this.alloc('int32', words);
+        this.write(status, 'int32', new Int32Array(words));
+        this.statuses.push(status);
+        return { buffer: status.raw, size: this.renderer.statusBytes };
+      },
+      storage: (a) => {
+        const arg = buffers[a];
+        if (arg === undefined) throw new InternalError(`webgpu: arg ${a} is missing`);
+        return argRange(arg.raw, arg.length);
+      },
     });
     this.batch.dispatch({ pipeline, resources, workgroups });
     this.launches++;
@@ -230,8 +216,4 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     this.uniforms.destroy();
     this.staging.destroy();
   }
-}
-
-function unreachable(x: never): never {
-  throw new InternalError(`webgpu: unexpected binding ${JSON.stringify(x)}`);
 }
