@@ -33,6 +33,17 @@ onGpu('oneHot on webgpu', () => {
     expect([f.stats.replays, f.stats.fallbacks]).toEqual([1, 0]);
   }, GPU_TIMEOUT);
 
+  it('handles no indices, a single 0-d index and every output dtype', async () => {
+    for (const [values, shape] of [[[], [0]], [[2], []], [[1, 0, 3], [3, 1]]] as const) {
+      for (const dtype of ['int32', 'bool', 'float32', 'uint8'] as const) {
+        const want = oneHot(tensor([...values], { dtype: 'int32', shape: [...shape] }), 4, { dtype });
+        const got = oneHot(tensor([...values], { dtype: 'int32', shape: [...shape], device: 'webgpu' }), 4, { dtype });
+        expect([got.shape, got.dtype], `${dtype} [${shape}]`).toEqual([want.shape, want.dtype]);
+        expect(Array.from(await got.dataAsync()), `${dtype} [${shape}]`).toEqual(Array.from(want.data()));
+      }
+    }
+  }, GPU_TIMEOUT);
+
   it('reports a class out of range at the next readback, eagerly and on a replay', async () => {
     for (const [bad, index] of [[[1, 4], 4], [[-1, 2], -1]] as const) {
       await expect(oneHot(classes([...bad]), 4).dataAsync()).rejects.toThrow(IndexRangeError);
