@@ -406,7 +406,7 @@ export class Tensor {
   tanh_(): this { return P.unary_('tanh_', this, E.tanh); }
   maskedFill_(mask: Tensor, value: TensorLike): this { return P.maskedFill_(this, mask, value); }
   /** Writes `values` at `indices` in place (see indexPut). */
-  indexPut_(indices: Tensor[], values: TensorLike, accumulate = false): this { return P.copy_(this, X.indexPut(this, indices, values, accumulate)); }
+  indexPut_(indices: Tensor[], values: TensorLike, accumulate = false): this { return P.indexPut_(this, indices, values, accumulate); }
 }
 
 export type { Nested };

@@ -33,7 +33,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout: p must be in [0, 1] (got ${p})`);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
-  return where(lt(rand(x.shape), 1 - p), mul(x, 1 / (1 - p)), 0);
+  return where(lt(rand(x.shape, { device: x.device }), 1 - p), mul(x, 1 / (1 - p)), 0);
 }
 
 /** Normalizes over the trailing `normalizedShape` dims, then scales and shifts. */

@@ -50,15 +50,25 @@ export function scatterAdd(base: Tensor, axis: number, index: Tensor, src: Tenso
   return apply('scatterAdd', [base, index, src], { axis: normalizeAxis('scatterAdd', axis, base.ndim) });
 }
 
-/** One-hot encoding of int32 class indices: a new last dim of `numClasses`. */
+/**
+ * One-hot encoding of int32 class indices: a new last dim of `numClasses`. On the CPU an
+ * index outside 0..numClasses-1 is an error at once. Other devices cannot read the indices
+ * synchronously, so there each index picks its row of the identity through a gather, whose
+ * range check reports an out-of-range class at the next readback (never a silent zero row).
+ */
 export function oneHot(indices: Tensor, numClasses: number, options?: { dtype?: DType }): Tensor {
   checkIndex('oneHot', indices);
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new ShapeError(`oneHot: numClasses must be a positive integer (got ${numClasses})`);
+  const dtype = options?.dtype ?? 'int32';
+  const classes = iota(numClasses, indices.device);
+  if (indices.device !== 'cpu') {
+    const identity = cast(eq(unsqueeze(classes, -1), classes), dtype);
+    const rows = indexSelect(identity, 0, reshape(indices, [indices.size]));
+    return reshape(rows, [...indices.shape, numClasses]);
+  }
   if (indices.size > 0) {
     const lo = indices.min().item(), hi = indices.max().item();
     if (lo < 0 || hi >= numClasses) throw new ShapeError(`oneHot: class indices must be in 0..${numClasses - 1} (got values from ${lo} to ${hi})`);
   }
-  const classes = iota(numClasses);
-  const hot = eq(unsqueeze(indices, -1), classes);
-  return cast(hot, options?.dtype ?? 'int32');
+  return cast(eq(unsqueeze(indices, -1), classes), dtype);
 }

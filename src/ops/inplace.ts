@@ -11,16 +11,20 @@ import { Tensor, type TensorLike } from '../tensor.js';
 import { AutogradError, GradNode } from '../autograd/node.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { add, asTensor, clamp, div, expandTo, mul, pow, sub } from './elementwise.js';
-import { maskedFill } from './advanced-index.js';
+import { indexPut, maskedFill } from './advanced-index.js';
 import { clone } from './shape.js';
 import { checkScalar } from './scalars.js';
 
-function checkTarget(op: string, target: Tensor, other: TensorLike): void {
+function checkAlive(op: string, target: Tensor, other: TensorLike): void {
   if (!(other instanceof Tensor)) checkScalar(op, 'a value that is not a tensor', other);
   if (target.isDisposed || (other instanceof Tensor && other.isDisposed)) {
     const which = target.isDisposed ? 'the target' : 'the value';
     throw new ValueError(`${op}: ${which} was disposed (dispose(), or the end of its tidy scope); keep it out of the scope or create it again`);
   }
+}
+
+function checkTarget(op: string, target: Tensor, other: TensorLike): void {
+  checkAlive(op, target, other);
   const shape = other instanceof Tensor ? broadcastShapes(op, target.shape, other.shape) : target.shape;
   if (!sameShape(shape, target.shape)) {
     throw new ShapeError(`${op}: the result's shape ${fmtShape(shape)} does not match the target's ${fmtShape(target.shape)} (an in-place op cannot grow its target)`);
@@ -57,7 +61,11 @@ function update<T extends Tensor>(op: string, target: T, other: TensorLike, f: (
   // write, and an op that saves its operands for the gradient (mul, div) must not save
   // memory the write changes.
   const readCopy = tracked && (target.requiresGrad || f === mul || f === div);
-  const value = f(readCopy ? clone(target) : target, other);
+  return store(op, target, f(readCopy ? clone(target) : target, other), tracked);
+}
+
+/** Writes the computed `value` into `target`, which takes its history when the write is tracked. */
+function store<T extends Tensor>(op: string, target: T, value: Tensor, tracked: boolean): T {
   if (!canCast(value.dtype, target.dtype)) {
     throw new DTypeError(`${op}: the result type ${value.dtype} cannot be stored in the ${target.dtype} target (cast the target first, or use the out-of-place op)`);
   }
@@ -76,6 +84,17 @@ export const clamp_ = <T extends Tensor>(t: T, min?: number | null, max?: number
 export const unary_ = <T extends Tensor>(op: string, t: T, f: (a: Tensor) => Tensor): T => update(op, t, 0, (a) => f(a));
 /** Writes `value` where `mask` (broadcast to the target) is true. */
 export const maskedFill_ = <T extends Tensor>(t: T, mask: Tensor, value: TensorLike): T => update('maskedFill_', t, mask, (a) => maskedFill(a, mask, value));
+
+/**
+ * Writes `values` at `indices` (see indexPut). The values broadcast to the indexed part, not
+ * to the target, so only the result's shape is the target's. A tracked target is read
+ * through a copy: indexPut's where saves it for the gradient, and the write changes it.
+ */
+export function indexPut_<T extends Tensor>(t: T, indices: Tensor[], values: TensorLike, accumulate = false): T {
+  checkAlive('indexPut_', t, values);
+  const tracked = checkAutograd('indexPut_', t, values);
+  return store('indexPut_', t, indexPut(tracked ? clone(t) : t, indices, values, accumulate), tracked);
+}
 
 /** Writes `src` (broadcast to the target's shape, cast to its dtype) into `target`; `op` names it in errors (fill_). */
 export function copy_<T extends Tensor>(target: T, src: TensorLike, op = 'copy_'): T {

@@ -1,7 +1,8 @@
 /**
  * Gradients through in-place ops: a broadcast copy_ sums back to its source's shape, an
  * overwrite with a constant (fill_, zero_, copy_ of a number) cuts the old history, and an
- * update whose only tracked operand is the other one (a.mul_(b)) saves nothing it overwrites.
+ * update whose only tracked operand is the other one (a.mul_(b)) saves nothing it overwrites,
+ * and indexPut_ routes gradients to the values and to the old entries it keeps.
  * Eager and jit'd backward must agree bit for bit.
  */
 import { describe, expect, it } from 'vitest';
@@ -69,5 +70,30 @@ describe('an in-place update whose other operand requires grad', () => {
       expectSameTensor(f(a, b), body(a, b), `call ${call}`);
     }
     expect(f.stats.replays).toBeGreaterThan(0);
+  });
+});
+
+describe('indexPut_', () => {
+  const w = tensor([[1, 2], [3, 4], [5, 6]]);
+  const rows = tensor([2, 0, 2], { dtype: 'int32' });
+
+  it('overwritten rows give the old values no gradient, and the values the sum over their rows', () => {
+    const x = tensor([[1, 2], [3, 4], [5, 6]], { requiresGrad: true }), y = tensor([10, 20], { requiresGrad: true });
+    x.mul(2).indexPut_([rows.narrow(0, 0, 2)], y).mul(w).sum().backward();
+    expectAllClose(x.grad!, [[0, 0], [6, 8], [0, 0]], { rtol: 0, atol: 0 });
+    expectAllClose(y.grad!, [6, 8], { rtol: 0, atol: 0 });
+  });
+
+  it('accumulating keeps every old value\'s gradient and counts a repeated row twice', () => {
+    const x = tensor([[1, 2], [3, 4], [5, 6]], { requiresGrad: true }), y = tensor([10, 20], { requiresGrad: true });
+    x.mul(2).indexPut_([rows], y, true).mul(w).sum().backward();
+    expectAllClose(x.grad!, [[2, 4], [6, 8], [10, 12]], { rtol: 0, atol: 0 });
+    expectAllClose(y.grad!, [11, 14], { rtol: 0, atol: 0 });
+  });
+
+  it('values that require grad written into an untracked tensor get their gradient', () => {
+    const y = tensor([10, 20], { requiresGrad: true });
+    zeros([3, 2]).indexPut_([rows.narrow(0, 0, 2)], y).mul(w).sum().backward();
+    expectAllClose(y.grad!, [6, 8], { rtol: 0, atol: 0 });
   });
 });

@@ -177,9 +177,6 @@ const randomRows: TableRecord[] = [
     ref: (x) => [build([3, 5], ([i, j]) => (u(i! * 5 + j!) < Math.fround(0.7) ? at(x, [i!, j!]) / 0.7 : 0)), x],
     grad: true,
     seed: SEED,
-    // dropout draws its mask on the CPU whatever the input's device, so a webgpu input fails
-    // ("where: operands are on different devices").
-    backends: false,
   },
 ];
 

@@ -112,8 +112,6 @@ const indexRows: TableRecord[] = [
     ref: (i) => [4, 5].map((c) => build([2, 3, c], ([a, b, j]) => (at(i, [a!, b!]) === j ? 1 : 0))),
     grad: false,
     readsValues: true,
-    // oneHot checks the class range with item(), which a webgpu tensor cannot answer synchronously.
-    backends: false,
   },
   {
     name: 'nonzero',

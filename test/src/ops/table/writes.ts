@@ -62,9 +62,7 @@ export const writeRows: TableRecord[] = [
       build([3, 4], ([r, c]) => (r === 1 ? at(x, [r!, c!]) : y.values[c!]!)),
       build([3, 4], ([r, c]) => at(x, [r!, c!]) + (r === 2 ? 2 : r === 0 ? 1 : 0) * y.values[c!]!),
     ],
-    // Backward through indexPut_ into a tracked tensor fails today: "backward: operand 2 of
-    // where, needed for its gradient, was modified by an in-place operation".
-    grad: false,
+    grad: true,
   },
   {
     name: 'select, t and the where method',
