@@ -12,7 +12,7 @@ import { JitError } from '../../runtime/errors.js';
 import { noGrad } from '../autograd/mode.js';
 import { apply, writeInto } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
-import { materialize } from './replay.js';
+import { materialize } from './materialize.js';
 
 /** The tensors a graph's input nodes read. */
 export interface GraphInputs {

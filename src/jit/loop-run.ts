@@ -6,7 +6,7 @@
  * their own; after each body the next values are copied in (through a staging copy when
  * a next value reads a loop variable's own memory, as in a swap).
  */
-import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
+import { executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { isContiguous, sizeOf } from '../../compiler/ir/shape.js';
@@ -16,8 +16,9 @@ import { InternalError } from '../../runtime/errors.js';
 import { apply, empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
-import { forNodes, verifyPasses } from './log.js';
-import { materialize } from './replay.js';
+import { cpuExecutor } from './executor-cpu.js';
+import { verifyPasses } from './log.js';
+import { materialize } from './materialize.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
 class CompiledGraph {
@@ -54,9 +55,7 @@ class CompiledGraph {
       if (step.kind === 'fused') {
         const outs = step.outputs.map(buffer);
         const ins = step.inputs.map((x) => env[x]!);
-        const argv = [...outs.map((t) => t.storage.data), ...ins.map((t) => t.storage.data), ...outs.map((t) => t.offset), ...ins.map((t) => t.offset)];
-        const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
-        steps.push(() => kernel.apply(undefined, argv));
+        steps.push(cpuExecutor.bind(step, outs, ins));
         step.outputs.forEach((o, k) => (env[o] = outs[k]!));
         continue;
       }

@@ -5,11 +5,11 @@
  * into a value it also loads reads that value through the output's binding: WebGPU
  * refuses a dispatch that binds one buffer twice when one of the bindings writes it.
  */
-import type { Expr, KernelSpec, MapSpec } from '../../compiler/kernel.js';
-import type { FusedStep } from '../../compiler/passes/fuse.js';
-import { renderWgsl, type WgslLimits } from '../../compiler/codegen/wgsl.js';
+import type { Expr, KernelSpec, MapSpec } from '../kernel.js';
+import type { FusedStep } from './fuse.js';
+import { renderWgsl, type WgslLimits } from '../codegen/wgsl.js';
 import { InternalError } from '../../runtime/errors.js';
-import { WebGpuRunner } from '../../compiler/execute-webgpu.js';
+import { WebGpuRunner } from '../execute-webgpu.js';
 
 /** One launch: the spec, its pipeline cache key, and for each of its args the step operand it binds (outputs, then inputs). */
 export interface GpuLaunch {
