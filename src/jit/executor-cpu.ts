@@ -2,10 +2,11 @@
  * The CPU device executor: fused steps run as generated JavaScript (compiler/execute.ts's
  * cpuKernel), storages are typed arrays.
  */
-import { cpuKernel } from '../../compiler/execute.js';
+import { cpuKernel, executePrim } from '../../compiler/execute.js';
+import type { Prim } from '../../compiler/ir/primitives.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { TypedArray } from '../../runtime/dtype.js';
-import { empty } from '../dispatch.js';
+import { empty, operand } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import type { DeviceExecutor } from './executor.js';
 import { forNodes } from './log.js';
@@ -29,3 +30,9 @@ export const cpuExecutor: DeviceExecutor = {
     real.data = copy.storage.data;
   },
 };
+
+/** A call that computes primitive `prim` of `ins` into `out` (CPU tensors), its operands built once. */
+export function bindPrim(prim: Prim, params: never, ins: readonly Tensor[], out: Tensor): () => void {
+  const operands = ins.map(operand), o = operand(out);
+  return () => executePrim(prim, params, operands, o);
+}

@@ -87,7 +87,7 @@ export class HostGuards implements GuardPolicy {
 }
 
 /** The tensor of input node `i` for this call (undefined for gradient inputs). */
-export function inputTensor(prog: Program, walked: Walked, i: number): Tensor | undefined {
+export function inputTensor(prog: Pick<Program, 'graph' | 'captures'>, walked: Walked, i: number): Tensor | undefined {
   const { source } = prog.graph.nodes[i]!.params as EffectParams['input'];
   return source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
 }

@@ -9,10 +9,9 @@
  * committed the call's writes.
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
-import type { Prim } from '../../compiler/ir/primitives.js';
+import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
-import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
 import { noGrad, setGradEnabled } from '../autograd/mode.js';
 import { toGpu } from '../device.js';
@@ -20,10 +19,10 @@ import { apply, onDevice, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { Tensor, type Device, type Storage } from '../tensor.js';
 import { isMoveToGpu } from './devices.js';
-import { cpuExecutor } from './executor-cpu.js';
+import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
 import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
-import { LoopRunner } from './loop-run.js';
+import type { LoopRunner } from './loop-run.js';
 import { materialize } from './materialize.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
@@ -46,6 +45,26 @@ export interface Placement {
   writtenRoots: Set<number>;
 }
 
+/** What the interpreter reads of a variant: its plan, and what it keeps from call to call. */
+export type Compiled = Pick<Variant, 'plan' | 'constants' | 'buffers' | 'outputsRequireGrad' | 'loops'>;
+
+/** What the interpreter reads of a program. */
+export type Steps = Pick<Program, 'graph' | 'gradModes' | 'captures' | 'guards' | 'writtenRoots' | 'output'>;
+
+/** How an interpretation runs, beyond its variant, arguments and guard policy. */
+export interface InterpretOptions {
+  /** For a variant that uses WebGPU: where its values live. Without it every value is on the CPU. */
+  placement?: Placement;
+  /**
+   * Kernels are bound instead of run: each call goes to `bound` in order and every computed
+   * value gets a buffer kept with the variant, so the calls can run again and again (a lifted
+   * loop's graphs, once per iteration; see ./loop-run.ts).
+   */
+  bound?: (() => void)[];
+  /** Makes the runner of a lifted loop node, on the node's first run (loop nodes appear only in CPU variants). */
+  loopRunner?: (params: EffectParams['loop']) => LoopRunner;
+}
+
 /** One call's replay. */
 export class Interpretation {
   readonly nodes: readonly Node[];
@@ -64,11 +83,15 @@ export class Interpretation {
   readonly #loopResults = new Map<number, Tensor[]>();
   #counters: Counters | undefined;
 
-  /** `placement` is given for a variant that uses WebGPU; without it every value is on the CPU. */
+  readonly placement: Placement | undefined;
+  readonly bound: (() => void)[] | undefined;
+
   constructor(
-    readonly v: Variant, readonly prog: Program, readonly walked: Walked, readonly policy: GuardPolicy,
-    readonly passes: readonly NamedPass[], readonly placement?: Placement,
+    readonly v: Compiled, readonly prog: Steps, readonly walked: Walked, readonly policy: GuardPolicy,
+    readonly options: InterpretOptions = {},
   ) {
+    this.placement = options.placement;
+    this.bound = options.bound;
     this.nodes = prog.graph.nodes;
     this.env = new Array<Tensor | undefined>(this.nodes.length);
     if (policy.shadows === undefined) return;
@@ -164,11 +187,13 @@ export class Interpretation {
       }
       const n = this.nodes[o]!;
       // Buffers that never leave the call are reused from one call to the next.
-      if (this.v.plan!.persistent.has(o)) return this.#persistent(o, () => executor.empty(n.shape.slice(), n.dtype));
+      if (this.bound !== undefined || this.v.plan!.persistent.has(o)) return this.#persistent(o, () => executor.empty(n.shape.slice(), n.dtype));
       return executor.empty(n.shape.slice(), n.dtype);
     });
     const ins = step.inputs.map((x) => (onGpu ? this.#onGpu(x) : this.env[x]!));
-    executor.bind(step, outs, ins)();
+    const call = executor.bind(step, outs, ins);
+    if (this.bound !== undefined) this.bound.push(call);
+    else call();
     step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) this.env[o] = outs[k]; });
   }
 
@@ -264,10 +289,27 @@ export class Interpretation {
     return this.policy.observe(i, this.env[node.inputs[0]!]!);
   }
 
+  /** Binds primitive node `i` (bound mode): a view is made now, any other value is computed into its kept buffer by each call. */
+  #bindNode(i: number): undefined {
+    const node = this.nodes[i]!;
+    const rule = primitiveRules[node.op as Prim];
+    if (rule === undefined || node.op === 'random') throw new InternalError(`jit loop: a loop graph cannot run ${node.op} nodes`);
+    const inputs = node.inputs.map((x) => this.env[x]!);
+    if (rule.kind === 'view') {
+      this.env[i] = apply(node.op as Prim, inputs, node.params as never);
+      return undefined;
+    }
+    const out = this.#persistent(i, () => cpuExecutor.empty(node.shape.slice(), node.dtype));
+    this.bound!.push(bindPrim(node.op as Prim, node.params as never, inputs, out));
+    this.env[i] = out;
+    return undefined;
+  }
+
   /** Runs node `i` as recorded; a guard that does not hold ends the replay. */
   #runNode(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
     const device = this.#deviceOf(i);
+    if (this.bound !== undefined && node.op !== 'input' && node.op !== 'constant') return this.#bindNode(i);
     switch (node.op) {
       case 'input': return this.#input(i);
       case 'observe': return this.#observe(i);
@@ -291,7 +333,10 @@ export class Interpretation {
       }
       case 'loop': {
         let runner = this.v.loops.get(i);
-        if (runner === undefined) this.v.loops.set(i, (runner = new LoopRunner(node.params as EffectParams['loop'], this.passes)));
+        if (runner === undefined) {
+          if (this.options.loopRunner === undefined) throw new InternalError(`jit replay: loop node ${i} has no runner`);
+          this.v.loops.set(i, (runner = this.options.loopRunner(node.params as EffectParams['loop'])));
+        }
         const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
         this.#loopResults.set(i, results);
         this.env[i] = Tensor.fromData(Int32Array.of(iterations), [], 'int32');

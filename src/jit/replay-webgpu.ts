@@ -105,11 +105,11 @@ export function replayWebGpu(v: Variant, walked: Walked, passes: readonly NamedP
       const failed = checkHostGuards(prog, walked, g.devices, g.hostReads);
       if (failed !== undefined) return { result: failed as ReplayResult, kept: [] };
       if (g.deferred === undefined) {
-        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), passes, g);
+        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), { placement: g });
         const value = run.record() ?? { ok: true, value: run.finish() };
         return { result: value, kept: [[...run.pendingGrads.values()], run.keep] };
       }
-      return speculate(v, prog, g, walked, passes);
+      return speculate(v, prog, g, walked);
     });
     return result;
   } finally {
@@ -121,9 +121,9 @@ export function replayWebGpu(v: Variant, walked: Walked, passes: readonly NamedP
  * Records a speculative run of `v` (./speculation.ts): the promise of its result, and what
  * the call's scope must keep until that settles (results, gradients, shadows, caches).
  */
-function speculate(v: Variant, prog: Program, g: GpuVariant, walked: Walked, passes: readonly NamedPass[]): { result: Promise<ReplayResult>; kept: unknown[] } {
+function speculate(v: Variant, prog: Program, g: GpuVariant, walked: Walked): { result: Promise<ReplayResult>; kept: unknown[] } {
   const speculation = new Speculation(g.deferred!, prog.graph.nodes, prog.guards, prog.randomCount);
-  const run = new Interpretation(v, prog, walked, speculation, passes, g);
+  const run = new Interpretation(v, prog, walked, speculation, { placement: g });
   try {
     // The host decided every guard a speculative run could fail on its own.
     if (run.record() !== undefined) throw new InternalError('jit webgpu replay: a guard the host checked failed during the run');

@@ -9,6 +9,7 @@ import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { setGradEnabled } from '../autograd/mode.js';
 import { InlineGuards } from './guard-policy.js';
 import { Interpretation } from './interpreter.js';
+import { LoopRunner } from './loop-run.js';
 import { planOf, programOf } from './plan.js';
 import type { ReplayResult } from './replay-result.js';
 export type { ReplayResult } from './replay-result.js';
@@ -22,7 +23,8 @@ export function replay(v: Variant, walked: Walked, passes: readonly NamedPass[])
   if (usesWebGpu(v)) return replayWebGpu(v, walked, passes);
   const prog = programOf(v, passes);
   planOf(v, walked);
-  const run = new Interpretation(v, prog, walked, new InlineGuards(prog.guards, prog.graph.nodes, prog.randomCount), passes);
+  const policy = new InlineGuards(prog.guards, prog.graph.nodes, prog.randomCount);
+  const run = new Interpretation(v, prog, walked, policy, { loopRunner: (p) => new LoopRunner(p, passes) });
   const previousMode = setGradEnabled(false);
   try {
     return run.record() ?? { ok: true, value: run.finish() };
