@@ -8,7 +8,7 @@ import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { DType } from '../../runtime/dtype.js';
 import type { Device, Storage, Tensor } from '../tensor.js';
 
-/** A copy of a storage's elements, and the tensor that keeps the copy's buffer alive (if the device frees by tensor). */
+/** A copy of a storage's elements, and the tensor that keeps the copy's buffer alive (where tensors free buffers). */
 export interface StorageCopy {
   storage: Storage;
   holder: Tensor | undefined;

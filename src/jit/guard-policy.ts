@@ -56,7 +56,8 @@ export class InlineGuards implements GuardPolicy {
   observe(node: number, t: Tensor): ReplayResult | undefined {
     const p = this.nodes[node]!.params as EffectParams['observe'];
     const values = t.data();
-    return sameValues(values, p.expected) ? undefined : { ok: false, guard: this.guards[p.guard]!, got: Array.from(values, Number) };
+    if (sameValues(values, p.expected)) return undefined;
+    return { ok: false, guard: this.guards[p.guard]!, got: Array.from(values, Number) };
   }
 
   commit(): void {
@@ -89,7 +90,8 @@ export class HostGuards implements GuardPolicy {
 /** The tensor of input node `i` for this call (undefined for gradient inputs). */
 export function inputTensor(prog: Pick<Program, 'graph' | 'captures'>, walked: Walked, i: number): Tensor | undefined {
   const { source } = prog.graph.nodes[i]!.params as EffectParams['input'];
-  return source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
+  if (source.kind === 'arg') return walked.tensors[source.slot];
+  return source.kind === 'capture' ? prog.captures[source.slot] : undefined;
 }
 
 /** A tensor of this call, or the node whose value the replay is going to compute. */
@@ -120,8 +122,9 @@ export function checkHostGuards(
       const grad = gradOf(identityOf(source.of));
       const guard = gradGuard(i);
       if (grad === null) return { ok: false, guard, got: 'null' };
-      const meta = grad instanceof Tensor ? { shape: grad.shape, dtype: grad.dtype, device: grad.device } : { ...nodes[grad]!, device: devices[grad] };
-      if (!sameShape(meta.shape, node.shape) || meta.dtype !== node.dtype || meta.device !== devices[i]) return { ok: false, guard, got: 'a tensor' };
+      const meta = grad instanceof Tensor ? grad : { ...nodes[grad]!, device: devices[grad] };
+      const same = sameShape(meta.shape, node.shape) && meta.dtype === node.dtype && meta.device === devices[i];
+      if (!same) return { ok: false, guard, got: 'a tensor' };
       real[i] = grad;
     } else if (node.op === 'setGrad') {
       const target = real[node.inputs[0]!];
@@ -151,7 +154,9 @@ export function gradGuard(node: number): Guard {
 }
 
 /** 1 when the number comparison of an observe node holds for this call's numbers, else 0. */
-export function numberOutcome(c: NonNullable<EffectParams['observe']['numberCompare']>, numbers: readonly number[]): number {
+export function numberOutcome(
+  c: NonNullable<EffectParams['observe']['numberCompare']>, numbers: readonly number[],
+): number {
   const n = numbers[c.slot]!;
   return (c.swap ? compareValues[c.op](c.other, n) : compareValues[c.op](n, c.other)) ? 1 : 0;
 }

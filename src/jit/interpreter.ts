@@ -46,10 +46,10 @@ export interface Placement {
 }
 
 /** What the interpreter reads of a variant: its plan, and what it keeps from call to call. */
-export type Compiled = Pick<Variant, 'plan' | 'constants' | 'buffers' | 'outputsRequireGrad' | 'loops'>;
+export type VariantView = Pick<Variant, 'plan' | 'constants' | 'buffers' | 'outputsRequireGrad' | 'loops'>;
 
 /** What the interpreter reads of a program. */
-export type Steps = Pick<Program, 'graph' | 'gradModes' | 'captures' | 'guards' | 'writtenRoots' | 'output'>;
+export type ProgramView = Pick<Program, 'graph' | 'gradModes' | 'captures' | 'guards' | 'writtenRoots' | 'output'>;
 
 /** How an interpretation runs, beyond its variant, arguments and guard policy. */
 export interface InterpretOptions {
@@ -72,7 +72,7 @@ export class Interpretation {
   /** Input tensors of the call (a gradient input's tensor before any contiguous copy). */
   readonly real: (Tensor | undefined)[] = [];
   readonly pendingGrads = new Map<Tensor, Tensor | null>();
-  /** Tensors made now that stay with the variant (cached constants, persistent buffers): a call's scope must not dispose them. */
+  /** Tensors made now that the variant keeps (cached constants, kept buffers): a call's scope must not dispose them. */
   readonly keep: Tensor[] = [];
   /** Storages the variant caches: a result over one is copied, since its caller may write into it. */
   readonly cached = new Set<Storage>();
@@ -87,7 +87,7 @@ export class Interpretation {
   readonly bound: (() => void)[] | undefined;
 
   constructor(
-    readonly v: Compiled, readonly prog: Steps, readonly walked: Walked, readonly policy: GuardPolicy,
+    readonly v: VariantView, readonly prog: ProgramView, readonly walked: Walked, readonly policy: GuardPolicy,
     readonly options: InterpretOptions = {},
   ) {
     this.placement = options.placement;
@@ -187,8 +187,8 @@ export class Interpretation {
       }
       const n = this.nodes[o]!;
       // Buffers that never leave the call are reused from one call to the next.
-      if (this.bound !== undefined || this.v.plan!.persistent.has(o)) return this.#persistent(o, () => executor.empty(n.shape.slice(), n.dtype));
-      return executor.empty(n.shape.slice(), n.dtype);
+      const make = () => executor.empty(n.shape.slice(), n.dtype);
+      return this.bound !== undefined || this.v.plan!.persistent.has(o) ? this.#persistent(o, make) : make();
     });
     const ins = step.inputs.map((x) => (onGpu ? this.#onGpu(x) : this.env[x]!));
     const call = executor.bind(step, outs, ins);
@@ -207,7 +207,7 @@ export class Interpretation {
     return b;
   }
 
-  /** The tensor of constant node `i`: cached with the variant, unless it holds a number argument or the call writes it. */
+  /** Constant node `i`'s tensor: cached with the variant, unless it holds a number argument or the call writes it. */
   #constant(i: number): Tensor {
     const node = this.nodes[i]!;
     const p = node.params as EffectParams['constant'];
@@ -289,11 +289,13 @@ export class Interpretation {
     return this.policy.observe(i, this.env[node.inputs[0]!]!);
   }
 
-  /** Binds primitive node `i` (bound mode): a view is made now, any other value is computed into its kept buffer by each call. */
+  /** Binds primitive node `i`: a view is made now, any other value is computed into its kept buffer by each call. */
   #bindNode(i: number): undefined {
     const node = this.nodes[i]!;
     const rule = primitiveRules[node.op as Prim];
-    if (rule === undefined || node.op === 'random') throw new InternalError(`jit loop: a loop graph cannot run ${node.op} nodes`);
+    if (rule === undefined || node.op === 'random') {
+      throw new InternalError(`jit loop: a loop graph cannot run ${node.op} nodes`);
+    }
     const inputs = node.inputs.map((x) => this.env[x]!);
     if (rule.kind === 'view') {
       this.env[i] = apply(node.op as Prim, inputs, node.params as never);
@@ -328,13 +330,16 @@ export class Interpretation {
         // A tensor made inside the call has its .grad set too: the call may return it.
         // (One that a kernel kept in registers was not returned, and needs none.)
         const target = this.real[node.inputs[0]!] ?? this.env[node.inputs[0]!];
-        if (target !== undefined) this.pendingGrads.set(target, node.inputs.length > 1 ? this.env[node.inputs[1]!]! : null);
+        const grad = node.inputs.length > 1 ? this.env[node.inputs[1]!]! : null;
+        if (target !== undefined) this.pendingGrads.set(target, grad);
         return undefined;
       }
       case 'loop': {
         let runner = this.v.loops.get(i);
         if (runner === undefined) {
-          if (this.options.loopRunner === undefined) throw new InternalError(`jit replay: loop node ${i} has no runner`);
+          if (this.options.loopRunner === undefined) {
+            throw new InternalError(`jit replay: loop node ${i} has no runner`);
+          }
           this.v.loops.set(i, (runner = this.options.loopRunner(node.params as EffectParams['loop'])));
         }
         const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
@@ -359,7 +364,8 @@ export class Interpretation {
     }
     const inputs = node.inputs.map((x) => (device === 'webgpu' ? this.#onGpu(x) : this.env[x]!));
     // An op without operands (iota) runs where its value lives, not on the caller's default device.
-    this.env[i] = inputs.length === 0 ? onDevice(device, () => apply(node.op as Prim, inputs, node.params as never)) : apply(node.op as Prim, inputs, node.params as never);
+    const run = () => apply(node.op as Prim, inputs, node.params as never);
+    this.env[i] = inputs.length === 0 ? onDevice(device, run) : run();
     return undefined;
   }
 }

@@ -17,7 +17,7 @@ import { empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
 import { HostGuards } from './guard-policy.js';
-import { Interpretation, type Compiled, type Steps } from './interpreter.js';
+import { Interpretation, type VariantView, type ProgramView } from './interpreter.js';
 import { verifyPasses } from './log.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
@@ -27,8 +27,8 @@ class CompiledGraph {
   /** The requested values, renumbered into `graph`. */
   readonly outputs: number[];
   /** The graph as the replay interpreter binds it; its buffers and constants are kept from call to call. */
-  readonly #compiled: Compiled;
-  readonly #steps: Steps;
+  readonly #variant: VariantView;
+  readonly #program: ProgramView;
 
   constructor(graph: Graph, outputs: readonly number[], args: readonly Tensor[], passes: readonly NamedPass[]) {
     const r = runPasses(graph, passes, { outputs: new Set(outputs) }, { verify: verifyPasses });
@@ -38,12 +38,13 @@ class CompiledGraph {
     // Loop graphs read only their arguments: a value's storage is its own, or its view base's.
     const roots: number[] = [];
     this.graph.nodes.forEach((n, i) => {
-      roots[i] = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view' ? roots[n.inputs[0]!]! : i;
+      const view = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view';
+      roots[i] = view ? roots[n.inputs[0]!]! : i;
     });
     this.plan = planFusion(this.graph, layouts, new Set(this.outputs), roots);
-    this.#compiled = { plan: this.plan, constants: [], buffers: [], outputsRequireGrad: false, loops: new Map() };
+    this.#variant = { plan: this.plan, constants: [], buffers: [], outputsRequireGrad: false, loops: new Map() };
     const nodes = this.graph.nodes;
-    this.#steps = {
+    this.#program = {
       graph: this.graph, gradModes: nodes.map(() => false), captures: [], guards: [], writtenRoots: new Set(),
       output: { kind: 'value', value: undefined },
     };
@@ -57,7 +58,7 @@ class CompiledGraph {
     const steps: (() => void)[] = [];
     // A loop's graphs have no guards: none to decide, no write to shadow, no random draw.
     const walked = { shapeKey: '', tensors: args.slice(), numbers: numbers.slice() };
-    const run = new Interpretation(this.#compiled, this.#steps, walked, new HostGuards(0), { bound: steps });
+    const run = new Interpretation(this.#variant, this.#program, walked, new HostGuards(0), { bound: steps });
     run.record();
     return { env: run.env as Tensor[], steps };
   }

@@ -2,7 +2,9 @@
 import type { Guard } from './trace.js';
 
 /** A replay's outcome: the result, or the first guard that did not hold. */
-export type ReplayResult = { ok: true; value: unknown } | { ok: false; guard: Guard; got: number[] | 'null' | 'a tensor' };
+export type ReplayResult =
+  | { ok: true; value: unknown }
+  | { ok: false; guard: Guard; got: number[] | 'null' | 'a tensor' };
 
 /** Whether observed values equal the expected ones (NaN matches NaN). */
 export function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {

@@ -60,15 +60,21 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
     if (input !== undefined) hostReads.set(o, input);
     else if (v.trace.isAsync) deferred.push(o);
     // webgpu-check.ts keeps synchronous variants with guards on other values eager.
-    else throw new InternalError(`jit webgpu replay: guard %${o} of a synchronous function reads a value the host cannot see before the replay`);
+    else {
+      throw new InternalError(
+        `jit webgpu replay: guard %${o} of a synchronous function reads a value the host cannot see before the replay`,
+      );
+    }
   });
-  const writtenRoots = new Set(nodes.flatMap((n) => (n.op === 'write' ? [prog.roots[n.inputs[0]!] ?? n.inputs[0]!] : [])));
+  const writes = nodes.filter((n) => n.op === 'write');
+  const writtenRoots = new Set(writes.map((n) => prog.roots[n.inputs[0]!] ?? n.inputs[0]!));
   const layout = deferred.length > 0 ? readbackLayout(nodes, deferred, devices) : undefined;
   g = { devices, gpuSteps: new Set(), uploads: new WeakMap(), writtenRoots, hostReads, deferred: layout };
   for (const st of plan.steps) {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.gpuSteps.add(st);
-    if (logs('kernels')) log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().runner)}`);
+    if (!logs('kernels')) continue;
+    log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().runner)}`);
   }
   gpuVariants.set(v, g);
   return g;
@@ -80,7 +86,10 @@ export function webGpuKernelSource(v: Variant, step: FusedStep): string | undefi
   return wgslOf(step, isReady() ? eagerGpu().runner : defaultWgslLimits);
 }
 
-/** Kernel launches of one WebGPU replay of `v` (a merged kernel launches each of its parts); undefined for other variants. */
+/**
+ * Kernel launches of one WebGPU replay of `v` (a merged kernel launches each of its parts);
+ * undefined for other variants.
+ */
 export function webGpuLaunchCount(v: Variant): number | undefined {
   const g = gpuVariants.get(v);
   if (g === undefined || v.plan === undefined) return undefined;
@@ -93,7 +102,9 @@ export function webGpuLaunchCount(v: Variant): number | undefined {
  * Runs variant `v` on WebGPU for the arguments `walked`: the result at once, or, for a
  * variant with guards on values the GPU computes, a promise of it (see ./speculation.ts).
  */
-export function replayWebGpu(v: Variant, walked: Walked, passes: readonly NamedPass[]): ReplayResult | Promise<ReplayResult> {
+export function replayWebGpu(
+  v: Variant, walked: Walked, passes: readonly NamedPass[],
+): ReplayResult | Promise<ReplayResult> {
   const prog = programOf(v, passes);
   const g = gpuVariantOf(v, prog, walked);
   const previousMode = setGradEnabled(false);
@@ -121,18 +132,25 @@ export function replayWebGpu(v: Variant, walked: Walked, passes: readonly NamedP
  * Records a speculative run of `v` (./speculation.ts): the promise of its result, and what
  * the call's scope must keep until that settles (results, gradients, shadows, caches).
  */
-function speculate(v: Variant, prog: Program, g: GpuVariant, walked: Walked): { result: Promise<ReplayResult>; kept: unknown[] } {
+function speculate(
+  v: Variant, prog: Program, g: GpuVariant, walked: Walked,
+): { result: Promise<ReplayResult>; kept: unknown[] } {
   const speculation = new Speculation(g.deferred!, prog.graph.nodes, prog.guards, prog.randomCount);
   const run = new Interpretation(v, prog, walked, speculation, { placement: g });
   try {
     // The host decided every guard a speculative run could fail on its own.
-    if (run.record() !== undefined) throw new InternalError('jit webgpu replay: a guard the host checked failed during the run');
+    const failed = run.record();
+    if (failed !== undefined) {
+      throw new InternalError('jit webgpu replay: a guard the host checked failed during the run');
+    }
   } catch (e) {
     speculation.abandon([]);
     throw e;
   }
-  const computed = [...run.resultTensors(prog.output), ...run.pendingGrads.values()].flatMap((t) => (t === null ? [] : [t]));
+  const grads = [...run.pendingGrads.values()].flatMap((t) => (t === null ? [] : [t]));
+  const computed = [...run.resultTensors(prog.output), ...grads];
   // The caller's own tensors (an argument returned as is) are never disposed.
   const made = computed.filter((t) => !run.real.includes(t) && !run.cached.has(t.storage));
-  return { result: speculation.settle(() => run.finish(), made), kept: [computed, run.keep, speculation.shadows.holders()] };
+  const kept = [computed, run.keep, speculation.shadows.holders()];
+  return { result: speculation.settle(() => run.finish(), made), kept };
 }

@@ -32,7 +32,8 @@ export class Shadows {
     if (shadow === undefined) {
       const real = t.storage;
       if (real.gpu === undefined) {
-        shadow = { real, storage: { data: real.data, device: real.device, version: 0 }, copy: undefined, dtype: t.dtype };
+        const storage = { data: real.data, device: real.device, version: 0 };
+        shadow = { real, storage, copy: undefined, dtype: t.dtype };
       } else {
         const copy = webGpuExecutor.copyStorage(real, t.dtype);
         shadow = { real, storage: copy.storage, copy, dtype: t.dtype };

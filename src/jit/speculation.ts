@@ -23,7 +23,12 @@ export class Speculation implements GuardPolicy {
   /** The host-decided guards held, so the call draws its random numbers now (given back if a guard fails). */
   readonly #counters: Counters;
 
-  constructor(layout: ReadbackLayout, readonly nodes: readonly Node[], readonly guards: readonly Guard[], readonly randomCount: number) {
+  constructor(
+    layout: ReadbackLayout,
+    readonly nodes: readonly Node[],
+    readonly guards: readonly Guard[],
+    readonly randomCount: number,
+  ) {
     this.readback = new GuardReadback(layout);
     this.#counters = takeCounters(randomCount);
   }
@@ -65,7 +70,7 @@ export class Speculation implements GuardPolicy {
     return { ok: true, value };
   }
 
-  /** Undoes everything the replay did that the caller could see: shadows, the packed buffer, the random draws, `made`. */
+  /** Undoes everything the replay did that the caller could see: shadows, packed buffer, random draws, `made`. */
   abandon(made: readonly Tensor[]): void {
     this.readback.release();
     this.shadows.discard();
@@ -74,14 +79,16 @@ export class Speculation implements GuardPolicy {
     // unless something drew after them meanwhile (then the stream moves on, never repeating).
     const { seed, offset } = this.#counters;
     const now = randomState();
-    if (this.randomCount > 0 && now.seed === seed && now.offset === offset + this.randomCount) setRandomState({ seed, offset });
+    const untouched = now.seed === seed && now.offset === offset + this.randomCount;
+    if (this.randomCount > 0 && untouched) setRandomState({ seed, offset });
   }
 
   #firstFailure(values: Map<number, ArrayLike<number>>): ReplayResult | undefined {
     for (const o of [...values.keys()].sort((a, b) => a - b)) {
       const p = this.nodes[o]!.params as EffectParams['observe'];
       const got = values.get(o)!;
-      if (!sameValues(got, p.expected)) return { ok: false, guard: this.guards[p.guard]!, got: Array.from(got, Number) };
+      if (sameValues(got, p.expected)) continue;
+      return { ok: false, guard: this.guards[p.guard]!, got: Array.from(got, Number) };
     }
     return undefined;
   }
