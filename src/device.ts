@@ -10,7 +10,7 @@ import { DeviceError, DTypeError, ValueError } from '../runtime/errors.js';
 import { readContiguous } from './read.js';
 import { Tensor, type Device } from './tensor.js';
 import { eagerGpu } from './webgpu.js';
-import { activeTrace } from './jit/context.js';
+import { moved } from './observers.js';
 
 const DEVICES: readonly string[] = ['cpu', 'webgpu'];
 
@@ -82,9 +82,7 @@ export function toGpu(t: Tensor): Tensor {
   const gpu = eagerGpu().uploadStorage(values, t.dtype);
   const out = new Tensor({ data: new ARRAY_OF[t.dtype](0), device: 'webgpu', version: 0, gpu }, t.shape.slice(), contiguousStrides(t.shape), 0, t.dtype);
   if (t.requiresGrad) out.requiresGrad = true;
-  // Under jit the move is a node of the graph (a copy naming its device), so a replay moves
-  // this call's value again instead of capturing the tensor made while tracing.
-  activeTrace()?.onApply('copy', [t], { device: 'webgpu' }, out);
+  moved(t, out);
   return out;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `apply`: the one place where a primitive runs. Eager execution lowers it as a one-node
- * graph through the same codegen the JIT uses; observers (autograd's tape, the tracer)
+ * graph through the same codegen the JIT uses; autograd's tape and the observers (the tracer)
  * see every application here, so nothing is recorded twice or missed.
  */
 import { cpuAllocator } from '../runtime/cpu/allocator.js';
@@ -12,49 +12,14 @@ import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitive
 import { sizeOf } from '../compiler/ir/shape.js';
 import { Tensor, type Device } from './tensor.js';
 import { executeGpu, gpuEmpty, isCpuScalar } from './device.js';
+import { recordGradient } from './autograd/node.js';
+import { applied, written } from './observers.js';
+import { ScopedValue } from './scoped-value.js';
 
-/** Something told of what happens to tensors (autograd's tape, the tracer). */
-export interface Observer {
-  /** A primitive produced `out` from `inputs`. */
-  onApply?(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void;
-  /** A tensor was made from JS values (a scalar operand, `tensor(...)`, `full`, …). */
-  onCreate?(t: Tensor, source: ConstantSource): void;
-  /** `target` was written in place with `value` (same shape). */
-  onWrite?(target: Tensor, value: Tensor): void;
-  /** JS read the elements of `t` (`item`, `toArray`, `data`, a comparison). */
-  onRead?(t: Tensor, values: ArrayLike<number>, how: string): void;
-  /** JS read `t.grad`. */
-  onGradRead?(t: Tensor, grad: Tensor | null): void;
-  /** JS assigned `t.grad`. */
-  onGradWrite?(t: Tensor, grad: Tensor | null): void;
-  /**
-   * JS changed state that no tensor op records: `what` says which (a flag of `target`, an
-   * optimizer's field), so a recording can tell whether a replay would miss it. `owner`:
-   * the object whose state changed (an optimizer, a module, a schedule), when there is one.
-   */
-  onStateWrite?(what: string, target?: Tensor, owner?: object): void;
-  /** JS made an object with state of its own (see stateObjectMade). */
-  onStateObject?(owner: object): void;
-}
-
-/** What a tensor made from JS values holds: one scalar, one repeated value, or data. */
-export type ConstantSource = { value: number } | { fill: number } | { data: ArrayLike<number> };
-
-const observers: Observer[] = [];
-
-/** The registered observers (for the hooks in tensor.ts). */
-export function activeObservers(): readonly Observer[] {
-  return observers;
-}
-
-/** Registers an observer; returns a function that removes it. */
-export function observeApply(observer: Observer): () => void {
-  observers.push(observer);
-  return () => {
-    const i = observers.indexOf(observer);
-    if (i >= 0) observers.splice(i, 1);
-  };
-}
+// The notifications ops, nn and optim send, from the module they take `apply` from.
+export {
+  observeApply, activeObservers, created, stateWritten, stateObjectMade, type Observer, type ConstantSource,
+} from './observers.js';
 
 /** The kernel-argument view of a tensor. */
 export function operand(t: Tensor): Operand {
@@ -66,37 +31,11 @@ export function empty(shape: number[], dtype: DType): Tensor {
   return Tensor.fromData(cpuAllocator().alloc(dtype, sizeOf(shape)), shape, dtype);
 }
 
-let nullaryDevice: Device = 'cpu';
+const nullaryDevice = new ScopedValue<Device>('cpu');
 
 /** Runs `fn` with primitives that take no tensor operands (random, iota) producing on `device`. */
 export function onDevice<T>(device: Device, fn: () => T): T {
-  const previous = nullaryDevice;
-  nullaryDevice = device;
-  try {
-    return fn();
-  } finally {
-    nullaryDevice = previous;
-  }
-}
-
-/** Tells observers that JS changed state no tensor op records (see Observer.onStateWrite). */
-export function stateWritten(what: string, target?: Tensor, owner?: object): void {
-  for (const o of observers) o.onStateWrite?.(what, target, owner);
-}
-
-/**
- * Tells observers that `owner` (an optimizer, a module, a schedule) was just made: changes
- * to its state within the call that made it are invisible outside that call, so a replay
- * need not repeat them (an optimizer built inside a jit'd training loop).
- */
-export function stateObjectMade(owner: object): void {
-  for (const o of observers) o.onStateObject?.(owner);
-}
-
-/** Tells observers that `t` was just filled from JS values. */
-export function created(t: Tensor, source: ConstantSource): Tensor {
-  for (const o of observers) o.onCreate?.(t, source);
-  return t;
+  return nullaryDevice.run(device, fn);
 }
 
 function disposedError(prim: string): ValueError {
@@ -105,7 +44,7 @@ function disposedError(prim: string): ValueError {
 
 /** The device `prim` runs on: its operands' (CPU scalars follow the others, as in PyTorch). */
 function deviceOf(prim: string, inputs: readonly Tensor[]): Device {
-  if (inputs.length === 0) return nullaryDevice;
+  if (inputs.length === 0) return nullaryDevice.value;
   const device = inputs[0]!.device;
   let mixed = false;
   for (let i = 0; i < inputs.length; i++) {
@@ -137,7 +76,8 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     out = gpuEmpty(prim, meta.shape.slice(), meta.dtype);
     executeGpu(prim, params, inputs, out);
   }
-  for (const o of observers) o.onApply?.(prim, inputs, params, out);
+  recordGradient(prim, inputs, params, out);
+  applied(prim, inputs, params, out);
   return out;
 }
 
@@ -173,7 +113,7 @@ export function writeInto(op: string, target: Tensor, value: Tensor): void {
     executePrim(prim, { dtype: target.dtype }, [operand(src)], operand(target));
   }
   target.storage.version++;
-  for (const o of observers) o.onWrite?.(target, value);
+  written(target, value);
 }
 
 function copyOf(t: Tensor): Tensor {

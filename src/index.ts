@@ -13,7 +13,7 @@ export { memory, tidy, type DeviceMemory, type MemoryInfo } from './memory.js';
 export * as webgpu from './webgpu.js';
 export {
   add, sub, mul, div, pow, remainder, maximum, minimum, neg, abs, sign, reciprocal, exp, log, log1p, expm1, sqrt,
-  rsqrt, square, sin, cos, tan, tanh, erf, sigmoid, relu, gelu, silu, floor, ceil, round, clamp, isnan,
+  rsqrt, square, sin, cos, tan, tanh, erf, erfc, sigmoid, relu, gelu, silu, floor, ceil, round, clamp, isnan,
   lt, le, gt, ge, eq, ne, logicalAnd, logicalOr, logicalNot, where, cast,
 } from './ops/elementwise.js';
 export { sum, mean, prod, max, min, argmax, argmin, variance as var, std, logsumexp, softmax, logSoftmax, any, all } from './ops/reduce.js';
@@ -37,7 +37,8 @@ export type { BackwardOptions } from './autograd/backward.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
-export { jit, clearJitCaches, type JitOptions, type JitStats, type JitFunction, type Explanation } from './jit/jit.js';
+export { jit, clearJitCaches } from './jit/jit.js';
+export type { JitOptions, JitStats, JitFunction, Explanation } from './jit/jit-options.js';
 export { printGraph, type Graph, type Node as GraphNode } from '../compiler/ir/graph.js';
 export { printGraphExact, parseGraph } from '../compiler/ir/text.js';
 export { verifyGraph } from '../compiler/ir/verify.js';

@@ -285,6 +285,7 @@ export class Tensor {
   tan(): Tensor { return E.tan(this); }
   tanh(): Tensor { return E.tanh(this); }
   erf(): Tensor { return E.erf(this); }
+  erfc(): Tensor { return E.erfc(this); }
   sigmoid(): Tensor { return E.sigmoid(this); }
   relu(): Tensor { return E.relu(this); }
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return E.gelu(this, approximate); }

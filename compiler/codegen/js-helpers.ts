@@ -3,21 +3,9 @@
  * through one set of functions here, so eager and jit kernels produce the same bits.
  */
 import { IndexRangeError } from '../../runtime/errors.js';
-import { powC, powInt32 } from '../ir/primitives.js';
 import { fillUniform } from '../random/philox.js';
 import { f32Math } from '../scalar/f32-math.js';
-
-/** Round half to even, as PyTorch's round does. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** Python/PyTorch remainder: the result takes the divisor's sign. */
-function mod(a: number, b: number): number {
-  const r = a % b;
-  return r !== 0 && r < 0 !== b < 0 ? r + b : r;
-}
+import { erf64, erfc64, mod, powC, powInt32, roundHalfEven, sigmoid64 } from '../scalar/f64-math.js';
 
 function indexRangeError(op: string, i: number, size: number): IndexRangeError {
   return new IndexRangeError(op, i, size);
@@ -33,38 +21,13 @@ function scatterIndexError(i: number, size: number): never {
   throw indexRangeError('scatterAdd', i, size);
 }
 
-/** erf in float64: Maclaurin series near 0, continued fraction for erfc beyond. */
-function erf64(x: number): number {
-  if (x !== x) return NaN;
-  if (x === 0) return x;
-  const a = Math.abs(x);
-  if (a > 6) return x > 0 ? 1 : -1;
-  let r: number;
-  if (a < 2.5) {
-    let term = a, sum = a;
-    for (let n = 1; n < 200; n++) {
-      term *= (-a * a) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    r = 1.1283791670955126 * sum;
-  } else {
-    let c = 0;
-    for (let n = 60; n >= 1; n--) c = n / 2 / (a + c);
-    r = 1 - Math.exp(-a * a) / 1.7724538509055159 / (a + c);
-  }
-  return x < 0 ? -r : r;
-}
-
-function sigmoid64(x: number): number {
-  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-}
-
 /** Helpers visible to generated JS as `M`. */
 export const jsHelpers = {
   ...f32Math,
   tan: (x: number) => Math.fround(Math.tan(x)),
+  // The float64 erfc is within 2e-14 relative, so rounding it is the float32 erfc but for
+  // the rare double-rounding tie; it sums up to 300 fraction terms, so no table kernel pays.
+  erfc: (x: number) => Math.fround(erfc64(x)),
   exp64: Math.exp,
   log64: Math.log,
   log1p64: Math.log1p,
@@ -74,6 +37,7 @@ export const jsHelpers = {
   tan64: Math.tan,
   tanh64: Math.tanh,
   erf64,
+  erfc64,
   sigmoid64,
   roundHalfEven,
   mod,
@@ -82,4 +46,16 @@ export const jsHelpers = {
   indexError,
   scatterIndexError,
   fillUniform,
+} as const;
+
+/** The name of a helper of {@link jsHelpers}. */
+export type JsHelper = keyof typeof jsHelpers;
+
+/**
+ * Each helper as generated code calls it (`M.erf`), keyed by its name: renderers write
+ * `${M.erf}(x)`, so a helper that does not exist fails to compile instead of failing when a
+ * kernel first runs.
+ */
+export const M = Object.fromEntries(Object.keys(jsHelpers).map((k) => [k, `M.${k}`])) as {
+  readonly [K in JsHelper]: `M.${K}`;
 };

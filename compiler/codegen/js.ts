@@ -8,7 +8,9 @@
  */
 import { InternalError } from '../../runtime/errors.js';
 import { isInteger } from '../../runtime/dtype.js';
-import { isElementwise, primitiveRules, renderCast, type Prim } from '../ir/primitives.js';
+import { isElementwisePrim, type Prim } from '../ir/primitives.js';
+import { M } from './js-helpers.js';
+import { jsPrimitives, renderCast } from './js-prims.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 
 /**
@@ -69,8 +71,7 @@ function copiesFor(bodies: readonly (readonly Expr[])[], most: number): number {
 }
 
 function callsHelper(e: Extract<Expr, { op: 'prim' }>): boolean {
-  const rule = primitiveRules[e.prim];
-  return isElementwise(rule) && rule.js(e.args.map(() => 'x'), e.dtype).includes('M.');
+  return isElementwisePrim(e.prim) && jsPrimitives[e.prim](e.args.map(() => 'x'), e.dtype).includes('M.');
 }
 
 /** Statement k of every copy, then statement k + 1: copies must have the same statements. */
@@ -140,7 +141,7 @@ function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => strin
       case 'gatherLoad': {
         const g = `g${i}${sfx}`;
         lines.push(`const ${g} = ${v(e.index)};`);
-        lines.push(`if (${g} < 0 || ${g} >= ${int(e.size)}) M.indexError(${g}, ${int(e.size)});`);
+        lines.push(`if (${g} < 0 || ${g} >= ${int(e.size)}) ${M.indexError}(${g}, ${int(e.size)});`);
         x = `${buf(e.arg)}[${pos(e.arg)} + ${g} * ${int(e.stride)}]`;
         break;
       }
@@ -151,9 +152,8 @@ function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => strin
       case 'acc': x = 'acc'; break;
       case 'scratch': x = `s${int(e.index)}[${at.scratch}]`; break;
       case 'prim': {
-        const rule = primitiveRules[e.prim];
-        if (!isElementwise(rule)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
-        x = rule.js(e.args.map(v), e.dtype);
+        if (!isElementwisePrim(e.prim)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
+        x = jsPrimitives[e.prim](e.args.map(v), e.dtype);
         break;
       }
       case 'cast': x = renderCast(v(e.arg), e.from, e.to); break;
@@ -236,12 +236,10 @@ function mapBody(spec: MapSpec, names: ArgNames, copies: number): string[] {
         const { index, stride, size, accumulate } = st.scatter;
         const t = `t${int(st.node)}${at.sfx}`;
         lines.push(`const ${t} = v${int(index)}${at.sfx};`);
-        lines.push(`if (${t} < 0 || ${t} >= ${int(size)}) M.scatterIndexError(${t}, ${int(size)});`);
+        lines.push(`if (${t} < 0 || ${t} >= ${int(size)}) ${M.scatterIndexError}(${t}, ${int(size)});`);
         const target = `${names.buf(st.arg)}[${at.pos(st.arg)} + ${t} * ${int(stride)}]`;
         const dt = spec.dtypes[st.arg]!;
-        const addRule = primitiveRules.add;
-        if (accumulate && !isElementwise(addRule)) throw new InternalError('codegen: add is not elementwise');
-        lines.push(accumulate && isElementwise(addRule) ? `${target} = ${addRule.js([target, v], dt)};` : `${target} = ${v};`);
+        lines.push(accumulate ? `${target} = ${jsPrimitives.add([target, v], dt)};` : `${target} = ${v};`);
       }
     }
     return lines;
@@ -469,5 +467,5 @@ function renderMatmul(spec: MatmulSpec): string {
 }
 
 function renderRandom(spec: RandomSpec): string {
-  return [`'use strict';`, `return function random(b0, o0, s0, s1) {`, `  M.fillUniform(b0.subarray(o0, o0 + ${int(spec.size)}), s0, s1);`, '};'].join('\n');
+  return [`'use strict';`, `return function random(b0, o0, s0, s1) {`, `  ${M.fillUniform}(b0.subarray(o0, o0 + ${int(spec.size)}), s0, s1);`, '};'].join('\n');
 }

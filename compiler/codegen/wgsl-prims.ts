@@ -23,10 +23,9 @@
  */
 import type { DType } from '../../runtime/dtype.js';
 import { InternalError } from '../../runtime/errors.js';
-import type { BinaryPrim, UnaryPrim } from '../ir/primitives.js';
+import type { ElementwisePrim } from '../ir/primitives.js';
 
-/** Every primitive computed one element at a time. */
-export type ElementwisePrim = UnaryPrim | BinaryPrim | 'where';
+export type { ElementwisePrim };
 
 /** The dtypes a WGSL kernel can hold: float64 has no WGSL type. */
 export type GpuDType = Exclude<DType, 'float64'>;
@@ -34,7 +33,7 @@ export type GpuDType = Exclude<DType, 'float64'>;
 /** Helper functions a rendering may call; each is emitted once per shader that uses it. */
 export type WgslHelper =
   | 'k_inf' | 'k_nan' | 'k_isnan' | 'k_isinf' | 'k_ldexp' | 'k_exp' | 'k_expm1' | 'k_logk' | 'k_log' | 'k_log1p'
-  | 'k_trig' | 'k_sin' | 'k_cos' | 'k_tan' | 'k_tanh' | 'k_erf' | 'k_sigmoid' | 'k_pow_f32' | 'k_pow_i32'
+  | 'k_trig' | 'k_sin' | 'k_cos' | 'k_tan' | 'k_tanh' | 'k_erf' | 'k_erfc' | 'k_sigmoid' | 'k_pow_f32' | 'k_pow_i32'
   | 'k_mod_f32' | 'k_mod_i32' | 'k_max_f32' | 'k_min_f32' | 'k_f32_to_i32' | 'k_f32_to_bool' | 'k_mulhi' | 'k_reduce_big';
 
 /** Registers a helper for the shader being built and returns its name. */
@@ -95,6 +94,7 @@ export const wgslPrimitives: { [P in ElementwisePrim]: WgslRender } = {
   tan: floatFn('tan', 'k_tan'),
   tanh: floatFn('tanh', 'k_tanh'),
   erf: floatFn('erf', 'k_erf'),
+  erfc: floatFn('erfc', 'k_erfc'),
   sigmoid: floatFn('sigmoid', 'k_sigmoid'),
   floor: ([x], dt) => (dt === 'float32' ? `floor(${x})` : x!),
   ceil: ([x], dt) => (dt === 'float32' ? `ceil(${x})` : x!),
@@ -397,6 +397,23 @@ fn k_reduce(x: f32) -> vec2<f32> {
     return x;
   }
   return select(1.0, -1.0, x < 0.0);
+}` },
+  // 1 - erf(x) while that keeps the bits (|x| < 0.5: erfc > 0.47); beyond, Numerical Recipes'
+  // erfcc, t e^(-x^2 + P(t)) with t = 1 / (1 + |x|/2), whose fractional error is below 1.2e-7.
+  // x^2 is split exactly (hi keeps 12 significant bits, so hi^2 is exact): a rounded x^2
+  // would put its error, up to x^2 2^-24, into the exponent and so into every result bit.
+  // Beyond 10.5 erfc is below 2^-150 and e^(-hi^2) is 0, which also keeps +-Inf finite inside.
+  // Measured against the CPU's erfc over 2^20 points in [-4, 11) on lavapipe: at most 6 ulp
+  // (the polynomial's float32 rounding), 1 ulp for x < -1.
+  k_erfc: { deps: ['k_erf', 'k_exp', 'k_isnan'], code: `fn k_erfc(x: f32) -> f32 {
+  let a = min(abs(x), 10.5);
+  let t = 1.0 / (1.0 + 0.5 * a);
+  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
+    + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  let hi = bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
+  let tail = k_exp(-hi * hi) * (t * k_exp(p - (a - hi) * (a + hi)));
+  let r = select(select(tail, 2.0 - tail, x < 0.0), 1.0 - k_erf(x), abs(x) < 0.5);
+  return select(r, x, k_isnan(x));
 }` },
   // e = e^-|x| never overflows; x < 0 gives e / (1 + e) without the cancellation of 1 - s.
   k_sigmoid: { deps: ['k_exp'], code: `fn k_sigmoid(x: f32) -> f32 {

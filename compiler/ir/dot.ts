@@ -42,7 +42,7 @@ function fill(n: Node): string {
     case 'loopResult':
       return '#ede9fe';
     default: {
-      const kind = primitiveRules[n.op as Prim].kind;
+      const kind = primitiveRules[n.op].kind;
       return kind === 'view' ? '#ecfccb' : kind === 'reduce' ? '#fef3c7' : kind === 'matmul' ? '#fde68a' : '#ffffff';
     }
   }
@@ -63,7 +63,7 @@ function body(g: Graph, prefix: string, groups: readonly DotGroup[], lines: stri
     if (grouped.has(i)) return;
     lines.push(node(n, i));
     if (n.op === 'loop') {
-      const p = n.params as EffectParams['loop'];
+      const p = n.params;
       for (const [part, sub] of [
         ['cond', p.cond],
         ['body', p.body],

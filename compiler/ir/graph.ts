@@ -5,7 +5,7 @@
  */
 import type { DType } from '../../runtime/dtype.js';
 import { fmtShape } from '../../runtime/errors.js';
-import type { Prim } from './primitives.js';
+import type { Params, Prim } from './primitives.js';
 
 /** Where an input node's tensor comes from at each call. */
 export type InputSource =
@@ -52,13 +52,35 @@ export interface EffectParams {
   loopResult: { index: number };
 }
 
-/** One node: the value it defines has `shape` and `dtype` (effects define nothing: shape []). */
-export interface Node {
-  op: Prim | EffectOp;
+/** The parameters of a node of op O. */
+export type NodeParams<O extends Prim | EffectOp> =
+  O extends Prim ? Params<O> : O extends EffectOp ? EffectParams[O] : never;
+
+/** One node of op O: the value it defines has `shape` and `dtype` (effects define nothing: shape []). */
+export interface NodeOf<O extends Prim | EffectOp> {
+  op: O;
   inputs: number[];
-  params: object;
+  params: NodeParams<O>;
   shape: number[];
   dtype: DType;
+}
+
+/** A node of one of the primitives P (all of them by default), discriminated by `op`. */
+export type PrimNode<P extends Prim = Prim> = { [Q in P]: NodeOf<Q> }[P];
+
+/** A node of one of the effects E (all of them by default), discriminated by `op`. */
+export type EffectNode<E extends EffectOp = EffectOp> = { [Q in E]: NodeOf<Q> }[E];
+
+/** One node, discriminated by `op`, so that narrowing the op types the params. */
+export type Node = PrimNode | EffectNode;
+
+/**
+ * A node from an op name and a params object whose match the caller has established (the
+ * tracer records what an op function validated, the parser runs the verifier, a pass copies
+ * a node): the one place the two are joined without the compiler seeing that they agree.
+ */
+export function makeNode(op: Node['op'], inputs: number[], params: object, shape: number[], dtype: DType): Node {
+  return { op, inputs, params, shape, dtype } as Node;
 }
 
 /** A traced graph. */
@@ -91,8 +113,8 @@ export function printGraph(g: Graph): string {
 }
 
 /** A loop node with its condition and body graphs indented under it. */
-function printLoop(i: number, n: Node): string {
-  const p = n.params as EffectParams['loop'];
+function printLoop(i: number, n: NodeOf<'loop'>): string {
+  const p = n.params;
   const indent = (text: string) => text.split('\n').map((l) => '    ' + l).join('\n');
   return [
     `%${i} = loop(${n.inputs.map((x) => `%${x}`).join(', ')}) {carried=${p.carried}, site=${JSON.stringify(p.site)}} : ${n.dtype}${fmtShape(n.shape)}`,

@@ -5,7 +5,11 @@
  */
 import type { DType } from '../../runtime/dtype.js';
 import { DTypeError, InternalError, ShapeError, fmtShape } from '../../runtime/errors.js';
-import { isElementwise, primitiveRules, type Params, type Prim } from './primitives.js';
+import { unreachable } from '../../runtime/unreachable.js';
+import {
+  isElementwiseCall, isViewCall, primCall, primitiveRules, type ElementwisePrim, type ElementwiseRule, type Params,
+  type Prim, type PrimCall, type ReducePrim, type StructuredPrim, type ViewPrim,
+} from './primitives.js';
 import { contiguousStrides, sameShape, sizeOf } from './shape.js';
 
 /** Shape and dtype of a value. */
@@ -31,31 +35,42 @@ function expectArity(op: string, inputs: readonly Meta[], n: number): void {
 
 /** The result metadata of `prim` on `inputs`, or a typed error. */
 export function inferMeta<P extends Prim>(prim: P, inputs: readonly Meta[], params: Params<P>): Meta {
+  const call = primCall(prim, params);
+  if (isElementwiseCall(call)) return elementwiseMeta(call.prim, inputs);
+  return structuredMeta(call, inputs);
+}
+
+function elementwiseMeta(prim: ElementwisePrim, inputs: readonly Meta[]): Meta {
   const rule = primitiveRules[prim];
-  if (isElementwise(rule)) {
-    const arity = rule.kind === 'unary' ? 1 : rule.kind === 'binary' ? 2 : 3;
-    expectArity(prim, inputs, arity);
-    const first = inputs[0]!;
-    for (const x of inputs) {
-      if (!sameShape(x.shape, first.shape)) throw new InternalError(`${prim}: operand shapes ${fmtShape(first.shape)} and ${fmtShape(x.shape)} differ`);
-    }
-    const operands = prim === 'where' ? inputs.slice(1) : inputs;
-    if (prim === 'where') expectDtype(prim, first.dtype, ['bool']);
-    const dtype = operands[0]!.dtype;
-    for (const x of operands) if (x.dtype !== dtype) throw new InternalError(`${prim}: operand dtypes ${dtype} and ${x.dtype} differ`);
-    expectDtype(prim, dtype, rule.accepts);
-    return { shape: first.shape, dtype: rule.result ?? dtype };
+  expectArity(prim, inputs, ARITY[rule.kind]);
+  const first = inputs[0]!;
+  for (const x of inputs) {
+    if (!sameShape(x.shape, first.shape)) throw new InternalError(`${prim}: operand shapes ${fmtShape(first.shape)} and ${fmtShape(x.shape)} differ`);
   }
-  switch (rule.kind) {
+  const operands = prim === 'where' ? inputs.slice(1) : inputs;
+  if (prim === 'where') expectDtype(prim, first.dtype, ['bool']);
+  const dtype = operands[0]!.dtype;
+  for (const x of operands) if (x.dtype !== dtype) throw new InternalError(`${prim}: operand dtypes ${dtype} and ${x.dtype} differ`);
+  expectDtype(prim, dtype, rule.accepts);
+  return { shape: first.shape, dtype: rule.result ?? dtype };
+}
+
+/** Operand count of each elementwise rule kind. */
+const ARITY = { unary: 1, binary: 2, ternary: 3 } as const satisfies Record<ElementwiseRule['kind'], number>;
+
+function structuredMeta(call: PrimCall<StructuredPrim>, inputs: readonly Meta[]): Meta {
+  const { prim } = call;
+  switch (call.prim) {
     case 'cast': {
       expectArity(prim, inputs, 1);
-      return { shape: inputs[0]!.shape, dtype: (params as Params<'cast'>).dtype };
+      return { shape: inputs[0]!.shape, dtype: call.params.dtype };
     }
-    case 'reduce': {
+    case 'sum': case 'prod': case 'max': case 'min': case 'argmax': case 'argmin': {
+      const rule = primitiveRules[call.prim];
       expectArity(prim, inputs, 1);
       const x = inputs[0]!;
       expectDtype(prim, x.dtype, rule.accepts);
-      const axes = prim === 'argmax' || prim === 'argmin' ? [(params as Params<'argmax'>).axis] : (params as Params<'sum'>).axes;
+      const axes = reducedAxes(call);
       for (const a of axes) {
         if (!Number.isInteger(a) || a < 0 || a >= x.shape.length) throw new InternalError(`${prim}: axis ${a} for ${fmtShape(x.shape)}`);
         if (rule.needsElements && x.shape[a] === 0) {
@@ -64,18 +79,18 @@ export function inferMeta<P extends Prim>(prim: P, inputs: readonly Meta[], para
       }
       return { shape: x.shape.filter((_, d) => !axes.includes(d)), dtype: rule.result(x.dtype) };
     }
-    case 'view': {
+    case 'reshape': case 'permute': case 'expand': case 'slice': {
       expectArity(prim, inputs, 1);
-      return { shape: viewShape(prim, inputs[0]!.shape, params), dtype: inputs[0]!.dtype };
+      return { shape: viewShape(call, inputs[0]!.shape), dtype: inputs[0]!.dtype };
     }
     case 'pad': {
       expectArity(prim, inputs, 1);
-      const { before, after } = params as Params<'pad'>;
+      const { before, after } = call.params;
       const x = inputs[0]!;
       return { shape: x.shape.map((d, i) => d + before[i]! + after[i]!), dtype: x.dtype };
     }
     case 'concat': {
-      const { axis } = params as Params<'concat'>;
+      const { axis } = call.params;
       const first = inputs[0]!;
       let total = 0;
       for (const x of inputs) {
@@ -97,26 +112,31 @@ export function inferMeta<P extends Prim>(prim: P, inputs: readonly Meta[], para
     case 'gather': {
       expectArity(prim, inputs, 2);
       const [x, index] = inputs as [Meta, Meta];
-      checkIndexShape('gather', x, index, (params as Params<'gather'>).axis);
+      checkIndexShape('gather', x, index, call.params.axis);
       return { shape: index.shape, dtype: x.dtype };
     }
     case 'scatterAdd': {
       expectArity(prim, inputs, 3);
       const [base, index, src] = inputs as [Meta, Meta, Meta];
       // Accumulation is `add`, so scatterAdd takes add's dtypes: a bool would count past 1.
-      const add = primitiveRules.add;
-      if (isElementwise(add)) expectDtype(prim, base.dtype, add.accepts);
-      checkIndexShape('scatterAdd', base, index, (params as Params<'scatterAdd'>).axis);
+      expectDtype(prim, base.dtype, primitiveRules.add.accepts);
+      checkIndexShape('scatterAdd', base, index, call.params.axis);
       if (!sameShape(index.shape, src.shape)) throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)} and source ${fmtShape(src.shape)} must have the same shape`);
       if (src.dtype !== base.dtype) throw new InternalError(`scatterAdd: dtypes ${base.dtype} and ${src.dtype} differ`);
       return { shape: base.shape, dtype: base.dtype };
     }
     case 'random':
-      return { shape: (params as Params<'random'>).shape, dtype: 'float32' };
+      return { shape: call.params.shape, dtype: 'float32' };
     case 'iota':
-      return { shape: [(params as Params<'iota'>).n], dtype: 'int32' };
+      return { shape: [call.params.n], dtype: 'int32' };
+    default:
+      return unreachable(call, 'inferMeta');
   }
-  throw new InternalError(`no shape rule for ${prim}`);
+}
+
+/** The axes a reduction removes: argmax/argmin name one, the others a list. */
+export function reducedAxes(call: PrimCall<ReducePrim>): readonly number[] {
+  return call.prim === 'argmax' || call.prim === 'argmin' ? [call.params.axis] : call.params.axes;
 }
 
 function checkIndexShape(op: string, x: Meta, index: Meta, axis: number): void {
@@ -131,14 +151,14 @@ function checkIndexShape(op: string, x: Meta, index: Meta, axis: number): void {
   });
 }
 
-function viewShape(prim: Prim, shape: readonly number[], params: unknown): number[] {
-  switch (prim) {
-    case 'reshape': return (params as Params<'reshape'>).shape.slice();
-    case 'permute': return (params as Params<'permute'>).perm.map((p) => shape[p]!);
-    case 'expand': return (params as Params<'expand'>).shape.slice();
-    case 'slice': return (params as Params<'slice'>).sizes.slice();
+function viewShape(call: PrimCall<ViewPrim>, shape: readonly number[]): number[] {
+  switch (call.prim) {
+    case 'reshape': return call.params.shape.slice();
+    case 'permute': return call.params.perm.map((p) => shape[p]!);
+    case 'expand': return call.params.shape.slice();
+    case 'slice': return call.params.sizes.slice();
+    default: return unreachable(call, 'viewShape');
   }
-  throw new InternalError(`${prim} is not a view`);
 }
 
 /**
@@ -146,14 +166,16 @@ function viewShape(prim: Prim, shape: readonly number[], params: unknown): numbe
  * expressed with strides over the base (the caller copies first).
  */
 export function viewLayout<P extends Prim>(prim: P, base: ViewLayout, params: Params<P>): ViewLayout | null {
-  switch (prim) {
-    case 'reshape': return reshapeStrides(base, (params as Params<'reshape'>).shape);
+  const call = primCall(prim, params);
+  if (!isViewCall(call)) throw new InternalError(`${prim} is not a view`);
+  switch (call.prim) {
+    case 'reshape': return reshapeStrides(base, call.params.shape);
     case 'permute': {
-      const { perm } = params as Params<'permute'>;
+      const { perm } = call.params;
       return { shape: perm.map((p) => base.shape[p]!), strides: perm.map((p) => base.strides[p]!), offset: base.offset };
     }
     case 'expand': {
-      const { shape } = params as Params<'expand'>;
+      const { shape } = call.params;
       const lead = shape.length - base.shape.length;
       return {
         shape: shape.slice(),
@@ -162,13 +184,13 @@ export function viewLayout<P extends Prim>(prim: P, base: ViewLayout, params: Pa
       };
     }
     case 'slice': {
-      const { starts, steps, sizes } = params as Params<'slice'>;
+      const { starts, steps, sizes } = call.params;
       let offset = base.offset;
       starts.forEach((s, d) => (offset += sizes[d]! > 0 ? s * base.strides[d]! : 0));
       return { shape: sizes.slice(), strides: base.strides.map((s, d) => s * steps[d]!), offset };
     }
+    default: return unreachable(call, 'viewLayout');
   }
-  throw new InternalError(`${prim} is not a view`);
 }
 
 /** Strides for reading `base` as `shape` without copying, or null when that is impossible. */

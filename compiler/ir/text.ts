@@ -12,7 +12,7 @@
  */
 import { isDType, type DType } from '../../runtime/dtype.js';
 import { KilnError, fmtShape } from '../../runtime/errors.js';
-import type { Graph, Node } from './graph.js';
+import { makeNode, type Graph, type Node } from './graph.js';
 import { definesValue, isKnownOp } from './kinds.js';
 
 /** A text that is not a graph: names the 1-based line and column and what was expected there. */
@@ -337,7 +337,7 @@ export function parseGraph(text: string): Graph {
     }
     r.skipSpace();
     if (r.pos < body.length) r.fail(`unexpected text after the node (got ${r.rest()})`);
-    nodes.push({ op, inputs, params, shape: meta.shape, dtype: meta.dtype });
+    nodes.push(makeNode(op, inputs, params, meta.shape, meta.dtype));
   });
   return { nodes };
 }

@@ -8,7 +8,8 @@ import { InternalError, fmtShape } from '../../runtime/errors.js';
 import type { EffectParams, Graph } from './graph.js';
 import { inferMeta, type Meta } from './infer.js';
 import { definesValue, isKnownOp, isPrim } from './kinds.js';
-import { primitiveRules, type Params, type Prim } from './primitives.js';
+import { isViewPrim, primitiveRules, type Params, type Prim } from './primitives.js';
+import { unreachable } from '../../runtime/unreachable.js';
 import { sameShape, sizeOf } from './shape.js';
 
 /** A broken graph invariant, naming the node (`node`, its index) and the problem. */
@@ -38,6 +39,7 @@ function paramProblem(prim: Prim, inputs: readonly Meta[], params: Record<string
     }
     case 'view':
       if (x === undefined) return `${prim} needs one operand`;
+      if (!isViewPrim(prim)) return `internal: ${prim} has a view rule but is no view`;
       switch (prim) {
         case 'reshape': {
           const shape = params['shape'];
@@ -70,8 +72,9 @@ function paramProblem(prim: Prim, inputs: readonly Meta[], params: Record<string
           }
           return undefined;
         }
+        default:
+          return unreachable(prim, 'paramProblem');
       }
-      return undefined;
     case 'pad': {
       const { before, after, value } = params;
       if (x === undefined) return 'pad needs one operand';
@@ -98,8 +101,12 @@ function paramProblem(prim: Prim, inputs: readonly Meta[], params: Record<string
     case 'iota':
       if (inputs.length > 0) return 'iota takes no operands';
       return isIndex(params['n']) ? undefined : `iota needs a non-negative integer n (got ${String(params['n'])})`;
+    // Elementwise primitives and matmul have no parameters; inferMeta checks their operands.
+    case 'unary': case 'binary': case 'ternary': case 'matmul':
+      return undefined;
+    default:
+      return unreachable(rule, 'paramProblem');
   }
-  return undefined;
 }
 
 /** Checks one of a loop's graphs: inputs are exactly arg slots 0.. with the metadata of `args`, and it verifies. */

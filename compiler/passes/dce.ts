@@ -19,8 +19,7 @@ export function dce(g: Graph, info: PassInfo): PassResult {
     if (!live[i]) continue;
     const n = nodes[i]!;
     for (const x of n.inputs) live[x] = true;
-    const source = n.op === 'input' ? (n.params as { source?: { kind: string; of?: number } }).source : undefined;
-    if (source?.kind === 'grad' && source.of !== undefined) live[source.of] = true;
+    if (n.op === 'input' && n.params.source.kind === 'grad') live[n.params.source.of] = true;
   }
   const b = new Rebuilder(g);
   const changes: string[] = [];

@@ -6,15 +6,18 @@
  * fusion records its reason for `explain()`.
  *
  * The plan keeps eager semantics bit for bit: each primitive still rounds where eager does,
- * and a reduction still folds its elements in the same order.
+ * and a reduction still folds its elements in the same order. A chosen group becomes a
+ * kernel spec in fuse-lower.ts; plan-memory.ts plans the buffers of the resulting steps.
  */
 import type { DType } from '../../runtime/dtype.js';
 import type { EffectParams, Graph, Node } from '../ir/graph.js';
-import { isElementwise, primitiveRules, type Prim, type ReducePrim } from '../ir/primitives.js';
-import { contiguousStrides, sameShape } from '../ir/shape.js';
-import { collapseDims, layoutKey, specKey, type Expr, type MapSpec, type MatmulSpec, type MultiSpec, type ReduceSpec, type RowSpec, type Store } from '../kernel.js';
+import { isElementwise, primitiveRules, type Prim } from '../ir/primitives.js';
+import { sameShape } from '../ir/shape.js';
+import type { MapSpec, MatmulSpec, MultiSpec, ReduceSpec, RowSpec } from '../kernel.js';
 import { findRowRegions } from './rows.js';
 import { mergeKernels } from './merge.js';
+import { launchesKernel, planMemory } from './plan-memory.js';
+import { mapStep, matmulStep, reduceStep } from './fuse-lower.js';
 
 /** Shape, strides and dtype of a value, known when the graph is compiled (offsets vary per call). */
 export interface StaticLayout {
@@ -67,13 +70,6 @@ export interface FusionPlan {
   persistent: Set<number>;
   /** Most bytes of intermediate values alive at once during a run (inputs not counted). */
   peakBytes: number;
-}
-
-/** True for nodes that launch a kernel when run on their own (views and bookkeeping do not). */
-export function launchesKernel(n: Node): boolean {
-  if (n.op === 'write') return true;
-  const rule = primitiveRules[n.op as Prim];
-  return rule !== undefined && rule.kind !== 'view';
 }
 
 function isMapNode(n: Node): boolean {
@@ -378,177 +374,4 @@ function dropUnreadBindings(steps: readonly Step[], nodes: readonly Node[], keep
     out.push(st);
   }
   return out.reverse();
-}
-
-/** Bytes of a value's elements. */
-function bytesOf(n: Node): number {
-  return n.shape.reduce((a, b) => a * b, 1) * (n.dtype === 'float64' ? 8 : n.dtype === 'bool' ? 1 : 4);
-}
-
-/** Which buffers can stay with the compiled graph, and the peak of live intermediate bytes. */
-function planMemory(steps: readonly Step[], nodes: readonly Node[], keep: ReadonlySet<number>, roots: readonly number[], users: readonly number[][]): { persistent: Set<number>; peakBytes: number } {
-  // A buffer escapes when a result, a gradient assignment or a written value may alias it.
-  const escapes = new Set<number>();
-  for (const k of keep) escapes.add(roots[k] ?? k);
-  nodes.forEach((n) => { if (n.op === 'setGrad' && n.inputs[1] !== undefined) escapes.add(roots[n.inputs[1]] ?? n.inputs[1]); });
-  const persistent = new Set<number>();
-  for (const st of steps) {
-    if (st.kind !== 'fused') continue;
-    st.outputs.forEach((o, k) => { if (st.targets[k] === undefined && !escapes.has(o)) persistent.add(o); });
-  }
-  // Liveness over the step order: a value is born at its step and dies after its last user.
-  const producedAt = new Map<number, number>();
-  const lastUse = new Map<number, number>();
-  const stepOf = new Map<number, number>();
-  steps.forEach((st, i) => (st.kind === 'fused' ? st.nodes : [st.node]).forEach((n) => stepOf.set(n, i)));
-  steps.forEach((st, i) => {
-    const made = st.kind === 'fused' ? st.outputs.filter((_, k) => st.targets[k] === undefined) : launchesKernel(nodes[st.node]!) && nodes[st.node]!.op !== 'write' ? [st.node] : [];
-    for (const v of made) producedAt.set(v, i);
-  });
-  for (const v of producedAt.keys()) {
-    const uses = users[v]!.map((u) => stepOf.get(u) ?? -1);
-    lastUse.set(v, keep.has(v) ? steps.length : Math.max(producedAt.get(v)!, ...uses));
-  }
-  // Bytes born and freed at each step, summed once: a sweep per step would be quadratic.
-  const born = new Float64Array(steps.length + 1), freed = new Float64Array(steps.length + 1);
-  for (const [v, at] of producedAt) born[at]! += bytesOf(nodes[v]!);
-  for (const [v, end] of lastUse) freed[end]! += bytesOf(nodes[v]!);
-  let live = 0, peakBytes = 0;
-  for (let i = 0; i < steps.length; i++) {
-    live += born[i]!;
-    peakBytes = Math.max(peakBytes, live);
-    live -= freed[i]!;
-  }
-  return { persistent, peakBytes };
-}
-
-/** The expression DAG of `ms`, with loads of the values they read from outside. */
-function buildBody(nodes: readonly Node[], ms: readonly number[], argOf: (value: number) => number, literalOf: (value: number) => number | undefined, given?: ReadonlyMap<number, Expr>): { body: Expr[]; exprOf: Map<number, number>; inputs: number[] } {
-  const body: Expr[] = [];
-  const exprOf = new Map<number, number>();
-  const inputs: number[] = [];
-  // Values the kernel already has in hand (a matmul's product) instead of loading them.
-  for (const [x, e] of given ?? []) {
-    body.push(e);
-    exprOf.set(x, body.length - 1);
-  }
-  const inGroup = new Set(ms);
-  const operand = (x: number): number => {
-    const known = exprOf.get(x);
-    if (known !== undefined) return known;
-    const value = literalOf(x);
-    if (value !== undefined) body.push({ op: 'literal', value, dtype: nodes[x]!.dtype });
-    else {
-      if (!inputs.includes(x)) inputs.push(x);
-      body.push({ op: 'load', arg: argOf(x) });
-    }
-    exprOf.set(x, body.length - 1);
-    return body.length - 1;
-  };
-  for (const m of ms) {
-    const n = nodes[m]!;
-    const args = n.inputs.map((x) => (inGroup.has(x) ? exprOf.get(x)! : operand(x)));
-    if (n.op === 'cast') body.push({ op: 'cast', arg: args[0]!, from: nodes[n.inputs[0]!]!.dtype, to: n.dtype });
-    else body.push({ op: 'prim', prim: n.op as Prim, args, dtype: nodes[n.inputs[n.inputs.length - 1]!]!.dtype });
-    exprOf.set(m, body.length - 1);
-  }
-  return { body, exprOf, inputs };
-}
-
-function mapStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, ms: number[], outputs: number[], into?: { value: number; target: number }): FusedStep {
-  const shape = nodes[ms[0]!]!.shape;
-  const targetOf = (o: number) => (into !== undefined && into.value === o ? into.target : undefined);
-  // Args: outputs first, then inputs in first-use order (numbered as they appear).
-  const inputOrder: number[] = [];
-  const argOf = (x: number) => {
-    let k = inputOrder.indexOf(x);
-    if (k < 0) k = inputOrder.push(x) - 1;
-    return outputs.length + k;
-  };
-  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf, literalOf);
-  const stores: Store[] = outputs.map((o, k) => {
-    const t = targetOf(o);
-    let node = exprOf.get(o)!;
-    // Writing converts to the target's dtype, as an in-place write does.
-    if (t !== undefined && nodes[t]!.dtype !== nodes[o]!.dtype) {
-      body.push({ op: 'cast', arg: node, from: nodes[o]!.dtype, to: nodes[t]!.dtype });
-      node = body.length - 1;
-    }
-    return { arg: k, node };
-  });
-  const outLayout = (o: number) => layouts[targetOf(o) ?? -1] ?? { strides: contiguousStrides(shape), dtype: nodes[o]!.dtype };
-  const strides = [...outputs.map((o) => outLayout(o).strides.slice()), ...inputs.map((x) => layouts[x]!.strides.slice())];
-  const dtypes = [...outputs.map((o) => (targetOf(o) !== undefined ? nodes[targetOf(o)!]!.dtype : nodes[o]!.dtype)), ...inputs.map((x) => nodes[x]!.dtype)];
-  const c = collapseDims(shape, strides);
-  const spec: MapSpec = { kind: 'map', shape: c.shape, dtypes, strides: c.strides, body, stores };
-  return { kind: 'fused', nodes: ms, inputs, outputs, targets: outputs.map(targetOf), spec, key: `fused-map|${specText(spec)}` };
-}
-
-function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, mm: number, ms: number[], output: number): FusedStep {
-  const node = nodes[mm]!;
-  const [a, b] = node.inputs as [number, number];
-  const la = layouts[a]!, lb = layouts[b]!;
-  const shape = node.shape, r = shape.length;
-  const inputOrder: number[] = [];
-  const argOf = (x: number) => {
-    let k = inputOrder.indexOf(x);
-    if (k < 0) k = inputOrder.push(x) - 1;
-    return 3 + k;
-  };
-  const { body, exprOf, inputs: extras } = buildBody(nodes, ms, argOf, literalOf, new Map([[mm, { op: 'acc' }]]));
-  const batchDims = shape.slice(0, r - 2);
-  const extraStrides = extras.map((x) => layouts[x]!.strides);
-  const batch = collapseDims(batchDims, [contiguousStrides(shape).slice(0, r - 2), la.strides.slice(0, r - 2), lb.strides.slice(0, r - 2), ...extraStrides.map((s) => s.slice(0, r - 2))]);
-  const batched = batchDims.length > 0 && !(batch.shape.length === 1 && batch.shape[0] === 1);
-  const spec: MatmulSpec = {
-    kind: 'matmul', dtype: node.dtype, m: shape[r - 2]!, n: shape[r - 1]!, k: la.shape[r - 1]!,
-    aStrides: [la.strides[r - 2]!, la.strides[r - 1]!], bStrides: [lb.strides[r - 2]!, lb.strides[r - 1]!],
-    batch: batched ? batch.shape : [],
-    batchStrides: batched ? [batch.strides[0]!, batch.strides[1]!, batch.strides[2]!] : [[], [], []],
-    extras: extras.map((x, e) => ({ dtype: nodes[x]!.dtype, batchStrides: batched ? batch.strides[3 + e]! : [], strides: [extraStrides[e]![r - 2]!, extraStrides[e]![r - 1]!] })),
-    epilogue: { body, value: exprOf.get(output)!, dtype: nodes[output]!.dtype },
-  };
-  return {
-    kind: 'fused', nodes: [mm, ...ms], inputs: [a, b, ...extras], outputs: [output], targets: [undefined], spec,
-    key: `fused-matmul|${specKey(spec)}`,
-  };
-}
-
-function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, ms: number[], r: number): FusedStep {
-  const red = nodes[r]!;
-  const src = nodes[red.inputs[0]!]!;
-  const params = red.params as { axes?: number[]; axis?: number };
-  const axes = params.axes ?? [params.axis!];
-  const inputOrder: number[] = [];
-  const argOf = (x: number) => {
-    let k = inputOrder.indexOf(x);
-    if (k < 0) k = inputOrder.push(x) - 1;
-    return 1 + k;
-  };
-  const { body, exprOf, inputs } = buildBody(nodes, ms, argOf, literalOf);
-  const outerDims = src.shape.map((_, d) => d).filter((d) => !axes.includes(d));
-  const innerDims = axes.slice();
-  const outerShape = outerDims.map((d) => src.shape[d]!);
-  const innerShape = innerDims.map((d) => src.shape[d]!);
-  const argStrides = inputs.map((x) => layouts[x]!.strides);
-  const op = red.op as ReducePrim;
-  const outer = collapseDims(outerShape, [contiguousStrides(outerShape), ...argStrides.map((s) => outerDims.map((d) => s[d]!))]);
-  // argmax/argmin count positions along their one axis, so it is never merged or dropped.
-  const inner = op === 'argmax' || op === 'argmin'
-    ? { shape: innerShape, strides: [[0], ...argStrides.map((s) => innerDims.map((d) => s[d]!))] }
-    : collapseDims(innerShape, [innerDims.map(() => 0), ...argStrides.map((s) => innerDims.map((d) => s[d]!))]);
-  const spec: ReduceSpec = {
-    kind: 'reduce', op, dtype: src.dtype, outDtype: red.dtype,
-    outer: outer.shape, inner: inner.shape,
-    dtypes: [red.dtype, ...inputs.map((x) => nodes[x]!.dtype)],
-    outerStrides: outer.strides, innerStrides: inner.strides,
-    body, value: exprOf.get(red.inputs[0]!)!,
-  };
-  return { kind: 'fused', nodes: [...ms, r], inputs, outputs: [r], targets: [undefined], spec, key: `fused-reduce|${specText(spec)}` };
-}
-
-/** A stable text of a spec (its fields are numbers, dtype and primitive names only). */
-function specText(spec: MapSpec | ReduceSpec): string {
-  const shapes = spec.kind === 'map' ? layoutKey(spec.shape, spec.strides) : `${layoutKey(spec.outer, spec.outerStrides)}|${layoutKey(spec.inner, spec.innerStrides)}|${spec.op}`;
-  return `${shapes}|${spec.dtypes}|${specKey(spec.body)}|${spec.kind === 'map' ? specKey(spec.stores) : spec.value}`;
 }

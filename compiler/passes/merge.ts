@@ -6,15 +6,15 @@
  * Steps that only bind values (inputs, constants, views of earlier values) move ahead of
  * the merged kernel; anything else ends the run.
  */
-import type { EffectParams, Node } from '../ir/graph.js';
-import { primitiveRules, type Prim } from '../ir/primitives.js';
+import type { Node } from '../ir/graph.js';
 import type { MultiSpec } from '../kernel.js';
 import type { FusedStep, Step } from './fuse.js';
+import { isView } from './pass.js';
 
 function bindsOnly(n: Node): boolean {
   // A gradient input reads `.grad` assignments, which may be waiting behind the batch.
-  if (n.op === 'input') return (n.params as EffectParams['input']).source.kind !== 'grad';
-  return n.op === 'constant' || primitiveRules[n.op as Prim]?.kind === 'view';
+  if (n.op === 'input') return n.params.source.kind !== 'grad';
+  return n.op === 'constant' || isView(n);
 }
 
 function mergeable(st: Step): st is FusedStep & { spec: { kind: 'map' | 'reduce' } } {

@@ -9,9 +9,9 @@
  * happen after a write it used to precede. These facts are what the passes check.
  */
 import { InternalError } from '../../runtime/errors.js';
-import type { Graph, Node } from '../ir/graph.js';
-import { definesValue } from '../ir/kinds.js';
-import { primitiveRules, type Prim } from '../ir/primitives.js';
+import { makeNode, type Graph, type Node } from '../ir/graph.js';
+import { definesValue, isPrim } from '../ir/kinds.js';
+import { isViewPrim } from '../ir/primitives.js';
 
 /** What a pass knows besides the graph. */
 export interface PassInfo {
@@ -35,7 +35,7 @@ export const EXTERNAL = -1;
 
 /** True when node `n` is a view (shares its operand's memory). */
 export function isView(n: Node): boolean {
-  return primitiveRules[n.op as Prim]?.kind === 'view';
+  return isPrim(n.op) && isViewPrim(n.op);
 }
 
 /** Memory facts of a graph. */
@@ -75,9 +75,8 @@ export function graphFacts(g: Graph, outputs: ReadonlySet<number>): GraphFacts {
   const escapes = nodes.map((_, i) => outputs.has(i));
   nodes.forEach((n) => {
     if (n.op === 'setGrad') n.inputs.forEach((x) => (escapes[x] = true));
-    if (n.op === 'observe' && (n.params as { gradNull?: boolean }).gradNull) escapes[n.inputs[0]!] = true;
-    const source = n.op === 'input' ? (n.params as { source?: { kind: string; of?: number } }).source : undefined;
-    if (source?.kind === 'grad' && source.of !== undefined) escapes[source.of] = true;
+    if (n.op === 'observe' && n.params.gradNull) escapes[n.inputs[0]!] = true;
+    if (n.op === 'input' && n.params.source.kind === 'grad') escapes[n.params.source.of] = true;
   });
   // A view that escapes hands out its base's memory too; views point backwards, so one sweep.
   for (let i = nodes.length - 1; i >= 0; i--) if (escapes[i] && isView(nodes[i]!)) escapes[nodes[i]!.inputs[0]!] = true;
@@ -103,10 +102,11 @@ export class Rebuilder {
 
   /** `n` with its operands (and a gradient input's source) renumbered into the new graph. */
   renumber(n: Node): Node {
-    let params = n.params;
-    const source = n.op === 'input' ? (n.params as { source?: { kind: string; of?: number } }).source : undefined;
-    if (source?.kind === 'grad' && source.of !== undefined) params = { ...n.params, source: { ...source, of: this.#mapped(source.of) } };
-    return { op: n.op, inputs: n.inputs.map((x) => this.#mapped(x)), params, shape: n.shape.slice(), dtype: n.dtype };
+    let params: object = n.params;
+    if (n.op === 'input' && n.params.source.kind === 'grad') {
+      params = { ...n.params, source: { ...n.params.source, of: this.#mapped(n.params.source.of) } };
+    }
+    return makeNode(n.op, n.inputs.map((x) => this.#mapped(x)), params, n.shape.slice(), n.dtype);
   }
 
   #mapped(x: number): number {

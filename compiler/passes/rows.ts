@@ -6,8 +6,10 @@
  * values it needs instead of storing them, which costs arithmetic but saves a trip
  * through memory per value; the values are the same bits eager computes.
  */
+import { InternalError } from '../../runtime/errors.js';
 import type { Graph, Node } from '../ir/graph.js';
-import { isElementwise, primitiveRules, type Prim } from '../ir/primitives.js';
+import { isPrim } from '../ir/kinds.js';
+import { isElementwisePrim } from '../ir/primitives.js';
 import { contiguousStrides, sameShape } from '../ir/shape.js';
 import { collapseDims, layoutKey, specKey, type Expr, type RowPass, type RowSpec, type Store } from '../kernel.js';
 import type { FusedStep, StaticLayout } from './fuse.js';
@@ -17,13 +19,11 @@ type Role = 'full' | 'row' | 'reduce' | 'alias' | 'broadcast';
 const ROW_REDUCTIONS = new Set(['sum', 'prod', 'max', 'min']);
 
 function isMap(n: Node): boolean {
-  if (n.op === 'cast') return true;
-  const rule = primitiveRules[n.op as Prim];
-  return rule !== undefined && isElementwise(rule);
+  return n.op === 'cast' || (isPrim(n.op) && isElementwisePrim(n.op));
 }
 
 function axesOf(n: Node): number[] | undefined {
-  return (n.params as { axes?: number[] }).axes;
+  return n.op === 'sum' || n.op === 'prod' || n.op === 'max' || n.op === 'min' ? n.params.axes : undefined;
 }
 
 /** A region found in the graph: its member nodes and the kernel computing them. */
@@ -173,9 +173,9 @@ function buildRowStep(nodes: readonly Node[], layouts: readonly (StaticLayout | 
     else if (role === 'full' || (role === 'row' && !rowIndex.has(m) && memo.has(-1))) {
       const n = nodes[m]!;
       const args = n.inputs.map((x) => expr(x, body, memo, pass));
-      e = n.op === 'cast'
-        ? { op: 'cast', arg: args[0]!, from: nodes[n.inputs[0]!]!.dtype, to: n.dtype }
-        : { op: 'prim', prim: n.op as Prim, args, dtype: nodes[n.inputs[n.inputs.length - 1]!]!.dtype };
+      if (n.op === 'cast') e = { op: 'cast', arg: args[0]!, from: nodes[n.inputs[0]!]!.dtype, to: n.dtype };
+      else if (isPrim(n.op)) e = { op: 'prim', prim: n.op, args, dtype: nodes[n.inputs[n.inputs.length - 1]!]!.dtype };
+      else throw new InternalError(`rows: a row body computes ${n.op}, which is no primitive`);
     } else e = { op: 'row', index: rowOf(m) };
     body.push(e);
     memo.set(m, body.length - 1);

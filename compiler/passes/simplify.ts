@@ -18,9 +18,9 @@
  * folded.
  */
 import { ARRAY_OF, isInteger, type DType } from '../../runtime/dtype.js';
-import type { EffectParams, Graph, Node } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import { isPrim } from '../ir/kinds.js';
-import { isElementwise, primitiveRules, refCast, type Params, type Prim } from '../ir/primitives.js';
+import { isElementwisePrim, primitiveRules, refCast, type Prim } from '../ir/primitives.js';
 import { sameShape } from '../ir/shape.js';
 import { formatParamsExact } from '../ir/text.js';
 import { Rebuilder, graphFacts, isView, nodeLabel, writesBetween, type GraphFacts, type PassInfo, type PassResult } from './pass.js';
@@ -77,7 +77,7 @@ class Rules {
     while (isView(this.node(k))) k = this.node(k).inputs[0]!;
     const c = this.node(k);
     if (c.op !== 'constant') return undefined;
-    const p = c.params as EffectParams['constant'];
+    const p = c.params;
     if (typeof p.value !== 'number' || p.numberSlot !== undefined || p.data !== undefined) return undefined;
     if (this.facts.written.has(this.b.origin[k]!)) return undefined;
     return stored(p.value, c.dtype);
@@ -110,8 +110,7 @@ class Rules {
 
   /** An elementwise primitive (or cast) whose operands are all constants becomes a constant. */
   fold(i: number, node: Node): Rewrite | undefined {
-    const prim = node.op as Prim;
-    if (!FOLDABLE.has(prim) || node.inputs.length === 0) return undefined;
+    if (!isPrim(node.op) || !FOLDABLE.has(node.op) || node.inputs.length === 0) return undefined;
     // The folded value becomes a cached constant: it must not be written or handed out.
     if (this.facts.escapes[i] || this.facts.written.has(i)) return undefined;
     const values: number[] = [];
@@ -123,11 +122,11 @@ class Rules {
       values.push(v);
     }
     let v: number;
-    if (prim === 'cast') {
-      v = refCast(values[0]!, (node.params as Params<'cast'>).dtype);
+    if (node.op === 'cast') {
+      v = refCast(values[0]!, node.params.dtype);
     } else {
-      const rule = primitiveRules[prim];
-      if (!isElementwise(rule)) return undefined;
+      if (!isElementwisePrim(node.op)) return undefined;
+      const rule = primitiveRules[node.op];
       const operandDtype = this.node(node.inputs[node.inputs.length - 1]!).dtype;
       const f = isInteger(operandDtype) && rule.refInt !== undefined ? rule.refInt : rule.ref;
       v = f(...values);
@@ -179,7 +178,7 @@ class Rules {
         return this.replace(i, inner.inputs[0]!, this.b.origin[a]!, '-(-x) = x');
       }
       case 'cast': {
-        const to = (node.params as Params<'cast'>).dtype;
+        const to = node.params.dtype;
         if (to === this.node(a).dtype) return this.replace(i, a, i, `a cast to ${to} of a ${to} value is the value`);
         const inner = this.node(a);
         if (inner.op !== 'cast' || !this.unchangedUntil(a, i)) return undefined;
@@ -209,7 +208,7 @@ class Rules {
     const inner = this.node(x);
     switch (node.op) {
       case 'reshape': {
-        const { shape } = node.params as Params<'reshape'>;
+        const { shape } = node.params;
         if (sameShape(shape, inner.shape)) return this.alias(i, x, 'a reshape to the same shape is the value');
         if (inner.op !== 'reshape') return undefined;
         const y = inner.inputs[0]!;
@@ -219,17 +218,17 @@ class Rules {
         return { kind: 'nodes', why: 'a reshape of a reshape is one reshape', emit: (push) => push({ ...node, inputs: [y], params: { shape: shape.slice() } }) };
       }
       case 'permute': {
-        const { perm } = node.params as Params<'permute'>;
+        const { perm } = node.params;
         if (isIdentityPerm(perm)) return this.alias(i, x, 'the identity permutation is the value');
         if (inner.op !== 'permute') return undefined;
-        const p = (inner.params as Params<'permute'>).perm;
+        const p = inner.params.perm;
         const composed = perm.map((k) => p[k]!);
         const y = inner.inputs[0]!;
         if (isIdentityPerm(composed)) return this.alias(i, y, 'a permutation and its inverse cancel');
         return { kind: 'nodes', why: `a permute of a permute is one permute ${JSON.stringify(composed)}`, emit: (push) => push({ ...node, inputs: [y], params: { perm: composed } }) };
       }
       case 'expand': {
-        const { shape } = node.params as Params<'expand'>;
+        const { shape } = node.params;
         return sameShape(shape, inner.shape) ? this.alias(i, x, 'an expand to the same shape is the value') : undefined;
       }
     }

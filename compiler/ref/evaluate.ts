@@ -9,10 +9,13 @@
  * storing is the one rounding step (float32 rounds to nearest, int32 wraps).
  */
 import { ARRAY_OF, isInteger, type DType, type TypedArray } from '../../runtime/dtype.js';
-import { IndexRangeError, InternalError, ValueError } from '../../runtime/errors.js';
+import { IndexRangeError, InternalError } from '../../runtime/errors.js';
+import { unreachable } from '../../runtime/unreachable.js';
 import type { Operand } from '../execute.js';
-import { inferMeta } from '../ir/infer.js';
-import { isElementwise, primitiveRules, refCast, type Params, type Prim } from '../ir/primitives.js';
+import { inferMeta, reducedAxes } from '../ir/infer.js';
+import {
+  isElementwiseCall, isViewCall, primCall, primitiveRules, refCast, type Params, type Prim, type ReducePrim,
+} from '../ir/primitives.js';
 import { uniformAt } from '../random/philox.js';
 import { cpuEngine } from '../../runtime/wasm/engine.js';
 import { wasmFeatures } from '../../runtime/wasm/features.js';
@@ -89,24 +92,25 @@ export function materialize(x: Operand): RefResult {
 export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs: readonly Operand[]): RefResult {
   const meta = inferMeta(prim, inputs, params);
   const out = fresh(meta.shape, meta.dtype);
-  const rule = primitiveRules[prim];
+  const call = primCall(prim, params);
 
-  if (isElementwise(rule)) {
+  if (isElementwiseCall(call)) {
+    const rule = primitiveRules[call.prim];
     const operandDtype = inputs[inputs.length - 1]!.dtype;
     const f = isInteger(operandDtype) && rule.refInt !== undefined ? rule.refInt : rule.ref;
     indices(out.shape).forEach((idx, i) => (out.data[i] = f(...inputs.map((x) => read(x, idx)))));
     return out;
   }
 
-  switch (rule.kind) {
+  switch (call.prim) {
     case 'cast': {
-      const { dtype } = params as Params<'cast'>;
+      const { dtype } = call.params;
       indices(out.shape).forEach((idx, i) => (out.data[i] = refCast(read(inputs[0]!, idx), dtype)));
       return out;
     }
-    case 'reduce': {
+    case 'sum': case 'prod': case 'max': case 'min': case 'argmax': case 'argmin': {
       const x = inputs[0]!;
-      const axes = prim === 'argmax' || prim === 'argmin' ? [(params as Params<'argmax'>).axis] : (params as Params<'sum'>).axes;
+      const axes = reducedAxes(call);
       const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
       const reduced = x.shape.map((_, d) => d).filter((d) => axes.includes(d));
       const inner = indices(reduced.map((d) => x.shape[d]!));
@@ -117,13 +121,13 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
           reduced.forEach((d, k) => (idx[d] = innerIdx[k]!));
           return read(x, idx);
         });
-        out.data[o] = reduceValues(prim, x.dtype, values);
+        out.data[o] = reduceValues(call.prim, x.dtype, values);
       });
       return out;
     }
     case 'pad': {
       const x = inputs[0]!;
-      const { before, value } = params as Params<'pad'>;
+      const { before, value } = call.params;
       const fill = refCast(value, x.dtype);
       indices(out.shape).forEach((idx, i) => {
         const src = idx.map((j, d) => j - before[d]!);
@@ -133,7 +137,7 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
       return out;
     }
     case 'concat': {
-      const { axis } = params as Params<'concat'>;
+      const { axis } = call.params;
       indices(out.shape).forEach((idx, i) => {
         let j = idx[axis]!;
         for (const x of inputs) {
@@ -163,7 +167,7 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
     }
     case 'gather': {
       const [x, index] = inputs as [Operand, Operand];
-      const { axis } = params as Params<'gather'>;
+      const { axis } = call.params;
       indices(out.shape).forEach((idx, o) => {
         const at = read(index, idx);
         checkIndex('gather', at, x.shape[axis]!);
@@ -173,7 +177,7 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
     }
     case 'scatterAdd': {
       const [base, index, src] = inputs as [Operand, Operand, Operand];
-      const { axis } = params as Params<'scatterAdd'>;
+      const { axis } = call.params;
       indices(out.shape).forEach((idx, o) => (out.data[o] = read(base, idx)));
       // One add per source element in row-major order, each stored (and so rounded) at once.
       for (const idx of indices(index.shape)) {
@@ -185,7 +189,7 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
       return out;
     }
     case 'random': {
-      const { seed, offset } = params as Params<'random'>;
+      const { seed, offset } = call.params;
       for (let i = 0; i < out.data.length; i++) out.data[i] = uniformAt(seed, offset + i);
       return out;
     }
@@ -193,14 +197,15 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
       for (let i = 0; i < out.data.length; i++) out.data[i] = i;
       return out;
     }
-    case 'view':
+    case 'reshape': case 'permute': case 'expand': case 'slice':
       throw new InternalError(`evaluatePrim: ${prim} is a view; use evaluateView`);
+    default:
+      return unreachable(call, 'evaluatePrim');
   }
-  throw new InternalError(`evaluatePrim: no reference for ${prim}`);
 }
 
 /** One reduction of `values` (in index order), as the result dtype will store it. */
-function reduceValues(prim: Prim, dtype: DType, values: readonly number[]): number {
+function reduceValues(prim: ReducePrim, dtype: DType, values: readonly number[]): number {
   switch (prim) {
     case 'sum': {
       let acc = 0;
@@ -210,8 +215,7 @@ function reduceValues(prim: Prim, dtype: DType, values: readonly number[]): numb
     case 'prod': {
       // int32 products wrap at every step, as int32 multiplication does; float64 would
       // lose the low bits the wrap keeps once a product passes 2^53.
-      const mul = primitiveRules.mul;
-      const exact = isInteger(dtype) && isElementwise(mul) ? mul.refInt : undefined;
+      const exact = isInteger(dtype) ? primitiveRules.mul.refInt : undefined;
       const int = exact ?? ((a: number, b: number) => a * b);
       let acc = 1;
       for (const v of values) acc = int(acc, v);
@@ -222,8 +226,8 @@ function reduceValues(prim: Prim, dtype: DType, values: readonly number[]): numb
     case 'min': return values[extremeIndex(values, (a, b) => a < b)]!;
     case 'argmax': return extremeIndex(values, (a, b) => a > b);
     case 'argmin': return extremeIndex(values, (a, b) => a < b);
+    default: return unreachable(prim, 'reduceValues');
   }
-  throw new InternalError(`reduce: ${prim} is not a reduction`);
 }
 
 /** Index of the first element no later element beats; the first NaN beats everything. */
@@ -240,8 +244,10 @@ function extremeIndex(values: readonly number[], beats: (a: number, b: number) =
 export function evaluateView<P extends Prim>(prim: P, params: Params<P>, x: Operand): RefResult {
   const meta = inferMeta(prim, [x], params);
   const out = fresh(meta.shape, meta.dtype);
+  const call = primCall(prim, params);
+  if (!isViewCall(call)) throw new InternalError(`evaluateView: ${prim} is not a view`);
   const source = (idx: readonly number[]): number[] => {
-    switch (prim) {
+    switch (call.prim) {
       case 'reshape': {
         // The element with the same row-major position in the source.
         let p = rowMajor(out.shape, idx);
@@ -253,7 +259,7 @@ export function evaluateView<P extends Prim>(prim: P, params: Params<P>, x: Oper
         return src;
       }
       case 'permute': {
-        const { perm } = params as Params<'permute'>;
+        const { perm } = call.params;
         const src = new Array<number>(x.shape.length);
         perm.forEach((p, d) => (src[p] = idx[d]!));
         return src;
@@ -263,11 +269,12 @@ export function evaluateView<P extends Prim>(prim: P, params: Params<P>, x: Oper
         return x.shape.map((n, d) => (n === 1 ? 0 : idx[d + lead]!));
       }
       case 'slice': {
-        const { starts, steps } = params as Params<'slice'>;
+        const { starts, steps } = call.params;
         return idx.map((j, d) => starts[d]! + j * steps[d]!);
       }
+      default:
+        return unreachable(call, 'evaluateView');
     }
-    throw new InternalError(`evaluateView: ${prim} is not a view`);
   };
   indices(out.shape).forEach((idx, i) => (out.data[i] = read(x, source(idx))));
   return out;

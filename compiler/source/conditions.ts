@@ -8,7 +8,8 @@
  */
 import type { Node } from 'acorn';
 import { forEachChild } from './scope.js';
-import { COMPARISONS, parseFunction, type Construct } from './transform.js';
+import { COMPARISONS, type Construct } from './rewriter.js';
+import { parseFunction } from './function-transform.js';
 
 /** A condition of the function, where it is (line and column from its first line, 1-based) and what it is. */
 export interface ConditionNote {

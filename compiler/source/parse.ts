@@ -37,6 +37,15 @@ function attach(node: unknown, decorators: Decorator[]): void {
   if (target) target.decorators = [...decorators, ...(target.decorators ?? [])];
 }
 
+/** What `parse` reads, with the decorators written before it (if any) attached. */
+function decorated(parser: { parseDecorators(): Decorator[] }, parse: () => unknown): unknown {
+  if ((parser as unknown as Internal).type !== at) return parse();
+  const decorators = parser.parseDecorators();
+  const node = parse();
+  attach(node, decorators);
+  return node;
+}
+
 function decoratorPlugin(Base: typeof Parser): typeof Parser {
   const Extended = class extends (Base as unknown as new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>) {
     parseDecorators(): Decorator[] {
@@ -62,27 +71,15 @@ function decoratorPlugin(Base: typeof Parser): typeof Parser {
     }
 
     parseStatement(...args: unknown[]): unknown {
-      if ((this as unknown as Internal).type !== at) return super.parseStatement!(...args);
-      const decorators = this.parseDecorators();
-      const statement = super.parseStatement!(...args);
-      attach(statement, decorators);
-      return statement;
+      return decorated(this, () => super.parseStatement!(...args));
     }
 
     parseExprAtom(...args: unknown[]): unknown {
-      if ((this as unknown as Internal).type !== at) return super.parseExprAtom!(...args);
-      const decorators = this.parseDecorators();
-      const expression = super.parseExprAtom!(...args);
-      attach(expression, decorators);
-      return expression;
+      return decorated(this, () => super.parseExprAtom!(...args));
     }
 
     parseClassElement(...args: unknown[]): unknown {
-      if ((this as unknown as Internal).type !== at) return super.parseClassElement!(...args);
-      const decorators = this.parseDecorators();
-      const element = super.parseClassElement!(...args);
-      attach(element, decorators);
-      return element;
+      return decorated(this, () => super.parseClassElement!(...args));
     }
 
     shouldParseExportStatement(): unknown {

@@ -1,12 +1,11 @@
 /**
  * The tape: every primitive applied to tensors that require grad leaves a GradNode on its
- * output, holding what its vector-Jacobian product needs. Nodes are recorded by observing
- * `apply`, so composite ops need no gradient code of their own.
+ * output, holding what its vector-Jacobian product needs. `apply` records every node, so
+ * composite ops need no gradient code of their own.
  */
 import { isFloat } from '../../runtime/dtype.js';
 import { KilnError } from '../../runtime/errors.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
-import { observeApply } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import { isGradEnabled } from './mode.js';
 import { vjpRules } from './vjp.js';
@@ -66,12 +65,11 @@ export class GradNode {
   }
 }
 
-observeApply({
-  onApply(prim, inputs, params, out) {
-    if (!isGradEnabled() || !isFloat(out.dtype)) return;
-    let needed = false;
-    for (const x of inputs) if (x.requiresGrad) { needed = true; break; }
-    if (!needed || vjpRules[prim].vjp === null) return;
-    out.setGradFn(new GradNode(prim, params, inputs, out));
-  },
-});
+/** Records `prim`'s application on the tape when grad is enabled and an operand requires grad. */
+export function recordGradient(prim: Prim, inputs: readonly Tensor[], params: object, out: Tensor): void {
+  if (!isGradEnabled() || !isFloat(out.dtype)) return;
+  let needed = false;
+  for (const x of inputs) if (x.requiresGrad) { needed = true; break; }
+  if (!needed || vjpRules[prim].vjp === null) return;
+  out.setGradFn(new GradNode(prim, params, inputs, out));
+}

@@ -88,6 +88,7 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   tan: { saves: 'output', vjp: (g, _, y) => [mul(g, add(mul(y, y), 1))] },
   tanh: { saves: 'output', vjp: (g, _, y) => [mul(g, sub(1, mul(y, y)))] },
   erf: { saves: 'inputs', vjp: (g, [x]) => [mul(g, mul(exp(neg(mul(x!, x!))), 2 / Math.sqrt(Math.PI)))] },
+  erfc: { saves: 'inputs', vjp: (g, [x]) => [mul(g, mul(exp(neg(mul(x!, x!))), -2 / Math.sqrt(Math.PI)))] },
   sigmoid: { saves: 'output', vjp: (g, _, y) => [mul(g, mul(y, sub(1, y)))] },
   floor: zeroGrad,
   ceil: zeroGrad,

@@ -7,25 +7,22 @@
  * scalars follow the GPU), and other values made from JS (constants) start on the CPU unless
  * a GPU op reads more than one element of them, which eager code could only do on the GPU.
  */
-import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import type { Node } from '../../compiler/ir/graph.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
-import { primitiveRules } from '../../compiler/ir/primitives.js';
+import { isView } from '../../compiler/passes/pass.js';
 import { sizeOf } from '../../compiler/ir/shape.js';
 import type { Device, Tensor } from '../tensor.js';
 
 /** True for the node a move to the GPU records: a copy whose params name the device. */
 export function isMoveToGpu(n: Node): boolean {
-  return n.op === 'copy' && (n.params as { device?: string }).device === 'webgpu';
+  return n.op === 'copy' && n.params.device === 'webgpu';
 }
 
 /** True for an op without operands that eager code ran on the GPU (the trace names the device in its params). */
 function madeOnGpu(n: Node): boolean {
-  return isPrim(n.op) && n.inputs.length === 0 && (n.params as { device?: string }).device === 'webgpu';
+  return (n.op === 'random' || n.op === 'iota') && n.params.device === 'webgpu';
 }
 
-function isView(n: Node): boolean {
-  return isPrim(n.op) && primitiveRules[n.op].kind === 'view';
-}
 
 /**
  * The device of every value (undefined for effects). `tensorOf(i)` is the tensor of an
@@ -37,7 +34,7 @@ export function valueDevices(nodes: readonly Node[], roots: readonly number[], t
   const devices: (Device | 'free' | undefined)[] = [];
   nodes.forEach((n, i) => {
     if (n.op === 'input') {
-      const { source } = n.params as EffectParams['input'];
+      const { source } = n.params;
       devices[i] = source.kind === 'grad' ? devices[source.of] : tensorOf(i)!.device;
     } else if (n.op === 'constant') {
       devices[i] = 'free';

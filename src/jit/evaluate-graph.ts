@@ -4,15 +4,13 @@
  * the tensors given as inputs, as they would in a replay; observed values and gradient
  * assignments are returned rather than checked or applied.
  */
-import type { EffectParams, Graph } from '../../compiler/ir/graph.js';
-import { isPrim } from '../../compiler/ir/kinds.js';
-import type { Prim } from '../../compiler/ir/primitives.js';
+import type { Graph } from '../../compiler/ir/graph.js';
 import { verifyGraph } from '../../compiler/ir/verify.js';
 import { JitError } from '../../runtime/errors.js';
 import { noGrad } from '../autograd/mode.js';
 import { apply, writeInto } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
-import { materialize } from './materialize.js';
+import { materialize } from './replay-values.js';
 
 /** The tensors a graph's input nodes read. */
 export interface GraphInputs {
@@ -45,7 +43,7 @@ function run(g: Graph, inputs: GraphInputs): GraphValues {
     const at = (k: number) => values[n.inputs[k]!]!;
     switch (n.op) {
       case 'input': {
-        const { source } = n.params as EffectParams['input'];
+        const { source } = n.params;
         const t =
           source.kind === 'arg'
             ? inputs.args?.[source.slot]
@@ -73,7 +71,7 @@ function run(g: Graph, inputs: GraphInputs): GraphValues {
         grads.push({ node: n.inputs[0]!, grad: n.inputs.length > 1 ? at(1) : null });
         return;
       case 'loop': {
-        const p = n.params as EffectParams['loop'];
+        const p = n.params;
         let carried = n.inputs.slice(0, p.carried).map((x) => values[x]!);
         const invariants = n.inputs.slice(p.carried).map((x) => values[x]!);
         let iterations = 0;
@@ -95,14 +93,13 @@ function run(g: Graph, inputs: GraphInputs): GraphValues {
         return;
       }
       case 'loopResult':
-        values[i] = loopResults.get(n.inputs[0]!)![(n.params as EffectParams['loopResult']).index]!;
+        values[i] = loopResults.get(n.inputs[0]!)![n.params.index]!;
         return;
       default:
-        if (!isPrim(n.op)) throw new JitError(`evaluateGraph: unknown op ${String(n.op)} at %${i}`);
         values[i] = apply(
-          n.op as Prim,
+          n.op,
           n.inputs.map((x) => values[x]!),
-          n.params as never,
+          n.params,
         );
     }
   });

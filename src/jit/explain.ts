@@ -8,14 +8,14 @@
 import { printGraph, type Graph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 import { renderJs } from '../../compiler/codegen/js.js';
-import { launchesKernel } from '../../compiler/passes/fuse.js';
+import { launchesKernel } from '../../compiler/passes/plan-memory.js';
 import { runPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { outputList } from './stage.js';
 import { compileTime } from './compile-time.js';
 import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { resolveSite } from './site.js';
-import type { JitStats } from './jit.js';
-import type { Guard } from './trace.js';
+import type { JitStats } from './jit-options.js';
+import type { Guard, Trace } from './trace.js';
 import type { Variant } from './variant.js';
 import { usesWebGpu } from './webgpu-check.js';
 
@@ -369,4 +369,19 @@ export function sectionsOf(d: ExplanationData): Record<SectionName, string> {
   for (const name of SECTION_NAMES)
     Object.defineProperty(out, name, { enumerable: true, get: () => formatSection(d, name) });
   return out;
+}
+
+/** A guard as messages name it: what was read and where. */
+export function guardName(g: Guard): string {
+  return `${g.how} at ${g.site}`;
+}
+
+/** The first guard read at the same place in two traces with different values. */
+export function changedGuard(a: Trace, b: Trace): Guard | undefined {
+  for (let i = 0; i < Math.min(a.guards.length, b.guards.length); i++) {
+    const g = a.guards[i]!, h = b.guards[i]!;
+    if (g.site !== h.site || g.how !== h.how) return undefined;
+    if (g.expected.length !== h.expected.length || g.expected.some((x, k) => !Object.is(x, h.expected[k]))) return h;
+  }
+  return undefined;
 }

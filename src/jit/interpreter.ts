@@ -23,7 +23,7 @@ import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
 import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
 import type { LoopRunner } from './loop-run.js';
-import { materialize } from './materialize.js';
+import { materialize } from './replay-values.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
 import type { OutputSpec, Program, Variant } from './variant.js';

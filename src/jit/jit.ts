@@ -5,17 +5,18 @@
  * guard runs the call eagerly and records another variant; past `maxVariants` the signature
  * stays eager with one warning. A replay never returns a stale or partial result; on
  * WebGPU, an async function's replay may check its guards after running speculatively
- * (./speculation.ts), and so settle later.
+ * (./speculation.ts), and so settle later. Its options and counters are in jit-options.ts,
+ * numbers fed in instead of compiled per value in numbers.ts, messages in explain.ts.
  */
 import { JitError, ValueError } from '../../runtime/errors.js';
-import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
-import { defaultPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
+import { printGraph } from '../../compiler/ir/graph.js';
+import { defaultPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { activeTrace, runTraced, tracesFollowAwaits } from './context.js';
 import { inKernelScope, jitDisabled, log, logs } from './log.js';
 import { replay, type ReplayResult } from './replay.js';
 import { usesWebGpu, webGpuObstacle } from './webgpu-check.js';
-import { changedNumbers, keyOf, storedAs, walkArgs, type Walked } from './signature.js';
-import { Trace, type Guard } from './trace.js';
+import { changedNumbers, keyOf, walkArgs, type Walked } from './signature.js';
+import { Trace } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
 import { rewriteForJit, scanFunction, toCode } from './rewriter.js';
 import { RecompileBudget } from './recompiles.js';
@@ -23,109 +24,13 @@ import { userSite } from './site.js';
 import { decoratorMisuse } from './decorator-check.js';
 import { plainConditionWarning } from './source-check.js';
 import {
-  explainVariant, fmtValues, formatExplanation, formatSummary, sectionsOf, traceDifference,
-  type ExplainSections, type ExplainedVariant, type ExplanationData, type SectionName,
+  changedGuard, explainVariant, fmtValues, formatExplanation, formatSummary, guardName, sectionsOf, traceDifference,
+  type ExplainSections, type ExplanationData,
 } from './explain.js';
+import { numberLinks, numbersNamed } from './numbers.js';
+import type { Explanation, JitFunction, JitOptions, JitStats } from './jit-options.js';
 import { explainHtmlDir, explanationHtml, writeExplainPage } from './explain-html.js';
 import { checkArgumentsAlive, checkJitOptions } from './arguments.js';
-
-/** Options of jit. */
-export interface JitOptions {
-  /** Recorded paths kept per signature before it stays eager (default 8). */
-  maxVariants?: number;
-  /** Throw a JitError when a guard fails instead of running eagerly. */
-  strict?: boolean;
-  /** Signatures kept, least recently used dropped first (default 64). */
-  cacheSize?: number;
-  /**
-   * Values the function reads from its closure, returned fresh on each call: tensors in
-   * them are inputs of the signature, so reassigning such a variable is seen. (The source
-   * transform fills this in; without it, captured tensors are read live by identity.)
-   */
-  captures?: () => unknown;
-  /**
-   * Feed numbers that change between calls (arguments, fields of arguments and of `this`,
-   * closure variables in `captures`) into the graph instead of compiling each value. A
-   * replay cannot see plain JavaScript branch on such a number, so the default is true only
-   * when the function's conditions are rewritten (kiln/vite, kiln/register or `rewrite:
-   * true`): there a comparison of such a number in a condition is a guard on it, re-checked
-   * on every replay. Otherwise each value compiles on its own (up to `recompileLimit`);
-   * `true` promises that no branch reads these numbers.
-   */
-  dynamicNumbers?: boolean;
-  /**
-   * Signatures compiled per function before new ones run eagerly without tracing (default
-   * 8, as Dynamo's cache_size_limit); one warning then names the value that kept changing.
-   * Signatures that differ only in sizes are not counted.
-   */
-  recompileLimit?: number;
-  /**
-   * Identical iterations of a loop the source transform did not see (a plain `while` on
-   * tensors compared through valueOf, say) a trace records before it stops unrolling it
-   * (default 32): the call finishes eagerly and the signature stays eager, with one warning
-   * naming the loop's line. (Loops the transform saw are lifted, or stay guarded.)
-   */
-  maxUnroll?: number;
-  /**
-   * Rewrite the function's conditions at run time, as kiln/vite and kiln/register do at
-   * build time (default false). Only a function that reads nothing but its own variables
-   * and standard globals can be recompiled from its text; any other is traced as written,
-   * with one warning naming the conditions that stay plain JavaScript.
-   */
-  rewrite?: boolean;
-  /**
-   * Graph passes run on each compiled variant before it is fused and lowered (default
-   * `defaultPasses`: simplify, CSE, DCE). Extend or replace the list; each pass must keep
-   * results bit-identical.
-   */
-  passes?: readonly NamedPass[];
-  /**
-   * Lift loops whose condition is a tensor into one compiled loop node when every iteration
-   * computes the same thing, and turn `if`s whose branches only assign computed values into
-   * selects (default true; needs the source transform, which hands both to the tracer).
-   * Off, each condition is a guard.
-   */
-  liftLoops?: boolean;
-}
-
-/** Counters of what a jit'd function did. */
-export interface JitStats {
-  calls: number;
-  traces: number;
-  replays: number;
-  fallbacks: number;
-  /** Compiled variants across all signatures. */
-  variants: number;
-  /** Signatures traced after the first (sizes aside), counted against `recompileLimit`. */
-  recompiles: number;
-  /** Calls run eagerly without tracing because `recompileLimit` was reached. */
-  untraced: number;
-}
-
-/** What jit knows about one signature: a summary (`toString()`), sections on request, and the data behind them. */
-export interface Explanation {
-  signature: string;
-  state: 'not traced' | 'confirming' | 'compiled' | 'eager';
-  variants: ExplainedVariant[];
-  /** Retraces, fallbacks and other decisions so far, oldest first. */
-  events: string[];
-  stats: JitStats;
-  /** The long parts by name: `sections.ir`, `sections.kernels`, … */
-  sections: Record<SectionName, string>;
-  /** The summary followed by the sections asked for (`{ ir: true, kernels: true }`, or `{ all: true }`). */
-  format(sections?: ExplainSections): string;
-  /** A self-contained HTML page: passes before and after, fusion groups, kernel code, guards, timings. */
-  html(): string;
-  /** The summary: signature, calls, variants and the guards that separate them, kernels, memory, why it retraced. */
-  toString(): string;
-}
-
-/** A jit-compiled function: the same call signature, plus stats, explain and clearCache. */
-export type JitFunction<F extends (...args: any[]) => any> = F & {
-  readonly stats: JitStats;
-  explain(...args: Parameters<F>): Explanation;
-  clearCache(): void;
-};
 
 /** The first guard that failed in a call's replays. */
 type Failure = Extract<ReplayResult, { ok: false }>;
@@ -179,46 +84,6 @@ function sizeFreeFingerprint(v: Variant): string {
     sizeFree.set(v, f);
   }
   return f;
-}
-
-function guardName(g: Guard): string {
-  return `${g.how} at ${g.site}`;
-}
-
-/** The first guard read at the same place in two traces with different values. */
-function changedGuard(a: Trace, b: Trace): Guard | undefined {
-  for (let i = 0; i < Math.min(a.guards.length, b.guards.length); i++) {
-    const g = a.guards[i]!, h = b.guards[i]!;
-    if (g.site !== h.site || g.how !== h.how) return undefined;
-    if (g.expected.length !== h.expected.length || g.expected.some((x, k) => !Object.is(x, h.expected[k]))) return h;
-  }
-  return undefined;
-}
-
-/**
- * Whether two equal traces prove that every constant linked to a dynamic number is that
- * number: `unlinked` are numbers no constant came from; `proven` is false when a linked
- * value is the same in both traces or equals another dynamic number (a literal or the
- * other number could have been linked instead).
- */
-function numberLinks(dynamic: readonly number[], a: Trace, b: Trace): { unlinked: number[]; proven: boolean } {
-  const linked = new Set<number>();
-  let proven = true;
-  for (const n of b.graph.nodes) {
-    const slot = n.op === 'constant' ? (n.params as EffectParams['constant']).numberSlot : undefined;
-    if (slot === undefined) continue;
-    linked.add(slot);
-    const value = storedAs(b.numbers[slot]!, n.dtype);
-    if (Object.is(storedAs(a.numbers[slot]!, n.dtype), value)) proven = false;
-    for (const j of dynamic) if (j !== slot && Object.is(storedAs(b.numbers[j]!, n.dtype), value)) proven = false;
-  }
-  return { unlinked: dynamic.filter((i) => !linked.has(i)), proven };
-}
-
-/** The numbers at `positions` (of the walk), by where they sit: "number args[2]", "numbers this.scale, lr". */
-function numbersNamed(paths: readonly string[], positions: readonly number[]): string {
-  const names = positions.map((i) => paths[i] ?? `number ${i}`);
-  return `number${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
 }
 
 class JitState {

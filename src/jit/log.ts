@@ -3,6 +3,7 @@
  * those events as they happen; KILN_DISABLE_JIT=1 makes jit call the function directly.
  */
 import { onKernelCompile } from '../../compiler/execute.js';
+import { ScopedValue } from '../scoped-value.js';
 
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 
@@ -32,18 +33,12 @@ export const verifyPasses = env.KILN_VERIFY === '1' || env.KILN_VERIFY === 'true
 export const jitDisabled = env.KILN_DISABLE_JIT === '1' || env.KILN_DISABLE_JIT === 'true';
 
 /** The compiled graph running now and the nodes of the kernel it asks for, for KILN_LOG=kernels. */
-let kernelScope: string | undefined;
+const kernelScope = new ScopedValue<string | undefined>(undefined);
 let kernelNodes: readonly number[] | undefined;
 
 /** Runs `replay` with kernels compiled meanwhile attributed to `scope` ("jit(step) variant 1 of …"). */
 export function inKernelScope<R>(scope: string, replay: () => R): R {
-  const previous = kernelScope;
-  kernelScope = scope;
-  try {
-    return replay();
-  } finally {
-    kernelScope = previous;
-  }
+  return kernelScope.run(scope, replay);
 }
 
 /** Gets `kernel` for a fused step computing `nodes` (named in the log if it compiles now). */
@@ -60,7 +55,7 @@ export function forNodes<R>(nodes: readonly number[], kernel: () => R): R {
 // Kernels are compiled below the JIT (eager ops compile them too), so their log hooks in there.
 if (logs('kernels')) {
   onKernelCompile((source) => {
-    const what = kernelScope === undefined ? 'eager op' : `${kernelScope}: kernel for ${kernelNodes?.map((n) => `%${n}`).join(' ') ?? 'an op'}`;
+    const what = kernelScope.value === undefined ? 'eager op' : `${kernelScope.value}: kernel for ${kernelNodes?.map((n) => `%${n}`).join(' ') ?? 'an op'}`;
     log('kernels', `${what} compiled\n${source}`);
   });
 }

@@ -12,7 +12,7 @@
  * between iterations outside the carried variables) leaves the native, guarded recording.
  */
 import { fmtShape } from '../../runtime/errors.js';
-import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import { makeNode, type EffectParams, type Graph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 
 /** What the tracer noted about one evaluation of the loop's condition and the body after it. */
@@ -46,14 +46,13 @@ function problemOf(n: Node): string | undefined {
     case 'random': return 'its body draws random numbers';
     case 'loop': case 'loopResult': return 'its body contains another lifted loop';
     case 'input': {
-      const kind = (n.params as EffectParams['input']).source.kind;
-      return kind === 'capture' ? undefined : "its body reads a tensor's `.grad`";
+      return n.params.source.kind === 'capture' ? undefined : "its body reads a tensor's `.grad`";
     }
     default: return undefined;
   }
 }
 
-const isCapture = (n: Node): boolean => n.op === 'input' && (n.params as EffectParams['input']).source.kind === 'capture';
+const isCapture = (n: Node): boolean => n.op === 'input' && n.params.source.kind === 'capture';
 
 /** One iteration's nodes (condition, then body) in a form equal for equal computations. */
 class Iteration {
@@ -112,7 +111,7 @@ class SubgraphBuilder {
     for (let k = from; k < to; k++) {
       const n = this.source.nodes[it.nodes[k]!]!;
       this.at.set(k, this.graph.nodes.length);
-      this.graph.nodes.push({ op: n.op, inputs: it.refs[k]!.map(resolve), params: n.params, shape: n.shape.slice(), dtype: n.dtype });
+      this.graph.nodes.push(makeNode(n.op, it.refs[k]!.map(resolve), n.params, n.shape.slice(), n.dtype));
     }
   }
 }

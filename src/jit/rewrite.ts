@@ -9,7 +9,7 @@
  * The compiled text is the user's own function, rewritten, plus fixed vocabulary; the site
  * labels are passed in as values, never as code.
  */
-import { transformFunction, type FunctionTransform } from '../../compiler/source/transform.js';
+import { transformFunction, type FunctionTransform } from '../../compiler/source/function-transform.js';
 import { ValueError } from '../../runtime/errors.js';
 import { __kiln } from '../hooks.js';
 import { installRewriter } from './rewriter.js';

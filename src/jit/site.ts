@@ -1,4 +1,5 @@
 /** Finds the user's source location of a guard: the first stack frame outside kiln itself. */
+import { ScopedValue } from '../scoped-value.js';
 
 // The folder of this module (a one-argument URL: bundlers warn about `new URL('.', import.meta.url)`).
 const here = new URL(import.meta.url).pathname.replace(/[^/]*$/, '');
@@ -12,17 +13,11 @@ function isOwnFrame(line: string): boolean {
 
 // Set while the source transform's hooks (src/hooks.ts) read a condition whose exact
 // location the transform recorded: that location beats any stack frame.
-let siteOverride: string | undefined;
+const siteOverride = new ScopedValue<string | undefined>(undefined);
 
 /** Runs `read` with every guard it records reported at `site` ("file:line:column"). */
 export function atSite<R>(site: string, read: () => R): R {
-  const previous = siteOverride;
-  siteOverride = site;
-  try {
-    return read();
-  } finally {
-    siteOverride = previous;
-  }
+  return siteOverride.run(site, read);
 }
 
 /** The stack of the current call, with room for kiln's own frames (they can outnumber V8's default of 10). */
@@ -60,7 +55,7 @@ export function librarySite(): string | undefined {
 
 /** "file:line:column" of the innermost caller outside kiln, or "unknown location". */
 export function userSite(): string {
-  return siteOverride ?? siteIn(stackLines());
+  return siteOverride.value ?? siteIn(stackLines());
 }
 
 /**
@@ -68,7 +63,7 @@ export function userSite(): string {
  * stack only when read, so capturing one per recorded node stays cheap.
  */
 export function captureSite(): string | Error {
-  if (siteOverride !== undefined) return siteOverride;
+  if (siteOverride.value !== undefined) return siteOverride.value;
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
   const e = new Error();

@@ -12,7 +12,8 @@ import { randomState, setRandomState, takeCounters } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import type { Counters, GuardPolicy } from './guard-policy.js';
 import { GuardReadback, type ReadbackLayout } from './guard-readback.js';
-import { sameValues, type ReplayResult } from './replay-result.js';
+import type { ReplayResult } from './replay-result.js';
+import { sameValues } from './replay-values.js';
 import { Shadows } from './shadows.js';
 import type { Guard } from './trace.js';
 

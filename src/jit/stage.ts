@@ -5,7 +5,7 @@
  * exportOnnx and the explain pages start from here.
  */
 import { renderJs } from '../../compiler/codegen/js.js';
-import type { EffectParams, Graph } from '../../compiler/ir/graph.js';
+import type { Graph } from '../../compiler/ir/graph.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { isView } from '../../compiler/passes/pass.js';
@@ -69,8 +69,8 @@ function lowerGraph(graph: Graph, outputs: readonly number[], args: readonly Ten
     (n, i) => (roots[i] = n.op !== 'input' && n.op !== 'constant' && isView(n) ? roots[n.inputs[0]!]! : i),
   );
   const layouts = graphLayouts(graph, (n) => {
-    const { source } = n.params as EffectParams['input'];
-    return source.kind === 'arg' ? args[source.slot]!.strides : contiguousStrides(n.shape);
+    if (n.op === 'input' && n.params.source.kind === 'arg') return args[n.params.source.slot]!.strides;
+    return contiguousStrides(n.shape);
   });
   const plan = planFusion(graph, layouts, new Set(outputs), roots);
   const kernels = plan.steps.flatMap((st) =>

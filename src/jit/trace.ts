@@ -5,13 +5,12 @@
  * reaches without receiving it becomes a captured input, read live on every later call.
  */
 import type { DType } from '../../runtime/dtype.js';
-import type { EffectParams, Graph, InputSource, Node } from '../../compiler/ir/graph.js';
+import { makeNode, type EffectParams, type Graph, type InputSource, type Node } from '../../compiler/ir/graph.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
 import { isGradEnabled } from '../autograd/mode.js';
-import { observeApply, type ConstantSource } from '../dispatch.js';
+import type { ConstantSource } from '../observers.js';
 import { randomState } from '../random.js';
 import type { Storage, Tensor } from '../tensor.js';
-import { activeTrace } from './context.js';
 import { storedAs } from './signature.js';
 import { captureSite, librarySite, userSite } from './site.js';
 import type { ComparisonOp } from './compare.js';
@@ -127,7 +126,7 @@ export class Trace {
   }
 
   #node(op: Node['op'], inputs: number[], params: object, shape: readonly number[], dtype: DType): number {
-    this.graph.nodes.push({ op, inputs, params, shape: shape.slice(), dtype });
+    this.graph.nodes.push(makeNode(op, inputs, params, shape.slice(), dtype));
     this.gradModes.push(isGradEnabled());
     if (this.recordSites) this.sites[this.graph.nodes.length - 1] = captureSite();
     return this.graph.nodes.length - 1;
@@ -350,15 +349,3 @@ export class Trace {
     this.#node('setGrad', inputs, {}, [], t.dtype);
   }
 }
-
-// One observer forwards events to whichever trace is recording in the current context.
-observeApply({
-  onApply: (prim, inputs, params, out) => activeTrace()?.onApply(prim, inputs, params, out),
-  onCreate: (t, source) => activeTrace()?.onCreate(t, source),
-  onWrite: (target, value) => activeTrace()?.onWrite(target, value),
-  onRead: (t, values, how) => activeTrace()?.onRead(t, values, how),
-  onGradRead: (t, grad) => activeTrace()?.onGradRead(t, grad),
-  onGradWrite: (t, grad) => activeTrace()?.onGradWrite(t, grad),
-  onStateWrite: (what, target, owner) => activeTrace()?.onStateWrite(what, target, owner),
-  onStateObject: (owner) => activeTrace()?.onStateObject(owner),
-});

@@ -12,7 +12,7 @@
  * absolute node numbers (values from before the loop). A guard compares by site and what it
  * read, not the value read, which changes from one iteration to the next.
  */
-import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import type { Graph, Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 
 /** Guards per iteration looked for: a condition reading up to this many values. */
@@ -20,8 +20,7 @@ const MAX_PERIOD = 4;
 
 function paramsOf(n: Node): string {
   if (n.op !== 'observe') return formatParamsExact(n.params);
-  const p = n.params as EffectParams['observe'];
-  return `${p.how}@${p.site}`;
+  return `${n.params.how}@${n.params.site}`;
 }
 
 /** The nodes (from, to] in canonical form. */

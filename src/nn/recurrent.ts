@@ -82,15 +82,21 @@ export interface RecurrentOptions {
   batchFirst?: boolean;
 }
 
-/** The stacked cells of a multi-layer RNN: the first reads the input, the rest the layer below. */
-function layerCells<C>(
-  op: string, inputSize: number, hiddenSize: number, options: RecurrentOptions,
-  make: (inputSize: number, hiddenSize: number, options: { bias: boolean }) => C,
-): C[] {
-  const n = options.numLayers ?? 1;
-  if (!Number.isInteger(n) || n < 1) throw new ValueError(`${op}: numLayers must be a positive integer (got ${n})`);
-  const bias = options.bias !== false;
-  return Array.from({ length: n }, (_, i) => make(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
+/** A multi-layer RNN's stacked cells: the first reads the input, the rest the layer below. */
+abstract class Stacked<C extends Module> extends Module {
+  readonly cells: C[];
+  readonly batchFirst: boolean;
+  constructor(
+    op: string, readonly inputSize: number, readonly hiddenSize: number, options: RecurrentOptions,
+    make: (inputSize: number, hiddenSize: number, options: { bias: boolean }) => C,
+  ) {
+    super();
+    this.batchFirst = options.batchFirst ?? false;
+    const n = options.numLayers ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new ValueError(`${op}: numLayers must be a positive integer (got ${n})`);
+    const bias = options.bias !== false;
+    this.cells = Array.from({ length: n }, (_, i) => make(i === 0 ? inputSize : hiddenSize, hiddenSize, { bias }));
+  }
 }
 
 /** Time steps of x as [N, features] tensors, checking the layout. */
@@ -108,13 +114,9 @@ function output(hs: Tensor[], batchFirst: boolean): Tensor {
 }
 
 /** A multi-layer LSTM: forward(x, [h0, c0]?) → [output, [hN, cN]] with states [numLayers, N, H]. */
-export class LSTM extends Module {
-  readonly cells: LSTMCell[];
-  readonly batchFirst: boolean;
-  constructor(readonly inputSize: number, readonly hiddenSize: number, options: RecurrentOptions = {}) {
-    super();
-    this.batchFirst = options.batchFirst ?? false;
-    this.cells = layerCells('LSTM', inputSize, hiddenSize, options, (i, h, o) => new LSTMCell(i, h, o));
+export class LSTM extends Stacked<LSTMCell> {
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
+    super('LSTM', inputSize, hiddenSize, options, (i, h, o) => new LSTMCell(i, h, o));
   }
   forward(x: Tensor, state?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
     let xs = steps('LSTM', x, this.inputSize, this.batchFirst);
@@ -130,13 +132,9 @@ export class LSTM extends Module {
 }
 
 /** A multi-layer GRU: forward(x, h0?) → [output, hN] with hN [numLayers, N, H]. */
-export class GRU extends Module {
-  readonly cells: GRUCell[];
-  readonly batchFirst: boolean;
-  constructor(readonly inputSize: number, readonly hiddenSize: number, options: RecurrentOptions = {}) {
-    super();
-    this.batchFirst = options.batchFirst ?? false;
-    this.cells = layerCells('GRU', inputSize, hiddenSize, options, (i, h, o) => new GRUCell(i, h, o));
+export class GRU extends Stacked<GRUCell> {
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
+    super('GRU', inputSize, hiddenSize, options, (i, h, o) => new GRUCell(i, h, o));
   }
   forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
     let xs = steps('GRU', x, this.inputSize, this.batchFirst);

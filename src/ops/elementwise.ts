@@ -129,6 +129,8 @@ export const cos = (x: Tensor): Tensor => unary('cos', x);
 export const tan = (x: Tensor): Tensor => unary('tan', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const erf = (x: Tensor): Tensor => unary('erf', x);
+/** The complementary error function 1 - erf(x), accurate where erf(x) is near 1. */
+export const erfc = (x: Tensor): Tensor => unary('erfc', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const floor = (x: Tensor): Tensor => unary('floor', x);
 export const ceil = (x: Tensor): Tensor => unary('ceil', x);

@@ -165,7 +165,7 @@ const cases: { [P in Prim]: CaseRule | 'view' } = {
   recip: elementwiseCase('recip'), exp: elementwiseCase('exp'), log: elementwiseCase('log'), log1p: elementwiseCase('log1p'),
   expm1: elementwiseCase('expm1'), sqrt: elementwiseCase('sqrt'), rsqrt: elementwiseCase('rsqrt'), sin: elementwiseCase('sin'),
   cos: elementwiseCase('cos'), tan: elementwiseCase('tan'), tanh: elementwiseCase('tanh'), erf: elementwiseCase('erf'),
-  sigmoid: elementwiseCase('sigmoid'), floor: elementwiseCase('floor'), ceil: elementwiseCase('ceil'), round: elementwiseCase('round'),
+  erfc: elementwiseCase('erfc'), sigmoid: elementwiseCase('sigmoid'), floor: elementwiseCase('floor'), ceil: elementwiseCase('ceil'), round: elementwiseCase('round'),
   not: elementwiseCase('not'), isnan: elementwiseCase('isnan'),
   add: elementwiseCase('add'), sub: elementwiseCase('sub'), mul: elementwiseCase('mul'), div: elementwiseCase('div'),
   pow: elementwiseCase('pow'), maximum: elementwiseCase('maximum'), minimum: elementwiseCase('minimum'), mod: elementwiseCase('mod'),

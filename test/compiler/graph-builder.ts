@@ -1,6 +1,6 @@
 /** Builds graphs node by node for IR tests, with each primitive's metadata from inferMeta. */
 import type { DType } from '../../runtime/dtype.js';
-import type { EffectParams, Graph, InputSource, Node } from '../../compiler/ir/graph.js';
+import { makeNode, type EffectParams, type Graph, type InputSource, type Node } from '../../compiler/ir/graph.js';
 import { inferMeta } from '../../compiler/ir/infer.js';
 import type { Params, Prim } from '../../compiler/ir/primitives.js';
 
@@ -29,11 +29,11 @@ export class GraphBuilder {
 
   prim<P extends Prim>(op: P, inputs: number[], params: Params<P> | Record<string, unknown> = {}): number {
     const meta = inferMeta(op, inputs.map((x) => this.nodes[x]!), params as Params<P>);
-    return this.push({ op, inputs, params, shape: meta.shape.slice(), dtype: meta.dtype });
+    return this.push(makeNode(op, inputs, params, meta.shape.slice(), meta.dtype));
   }
 
   effect(op: 'write' | 'observe' | 'setGrad', inputs: number[], params: object = {}): number {
-    return this.push({ op, inputs, params, shape: [], dtype: this.nodes[inputs[0]!]!.dtype });
+    return this.push(makeNode(op, inputs, params, [], this.nodes[inputs[0]!]!.dtype));
   }
 
   observe(x: number, guard: number, expected: number[], gradNull = false): number {
@@ -54,7 +54,7 @@ export function everyKind(): Graph {
   const two = b.scalar(2.5, 'float32', [2, 3]);
   b.constant({ numberSlot: 1 }, 'float64');
   b.constant({ data: [1, 2, 3] }, 'int32', [3]);
-  const unary: Prim[] = ['copy', 'neg', 'abs', 'sign', 'recip', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tan', 'tanh', 'erf', 'sigmoid', 'floor', 'ceil', 'round', 'isnan'];
+  const unary: Prim[] = ['copy', 'neg', 'abs', 'sign', 'recip', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tan', 'tanh', 'erf', 'erfc', 'sigmoid', 'floor', 'ceil', 'round', 'isnan'];
   for (const op of unary) b.prim(op, [x]);
   const binary: Prim[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod'];
   for (const op of binary) b.prim(op, [x, two]);

@@ -9,10 +9,9 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import type { DType } from '../../../runtime/dtype.js';
 import { KilnError, fmtShape } from '../../../runtime/errors.js';
-import type { EffectParams, Graph, Node } from '../../ir/graph.js';
-import { isPrim } from '../../ir/kinds.js';
+import type { Graph, Node, NodeOf } from '../../ir/graph.js';
 import { ONNX_TYPE, OnnxBuilder, tensorProto, valueInfo } from './builder.js';
-import { onnxRules } from './prims.js';
+import { onnxRuleOf } from './prims.js';
 
 /** A graph that cannot be written as ONNX: names the node and what would be valid. */
 export class OnnxExportError extends KilnError {
@@ -51,8 +50,8 @@ function refuse(n: Node, i: number, why: string): never {
 }
 
 /** The values of a constant node. */
-function constantValues(n: Node, i: number): ArrayLike<number> {
-  const p = n.params as EffectParams['constant'];
+function constantValues(n: NodeOf<'constant'>, i: number): ArrayLike<number> {
+  const p = n.params;
   if (p.data !== undefined) return p.data;
   if (p.value === undefined) refuse(n, i, 'it is fed from a number argument; pass that number as a tensor');
   return new Array<number>(n.shape.reduce((a, b) => a * b, 1)).fill(p.value);
@@ -62,7 +61,7 @@ function constantValues(n: Node, i: number): ArrayLike<number> {
  * Appends `g`'s nodes to `b`. `inputName` names each input node's value; loop nodes'
  * iteration counts have no ONNX value, so a graph that reads one is refused.
  */
-function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: Node, i: number) => string): Emitted {
+function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: NodeOf<'input'>, i: number) => string): Emitted {
   const names: string[] = [];
   const loopResults = new Map<number, string[]>();
   g.nodes.forEach((n, i) => {
@@ -78,7 +77,7 @@ function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: Node, i: number) => 
       case 'setGrad':
         return refuse(n, i, 'it assigns a gradient; export the forward pass without backward()');
       case 'observe': {
-        const { how, site } = n.params as EffectParams['observe'];
+        const { how, site } = n.params;
         return refuse(
           n,
           i,
@@ -87,16 +86,15 @@ function emitGraph(b: OnnxBuilder, g: Graph, inputName: (n: Node, i: number) => 
       }
       case 'loop': {
         names[i] = '';
-        loopResults.set(i, emitLoop(b, g, i, names));
+        loopResults.set(i, emitLoop(b, g, i, n, names));
         return;
       }
       case 'loopResult': {
-        names[i] = loopResults.get(n.inputs[0]!)![(n.params as EffectParams['loopResult']).index]!;
+        names[i] = loopResults.get(n.inputs[0]!)![n.params.index]!;
         return;
       }
       default: {
-        if (!isPrim(n.op)) throw new OnnxExportError(`exportOnnx: unknown op ${String(n.op)} at %${i}`);
-        const rule = onnxRules[n.op];
+        const rule = onnxRuleOf(n);
         if ('unsupported' in rule) return refuse(n, i, rule.unsupported);
         const operands = n.inputs.map((x) => {
           if (names[x] === '') refuse(g.nodes[x]!, x, "its iteration count is read; ONNX's Loop does not return one");
@@ -134,15 +132,14 @@ function asCondition(b: OnnxBuilder, name: string, n: Node): string {
  * and again at the end of each iteration, so the Loop's `cond` is kiln's condition and its
  * final state holds what kiln's loop ends with. Returns the names of the final carried values.
  */
-function emitLoop(b: OnnxBuilder, g: Graph, i: number, outer: readonly string[]): string[] {
-  const n = g.nodes[i]!;
-  const p = n.params as EffectParams['loop'];
+function emitLoop(b: OnnxBuilder, g: Graph, i: number, n: NodeOf<'loop'>, outer: readonly string[]): string[] {
+  const p = n.params;
   const initial = n.inputs.slice(0, p.carried).map((x) => outer[x]!);
   const invariants = n.inputs.slice(p.carried).map((x) => outer[x]!);
   const slots =
     (values: readonly string[]) =>
-    (m: Node, k: number): string => {
-      const source = (m.params as EffectParams['input']).source;
+    (m: NodeOf<'input'>, k: number): string => {
+      const { source } = m.params;
       if (source.kind !== 'arg' || values[source.slot] === undefined)
         refuse(m, k, 'a loop graph input that is not a loop value');
       return values[source.slot]!;
@@ -205,7 +202,7 @@ export function onnxModel(spec: OnnxModelSpec): Uint8Array {
   spec.args.forEach((a, slot) => b.inputs.push(valueInfo(argName(slot), a.dtype, a.shape)));
   const captured = new Map<number, string>();
   const { names } = emitGraph(b, spec.graph, (n, i) => {
-    const source = (n.params as EffectParams['input']).source;
+    const { source } = n.params;
     switch (source.kind) {
       case 'arg':
         return argName(source.slot);

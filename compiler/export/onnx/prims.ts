@@ -4,12 +4,13 @@
  * does not (`null`, with the reason exportOnnx reports).
  */
 import type { DType } from '../../../runtime/dtype.js';
-import type { Node } from '../../ir/graph.js';
-import type { Params, Prim } from '../../ir/primitives.js';
+import type { Node, PrimNode } from '../../ir/graph.js';
+import type { Prim } from '../../ir/primitives.js';
 import { ONNX_TYPE, type OnnxBuilder } from './builder.js';
 
-/** Emits one primitive node: its operands' ONNX names in, its value's ONNX name out. */
-export type OnnxRule = (b: OnnxBuilder, x: readonly string[], n: Node, operands: readonly Node[]) => string;
+/** Emits one node of primitive P: its operands' ONNX names in, its value's ONNX name out. */
+export type OnnxRule<P extends Prim = Prim> =
+  (b: OnnxBuilder, x: readonly string[], n: PrimNode<P>, operands: readonly Node[]) => string;
 
 /** A primitive with no ONNX counterpart, and why. */
 export interface NoOnnx {
@@ -34,9 +35,9 @@ function asInt(b: OnnxBuilder, x: string, from: DType): string {
   return from === 'bool' ? b.node('Cast', [x], { to: { int: ONNX_TYPE.int32 } }) : x;
 }
 
-function reduce(op: string): OnnxRule {
+function reduce(op: string): OnnxRule<'sum' | 'prod' | 'max' | 'min'> {
   return (b, [x], n, [operand]) => {
-    const axes = (n.params as Params<'sum'>).axes;
+    const axes = n.params.axes;
     const from = operand!.dtype;
     // ONNX Reduce* of empty axes reduces everything unless told not to; kiln's keeps the value.
     const r = b.node(op, [asInt(b, x!, from), b.ints(axes)], {
@@ -48,9 +49,9 @@ function reduce(op: string): OnnxRule {
   };
 }
 
-function argReduce(op: string): OnnxRule {
+function argReduce(op: string): OnnxRule<'argmax' | 'argmin'> {
   return (b, [x], n, [operand]) => {
-    const { axis } = n.params as Params<'argmax'>;
+    const { axis } = n.params;
     // ONNX gives int64 indices (first occurrence, as kiln's); kiln's are int32.
     const r = b.node(op, [asInt(b, x!, operand!.dtype)], { axis: { int: axis }, keepdims: { int: 0 } });
     return b.node('Cast', [r], { to: { int: ONNX_TYPE.int32 } });
@@ -68,7 +69,7 @@ const mod: OnnxRule = (b, [a, m], n) => {
 };
 
 /** The ONNX rule of every primitive, or why it has none. */
-export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
+export const onnxRules: { [P in Prim]: OnnxRule<P> | NoOnnx } = {
   copy: simple('Identity'),
   neg: simple('Neg'),
   abs: simple('Abs'),
@@ -85,6 +86,8 @@ export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
   tan: simple('Tan'),
   tanh: simple('Tanh'),
   erf: simple('Erf'),
+  // ONNX has no Erfc: 1 - Erf, which loses the tail (0 where erfc(x) < 2^-25 for float32).
+  erfc: (b, [x], n) => b.node('Sub', [b.scalar(n.dtype, 1), b.node('Erf', [x!])]),
   sigmoid: simple('Sigmoid'),
   floor: floatOnly('Floor'),
   ceil: floatOnly('Ceil'),
@@ -110,7 +113,7 @@ export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
   or: simple('Or'),
 
   where: simple('Where'),
-  cast: (b, [x], n) => b.node('Cast', [x!], { to: { int: ONNX_TYPE[(n.params as Params<'cast'>).dtype] } }),
+  cast: (b, [x], n) => b.node('Cast', [x!], { to: { int: ONNX_TYPE[n.params.dtype] } }),
 
   sum: reduce('ReduceSum'),
   prod: reduce('ReduceProd'),
@@ -119,27 +122,27 @@ export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
   argmax: argReduce('ArgMax'),
   argmin: argReduce('ArgMin'),
 
-  reshape: (b, [x], n) => b.node('Reshape', [x!, b.ints((n.params as Params<'reshape'>).shape)]),
-  permute: (b, [x], n) => b.node('Transpose', [x!], { perm: { ints: (n.params as Params<'permute'>).perm } }),
-  expand: (b, [x], n) => b.node('Expand', [x!, b.ints((n.params as Params<'expand'>).shape)]),
+  reshape: (b, [x], n) => b.node('Reshape', [x!, b.ints(n.params.shape)]),
+  permute: (b, [x], n) => b.node('Transpose', [x!], { perm: { ints: n.params.perm } }),
+  expand: (b, [x], n) => b.node('Expand', [x!, b.ints(n.params.shape)]),
   slice: (b, [x], n) => {
-    const { starts, steps, sizes } = n.params as Params<'slice'>;
+    const { starts, steps, sizes } = n.params;
     // ONNX's end is exclusive: one past the last element read (the start when none is).
     const ends = starts.map((s, d) => (sizes[d]! > 0 ? s + (sizes[d]! - 1) * steps[d]! + 1 : s));
     return b.node('Slice', [x!, b.ints(starts), b.ints(ends), b.ints(starts.map((_, d) => d)), b.ints(steps)]);
   },
   pad: (b, [x], n) => {
-    const { before, after, value } = n.params as Params<'pad'>;
+    const { before, after, value } = n.params;
     return b.node('Pad', [x!, b.ints([...before, ...after]), b.scalar(n.dtype, value)], {
       mode: { string: 'constant' },
     });
   },
-  concat: (b, x, n) => b.node('Concat', x, { axis: { int: (n.params as Params<'concat'>).axis } }),
+  concat: (b, x, n) => b.node('Concat', x, { axis: { int: n.params.axis } }),
   matmul: simple('MatMul'),
-  gather: (b, x, n) => b.node('GatherElements', x, { axis: { int: (n.params as Params<'gather'>).axis } }),
+  gather: (b, x, n) => b.node('GatherElements', x, { axis: { int: n.params.axis } }),
   scatterAdd: (b, x, n) =>
     b.node('ScatterElements', x, {
-      axis: { int: (n.params as Params<'scatterAdd'>).axis },
+      axis: { int: n.params.axis },
       reduction: { string: 'add' },
     }),
   random: {
@@ -147,5 +150,14 @@ export const onnxRules: { [P in Prim]: OnnxRule | NoOnnx } = {
       "kiln's counter-based random numbers (dropout, rand) have no ONNX equivalent that draws the same values; export in eval mode or pass the noise as an input",
   },
   iota: (b, _x, n) =>
-    b.node('Range', [b.scalar('int32', 0), b.scalar('int32', (n.params as Params<'iota'>).n), b.scalar('int32', 1)]),
+    b.node('Range', [b.scalar('int32', 0), b.scalar('int32', n.params.n), b.scalar('int32', 1)]),
 };
+
+/**
+ * The rule of node `n`'s primitive. Indexing the table by a primitive the compiler does not
+ * know yields a union of rules it cannot call; the table's type pairs each rule with its
+ * own primitive, so this is the one place they meet.
+ */
+export function onnxRuleOf(n: PrimNode): OnnxRule | NoOnnx {
+  return onnxRules[n.op] as OnnxRule | NoOnnx;
+}

@@ -10,7 +10,8 @@ import MagicString from 'magic-string';
 import { describe, expect, it } from 'vitest';
 import { decodeMappings, originalPosition } from '../../../compiler/source/mappings.js';
 import { parseModule } from '../../../compiler/source/parse.js';
-import { transformFunction, transformSource } from '../../../compiler/source/transform.js';
+import { transformSource } from '../../../compiler/source/transform.js';
+import { transformFunction } from '../../../compiler/source/function-transform.js';
 import { FIXTURES, PROGRAMS, checkMap } from './helpers.js';
 
 const names = readdirSync(FIXTURES).filter((f) => f.endsWith('.js') && !f.endsWith('.out.js')).map((f) => f.slice(0, -3)).sort();

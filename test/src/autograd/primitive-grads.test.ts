@@ -69,6 +69,7 @@ const cases: { [P in Prim]: GradCase[] | typeof NO_GRADIENT } = {
   tan: [{ name: 'tan on (-1.2, 1.2)', inputs: [f64([3, 4], 15, -1.2, 1.2)], fn: (x) => x.tan() }],
   tanh: [{ name: 'tanh', inputs: [f64([3, 4], 16, -3, 3)], fn: (x) => x.tanh() }],
   erf: [{ name: 'erf', inputs: [f64([3, 4], 17, -2, 2)], fn: (x) => x.erf() }],
+  erfc: [{ name: 'erfc', inputs: [f64([3, 4], 17, -2, 2)], fn: (x) => x.erfc() }],
   sigmoid: [{ name: 'sigmoid', inputs: [f64([3, 4], 18, -4, 4)], fn: (x) => x.sigmoid() }],
   floor: [{ name: 'floor(x)·x between integers', inputs: [offGrid([3, 4], 19, 0.2, 0.8)], fn: (x) => x.floor().mul(x) }],
   ceil: [{ name: 'ceil(x)·x between integers', inputs: [offGrid([3, 4], 20, 0.2, 0.8)], fn: (x) => x.ceil().mul(x) }],

@@ -64,6 +64,11 @@ describe('exportOnnx on ONNX Runtime', { timeout: 60_000 }, () => {
     }, 60_000);
   }
 
+  it('erfc, which ONNX lacks, runs as 1 - Erf', async () => {
+    const inputs = (next: () => number) => [tensor(Float32Array.from({ length: 64 }, () => next() * 8 - 4), { shape: [64] })];
+    await checkModel({ name: 'erfc', fn: (x) => x!.erfc(), inputs });
+  });
+
   it('captured parameters are initializers named after the module, or inputs to feed', async () => {
     const [mlp] = testModels();
     const x = tensor(new Float32Array(8 * 16).fill(0.5), { shape: [8, 16] });

@@ -105,9 +105,9 @@ const cases: Case[] = [
     fn: (x: Tensor) => [x.add(randn([3, 4])), randint(0, 10, [5]), randn([2]).mul(x.sum())],
   },
   {
-    name: 'composites: gelu (exact and tanh), silu, sigmoid, clamp',
+    name: 'composites: gelu (exact and tanh), silu, sigmoid, clamp, erf and erfc',
     args: (next) => [randTensor(next, [5, 4], -4, 4)],
-    fn: (x: Tensor) => [x.gelu(), x.gelu('tanh'), x.silu(), x.sigmoid().mul(x), clamp(x, -0.5, 0.25), x.erf()],
+    fn: (x: Tensor) => [x.gelu(), x.gelu('tanh'), x.silu(), x.sigmoid().mul(x), clamp(x, -0.5, 0.25), x.erf(), x.erfc()],
   },
   {
     name: 'comparisons, where and casts',

@@ -1,45 +1,13 @@
 /**
  * The table of composite ops (indexing, triangles, scans, sorting, rearranging, norms,
  * einsum, activations, losses, normalization, convolutions, attention). Each record gives
- * seeded inputs, the kiln call and a float64 reference written here on plain arrays; the
- * suites run every record eagerly against the reference, under jit against eager (bitwise
- * on the CPU), on WebGPU against the CPU, and through finite differences where differentiable.
+ * seeded inputs, the kiln call and a float64 reference written here on plain arrays; they
+ * are rows of the op table (../op-table.ts), which runs every row in every mode.
  */
-import * as k from '../../../src/index.js';
-import type { Tensor } from '../../../src/index.js';
-import { uniform } from '../../helpers.js';
-import { at, build, sizeOfShape, unravel, type RefArray } from '../ref-arrays.js';
-
-/** One input: reference values and the dtype family it becomes. */
-export interface TableInput {
-  ref: RefArray;
-  /** 'float' inputs become float64 (reference, gradients) or float32 (jit, WebGPU). */
-  kind: 'float' | 'int32' | 'bool';
-}
-
-export interface CompositeRecord {
-  name: string;
-  inputs: (next: () => number) => TableInput[];
-  call: (...xs: Tensor[]) => Tensor | Tensor[];
-  /** float64 semantics on plain arrays; one result per output. */
-  ref: (...xs: RefArray[]) => RefArray[];
-  /** Differentiable in its float inputs (checked by finite differences). */
-  grad: boolean;
-  /** Absolute and relative tolerance of float32 WebGPU against the CPU (default 1e-4). */
-  gpuTol?: number;
-  /** False for ops whose output shape depends on values (they read them, so they stay on the CPU). */
-  gpu?: boolean;
-}
-
-const floats = (next: () => number, shape: number[], lo = -2, hi = 2): TableInput =>
-  ({ ref: { shape, values: uniform(next, sizeOfShape(shape), lo, hi) }, kind: 'float' });
-/** Values on a coarse grid so ties occur (sorting stability, first-index rules). */
-const gridFloats = (next: () => number, shape: number[]): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => Math.floor(next() * 5) - 2) }, kind: 'float' });
-const ints = (next: () => number, shape: number[], lo: number, hi: number): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => lo + Math.floor(next() * (hi - lo))) }, kind: 'int32' });
-const bools = (next: () => number, shape: number[], p = 0.5): TableInput =>
-  ({ ref: { shape, values: Array.from({ length: sizeOfShape(shape) }, () => (next() < p ? 1 : 0)) }, kind: 'bool' });
+import * as k from '../../../../src/index.js';
+import type { Tensor } from '../../../../src/index.js';
+import { at, build, sizeOfShape, unravel, type RefArray } from '../../ref-arrays.js';
+import { bools, floats, gridFloats, ints, type TableRecord } from './record.js';
 
 const map = (a: RefArray, f: (v: number, idx: number[]) => number): RefArray => build(a.shape, (idx) => f(at(a, idx), idx));
 const sumAll = (a: RefArray): RefArray => ({ shape: [], values: [a.values.reduce((p, v) => p + v, 0)] });
@@ -166,7 +134,7 @@ function attentionRef(q: RefArray, kk: RefArray, v: RefArray, scale: number, all
 
 const softplusRef = (v: number) => (v > 20 ? v : Math.log1p(Math.exp(v)));
 
-export const compositeOps: CompositeRecord[] = [
+export const compositeOps: TableRecord[] = [
   {
     name: 'index: integers, ranges, new axes and an ellipsis',
     inputs: (next) => [floats(next, [3, 4, 5])],
@@ -208,7 +176,8 @@ export const compositeOps: CompositeRecord[] = [
       ];
     },
     grad: true,
-    gpu: false,
+    readsValues: true,
+    backends: false,
   },
   {
     name: 'indexPut and maskedFill',
@@ -391,7 +360,7 @@ export const compositeOps: CompositeRecord[] = [
     call: (x, w, b) => [k.nn.convTranspose2d(x, w, b), k.nn.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 })],
     ref: (x, w, b) => [convTranspose2dRef(x, w, b, 1, 0, 0), convTranspose2dRef(x, w, b, 2, 1, 1)],
     grad: true,
-    gpuTol: 1e-3,
+    backendTol: 1e-3,
   },
   {
     // Two outputs whose masks are both built from iota inside one trace (a causal triangle
@@ -413,15 +382,3 @@ export const compositeOps: CompositeRecord[] = [
     grad: true,
   },
 ];
-
-/** The input as a tensor; float inputs take `float` (float64 for references, float32 for jit and WebGPU). */
-export function toTensor(input: TableInput, float: 'float32' | 'float64', device: 'cpu' | 'webgpu' = 'cpu'): Tensor {
-  const dtype = input.kind === 'float' ? float : input.kind;
-  return k.tensor(input.ref.values, { shape: input.ref.shape, dtype, device });
-}
-
-/** The record's results as a list. */
-export function outputs(op: CompositeRecord, xs: Tensor[]): Tensor[] {
-  const out = op.call(...xs);
-  return Array.isArray(out) ? out : [out];
-}

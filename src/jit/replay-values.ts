@@ -1,0 +1,25 @@
+/**
+ * Values every replay makes or compares the same way, whatever runs the kernels (the CPU
+ * replay, the WebGPU replay, the loop runner): constants made from their recorded values,
+ * and observed values checked against a guard's.
+ */
+import { ARRAY_OF } from '../../runtime/dtype.js';
+import type { EffectParams } from '../../compiler/ir/graph.js';
+import { Tensor } from '../tensor.js';
+
+/** A constant node's tensor, made from its recorded values. */
+export function materialize(node: { shape: number[]; dtype: Tensor['dtype']; params: object }, numbers: readonly number[]): Tensor {
+  const p = node.params as EffectParams['constant'];
+  const n = node.shape.reduce((a, b) => a * b, 1);
+  const data = new ARRAY_OF[node.dtype](n);
+  if (p.data !== undefined) data.set(p.data);
+  else data.fill(p.numberSlot !== undefined ? numbers[p.numberSlot]! : p.value!);
+  return Tensor.fromData(data, node.shape.slice(), node.dtype);
+}
+
+/** Whether observed values equal the expected ones (NaN matches NaN). */
+export function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && !(a[i] !== a[i] && b[i] !== b[i])) return false;
+  return true;
+}

@@ -1,0 +1,74 @@
+/**
+ * Drives the op table on the CPU: every row eagerly in float64 against its reference (with
+ * contiguous and with strided inputs), under jit against eager bit for bit (tracing calls
+ * and replays, both layouts), and by finite differences in float64 where differentiable.
+ * (test/src/backends/op-table.test.ts runs it on every other backend.)
+ */
+import { describe, expect, it } from 'vitest';
+import { gradcheck, jit, type Tensor } from '../../../src/index.js';
+import { expectAllClose } from '../../helpers.js';
+import { withSeed } from '../random-inputs.js';
+import { expectSameTensor } from '../jit/compare.js';
+import { opTable } from './op-table.js';
+import { outputs, seedStream, toTensor, type Layout } from './table/record.js';
+
+const LAYOUTS: readonly Layout[] = ['contiguous', 'strided'];
+
+describe.each(opTable)('$name', (op) => {
+  it.each(LAYOUTS)('eager float64 matches the reference (%s inputs)', (layout) => {
+    withSeed(`${op.name}/reference`, (next) => {
+      const inputs = op.inputs(next);
+      seedStream(op);
+      const got = outputs(op, inputs.map((x) => toTensor(x, 'float64', 'cpu', layout)));
+      const want = op.ref(...inputs.map((x) => x.ref));
+      const { rtol, atol } = op.refTol ?? { rtol: 1e-9, atol: 1e-10 };
+      expect(got.length).toBe(want.length);
+      got.forEach((g, i) => {
+        try {
+          expectAllClose(g, want[i]!.values, { shape: want[i]!.shape, rtol, atol });
+        } catch (e) {
+          if (e instanceof Error) e.message = `output ${i}: ${e.message}`;
+          throw e;
+        }
+      });
+    });
+  });
+
+  it('jit equals eager bit for bit on the cpu, on tracing calls and on replays', () => {
+    withSeed(`${op.name}/jit`, (next) => {
+      const f = jit((...xs: Tensor[]) => outputs(op, xs));
+      // Per layout (a signature of its own): the tracing call, the confirming one, a replay.
+      for (const [call, layout] of LAYOUTS.flatMap((l) => [l, l, l]).entries()) {
+        const xs = op.inputs(next).map((x) => toTensor(x, 'float32', 'cpu', layout));
+        seedStream(op);
+        const eager = outputs(op, xs);
+        seedStream(op);
+        const compiled = f(...xs);
+        expect(compiled.length, `call ${call}: outputs`).toBe(eager.length);
+        eager.forEach((e, i) => expectSameTensor(compiled[i], e, `call ${call} (${layout}), output ${i}`));
+      }
+      const { replays, fallbacks } = f.stats;
+      if (!op.readsValues) expect([replays, fallbacks], 'replays and fallbacks').toEqual([LAYOUTS.length, 0]);
+    });
+  });
+
+  if (op.grad) {
+    it('gradients match central differences in float64', () => {
+      withSeed(`${op.name}/grad`, (next) => {
+        const inputs = op.inputs(next);
+        const fixed = inputs.map((x) => toTensor(x, 'float64'));
+        const floatAt = inputs.flatMap((x, i) => (x.kind === 'float' ? [i] : []));
+        // One scalar from every float output, so a single check covers them all.
+        const f = (...floatsIn: Tensor[]) => {
+          const xs = fixed.slice();
+          floatAt.forEach((i, j) => (xs[i] = floatsIn[j]!));
+          seedStream(op);
+          const floatsOut = outputs(op, xs).filter((o) => o.dtype === 'float64');
+          return floatsOut.map((o, i) => o.mul(i + 1).sum()).reduce((a, b) => a.add(b));
+        };
+        const result = gradcheck(f, floatAt.map((i) => fixed[i]!), { raise: false, eps: 1e-6, atol: 1e-5 });
+        expect(result.ok, result.report).toBe(true);
+      });
+    });
+  }
+});
