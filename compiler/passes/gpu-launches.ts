@@ -9,7 +9,7 @@ import type { Expr, KernelSpec, MapSpec } from '../kernel.js';
 import type { FusedStep } from './fuse.js';
 import { renderWgsl, type WgslLimits } from '../codegen/wgsl.js';
 import { InternalError } from '../../runtime/errors.js';
-import { WebGpuRunner } from '../execute-webgpu.js';
+import type { GpuRenderer } from '../../runtime/webgpu/backend.js';
 
 /**
  * One launch: the spec, its pipeline cache key, and for each of its args the step operand
@@ -67,13 +67,13 @@ export function gpuLaunches(step: FusedStep): GpuLaunch[] {
 
 /**
  * The WGSL of `step`'s launches, for explain() and KILN_LOG=kernels (as rendered for offsets
- * that are multiples of 4): by the device's runner when there is one, so the text is what
+ * that are multiples of 4): by the device's renderer when there is one, so the text is what
  * runs there (CPU adapters get other layouts), else for `limits`.
  */
-export function wgslOf(step: FusedStep, device: WebGpuRunner | WgslLimits): string {
+export function wgslOf(step: FusedStep, device: GpuRenderer<KernelSpec> | WgslLimits): string {
   const options = { alignedOffsets: true };
   const render = (spec: KernelSpec) =>
-    (device instanceof WebGpuRunner ? device.kernel(spec, options) : renderWgsl(spec, device, options)).code;
+    ('render' in device ? device.render(spec, true) : renderWgsl(spec, device, options)).code;
   const launches = gpuLaunches(step);
   const heading = (k: number) => (launches.length > 1 ? `// launch ${k + 1} of ${launches.length}\n` : '');
   return launches.map((l, k) => heading(k) + render(l.spec)).join('\n');

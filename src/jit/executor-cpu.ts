@@ -2,6 +2,7 @@
  * The CPU device executor: fused steps run as generated JavaScript (compiler/execute.ts's
  * cpuKernel), storages are typed arrays.
  */
+import { cpu } from '../../compiler/backends.js';
 import { cpuKernel, executePrim } from '../../compiler/execute.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
@@ -34,5 +35,5 @@ export const cpuExecutor: DeviceExecutor = {
 /** A call that computes primitive `prim` of `ins` into `out` (CPU tensors), its operands built once. */
 export function bindPrim(prim: Prim, params: never, ins: readonly Tensor[], out: Tensor): () => void {
   const operands = ins.map(operand), o = operand(out);
-  return () => executePrim(prim, params, operands, o);
+  return () => executePrim(cpu, prim, params, operands, o);
 }

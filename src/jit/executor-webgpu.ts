@@ -5,7 +5,7 @@
 import { gpuLaunches, type GpuLaunch } from '../../compiler/passes/gpu-launches.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
-import { gpuEmpty, gpuOperand } from '../device.js';
+import { allocGpuStorage, gpuEmpty, gpuOperand, uploadGpuStorage } from '../device.js';
 import { Tensor, type Storage } from '../tensor.js';
 import { eagerGpu } from '../webgpu.js';
 import type { DeviceExecutor, StorageCopy } from './executor.js';
@@ -31,15 +31,18 @@ export const webGpuExecutor = {
     const gpu = eagerGpu();
     const launches = launchesOf(step);
     const operands = [...outs, ...ins].map(gpuOperand);
+    const batch = launches.map((l) => ({
+      kernel: gpu.compile(l.key, () => l.spec), args: l.operands.map((a) => operands[a]!), scalars: [],
+    }));
     return () => {
-      for (const l of launches) gpu.launch(l.key, l.spec, l.operands.map((a) => operands[a]!));
+      for (const launch of batch) gpu.run([launch]);
     };
   },
   empty: (shape: number[], dtype: DType) => gpuEmpty('jit', shape, dtype),
   copyStorage(real: Storage, dtype: DType): StorageCopy {
     const owner = real.gpu!.owner;
-    const gpu = owner.allocStorage(real.gpu!.length);
-    owner.copyBuffer(real.gpu!.buffer, 0, gpu.buffer, 0, real.gpu!.length);
+    const gpu = allocGpuStorage(owner, dtype, real.gpu!.length);
+    owner.copy(real.gpu!.buffer, 0, gpu.buffer, 0, real.gpu!.length);
     const holder = wholeStorage(gpu, dtype);
     return { storage: holder.storage, holder };
   },
@@ -56,5 +59,5 @@ export const webGpuExecutor = {
     copy.holder!.dispose();
   },
   /** A tensor over an upload of the CPU elements `data`. */
-  upload: (data: Storage['data'], dtype: DType): Tensor => wholeStorage(eagerGpu().uploadStorage(data, dtype), dtype),
+  upload: (data: Storage['data'], dtype: DType): Tensor => wholeStorage(uploadGpuStorage(data, dtype), dtype),
 } satisfies DeviceExecutor & { upload(data: Storage['data'], dtype: DType): Tensor };

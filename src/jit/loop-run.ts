@@ -6,6 +6,7 @@
  * their own; after each body the next values are copied in (through a staging copy when
  * a next value reads a loop variable's own memory, as in a swap).
  */
+import { cpu } from '../../compiler/backends.js';
 import { executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
@@ -79,7 +80,7 @@ function copyStep(src: Tensor, dst: Tensor): () => void {
     return n === 1 ? () => { to[0] = from[at]!; } : () => to.set(from.subarray(at, at + n));
   }
   const s: Operand = operand(src), d: Operand = operand(dst);
-  return () => executePrim('copy', {}, [s], d);
+  return () => executePrim(cpu, 'copy', {}, [s], d);
 }
 
 /** A loop node of a compiled variant, ready to run; made on the variant's first replay. */

@@ -74,7 +74,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.gpuSteps.add(st);
     if (!logs('kernels')) continue;
-    log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().runner)}`);
+    log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().renderer)}`);
   }
   gpuVariants.set(v, g);
   return g;
@@ -83,7 +83,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
 /** The WGSL of a fused step of `v` that runs on the GPU (for explain); undefined for other steps. */
 export function webGpuKernelSource(v: Variant, step: FusedStep): string | undefined {
   if (!gpuVariants.get(v)?.gpuSteps.has(step)) return undefined;
-  return wgslOf(step, isReady() ? eagerGpu().runner : defaultWgslLimits);
+  return wgslOf(step, isReady() ? eagerGpu().renderer : defaultWgslLimits);
 }
 
 /**
