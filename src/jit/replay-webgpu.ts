@@ -74,7 +74,8 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.gpuSteps.add(st);
     if (!logs('kernels')) continue;
-    log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().renderer)}`);
+    const names = st.nodes.map((n) => `%${n}`).join(' ');
+    log('kernels', `jit webgpu kernel for ${names}\n${wgslOf(st, eagerGpu().renderer)}`);
   }
   gpuVariants.set(v, g);
   return g;
