@@ -6,19 +6,20 @@
  * their own; after each body the next values are copied in (through a staging copy when
  * a next value reads a loop variable's own memory, as in a swap).
  */
-import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
 import { cpu } from '../../compiler/backends.js';
+import { executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { isContiguous, sizeOf } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
-import { apply, empty, operand } from '../dispatch.js';
+import { empty, operand } from '../dispatch.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
-import { forNodes, verifyPasses } from './log.js';
-import { materialize } from './replay-values.js';
+import { HostGuards } from './guard-policy.js';
+import { Interpretation, type VariantView, type ProgramView } from './interpreter.js';
+import { verifyPasses } from './log.js';
 
 /** One of the loop's graphs, optimized and planned for the layouts of its arguments. */
 class CompiledGraph {
@@ -26,8 +27,9 @@ class CompiledGraph {
   readonly plan: FusionPlan;
   /** The requested values, renumbered into `graph`. */
   readonly outputs: number[];
-  /** Fixed buffers of computed values, and constants, kept from call to call. */
-  readonly #kept: (Tensor | undefined)[] = [];
+  /** The graph as the replay interpreter binds it; its buffers and constants are kept from call to call. */
+  readonly #variant: VariantView;
+  readonly #program: ProgramView;
 
   constructor(graph: Graph, outputs: readonly number[], args: readonly Tensor[], passes: readonly NamedPass[]) {
     const r = runPasses(graph, passes, { outputs: new Set(outputs) }, { verify: verifyPasses });
@@ -37,9 +39,16 @@ class CompiledGraph {
     // Loop graphs read only their arguments: a value's storage is its own, or its view base's.
     const roots: number[] = [];
     this.graph.nodes.forEach((n, i) => {
-      roots[i] = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view' ? roots[n.inputs[0]!]! : i;
+      const view = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view';
+      roots[i] = view ? roots[n.inputs[0]!]! : i;
     });
     this.plan = planFusion(this.graph, layouts, new Set(this.outputs), roots);
+    this.#variant = { plan: this.plan, constants: [], buffers: [], outputsRequireGrad: false, loops: new Map() };
+    const nodes = this.graph.nodes;
+    this.#program = {
+      graph: this.graph, gradModes: nodes.map(() => false), captures: [], guards: [], writtenRoots: new Set(),
+      output: { kind: 'value', value: undefined },
+    };
   }
 
   /**
@@ -47,40 +56,12 @@ class CompiledGraph {
    * now, computed values in fixed buffers) and the kernel calls that compute them.
    */
   bind(args: readonly Tensor[], numbers: readonly number[]): { env: Tensor[]; steps: (() => void)[] } {
-    const nodes = this.graph.nodes;
-    const env: Tensor[] = [];
     const steps: (() => void)[] = [];
-    const buffer = (i: number): Tensor => (this.#kept[i] ??= empty(nodes[i]!.shape.slice(), nodes[i]!.dtype));
-    for (const step of this.plan.steps) {
-      if (step.kind === 'fused') {
-        const outs = step.outputs.map(buffer);
-        const ins = step.inputs.map((x) => env[x]!);
-        const argv = [...outs.map((t) => t.storage.data), ...ins.map((t) => t.storage.data), ...outs.map((t) => t.offset), ...ins.map((t) => t.offset)];
-        const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
-        steps.push(() => kernel.apply(undefined, argv));
-        step.outputs.forEach((o, k) => (env[o] = outs[k]!));
-        continue;
-      }
-      const i = step.node;
-      const n = nodes[i]!;
-      if (n.op === 'input') {
-        env[i] = args[argSlot(n)]!;
-      } else if (n.op === 'constant') {
-        const p = n.params as EffectParams['constant'];
-        env[i] = p.numberSlot !== undefined ? materialize(n, numbers) : (this.#kept[i] ??= materialize(n, numbers));
-      } else if (primitiveRules[n.op as Prim]?.kind === 'view') {
-        env[i] = apply(n.op as Prim, [env[n.inputs[0]!]!], n.params as never);
-      } else if (primitiveRules[n.op as Prim] !== undefined && n.op !== 'random') {
-        const out = buffer(i);
-        const ins = n.inputs.map((x) => operand(env[x]!));
-        const o = operand(out);
-        steps.push(() => executePrim(cpu, n.op as Prim, n.params as never, ins, o));
-        env[i] = out;
-      } else {
-        throw new InternalError(`jit loop: a loop graph cannot run ${n.op} nodes`);
-      }
-    }
-    return { env, steps };
+    // A loop's graphs have no guards: none to decide, no write to shadow, no random draw.
+    const walked = { shapeKey: '', tensors: args.slice(), numbers: numbers.slice() };
+    const run = new Interpretation(this.#variant, this.#program, walked, new HostGuards(0), { bound: steps });
+    run.record();
+    return { env: run.env as Tensor[], steps };
   }
 }
 

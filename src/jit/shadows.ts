@@ -1,41 +1,55 @@
 /**
- * Copy-on-write shadows of the storages a speculative replay writes in place (parameters,
- * optimizer state, gradients). The replay reads and writes the shadow, so nothing the
- * caller can see changes until the replay's guards have come back. A WebGPU shadow is a
- * fresh buffer filled by a copy recorded in the call's command batch before the replay's
- * first use of the storage (hence before its first write); a CPU shadow is a copy of the
- * elements. Committing swaps each shadow's buffer into its real storage (no copy back);
- * discarding releases the shadows.
+ * Copy-on-write shadows of the storages a replay writes in place (parameters, optimizer
+ * state, gradients) while one of its guards may still fail. The replay reads and writes
+ * the shadow, so nothing the caller can see changes until every guard has held. A CPU
+ * shadow shares its real storage's elements until the replay first writes it (then it
+ * copies them); a WebGPU shadow is a fresh buffer filled by a copy recorded in the call's
+ * command batch when the replay first uses the storage (hence before its first write).
+ * Committing hands each written shadow's elements to its real storage (a GPU buffer is
+ * swapped in, not copied back); discarding releases the shadows.
  */
 import { Tensor, type Storage } from '../tensor.js';
-import { allocGpuStorage } from '../device.js';
+import { cpuExecutor } from './executor-cpu.js';
+import type { StorageCopy } from './executor.js';
+import { webGpuExecutor } from './executor-webgpu.js';
 
 interface Shadow {
   real: Storage;
+  /** The storage the replay uses; until `copy` exists (CPU only) it shares the real elements. */
   storage: Storage;
-  /** webgpu: a tensor over the whole shadow buffer, so views made and disposed by the replay never release it early. */
-  holder: Tensor | undefined;
+  copy: StorageCopy | undefined;
+  dtype: Tensor['dtype'];
 }
 
-/** The shadows of one speculative replay. */
+/** The shadows of one replay. */
 export class Shadows {
   readonly #byReal = new Map<Storage, Shadow>();
   readonly #byShadow = new Map<Storage, Shadow>();
-
-  /** True when `s` already has a shadow (another input of the call shares it). */
-  has(s: Storage): boolean {
-    return this.#byReal.has(s);
-  }
 
   /** `t` seen through its storage's shadow, made on first use. */
   of(t: Tensor): Tensor {
     let shadow = this.#byReal.get(t.storage);
     if (shadow === undefined) {
-      shadow = makeShadow(t);
-      this.#byReal.set(t.storage, shadow);
+      const real = t.storage;
+      if (real.gpu === undefined) {
+        const storage = { data: real.data, device: real.device, version: 0 };
+        shadow = { real, storage, copy: undefined, dtype: t.dtype };
+      } else {
+        const copy = webGpuExecutor.copyStorage(real, t.dtype);
+        shadow = { real, storage: copy.storage, copy, dtype: t.dtype };
+      }
+      this.#byReal.set(real, shadow);
       this.#byShadow.set(shadow.storage, shadow);
     }
     return new Tensor(shadow.storage, t.shape, t.strides, t.offset, t.dtype);
+  }
+
+  /** Called before the replay writes into `s`: a CPU shadow gets its own elements on its first write. */
+  beforeWrite(s: Storage): void {
+    const shadow = this.#byShadow.get(s);
+    if (shadow === undefined || shadow.copy !== undefined) return;
+    shadow.copy = cpuExecutor.copyStorage(shadow.real, shadow.dtype);
+    s.data = shadow.copy.storage.data;
   }
 
   /** `t` over the real storage when it is over a shadow (for results and gradients after commit); else `t`. */
@@ -51,42 +65,21 @@ export class Shadows {
 
   /** Tensors that keep the shadow buffers alive while the replay waits for its guards. */
   holders(): Tensor[] {
-    return [...this.#byReal.values()].flatMap((s) => (s.holder === undefined ? [] : [s.holder]));
+    return [...this.#byReal.values()].flatMap((s) => (s.copy?.holder === undefined ? [] : [s.copy.holder]));
   }
 
-  /** Every guard held: the real storages take the shadows' elements; their old buffers go back to the pool. */
+  /** Every guard held: the real storages the replay wrote take their shadows' elements. */
   commit(): void {
-    for (const { real, storage, holder } of this.#byReal.values()) {
-      if (holder === undefined) {
-        real.data = storage.data;
-      } else if ((real.refs ?? 0) === 0) {
-        // Every tensor over the real storage was disposed meanwhile (its buffer is back in the pool): nothing to update.
-        holder.dispose();
-      } else {
-        // Swapped, not copied: the shadow keeps the old buffer and releases it with its last tensor.
-        const old = real.gpu!;
-        real.gpu = storage.gpu;
-        storage.gpu = old;
-        holder.dispose();
-      }
+    for (const { real, storage, copy } of this.#byReal.values()) {
+      if (copy === undefined) continue;
+      if (copy.holder === undefined) cpuExecutor.adopt(real, { storage, holder: undefined });
+      else webGpuExecutor.adopt(real, copy);
       real.version++;
     }
   }
 
   /** A guard failed (or the replay threw): the shadows' buffers go back to the pool. */
   discard(): void {
-    for (const s of this.#byReal.values()) s.holder?.dispose();
+    for (const s of this.#byReal.values()) s.copy?.holder?.dispose();
   }
-}
-
-function makeShadow(t: Tensor): Shadow {
-  const real = t.storage;
-  // A GPU storage's `data` is empty, so this copies CPU elements only.
-  const data = real.data.slice();
-  if (real.gpu === undefined) return { real, storage: { data, device: real.device, version: 0 }, holder: undefined };
-  const owner = real.gpu.owner;
-  const gpu = allocGpuStorage(owner, t.dtype, real.gpu.length);
-  owner.copy(real.gpu.buffer, 0, gpu.buffer, 0, real.gpu.length);
-  const storage: Storage = { data, device: real.device, version: 0, gpu };
-  return { real, storage, holder: new Tensor(storage, [gpu.length], [1], 0, t.dtype) };
 }

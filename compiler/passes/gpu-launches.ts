@@ -5,13 +5,16 @@
  * into a value it also loads reads that value through the output's binding: WebGPU
  * refuses a dispatch that binds one buffer twice when one of the bindings writes it.
  */
-import type { Expr, KernelSpec, MapSpec } from '../../compiler/kernel.js';
-import type { FusedStep } from '../../compiler/passes/fuse.js';
-import { renderWgsl, type WgslLimits } from '../../compiler/codegen/wgsl.js';
+import type { Expr, KernelSpec, MapSpec } from '../kernel.js';
+import type { FusedStep } from './fuse.js';
+import { renderWgsl, type WgslLimits } from '../codegen/wgsl.js';
 import { InternalError } from '../../runtime/errors.js';
 import type { GpuRenderer } from '../../runtime/webgpu/backend.js';
 
-/** One launch: the spec, its pipeline cache key, and for each of its args the step operand it binds (outputs, then inputs). */
+/**
+ * One launch: the spec, its pipeline cache key, and for each of its args the step operand
+ * it binds (outputs, then inputs).
+ */
 export interface GpuLaunch {
   key: string;
   spec: Exclude<KernelSpec, { kind: 'multi' }>;
@@ -22,7 +25,10 @@ export interface GpuLaunch {
 function loadThroughOutput(spec: MapSpec, read: number, written: number): MapSpec {
   const shift = (a: number) => (a > read ? a - 1 : a);
   const renumber = (a: number) => shift(a === read ? written : a);
-  const body = spec.body.map((e): Expr => (e.op === 'load' || e.op === 'gatherLoad' ? { ...e, arg: renumber(e.arg) } : e));
+  const body = spec.body.map((e): Expr => {
+    if (e.op === 'load' || e.op === 'gatherLoad') return { ...e, arg: renumber(e.arg) };
+    return e;
+  });
   return {
     ...spec,
     dtypes: spec.dtypes.filter((_, a) => a !== read),
@@ -36,7 +42,9 @@ function loadThroughOutput(spec: MapSpec, read: number, written: number): MapSpe
 export function gpuLaunches(step: FusedStep): GpuLaunch[] {
   const all = step.outputs.length + step.inputs.length;
   const parts = step.spec.kind === 'multi'
-    ? step.spec.parts.map((p, k) => ({ key: `${step.key}|part ${k}`, spec: p.spec as GpuLaunch['spec'], operands: p.args.slice() }))
+    ? step.spec.parts.map((p, k) => ({
+      key: `${step.key}|part ${k}`, spec: p.spec as GpuLaunch['spec'], operands: p.args.slice(),
+    }))
     : [{ key: step.key, spec: step.spec, operands: Array.from({ length: all }, (_, a) => a) }];
   return parts.map((launch) => {
     step.targets.forEach((t, k) => {
@@ -44,7 +52,9 @@ export function gpuLaunches(step: FusedStep): GpuLaunch[] {
       const written = launch.operands.indexOf(k);
       const read = launch.operands.indexOf(step.outputs.length + j);
       if (j < 0 || written < 0 || read < 0) return;
-      if (launch.spec.kind !== 'map') throw new InternalError(`jit webgpu: a ${launch.spec.kind} kernel stores in place`);
+      if (launch.spec.kind !== 'map') {
+        throw new InternalError(`jit webgpu: a ${launch.spec.kind} kernel stores in place`);
+      }
       launch = {
         key: `${launch.key}|arg ${read} read as ${written}`,
         spec: loadThroughOutput(launch.spec, read, written),
@@ -61,7 +71,10 @@ export function gpuLaunches(step: FusedStep): GpuLaunch[] {
  * runs there (CPU adapters get other layouts), else for `limits`.
  */
 export function wgslOf(step: FusedStep, device: GpuRenderer<KernelSpec> | WgslLimits): string {
-  const render = (spec: KernelSpec) => ('render' in device ? device.render(spec, true) : renderWgsl(spec, device, { alignedOffsets: true })).code;
+  const options = { alignedOffsets: true };
+  const render = (spec: KernelSpec) =>
+    ('render' in device ? device.render(spec, true) : renderWgsl(spec, device, options)).code;
   const launches = gpuLaunches(step);
-  return launches.map((l, k) => (launches.length > 1 ? `// launch ${k + 1} of ${launches.length}\n` : '') + render(l.spec)).join('\n');
+  const heading = (k: number) => (launches.length > 1 ? `// launch ${k + 1} of ${launches.length}\n` : '');
+  return launches.map((l, k) => heading(k) + render(l.spec)).join('\n');
 }

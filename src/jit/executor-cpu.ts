@@ -1,0 +1,39 @@
+/**
+ * The CPU device executor: fused steps run as generated JavaScript (compiler/execute.ts's
+ * cpuKernel), storages are typed arrays.
+ */
+import { cpu } from '../../compiler/backends.js';
+import { cpuKernel, executePrim } from '../../compiler/execute.js';
+import type { Prim } from '../../compiler/ir/primitives.js';
+import type { FusedStep } from '../../compiler/passes/fuse.js';
+import type { TypedArray } from '../../runtime/dtype.js';
+import { empty, operand } from '../dispatch.js';
+import type { Tensor } from '../tensor.js';
+import type { DeviceExecutor } from './executor.js';
+import { forNodes } from './log.js';
+
+/** The CPU executor. */
+export const cpuExecutor: DeviceExecutor = {
+  device: 'cpu',
+  bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void {
+    // The calling convention of generated CPU kernels: every arg's elements, then every arg's element offset.
+    const argv: (TypedArray | number)[] = [];
+    for (const t of outs) argv.push(t.storage.data);
+    for (const t of ins) argv.push(t.storage.data);
+    for (const t of outs) argv.push(t.offset);
+    for (const t of ins) argv.push(t.offset);
+    const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
+    return () => kernel.apply(undefined, argv);
+  },
+  empty,
+  copyStorage: (real) => ({ storage: { data: real.data.slice(), device: real.device, version: 0 }, holder: undefined }),
+  adopt(real, copy) {
+    real.data = copy.storage.data;
+  },
+};
+
+/** A call that computes primitive `prim` of `ins` into `out` (CPU tensors), its operands built once. */
+export function bindPrim(prim: Prim, params: never, ins: readonly Tensor[], out: Tensor): () => void {
+  const operands = ins.map(operand), o = operand(out);
+  return () => executePrim(cpu, prim, params, operands, o);
+}

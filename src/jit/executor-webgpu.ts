@@ -1,0 +1,63 @@
+/**
+ * The WebGPU device executor: fused steps are recorded as WGSL launches into the device's
+ * open command batch (src/webgpu.ts's eager executor), storages are pooled GPU buffers.
+ */
+import { gpuLaunches, type GpuLaunch } from '../../compiler/passes/gpu-launches.js';
+import type { FusedStep } from '../../compiler/passes/fuse.js';
+import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
+import { allocGpuStorage, gpuEmpty, gpuOperand, uploadGpuStorage } from '../device.js';
+import { Tensor, type Storage } from '../tensor.js';
+import { eagerGpu } from '../webgpu.js';
+import type { DeviceExecutor, StorageCopy } from './executor.js';
+
+const launchesOfStep = new WeakMap<FusedStep, GpuLaunch[]>();
+
+/** The launches that run `step` on the GPU (a merged kernel launches each of its parts), made once per step. */
+export function launchesOf(step: FusedStep): GpuLaunch[] {
+  let launches = launchesOfStep.get(step);
+  if (launches === undefined) launchesOfStep.set(step, (launches = gpuLaunches(step)));
+  return launches;
+}
+
+/** A tensor over all of `gpu`, a storage on the device. */
+function wholeStorage(gpu: NonNullable<Storage['gpu']>, dtype: DType): Tensor {
+  return new Tensor({ data: new ARRAY_OF[dtype](0), device: 'webgpu', version: 0, gpu }, [gpu.length], [1], 0, dtype);
+}
+
+/** The WebGPU executor (the device must be initialized before any of its calls). */
+export const webGpuExecutor = {
+  device: 'webgpu',
+  bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void {
+    const gpu = eagerGpu();
+    const launches = launchesOf(step);
+    const operands = [...outs, ...ins].map(gpuOperand);
+    const batch = launches.map((l) => ({
+      kernel: gpu.compile(l.key, () => l.spec), args: l.operands.map((a) => operands[a]!), scalars: [],
+    }));
+    return () => {
+      for (const launch of batch) gpu.run([launch]);
+    };
+  },
+  empty: (shape: number[], dtype: DType) => gpuEmpty('jit', shape, dtype),
+  copyStorage(real: Storage, dtype: DType): StorageCopy {
+    const owner = real.gpu!.owner;
+    const gpu = allocGpuStorage(owner, dtype, real.gpu!.length);
+    owner.copy(real.gpu!.buffer, 0, gpu.buffer, 0, real.gpu!.length);
+    const holder = wholeStorage(gpu, dtype);
+    return { storage: holder.storage, holder };
+  },
+  adopt(real: Storage, copy: StorageCopy): void {
+    if ((real.refs ?? 0) === 0) {
+      // Every tensor over the real storage was disposed meanwhile (its buffer is back in the pool): nothing to update.
+      copy.holder!.dispose();
+      return;
+    }
+    // Swapped, not copied: the copy keeps the old buffer and releases it with its holder.
+    const old = real.gpu!;
+    real.gpu = copy.storage.gpu;
+    copy.storage.gpu = old;
+    copy.holder!.dispose();
+  },
+  /** A tensor over an upload of the CPU elements `data`. */
+  upload: (data: Storage['data'], dtype: DType): Tensor => wholeStorage(uploadGpuStorage(data, dtype), dtype),
+} satisfies DeviceExecutor & { upload(data: Storage['data'], dtype: DType): Tensor };

@@ -1,0 +1,371 @@
+/**
+ * The replay interpreter: runs one call of a compiled variant without running the user's
+ * function, on the CPU and on WebGPU alike. Inputs come from the new arguments and from
+ * captured tensors read live; fused steps run through their device's executor
+ * (./executor.ts), other nodes through `apply`. How guards are checked, whether in-place
+ * writes go to shadows, and when the random stream advances is the guard policy's
+ * (./guard-policy.ts): inline on the CPU, decided on the host or speculative on WebGPU.
+ * `.grad` assignments are held until the end and applied by `finish`, after the policy
+ * committed the call's writes.
+ */
+import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
+import { sameShape } from '../../compiler/ir/shape.js';
+import type { FusedStep } from '../../compiler/passes/fuse.js';
+import { InternalError } from '../../runtime/errors.js';
+import { noGrad, setGradEnabled } from '../autograd/mode.js';
+import { toGpu } from '../device.js';
+import { apply, onDevice, writeInto } from '../dispatch.js';
+import { contiguous } from '../ops/shape.js';
+import { Tensor, type Device, type Storage } from '../tensor.js';
+import { isMoveToGpu } from './devices.js';
+import { bindPrim, cpuExecutor } from './executor-cpu.js';
+import { webGpuExecutor } from './executor-webgpu.js';
+import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
+import type { LoopRunner } from './loop-run.js';
+import { materialize } from './replay-values.js';
+import type { ReplayResult } from './replay-result.js';
+import type { Walked } from './signature.js';
+import type { OutputSpec, Program, Variant } from './variant.js';
+
+/** A CPU storage's elements on the GPU, as of its `version`. */
+export interface Upload {
+  version: number;
+  base: Tensor;
+}
+
+/** Where the values of a variant that uses WebGPU live, made on its first replay. */
+export interface Placement {
+  devices: (Device | undefined)[];
+  /** The fused steps that run on the GPU. */
+  gpuSteps: Set<FusedStep>;
+  /** GPU copies of the variant's cached constants, by the constant's CPU storage. */
+  uploads: WeakMap<Storage, Upload>;
+  /** Storage roots that write nodes write in place. */
+  writtenRoots: Set<number>;
+}
+
+/** What the interpreter reads of a variant: its plan, and what it keeps from call to call. */
+export type VariantView = Pick<Variant, 'plan' | 'constants' | 'buffers' | 'outputsRequireGrad' | 'loops'>;
+
+/** What the interpreter reads of a program. */
+export type ProgramView = Pick<Program, 'graph' | 'gradModes' | 'captures' | 'guards' | 'writtenRoots' | 'output'>;
+
+/** How an interpretation runs, beyond its variant, arguments and guard policy. */
+export interface InterpretOptions {
+  /** For a variant that uses WebGPU: where its values live. Without it every value is on the CPU. */
+  placement?: Placement;
+  /**
+   * Kernels are bound instead of run: each call goes to `bound` in order and every computed
+   * value gets a buffer kept with the variant, so the calls can run again and again (a lifted
+   * loop's graphs, once per iteration; see ./loop-run.ts).
+   */
+  bound?: (() => void)[];
+  /** Makes the runner of a lifted loop node, on the node's first run (loop nodes appear only in CPU variants). */
+  loopRunner?: (params: EffectParams['loop']) => LoopRunner;
+}
+
+/** One call's replay. */
+export class Interpretation {
+  readonly nodes: readonly Node[];
+  readonly env: (Tensor | undefined)[];
+  /** Input tensors of the call (a gradient input's tensor before any contiguous copy). */
+  readonly real: (Tensor | undefined)[] = [];
+  readonly pendingGrads = new Map<Tensor, Tensor | null>();
+  /** Tensors made now that the variant keeps (cached constants, kept buffers): a call's scope must not dispose them. */
+  readonly keep: Tensor[] = [];
+  /** Storages the variant caches: a result over one is copied, since its caller may write into it. */
+  readonly cached = new Set<Storage>();
+  /** Storages this call writes in place: read through the policy's shadows, if it has any. */
+  readonly #written = new Set<Storage>();
+  /** This call's uploads of CPU values read by GPU steps, by CPU storage. */
+  readonly #uploads = new Map<Storage, Upload>();
+  readonly #loopResults = new Map<number, Tensor[]>();
+  #counters: Counters | undefined;
+
+  readonly placement: Placement | undefined;
+  readonly bound: (() => void)[] | undefined;
+
+  constructor(
+    readonly v: VariantView, readonly prog: ProgramView, readonly walked: Walked, readonly policy: GuardPolicy,
+    readonly options: InterpretOptions = {},
+  ) {
+    this.placement = options.placement;
+    this.bound = options.bound;
+    this.nodes = prog.graph.nodes;
+    this.env = new Array<Tensor | undefined>(this.nodes.length);
+    if (policy.shadows === undefined) return;
+    for (const root of prog.writtenRoots) {
+      const t = this.nodes[root]!.op === 'input' ? inputTensor(prog, walked, root) : undefined;
+      if (t) this.#written.add(t.storage);
+    }
+  }
+
+  /** Runs the plan (kernels launched or recorded, other nodes applied); the first guard that failed, if one did. */
+  record(): ReplayResult | undefined {
+    if (this.v.outputsRequireGrad) {
+      // Autograd needs every op as a recorded node: no fusion.
+      for (let i = 0; i < this.nodes.length; i++) {
+        setGradEnabled(this.prog.gradModes[i]!);
+        const failed = this.#runNode(i);
+        if (failed) return failed;
+      }
+      setGradEnabled(false);
+      return undefined;
+    }
+    for (const step of this.v.plan!.steps) {
+      if (step.kind === 'fused') this.#runFused(step);
+      else {
+        const failed = this.#runNode(step.node);
+        if (failed) return failed;
+      }
+    }
+    return undefined;
+  }
+
+  /** Every guard held: commits the call's writes, applies its gradients and returns its result. */
+  finish(): unknown {
+    this.policy.commit();
+    const copies = new Map<Storage, Storage>();
+    for (const [t, grad] of this.pendingGrads) t.grad = grad === null ? null : this.#own(grad, copies);
+    return this.#build(this.prog.output, copies);
+  }
+
+  /** The tensors of the result described by `spec`, as computed. */
+  resultTensors(spec: OutputSpec): Tensor[] {
+    switch (spec.kind) {
+      case 'tensor': return [this.env[spec.node]!];
+      case 'array': return spec.items.flatMap((s) => this.resultTensors(s));
+      case 'object': return spec.entries.flatMap(([, s]) => this.resultTensors(s));
+      case 'value': return [];
+    }
+  }
+
+  #build(spec: OutputSpec, copies: Map<Storage, Storage>): unknown {
+    switch (spec.kind) {
+      case 'tensor': return this.#own(this.env[spec.node]!, copies);
+      case 'array': return spec.items.map((s) => this.#build(s, copies));
+      case 'object': return Object.fromEntries(spec.entries.map(([k, s]) => [k, this.#build(s, copies)]));
+      case 'value': return spec.value;
+    }
+  }
+
+  /**
+   * `t` as the caller gets it: over the real storage when it is over a committed shadow, and
+   * copied when the variant caches its storage (one copy per storage on the CPU, so views keep sharing).
+   */
+  #own(t: Tensor, copies: Map<Storage, Storage>): Tensor {
+    if (!this.cached.has(t.storage)) return this.policy.shadows?.real(t) ?? t;
+    if (t.device !== 'cpu') return noGrad(() => apply('copy', [t], {}));
+    let copy = copies.get(t.storage);
+    if (copy === undefined) copies.set(t.storage, (copy = cpuExecutor.copyStorage(t.storage, t.dtype).storage));
+    return new Tensor(copy, t.shape, t.strides, t.offset, t.dtype);
+  }
+
+  #deviceOf(i: number): Device {
+    return this.placement?.devices[i] ?? 'cpu';
+  }
+
+  /** `t` as the call reads and writes it: through a shadow when the call writes its storage while a guard may fail. */
+  #shadowed(t: Tensor): Tensor {
+    const shadows = this.policy.shadows;
+    return shadows === undefined || !this.#written.has(t.storage) ? t : shadows.of(t);
+  }
+
+  /** The tensors a fused step stores into: in-place targets, kept buffers, or fresh ones on `device`. */
+  #runFused(step: FusedStep): void {
+    const onGpu = this.placement?.gpuSteps.has(step) === true;
+    const executor = onGpu ? webGpuExecutor : cpuExecutor;
+    const outs = step.outputs.map((o, k) => {
+      const target = step.targets[k];
+      if (target !== undefined) {
+        // Stored in place (an absorbed write): copy-on-write first, as a write node would.
+        const t = this.env[target]!;
+        this.policy.shadows?.beforeWrite(t.storage);
+        t.storage.version++;
+        return t;
+      }
+      const n = this.nodes[o]!;
+      // Buffers that never leave the call are reused from one call to the next.
+      const make = () => executor.empty(n.shape.slice(), n.dtype);
+      return this.bound !== undefined || this.v.plan!.persistent.has(o) ? this.#persistent(o, make) : make();
+    });
+    const ins = step.inputs.map((x) => (onGpu ? this.#onGpu(x) : this.env[x]!));
+    const call = executor.bind(step, outs, ins);
+    if (this.bound !== undefined) this.bound.push(call);
+    else call();
+    step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) this.env[o] = outs[k]; });
+  }
+
+  /** Where the variant keeps node `o`'s buffer across calls (remade if a tidy scope disposed it). */
+  #persistent(o: number, make: () => Tensor): Tensor {
+    let b = this.v.buffers[o];
+    if (b === undefined || b.isDisposed) {
+      b = this.v.buffers[o] = make();
+      this.keep.push(b);
+    }
+    return b;
+  }
+
+  /** Constant node `i`'s tensor: cached with the variant, unless it holds a number argument or the call writes it. */
+  #constant(i: number): Tensor {
+    const node = this.nodes[i]!;
+    const p = node.params as EffectParams['constant'];
+    if (p.numberSlot !== undefined || this.prog.writtenRoots.has(i)) return materialize(node, this.walked.numbers);
+    let c = this.v.constants[i];
+    if (c === undefined || c.isDisposed) {
+      c = this.v.constants[i] = materialize(node, this.walked.numbers);
+      this.keep.push(c);
+    }
+    this.cached.add(c.storage);
+    return c;
+  }
+
+  /** Value `x` as a GPU operand: itself, or (a CPU value) a view of the same layout over an upload of its storage. */
+  #onGpu(x: number): Tensor {
+    const t = this.env[x]!;
+    if (t.device === 'webgpu') return t;
+    // Cached constants upload once per variant; other values once per call and version (the call may write them).
+    const cached = this.cached.has(t.storage);
+    const uploads = cached ? this.placement!.uploads : this.#uploads;
+    const { version } = t.storage;
+    let upload = uploads.get(t.storage);
+    if (upload === undefined || upload.version !== version || upload.base.isDisposed) {
+      upload = { version, base: webGpuExecutor.upload(t.storage.data, t.dtype) };
+      uploads.set(t.storage, upload);
+      if (cached) this.keep.push(upload.base);
+    }
+    if (cached) this.cached.add(upload.base.storage);
+    return new Tensor(upload.base.storage, t.shape, t.strides, t.offset, t.dtype);
+  }
+
+  /** Move node `i` of value `x`: a cached constant moves once per variant, anything else on every call. */
+  #moved(i: number, x: number): Tensor {
+    const t = this.env[x]!;
+    if (t.device === 'webgpu') return apply('copy', [t], {});
+    const constant = this.nodes[x]!.op === 'constant' && this.cached.has(t.storage);
+    return constant && !this.placement!.writtenRoots.has(i) ? this.#onGpu(x) : toGpu(t);
+  }
+
+  /** Input node `i`: an argument, a captured tensor or a gradient as it is at this point of the call. */
+  #input(i: number): ReplayResult | undefined {
+    const node = this.nodes[i]!;
+    const { source } = node.params as EffectParams['input'];
+    if (source.kind !== 'grad') {
+      const t = inputTensor(this.prog, this.walked, i);
+      if (t === undefined) throw new InternalError(`jit replay: input node ${i} has no source`);
+      this.real[i] = t;
+      this.env[i] = this.#shadowed(t);
+      return undefined;
+    }
+    const of = this.real[source.of] ?? this.env[source.of]!;
+    const t = this.pendingGrads.has(of) ? this.pendingGrads.get(of)! : of.grad;
+    if (t === null || !sameShape(t.shape, node.shape) || t.dtype !== node.dtype) {
+      return { ok: false, guard: gradGuard(i), got: t === null ? 'null' : 'a tensor' };
+    }
+    // A gradient the trace writes in place (p.grad.mul_(…)) is shadowed like any other
+    // written input: a guard that fails later must leave it as it was.
+    if (this.prog.writtenRoots.has(i) && this.policy.shadows !== undefined) this.#written.add(t.storage);
+    this.real[i] = t;
+    // Compiled kernels assume the contiguous layout a gradient normally has.
+    this.env[i] = t.isContiguous ? this.#shadowed(t) : noGrad(() => contiguous(t));
+    return undefined;
+  }
+
+  /** Observe node `i`: number comparisons and `.grad` checks here, observed values by the policy. */
+  #observe(i: number): ReplayResult | undefined {
+    const node = this.nodes[i]!;
+    const p = node.params as EffectParams['observe'];
+    const guard = this.prog.guards[p.guard]!;
+    if (p.numberCompare !== undefined) {
+      const outcome = numberOutcome(p.numberCompare, this.walked.numbers);
+      return outcome === p.expected[0] ? undefined : { ok: false, guard, got: [outcome] };
+    }
+    if (p.gradNull) {
+      const of = this.real[node.inputs[0]!] ?? this.env[node.inputs[0]!]!;
+      const grad = this.pendingGrads.has(of) ? this.pendingGrads.get(of)! : of.grad;
+      return grad !== null ? { ok: false, guard, got: 'a tensor' } : undefined;
+    }
+    return this.policy.observe(i, this.env[node.inputs[0]!]!);
+  }
+
+  /** Binds primitive node `i`: a view is made now, any other value is computed into its kept buffer by each call. */
+  #bindNode(i: number): undefined {
+    const node = this.nodes[i]!;
+    const rule = primitiveRules[node.op as Prim];
+    if (rule === undefined || node.op === 'random') {
+      throw new InternalError(`jit loop: a loop graph cannot run ${node.op} nodes`);
+    }
+    const inputs = node.inputs.map((x) => this.env[x]!);
+    if (rule.kind === 'view') {
+      this.env[i] = apply(node.op as Prim, inputs, node.params as never);
+      return undefined;
+    }
+    const out = this.#persistent(i, () => cpuExecutor.empty(node.shape.slice(), node.dtype));
+    this.bound!.push(bindPrim(node.op as Prim, node.params as never, inputs, out));
+    this.env[i] = out;
+    return undefined;
+  }
+
+  /** Runs node `i` as recorded; a guard that does not hold ends the replay. */
+  #runNode(i: number): ReplayResult | undefined {
+    const node = this.nodes[i]!;
+    const device = this.#deviceOf(i);
+    if (this.bound !== undefined && node.op !== 'input' && node.op !== 'constant') return this.#bindNode(i);
+    switch (node.op) {
+      case 'input': return this.#input(i);
+      case 'observe': return this.#observe(i);
+      case 'constant':
+        this.env[i] = this.#constant(i);
+        if (device === 'webgpu') this.env[i] = this.#onGpu(i);
+        return undefined;
+      case 'write': {
+        const [target, value] = node.inputs as [number, number];
+        const t = this.env[target]!;
+        this.policy.shadows?.beforeWrite(t.storage);
+        writeInto('jit', t, t.device === 'webgpu' ? this.#onGpu(value) : this.env[value]!);
+        return undefined;
+      }
+      case 'setGrad': {
+        // A tensor made inside the call has its .grad set too: the call may return it.
+        // (One that a kernel kept in registers was not returned, and needs none.)
+        const target = this.real[node.inputs[0]!] ?? this.env[node.inputs[0]!];
+        const grad = node.inputs.length > 1 ? this.env[node.inputs[1]!]! : null;
+        if (target !== undefined) this.pendingGrads.set(target, grad);
+        return undefined;
+      }
+      case 'loop': {
+        let runner = this.v.loops.get(i);
+        if (runner === undefined) {
+          if (this.options.loopRunner === undefined) {
+            throw new InternalError(`jit replay: loop node ${i} has no runner`);
+          }
+          this.v.loops.set(i, (runner = this.options.loopRunner(node.params as EffectParams['loop'])));
+        }
+        const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
+        this.#loopResults.set(i, results);
+        this.env[i] = Tensor.fromData(Int32Array.of(iterations), [], 'int32');
+        return undefined;
+      }
+      case 'loopResult':
+        this.env[i] = this.#loopResults.get(node.inputs[0]!)![(node.params as EffectParams['loopResult']).index]!;
+        return undefined;
+      case 'random': {
+        const counters = (this.#counters ??= this.policy.counters());
+        const p = node.params as { shape: number[]; offset: number };
+        const params = { shape: p.shape, seed: counters.seed, offset: counters.offset + p.offset };
+        this.env[i] = onDevice(device, () => apply('random', [], params));
+        return undefined;
+      }
+    }
+    if (isMoveToGpu(node)) {
+      this.env[i] = this.#moved(i, node.inputs[0]!);
+      return undefined;
+    }
+    const inputs = node.inputs.map((x) => (device === 'webgpu' ? this.#onGpu(x) : this.env[x]!));
+    // An op without operands (iota) runs where its value lives, not on the caller's default device.
+    const run = () => apply(node.op as Prim, inputs, node.params as never);
+    this.env[i] = inputs.length === 0 ? onDevice(device, run) : run();
+    return undefined;
+  }
+}
