@@ -9,7 +9,7 @@ export {
 } from './ops/creation.js';
 export { manualSeed } from './random.js';
 export { setNumThreads, getNumThreads, threadsReady } from '../runtime/wasm/threads.js';
-export { memory, tidy, type DeviceMemory, type MemoryInfo } from './memory.js';
+export { keep, memory, tidy, type DeviceMemory, type MemoryInfo } from './memory.js';
 export * as webgpu from './webgpu.js';
 export {
   add, sub, mul, div, pow, remainder, maximum, minimum, neg, abs, sign, reciprocal, exp, log, log1p, expm1, sqrt,

@@ -114,6 +114,19 @@ export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
 }
 
 /**
+ * Takes `t` out of every open `tidy` scope, so it outlives them (TF.js's `keep`): for state
+ * made inside a scope that must persist, such as an optimizer's moments created on its first
+ * step. Returns `t`.
+ */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) {
+    const i = scope.lastIndexOf(t);
+    if (i >= 0) scope.splice(i, 1);
+  }
+  return t;
+}
+
+/**
  * Runs `fn` and disposes every tensor created inside it except those it returns (found in
  * the result itself, or inside arrays and plain objects) and what their autograd history
  * needs for backward(). Kept tensors belong to the enclosing scope, if any. `fn` must be synchronous: an async body would let tensors of

@@ -3,6 +3,7 @@ import type { DType } from '../../runtime/dtype.js';
 import { ValueError, fmtShape } from '../../runtime/errors.js';
 import { checkGroups, checkSavedState } from './checks.js';
 import { noGrad } from '../autograd/mode.js';
+import { keep } from '../memory.js';
 import { Tensor } from '../tensor.js';
 import { stateObjectMade, stateWritten } from '../dispatch.js';
 import { scalarTensor } from '../ops/creation.js';
@@ -54,6 +55,8 @@ function observedState(s: ParamState, owner: object): ParamState {
   return new Proxy(s, {
     set(target, key, value) {
       stateWritten(`assigned the optimizer state field ${String(key)}`, undefined, owner);
+      // State lives as long as the optimizer, even when a first step inside tidy() made it.
+      if (value instanceof Tensor) keep(value);
       return Reflect.set(target, key, value);
     },
   });
@@ -158,7 +161,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     const restored = checkSavedState(`${this.constructor.name}.loadStateDict`, saved, byIndex, this.paramGroups);
     this.state.clear();
     for (const [p, s] of restored) {
-      this.state.set(p, observedState(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v])), this));
+      this.state.set(p, observedState(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? keep(v.clone()) : v])), this));
     }
     saved.paramGroups.forEach((g, i) => {
       const { params: _ids, ...options } = g;

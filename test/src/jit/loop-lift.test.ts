@@ -155,8 +155,11 @@ describe('loops that stay native, and why', () => {
       return x;
     }
     withSeed('lift bumpy', (next) => {
-      const f = differential(bumpy, Array.from({ length: 10 }, () => [floats(next, 2, 0, 20), tensor(1), tensor(5)]));
-      expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2 });
+      const calls = Array.from({ length: 10 }, () => [floats(next, 2, 0, 20), tensor(1), tensor(5)]);
+      const f = differential(bumpy, calls);
+      // A first call whose loop runs no iteration shows no body to lift: the next call traces again.
+      const firstIterates = (calls[0]![0]!.sum().item() as number) > 1;
+      expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: firstIterates ? 2 : 3 });
       const notes = f.explain(tensor([7, 1]), tensor(1), tensor(5)).variants[0]!.controlFlow;
       expect(notes).toEqual([
         expect.stringMatching(/^if at <bumpy>:\d+:\d+: a select \(both branches computed, where picks the values\); no guard$/),
