@@ -9,6 +9,7 @@
 import { InternalError } from '../../runtime/errors.js';
 import { isInteger } from '../../runtime/dtype.js';
 import { isElementwise, primitiveRules, renderCast, type Prim } from '../ir/primitives.js';
+import { renderExprs } from './expr.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 
 /**
@@ -132,35 +133,27 @@ interface Copy {
 function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => string = (a) => `b${int(a)}`): string[] {
   const { pos, sfx } = at;
   const v = (i: number) => `v${int(i)}${sfx}`;
-  const lines: string[] = [];
-  body.forEach((e, i) => {
-    let x: string;
-    switch (e.op) {
-      case 'load': x = `${buf(e.arg)}[${pos(e.arg)}]`; break;
-      case 'gatherLoad': {
-        const g = `g${i}${sfx}`;
-        lines.push(`const ${g} = ${v(e.index)};`);
-        lines.push(`if (${g} < 0 || ${g} >= ${int(e.size)}) M.indexError(${g}, ${int(e.size)});`);
-        x = `${buf(e.arg)}[${pos(e.arg)} + ${g} * ${int(e.stride)}]`;
-        break;
-      }
-      case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
-      case 'literal': x = literal(e.value); break;
-      case 'position': x = at.position; break;
-      case 'row': x = `w${int(e.index)}${sfx}`; break;
-      case 'acc': x = 'acc'; break;
-      case 'scratch': x = `s${int(e.index)}[${at.scratch}]`; break;
-      case 'prim': {
-        const rule = primitiveRules[e.prim];
-        if (!isElementwise(rule)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
-        x = rule.js(e.args.map(v), e.dtype);
-        break;
-      }
-      case 'cast': x = renderCast(v(e.arg), e.from, e.to); break;
-    }
-    lines.push(`const ${v(i)} = ${x};`);
-  });
-  return lines;
+  return renderExprs(body, {
+    load: (e) => `${buf(e.arg)}[${pos(e.arg)}]`,
+    gatherLoad: (e, i, pre) => {
+      const g = `g${i}${sfx}`;
+      pre.push(`const ${g} = ${v(e.index)};`);
+      pre.push(`if (${g} < 0 || ${g} >= ${int(e.size)}) M.indexError(${g}, ${int(e.size)});`);
+      return `${buf(e.arg)}[${pos(e.arg)} + ${g} * ${int(e.stride)}]`;
+    },
+    scalar: (e) => renderCast(`s${int(e.index)}`, 'float64', e.dtype),
+    literal: (e) => literal(e.value),
+    position: () => at.position,
+    row: (e) => `w${int(e.index)}${sfx}`,
+    acc: () => 'acc',
+    scratch: (e) => `s${int(e.index)}[${at.scratch}]`,
+    prim: (e) => {
+      const rule = primitiveRules[e.prim];
+      if (!isElementwise(rule)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
+      return rule.js(e.args.map(v), e.dtype);
+    },
+    cast: (e) => renderCast(v(e.arg), e.from, e.to),
+  }, 'const', v);
 }
 
 /** A copy at positions `pos`, with the plain names of a loop that runs one element at a time. */

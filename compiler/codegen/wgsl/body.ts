@@ -1,6 +1,7 @@
 /** The per-element expression DAG of a kernel spec as WGSL statements. */
 import { type ElementwisePrim, type GpuDType, type UseHelper, renderWgslCast, wgslPrimitives } from '../wgsl-prims.js';
 import type { Expr } from '../../kernel.js';
+import { renderExprs } from '../expr.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { STATUS_GATHER, gpuDType, int, u32 } from './common.js';
 import { Uniforms } from './uniforms.js';
@@ -54,48 +55,43 @@ export function nodeTypes(body: readonly Expr[], argTypes: readonly GpuDType[], 
         const rule = primitiveRules[e.prim];
         return 'result' in rule && typeof rule.result === 'string' ? gpuDType(rule.result, `node ${i} (${e.prim})`) : dt;
       }
-      default: throw new InternalError(`wgsl: unknown expression ${(e as { op: string }).op}`);
+      default: {
+        const unreachable: never = e;
+        throw new InternalError(`wgsl: unknown expression ${(unreachable as { op: string }).op}`);
+      }
     }
   });
 }
 
 /** Statements computing every node of `body` as `${prefix}<i>`. */
 export function renderBody(body: readonly Expr[], types: readonly GpuDType[], access: BodyAccess, uniforms: Uniforms, use: UseHelper, prefix = 'v'): string[] {
-  const lines: string[] = [];
   const v = (n: number) => `${prefix}${int(n)}`;
-  body.forEach((e, i) => {
-    let x: string;
-    switch (e.op) {
-      case 'load': x = access.load(e.arg); break;
-      case 'gatherLoad': {
-        if (types[e.index] !== 'int32') throw new InternalError(`wgsl: gather index node ${e.index} is not int32`);
-        const g = `${prefix}g${i}`, ok = `${prefix}ok${i}`;
-        lines.push(`let ${g} = ${v(e.index)};`);
-        lines.push(`let ${ok} = ${g} >= 0i && u32(${g}) < ${u32(e.size)};`);
-        lines.push(`if (!${ok}) { k_fail(${STATUS_GATHER}u, ${g}, ${u32(e.size)}); }`);
-        x = `b${int(e.arg)}[${access.index(e.arg)} + select(0u, u32(${g}) * ${u32(e.stride)}, ${ok})]`;
-        break;
-      }
-      case 'scalar': x = uniforms.scalar(e.index, types[i]!); break;
-      case 'literal': x = uniforms.literal(e.value, types[i]!); break;
-      case 'position': x = access.position; break;
-      case 'row':
-        if (access.row === undefined) throw new InternalError('wgsl: row value outside a row kernel');
-        x = access.row(e.index);
-        break;
-      case 'scratch':
-        if (access.scratch === undefined) throw new InternalError('wgsl: scratch value outside a row kernel');
-        x = access.scratch(e.index);
-        break;
-      case 'acc':
-        if (access.acc === undefined) throw new InternalError('wgsl: matmul product outside a matmul epilogue');
-        x = access.acc;
-        break;
-      case 'prim': x = wgslPrimitives[e.prim as ElementwisePrim](e.args.map(v), gpuDType(e.dtype, `node ${i}`), use); break;
-      case 'cast': x = renderWgslCast(v(e.arg), types[e.arg]!, gpuDType(e.to, `node ${i}`), use); break;
-      default: throw new InternalError(`wgsl: unknown expression ${(e as { op: string }).op}`);
-    }
-    lines.push(`let ${v(i)} = ${x};`);
-  });
-  return lines;
+  return renderExprs(body, {
+    load: (e) => access.load(e.arg),
+    gatherLoad: (e, i, pre) => {
+      if (types[e.index] !== 'int32') throw new InternalError(`wgsl: gather index node ${e.index} is not int32`);
+      const g = `${prefix}g${i}`, ok = `${prefix}ok${i}`;
+      pre.push(`let ${g} = ${v(e.index)};`);
+      pre.push(`let ${ok} = ${g} >= 0i && u32(${g}) < ${u32(e.size)};`);
+      pre.push(`if (!${ok}) { k_fail(${STATUS_GATHER}u, ${g}, ${u32(e.size)}); }`);
+      return `b${int(e.arg)}[${access.index(e.arg)} + select(0u, u32(${g}) * ${u32(e.stride)}, ${ok})]`;
+    },
+    scalar: (e, i) => uniforms.scalar(e.index, types[i]!),
+    literal: (e, i) => uniforms.literal(e.value, types[i]!),
+    position: () => access.position,
+    row: (e) => {
+      if (access.row === undefined) throw new InternalError('wgsl: row value outside a row kernel');
+      return access.row(e.index);
+    },
+    scratch: (e) => {
+      if (access.scratch === undefined) throw new InternalError('wgsl: scratch value outside a row kernel');
+      return access.scratch(e.index);
+    },
+    acc: () => {
+      if (access.acc === undefined) throw new InternalError('wgsl: matmul product outside a matmul epilogue');
+      return access.acc;
+    },
+    prim: (e, i) => wgslPrimitives[e.prim as ElementwisePrim](e.args.map(v), gpuDType(e.dtype, `node ${i}`), use),
+    cast: (e, i) => renderWgslCast(v(e.arg), types[e.arg]!, gpuDType(e.to, `node ${i}`), use),
+  }, 'let', v);
 }
