@@ -14,10 +14,14 @@ export type ExprNode<K extends Expr['op']> = Extract<Expr, { op: K }>;
  * onto `pre` any statements that must run first (an index check, say). Typed over every
  * kind, so a new kind of node fails to compile until each language spells it.
  */
-export type ExprSpelling = { [K in Expr['op']]: (e: ExprNode<K>, i: number, pre: string[]) => string };
+export type ExprSpelling = {
+  [K in Expr['op']]: (e: ExprNode<K>, i: number, pre: string[]) => string;
+};
 
-/** Statements `${declare} ${name(i)} = <value>;` for every node of `body`, each after the statements its spelling put first. */
-export function renderExprs(body: readonly Expr[], spelling: ExprSpelling, declare: 'const' | 'let', name: (i: number) => string): string[] {
+/** Statements `${declare} ${name(i)} = <value>;` for every node of `body`, each after those its spelling put first. */
+export function renderExprs(
+  body: readonly Expr[], spelling: ExprSpelling, declare: 'const' | 'let', name: (i: number) => string,
+): string[] {
   const lines: string[] = [];
   body.forEach((e, i) => {
     // The table is indexed by the node's own kind, so the node fits its entry.

@@ -28,7 +28,9 @@ import { renderReduce, renderRow } from './wgsl/rows.js';
 import { defaultWgslLimits, type WgslKernel, type WgslLimits, type WgslOptions } from './wgsl/types.js';
 
 export { STATUS_BYTES } from './wgsl/common.js';
-export { defaultWgslLimits, type WgslBinding, type WgslDispatch, type WgslKernel, type WgslLimits, type WgslOptions } from './wgsl/types.js';
+export {
+  defaultWgslLimits, type WgslBinding, type WgslDispatch, type WgslKernel, type WgslLimits, type WgslOptions,
+} from './wgsl/types.js';
 
 /** Renders a kernel spec as a WGSL compute shader sized for `limits`. */
 export function renderWgsl(spec: KernelSpec, limits: WgslLimits = defaultWgslLimits, options: WgslOptions = {}): WgslKernel {

@@ -31,7 +31,9 @@ export function sizeFreeKey(key: string): string {
  * only in sizes and whose variants include one that recorded `v`'s computation at other
  * sizes, if there is one.
  */
-export function findSizeSibling(entries: Iterable<SiblingCandidate>, entry: SiblingCandidate, v: Variant): string | undefined {
+export function findSizeSibling(
+  entries: Iterable<SiblingCandidate>, entry: SiblingCandidate, v: Variant,
+): string | undefined {
   const key = sizeFreeKey(entry.key);
   for (const e of entries) {
     if (e === entry || e.state !== 'compiled' || sizeFreeKey(e.key) !== key) continue;
@@ -104,7 +106,9 @@ function sameOutput(a: OutputSpec, b: OutputSpec): boolean {
   switch (a.kind) {
     case 'tensor': return b.kind === 'tensor' && a.node === b.node;
     case 'value': return b.kind === 'value' && sameUpToIntegers(a.value, b.value);
-    case 'array': return b.kind === 'array' && a.items.length === b.items.length && a.items.every((x, i) => sameOutput(x, b.items[i]!));
+    case 'array':
+      return b.kind === 'array' && a.items.length === b.items.length
+        && a.items.every((x, i) => sameOutput(x, b.items[i]!));
     case 'object':
       return b.kind === 'object' && a.entries.length === b.entries.length
         && a.entries.every(([k, x], i) => b.entries[i]![0] === k && sameOutput(x, b.entries[i]![1]));

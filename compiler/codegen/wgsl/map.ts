@@ -1,6 +1,9 @@
 /** Elementwise map kernels: one invocation per element (or per four, vectorized). */
 import { type BodyAccess, nodeTypes, renderBody } from './body.js';
-import { DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost, product, u32 } from './common.js';
+import {
+  DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost,
+  product, u32,
+} from './common.js';
 import { HelperSet, wgslType } from '../wgsl-prims.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { MapSpec } from '../../kernel.js';

@@ -4,7 +4,9 @@ import { InternalError } from '../../../runtime/errors.js';
 import type { MatmulSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
-import { affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtLeast, product, storageDecls, u32 } from './common.js';
+import {
+  affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtLeast, product, storageDecls, u32,
+} from './common.js';
 import { nodeTypes, renderBody } from './body.js';
 
 // Each invocation keeps an RM x RN block of C in registers: per step along k it loads RM

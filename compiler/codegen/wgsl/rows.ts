@@ -2,7 +2,10 @@
 import { type BodyAccess, type RowTypes, nodeTypes, renderBody } from './body.js';
 import { HelperSet, wgslType } from '../wgsl-prims.js';
 import { InternalError } from '../../../runtime/errors.js';
-import { ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneSteps, rowDispatch, rowLoop, rowMapping, rowOffsets, rowProfile, rowPrologue, rowWalk, walksAlongRow } from './row-layout.js';
+import {
+  ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneSteps, rowDispatch, rowLoop, rowMapping,
+  rowOffsets, rowProfile, rowPrologue, rowWalk, walksAlongRow,
+} from './row-layout.js';
 import type { ReduceSpec, RowPass, RowSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';

@@ -9,7 +9,10 @@ import type { Trace } from '../../../src/jit/trace.js';
 import type { OutputSpec, Variant } from '../../../src/jit/variant.js';
 
 /** A recording of sum(exp(x) * c, axes) for x of `shape`, with the constant c given as a value or as data. */
-function recording(shape: number[], c: { value?: number; data?: number[] }, op: 'exp' | 'neg' = 'exp', output: OutputSpec = { kind: 'tensor', node: 4 }): Variant {
+function recording(
+  shape: number[], c: { value?: number; data?: number[] }, op: 'exp' | 'neg' = 'exp',
+  output: OutputSpec = { kind: 'tensor', node: 4 },
+): Variant {
   const nodes: Node[] = [
     { op: 'input', inputs: [], params: { source: { kind: 'arg', slot: 0 } }, shape, dtype: 'float32' },
     { op, inputs: [0], params: {}, shape, dtype: 'float32' },
