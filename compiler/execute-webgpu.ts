@@ -1,14 +1,15 @@
 /// <reference types="@webgpu/types" />
 /**
- * Runs kernel specs on a WebGPU device: the GPU counterpart of execute.ts's `cpuKernel`,
- * below the level of tensors. Kernels are rendered once per (spec, options) and their
- * pipelines come from the device's cache; a call binds each arg's buffer, the uniform words
- * for its offsets and scalars, and (for gathers and scatters) a status buffer that is read
- * back to raise the CPU's index errors.
+ * Runs single kernel specs on host arrays on a WebGPU device, with every rendering option
+ * (workgroup size, offset alignment, adapter kind) open: the harness of the WGSL codegen's
+ * tests and benchmarks, below the level of tensors. Tensors and compiled graphs run through
+ * the device's backend (runtime/webgpu/backend.ts) instead; both bind launches through
+ * runtime/webgpu/bindings.ts.
  */
 import { BufferPool, BufferUsage } from '../runtime/webgpu/buffers.js';
 import type { GpuContext } from '../runtime/webgpu/device.js';
-import { PipelineCache, type BindingType } from '../runtime/webgpu/pipelines.js';
+import { argRange, bindAll, bindingTypes } from '../runtime/webgpu/bindings.js';
+import { PipelineCache } from '../runtime/webgpu/pipelines.js';
 import { CommandBatch, fromGpuBytes, readBuffers, toGpuArray, upload, type BufferRange, type KernelLaunch } from '../runtime/webgpu/submit.js';
 import type { TypedArray } from '../runtime/dtype.js';
 import { InternalError } from '../runtime/errors.js';
@@ -64,24 +65,20 @@ export class WebGpuRunner {
   async prepare(spec: KernelSpec, args: readonly GpuArg[], offsets: readonly number[], scalars: readonly number[] = [], options: WgslOptions = {}): Promise<PreparedLaunch> {
     const aligned = options.alignedOffsets ?? offsets.every((o) => o % 4 === 0);
     const kernel = this.kernel(spec, { ...options, alignedOffsets: aligned });
-    const types: BindingType[] = kernel.bindings.map((b) => (b.kind === 'uniform' ? 'uniform' : b.kind === 'status' || b.writable ? 'storage' : 'read-only-storage'));
-    const pipeline = this.pipelines.peek(kernel.code) ?? await this.pipelines.get(kernel.code, types);
+    const pipeline = this.pipelines.peek(kernel.code) ?? await this.pipelines.get(kernel.code, bindingTypes(kernel.bindings));
     const { workgroups, uniforms } = kernel.dispatch(offsets, scalars);
     let status: GPUBuffer | undefined;
-    const resources = kernel.bindings.map((b): BufferRange | Uint32Array => {
-      switch (b.kind) {
-        case 'uniform': return uniforms;
-        case 'status':
-          status = upload(this.gpu.device, this.storage, new Uint32Array(STATUS_BYTES / 4));
-          return { buffer: status, size: STATUS_BYTES };
-        case 'storage': {
-          const arg = args[b.arg];
-          if (arg === undefined) throw new InternalError(`webgpu: arg ${b.arg} is missing`);
-          // Bind whole 16-byte units (vec4 arrays need them) and never less than one.
-          const size = Math.min(arg.buffer.size, Math.max(16, Math.ceil((arg.length * 4) / 16) * 16));
-          return { buffer: arg.buffer, size };
-        }
-      }
+    const resources = bindAll<BufferRange | Uint32Array>(kernel.bindings, {
+      uniform: () => uniforms,
+      status: () => {
+        status = upload(this.gpu.device, this.storage, new Uint32Array(STATUS_BYTES / 4));
+        return { buffer: status, size: STATUS_BYTES };
+      },
+      storage: (a) => {
+        const arg = args[a];
+        if (arg === undefined) throw new InternalError(`webgpu: arg ${a} is missing`);
+        return argRange(arg.buffer, arg.length);
+      },
     });
     return { launch: { pipeline, resources, workgroups }, ...(status ? { status } : {}) };
   }

@@ -2,15 +2,36 @@
  * Tensors on devices other than the CPU: allocating WebGPU storage, operands for GPU
  * kernels, moving tensors between devices, and asynchronous readback.
  */
-import type { GpuOperand } from '../compiler/execute-webgpu-eager.js';
+import { executePrim, type Operand } from '../compiler/execute.js';
 import { contiguousStrides, sizeOf } from '../compiler/ir/shape.js';
 import type { Params, Prim } from '../compiler/ir/primitives.js';
+import type { KernelSpec } from '../compiler/kernel.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../runtime/dtype.js';
 import { DeviceError, DTypeError, ValueError } from '../runtime/errors.js';
+import type { WebGpuBackend, WebGpuBuffer } from '../runtime/webgpu/backend.js';
 import { readContiguous } from './read.js';
 import { Tensor, type Device } from './tensor.js';
 import { eagerGpu } from './webgpu.js';
 import { activeTrace } from './jit/context.js';
+
+/** The WebGPU side of a tensor storage: a buffer of `length` elements and the backend owning it. */
+export interface GpuStorage {
+  readonly buffer: WebGpuBuffer;
+  readonly length: number;
+  readonly owner: WebGpuBackend<KernelSpec>;
+}
+
+/** Storage of `length` elements on `owner`, uninitialised. */
+export function allocGpuStorage(owner: WebGpuBackend<KernelSpec>, dtype: DType, length: number): GpuStorage {
+  return { buffer: owner.alloc(dtype, length), length, owner };
+}
+
+/** Storage on the current device holding `data`. */
+export function uploadGpuStorage(data: TypedArray, dtype: DType): GpuStorage {
+  const s = allocGpuStorage(eagerGpu(), dtype, data.length);
+  s.owner.write(s.buffer, dtype, data);
+  return s;
+}
 
 const DEVICES: readonly string[] = ['cpu', 'webgpu'];
 
@@ -35,16 +56,15 @@ function checkGpuDtype(op: string, dtype: DType): void {
 /** A fresh contiguous WebGPU tensor with unspecified elements (an op's output). */
 export function gpuEmpty(op: string, shape: number[], dtype: DType): Tensor {
   checkGpuDtype(op, dtype);
-  const n = sizeOf(shape);
-  const gpu = eagerGpu().allocStorage(n);
+  const gpu = allocGpuStorage(eagerGpu(), dtype, sizeOf(shape));
   return new Tensor({ data: new ARRAY_OF[dtype](0), device: 'webgpu', version: 0, gpu }, shape, contiguousStrides(shape), 0, dtype);
 }
 
 /** The kernel-argument view of a WebGPU tensor. */
-export function gpuOperand(t: Tensor): GpuOperand {
+export function gpuOperand(t: Tensor): Operand<WebGpuBuffer> {
   const g = t.storage.gpu!;
   if (g.owner.isDestroyed) throw new DeviceError('webgpu: this tensor belongs to a device that was destroyed (webgpu.destroy()); create it again after webgpu.init()');
-  return { buffer: g.buffer, length: g.length, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
+  return { data: g.buffer, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
 }
 
 /** True for a CPU tensor holding one value (a 0-d scalar, possibly broadcast): such operands follow the other operands' device, as in PyTorch. */
@@ -58,28 +78,27 @@ export function isCpuScalar(t: Tensor): boolean {
  */
 export function executeGpu<P extends Prim>(prim: P | 'copy', params: Params<P>, inputs: readonly Tensor[], out: Tensor): void {
   const gpu = eagerGpu();
-  const temps: GPUBufferLike[] = [];
+  const temps: WebGpuBuffer[] = [];
   const ops = inputs.map((x) => {
     if (x.device !== 'cpu') return gpuOperand(x);
-    const buffer = gpu.upload(x.storage.data, x.dtype);
-    temps.push(buffer);
-    return { buffer, length: 1, dtype: x.dtype, shape: x.shape, strides: x.strides, offset: 0 };
+    const data = gpu.alloc(x.dtype, 1);
+    gpu.write(data, x.dtype, x.storage.data);
+    temps.push(data);
+    return { data, dtype: x.dtype, shape: x.shape, strides: x.strides, offset: 0 };
   });
   try {
-    gpu.execute(prim as P, params, ops, gpuOperand(out));
+    executePrim(gpu, prim as P, params, ops, gpuOperand(out));
   } finally {
     // Launches run in recording order, so the scalars' buffers may go back to the pool now.
-    for (const b of temps) gpu.release(b);
+    for (const b of temps) gpu.free(b);
   }
 }
-
-type GPUBufferLike = GpuOperand['buffer'];
 
 /** A copy of `t` on the GPU (contiguous; a leaf: moving between devices is not recorded by autograd). */
 export function toGpu(t: Tensor): Tensor {
   checkGpuDtype('to', t.dtype);
   const values = readContiguous(t);
-  const gpu = eagerGpu().uploadStorage(values, t.dtype);
+  const gpu = uploadGpuStorage(values, t.dtype);
   const out = new Tensor({ data: new ARRAY_OF[t.dtype](0), device: 'webgpu', version: 0, gpu }, t.shape.slice(), contiguousStrides(t.shape), 0, t.dtype);
   if (t.requiresGrad) out.requiresGrad = true;
   // Under jit the move is a node of the graph (a copy naming its device), so a replay moves
@@ -95,17 +114,14 @@ export async function readAsync(t: Tensor): Promise<TypedArray> {
   const gpu = eagerGpu();
   const n = t.size;
   if (n === 0) return new ARRAY_OF[t.dtype](0);
-  if (t.isContiguous) {
-    const src = gpuOperand(t);
-    return gpu.read(src.buffer, t.offset, n, t.dtype);
-  }
+  if (t.isContiguous) return gpu.read(gpuOperand(t).data, t.dtype, t.offset, n);
   // A strided view is packed on the GPU first, so only its elements travel.
-  const dense = gpu.alloc(n);
+  const dense = gpu.alloc(t.dtype, n);
   try {
-    gpu.execute('copy', {}, [gpuOperand(t)], { buffer: dense, length: n, dtype: t.dtype, shape: t.shape, strides: contiguousStrides(t.shape), offset: 0 });
-    return await gpu.read(dense, 0, n, t.dtype);
+    executePrim(gpu, 'copy', {}, [gpuOperand(t)], { data: dense, dtype: t.dtype, shape: t.shape, strides: contiguousStrides(t.shape), offset: 0 });
+    return await gpu.read(dense, t.dtype, 0, n);
   } finally {
-    gpu.release(dense);
+    gpu.free(dense);
   }
 }
 

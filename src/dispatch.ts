@@ -7,6 +7,7 @@ import { cpuAllocator } from '../runtime/cpu/allocator.js';
 import type { DType } from '../runtime/dtype.js';
 import { DeviceError, InternalError, ValueError, fmtShape } from '../runtime/errors.js';
 import { executePrim, type Operand } from '../compiler/execute.js';
+import { cpu } from '../compiler/backends.js';
 import { inferMeta, viewLayout } from '../compiler/ir/infer.js';
 import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitives.js';
 import { sizeOf } from '../compiler/ir/shape.js';
@@ -132,7 +133,7 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     out.viewBase = x.viewBase ?? x;
   } else if (device === 'cpu') {
     out = empty(meta.shape.slice(), meta.dtype);
-    executePrim(prim, params, inputs.map(operand), operand(out));
+    executePrim(cpu, prim, params, inputs.map(operand), operand(out));
   } else {
     out = gpuEmpty(prim, meta.shape.slice(), meta.dtype);
     executeGpu(prim, params, inputs, out);
@@ -170,7 +171,7 @@ export function writeInto(op: string, target: Tensor, value: Tensor): void {
     if (src !== value) src.dispose();
   } else {
     const src = value.storage === target.storage ? copyOf(value) : value;
-    executePrim(prim, { dtype: target.dtype }, [operand(src)], operand(target));
+    executePrim(cpu, prim, { dtype: target.dtype }, [operand(src)], operand(target));
   }
   target.storage.version++;
   for (const o of observers) o.onWrite?.(target, value);
@@ -178,6 +179,6 @@ export function writeInto(op: string, target: Tensor, value: Tensor): void {
 
 function copyOf(t: Tensor): Tensor {
   const out = empty(t.shape.slice(), t.dtype);
-  executePrim('copy', {}, [operand(t)], operand(out));
+  executePrim(cpu, 'copy', {}, [operand(t)], operand(out));
   return out;
 }

@@ -39,7 +39,7 @@ function drop(s: Storage): void {
   s.refs = (s.refs ?? 1) - 1;
   if (s.refs > 0) return;
   live.bytes -= storageBytes(s);
-  s.gpu!.owner.releaseStorage(s.gpu!);
+  s.gpu!.owner.free(s.gpu!.buffer);
 }
 
 // The held value is the storage, never the tensor, so registering keeps nothing alive.

@@ -1,4 +1,5 @@
 /** Reading tensor elements out to JS values. */
+import { cpu } from '../compiler/backends.js';
 import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
 import type { Tensor } from './tensor.js';
 
@@ -9,7 +10,7 @@ export type Nested = number | boolean | Nested[];
 export function readContiguous(t: Tensor): TypedArray {
   const n = t.size;
   const src = t.storage.data;
-  if (t.isContiguous) return src.slice(t.offset, t.offset + n);
+  if (t.isContiguous) return cpu.readSync(src, t.dtype, t.offset, n);
   const out = new ARRAY_OF[t.dtype](n);
   const idx = new Array<number>(t.ndim).fill(0);
   let p = t.offset;

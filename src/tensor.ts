@@ -6,7 +6,7 @@
 import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
 import { isDType, isFloat } from '../runtime/dtype.js';
 import { DTypeError, DeviceError, ValueError, fmtShape } from '../runtime/errors.js';
-import type { GpuStorage } from '../compiler/execute-webgpu-eager.js';
+import type { GpuStorage } from './device.js';
 import { isDevice, readAsync, toDevice, toDeviceAsync } from './device.js';
 import { setTensorCheck, track, untrack } from './memory.js';
 import { runBackward, type BackwardOptions } from './autograd/backward.js';

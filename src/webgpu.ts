@@ -3,13 +3,15 @@
  * once, explicitly: `await webgpu.init()` before the first WebGPU tensor. Everything after
  * that (creating tensors, running ops) is synchronous; only reading values back is not.
  */
-import { EagerGpu } from '../compiler/execute-webgpu-eager.js';
+import { webGpuBackend } from '../compiler/backends.js';
+import type { KernelSpec } from '../compiler/kernel.js';
+import type { WebGpuBackend } from '../runtime/webgpu/backend.js';
 import { acquireDevice, type AcquireOptions } from '../runtime/webgpu/device.js';
 import { DeviceError } from '../runtime/errors.js';
 import type { PoolStats } from '../runtime/webgpu/buffers.js';
 
-let current: EagerGpu | undefined;
-let pending: Promise<EagerGpu> | undefined;
+let current: WebGpuBackend<KernelSpec> | undefined;
+let pending: Promise<WebGpuBackend<KernelSpec>> | undefined;
 
 /** What `init` acquired. */
 export interface WebGpuInfo {
@@ -23,7 +25,7 @@ export interface WebGpuInfo {
  */
 export async function init(options: AcquireOptions = {}): Promise<WebGpuInfo> {
   if (current === undefined) {
-    pending ??= acquireDevice(options).then((gpu) => (current = new EagerGpu(gpu)));
+    pending ??= acquireDevice(options).then((gpu) => (current = webGpuBackend(gpu)));
     try {
       await pending;
     } finally {
@@ -38,8 +40,8 @@ export function isReady(): boolean {
   return current !== undefined;
 }
 
-/** @internal The eager executor; throws naming the fix when `init` has not run. */
-export function eagerGpu(): EagerGpu {
+/** @internal The device's backend; throws naming the fix when `init` has not run. */
+export function eagerGpu(): WebGpuBackend<KernelSpec> {
   if (current === undefined) {
     throw new DeviceError("webgpu: no device yet; call `await webgpu.init()` (import { webgpu } from 'kiln') before creating or moving tensors to 'webgpu'");
   }
@@ -53,7 +55,7 @@ export function flush(): void {
 
 /** Buffer pool counters of the device's storage (undefined before `init`). */
 export function poolStats(): PoolStats | undefined {
-  return current?.runner.storage.stats();
+  return current?.storage.stats();
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Expr, KernelSpec, MapSpec } from '../../compiler/kernel.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { renderWgsl, type WgslLimits } from '../../compiler/codegen/wgsl.js';
 import { InternalError } from '../../runtime/errors.js';
-import { WebGpuRunner } from '../../compiler/execute-webgpu.js';
+import type { GpuRenderer } from '../../runtime/webgpu/backend.js';
 
 /** One launch: the spec, its pipeline cache key, and for each of its args the step operand it binds (outputs, then inputs). */
 export interface GpuLaunch {
@@ -57,11 +57,11 @@ export function gpuLaunches(step: FusedStep): GpuLaunch[] {
 
 /**
  * The WGSL of `step`'s launches, for explain() and KILN_LOG=kernels (as rendered for offsets
- * that are multiples of 4): by the device's runner when there is one, so the text is what
+ * that are multiples of 4): by the device's renderer when there is one, so the text is what
  * runs there (CPU adapters get other layouts), else for `limits`.
  */
-export function wgslOf(step: FusedStep, device: WebGpuRunner | WgslLimits): string {
-  const render = (spec: KernelSpec) => (device instanceof WebGpuRunner ? device.kernel(spec, { alignedOffsets: true }) : renderWgsl(spec, device, { alignedOffsets: true })).code;
+export function wgslOf(step: FusedStep, device: GpuRenderer<KernelSpec> | WgslLimits): string {
+  const render = (spec: KernelSpec) => ('render' in device ? device.render(spec, true) : renderWgsl(spec, device, { alignedOffsets: true })).code;
   const launches = gpuLaunches(step);
   return launches.map((l, k) => (launches.length > 1 ? `// launch ${k + 1} of ${launches.length}\n` : '') + render(l.spec)).join('\n');
 }

@@ -10,6 +10,8 @@ import { contiguousStrides, sizeOf } from '../../compiler/ir/shape.js';
 import type { DType } from '../../runtime/dtype.js';
 import { InternalError } from '../../runtime/errors.js';
 import { fromGpuBytes } from '../../runtime/webgpu/submit.js';
+import { executePrim } from '../../compiler/execute.js';
+import type { WebGpuBuffer } from '../../runtime/webgpu/backend.js';
 import { gpuOperand } from '../device.js';
 import { readContiguous } from '../read.js';
 import type { Device, Tensor } from '../tensor.js';
@@ -51,12 +53,12 @@ export function readbackLayout(nodes: readonly Node[], observes: readonly number
 /** One replay's observed values. */
 export class GuardReadback {
   readonly #gpu = eagerGpu();
-  readonly #pack: GPUBuffer | undefined;
+  readonly #pack: WebGpuBuffer | undefined;
   readonly #values = new Map<number, ArrayLike<number>>();
   #released = false;
 
   constructor(readonly layout: ReadbackLayout) {
-    this.#pack = layout.words > 0 ? this.#gpu.alloc(layout.words) : undefined;
+    this.#pack = layout.words > 0 ? this.#gpu.alloc('int32', layout.words) : undefined;
   }
 
   /** True when observe node `node` is one of the guards this readback brings back. */
@@ -74,8 +76,8 @@ export class GuardReadback {
     const slot = this.layout.slots.get(node);
     if (slot === undefined || t.device !== 'webgpu') throw new InternalError(`jit webgpu replay: guard %${node} has no readback slot for its ${t.device} value`);
     const src = gpuOperand(t);
-    if (t.isContiguous) this.#gpu.copyBuffer(src.buffer, t.offset, this.#pack!, slot.offset, slot.length);
-    else this.#gpu.execute('copy', {}, [src], { buffer: this.#pack!, length: this.layout.words, dtype: t.dtype, shape: t.shape, strides: contiguousStrides(t.shape), offset: slot.offset });
+    if (t.isContiguous) this.#gpu.copy(src.data, t.offset, this.#pack!, slot.offset, slot.length);
+    else executePrim(this.#gpu, 'copy', {}, [src], { data: this.#pack!, dtype: t.dtype, shape: t.shape, strides: contiguousStrides(t.shape), offset: slot.offset });
   }
 
   /** Submits the call's batch and reads every observed value back (at most one readback), by observe node. */
@@ -83,7 +85,7 @@ export class GuardReadback {
     if (this.#pack === undefined) return this.#values;
     try {
       // Read as raw 32-bit words; each slot is then decoded as its own dtype (bool is one u32 per element).
-      const words = await this.#gpu.read(this.#pack, 0, this.layout.words, 'int32');
+      const words = await this.#gpu.read(this.#pack, 'int32', 0, this.layout.words);
       for (const [node, slot] of this.layout.slots) {
         const start = words.byteOffset + slot.offset * 4;
         this.#values.set(node, fromGpuBytes(words.buffer.slice(start, start + slot.length * 4) as ArrayBuffer, slot.dtype, slot.length));
@@ -98,6 +100,6 @@ export class GuardReadback {
   release(): void {
     if (this.#released || this.#pack === undefined) return;
     this.#released = true;
-    this.#gpu.release(this.#pack);
+    this.#gpu.free(this.#pack);
   }
 }

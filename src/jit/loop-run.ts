@@ -7,6 +7,7 @@
  * a next value reads a loop variable's own memory, as in a swap).
  */
 import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
+import { cpu } from '../../compiler/backends.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { isContiguous, sizeOf } from '../../compiler/ir/shape.js';
@@ -73,7 +74,7 @@ class CompiledGraph {
         const out = buffer(i);
         const ins = n.inputs.map((x) => operand(env[x]!));
         const o = operand(out);
-        steps.push(() => executePrim(n.op as Prim, n.params as never, ins, o));
+        steps.push(() => executePrim(cpu, n.op as Prim, n.params as never, ins, o));
         env[i] = out;
       } else {
         throw new InternalError(`jit loop: a loop graph cannot run ${n.op} nodes`);
@@ -98,7 +99,7 @@ function copyStep(src: Tensor, dst: Tensor): () => void {
     return n === 1 ? () => { to[0] = from[at]!; } : () => to.set(from.subarray(at, at + n));
   }
   const s: Operand = operand(src), d: Operand = operand(dst);
-  return () => executePrim('copy', {}, [s], d);
+  return () => executePrim(cpu, 'copy', {}, [s], d);
 }
 
 /** A loop node of a compiled variant, ready to run; made on the variant's first replay. */

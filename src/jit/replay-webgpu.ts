@@ -24,7 +24,7 @@ import type { NamedPass } from '../../compiler/passes/pipeline.js';
 import { ARRAY_OF, type TypedArray } from '../../runtime/dtype.js';
 import { InternalError } from '../../runtime/errors.js';
 import { noGrad, setGradEnabled } from '../autograd/mode.js';
-import { gpuEmpty, gpuOperand, toGpu } from '../device.js';
+import { gpuEmpty, gpuOperand, toGpu, uploadGpuStorage } from '../device.js';
 import { apply, empty, onDevice, writeInto } from '../dispatch.js';
 import { tidy } from '../memory.js';
 import { contiguous } from '../ops/shape.js';
@@ -98,7 +98,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
   for (const st of plan.steps) {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.launches.set(st, gpuLaunches(st));
-    if (logs('kernels')) log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().runner)}`);
+    if (logs('kernels')) log('kernels', `jit webgpu kernel for ${st.nodes.map((n) => `%${n}`).join(' ')}\n${wgslOf(st, eagerGpu().renderer)}`);
   }
   gpuVariants.set(v, g);
   return g;
@@ -107,7 +107,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
 /** The WGSL of a fused step of `v` that runs on the GPU (for explain); undefined for other steps. */
 export function webGpuKernelSource(v: Variant, step: FusedStep): string | undefined {
   if (!gpuVariants.get(v)?.launches.has(step)) return undefined;
-  return wgslOf(step, isReady() ? eagerGpu().runner : defaultWgslLimits);
+  return wgslOf(step, isReady() ? eagerGpu().renderer : defaultWgslLimits);
 }
 
 /** Kernel launches of one WebGPU replay of `v` (a merged kernel launches each of its parts); undefined for other variants. */
@@ -322,7 +322,7 @@ class Run {
     const { version } = t.storage;
     let upload = uploads.get(t.storage);
     if (upload === undefined || upload.version !== version || upload.base.isDisposed) {
-      const gpu = this.gpu.uploadStorage(t.storage.data, t.dtype);
+      const gpu = uploadGpuStorage(t.storage.data, t.dtype);
       upload = { version, base: new Tensor({ data: new ARRAY_OF[t.dtype](0), device: 'webgpu', version: 0, gpu }, [gpu.length], [1], 0, t.dtype) };
       uploads.set(t.storage, upload);
       if (cached) this.keep.push(upload.base);
@@ -360,7 +360,11 @@ class Run {
   runGpuStep(step: FusedStep, launches: readonly GpuLaunch[]): void {
     const outs = this.outputsOf(step, (shape, dtype) => gpuEmpty('jit', shape, dtype));
     const operands = [...outs, ...step.inputs.map((x) => this.onGpu(x))].map(gpuOperand);
-    for (const l of launches) this.gpu.launch(l.key, l.spec, l.operands.map((a) => operands[a]!));
+    for (const l of launches) {
+      const args = l.operands.map((a) => operands[a]!);
+      const kernel = this.gpu.compile(l.key, () => l.spec);
+      this.gpu.run([{ kernel, buffers: args.map((a) => a.data), offsets: args.map((a) => a.offset), scalars: [] }]);
+    }
     step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) this.env[o] = outs[k]; });
   }
 

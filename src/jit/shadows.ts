@@ -8,6 +8,7 @@
  * discarding releases the shadows.
  */
 import { Tensor, type Storage } from '../tensor.js';
+import { allocGpuStorage } from '../device.js';
 
 interface Shadow {
   real: Storage;
@@ -84,8 +85,8 @@ function makeShadow(t: Tensor): Shadow {
   const data = real.data.slice();
   if (real.gpu === undefined) return { real, storage: { data, device: real.device, version: 0 }, holder: undefined };
   const owner = real.gpu.owner;
-  const gpu = owner.allocStorage(real.gpu.length);
-  owner.copyBuffer(real.gpu.buffer, 0, gpu.buffer, 0, real.gpu.length);
+  const gpu = allocGpuStorage(owner, t.dtype, real.gpu.length);
+  owner.copy(real.gpu.buffer, 0, gpu.buffer, 0, real.gpu.length);
   const storage: Storage = { data, device: real.device, version: 0, gpu };
   return { real, storage, holder: new Tensor(storage, [gpu.length], [1], 0, t.dtype) };
 }

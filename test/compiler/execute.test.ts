@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { executePrim, type Operand } from '../../compiler/execute.js';
+import { cpu } from '../../compiler/backends.js';
 import { inferMeta, viewLayout } from '../../compiler/ir/infer.js';
 import { isElementwise, primitiveRules, type Params, type Prim } from '../../compiler/ir/primitives.js';
 import { evaluatePrim, evaluateView, materialize } from '../../compiler/ref/evaluate.js';
@@ -288,7 +289,7 @@ function runCase(prim: Prim, dtype: DType, seed: number, trial = 0): void {
   expect(want.dtype, where).toBe(meta.dtype);
   const out = place(g, meta.shape, meta.dtype, { broadcast: false });
   const before = out.data.slice();
-  executePrim(prim, p, inputs, out);
+  executePrim(cpu, prim, p, inputs, out);
   const got = materialize(out).data;
   const approx = APPROX.has(prim) && meta.dtype === 'float32';
   for (let i = 0; i < want.data.length; i++) {
@@ -400,11 +401,11 @@ describe('errors', () => {
     const x = vec([1, 2, 3], 'float32');
     const index = vec([0, bad, 1], 'int32');
     expect(() => evaluatePrim('gather', { axis: 0 }, [x, index])).toThrow(ValueError);
-    expect(() => executePrim('gather', { axis: 0 }, [x, index], outFor('gather', { axis: 0 }, [x, index]))).toThrow(ValueError);
-    expect(() => executePrim('gather', { axis: 0 }, [x, index], outFor('gather', { axis: 0 }, [x, index]))).toThrow(`index ${bad} is out of range for a dimension of size 3`);
+    expect(() => executePrim(cpu, 'gather', { axis: 0 }, [x, index], outFor('gather', { axis: 0 }, [x, index]))).toThrow(ValueError);
+    expect(() => executePrim(cpu, 'gather', { axis: 0 }, [x, index], outFor('gather', { axis: 0 }, [x, index]))).toThrow(`index ${bad} is out of range for a dimension of size 3`);
     const src = vec([1, 1, 1], 'float32');
     expect(() => evaluatePrim('scatterAdd', { axis: 0 }, [x, index, src])).toThrow(ValueError);
-    expect(() => executePrim('scatterAdd', { axis: 0 }, [x, index, src], outFor('scatterAdd', { axis: 0 }, [x, index, src]))).toThrow(ValueError);
+    expect(() => executePrim(cpu, 'scatterAdd', { axis: 0 }, [x, index, src], outFor('scatterAdd', { axis: 0 }, [x, index, src]))).toThrow(ValueError);
   });
 });
 

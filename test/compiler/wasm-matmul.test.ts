@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { renderJs } from '../../compiler/codegen/js.js';
 import { jsHelpers } from '../../compiler/codegen/js-helpers.js';
 import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
+import { cpu } from '../../compiler/backends.js';
 import type { MatmulSpec } from '../../compiler/kernel.js';
 import { lowerMatmul } from '../../compiler/lower.js';
 import { evaluatePrim, materialize } from '../../compiler/ref/evaluate.js';
@@ -34,10 +35,10 @@ function contiguous(shape: number[]): Operand {
   return { data: new Float32Array(shape.reduce((p, x) => p * x, 1)), dtype: 'float32', shape, strides, offset: 0 };
 }
 
-/** Runs executePrim('matmul') and checks every bit against the reference evaluator. */
+/** Runs executePrim(cpu, 'matmul') and checks every bit against the reference evaluator. */
 function expectReferenceBits(a: Operand, b: Operand, outShape: number[]): Float32Array {
   const out = contiguous(outShape);
-  executePrim('matmul', {}, [a, b], out);
+  executePrim(cpu, 'matmul', {}, [a, b], out);
   const want = evaluatePrim('matmul', {}, [a, b]);
   expect(want.shape).toEqual(outShape);
   expect(Array.from(out.data)).toEqual(Array.from(want.data));
@@ -77,7 +78,7 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
     const [m, n, k] = [37, 29, 700];
     const a = operand(next, [m, k], [k, 1], 0), b = operand(next, [k, n], [n, 1], 0);
     const out = contiguous([m, n]), js = contiguous([m, n]);
-    executePrim('matmul', {}, [a, b], out);
+    executePrim(cpu, 'matmul', {}, [a, b], out);
     const spec = lowerMatmul(a, b, js).build();
     compileCpuKernel(renderJs(spec), jsHelpers)(js.data, a.data, b.data, 0, 0, 0);
     // Float32 accumulation error is at most about k·2^-24 times the sum of |a·b| (here ≤ 4k).
@@ -109,7 +110,7 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
     };
     const kernel = cpuKernel({ key: 'test|epilogue|' + lowered.key, build: () => spec });
     kernel(out.data, a.data, b.data, bias.data, residual.data, 0, 0, 0, 0, 0);
-    executePrim('matmul', {}, [a, b], product);
+    executePrim(cpu, 'matmul', {}, [a, b], product);
     const f = Math.fround;
     const want = Array.from(product.data, (p, i) => f(f(f(p + bias.data[i % n]!) * 0.5) + residual.data[i]!));
     expect(Array.from(out.data)).toEqual(want);
@@ -139,7 +140,7 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
   it('leaves the Wasm memory flat: every call frees what it placed there', () => {
     const next = rng(16);
     const run = (m: number, n: number, k: number) => {
-      executePrim('matmul', {}, [operand(next, [m, k], [k, 1], 0), operand(next, [k, n], [n, 1], 0)], contiguous([m, n]));
+      executePrim(cpu, 'matmul', {}, [operand(next, [m, k], [k, 1], 0), operand(next, [k, n], [n, 1], 0)], contiguous([m, n]));
     };
     for (const [m, n, k] of [[40, 30, 20], [3, 5, 7], [120, 64, 33]]) run(m!, n!, k!);
     const before = wasmHeap().stats();
@@ -154,12 +155,12 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
     const a = operand(next, [m, k], [k, 1], 0), b = operand(next, [k, n], [1, k], 0);
     setNumThreads(1);
     const one = contiguous([m, n]);
-    executePrim('matmul', {}, [a, b], one);
+    executePrim(cpu, 'matmul', {}, [a, b], one);
     setNumThreads(2);
     expect(await threadsReady()).toBe(2);
     expect(availableThreads()).toBe(2);
     const two = contiguous([m, n]);
-    executePrim('matmul', {}, [a, b], two);
+    executePrim(cpu, 'matmul', {}, [a, b], two);
     expect(Array.from(two.data)).toEqual(Array.from(one.data));
     expect(Array.from(two.data)).toEqual(Array.from(evaluatePrim('matmul', {}, [a, b]).data));
     // A product split over threads still has each element's k order: a tensor round trip agrees.

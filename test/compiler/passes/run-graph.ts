@@ -6,6 +6,7 @@
  */
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { executePrim, type Operand } from '../../../compiler/execute.js';
+import { cpu } from '../../../compiler/backends.js';
 import type { EffectParams, Graph, InputSource } from '../../../compiler/ir/graph.js';
 import { viewLayout } from '../../../compiler/ir/infer.js';
 import { isPrim } from '../../../compiler/ir/kinds.js';
@@ -52,7 +53,7 @@ export function dense(dtype: DType, shape: readonly number[], values?: ArrayLike
 /** The elements of `x` in row-major order. */
 export function read(x: Operand): TypedArray {
   const out = dense(x.dtype, x.shape);
-  if (sizeOf(x.shape) > 0) executePrim('copy', {}, [x], out);
+  if (sizeOf(x.shape) > 0) executePrim(cpu, 'copy', {}, [x], out);
   return out.data;
 }
 
@@ -100,7 +101,7 @@ function execute(g: Graph, inputs: Inputs, numbers: readonly number[], grads: Ma
         const target = env[n.inputs[0]!]!;
         let value = env[n.inputs[1]!]!;
         if (value.data === target.data) value = dense(value.dtype, value.shape, read(value));
-        if (sizeOf(target.shape) > 0) executePrim(value.dtype === target.dtype ? 'copy' : 'cast', { dtype: target.dtype }, [value], target);
+        if (sizeOf(target.shape) > 0) executePrim(cpu, value.dtype === target.dtype ? 'copy' : 'cast', { dtype: target.dtype }, [value], target);
         return;
       }
       case 'observe': {
@@ -135,7 +136,7 @@ function execute(g: Graph, inputs: Inputs, numbers: readonly number[], grads: Ma
     }
     const params = prim === 'random' ? { seed: 1234, ...(n.params as object) } : n.params;
     const out = dense(n.dtype, n.shape);
-    executePrim(prim, params as Params<Prim>, args, out);
+    executePrim(cpu, prim, params as Params<Prim>, args, out);
     env[i] = out;
   });
   return env;

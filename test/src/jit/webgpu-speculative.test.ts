@@ -28,7 +28,7 @@ function signed(next: () => number, shape: number[], sign: number): Tensor {
 /** Readbacks (EagerGpu.read) and staging buffers (one per mapped range) used while `fn` runs. */
 async function readbacksOf(fn: () => Promise<unknown>): Promise<{ reads: number; staging: number }> {
   const read = vi.spyOn(eagerGpu(), 'read');
-  const staging = vi.spyOn(eagerGpu().runner.staging, 'acquire');
+  const staging = vi.spyOn(eagerGpu().staging, 'acquire');
   try {
     await fn();
     return { reads: read.mock.calls.length, staging: staging.mock.calls.length };

@@ -1,0 +1,32 @@
+/**
+ * The backends with their renderers: where compiler/codegen meets runtime/. A backend is
+ * constructed with a function that turns a kernel spec into what its device runs, so
+ * runtime/ never imports the compiler.
+ */
+import { CpuBackend, type CpuProgram } from '../runtime/cpu/backend.js';
+import type { GpuContext } from '../runtime/webgpu/device.js';
+import { WebGpuBackend } from '../runtime/webgpu/backend.js';
+import { renderJs } from './codegen/js.js';
+import { jsHelpers } from './codegen/js-helpers.js';
+import { renderWgsl, STATUS_BYTES, throwStatus } from './codegen/wgsl.js';
+import type { KernelSpec } from './kernel.js';
+import { wasmMatmul } from './wasm-matmul.js';
+
+/** A spec as the CPU runs it: float32 matmuls on the Wasm engine's SIMD gemm (eager and jit alike), the rest as generated JS. */
+function renderCpu(spec: KernelSpec): CpuProgram {
+  const wasm = spec.kind === 'matmul' ? wasmMatmul(spec) : undefined;
+  return wasm !== undefined ? { kernel: wasm } : { source: renderJs(spec), helpers: jsHelpers };
+}
+
+/** The CPU backend (JavaScript engine) of every CPU tensor and CPU kernel. */
+export const cpu = new CpuBackend<KernelSpec>(renderCpu);
+
+/** A backend over the device `gpu`, rendering WGSL for its limits and adapter kind. */
+export function webGpuBackend(gpu: GpuContext): WebGpuBackend<KernelSpec> {
+  const fallbackAdapter = gpu.device.adapterInfo?.isFallbackAdapter === true;
+  return new WebGpuBackend<KernelSpec>(gpu, {
+    render: (spec, alignedOffsets) => renderWgsl(spec, gpu.limits, { alignedOffsets, fallbackAdapter }),
+    statusBytes: STATUS_BYTES,
+    throwStatus,
+  });
+}

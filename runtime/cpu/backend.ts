@@ -1,0 +1,91 @@
+/**
+ * The CPU backend of the JavaScript engine: buffers are typed arrays from the CPU allocator,
+ * kernels are JavaScript functions (generated source compiled by ./compile.ts, or a ready
+ * function such as the Wasm SIMD matmul), and a launch runs at once.
+ */
+import type { Backend, Launch } from '../backend.js';
+import type { DType, TypedArray } from '../dtype.js';
+import { cpuAllocator } from './allocator.js';
+import { compileCpuKernel, cpuKernelCount, type CpuKernel } from './compile.js';
+
+/** What a renderer gives the CPU backend for a spec: generated source and its helpers, or a ready kernel. */
+export type CpuProgram = { source: string; helpers: object } | { kernel: CpuKernel };
+
+/** Typed arrays and JavaScript kernels; `render` turns a spec into a program (see CpuProgram). */
+export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
+  readonly device = 'cpu';
+  /** Called with the source of every kernel compiled from now on (for logging and explain). */
+  onCompile: ((source: string) => void) | undefined;
+  private readonly kernels = new Map<string, CpuKernel>();
+
+  constructor(private readonly render: (spec: Spec) => CpuProgram) {}
+
+  alloc(dtype: DType, elements: number): TypedArray {
+    return cpuAllocator().alloc(dtype, elements);
+  }
+
+  /** Typed arrays are garbage-collected: nothing to give back. */
+  free(): void {}
+
+  write(buffer: TypedArray, _dtype: DType, data: TypedArray, offset = 0): void {
+    buffer.set(data, offset);
+  }
+
+  readonly readSync = (buffer: TypedArray, _dtype: DType, offset: number, length: number): TypedArray =>
+    buffer.slice(offset, offset + length);
+
+  read(buffer: TypedArray, dtype: DType, offset: number, length: number): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buffer, dtype, offset, length));
+  }
+
+  copy(src: TypedArray, srcOffset: number, dst: TypedArray, dstOffset: number, length: number): void {
+    dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
+  }
+
+  compile(key: string, spec: () => Spec): CpuKernel {
+    let k = this.kernels.get(key);
+    if (k === undefined) {
+      const program = this.render(spec());
+      if ('kernel' in program) {
+        k = program.kernel;
+      } else {
+        const compiled = cpuKernelCount();
+        k = compileCpuKernel(program.source, program.helpers);
+        // Two specs can render the same text, which ./compile.ts compiles only once.
+        if (cpuKernelCount() > compiled) this.onCompile?.(program.source);
+      }
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  run(launches: readonly Launch<TypedArray, CpuKernel>[]): void {
+    for (let l = 0; l < launches.length; l++) {
+      const { kernel, buffers, offsets, scalars } = launches[l]!;
+      kernel.apply(undefined, cpuArgs(buffers, offsets, scalars));
+    }
+  }
+
+  /** Launches have run by the time `run` returns. */
+  flush(): void {}
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  destroy(): void {
+    this.kernels.clear();
+  }
+}
+
+/** A CPU kernel's arguments: every buffer, then every offset, then the scalars (see Launch). */
+function cpuArgs(buffers: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[]): (TypedArray | number)[] {
+  const n = buffers.length;
+  const argv = new Array<TypedArray | number>(2 * n + scalars.length);
+  for (let i = 0; i < n; i++) {
+    argv[i] = buffers[i]!;
+    argv[n + i] = offsets[i]!;
+  }
+  for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
+  return argv;
+}
