@@ -6,8 +6,7 @@
 import { CpuBackend, type CpuProgram } from '../runtime/cpu/backend.js';
 import type { GpuContext } from '../runtime/webgpu/device.js';
 import { WebGpuBackend } from '../runtime/webgpu/backend.js';
-import { renderJs } from './codegen/js.js';
-import { jsHelpers } from './codegen/js-helpers.js';
+import { jsProgram } from './codegen/js-program.js';
 import { renderWgsl, STATUS_BYTES, throwStatus } from './codegen/wgsl.js';
 import type { KernelSpec } from './kernel.js';
 import { wasmMatmul } from './wasm-matmul.js';
@@ -15,7 +14,7 @@ import { wasmMatmul } from './wasm-matmul.js';
 /** A spec as the CPU runs it: float32 matmuls on the Wasm engine's SIMD gemm (eager and jit alike), the rest as generated JS. */
 function renderCpu(spec: KernelSpec): CpuProgram {
   const wasm = spec.kind === 'matmul' ? wasmMatmul(spec) : undefined;
-  return wasm !== undefined ? { kernel: wasm } : { source: renderJs(spec), helpers: jsHelpers };
+  return wasm !== undefined ? { kernel: wasm } : jsProgram(spec);
 }
 
 /** The CPU backend (JavaScript engine) of every CPU tensor and CPU kernel. */
