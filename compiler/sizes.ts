@@ -2,8 +2,8 @@
  * Symbolic sizes of kernel specs. Every spec kind has a canonical list of its size numbers
  * (shapes, strides, m/n/k, gather and scatter strides and sizes, the random size, integer
  * constants of bodies): its size slots. Specs that differ only in those numbers form a
- * family, keyed by the spec with them erased. The first member of a family renders as a concrete kernel (constant bounds, which
- * V8 and WGSL compilers like); a later member marks symbolic the slots whose numbers differ
+ * family, keyed by the spec with them erased. The first member of a family renders as a
+ * concrete kernel (constant bounds, which V8 and WGSL compilers like); a later member marks symbolic the slots whose numbers differ
  * from the first member's (or from any earlier member's), and renders a size-generic kernel
  * that takes those numbers at launch. Renderers read symbolic slots by name and decide
  * everything that depends on a value (interleaving, remainder loops, zero strides) from the

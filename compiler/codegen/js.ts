@@ -205,7 +205,10 @@ function loopNest(shape: readonly number[], strides: readonly (readonly number[]
     const stepped = args.filter((a) => strides[a]![d] !== 0);
     const here = (a: number) => (strides[a]![d] === 0 ? parent(a) : ptr(d, a));
     const inits = [`${i} = 0`, ...stepped.map((a) => `${ptr(d, a)} = ${parent(a)}`)];
-    const steps = (n: number) => [n === 1 ? `${i}++` : `${i} += ${int(n)}`, ...stepped.map((a) => `${ptr(d, a)} += ${mul(constant(n), stride(a)).text}`)];
+    const steps = (n: number) => [
+      n === 1 ? `${i}++` : `${i} += ${int(n)}`,
+      ...stepped.map((a) => `${ptr(d, a)} += ${mul(constant(n), stride(a)).text}`),
+    ];
     const n = sz(shape, d);
     if (d < last || copies === 1 || n.value < copies) {
       return [`for (let ${inits.join(', ')}; ${i} < ${n.text}; ${steps(1).join(', ')}) {`, ...indent(render(d + 1, here)), '}'];
@@ -359,7 +362,8 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
   const perRow = (rows: Copy[], at: Copy, pass: Extract<RowPass, { saves: unknown }>, tail: (row: Copy, j: number) => string[]): string[] =>
     sideBySide(rows.map((r, j) => {
       const step = (a: number) => mul(constant(j), sz(spec.outerStrides[a]!, lastOuter));
-      const row: Copy = { pos: (a) => offset(at.pos(a), step(a)), position: at.position, sfx: r.sfx, scratch: offset('t', mul(constant(j), innerSize)) };
+      const scratch = offset('t', mul(constant(j), innerSize));
+      const row: Copy = { pos: (a) => offset(at.pos(a), step(a)), position: at.position, sfx: r.sfx, scratch };
       return [...renderBody(pass.body, row), ...pass.saves.map((sv) => `s${int(sv.index)}[${row.scratch}] = v${int(sv.node)}${r.sfx};`), ...tail(row, j)];
     }));
   const groupBody = (rows: Copy[]): string[] => {
@@ -399,9 +403,12 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
   // Scratch rows live as long as the kernel: values are float64 so every dtype fits exactly.
   // With a symbolic row length they grow inside the kernel to the longest row seen.
   const length = mul(innerSize, constant(copies));
-  const scratch = Array.from({ length: spec.scratch }, (_, k) => (length.symbolic ? `let s${k} = new Float64Array(0);` : `const s${k} = new Float64Array(${int(length.value)});`));
-  const grow = length.symbolic ? Array.from({ length: spec.scratch }, (_, k) => `  if (s${k}.length < ${length.text}) s${k} = new Float64Array(${length.text});`) : [];
-  return [`'use strict';`, ...scratch, `return function row(${params(nArgs, scalars)}) {`, ...grow, ...body.map((l) => '  ' + l), '};'].join('\n');
+  const scratch = Array.from({ length: spec.scratch }, (_, k) =>
+    (length.symbolic ? `let s${k} = new Float64Array(0);` : `const s${k} = new Float64Array(${int(length.value)});`));
+  const grow = !length.symbolic ? [] : Array.from({ length: spec.scratch }, (_, k) =>
+    `  if (s${k}.length < ${length.text}) s${k} = new Float64Array(${length.text});`);
+  const head = `return function row(${params(nArgs, scalars)}) {`;
+  return [`'use strict';`, ...scratch, head, ...grow, ...body.map((l) => '  ' + l), '};'].join('\n');
 }
 
 /**
@@ -491,5 +498,6 @@ function renderMatmul(spec: MatmulSpec): string {
 }
 
 function renderRandom(spec: RandomSpec): string {
-  return [`'use strict';`, `return function random(${params(1, 2)}) {`, `  M.fillUniform(b0.subarray(o0, o0 + ${sz(spec, 'size').text}), s0, s1);`, '};'].join('\n');
+  const fill = `  M.fillUniform(b0.subarray(o0, o0 + ${sz(spec, 'size').text}), s0, s1);`;
+  return [`'use strict';`, `return function random(${params(1, 2)}) {`, fill, '};'].join('\n');
 }

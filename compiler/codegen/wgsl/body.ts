@@ -3,7 +3,7 @@ import { type ElementwisePrim, type GpuDType, type UseHelper, renderWgslCast, wg
 import type { Expr } from '../../kernel.js';
 import { renderExprs } from '../expr.js';
 import { InternalError } from '../../../runtime/errors.js';
-import { STATUS_GATHER, gpuDType, int, u32 } from './common.js';
+import { STATUS_GATHER, gpuDType, int, sizeU32 } from './common.js';
 import { Uniforms } from './uniforms.js';
 import { primitiveRules } from '../../ir/primitives.js';
 
@@ -72,9 +72,11 @@ export function renderBody(body: readonly Expr[], types: readonly GpuDType[], ac
       if (types[e.index] !== 'int32') throw new InternalError(`wgsl: gather index node ${e.index} is not int32`);
       const g = `${prefix}g${i}`, ok = `${prefix}ok${i}`;
       pre.push(`let ${g} = ${v(e.index)};`);
-      pre.push(`let ${ok} = ${g} >= 0i && u32(${g}) < ${u32(e.size)};`);
-      pre.push(`if (!${ok}) { k_fail(${STATUS_GATHER}u, ${g}, ${u32(e.size)}); }`);
-      return `b${int(e.arg)}[${access.index(e.arg)} + select(0u, u32(${g}) * ${u32(e.stride)}, ${ok})]`;
+      const size = sizeU32(uniforms.size(e, 'size'));
+      pre.push(`let ${ok} = ${g} >= 0i && u32(${g}) < ${size};`);
+      pre.push(`if (!${ok}) { k_fail(${STATUS_GATHER}u, ${g}, ${size}); }`);
+      const stride = sizeU32(uniforms.size(e, 'stride'));
+      return `b${int(e.arg)}[${access.index(e.arg)} + select(0u, u32(${g}) * ${stride}, ${ok})]`;
     },
     scalar: (e, i) => uniforms.scalar(e.index, types[i]!),
     literal: (e, i) => uniforms.literal(e.value, types[i]!),

@@ -73,25 +73,37 @@ export function linear(id: string, xExtent: number, yUsed: boolean): string {
   return yUsed ? `(${id}.x + ${id}.y * ${u32(xExtent)})` : `${id}.x`;
 }
 
-/** `base + c0 * s0 + ...`, skipping zero strides. */
-export function affine(base: string, coords: readonly string[], strides: readonly number[]): string {
+/**
+ * A size of a kernel: a number rendered as a u32 literal, or a symbolic size with its value
+ * in the member being rendered and the u32 expression (a uniform word) that reads it.
+ */
+export type SizeText = number | { value: number; text: string };
+
+export const sizeValue = (s: SizeText): number => (typeof s === 'number' ? s : s.value);
+export const sizeU32 = (s: SizeText): string => (typeof s === 'number' ? u32(s) : s.text);
+
+/** `base + c0 * s0 + ...`, skipping zero strides (decided by the member's own values: it shows in the text). */
+export function affine(base: string, coords: readonly string[], strides: readonly SizeText[]): string {
   let s = base;
   coords.forEach((c, d) => {
     const st = strides[d]!;
-    if (st === 0) return;
-    s += st === 1 ? ` + ${c}` : ` + ${c} * ${u32(st)}`;
+    if (sizeValue(st) === 0) return;
+    s += sizeValue(st) === 1 && typeof st === 'number' ? ` + ${c}` : ` + ${c} * ${sizeU32(st)}`;
   });
   return s;
 }
 
 /** Lines naming the coordinates `${prefix}0..` of linear index `lin` over `shape` (row-major). */
-export function coordinates(shape: readonly number[], lin: string, prefix: string): { lines: string[]; names: string[] } {
+export function coordinates(
+  shape: readonly SizeText[], lin: string, prefix: string,
+): { lines: string[]; names: string[] } {
   const names = shape.map((_, d) => `${prefix}${d}`);
   const lines: string[] = [];
   let rest = lin;
   for (let d = shape.length - 1; d > 0; d--) {
     // Over a size-0 shape no invocation gets here, but WGSL rejects `% 0u` outright.
-    const size = u32(Math.max(shape[d]!, 1));
+    const dim = shape[d]!;
+    const size = typeof dim === 'number' ? u32(Math.max(dim, 1)) : `max(${dim.text}, 1u)`;
     lines.push(`let ${prefix}${d} = ${rest} % ${size};`);
     lines.push(`let ${prefix}r${d} = ${rest} / ${size};`);
     rest = `${prefix}r${d}`;

@@ -2,15 +2,23 @@
 import { type BodyAccess, nodeTypes, renderBody } from './body.js';
 import {
   DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost,
-  product, u32,
+  product, sizeU32, u32, type SizeText,
 } from './common.js';
+import { concreteSizes, type SymbolicSizes } from '../../sizes.js';
 import { HelperSet, wgslType } from '../wgsl-prims.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { MapSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslBinding, WgslKernel, WgslLimits, WgslOptions } from './types.js';
 
-export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
+/**
+ * A map kernel. Sizes that `sizes` marks symbolic are read from uniform words, and so are
+ * the numbers derived from them (the invocation count, a vec4 row's length); decisions
+ * that depend on a value (vec4 access, zero strides, a 2-D grid) use the member's own.
+ */
+export function renderMap(
+  spec: MapSpec, limits: WgslLimits, options: WgslOptions, sizes: SymbolicSizes = concreteSizes(spec),
+): WgslKernel {
   const nArgs = spec.dtypes.length;
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
   const types = nodeTypes(spec.body, argTypes);
@@ -46,16 +54,26 @@ export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOption
   const workgroups = grid(Math.ceil(invocations / wg), limits);
   const yUsed = workgroups[1] > 1;
 
-  const uniforms = new Uniforms(nArgs);
+  const uniforms = new Uniforms(nArgs, sizes);
   const helpers = new HelperSet();
-  const iterShape = vectorize ? [...shape.slice(0, last), shape[last]! / 4] : shape;
+  const symbolicShape = shape.some((_, d) => uniforms.isSymbolic(shape, d));
+  const dims: SizeText[] = shape.map((_, d) => uniforms.size(shape, d));
+  const vecLength = uniforms.derived('Dvec', shape[last]! / 4, uniforms.isSymbolic(shape, last));
+  const iterShape = vectorize ? [...dims.slice(0, last), vecLength] : dims;
   const { lines: coordLines, names } = coordinates(iterShape, 'gid', 'c');
-  const main: string[] = [`let gid = ${linear('gid3', workgroups[0] * wg, yUsed)};`, `if (gid >= ${u32(invocations)}) {`, `  return;`, `}`, ...coordLines];
+  const count = sizeU32(uniforms.derived('Dcount', invocations, symbolicShape));
+  const gidLine = yUsed && symbolicShape
+    ? `let gid = gid3.x + gid3.y * ${sizeU32(uniforms.derived('Dxextent', workgroups[0] * wg, true))};`
+    : `let gid = ${linear('gid3', workgroups[0] * wg, yUsed)};`;
+  const main: string[] = [gidLine, `if (gid >= ${count}) {`, `  return;`, `}`, ...coordLines];
 
   // Each arg's index at this invocation: a vec4 index for vec4 args, an element index otherwise.
   for (let a = 0; a < nArgs; a++) {
     const base = vectorize && vecArg(a) ? `(${uniforms.offset(a)} >> 2u)` : uniforms.offset(a);
-    const strides = vectorize && vecArg(a) ? spec.strides[a]!.map((s, d) => (d === last ? 1 : s / 4)) : spec.strides[a]!;
+    const own = spec.strides[a]!;
+    const strides = vectorize && vecArg(a)
+      ? own.map((s, d): SizeText => (d === last ? 1 : uniforms.derived(`Dv${a}_${d}`, s / 4, uniforms.isSymbolic(own, d))))
+      : own.map((_, d) => uniforms.size(own, d));
     main.push(`let p${a} = ${affine(base, names, strides)};`);
   }
 
@@ -69,12 +87,13 @@ export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOption
         lines.push(vectorize ? `r${st.arg}[j] = ${v};` : `b${int(st.arg)}[${access.index(st.arg)}] = ${v};`);
         continue;
       }
-      const { index, stride, size, accumulate } = st.scatter;
+      const { index, accumulate } = st.scatter;
+      const size = uniforms.size(st.scatter, 'size'), stride = uniforms.size(st.scatter, 'stride');
       if (types[index] !== 'int32') throw new InternalError(`wgsl: scatter index node ${index} is not int32`);
       const t = `t${int(st.node)}_${int(st.arg)}`;
       lines.push(`let ${t} = v${int(index)};`);
-      lines.push(`if (${t} < 0i || u32(${t}) >= ${u32(size)}) {`, `  k_fail(${STATUS_SCATTER}u, ${t}, ${u32(size)});`, `} else {`);
-      const target = `${access.index(st.arg)} + u32(${t}) * ${u32(stride)}`;
+      lines.push(`if (${t} < 0i || u32(${t}) >= ${sizeU32(size)}) {`, `  k_fail(${STATUS_SCATTER}u, ${t}, ${sizeU32(size)});`, `} else {`);
+      const target = `${access.index(st.arg)} + u32(${t}) * ${sizeU32(stride)}`;
       if (!accumulate) lines.push(`  b${int(st.arg)}[${target}] = ${v};`);
       else if (argTypes[st.arg] === 'int32') lines.push(`  atomicAdd(&b${int(st.arg)}[${target}], ${v});`);
       else {

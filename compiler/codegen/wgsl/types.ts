@@ -1,5 +1,6 @@
 /** The shapes the WGSL renderer shares with its callers: device limits, options, bindings, launches. */
 import type { GpuDType } from '../wgsl-prims.js';
+import type { SymbolicSizes } from '../../sizes.js';
 
 /** The device limits the renderer sizes workgroups and dispatches by (a subset of GPUSupportedLimits). */
 export interface WgslLimits {
@@ -38,6 +39,11 @@ export interface WgslOptions {
    * default 256: fewer, larger workgroups cost less to schedule, measured 2x on lavapipe).
    */
   workgroupSize?: number;
+  /**
+   * Size slots of a map spec read from uniform words (see compiler/sizes.ts); other kinds
+   * render every size as a constant.
+   */
+  sizes?: SymbolicSizes;
 }
 
 /** What one binding of a kernel holds. */

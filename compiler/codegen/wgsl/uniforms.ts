@@ -1,18 +1,47 @@
 /** The uniform block of a kernel: arg offsets, scalar arguments and recorded constants, packed per launch. */
 import { type GpuDType, wgslType } from '../wgsl-prims.js';
 import { InternalError } from '../../../runtime/errors.js';
-import { int } from './common.js';
+import { int, type SizeText } from './common.js';
 import { refCast } from '../../ir/primitives.js';
+import { concreteSizes, type SymbolicSizes } from '../../sizes.js';
+
+const concrete = concreteSizes({ kind: 'random', size: 0 });
+
+/** A uniform word: a scalar argument, a recorded constant, or (raw) a symbolic size. */
+interface Slot {
+  slot: number;
+  index: number;
+  dtype: GpuDType;
+  value?: number;
+  raw?: true;
+}
 
 /**
  * The uniform slots of one kernel: arg offsets first, then one slot per (scalar, dtype) used
  * and per recorded constant. Constants travel as uniforms rather than literals because the
  * shader compiler folds arithmetic with known constants (x * 0 → 0, wrong for Inf and NaN).
+ * Symbolic sizes (see compiler/sizes.ts) travel the same way, as raw u32 words.
  */
 export class Uniforms {
-  private readonly scalarSlots = new Map<string, { slot: number; index: number; dtype: GpuDType; value?: number }>();
+  private readonly scalarSlots = new Map<string, Slot>();
   private extra = 0;
-  constructor(readonly nOffsets: number) {}
+  constructor(readonly nOffsets: number, private readonly sizes: SymbolicSizes = concrete) {}
+
+  /** Whether `owner[key]` of the spec is a symbolic size. */
+  isSymbolic(owner: object, key: string | number): boolean {
+    return this.sizes.nameOf(owner, key) !== undefined;
+  }
+  /** `owner[key]` of the spec: a number, or its uniform word when it is a symbolic size. */
+  size(owner: object, key: string | number): SizeText {
+    const value = (owner as Record<string | number, number>)[key]!;
+    const name = this.sizes.nameOf(owner, key);
+    if (name === undefined) return value;
+    return { value, text: this.#slot(name, { index: -1, dtype: 'int32', value, raw: true }) };
+  }
+  /** A number computed from sizes (`name` says which): a uniform word when any of them is symbolic. */
+  derived(name: string, value: number, symbolic: boolean): SizeText {
+    return symbolic ? { value, text: this.#slot(name, { index: -1, dtype: 'int32', value, raw: true }) } : value;
+  }
 
   /** The u32 expression of uniform word `slot`. */
   static word(slot: number): string {
@@ -30,7 +59,7 @@ export class Uniforms {
     if (typeof value !== 'number') throw new InternalError(`wgsl: literal ${String(value)} is not a number`);
     return this.#slot(`L${Object.is(value, -0) ? '-0' : value}|${dtype}`, { index: -1, dtype, value });
   }
-  #slot(key: string, entry: { index: number; dtype: GpuDType; value?: number }): string {
+  #slot(key: string, entry: Omit<Slot, 'slot'>): string {
     let s = this.scalarSlots.get(key);
     if (s === undefined) {
       if (this.extra > 0) throw new InternalError('wgsl: scalar slots must be taken before raw words are reserved');
@@ -38,6 +67,7 @@ export class Uniforms {
       this.scalarSlots.set(key, s);
     }
     const w = Uniforms.word(s.slot);
+    if (entry.raw) return w;
     return entry.dtype === 'float32' ? `bitcast<f32>(${w})` : wgslType(entry.dtype) === 'i32' ? `bitcast<i32>(${w})` : w;
   }
   /** Reserves `n` raw words after the scalars (random's key and counter words). */
@@ -64,7 +94,12 @@ export class Uniforms {
     if (this.scalarSlots.size > 0) {
       const f32 = new Float32Array(words.buffer);
       const i32 = new Int32Array(words.buffer);
-      for (const { slot, index, dtype, value } of this.scalarSlots.values()) {
+      for (const { slot, index, dtype, value, raw } of this.scalarSlots.values()) {
+        // A size word: negative strides wrap to two's complement, as u32 literals do.
+        if (raw) {
+          words[slot] = value! >>> 0;
+          continue;
+        }
         const x = value ?? scalars[index];
         if (typeof x !== 'number') throw new InternalError(`wgsl: scalar ${index} is missing`);
         const v = refCast(x, dtype);
