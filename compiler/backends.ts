@@ -12,7 +12,7 @@ import type { KernelSpec } from './kernel.js';
 import { SizeFamilies } from './sizes.js';
 import { wasmMatmul } from './wasm-matmul.js';
 
-/** A spec as the CPU runs it: float32 matmuls on the Wasm engine's SIMD gemm (eager and jit alike), the rest as generated JS. */
+/** A spec as the CPU runs it: float32 matmuls on the Wasm engine's SIMD gemm (eager and jit alike), the rest as JS. */
 function renderCpu(spec: KernelSpec): CpuProgram {
   const wasm = spec.kind === 'matmul' ? wasmMatmul(spec) : undefined;
   return wasm !== undefined ? { kernel: wasm } : jsProgram(spec);

@@ -3,7 +3,7 @@
  * lower.ts functions as the JIT's groups and launched on whichever backend holds its
  * operands. The per-primitive dispatch exists here only.
  */
-import type { Backend } from '../runtime/backend.js';
+import type { Backend, KernelArg } from '../runtime/backend.js';
 import type { TypedArray } from '../runtime/dtype.js';
 import type { CpuKernel } from '../runtime/cpu/compile.js';
 import { renderJs } from './codegen/js.js';
@@ -33,20 +33,15 @@ export function cpuSource(lowered: Lowered): string {
 }
 
 /** A kernel argument: a backend buffer (a typed array on the CPU) and how the value's elements sit in it. */
-export interface Operand<B = TypedArray> extends Layout {
-  data: B;
-}
+export interface Operand<B = TypedArray> extends Layout, KernelArg<B> {}
 
-/** Launches `lowered` on `backend` with every arg's buffer and offset, and the scalars. */
-function run<B, K>(backend: Backend<B, K, KernelSpec>, lowered: Lowered, args: readonly Operand<B>[], scalars: readonly number[] = []): void {
-  const n = args.length;
-  const buffers = new Array<B>(n);
-  const offsets = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    buffers[i] = args[i]!.data;
-    offsets[i] = args[i]!.offset;
-  }
-  backend.run([{ kernel: backend.compile(lowered.key, lowered.build), buffers, offsets, scalars }]);
+const NO_SCALARS: readonly number[] = [];
+
+/** Launches `lowered` on `backend` with `args` (buffers and offsets) and the scalars. */
+function run<B, K>(
+  backend: Backend<B, K, KernelSpec>, lowered: Lowered, args: readonly Operand<B>[], scalars = NO_SCALARS,
+): void {
+  backend.run([{ kernel: backend.compile(lowered.key, lowered.build), args, scalars }]);
 }
 
 /** Where `out` sits inside a larger region starting `starts` elements in along each dim. */
@@ -71,7 +66,8 @@ export function executePrim<P extends Prim, B, K>(
   if (ROW_MAJOR_OUT.has(rule.kind) && !isContiguous(out.shape, out.strides)) {
     // These kernels write their output row-major, so a strided destination gets a copy.
     const data = backend.alloc(out.dtype, sizeOf(out.shape));
-    const dense: Operand<B> = { data, dtype: out.dtype, shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 };
+    const strides = contiguousStrides(out.shape);
+    const dense: Operand<B> = { data, dtype: out.dtype, shape: out.shape, strides, offset: 0 };
     executePrim(backend, prim, params, inputs, dense);
     run(backend, lowerElementwise('copy', [dense], out), [out, dense]);
     // Launches run in recording order, so the buffer may be reused by anything recorded later.

@@ -10,6 +10,12 @@
  */
 import type { DType, TypedArray } from './dtype.js';
 
+/** A kernel argument: a buffer and the element offset at which the kernel's view of it starts. */
+export interface KernelArg<Buffer> {
+  data: Buffer;
+  offset: number;
+}
+
 /**
  * One kernel launch: the kernel calling convention, written down once. A kernel receives
  * every arg's buffer, then every arg's element offset, then the scalar arguments (random
@@ -17,9 +23,7 @@ import type { DType, TypedArray } from './dtype.js';
  */
 export interface Launch<Buffer, Kernel> {
   kernel: Kernel;
-  buffers: readonly Buffer[];
-  /** Element offset of each arg within its buffer, in arg order. */
-  offsets: readonly number[];
+  args: readonly KernelArg<Buffer>[];
   scalars: readonly number[];
 }
 

@@ -20,7 +20,8 @@ export interface TestBackend {
 
 /** Every backend available here, CPU first. */
 export async function testBackends(suite: string): Promise<TestBackend[]> {
-  const list: TestBackend[] = [{ name: 'cpu', backend: cpu, dtypes: ['bool', 'uint8', 'int32', 'float32', 'float64'], release: () => {} }];
+  const all: DType[] = ['bool', 'uint8', 'int32', 'float32', 'float64'];
+  const list: TestBackend[] = [{ name: 'cpu', backend: cpu, dtypes: all, release: () => {} }];
   const gpu = await gpuForTests(suite);
   if (gpu !== undefined) {
     const backend = webGpuBackend(gpu);

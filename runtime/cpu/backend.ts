@@ -3,7 +3,7 @@
  * kernels are JavaScript functions (generated source compiled by ./compile.ts, or a ready
  * function such as the Wasm SIMD matmul), and a launch runs at once.
  */
-import type { Backend, Launch } from '../backend.js';
+import type { Backend, KernelArg, Launch } from '../backend.js';
 import type { DType, TypedArray } from '../dtype.js';
 import { cpuAllocator } from './allocator.js';
 import { compileCpuKernel, cpuKernelCount, type CpuKernel } from './compile.js';
@@ -72,8 +72,8 @@ export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
 
   run(launches: readonly Launch<TypedArray, CpuKernel>[]): void {
     for (let l = 0; l < launches.length; l++) {
-      const { kernel, buffers, offsets, scalars } = launches[l]!;
-      kernel.apply(undefined, cpuArgs(buffers, offsets, scalars));
+      const { kernel, args, scalars } = launches[l]!;
+      kernel.apply(undefined, cpuArgs(args, scalars));
     }
   }
 
@@ -90,12 +90,12 @@ export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
 }
 
 /** A CPU kernel's arguments: every buffer, then every offset, then the scalars (see Launch). */
-function cpuArgs(buffers: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[]): (TypedArray | number)[] {
-  const n = buffers.length;
+function cpuArgs(args: readonly KernelArg<TypedArray>[], scalars: readonly number[]): (TypedArray | number)[] {
+  const n = args.length;
   const argv = new Array<TypedArray | number>(2 * n + scalars.length);
   for (let i = 0; i < n; i++) {
-    argv[i] = buffers[i]!;
-    argv[n + i] = offsets[i]!;
+    argv[i] = args[i]!.data;
+    argv[n + i] = args[i]!.offset;
   }
   for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
   return argv;

@@ -28,11 +28,17 @@ export interface WebGpuBuffer {
   readonly length: number;
 }
 
+/** One launch of a shader: workgroup counts and the uniform words (offsets, then scalars). */
+export interface GpuDispatch {
+  workgroups: readonly [number, number, number];
+  uniforms: Uint32Array;
+}
+
 /** A rendered shader: its text, its bindings, and the launch for given offsets and scalars. */
 export interface GpuProgram {
   code: string;
   bindings: readonly GpuBinding[];
-  dispatch(offsets: readonly number[], scalars: readonly number[]): { workgroups: readonly [number, number, number]; uniforms: Uint32Array };
+  dispatch(offsets: readonly number[], scalars: readonly number[]): GpuDispatch;
 }
 
 /** How specs become shaders on this device, and what a status buffer means. */
@@ -82,7 +88,8 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
 
   constructor(readonly gpu: GpuContext, readonly renderer: GpuRenderer<Spec>) {
     const device = gpu.device;
-    this.storage = new BufferPool(device, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, 'kiln storage');
+    const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+    this.storage = new BufferPool(device, storage, 'kiln storage');
     this.uniforms = new BufferPool(device, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'kiln uniforms');
     this.staging = new BufferPool(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'kiln readback');
     this.pipelines = new PipelineCache(device);
@@ -111,11 +118,12 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
       this.gpu.device.queue.writeBuffer(buffer.raw, offset * 4, words.buffer, words.byteOffset, words.byteLength);
       return;
     }
-    const staging = this.gpu.device.createBuffer({ size: words.byteLength, usage: BufferUsage.COPY_SRC, mappedAtCreation: true });
+    const size = words.byteLength;
+    const staging = this.gpu.device.createBuffer({ size, usage: BufferUsage.COPY_SRC, mappedAtCreation: true });
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
     staging.unmap();
     this.staged.push(staging);
-    this.batch.copy(staging, 0, buffer.raw, offset * 4, words.byteLength);
+    this.batch.copy(staging, 0, buffer.raw, offset * 4, size);
   }
 
   copy(src: WebGpuBuffer, srcOffset: number, dst: WebGpuBuffer, dstOffset: number, length: number): void {
@@ -143,7 +151,8 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     const bytes = this.renderer.statusBytes;
     let got: ArrayBuffer[];
     try {
-      got = await readBuffers(this.gpu.device, this.staging, [...reads, ...statuses.map((s) => ({ buffer: s.raw, bytes }))]);
+      const all = [...reads, ...statuses.map((s) => ({ buffer: s.raw, bytes }))];
+      got = await readBuffers(this.gpu.device, this.staging, all);
     } finally {
       for (const s of statuses) this.free(s);
     }
@@ -165,7 +174,8 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     let c = kernel.variants[slot];
     if (c === undefined) {
       const program = this.renderer.render(kernel.spec, aligned);
-      c = kernel.variants[slot] = { program, pipeline: this.pipelines.getNow(program.code, bindingTypes(program.bindings)) };
+      const pipeline = this.pipelines.getNow(program.code, bindingTypes(program.bindings));
+      c = kernel.variants[slot] = { program, pipeline };
     }
     return c;
   }
@@ -174,7 +184,8 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     for (const l of launches) this.record(l);
   }
 
-  private record({ kernel, buffers, offsets, scalars }: Launch<WebGpuBuffer, WebGpuKernel<Spec>>): void {
+  private record({ kernel, args, scalars }: Launch<WebGpuBuffer, WebGpuKernel<Spec>>): void {
+    const offsets = args.map((a) => a.offset);
     const { program, pipeline } = this.compiled(kernel, offsets.every((o) => o % 4 === 0));
     const { workgroups, uniforms } = program.dispatch(offsets, scalars);
     const resources = bindAll<BufferRange | Uint32Array>(program.bindings, {
@@ -187,9 +198,9 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
         return { buffer: status.raw, size: this.renderer.statusBytes };
       },
       storage: (a) => {
-        const arg = buffers[a];
+        const arg = args[a];
         if (arg === undefined) throw new InternalError(`webgpu: arg ${a} is missing`);
-        return argRange(arg.raw, arg.length);
+        return argRange(arg.data.raw, arg.data.length);
       },
     });
     this.batch.dispatch({ pipeline, resources, workgroups });

@@ -19,13 +19,15 @@ export function bindingTypes(bindings: readonly GpuBinding[]): BindingType[] {
   });
 }
 
-/** The range bound for an arg of `length` elements: whole 16-byte units (vec4 arrays need them), never less than one. */
+/** The range bound for an arg of `length` elements: whole 16-byte units (vec4 arrays need them), at least one. */
 export function argRange(buffer: GPUBuffer, length: number): BufferRange {
   return { buffer, size: Math.min(buffer.size, Math.max(16, Math.ceil((length * 4) / 16) * 16)) };
 }
 
 /** Binds each of `bindings` through `bind`, one case per kind, checked exhaustively. */
-export function bindAll<R>(bindings: readonly GpuBinding[], bind: { uniform(): R; status(): R; storage(arg: number): R }): R[] {
+export function bindAll<R>(
+  bindings: readonly GpuBinding[], bind: { uniform(): R; status(): R; storage(arg: number): R },
+): R[] {
   return bindings.map((b) => {
     switch (b.kind) {
       case 'uniform': return bind.uniform();

@@ -361,9 +361,8 @@ class Run {
     const outs = this.outputsOf(step, (shape, dtype) => gpuEmpty('jit', shape, dtype));
     const operands = [...outs, ...step.inputs.map((x) => this.onGpu(x))].map(gpuOperand);
     for (const l of launches) {
-      const args = l.operands.map((a) => operands[a]!);
       const kernel = this.gpu.compile(l.key, () => l.spec);
-      this.gpu.run([{ kernel, buffers: args.map((a) => a.data), offsets: args.map((a) => a.offset), scalars: [] }]);
+      this.gpu.run([{ kernel, args: l.operands.map((a) => operands[a]!), scalars: [] }]);
     }
     step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) this.env[o] = outs[k]; });
   }

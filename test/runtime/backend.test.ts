@@ -33,7 +33,8 @@ describe.each(backends)('$name backend', ({ backend, dtypes }) => {
     const got = await backend.read(buf, dtype, 3, values.length);
     expect(got).toBeInstanceOf(ARRAY_OF[dtype]);
     expect(Array.from(got)).toEqual(Array.from(values));
-    if (backend.readSync !== undefined) expect(Array.from(backend.readSync(buf, dtype, 4, 2))).toEqual(Array.from(values.subarray(1, 3)));
+    const sync = backend.readSync?.(buf, dtype, 4, 2);
+    if (sync !== undefined) expect(Array.from(sync)).toEqual(Array.from(values.subarray(1, 3)));
     backend.free(buf);
   });
 
@@ -41,13 +42,14 @@ describe.each(backends)('$name backend', ({ backend, dtypes }) => {
     const out = backend.alloc('float32', 8);
     backend.write(out, 'float32', new Float32Array(8));
     const fill = lowerFill(vec('float32', 3));
-    backend.run([{ kernel: backend.compile(fill.key, fill.build), buffers: [out], offsets: [2], scalars: [7.5] }]);
+    backend.run([{ kernel: backend.compile(fill.key, fill.build), args: [{ data: out, offset: 2 }], scalars: [7.5] }]);
     const a = backend.alloc('float32', 6);
     const b = backend.alloc('float32', 6);
     backend.write(a, 'float32', Float32Array.of(9, 9, 1, 2, 3, 9));
     backend.write(b, 'float32', Float32Array.of(9, 10, 20, 30, 9, 9));
     const add = lowerElementwise('add', [vec('float32', 3, 2), vec('float32', 3, 1)], vec('float32', 3, 5));
-    backend.run([{ kernel: backend.compile(add.key, add.build), buffers: [out, a, b], offsets: [5, 2, 1], scalars: [] }]);
+    const args = [{ data: out, offset: 5 }, { data: a, offset: 2 }, { data: b, offset: 1 }];
+    backend.run([{ kernel: backend.compile(add.key, add.build), args, scalars: [] }]);
     expect(Array.from(await backend.read(out, 'float32', 0, 8))).toEqual([0, 0, 7.5, 7.5, 7.5, 11, 22, 33]);
     for (const x of [out, a, b]) backend.free(x);
   });
@@ -62,8 +64,8 @@ describe.each(backends)('$name backend', ({ backend, dtypes }) => {
     const kernel = backend.compile(neg.key, neg.build);
     // y = -x and z = -y in one batch: the second launch sees the first one's stores.
     backend.run([
-      { kernel, buffers: [y, x], offsets: [0, 0], scalars: [] },
-      { kernel, buffers: [z, y], offsets: [0, 0], scalars: [] },
+      { kernel, args: [{ data: y, offset: 0 }, { data: x, offset: 0 }], scalars: [] },
+      { kernel, args: [{ data: z, offset: 0 }, { data: y, offset: 0 }], scalars: [] },
     ]);
     // Written while the launches above may still be pending: they must read x's old elements.
     backend.write(x, 'int32', Int32Array.of(50, 60, 70, 80));
@@ -82,7 +84,8 @@ describe.each(backends)('$name backend', ({ backend, dtypes }) => {
     backend.write(table, 'float32', Float32Array.of(1, 2, 3));
     backend.write(index, 'int32', Int32Array.of(0, 5));
     const gather = lowerGather(vec('float32', 3), vec('int32', 2), 0, vec('float32', 2));
-    const launch = () => backend.run([{ kernel: backend.compile(gather.key, gather.build), buffers: [out, index, table], offsets: [0, 0, 0], scalars: [] }]);
+    const args = [out, index, table].map((data) => ({ data, offset: 0 }));
+    const launch = () => backend.run([{ kernel: backend.compile(gather.key, gather.build), args, scalars: [] }]);
     await expect((async () => { launch(); await backend.sync(); })()).rejects.toThrow(ValueError);
     for (const b of [table, index, out]) backend.free(b);
   });
