@@ -54,11 +54,11 @@ describe('symbolic sizes in WGSL', () => {
       backend.write(bufs[1]!, 'float32', x);
       backend.write(bufs[2]!, 'float32', y);
       const kernel = backend.compile(specKey(spec), () => spec);
-      backend.run([{ kernel, buffers: bufs, offsets: [0, 0, 0], scalars: [] }]);
+      backend.run([{ kernel, args: bufs.map((data) => ({ data, offset: 0 })), scalars: [] }]);
       const got = await backend.read(bufs[0]!, 'float32', 0, n * m);
       const want = new Float32Array(n * m);
       const reference = cpu.compile(specKey(spec), () => spec);
-      cpu.run([{ kernel: reference, buffers: [want, x, y], offsets: [0, 0, 0], scalars: [] }]);
+      cpu.run([{ kernel: reference, args: [want, x, y].map((data) => ({ data, offset: 0 })), scalars: [] }]);
       expect(Array.from(got), `${n}x${m}`).toEqual(Array.from(want));
       for (const b of bufs) backend.free(b);
     };

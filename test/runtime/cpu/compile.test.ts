@@ -15,7 +15,7 @@ import { cpuKernelCount } from '../../../runtime/cpu/compile.js';
 /** Compiles `spec` on the CPU backend (cached under its own key) and runs it on float64 buffers. */
 function run(spec: KernelSpec, buffers: Float64Array[] | Int32Array[]): void {
   const kernel = cpu.compile(specKey(spec), () => spec);
-  cpu.run([{ kernel, buffers, offsets: buffers.map(() => 0), scalars: [] }]);
+  cpu.run([{ kernel, args: buffers.map((data) => ({ data, offset: 0 })), scalars: [] }]);
 }
 
 /** out[i] = x[i] * `scale` + i for i < n, then out[n] = `tail` (an integer constant of the body). */
