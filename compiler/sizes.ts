@@ -163,8 +163,8 @@ export class SymbolicSizes {
   }
 }
 
-/** No symbolic slots: every size renders as a constant. */
-export const concreteSizes = (spec: KernelSpec): SymbolicSizes => new SymbolicSizes(spec, []);
+/** No symbolic slots: every size of any spec renders as a constant. */
+export const noSymbolicSizes = new SymbolicSizes({ kind: 'random', size: 0 }, []);
 
 /** First member's size numbers and the slots any member has differed in so far. */
 interface Family {
@@ -183,12 +183,12 @@ export class SizeFamilies {
   /** The symbolic slots `spec` renders with: none for a family's first member. */
   sizesOf(spec: KernelSpec): SymbolicSizes {
     const values = sizeValues(spec);
-    if (values.length === 0) return concreteSizes(spec);
+    if (values.length === 0) return noSymbolicSizes;
     const key = familyKey(spec);
     const family = this.families.get(key);
     if (family === undefined) {
       this.families.set(key, { first: values, symbolic: values.map(() => false) });
-      return concreteSizes(spec);
+      return noSymbolicSizes;
     }
     values.forEach((v, i) => {
       if (v !== family.first[i]) family.symbolic[i] = true;

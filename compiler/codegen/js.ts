@@ -10,7 +10,7 @@ import { InternalError } from '../../runtime/errors.js';
 import { isInteger } from '../../runtime/dtype.js';
 import { isElementwise, primitiveRules, renderCast, type Prim } from '../ir/primitives.js';
 import { renderExprs } from './expr.js';
-import { concreteSizes, type SymbolicSizes } from '../sizes.js';
+import { noSymbolicSizes, type SymbolicSizes } from '../sizes.js';
 import { constant, floorTo, mul, product, sizeAt, type Size } from './size-expr.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 
@@ -21,7 +21,7 @@ import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, Redu
  * symbolic become the kernel's leading parameters (`sizes.names`, bound to
  * `sizes.values` at launch); the others are constants of the text.
  */
-export function renderJs(spec: KernelSpec, interleave = true, sizes: SymbolicSizes = concreteSizes(spec)): string {
+export function renderJs(spec: KernelSpec, interleave = true, sizes: SymbolicSizes = noSymbolicSizes): string {
   // The renderers below are synchronous and never re-enter renderJs: one table is active at a time.
   active = sizes;
   try {
@@ -34,13 +34,12 @@ export function renderJs(spec: KernelSpec, interleave = true, sizes: SymbolicSiz
       case 'multi': return renderMulti(spec);
     }
   } finally {
-    active = none;
+    active = noSymbolicSizes;
   }
 }
 
-const none = concreteSizes({ kind: 'random', size: 0 });
 /** The symbolic size slots of the spec being rendered. */
-let active: SymbolicSizes = none;
+let active: SymbolicSizes = noSymbolicSizes;
 
 /** `owner[key]`, a size number of the spec being rendered, as source. */
 const sz = (owner: object, key: string | number): Size => sizeAt(active, owner, key);

@@ -4,7 +4,7 @@ import {
   DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost,
   product, sizeU32, u32, type SizeText,
 } from './common.js';
-import { concreteSizes, type SymbolicSizes } from '../../sizes.js';
+import { noSymbolicSizes, type SymbolicSizes } from '../../sizes.js';
 import { HelperSet, wgslType } from '../wgsl-prims.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { MapSpec } from '../../kernel.js';
@@ -17,7 +17,7 @@ import type { WgslBinding, WgslKernel, WgslLimits, WgslOptions } from './types.j
  * that depend on a value (vec4 access, zero strides, a 2-D grid) use the member's own.
  */
 export function renderMap(
-  spec: MapSpec, limits: WgslLimits, options: WgslOptions, sizes: SymbolicSizes = concreteSizes(spec),
+  spec: MapSpec, limits: WgslLimits, options: WgslOptions, sizes: SymbolicSizes = noSymbolicSizes,
 ): WgslKernel {
   const nArgs = spec.dtypes.length;
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));

@@ -3,9 +3,7 @@ import { type GpuDType, wgslType } from '../wgsl-prims.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { int, type SizeText } from './common.js';
 import { refCast } from '../../ir/primitives.js';
-import { concreteSizes, type SymbolicSizes } from '../../sizes.js';
-
-const concrete = concreteSizes({ kind: 'random', size: 0 });
+import { noSymbolicSizes, type SymbolicSizes } from '../../sizes.js';
 
 /** A uniform word: a scalar argument, a recorded constant, or (raw) a symbolic size. */
 interface Slot {
@@ -25,7 +23,7 @@ interface Slot {
 export class Uniforms {
   private readonly scalarSlots = new Map<string, Slot>();
   private extra = 0;
-  constructor(readonly nOffsets: number, private readonly sizes: SymbolicSizes = concrete) {}
+  constructor(readonly nOffsets: number, private readonly sizes: SymbolicSizes = noSymbolicSizes) {}
 
   /** Whether `owner[key]` of the spec is a symbolic size. */
   isSymbolic(owner: object, key: string | number): boolean {
