@@ -218,9 +218,15 @@ async function nodeSpawner(): Promise<(init: WorkerInit) => Poster> {
 /** Starts a module Web Worker running web-worker.ts and sends it what it works on. */
 function webWorker(init: WorkerInit): Poster {
   // Spelled out as bundlers look for it (`new Worker(new URL(…, import.meta.url), { type: 'module' })`),
-  // so Vite, Rollup and webpack emit the worker; without a bundler the URL finds web-worker.js beside this file.
+  // so Vite and webpack emit the worker; without a bundler the URL finds web-worker.js beside this file.
   const worker = new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' });
-  worker.addEventListener('error', (event) => (broken ??= event));
+  worker.addEventListener('error', (event) => {
+    // A bundler that does not emit the worker leaves a URL with nothing behind it: the page
+    // still works, on one thread, and the warning says what to fix.
+    const why = (event as { message?: string }).message ?? 'its script, web-worker.js, did not load';
+    if (broken === undefined) console.warn(`[kiln] cpu: a pool worker failed (${why}); kernels run on one thread now`);
+    broken ??= event;
+  });
   worker.postMessage(init);
   return worker;
 }

@@ -3,8 +3,9 @@
  * matmuls (test/browser/app/threads) on one thread and on two. Built by Vite and served
  * cross-origin isolated, the page starts a module Web Worker and gets the same bits on two
  * threads as on one and as Node; served without isolation, it runs on one thread, says so in
- * one info line, and gets the same bits. Compiled by tsc alone and imported as plain ESM
- * (no bundler), the pool finds its worker script beside its own module.
+ * one info line, and gets the same bits. From `vite dev` the worker is served as a module;
+ * compiled by tsc alone and imported as plain ESM (no bundler), the pool finds its worker
+ * script beside its own module, and where that script is missing the page runs on one thread.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { build, preview } from 'vite';
+import { build, createServer as createViteServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThreadsReport } from './app/threads/product.js';
 import { browserAvailable, launchChromium } from './chromium.js';
@@ -29,15 +30,17 @@ function appConfig(plugin: KilnPluginOptions = {}) {
 interface Visit {
   report: ThreadsReport;
   errors: string[];
+  warnings: string[];
   infos: string[];
 }
 
 async function visit(browser: Browser, url: string): Promise<Visit> {
   const page = await browser.newPage();
-  const errors: string[] = [], infos: string[] = [];
+  const errors: string[] = [], warnings: string[] = [], infos: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'warning') warnings.push(m.text());
     if (m.type() === 'info') infos.push(m.text());
   });
   try {
@@ -49,7 +52,7 @@ async function visit(browser: Browser, url: string): Promise<Visit> {
     }
     const report = (await page.evaluate('globalThis.kilnThreads')) as ThreadsReport | { error: string };
     if ('error' in report) expect.fail(`the page failed: ${report.error}`);
-    return { report, errors, infos };
+    return { report, errors, warnings, infos };
   } finally {
     await page.close();
   }
@@ -166,7 +169,21 @@ describe.skipIf(!browserAvailable)('the worker pool in headless Chromium', () =>
     }
   }, 150_000);
 
-  it('imported as plain ESM from tsc output, the pool finds its worker beside threads.js', async () => {
+  it('from vite dev, cross-origin isolated: the dev server serves the worker and the page uses two threads', async () => {
+    const server = { port: 0, host: '127.0.0.1', hmr: false, fs: { allow: [ROOT] } };
+    const dev = await createViteServer({ ...appConfig({ crossOriginIsolation: true }), server });
+    try {
+      await dev.listen();
+      const { report, errors } = await visit(browser, dev.resolvedUrls!.local[0]!);
+      expect(report).toMatchObject({ isolated: true, sharedMemory: true, threads: 2, available: 2 });
+      expectSameBits(report);
+      expect(errors).toEqual([]);
+    } finally {
+      await dev.close();
+    }
+  }, 150_000);
+
+  it('imported as plain ESM from tsc output, the pool finds its worker beside threads.js, and runs without it', async () => {
     const esmDir = mkdtempSync(join(tmpdir(), 'kiln-esm-'));
     try {
       const config = join(esmDir, 'tsconfig.json');
@@ -186,10 +203,20 @@ describe.skipIf(!browserAvailable)('the worker pool in headless Chromium', () =>
       writeFileSync(join(esmDir, 'index.html'), PLAIN_PAGE);
       const { server, url } = await serveIsolated(esmDir);
       try {
-        const { report, errors } = await visit(browser, url);
+        const { report, errors, warnings } = await visit(browser, url);
         expect(report).toMatchObject({ isolated: true, sharedMemory: true, threads: 2, available: 2 });
         expectSameBits(report);
         expect(errors).toEqual([]);
+        expect(warnings).toEqual([]);
+        // A bundle without the worker script: one warning, one thread, the same bits, no failure.
+        rmSync(join(esmDir, 'runtime/wasm/web-worker.js'));
+        const missing = await visit(browser, url);
+        expect(missing.report).toMatchObject({ isolated: true, sharedMemory: true, threads: 1, available: 1 });
+        expectSameBits(missing.report);
+        expect(missing.warnings).toEqual([
+          '[kiln] cpu: a pool worker failed (its script, web-worker.js, did not load); kernels run on one thread now',
+        ]);
+        expect(missing.errors.every((e) => e.includes('404'))).toBe(true);
       } finally {
         await new Promise<void>((done) => server.close(() => done()));
       }
