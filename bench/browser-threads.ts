@@ -24,7 +24,8 @@ function median(xs: readonly number[]): number {
 
 async function main(): Promise<void> {
   const outDir = mkdtempSync(join(tmpdir(), 'kiln-bench-threads-'));
-  const config = { ...appConfig(`${ROOT}bench/web/threads`, { crossOriginIsolation: true }), configFile: false as const };
+  const app = `${ROOT}bench/web/threads`;
+  const config = { ...appConfig(app, { crossOriginIsolation: true }), configFile: false as const };
   const browser = await launchChromium();
   try {
     await build({ ...config, logLevel: 'warn', build: { ...config.build, outDir } });

@@ -6,9 +6,11 @@
  * one info line, and gets the same bits. From `vite dev` the worker is served as a module;
  * compiled by tsc alone and imported as plain ESM (no bundler), the pool finds its worker
  * script beside its own module, and where that script is missing the page runs on one thread.
+ * Installed as a package (tsc's output in an app's node_modules/kiln), an app's Vite build
+ * emits the worker from there.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -18,9 +20,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThreadsReport } from './app/threads/product.js';
 import { browserAvailable, launchChromium } from './chromium.js';
 import { ROOT, appConfig as sharedConfig } from '../../examples/web/vite-setup.js';
-import { CROSS_ORIGIN_ISOLATION_HEADERS, type KilnPluginOptions } from '../../src/vite.js';
+import kiln, { CROSS_ORIGIN_ISOLATION_HEADERS, type KilnPluginOptions } from '../../src/vite.js';
 
 const APP = `${ROOT}test/browser/app/threads`;
+const LOCAL = { port: 0, host: '127.0.0.1' };
 
 function appConfig(plugin: KilnPluginOptions = {}) {
   return { ...sharedConfig(APP, plugin), configFile: false as const, logLevel: 'warn' as const };
@@ -90,6 +93,25 @@ function expectSameBits(report: ThreadsReport): void {
   expect(firstDifference(report.one, nodeReport(report.relaxedSimd).one), 'the page against Node').toBe(-1);
 }
 
+/** Compiles the page's module and what it imports with tsc alone, into `outDir` (laid out as the repository). */
+function compile(outDir: string): void {
+  mkdirSync(outDir, { recursive: true });
+  const config = join(outDir, 'tsconfig.json');
+  writeFileSync(config, JSON.stringify({
+    extends: `${ROOT}tsconfig.json`,
+    compilerOptions: {
+      rootDir: ROOT, outDir, typeRoots: [`${ROOT}node_modules/@types`], declaration: false, sourceMap: false,
+    },
+    include: [],
+    files: [`${APP}/main.ts`],
+  }));
+  const tsc = spawnSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', config], {
+    cwd: ROOT, encoding: 'utf8', timeout: 120_000,
+  });
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  rmSync(config);
+}
+
 /** The page that imports the compiled module as it is, without a bundler. */
 const PLAIN_PAGE = '<!doctype html><link rel="icon" href="data:,">'
   + '<script type="module" src="/test/browser/app/threads/main.js"></script>';
@@ -142,7 +164,7 @@ describe.skipIf(!browserAvailable)('the worker pool in headless Chromium', () =>
   });
 
   it('cross-origin isolated: a 512×512 matmul on two threads has the bits of one thread and of Node', async () => {
-    const server = await preview({ ...appConfig({ crossOriginIsolation: true }), build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+    const server = await preview({ ...appConfig({ crossOriginIsolation: true }), build: { outDir }, preview: LOCAL });
     try {
       const { report, errors, infos } = await visit(browser, server.resolvedUrls!.local[0]!);
       expect(report).toMatchObject({ isolated: true, sharedMemory: true, threads: 2, available: 2, asked: 2 });
@@ -155,22 +177,22 @@ describe.skipIf(!browserAvailable)('the worker pool in headless Chromium', () =>
   }, 150_000);
 
   it('not isolated: one thread, one info line saying why, the same bits', async () => {
-    const server = await preview({ ...appConfig(), build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+    const server = await preview({ ...appConfig(), build: { outDir }, preview: LOCAL });
     try {
       const { report, errors, infos } = await visit(browser, server.resolvedUrls!.local[0]!);
       expect(report).toMatchObject({ isolated: false, sharedMemory: false, threads: 1, available: 1, asked: 2 });
       expectSameBits(report);
       expect(errors).toEqual([]);
       expect(infos).toHaveLength(1);
-      expect(infos[0]).toMatch(/^\[kiln\] cpu: WebAssembly kernels run on one thread: this page is not cross-origin isolated/);
+      expect(infos[0]).toMatch(/^\[kiln\] cpu: WebAssembly kernels run on one thread: this page is not cross-origin /);
       expect(infos[0]).toContain('crossOriginIsolation: true');
     } finally {
       await new Promise<void>((done) => server.httpServer.close(() => done()));
     }
   }, 150_000);
 
-  it('from vite dev, cross-origin isolated: the dev server serves the worker and the page uses two threads', async () => {
-    const server = { port: 0, host: '127.0.0.1', hmr: false, fs: { allow: [ROOT] } };
+  it('from vite dev, cross-origin isolated: the dev server serves the worker, the page uses two threads', async () => {
+    const server = { ...LOCAL, hmr: false, fs: { allow: [ROOT] } };
     const dev = await createViteServer({ ...appConfig({ crossOriginIsolation: true }), server });
     try {
       await dev.listen();
@@ -183,22 +205,10 @@ describe.skipIf(!browserAvailable)('the worker pool in headless Chromium', () =>
     }
   }, 150_000);
 
-  it('imported as plain ESM from tsc output, the pool finds its worker beside threads.js, and runs without it', async () => {
+  it('as plain ESM from tsc output, the pool finds its worker beside threads.js, and runs without it', async () => {
     const esmDir = mkdtempSync(join(tmpdir(), 'kiln-esm-'));
     try {
-      const config = join(esmDir, 'tsconfig.json');
-      writeFileSync(config, JSON.stringify({
-        extends: `${ROOT}tsconfig.json`,
-        compilerOptions: {
-          rootDir: ROOT, outDir: esmDir, typeRoots: [`${ROOT}node_modules/@types`], declaration: false, sourceMap: false,
-        },
-        include: [],
-        files: [`${APP}/main.ts`],
-      }));
-      const tsc = spawnSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', config], {
-        cwd: ROOT, encoding: 'utf8', timeout: 120_000,
-      });
-      expect(tsc.stdout + tsc.stderr).toBe('');
+      compile(esmDir);
       expect(readdirSync(join(esmDir, 'runtime/wasm'))).toContain('web-worker.js');
       writeFileSync(join(esmDir, 'index.html'), PLAIN_PAGE);
       const { server, url } = await serveIsolated(esmDir);
@@ -222,6 +232,39 @@ describe.skipIf(!browserAvailable)('the worker pool in headless Chromium', () =>
       }
     } finally {
       rmSync(esmDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('installed as a package, built by an app\'s Vite: the worker is emitted from node_modules/kiln/dist', async () => {
+    const appDir = mkdtempSync(join(tmpdir(), 'kiln-installed-'));
+    const pkg = join(appDir, 'node_modules/kiln');
+    try {
+      compile(join(pkg, 'dist'));
+      writeFileSync(join(pkg, 'package.json'), readFileSync(`${ROOT}package.json`));
+      writeFileSync(join(appDir, 'index.html'), PLAIN_PAGE.replace('/test/browser/app/threads/main.js', './main.js'));
+      // The package entry resolves by its name; the check compiled beside it runs on the same modules.
+      writeFileSync(join(appDir, 'main.js'), [
+        "import 'kiln';",
+        "import { runThreads } from './node_modules/kiln/dist/test/browser/app/threads/product.js';",
+        'globalThis.kilnThreads = await runThreads().catch((e) => ({ error: String(e.stack ?? e) }));',
+      ].join('\n'));
+      const config = {
+        root: appDir, configFile: false as const, logLevel: 'warn' as const,
+        plugins: [kiln({ crossOriginIsolation: true })], build: { target: 'es2022', outDir: join(appDir, 'dist') },
+      };
+      await build(config);
+      expect(readdirSync(join(appDir, 'dist/assets')).filter((f) => /^web-worker.*\.js$/.test(f))).toHaveLength(1);
+      const server = await preview({ ...config, preview: LOCAL });
+      try {
+        const { report, errors } = await visit(browser, server.resolvedUrls!.local[0]!);
+        expect(report).toMatchObject({ isolated: true, sharedMemory: true, threads: 2, available: 2 });
+        expectSameBits(report);
+        expect(errors).toEqual([]);
+      } finally {
+        await new Promise<void>((done) => server.httpServer.close(() => done()));
+      }
+    } finally {
+      rmSync(appDir, { recursive: true, force: true });
     }
   }, 180_000);
 });
