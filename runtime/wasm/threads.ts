@@ -69,7 +69,7 @@ interface WorkerThreads {
 }
 
 /** A module Web Worker, as far as the pool uses it (kiln is typed without the DOM). */
-interface WebWorker extends Poster {
+interface WebWorker {
   postMessage(message: WorkerInit | PostedKernel): void;
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
