@@ -7,21 +7,21 @@
  * In Node the pool is made of worker_threads, imported dynamically on first use, so nothing
  * Node-specific loads with kiln. Workers wait for jobs with Atomics.wait on a shared control
  * block (a message round trip costs tens of microseconds; a notify a few) and are unref'd,
- * so an idle pool never keeps a process alive. Elsewhere (browsers) kernels run on the
- * calling thread: a page's main thread cannot block waiting for workers.
+ * so an idle pool never keeps a process alive. In a browser the pool is made of module Web
+ * Workers (runtime/wasm/web-worker.ts) where the page is cross-origin isolated, which shared
+ * memory needs; a page's main thread may not block, so there it spins on the control block
+ * while workers finish. A page that is not isolated runs kernels on the calling thread and
+ * says so once.
  */
 import { InternalError, ValueError } from '../errors.js';
 import { cpuEngine } from './engine.js';
 import { wasmFeatures } from './features.js';
 import { wasmHeap } from './memory.js';
 import { wasmKernelById, type WasmKernel } from './modules.js';
-
-/** Control block, in int32s: the count of jobs still running, a failure flag, then one slot per worker. */
-const PENDING = 0, FAILED = 1, HEADER = 2;
-/** A worker's slot: job sequence number, ready flag, kernel id, argument count, arguments. */
-const SEQ = 0, READY = 1, KERNEL = 2, ARGC = 3, ARGS = 4, MAX_ARGS = 12, SLOT = ARGS + MAX_ARGS;
-/** Workers a pool can have. */
-const MAX_WORKERS = 64;
+import {
+  ARGC, ARGS, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, READY, SEQ, SLOT,
+} from './pool-control.js';
+import type { PostedKernel, WorkerInit } from './web-worker.js';
 
 /** The worker's program (CommonJS, evaluated in the worker). */
 const WORKER_SOURCE = `
@@ -54,15 +54,28 @@ for (;;) {
 }
 `;
 
-interface NodeWorker {
-  postMessage(message: unknown): void;
+/** What the pool does with a worker once started, in Node and in a browser alike. */
+interface Poster {
+  postMessage(message: PostedKernel): void;
+}
+
+interface NodeWorker extends Poster {
   unref(): void;
   on(event: 'error', listener: (error: unknown) => void): void;
 }
 
 interface WorkerThreads {
-  Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+  Worker: new (source: string, options: { eval: true; workerData: WorkerInit }) => NodeWorker;
 }
+
+/** A module Web Worker, as far as the pool uses it (kiln is typed without the DOM). */
+interface WebWorker {
+  postMessage(message: WorkerInit | PostedKernel): void;
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
+}
+
+/** The browser's Worker constructor; it exists only where `hasWebWorkers` says so. */
+declare const Worker: new (url: URL, options: { type: 'module' }) => WebWorker;
 
 /**
  * A Node built-in, imported by a specifier bundlers do not see, so a browser bundle of kiln
@@ -74,7 +87,7 @@ function nodeBuiltin<T>(name: 'os' | 'worker_threads'): Promise<T> {
 }
 
 interface PoolWorker {
-  worker: NodeWorker;
+  worker: Poster;
   /** Kernels posted to it so far (ids 0 … posted - 1). */
   posted: number;
 }
@@ -82,6 +95,8 @@ interface PoolWorker {
 type NodeProcess = { env?: Record<string, string | undefined>; versions?: { node?: string } };
 const env = (globalThis as { process?: NodeProcess }).process;
 const isNode = typeof env?.versions?.node === 'string';
+/** A browser (a page or a worker) that can start module Web Workers. */
+const hasWebWorkers = !isNode && typeof Worker === 'function';
 
 let requested: number | undefined;
 const navigatorCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
@@ -97,6 +112,10 @@ let busy = false;
  * on the calling thread only: a dead worker would never finish its job.
  */
 let broken: unknown;
+/** Whether this thread may block in Atomics.wait (a page's main thread may not), probed on the first split kernel. */
+let canBlock: boolean | undefined;
+/** Whether the line saying why a page runs single-threaded has been printed. */
+let saidSingleThreaded = false;
 
 /** A SharedArrayBuffer where one exists (the control block only matters then), else a plain one. */
 function controlBuffer(ints: number): ArrayBufferLike {
@@ -129,16 +148,34 @@ export function getNumThreads(): number {
 
 /** Whether workers can exist here at all, and have Wasm kernels to run. */
 function poolPossible(): boolean {
-  return isNode && broken === undefined && wasmFeatures().sharedMemory && cpuEngine() === 'wasm';
+  return (isNode || hasWebWorkers) && broken === undefined && wasmFeatures().sharedMemory && cpuEngine() === 'wasm';
 }
 
 /**
- * Starts the workers the thread count asks for (in Node, with shared memory) and resolves
+ * In a page that is not cross-origin isolated, says once (an info line, not an error: the
+ * page works, on one thread) why Wasm kernels do not use the cores the thread count asks for.
+ */
+function sayWhySingleThreaded(): void {
+  if (saidSingleThreaded || isNode || cpuEngine() !== 'wasm' || getNumThreads() < 2) return;
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false) return;
+  saidSingleThreaded = true;
+  console.info(
+    '[kiln] cpu: WebAssembly kernels run on one thread: this page is not cross-origin isolated, so it cannot share '
+    + 'memory with workers (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: '
+    + 'require-corp; kiln/vite sends them with crossOriginIsolation: true)',
+  );
+}
+
+/**
+ * Starts the workers the thread count asks for (where memory can be shared) and resolves
  * with the number of threads kernels can use once they are up. Kernels never wait for this:
  * until workers are ready, they run on fewer threads.
  */
 export function threadsReady(): Promise<number> {
-  if (!poolPossible()) return Promise.resolve(1);
+  if (!poolPossible()) {
+    sayWhySingleThreaded();
+    return Promise.resolve(1);
+  }
   if (!busy && (!coresKnown || workers.length < getNumThreads() - 1)) {
     busy = true;
     starting = start().finally(() => (busy = false));
@@ -153,20 +190,45 @@ async function start(): Promise<number> {
   }
   const count = getNumThreads() - 1;
   if (count < 1) return 1;
-  const threads = await nodeBuiltin<WorkerThreads>('worker_threads');
+  const spawn = isNode ? await nodeSpawner() : webWorker;
   const memory = wasmHeap().memory;
   while (workers.length < count) {
     const slot = HEADER + workers.length * SLOT;
     control.fill(0, slot, slot + SLOT);
-    const workerData = { memory, control: control.buffer, slot };
+    workers.push({ worker: spawn({ memory, control: control.buffer as SharedArrayBuffer, slot }), posted: 0 });
+  }
+  const deadline = Date.now() + 10_000;
+  while (readyWorkers() < count && broken === undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return readyWorkers() + 1;
+}
+
+/** Starts worker_threads workers running WORKER_SOURCE. */
+async function nodeSpawner(): Promise<(init: WorkerInit) => Poster> {
+  const threads = await nodeBuiltin<WorkerThreads>('worker_threads');
+  return (workerData) => {
     const worker = new threads.Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.on('error', (error) => (broken ??= error));
     worker.unref();
-    workers.push({ worker, posted: 0 });
-  }
-  const deadline = Date.now() + 10_000;
-  while (readyWorkers() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-  return readyWorkers() + 1;
+    return worker;
+  };
+}
+
+/** Starts a module Web Worker running web-worker.ts and sends it what it works on. */
+function webWorker(init: WorkerInit): Poster {
+  // Spelled out as bundlers look for it (`new Worker(new URL(…, import.meta.url), { type: 'module' })`),
+  // so Vite and webpack emit the worker; without a bundler the URL finds web-worker.js beside this file.
+  const worker = new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' });
+  worker.addEventListener('error', (event) => {
+    // A bundler that does not emit the worker leaves a URL with nothing behind it: the page
+    // still works, on one thread, and the warning says what to fix.
+    const why = (event as { message?: string }).message ?? 'its script, web-worker.js, did not load';
+    if (broken === undefined) console.warn(`[kiln] cpu: a pool worker failed (${why}); kernels run on one thread now`);
+    broken ??= event;
+  });
+  worker.postMessage(init);
+  return worker;
 }
 
 /** Workers that have started, counted from the first. */
@@ -178,9 +240,22 @@ function readyWorkers(): number {
 
 /** Threads a kernel can be split over right now (at most the thread count; 1 while workers start). */
 export function availableThreads(): number {
-  if (!poolPossible()) return 1;
+  if (!poolPossible()) {
+    sayWhySingleThreaded();
+    return 1;
+  }
   if (!coresKnown || workers.length < getNumThreads() - 1) void threadsReady();
   return Math.min(getNumThreads(), readyWorkers() + 1);
+}
+
+/** Whether Atomics.wait may block here: it throws on a page's main thread, whatever the value compared. */
+function atomicsWaitAllowed(): boolean {
+  try {
+    Atomics.wait(control, FAILED, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -209,8 +284,10 @@ export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]
     Atomics.notify(control, slot + SEQ);
   }
   kernel.exports[kernel.entry]!(...jobs[0]!);
+  canBlock ??= atomicsWaitAllowed();
+  // Where this thread may not block, it spins: the jobs left are the same size as the one it just ran.
   for (let left = Atomics.load(control, PENDING); left !== 0; left = Atomics.load(control, PENDING)) {
-    Atomics.wait(control, PENDING, left);
+    if (canBlock) Atomics.wait(control, PENDING, left);
   }
   if (Atomics.exchange(control, FAILED, 0) !== 0) {
     throw new InternalError('wasm threads: a worker failed to run its job');
