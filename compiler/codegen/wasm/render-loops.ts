@@ -1,0 +1,172 @@
+/**
+ * Map, reduce and merged (multi) kernel specs as Wasm loop nests. A kernel is one exported
+ * function `kernel(address…, offset…: i32, scalar…: f64)`: each arg's byte address in the
+ * memory and its element offset, so slices and different constants share one module.
+ *
+ * Loops walk each arg by a byte pointer per level that steps by the arg's stride, as the
+ * JavaScript kernels do. A map's innermost loop runs four elements at a time (f32x4 /
+ * i32x4) where every arg is 32-bit and walked contiguously or broadcast along it, then
+ * the positions left over one at a time.
+ *
+ * A reduction folds one element at a time in the order of the inner positions, in a float64
+ * accumulator, exactly as the JavaScript kernel's `acc` does; so a sum, product, max or min
+ * has the JavaScript engine's bits, and eager and jit (which run these same kernels) agree.
+ */
+import { itemSize, type DType } from '../../../runtime/dtype.js';
+import { InternalError } from '../../../runtime/errors.js';
+import { unreachable } from '../../../runtime/unreachable.js';
+import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec } from '../../kernel.js';
+import type { Code } from './encoder.js';
+import { bodySupported, emitBody, storeOp, valType } from './render-body.js';
+
+/** Lanes of the vectorised innermost loop. */
+const LANES = 4;
+
+/** Where a kernel's args and scalars are: the local holding each arg's base byte address, the scalar parameters. */
+export interface Frame {
+  c: Code;
+  base: (arg: number) => number;
+  scalar: (index: number) => number;
+}
+
+/** The addresses a loop nest's body sees: each arg's pointer at the current element, and the innermost position. */
+type Inner = (address: (arg: number) => number, position: number, vector: boolean) => void;
+
+/**
+ * A loop nest over `shape` (collapsed: at least one dim), `strides` in elements per arg.
+ * With `vector` the innermost dim first runs in groups of four.
+ */
+function nest(
+  f: Frame, shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
+  args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean,
+): void {
+  const { c } = f;
+  const last = shape.length - 1;
+  const level = (d: number, outer: (arg: number) => number): void => {
+    const n = shape[d]!;
+    const i = c.local('i32');
+    const stepped = args.filter((a) => strides[a]![d] !== 0);
+    const pointers = new Map(stepped.map((a) => [a, c.local('i32')]));
+    const here = (a: number) => pointers.get(a) ?? outer(a);
+    c.i32(0).set(i);
+    for (const a of stepped) c.get(outer(a)).set(pointers.get(a)!);
+    const loop = (width: number, body: () => void) => {
+      c.open('block').open('loop');
+      c.get(i).i32(width).op('i32.add').i32(n).op('i32.gt_s').indexed('br_if', 1);
+      body();
+      c.get(i).i32(width).op('i32.add').set(i);
+      for (const a of stepped) {
+        c.get(pointers.get(a)!).i32(width * strides[a]![d]! * itemSize(dtypes[a]!)).op('i32.add').set(pointers.get(a)!);
+      }
+      c.indexed('br', 0).end().end();
+    };
+    if (d < last) {
+      loop(1, () => level(d + 1, here));
+      return;
+    }
+    if (vector && n >= LANES) loop(LANES, () => inner(here, i, true));
+    loop(1, () => inner(here, i, false));
+  };
+  level(0, parent);
+}
+
+/** The args a body loads. */
+function loaded(spec: { body: MapSpec['body'] }): number[] {
+  const used = new Set<number>();
+  for (const e of spec.body) if (e.op === 'load' || e.op === 'gatherLoad') used.add(e.arg);
+  return [...used];
+}
+
+function is32(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'int32';
+}
+
+/** A map spec with its dims collapsed, and whether its innermost dim runs four lanes at a time. */
+function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; vector: boolean } {
+  const { shape, strides } = collapseDims(spec.shape, spec.strides);
+  const last = shape.length - 1;
+  const inner = (a: number) => strides[a]![last]!;
+  const lanewise = (a: number) => is32(spec.dtypes[a]!) && (inner(a) === 0 || inner(a) === 1);
+  const vector = shape[last]! >= LANES &&
+    spec.stores.every((st) => is32(spec.dtypes[st.arg]!) && inner(st.arg) === 1) &&
+    loaded(spec).every(lanewise) &&
+    bodySupported(spec.body, spec.dtypes, true, lanewise);
+  return { shape, strides, vector };
+}
+
+/** Whether a map spec has Wasm code: no gathers or scatters, every node supported one element at a time. */
+export function mapSupported(spec: MapSpec): boolean {
+  return spec.stores.every((st) => st.scatter === undefined) && bodySupported(spec.body, spec.dtypes, false, () => true);
+}
+
+/** Emits a map spec (mapSupported) into frame `f`. */
+export function emitMap(f: Frame, spec: MapSpec): void {
+  const { shape, strides, vector } = planMap(spec);
+  const last = shape.length - 1;
+  const args = spec.dtypes.map((_, a) => a);
+  nest(f, shape, strides, spec.dtypes, args, f.base, (address, position, lanes) => {
+    const site = { address, scalar: f.scalar, position, broadcast: (a: number) => strides[a]![last] === 0 };
+    const locals = emitBody(f.c, spec.body, spec.dtypes, site, lanes);
+    for (const st of spec.stores) {
+      f.c.get(address(st.arg)).get(locals[st.node]!);
+      if (lanes) f.c.simdMem('v128.store');
+      else f.c.mem(storeOp(spec.dtypes[st.arg]!));
+    }
+  }, vector);
+}
+
+/** Whether a reduce spec has Wasm code: a float sum, product, max or min of a supported body. */
+export function reduceSupported(spec: ReduceSpec): boolean {
+  const float = (d: DType) => d === 'float32' || d === 'float64';
+  const ops: readonly string[] = ['sum', 'prod', 'max', 'min'];
+  return ops.includes(spec.op) && float(spec.dtype) && float(spec.outDtype) &&
+    bodySupported(spec.body, spec.dtypes, false, () => true);
+}
+
+/** Folds the float64 value in local `v` into accumulator `acc` as the JavaScript kernel does. */
+function step(c: Code, op: ReduceSpec['op'], acc: number, v: number): void {
+  switch (op) {
+    case 'sum': c.get(acc).get(v).op('f64.add').set(acc); return;
+    case 'prod': c.get(acc).get(v).op('f64.mul').set(acc); return;
+    // if (v > acc || v !== v) acc = v: NaN wins and stays, and of ±0 the first one stays.
+    case 'max': case 'min':
+      c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt');
+      c.get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
+      return;
+    case 'argmax': case 'argmin':
+      throw new InternalError(`wasm reduce: ${op} runs as JavaScript`);
+    default: unreachable(op, 'wasm reduce: op');
+  }
+}
+
+const START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+
+/** Emits a reduce spec (reduceSupported) into frame `f`. */
+export function emitReduce(f: Frame, spec: ReduceSpec): void {
+  const { c } = f;
+  const outer = collapseDims(spec.outer, spec.outerStrides);
+  const inner = collapseDims(spec.inner, spec.innerStrides);
+  const args = spec.dtypes.map((_, a) => a);
+  const body = loaded(spec);
+  const op = spec.op as keyof typeof START;
+  nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
+    const acc = c.local('f64');
+    c.f64(START[op]).set(acc);
+    nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position) => {
+      const locals = emitBody(c, spec.body, spec.dtypes, { address, scalar: f.scalar, position, broadcast: () => false }, false);
+      const v = c.local('f64');
+      c.get(locals[spec.value]!);
+      if (valType(spec.dtype) === 'f32') c.op('f64.promote_f32');
+      c.set(v);
+      step(c, spec.op, acc, v);
+    }, false);
+    c.get(rowAddress(0)).get(acc);
+    if (spec.outDtype === 'float32') c.op('f32.demote_f64');
+    c.mem(storeOp(spec.outDtype));
+  }, false);
+}
+
+/** Whether every part of a merged kernel has Wasm code. */
+export function multiSupported(spec: MultiSpec): boolean {
+  return spec.parts.every((p) => (p.spec.kind === 'map' ? mapSupported(p.spec) : reduceSupported(p.spec)));
+}
