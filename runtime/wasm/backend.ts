@@ -56,6 +56,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
   private readonly live = new Set<WasmBuffer>();
+  /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
+  readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
 
   constructor(private readonly render: (spec: Spec, target: WasmTarget) => WasmProgram) {}
 
@@ -132,6 +134,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         default: unreachable(program, 'wasm backend: program');
       }
       this.kernels.set(key, k);
+      this.compiled[program.kind]++;
     }
     return k;
   }
