@@ -36,10 +36,12 @@ export type WasmProgram =
   /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
   | { kind: 'js'; source: string; helpers: object; dtypes: readonly DType[] };
 
-/** The memory a rendered module must import: shared or not, and its largest size in pages. */
+/** The memory a rendered module must import (shared or not, its largest size in pages), and scratch in it. */
 export interface WasmTarget {
   shared: boolean;
   maxPages: number;
+  /** The address of `bytes` bytes of scratch that live as long as the kernel (for row kernels' saved values). */
+  scratch(bytes: number): number;
 }
 
 /** A compiled program, ready to launch. */
@@ -56,6 +58,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
   private readonly live = new Set<WasmBuffer>();
+  /** Scratch blocks of compiled kernels, given back by destroy. */
+  private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
   readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
 
@@ -122,10 +126,18 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     let k = this.kernels.get(key);
     if (k === undefined) {
       const heap = this.heap;
-      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
+      const blocks: number[] = [];
+      const scratch = (bytes: number) => {
+        const ptr = heap.alloc(bytes);
+        blocks.push(ptr);
+        this.scratch.push(ptr);
+        return ptr;
+      };
+      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES, scratch });
       switch (program.kind) {
         case 'wasm': {
-          const kernel = wasmKernel(`${heap.shared}|${key}`, program.entry, () => program.bytes);
+          // Modules are cached per process: one with scratch addresses in its code is this backend's own.
+          const kernel = wasmKernel(`${heap.shared}|${key}|${blocks.join(',')}`, program.entry, () => program.bytes);
           k = { kind: 'wasm', fn: kernel.exports[program.entry]! };
           break;
         }
@@ -174,7 +186,9 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
 
   destroy(): void {
     for (const b of this.live) this.heap.free(b.ptr);
+    for (const ptr of this.scratch) this.heap.free(ptr);
     this.live.clear();
+    this.scratch.length = 0;
     this.kernels.clear();
   }
 }

@@ -12,8 +12,14 @@ import type { Code } from './encoder.js';
 import type { MemoryOp, ValType } from './opcodes.js';
 import { wasmPrims, type LaneDType } from './render-prims.js';
 
-/** The dtype of every node of `body`, given the dtypes of the args. */
-export function nodeDtypes(body: readonly Expr[], argDtypes: readonly DType[]): DType[] {
+/** In a row kernel, the dtypes of its row values and scratch rows. */
+export interface RowContext {
+  row: (index: number) => DType;
+  scratch: (index: number) => DType;
+}
+
+/** The dtype of every node of `body`, given the dtypes of the args (and of row values and scratch in a row kernel). */
+export function nodeDtypes(body: readonly Expr[], argDtypes: readonly DType[], rows?: RowContext): DType[] {
   const out: DType[] = [];
   for (const e of body) {
     switch (e.op) {
@@ -26,8 +32,10 @@ export function nodeDtypes(body: readonly Expr[], argDtypes: readonly DType[]): 
         break;
       }
       case 'cast': out.push(e.to); break;
-      // Row values, scratch and matmul products have no Wasm code (bodySupported rejects them).
-      case 'row': case 'acc': case 'scratch': out.push('float64'); break;
+      case 'row': out.push(rows?.row(e.index) ?? 'float64'); break;
+      case 'scratch': out.push(rows?.scratch(e.index) ?? 'float64'); break;
+      // A matmul's product has no Wasm code here (bodySupported rejects it).
+      case 'acc': out.push('float32'); break;
       default: unreachable(e, 'wasm body: node');
     }
   }
@@ -58,8 +66,9 @@ function castSupported(from: DType, to: DType, vector: boolean): boolean {
  */
 export function bodySupported(
   body: readonly Expr[], argDtypes: readonly DType[], vector: boolean, vectorArg: (arg: number) => boolean,
+  rows?: RowContext,
 ): boolean {
-  const dtypes = nodeDtypes(body, argDtypes);
+  const dtypes = nodeDtypes(body, argDtypes, rows);
   return body.every((e, i) => {
     if (vector && !isLane(dtypes[i]!)) return false;
     switch (e.op) {
@@ -75,7 +84,8 @@ export function bodySupported(
         return code !== null && (vector ? (code.vector as readonly DType[]).includes(operand) : code.scalar.includes(operand));
       }
       case 'cast': return castSupported(e.from, e.to, vector);
-      case 'gatherLoad': case 'row': case 'acc': case 'scratch': return false;
+      case 'row': case 'scratch': return rows !== undefined && !vector;
+      case 'gatherLoad': case 'acc': return false;
       default: return unreachable(e, 'wasm body: node');
     }
   });
@@ -116,6 +126,10 @@ export interface BodySite {
   scalar: (index: number) => number;
   /** Local holding the position along the innermost dim. */
   position: number;
+  /** In a row kernel: the local holding row value `index`. */
+  row?: (index: number) => number;
+  /** In a row kernel: pushes the address of scratch `index` at the current inner position. */
+  scratch?: (index: number) => void;
 }
 
 function castScalar(c: Code, from: DType, to: DType): void {
@@ -156,9 +170,9 @@ function castVector(c: Code, from: DType, to: DType): void {
  * locals by node. Callers check bodySupported first.
  */
 export function emitBody(
-  c: Code, body: readonly Expr[], argDtypes: readonly DType[], site: BodySite, vector: boolean,
+  c: Code, body: readonly Expr[], argDtypes: readonly DType[], site: BodySite, vector: boolean, rows?: RowContext,
 ): number[] {
-  const dtypes = nodeDtypes(body, argDtypes);
+  const dtypes = nodeDtypes(body, argDtypes, rows);
   const locals: number[] = [];
   body.forEach((e, i) => {
     const dtype = dtypes[i]!;
@@ -190,7 +204,16 @@ export function emitBody(
         if (vector) castVector(c, e.from, e.to);
         else castScalar(c, e.from, e.to);
         break;
-      case 'gatherLoad': case 'row': case 'acc': case 'scratch':
+      case 'row':
+        if (site.row === undefined) throw new InternalError('wasm body: a row value outside a row kernel');
+        c.get(site.row(e.index));
+        break;
+      case 'scratch':
+        if (site.scratch === undefined) throw new InternalError('wasm body: scratch outside a row kernel');
+        site.scratch(e.index);
+        c.mem(loadOp(dtype));
+        break;
+      case 'gatherLoad': case 'acc':
         throw new InternalError(`wasm body: ${e.op} has no Wasm code`);
       default: unreachable(e, 'wasm body: node');
     }

@@ -30,13 +30,13 @@ export interface Frame {
 }
 
 /** The addresses a loop nest's body sees: each arg's pointer at the current element, and the innermost position. */
-type Inner = (address: (arg: number) => number, position: number, vector: boolean) => void;
+export type Inner = (address: (arg: number) => number, position: number, vector: boolean) => void;
 
 /**
  * A loop nest over `shape` (collapsed: at least one dim), `strides` in elements per arg.
  * With `vector` the innermost dim first runs in groups of four.
  */
-function nest(
+export function nest(
   f: Frame, shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
   args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean,
 ): void {
@@ -71,7 +71,7 @@ function nest(
 }
 
 /** The args a body loads. */
-function loaded(spec: { body: MapSpec['body'] }): number[] {
+export function loaded(spec: { body: MapSpec['body'] }): number[] {
   const used = new Set<number>();
   for (const e of spec.body) if (e.op === 'load' || e.op === 'gatherLoad') used.add(e.arg);
   return [...used];
@@ -124,7 +124,7 @@ export function reduceSupported(spec: ReduceSpec): boolean {
 }
 
 /** Folds the float64 value in local `v` into accumulator `acc` as the JavaScript kernel does. */
-function step(c: Code, op: ReduceSpec['op'], acc: number, v: number): void {
+export function foldStep(c: Code, op: ReduceSpec['op'], acc: number, v: number): void {
   switch (op) {
     case 'sum': c.get(acc).get(v).op('f64.add').set(acc); return;
     case 'prod': c.get(acc).get(v).op('f64.mul').set(acc); return;
@@ -139,7 +139,8 @@ function step(c: Code, op: ReduceSpec['op'], acc: number, v: number): void {
   }
 }
 
-const START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+/** The accumulator's start value of each fold. */
+export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
 /** Emits a reduce spec (reduceSupported) into frame `f`. */
 export function emitReduce(f: Frame, spec: ReduceSpec): void {
@@ -148,17 +149,17 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const inner = collapseDims(spec.inner, spec.innerStrides);
   const args = spec.dtypes.map((_, a) => a);
   const body = loaded(spec);
-  const op = spec.op as keyof typeof START;
+  const op = spec.op as keyof typeof FOLD_START;
   nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
     const acc = c.local('f64');
-    c.f64(START[op]).set(acc);
+    c.f64(FOLD_START[op]).set(acc);
     nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position) => {
       const locals = emitBody(c, spec.body, spec.dtypes, { address, scalar: f.scalar, position, broadcast: () => false }, false);
       const v = c.local('f64');
       c.get(locals[spec.value]!);
       if (valType(spec.dtype) === 'f32') c.op('f64.promote_f32');
       c.set(v);
-      step(c, spec.op, acc, v);
+      foldStep(c, spec.op, acc, v);
     }, false);
     c.get(rowAddress(0)).get(acc);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');

@@ -15,6 +15,7 @@ import { heapMatmul } from '../../wasm-heap-matmul.js';
 import { renderJs } from '../js.js';
 import { jsHelpers } from '../js-helpers.js';
 import { ModuleBuilder, type Code } from './encoder.js';
+import { emitRow, rowScratchBytes, rowSupported } from './render-rows.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
 
 /** The dtype of every arg of a spec, as its JavaScript kernel indexes it. */
@@ -90,7 +91,11 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
     case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
     // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
     case 'random': return javascript(spec);
-    case 'row': return javascript(spec);
+    case 'row': {
+      if (!rowSupported(spec)) return javascript(spec);
+      const scratch = rowScratchBytes(spec) > 0 ? target.scratch(rowScratchBytes(spec)) : 0;
+      return wasmKernel(spec.dtypes, scalarCount(spec.passes.map((p) => p.body)), target, (f) => emitRow(f, spec, scratch));
+    }
     default: return unreachable(spec, 'wasm render: spec');
   }
 }
