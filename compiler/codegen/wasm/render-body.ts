@@ -84,7 +84,8 @@ export function bodySupported(
         return code !== null && (vector ? (code.vector as readonly DType[]).includes(operand) : code.scalar.includes(operand));
       }
       case 'cast': return castSupported(e.from, e.to, vector);
-      case 'row': case 'scratch': return rows !== undefined && !vector;
+      case 'row': return rows !== undefined;
+      case 'scratch': return rows !== undefined && !vector;
       case 'gatherLoad': case 'acc': return false;
       default: return unreachable(e, 'wasm body: node');
     }
@@ -207,6 +208,7 @@ export function emitBody(
       case 'row':
         if (site.row === undefined) throw new InternalError('wasm body: a row value outside a row kernel');
         c.get(site.row(e.index));
+        if (vector) c.simd(dtype === 'float32' ? 'f32x4.splat' : 'i32x4.splat');
         break;
       case 'scratch':
         if (site.scratch === undefined) throw new InternalError('wasm body: scratch outside a row kernel');

@@ -17,7 +17,7 @@ import { InternalError } from '../../../runtime/errors.js';
 import { unreachable } from '../../../runtime/unreachable.js';
 import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec } from '../../kernel.js';
 import type { Code } from './encoder.js';
-import { bodySupported, emitBody, storeOp, valType } from './render-body.js';
+import { bodySupported, emitBody, storeOp, valType, type RowContext } from './render-body.js';
 
 /** Lanes of the vectorised innermost loop. */
 const LANES = 4;
@@ -81,17 +81,59 @@ function is32(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'int32';
 }
 
+/**
+ * Whether `body`, over a loop nest of `shape` (collapsed), can run four lanes at a time
+ * along the innermost dim: every arg it loads or stores is 32-bit and walked contiguously
+ * there (loads may also be broadcast along it), and every node has four-lane code.
+ */
+export function lanewise(
+  shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
+  body: MapSpec['body'], stores: readonly number[], rows?: RowContext,
+): boolean {
+  const last = shape.length - 1;
+  const inner = (a: number) => strides[a]![last]!;
+  const lanes = (a: number) => is32(dtypes[a]!) && (inner(a) === 0 || inner(a) === 1);
+  return shape[last]! >= LANES && stores.every((a) => is32(dtypes[a]!) && inner(a) === 1) &&
+    loaded({ body }).every(lanes) && bodySupported(body, dtypes, true, lanes, rows);
+}
+
 /** A map spec with its dims collapsed, and whether its innermost dim runs four lanes at a time. */
 function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; vector: boolean } {
   const { shape, strides } = collapseDims(spec.shape, spec.strides);
-  const last = shape.length - 1;
-  const inner = (a: number) => strides[a]![last]!;
-  const lanewise = (a: number) => is32(spec.dtypes[a]!) && (inner(a) === 0 || inner(a) === 1);
-  const vector = shape[last]! >= LANES &&
-    spec.stores.every((st) => is32(spec.dtypes[st.arg]!) && inner(st.arg) === 1) &&
-    loaded(spec).every(lanewise) &&
-    bodySupported(spec.body, spec.dtypes, true, lanewise);
+  const vector = lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
   return { shape, strides, vector };
+}
+
+/**
+ * Sums four float32 lanes at a time into two f64x2 accumulators (lanes 0, 1 in `lo`, lanes
+ * 2, 3 in `hi`): float64 sums, as the scalar fold's, in a fixed order that depends on the
+ * spec alone, so eager and jit, and every thread count, give the same bits.
+ */
+export class LaneSum {
+  readonly lo: number;
+  readonly hi: number;
+
+  constructor(private readonly c: Code) {
+    this.lo = c.local('v128');
+    this.hi = c.local('v128');
+    c.f32x4([0, 0, 0, 0]).set(this.lo).f32x4([0, 0, 0, 0]).set(this.hi);
+  }
+
+  /** Adds the f32x4 in local `v`. */
+  add(v: number): void {
+    const { c } = this;
+    c.get(this.lo).get(v).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(this.lo);
+    const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+    c.get(this.hi).get(v).get(v).shuffle(high).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(this.hi);
+  }
+
+  /** acc = ((lane 0 + lane 1) + (lane 2 + lane 3)) + acc. */
+  into(acc: number): void {
+    const { c } = this;
+    c.get(this.lo).lane('f64x2.extract_lane', 0).get(this.lo).lane('f64x2.extract_lane', 1).op('f64.add');
+    c.get(this.hi).lane('f64x2.extract_lane', 0).get(this.hi).lane('f64x2.extract_lane', 1).op('f64.add');
+    c.op('f64.add').get(acc).op('f64.add').set(acc);
+  }
 }
 
 /** Whether a map spec has Wasm code: no gathers or scatters, every node supported one element at a time. */
@@ -150,17 +192,23 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const args = spec.dtypes.map((_, a) => a);
   const body = loaded(spec);
   const op = spec.op as keyof typeof FOLD_START;
+  const last = inner.shape.length - 1;
+  const vector = spec.op === 'sum' && spec.dtype === 'float32' && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
   nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
     const acc = c.local('f64');
     c.f64(FOLD_START[op]).set(acc);
-    nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position) => {
-      const locals = emitBody(c, spec.body, spec.dtypes, { address, scalar: f.scalar, position, broadcast: () => false }, false);
+    const lanes = vector ? new LaneSum(c) : undefined;
+    nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
+      const site = { address, scalar: f.scalar, position, broadcast: (a: number) => inner.strides[a]![last] === 0 };
+      const locals = emitBody(c, spec.body, spec.dtypes, site, four);
+      if (four) return lanes!.add(locals[spec.value]!);
       const v = c.local('f64');
       c.get(locals[spec.value]!);
       if (valType(spec.dtype) === 'f32') c.op('f64.promote_f32');
       c.set(v);
       foldStep(c, spec.op, acc, v);
-    }, false);
+    }, vector);
+    lanes?.into(acc);
     c.get(rowAddress(0)).get(acc);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');
     c.mem(storeOp(spec.outDtype));

@@ -12,7 +12,7 @@ import { unreachable } from '../../../runtime/unreachable.js';
 import type { RowPass, RowSpec, Save } from '../../kernel.js';
 import { collapseDims } from '../../kernel.js';
 import { bodySupported, emitBody, nodeDtypes, storeOp, valType, type BodySite, type RowContext } from './render-body.js';
-import { FOLD_START, foldStep, loaded, nest, type Frame } from './render-loops.js';
+import { FOLD_START, foldStep, LaneSum, lanewise, loaded, nest, type Frame } from './render-loops.js';
 
 /** Bytes of one scratch element: every dtype fits. */
 const SLOT = 8;
@@ -84,8 +84,10 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
       if (ty === 'f32') c.f32(0); else if (ty === 'f64') c.f64(0); else c.i32(0);
       c.set(local);
     });
+    const last = inner.shape.length - 1;
     const site = (address: (arg: number) => number, position: number): BodySite => ({
-      address, position, scalar: f.scalar, broadcast: () => false, row: (i) => rowLocals[i]!, scratch: scratchAt,
+      address, position, scalar: f.scalar, broadcast: (a) => inner.strides[a]![last] === 0,
+      row: (i) => rowLocals[i]!, scratch: scratchAt,
     });
     const saves = (pass: { body: RowPass['body']; saves: readonly Save[] }, locals: readonly number[]) => {
       const dtypes = nodeDtypes(pass.body, spec.dtypes, context);
@@ -103,8 +105,15 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
           const acc = c.local('f64');
           c.f64(FOLD_START[pass.op]).set(acc);
           c.i32(0).set(t);
-          nest(f, inner.shape, inner.strides, spec.dtypes, loaded(pass), rowAddress, (address, position) => {
-            const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), false, context);
+          const vector = pass.op === 'sum' && pass.dtype === 'float32' && pass.saves.length === 0 &&
+            lanewise(inner.shape, inner.strides, spec.dtypes, pass.body, [], context);
+          const lanes = vector ? new LaneSum(c) : undefined;
+          nest(f, inner.shape, inner.strides, spec.dtypes, loaded(pass), rowAddress, (address, position, four) => {
+            const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), four, context);
+            if (four) {
+              lanes!.add(locals[pass.value]!);
+              return;
+            }
             saves(pass, locals);
             const v = c.local('f64');
             c.get(locals[pass.value]!);
@@ -112,7 +121,8 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
             c.set(v);
             foldStep(c, pass.op, acc, v);
             c.get(t).i32(1).op('i32.add').set(t);
-          }, false);
+          }, vector);
+          lanes?.into(acc);
           c.get(acc);
           if (pass.outDtype === 'float32') c.op('f32.demote_f64');
           c.set(rowLocals[pass.row]!);
@@ -128,13 +138,19 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
         }
         case 'map': {
           c.i32(0).set(t);
-          const args = [...new Set([...loaded(pass), ...pass.stores.map((st) => st.arg)])];
-          nest(f, inner.shape, inner.strides, spec.dtypes, args, rowAddress, (address, position) => {
-            const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), false, context);
+          const stores = pass.stores.map((st) => st.arg);
+          const args = [...new Set([...loaded(pass), ...stores])];
+          const vector = pass.saves.length === 0 && lanewise(inner.shape, inner.strides, spec.dtypes, pass.body, stores, context);
+          nest(f, inner.shape, inner.strides, spec.dtypes, args, rowAddress, (address, position, four) => {
+            const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), four, context);
+            if (four) {
+              for (const st of pass.stores) c.get(address(st.arg)).get(locals[st.node]!).simdMem('v128.store');
+              return;
+            }
             saves(pass, locals);
             for (const st of pass.stores) c.get(address(st.arg)).get(locals[st.node]!).mem(storeOp(spec.dtypes[st.arg]!));
             c.get(t).i32(1).op('i32.add').set(t);
-          }, false);
+          }, vector);
           break;
         }
         default: unreachable(pass, 'wasm rows: pass');

@@ -166,7 +166,7 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
     check(lowerElementwise('exp', [x], out), [x], out, 'exp', 'js');
   });
 
-  it.each(['sum', 'prod', 'max', 'min'] as ReducePrim[])('%s over either axis, float32 and float64', (op) => {
+  it.each(['prod', 'max', 'min'] as ReducePrim[])('%s over either axis, float32 and float64', (op) => {
     for (const dtype of ['float32', 'float64'] as const) {
       const x = contiguous(dtype, [7, 29]);
       for (const axis of [0, 1]) {
@@ -175,6 +175,37 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
       }
       const all = contiguous(dtype, [1]);
       check(lowerReduce(op, x, [0, 1], all), [x], all, `${op} ${dtype} of everything`);
+    }
+  });
+
+  it('sums one element at a time where rows are strided or float64, as JavaScript does', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = contiguous(dtype, [7, 29]), out = contiguous(dtype, [29]);
+      check(lowerReduce('sum', x, [0], out), [x], out, `sum ${dtype} axis 0`);
+    }
+    const x = contiguous('float64', [7, 29]), out = contiguous('float64', [7]);
+    check(lowerReduce('sum', x, [1], out), [x], out, 'sum float64 axis 1');
+  });
+
+  it('sums contiguous float32 rows four lanes at a time, in float64, in a fixed order', () => {
+    for (const cols of [3, 4, 29, 64]) {
+      const x = contiguous('float32', [7, cols]), out = contiguous('float32', [7]);
+      kinds.length = 0;
+      const got = run(wasm, lowerReduce('sum', x, [1], out), [x], out);
+      expect(kinds).toEqual(['wasm']);
+      const v = values('float32', 7 * cols, 1);
+      const want = Array.from({ length: 7 }, (_, r) => {
+        // Lane j sums elements j, j + 4, … of the whole groups of four; the rest are summed in order.
+        const lanes = [0, 0, 0, 0];
+        let tail = 0;
+        const whole = cols >= 4 ? cols - (cols % 4) : 0;
+        for (let i = 0; i < cols; i++) {
+          if (i < whole) lanes[i % 4]! += v[r * cols + i]!;
+          else tail += v[r * cols + i]!;
+        }
+        return Math.fround((lanes[0]! + lanes[1]!) + (lanes[2]! + lanes[3]!) + tail);
+      });
+      expectSameBits(got, Float32Array.from(want), `sum of ${cols} columns`);
     }
   });
 
