@@ -85,7 +85,7 @@ export function bodySupported(
       }
       case 'cast': return castSupported(e.from, e.to, vector);
       case 'row': return rows !== undefined;
-      case 'scratch': return rows !== undefined && !vector;
+      case 'scratch': return rows !== undefined;
       case 'gatherLoad': case 'acc': return false;
       default: return unreachable(e, 'wasm body: node');
     }
@@ -213,7 +213,8 @@ export function emitBody(
       case 'scratch':
         if (site.scratch === undefined) throw new InternalError('wasm body: scratch outside a row kernel');
         site.scratch(e.index);
-        c.mem(loadOp(dtype));
+        if (vector) c.simdMem('v128.load');
+        else c.mem(loadOp(dtype));
         break;
       case 'gatherLoad': case 'acc':
         throw new InternalError(`wasm body: ${e.op} has no Wasm code`);
