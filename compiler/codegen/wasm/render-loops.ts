@@ -105,34 +105,55 @@ function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; vector:
 }
 
 /**
- * Sums four float32 lanes at a time into two f64x2 accumulators (lanes 0, 1 in `lo`, lanes
- * 2, 3 in `hi`): float64 sums, as the scalar fold's, in a fixed order that depends on the
- * spec alone, so eager and jit, and every thread count, give the same bits.
+ * Folds four float32 lanes at a time, in a fixed order that depends on the spec alone, so
+ * eager and jit, and every thread count, give the same bits. A sum adds into two f64x2
+ * accumulators (lanes 0, 1 and lanes 2, 3): float64 sums, as the scalar fold's. A max or
+ * min keeps per lane the scalar fold's rule (a greater value or a NaN replaces the lane's),
+ * then folds the lanes into the scalar accumulator in lane order.
  */
-export class LaneSum {
-  readonly lo: number;
-  readonly hi: number;
+export class LaneFold {
+  private readonly a: number;
+  private readonly b: number;
 
-  constructor(private readonly c: Code) {
-    this.lo = c.local('v128');
-    this.hi = c.local('v128');
-    c.f32x4([0, 0, 0, 0]).set(this.lo).f32x4([0, 0, 0, 0]).set(this.hi);
+  constructor(private readonly c: Code, private readonly op: 'sum' | 'max' | 'min') {
+    this.a = c.local('v128');
+    this.b = c.local('v128');
+    const start = FOLD_START[op];
+    c.f32x4([start, start, start, start]).set(this.a).f32x4([0, 0, 0, 0]).set(this.b);
   }
 
-  /** Adds the f32x4 in local `v`. */
+  /** Whether `op` over `dtype` folds four lanes at a time. */
+  static covers(op: ReduceSpec['op'], dtype: DType): op is 'sum' | 'max' | 'min' {
+    return dtype === 'float32' && (op === 'sum' || op === 'max' || op === 'min');
+  }
+
+  /** Folds the f32x4 in local `v`. */
   add(v: number): void {
-    const { c } = this;
-    c.get(this.lo).get(v).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(this.lo);
-    const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-    c.get(this.hi).get(v).get(v).shuffle(high).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(this.hi);
+    const { c, a, b } = this;
+    if (this.op === 'sum') {
+      c.get(a).get(v).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(a);
+      const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+      c.get(b).get(v).get(v).shuffle(high).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(b);
+      return;
+    }
+    c.get(v).get(a).get(v).get(a).simd(this.op === 'max' ? 'f32x4.gt' : 'f32x4.lt');
+    c.get(v).get(v).simd('f32x4.ne').simd('v128.or').simd('v128.bitselect').set(a);
   }
 
-  /** acc = ((lane 0 + lane 1) + (lane 2 + lane 3)) + acc. */
+  /** Folds the lanes into the float64 accumulator `acc`: a sum as ((0 + 1) + (2 + 3)) + acc. */
   into(acc: number): void {
-    const { c } = this;
-    c.get(this.lo).lane('f64x2.extract_lane', 0).get(this.lo).lane('f64x2.extract_lane', 1).op('f64.add');
-    c.get(this.hi).lane('f64x2.extract_lane', 0).get(this.hi).lane('f64x2.extract_lane', 1).op('f64.add');
-    c.op('f64.add').get(acc).op('f64.add').set(acc);
+    const { c, a, b } = this;
+    if (this.op === 'sum') {
+      c.get(a).lane('f64x2.extract_lane', 0).get(a).lane('f64x2.extract_lane', 1).op('f64.add');
+      c.get(b).lane('f64x2.extract_lane', 0).get(b).lane('f64x2.extract_lane', 1).op('f64.add');
+      c.op('f64.add').get(acc).op('f64.add').set(acc);
+      return;
+    }
+    const v = c.local('f64');
+    for (let lane = 0; lane < 4; lane++) {
+      c.get(a).lane('f32x4.extract_lane', lane).op('f64.promote_f32').set(v);
+      foldStep(c, this.op, acc, v);
+    }
   }
 }
 
@@ -193,11 +214,11 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const body = loaded(spec);
   const op = spec.op as keyof typeof FOLD_START;
   const last = inner.shape.length - 1;
-  const vector = spec.op === 'sum' && spec.dtype === 'float32' && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
+  const vector = LaneFold.covers(spec.op, spec.dtype) && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
   nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
     const acc = c.local('f64');
     c.f64(FOLD_START[op]).set(acc);
-    const lanes = vector ? new LaneSum(c) : undefined;
+    const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
     nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
       const site = { address, scalar: f.scalar, position, broadcast: (a: number) => inner.strides[a]![last] === 0 };
       const locals = emitBody(c, spec.body, spec.dtypes, site, four);

@@ -6,14 +6,14 @@
  * computes a row value, a map pass stores at every inner position. Values a pass saves for
  * later passes go to a scratch block of the memory (a row of elements of the saved value's
  * dtype per save), allocated once per kernel. Passes over contiguous 32-bit rows run four
- * lanes at a time, float32 sums in float64 lanes (see LaneSum).
+ * lanes at a time, float32 sums in float64 lanes (see LaneFold).
  */
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { unreachable } from '../../../runtime/unreachable.js';
 import type { RowPass, RowSpec, Save } from '../../kernel.js';
 import { collapseDims } from '../../kernel.js';
 import { bodySupported, emitBody, nodeDtypes, storeOp, valType, type BodySite, type RowContext } from './render-body.js';
-import { FOLD_START, foldStep, LaneSum, lanewise, loaded, nest, type Frame } from './render-loops.js';
+import { FOLD_START, foldStep, LaneFold, lanewise, loaded, nest, type Frame } from './render-loops.js';
 
 function innerSize(spec: RowSpec): number {
   return spec.inner.reduce((p, n) => p * n, 1);
@@ -120,9 +120,10 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
           const acc = c.local('f64');
           c.f64(FOLD_START[pass.op]).set(acc);
           c.i32(0).set(t);
-          const vector = pass.op === 'sum' && pass.dtype === 'float32' && scratch32(pass, context) &&
+          const fold = pass.op;
+          const vector = LaneFold.covers(fold, pass.dtype) && scratch32(pass, context) &&
             lanewise(inner.shape, inner.strides, spec.dtypes, pass.body, [], context);
-          const lanes = vector ? new LaneSum(c) : undefined;
+          const lanes = vector ? new LaneFold(c, fold) : undefined;
           nest(f, inner.shape, inner.strides, spec.dtypes, loaded(pass), rowAddress, (address, position, four) => {
             const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), four, context);
             saves(pass, locals, four);
