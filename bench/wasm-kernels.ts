@@ -174,8 +174,10 @@ async function main(): Promise<void> {
     const before = { ...wasm.compiled };
     const kinds = specs.map((s) => s.kind).join('+');
     const m = rounds({ 'kiln wasm': onWasm.run, 'kiln js': onJs.run, 'tfjs-wasm': tfSide(wl.tfjs) }, 3);
-    const ratio = { 'js / wasm (speedup)': m['kiln js']!.median / m['kiln wasm']!.median, 'wasm / tfjs-wasm (time)': m['kiln wasm']!.median / m['tfjs-wasm']!.median };
-    rows.push([wl.name, kinds, ...Object.values(m).map((x) => fmtNumber(x.median)), ratio['js / wasm (speedup)'].toFixed(2), ratio['wasm / tfjs-wasm (time)'].toFixed(2), same ? 'yes' : 'NO']);
+    const wasmMs = m['kiln wasm']!.median;
+    const ratio = { 'js / wasm (speedup)': m['kiln js']!.median / wasmMs, 'wasm / tfjs-wasm (time)': wasmMs / m['tfjs-wasm']!.median };
+    const times = Object.values(m).map((x) => fmtNumber(x.median));
+    rows.push([wl.name, kinds, ...times, ...Object.values(ratio).map((r) => r.toFixed(2)), same ? 'yes' : 'NO']);
     results[wl.name] = { kernels: kinds, compiledDuringTiming: wasm.compiled.wasm - before.wasm, sameBits: same, ...m, ratio };
   }
   console.log(formatTable(['workload', 'kernels', 'wasm ms', 'js ms', 'tfjs-wasm ms', 'js/wasm', 'wasm/tfjs', 'same bits'], rows));

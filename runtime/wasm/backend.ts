@@ -96,7 +96,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   private at(buffer: WasmBuffer, dtype: DType, offset: number, length: number, what: string): number {
     const size = itemSize(dtype);
     if (!Number.isSafeInteger(offset) || offset < 0 || (offset + length) * size > buffer.bytes) {
-      throw new ValueError(`cpu: ${what} of ${length} ${dtype} elements at ${offset} is outside a buffer of ${buffer.bytes} bytes`);
+      const range = `${length} ${dtype} elements at ${offset}`;
+      throw new ValueError(`cpu: ${what} of ${range} is outside a buffer of ${buffer.bytes} bytes`);
     }
     return buffer.ptr / size + offset;
   }

@@ -157,7 +157,8 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
           c.i32(0).set(t);
           const stores = pass.stores.map((st) => st.arg);
           const args = [...new Set([...loaded(pass), ...stores])];
-          const vector = scratch32(pass, context) && lanewise(inner.shape, inner.strides, spec.dtypes, pass.body, stores, context);
+          const vector = scratch32(pass, context) &&
+            lanewise(inner.shape, inner.strides, spec.dtypes, pass.body, stores, context);
           nest(f, inner.shape, inner.strides, spec.dtypes, args, rowAddress, (address, position, four) => {
             const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), four, context);
             saves(pass, locals, four);

@@ -82,7 +82,9 @@ function javascript(spec: KernelSpec): WasmProgram {
 export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
   switch (spec.kind) {
     case 'map':
-      return mapSupported(spec) ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitMap(f, spec as MapSpec)) : javascript(spec);
+      return mapSupported(spec)
+        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitMap(f, spec as MapSpec))
+        : javascript(spec);
     case 'reduce':
       return reduceSupported(spec)
         ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitReduce(f, spec as ReduceSpec))

@@ -41,7 +41,8 @@ function values(dtype: DType, n: number, salt: number): TypedArray {
   const special = SPECIAL[dtype];
   for (let i = 0; i < n; i++) {
     const r = Math.sin(i * 12.9898 + salt * 78.233) * 43758.5453;
-    const spread = dtype === 'bool' ? Math.floor(r * 7) & 1 : dtype === 'uint8' ? Math.floor(Math.abs(r)) & 255 : (r - Math.trunc(r)) * 200 - 100;
+    const fraction = (r - Math.trunc(r)) * 200 - 100;
+    const spread = dtype === 'bool' ? Math.floor(r * 7) & 1 : dtype === 'uint8' ? Math.floor(Math.abs(r)) & 255 : fraction;
     out[i] = (i + salt) % 3 === 0 ? special[(i + salt) % special.length]! : dtype === 'int32' ? Math.trunc(spread * 1e6) : spread;
   }
   return out;
@@ -143,7 +144,9 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
   it('where, over every dtype', () => {
     for (const dtype of ['float32', 'float64', 'int32', 'uint8', 'bool'] as const) {
       const c = contiguous('bool', SHAPE), a = contiguous(dtype, SHAPE), out = contiguous(dtype, SHAPE);
-      for (const [name, b] of layouts(dtype, SHAPE)) check(lowerElementwise('where', [c, a, b], out), [c, a, b], out, `where ${dtype} ${name}`);
+      for (const [name, b] of layouts(dtype, SHAPE)) {
+        check(lowerElementwise('where', [c, a, b], out), [c, a, b], out, `where ${dtype} ${name}`);
+      }
     }
   });
 
@@ -216,13 +219,14 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
     check(lowerReduce('argmax', f, [1], out), [f], out, 'argmax', 'js');
   });
 
-  it.skipIf(cpuEngine() !== 'wasm')('multiplies float32 matrices in the memory, transposed and batch-broadcast operands too', () => {
+  it.skipIf(cpuEngine() !== 'wasm')('multiplies float32 matrices in the memory, transposed and batch-broadcast too', () => {
+    const f32 = (shape: number[], offset = 0) => contiguous('float32', shape, offset);
+    const strided = (shape: number[], strides: number[], offset = 0): Layout => ({ dtype: 'float32', shape, strides, offset });
     const cases: [Layout, Layout, Layout][] = [
-      [contiguous('float32', [13, 17]), contiguous('float32', [17, 19]), contiguous('float32', [13, 19])],
-      [contiguous('float32', [6, 11, 8], 5), contiguous('float32', [6, 8, 16]), contiguous('float32', [6, 11, 16])],
-      [{ dtype: 'float32', shape: [9, 12], strides: [1, 9], offset: 0 }, { dtype: 'float32', shape: [12, 7], strides: [1, 12], offset: 2 },
-        contiguous('float32', [9, 7], 4)],
-      [{ dtype: 'float32', shape: [3, 4, 5], strides: [0, 5, 1], offset: 0 }, contiguous('float32', [3, 5, 8]), contiguous('float32', [3, 4, 8])],
+      [f32([13, 17]), f32([17, 19]), f32([13, 19])],
+      [f32([6, 11, 8], 5), f32([6, 8, 16]), f32([6, 11, 16])],
+      [strided([9, 12], [1, 9]), strided([12, 7], [1, 12], 2), f32([9, 7], 4)],
+      [strided([3, 4, 5], [0, 5, 1]), f32([3, 5, 8]), f32([3, 4, 8])],
     ];
     for (const [a, b, out] of cases) {
       // The JavaScript engine runs float32 matmuls on the same gemm, reading typed arrays.

@@ -30,7 +30,9 @@ describe.skipIf(!wasmFeatures().simd)('tensors on Wasm kernels', () => {
     const jitted = onWasmKernels(() => [compiled(x, w, b), compiled(x, w, b)]);
     for (const t of jitted) expect(bits(t)).toEqual(bits(eager));
     const got = Array.from(eager.data());
-    for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - reference[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(reference[i]!)));
+    for (let i = 0; i < got.length; i++) {
+      expect(Math.abs(got[i]! - reference[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(reference[i]!)));
+    }
     expect(wasm.compiled.wasm - before.wasm, 'Wasm modules compiled').toBeGreaterThan(0);
     expect(wasm.compiled.js - before.js, 'JavaScript kernels compiled').toBe(0);
   });
