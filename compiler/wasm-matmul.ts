@@ -31,14 +31,14 @@ import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
  * 20 with 4×16 (best of 6 interleaved rounds, a loaded machine). A k block of 256 keeps a
  * 5-row sliver of A (5 KiB) in L1 and the panels of B it meets (n KiB) in L2.
  */
-const MR = 5, NR = 8, KC = 256;
+export const MR = 5, NR = 8, KC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
 const PARALLEL_MACS = 1 << 20;
 
 /** The gemm module this process uses (the same for eager and jit: one fma choice per process). */
-function gemmKernel(): WasmKernel {
+export function gemmKernel(): WasmKernel {
   const heap = wasmHeap();
   const spec: GemmSpec = {
     mr: MR, nr: NR, fma: wasmFeatures().relaxedSimd,
@@ -57,7 +57,7 @@ export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; fma: 
  * the extras, arg E + 1 the product in Wasm memory (row stride `ldc`), read where the
  * matmul kernel's epilogue read its `acc`.
  */
-function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
+export function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
   const epilogue = spec.epilogue!;
   const product = spec.extras.length + 1;
   const body = epilogue.body.map((e): Expr => {
@@ -79,7 +79,7 @@ function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
 }
 
 /** Copies A (m × k through its strides) into row-major float32 at `dst`. */
-function packA(
+export function packA(
   f32: Float32Array, dst: number, a: TypedArray, o: number, m: number, k: number, sam: number, sak: number,
 ): void {
   if (sak === 1 && sam === k) f32.set(a.subarray(o, o + m * k), dst);
@@ -97,7 +97,7 @@ function packA(
 }
 
 /** Packs B (k × n through its strides) into panels of NR columns at `dst`, columns past n as zeros. */
-function packB(
+export function packB(
   f32: Float32Array, dst: number, b: TypedArray, o: number, k: number, n: number, sbk: number, sbn: number,
 ): void {
   for (let j0 = 0, d = dst; j0 < n; j0 += NR) {
@@ -114,20 +114,23 @@ function packB(
   }
 }
 
-/** Runs the gemm over rows [0, m), split into row ranges (multiples of MR) over the threads available. */
-function multiply(
-  gemm: WasmKernel, a: number, b: number, c: number, m: number, n: number, k: number, panels: number,
+/**
+ * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes), split into row ranges
+ * (multiples of MR) over the threads available.
+ */
+export function multiply(
+  gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
 ): void {
   const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
   if (threads === 1) {
-    gemm.exports.gemm!(a, 4 * k, b, c, 4 * ldc, m, panels, k, KC);
+    gemm.exports.gemm!(a, lda, b, c, 4 * ldc, m, panels, k, KC);
     return;
   }
   const rows = Math.ceil(Math.ceil(m / MR) / threads) * MR;
   const jobs: number[][] = [];
   for (let r0 = 0; r0 < m; r0 += rows) {
-    jobs.push([a + 4 * r0 * k, 4 * k, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC]);
+    jobs.push([a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC]);
   }
   runJobs(gemm, jobs);
 }
@@ -163,7 +166,7 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
         if (t === 0 || !sameA) packA(f32, aPtr >>> 2, bufs[1]!, at[1]!, m, k, sam, sak);
         if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
         if (k === 0) f32.fill(0, cPtr >>> 2, (cPtr >>> 2) + m * ldc);
-        else multiply(gemm, aPtr, bPtr, cPtr, m, n, k, panels);
+        else multiply(gemm, aPtr, 4 * k, bPtr, cPtr, m, n, k, panels);
         const c0 = cPtr >>> 2;
         if (epilogue !== undefined) epilogue(bufs[0], ...bufs.slice(3), f32, at[0], ...at.slice(3), c0);
         else if (ldc === n) bufs[0]!.set(f32.subarray(c0, c0 + m * n), at[0]!);

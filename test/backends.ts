@@ -3,9 +3,10 @@
  * compared with the CPU) and the backend contract (runtime buffers and kernels). The CPU is
  * the reference the others are compared with; adding a backend to the matrix is one entry here.
  */
-import { cpu as cpuRuntime } from '../compiler/backends.js';
+import { cpu as cpuRuntime, onWasmKernels, wasm } from '../compiler/backends.js';
 import type { KernelSpec } from '../compiler/kernel.js';
 import type { Backend } from '../runtime/backend.js';
+import { wasmFeatures } from '../runtime/wasm/features.js';
 import type { Device, DType } from '../src/index.js';
 import { initEagerForTests } from './webgpu.js';
 
@@ -25,6 +26,11 @@ export interface TestBackend {
   tol: number;
   /** The dtypes its tensors can hold (rows that make others run on the CPU only). */
   dtypes: readonly DType[];
+  /**
+   * Runs tensor work on this backend where its tensors share a device with the reference (the
+   * Wasm engine's tensors are CPU tensors); absent where the device alone selects the backend.
+   */
+  scope?: <T>(fn: () => T) => T;
 }
 
 /** The CPU (JavaScript kernels, Wasm SIMD matmul): the reference of the cross-backend rows. */
@@ -37,6 +43,19 @@ export const cpu: TestBackend = {
 
 export const backends: readonly TestBackend[] = [
   cpu,
+  {
+    // The WebAssembly engine: its kernels give the JavaScript engine's bits (reductions fold in
+    // the same order), so it is held to the CPU's results exactly.
+    name: 'wasm', device: 'cpu', tol: 0, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'],
+    acquire: (suite) => {
+      const simd = wasmFeatures().simd;
+      if (!simd) console.log(`${suite}: skipped on wasm: this runtime has no WebAssembly SIMD`);
+      return Promise.resolve(simd);
+    },
+    release: () => Promise.resolve(),
+    runtime: () => Promise.resolve(wasm),
+    scope: onWasmKernels,
+  },
   {
     name: 'webgpu', device: 'webgpu', tol: 1e-4,
     // WGSL has no 64-bit float; uint8 is held as one i32 per element.

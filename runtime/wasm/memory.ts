@@ -5,6 +5,7 @@
  * reused, and the memory grows when no free block fits. Nothing is ever returned to the
  * system: a WebAssembly.Memory cannot shrink.
  */
+import { ARRAY_OF, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, InternalError } from '../errors.js';
 import { wasmApi, type WasmMemory } from './api.js';
 import { wasmFeatures } from './features.js';
@@ -34,6 +35,8 @@ export class WasmHeap {
   private readonly sizes = new Map<number, number>();
   private liveBytes = 0;
   private view: Float32Array;
+  /** Views of the memory by element type, re-taken when the memory has grown (its buffer is then new). */
+  private readonly views = new Map<DType, TypedArray>();
 
   constructor(readonly shared: boolean) {
     if (wasmApi === undefined) throw new InternalError('wasm heap: this runtime has no WebAssembly');
@@ -80,6 +83,17 @@ export class WasmHeap {
   f32(): Float32Array {
     if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
     return this.view;
+  }
+
+  /** The memory as elements of `dtype`; take it again after any allocation, which may grow the memory. */
+  elements(dtype: DType): TypedArray {
+    const buffer = this.memory.buffer;
+    let v = this.views.get(dtype);
+    if (v === undefined || v.buffer !== buffer) {
+      v = new ARRAY_OF[dtype](buffer, 0, buffer.byteLength / ARRAY_OF[dtype].BYTES_PER_ELEMENT);
+      this.views.set(dtype, v);
+    }
+    return v;
   }
 
   /** Bytes in blocks handed out and not yet freed, and the memory's size. */

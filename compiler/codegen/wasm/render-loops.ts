@@ -1,0 +1,242 @@
+/**
+ * Map, reduce and merged (multi) kernel specs as Wasm loop nests. A kernel is one exported
+ * function `kernel(address…, offset…: i32, scalar…: f64)`: each arg's byte address in the
+ * memory and its element offset, so slices and different constants share one module.
+ *
+ * Loops walk each arg by a byte pointer per level that steps by the arg's stride, as the
+ * JavaScript kernels do. A map's innermost loop runs four elements at a time (f32x4 /
+ * i32x4) where every arg is 32-bit and walked contiguously or broadcast along it, then
+ * the positions left over one at a time.
+ *
+ * A reduction folds one element at a time in the order of the inner positions, in a float64
+ * accumulator, exactly as the JavaScript kernel's `acc` does; so a sum, product, max or min
+ * has the JavaScript engine's bits, and eager and jit (which run these same kernels) agree.
+ */
+import { itemSize, type DType } from '../../../runtime/dtype.js';
+import { InternalError } from '../../../runtime/errors.js';
+import { unreachable } from '../../../runtime/unreachable.js';
+import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec } from '../../kernel.js';
+import type { Code } from './encoder.js';
+import { bodySupported, emitBody, storeOp, valType, type RowContext } from './render-body.js';
+
+/** Lanes of the vectorised innermost loop. */
+const LANES = 4;
+
+/** Where a kernel's args and scalars are: the local holding each arg's base byte address, the scalar parameters. */
+export interface Frame {
+  c: Code;
+  base: (arg: number) => number;
+  scalar: (index: number) => number;
+}
+
+/** The addresses a loop nest's body sees: each arg's pointer at the current element, and the innermost position. */
+export type Inner = (address: (arg: number) => number, position: number, vector: boolean) => void;
+
+/**
+ * A loop nest over `shape` (collapsed: at least one dim), `strides` in elements per arg.
+ * With `vector` the innermost dim first runs in groups of four.
+ */
+export function nest(
+  f: Frame, shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
+  args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean,
+): void {
+  const { c } = f;
+  const last = shape.length - 1;
+  const level = (d: number, outer: (arg: number) => number): void => {
+    const n = shape[d]!;
+    const i = c.local('i32');
+    const stepped = args.filter((a) => strides[a]![d] !== 0);
+    const pointers = new Map(stepped.map((a) => [a, c.local('i32')]));
+    const here = (a: number) => pointers.get(a) ?? outer(a);
+    c.i32(0).set(i);
+    for (const a of stepped) c.get(outer(a)).set(pointers.get(a)!);
+    const loop = (width: number, body: () => void) => {
+      c.open('block').open('loop');
+      c.get(i).i32(width).op('i32.add').i32(n).op('i32.gt_s').indexed('br_if', 1);
+      body();
+      c.get(i).i32(width).op('i32.add').set(i);
+      for (const a of stepped) {
+        c.get(pointers.get(a)!).i32(width * strides[a]![d]! * itemSize(dtypes[a]!)).op('i32.add').set(pointers.get(a)!);
+      }
+      c.indexed('br', 0).end().end();
+    };
+    if (d < last) {
+      loop(1, () => level(d + 1, here));
+      return;
+    }
+    if (vector && n >= LANES) loop(LANES, () => inner(here, i, true));
+    loop(1, () => inner(here, i, false));
+  };
+  level(0, parent);
+}
+
+/** The args a body loads. */
+export function loaded(spec: { body: MapSpec['body'] }): number[] {
+  const used = new Set<number>();
+  for (const e of spec.body) if (e.op === 'load' || e.op === 'gatherLoad') used.add(e.arg);
+  return [...used];
+}
+
+function is32(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'int32';
+}
+
+/**
+ * Whether `body`, over a loop nest of `shape` (collapsed), can run four lanes at a time
+ * along the innermost dim: every arg it loads or stores is 32-bit and walked contiguously
+ * there (loads may also be broadcast along it), and every node has four-lane code.
+ */
+export function lanewise(
+  shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
+  body: MapSpec['body'], stores: readonly number[], rows?: RowContext,
+): boolean {
+  const last = shape.length - 1;
+  const inner = (a: number) => strides[a]![last]!;
+  const lanes = (a: number) => is32(dtypes[a]!) && (inner(a) === 0 || inner(a) === 1);
+  return shape[last]! >= LANES && stores.every((a) => is32(dtypes[a]!) && inner(a) === 1) &&
+    loaded({ body }).every(lanes) && bodySupported(body, dtypes, true, lanes, rows);
+}
+
+/** A map spec with its dims collapsed, and whether its innermost dim runs four lanes at a time. */
+function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; vector: boolean } {
+  const { shape, strides } = collapseDims(spec.shape, spec.strides);
+  const vector = lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
+  return { shape, strides, vector };
+}
+
+/**
+ * Folds four float32 lanes at a time, in a fixed order that depends on the spec alone, so
+ * eager and jit, and every thread count, give the same bits. A sum adds into two f64x2
+ * accumulators (lanes 0, 1 and lanes 2, 3): float64 sums, as the scalar fold's. A max or
+ * min keeps per lane the scalar fold's rule (a greater value or a NaN replaces the lane's),
+ * then folds the lanes into the scalar accumulator in lane order.
+ */
+export class LaneFold {
+  private readonly a: number;
+  private readonly b: number;
+
+  constructor(private readonly c: Code, private readonly op: 'sum' | 'max' | 'min') {
+    this.a = c.local('v128');
+    this.b = c.local('v128');
+    const start = FOLD_START[op];
+    c.f32x4([start, start, start, start]).set(this.a).f32x4([0, 0, 0, 0]).set(this.b);
+  }
+
+  /** Whether `op` over `dtype` folds four lanes at a time. */
+  static covers(op: ReduceSpec['op'], dtype: DType): op is 'sum' | 'max' | 'min' {
+    return dtype === 'float32' && (op === 'sum' || op === 'max' || op === 'min');
+  }
+
+  /** Folds the f32x4 in local `v`. */
+  add(v: number): void {
+    const { c, a, b } = this;
+    if (this.op === 'sum') {
+      c.get(a).get(v).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(a);
+      const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+      c.get(b).get(v).get(v).shuffle(high).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(b);
+      return;
+    }
+    c.get(v).get(a).get(v).get(a).simd(this.op === 'max' ? 'f32x4.gt' : 'f32x4.lt');
+    c.get(v).get(v).simd('f32x4.ne').simd('v128.or').simd('v128.bitselect').set(a);
+  }
+
+  /** Folds the lanes into the float64 accumulator `acc`: a sum as ((0 + 1) + (2 + 3)) + acc. */
+  into(acc: number): void {
+    const { c, a, b } = this;
+    if (this.op === 'sum') {
+      c.get(a).lane('f64x2.extract_lane', 0).get(a).lane('f64x2.extract_lane', 1).op('f64.add');
+      c.get(b).lane('f64x2.extract_lane', 0).get(b).lane('f64x2.extract_lane', 1).op('f64.add');
+      c.op('f64.add').get(acc).op('f64.add').set(acc);
+      return;
+    }
+    const v = c.local('f64');
+    for (let lane = 0; lane < 4; lane++) {
+      c.get(a).lane('f32x4.extract_lane', lane).op('f64.promote_f32').set(v);
+      foldStep(c, this.op, acc, v);
+    }
+  }
+}
+
+/** Whether a map spec has Wasm code: no gathers or scatters, every node supported one element at a time. */
+export function mapSupported(spec: MapSpec): boolean {
+  return spec.stores.every((st) => st.scatter === undefined) && bodySupported(spec.body, spec.dtypes, false, () => true);
+}
+
+/** Emits a map spec (mapSupported) into frame `f`. */
+export function emitMap(f: Frame, spec: MapSpec): void {
+  const { shape, strides, vector } = planMap(spec);
+  const last = shape.length - 1;
+  const args = spec.dtypes.map((_, a) => a);
+  nest(f, shape, strides, spec.dtypes, args, f.base, (address, position, lanes) => {
+    const site = { address, scalar: f.scalar, position, broadcast: (a: number) => strides[a]![last] === 0 };
+    const locals = emitBody(f.c, spec.body, spec.dtypes, site, lanes);
+    for (const st of spec.stores) {
+      f.c.get(address(st.arg)).get(locals[st.node]!);
+      if (lanes) f.c.simdMem('v128.store');
+      else f.c.mem(storeOp(spec.dtypes[st.arg]!));
+    }
+  }, vector);
+}
+
+/** Whether a reduce spec has Wasm code: a float sum, product, max or min of a supported body. */
+export function reduceSupported(spec: ReduceSpec): boolean {
+  const float = (d: DType) => d === 'float32' || d === 'float64';
+  const ops: readonly string[] = ['sum', 'prod', 'max', 'min'];
+  return ops.includes(spec.op) && float(spec.dtype) && float(spec.outDtype) &&
+    bodySupported(spec.body, spec.dtypes, false, () => true);
+}
+
+/** Folds the float64 value in local `v` into accumulator `acc` as the JavaScript kernel does. */
+export function foldStep(c: Code, op: ReduceSpec['op'], acc: number, v: number): void {
+  switch (op) {
+    case 'sum': c.get(acc).get(v).op('f64.add').set(acc); return;
+    case 'prod': c.get(acc).get(v).op('f64.mul').set(acc); return;
+    // if (v > acc || v !== v) acc = v: NaN wins and stays, and of ±0 the first one stays.
+    case 'max': case 'min':
+      c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt');
+      c.get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
+      return;
+    case 'argmax': case 'argmin':
+      throw new InternalError(`wasm reduce: ${op} runs as JavaScript`);
+    default: unreachable(op, 'wasm reduce: op');
+  }
+}
+
+/** The accumulator's start value of each fold. */
+export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+
+/** Emits a reduce spec (reduceSupported) into frame `f`. */
+export function emitReduce(f: Frame, spec: ReduceSpec): void {
+  const { c } = f;
+  const outer = collapseDims(spec.outer, spec.outerStrides);
+  const inner = collapseDims(spec.inner, spec.innerStrides);
+  const args = spec.dtypes.map((_, a) => a);
+  const body = loaded(spec);
+  const op = spec.op as keyof typeof FOLD_START;
+  const last = inner.shape.length - 1;
+  const vector = LaneFold.covers(spec.op, spec.dtype) && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
+  nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
+    const acc = c.local('f64');
+    c.f64(FOLD_START[op]).set(acc);
+    const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
+    nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
+      const site = { address, scalar: f.scalar, position, broadcast: (a: number) => inner.strides[a]![last] === 0 };
+      const locals = emitBody(c, spec.body, spec.dtypes, site, four);
+      if (four) return lanes!.add(locals[spec.value]!);
+      const v = c.local('f64');
+      c.get(locals[spec.value]!);
+      if (valType(spec.dtype) === 'f32') c.op('f64.promote_f32');
+      c.set(v);
+      foldStep(c, spec.op, acc, v);
+    }, vector);
+    lanes?.into(acc);
+    c.get(rowAddress(0)).get(acc);
+    if (spec.outDtype === 'float32') c.op('f32.demote_f64');
+    c.mem(storeOp(spec.outDtype));
+  }, false);
+}
+
+/** Whether every part of a merged kernel has Wasm code. */
+export function multiSupported(spec: MultiSpec): boolean {
+  return spec.parts.every((p) => (p.spec.kind === 'map' ? mapSupported(p.spec) : reduceSupported(p.spec)));
+}

@@ -1,0 +1,103 @@
+/**
+ * The WebAssembly engine's renderer: a kernel spec becomes a Wasm module where the renderer
+ * can express it (maps, float reductions, merged kernels of those), the float32 matmul's
+ * driver over the memory (compiler/wasm-heap-matmul.ts), or else the JavaScript kernel,
+ * run by the Wasm backend over views of the memory. Which specs take which path depends on
+ * the spec alone, so eager ops and compiled graphs always run the same kernel.
+ */
+import { wasmApi } from '../../../runtime/wasm/api.js';
+import type { WasmProgram, WasmTarget } from '../../../runtime/wasm/backend.js';
+import { itemSize, type DType } from '../../../runtime/dtype.js';
+import { InternalError } from '../../../runtime/errors.js';
+import { unreachable } from '../../../runtime/unreachable.js';
+import type { Expr, KernelSpec, MapSpec, MultiSpec, ReduceSpec } from '../../kernel.js';
+import { heapMatmul } from '../../wasm-heap-matmul.js';
+import { renderJs } from '../js.js';
+import { jsHelpers } from '../js-helpers.js';
+import { ModuleBuilder, type Code } from './encoder.js';
+import { emitRow, rowScratchBytes, rowSupported } from './render-rows.js';
+import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
+
+/** The dtype of every arg of a spec, as its JavaScript kernel indexes it. */
+export function argDtypes(spec: KernelSpec): DType[] {
+  switch (spec.kind) {
+    case 'map': case 'reduce': case 'row': return spec.dtypes;
+    case 'matmul':
+      return [spec.epilogue?.dtype ?? spec.dtype, spec.dtype, spec.dtype, ...spec.extras.map((x) => x.dtype)];
+    case 'random': return ['float32'];
+    case 'multi': {
+      const out = new Array<DType>(spec.args).fill('float32');
+      for (const p of spec.parts) p.args.forEach((merged, a) => (out[merged] = p.spec.dtypes[a]!));
+      return out;
+    }
+    default: return unreachable(spec, 'wasm render: spec');
+  }
+}
+
+function scalarCount(bodies: readonly (readonly Expr[])[]): number {
+  let n = 0;
+  for (const body of bodies) for (const e of body) if (e.op === 'scalar') n = Math.max(n, e.index + 1);
+  return n;
+}
+
+/**
+ * A module exporting `kernel(address…, offset…: i32, scalar…: f64)` over args of `dtypes`:
+ * it computes every arg's base address (address + offset · element size), then `emit` fills
+ * in the work. Every module is validated before it leaves the renderer.
+ */
+function wasmKernel(dtypes: readonly DType[], scalars: number, target: WasmTarget, emit: (f: Frame) => void): WasmProgram {
+  const memory = target.shared ? { initial: 1, maximum: target.maxPages, shared: true } : { initial: 1, shared: false };
+  const module = new ModuleBuilder(memory);
+  const n = dtypes.length;
+  const params = [...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64')];
+  module.func('kernel', params, [], (c: Code) => {
+    const bases = dtypes.map((dtype, a) => {
+      const base = c.local('i32');
+      c.get(a).get(n + a).i32(itemSize(dtype)).op('i32.mul').op('i32.add').set(base);
+      return base;
+    });
+    emit({ c, base: (a) => bases[a]!, scalar: (i) => 2 * n + i });
+  });
+  const bytes = module.encode();
+  if (wasmApi !== undefined && !wasmApi.validate(bytes)) throw new InternalError('wasm render: emitted an invalid module');
+  return { kind: 'wasm', bytes, entry: 'kernel' };
+}
+
+function renderMultiWasm(spec: MultiSpec, target: WasmTarget): WasmProgram {
+  return wasmKernel(argDtypes(spec), 0, target, (f) => {
+    for (const part of spec.parts) {
+      const frame: Frame = { c: f.c, base: (a) => f.base(part.args[a]!), scalar: f.scalar };
+      if (part.spec.kind === 'map') emitMap(frame, part.spec);
+      else emitReduce(frame, part.spec);
+    }
+  });
+}
+
+/** The JavaScript kernel for a spec, to run over views of the memory. */
+function javascript(spec: KernelSpec): WasmProgram {
+  return { kind: 'js', source: renderJs(spec), helpers: jsHelpers, dtypes: argDtypes(spec) };
+}
+
+/** What the Wasm backend runs for `spec`, built for the memory `target`. */
+export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
+  switch (spec.kind) {
+    case 'map':
+      return mapSupported(spec)
+        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitMap(f, spec as MapSpec))
+        : javascript(spec);
+    case 'reduce':
+      return reduceSupported(spec)
+        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitReduce(f, spec as ReduceSpec))
+        : javascript(spec);
+    case 'multi': return multiSupported(spec) ? renderMultiWasm(spec, target) : javascript(spec);
+    case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
+    // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
+    case 'random': return javascript(spec);
+    case 'row': {
+      if (!rowSupported(spec)) return javascript(spec);
+      const scratch = rowScratchBytes(spec) > 0 ? target.scratch(rowScratchBytes(spec)) : 0;
+      return wasmKernel(spec.dtypes, scalarCount(spec.passes.map((p) => p.body)), target, (f) => emitRow(f, spec, scratch));
+    }
+    default: return unreachable(spec, 'wasm render: spec');
+  }
+}

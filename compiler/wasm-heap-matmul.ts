@@ -1,0 +1,70 @@
+/**
+ * float32 matmul on the WebAssembly engine's backend, where operands already live in the
+ * Wasm memory: the gemm reads A in place when its rows are contiguous (any row stride) and
+ * writes C straight into the output when no epilogue follows and n fills whole panels; only
+ * B is always packed (into the gemm's column panels), and A or C go through scratch when
+ * their layout needs it. The product is the same gemm as compiler/wasm-matmul.ts's, so
+ * each element is the same sum in the same order on both paths, and an epilogue runs over
+ * the product already rounded to float32, as the unfused matmul's output is.
+ */
+import { itemSize, type DType } from '../runtime/dtype.js';
+import type { WasmProgram } from '../runtime/wasm/backend.js';
+import { wasmHeap } from '../runtime/wasm/memory.js';
+import type { MatmulSpec } from './kernel.js';
+import { epilogueKernel, gemmKernel, multiply, NR, packA, packB } from './wasm-matmul.js';
+
+/** The host kernel of a float32 matmul spec: (addresses, offsets) of C, A, B and the epilogue's extras. */
+export function heapMatmul(spec: MatmulSpec): WasmProgram {
+  const { m, n, k } = spec;
+  const panels = Math.ceil(n / NR), ldc = panels * NR;
+  const [sam, sak] = spec.aStrides, [sbk, sbn] = spec.bStrides;
+  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc);
+  const dtypes: DType[] = [spec.epilogue?.dtype ?? 'float32', 'float32', 'float32', ...spec.extras.map((x) => x.dtype)];
+  const nArgs = dtypes.length;
+  const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];
+  const batchSize = spec.batch.reduce((p, d) => p * d, 1);
+  const sameA = spec.batchStrides[1].every((s) => s === 0), sameB = spec.batchStrides[2].every((s) => s === 0);
+  // A row-major with any positive row stride is what the gemm reads: no copy.
+  const directA = sak === 1 && sam > 0;
+  const directC = epilogue === undefined && ldc === n;
+  const run = (addresses: readonly number[], offsets: readonly number[]): void => {
+    if (m === 0 || n === 0) return;
+    const heap = wasmHeap();
+    const gemm = gemmKernel();
+    const aPtr = directA ? 0 : heap.alloc(4 * m * k);
+    const bPtr = heap.alloc(4 * ldc * k);
+    const cPtr = directC ? 0 : heap.alloc(4 * m * ldc);
+    try {
+      // Views are taken after the allocations above, which may have grown the memory.
+      const f32 = heap.f32();
+      // Element index of each arg's current batch position in a view of its dtype.
+      const at = offsets.map((o, x) => addresses[x]! / itemSize(dtypes[x]!) + o);
+      const index = spec.batch.map(() => 0);
+      for (let t = 0; t < batchSize; t++) {
+        if (!directA && (t === 0 || !sameA)) packA(f32, aPtr >>> 2, f32, at[1]!, m, k, sam, sak);
+        if (t === 0 || !sameB) packB(f32, bPtr >>> 2, f32, at[2]!, k, n, sbk, sbn);
+        const a = directA ? 4 * at[1]! : aPtr, c = directC ? 4 * at[0]! : cPtr;
+        if (k === 0) f32.fill(0, c >>> 2, (c >>> 2) + m * ldc);
+        else multiply(gemm, a, directA ? 4 * sam : 4 * k, bPtr, c, m, n, k, panels);
+        if (epilogue !== undefined) {
+          const views = dtypes.map((d) => heap.elements(d));
+          epilogue(views[0], ...views.slice(3), f32, at[0], ...at.slice(3), cPtr >>> 2);
+        } else if (!directC) {
+          for (let i = 0; i < m; i++) f32.copyWithin(at[0]! + i * n, (cPtr >>> 2) + i * ldc, (cPtr >>> 2) + i * ldc + n);
+        }
+        // The next batch position: an odometer over the batch dims, moving every arg's offset.
+        for (let d = spec.batch.length - 1; d >= 0; d--) {
+          for (let x = 0; x < nArgs; x++) at[x]! += batchStrides[x]![d]!;
+          if (++index[d]! < spec.batch[d]!) break;
+          for (let x = 0; x < nArgs; x++) at[x]! -= spec.batch[d]! * batchStrides[x]![d]!;
+          index[d] = 0;
+        }
+      }
+    } finally {
+      if (!directA) heap.free(aPtr);
+      heap.free(bPtr);
+      if (!directC) heap.free(cPtr);
+    }
+  };
+  return { kind: 'host', run };
+}

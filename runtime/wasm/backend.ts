@@ -1,0 +1,195 @@
+/**
+ * The CPU backend of the WebAssembly engine: every buffer is a range of the one
+ * WebAssembly.Memory of ./memory.ts (shared when threads can use it), and a kernel is one of
+ *
+ * - a Wasm module the renderer emitted, called with every arg's byte address, every arg's
+ *   element offset and the scalars (as float64), so it reads and writes the memory in place;
+ * - a host kernel (the float32 matmul's driver), given the same addresses and offsets, that
+ *   packs and calls Wasm itself;
+ * - a JavaScript kernel for specs the Wasm renderer has no code for, run over typed-array
+ *   views of the memory taken at launch (a view taken earlier could belong to a memory that
+ *   has grown since).
+ *
+ * Launches run at once, in order. Reads return fresh typed arrays, never views of the memory.
+ */
+import type { Backend, Launch } from '../backend.js';
+import { compileCpuKernel, type CpuKernel } from '../cpu/compile.js';
+import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
+import { DeviceError, InternalError, ValueError } from '../errors.js';
+import { unreachable } from '../unreachable.js';
+import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
+import { wasmKernel } from './modules.js';
+
+/** A buffer: `bytes` bytes at byte address `ptr` of the memory, holding elements of `dtype`. */
+export interface WasmBuffer {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly dtype: DType;
+}
+
+/** What a renderer gives the Wasm backend for a spec. */
+export type WasmProgram =
+  /** A module exporting `entry`: (address…, offset…: i32, scalar…: f64) -> (). */
+  | { kind: 'wasm'; bytes: Uint8Array; entry: string }
+  /** A driver in JavaScript over addresses, offsets and scalars. */
+  | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
+  /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
+  | { kind: 'js'; source: string; helpers: object; dtypes: readonly DType[] };
+
+/** The memory a rendered module must import (shared or not, its largest size in pages), and scratch in it. */
+export interface WasmTarget {
+  shared: boolean;
+  maxPages: number;
+  /** The address of `bytes` bytes of scratch that live as long as the kernel (for row kernels' saved values). */
+  scratch(bytes: number): number;
+}
+
+/** A compiled program, ready to launch. */
+export type WasmBackendKernel =
+  | { kind: 'wasm'; fn: (...args: number[]) => void }
+  | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
+  | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[] };
+
+/** The largest buffer a 32-bit memory can hold. */
+const MAX_BYTES = MAX_PAGES * 65536;
+
+/** Buffers in one WebAssembly.Memory; `render` turns a spec into a WasmProgram for the memory it targets. */
+export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel, Spec> {
+  readonly device = 'cpu';
+  private readonly kernels = new Map<string, WasmBackendKernel>();
+  private readonly live = new Set<WasmBuffer>();
+  /** Scratch blocks of compiled kernels, given back by destroy. */
+  private readonly scratch: number[] = [];
+  /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
+  readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
+
+  constructor(private readonly render: (spec: Spec, target: WasmTarget) => WasmProgram) {}
+
+  private get heap(): WasmHeap {
+    return wasmHeap();
+  }
+
+  alloc(dtype: DType, elements: number): WasmBuffer {
+    if (!Number.isSafeInteger(elements) || elements < 0) {
+      throw new ValueError(`cpu: cannot allocate ${elements} elements of ${dtype} (expected a non-negative integer)`);
+    }
+    const bytes = elements * itemSize(dtype);
+    if (bytes > MAX_BYTES) {
+      throw new DeviceError(
+        `cpu: a ${dtype} buffer of ${elements} elements (${bytes} bytes) does not fit in the 4 GiB WebAssembly memory; ` +
+        'use the JavaScript engine (KILN_CPU=js) or split the tensor');
+    }
+    const ptr = this.heap.alloc(bytes);
+    // A reused block holds its last owner's bytes.
+    (this.heap.elements('uint8') as Uint8Array).fill(0, ptr, ptr + bytes);
+    const buffer = { ptr, bytes, dtype };
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  free(buffer: WasmBuffer): void {
+    if (!this.live.delete(buffer)) throw new InternalError(`cpu: buffer at ${buffer.ptr} was freed twice or never allocated`);
+    this.heap.free(buffer.ptr);
+  }
+
+  /** Element index of `offset` in `buffer` as a view of `dtype`, after checking `length` elements fit. */
+  private at(buffer: WasmBuffer, dtype: DType, offset: number, length: number, what: string): number {
+    const size = itemSize(dtype);
+    if (!Number.isSafeInteger(offset) || offset < 0 || (offset + length) * size > buffer.bytes) {
+      const range = `${length} ${dtype} elements at ${offset}`;
+      throw new ValueError(`cpu: ${what} of ${range} is outside a buffer of ${buffer.bytes} bytes`);
+    }
+    return buffer.ptr / size + offset;
+  }
+
+  write(buffer: WasmBuffer, dtype: DType, data: TypedArray, offset = 0): void {
+    const start = this.at(buffer, dtype, offset, data.length, 'write');
+    this.heap.elements(dtype).set(data, start);
+  }
+
+  readonly readSync = (buffer: WasmBuffer, dtype: DType, offset: number, length: number): TypedArray => {
+    const start = this.at(buffer, dtype, offset, length, 'read');
+    // slice copies into a fresh, unshared array: nothing the caller holds aliases the memory.
+    return this.heap.elements(dtype).slice(start, start + length);
+  };
+
+  read(buffer: WasmBuffer, dtype: DType, offset: number, length: number): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buffer, dtype, offset, length));
+  }
+
+  copy(src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number, length: number): void {
+    const from = this.at(src, src.dtype, srcOffset, length, 'copy source');
+    const to = this.at(dst, src.dtype, dstOffset, length, 'copy target');
+    this.heap.elements(src.dtype).copyWithin(to, from, from + length);
+  }
+
+  compile(key: string, spec: () => Spec): WasmBackendKernel {
+    let k = this.kernels.get(key);
+    if (k === undefined) {
+      const heap = this.heap;
+      const blocks: number[] = [];
+      const scratch = (bytes: number) => {
+        const ptr = heap.alloc(bytes);
+        blocks.push(ptr);
+        this.scratch.push(ptr);
+        return ptr;
+      };
+      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES, scratch });
+      switch (program.kind) {
+        case 'wasm': {
+          // Modules are cached per process: one with scratch addresses in its code is this backend's own.
+          const kernel = wasmKernel(`${heap.shared}|${key}|${blocks.join(',')}`, program.entry, () => program.bytes);
+          k = { kind: 'wasm', fn: kernel.exports[program.entry]! };
+          break;
+        }
+        case 'host': k = program; break;
+        case 'js': k = { kind: 'js', fn: compileCpuKernel(program.source, program.helpers), dtypes: program.dtypes }; break;
+        default: unreachable(program, 'wasm backend: program');
+      }
+      this.kernels.set(key, k);
+      this.compiled[program.kind]++;
+    }
+    return k;
+  }
+
+  run(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): void {
+    for (const { kernel, args, scalars } of launches) {
+      switch (kernel.kind) {
+        case 'wasm': kernel.fn(...args.map((a) => a.data.ptr), ...args.map((a) => a.offset), ...scalars); break;
+        case 'host': kernel.run(args.map((a) => a.data.ptr), args.map((a) => a.offset), scalars); break;
+        case 'js': {
+          const buffer = this.heap.memory.buffer;
+          const views = args.map(({ data }, i) => {
+            const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
+            return new ctor(buffer, data.ptr, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
+          });
+          kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
+          break;
+        }
+        default: unreachable(kernel, 'wasm backend: kernel');
+      }
+    }
+  }
+
+  /** Launches have run by the time `run` returns. */
+  flush(): void {}
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Bytes of the buffers handed out and not freed. */
+  liveBytes(): number {
+    let bytes = 0;
+    for (const b of this.live) bytes += b.bytes;
+    return bytes;
+  }
+
+  destroy(): void {
+    for (const b of this.live) this.heap.free(b.ptr);
+    for (const ptr of this.scratch) this.heap.free(ptr);
+    this.live.clear();
+    this.scratch.length = 0;
+    this.kernels.clear();
+  }
+}

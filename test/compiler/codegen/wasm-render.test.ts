@@ -1,0 +1,236 @@
+/**
+ * The Wasm renderer against the JavaScript one: each kernel runs on the Wasm backend (as a
+ * Wasm module, checked to be one) and on the JavaScript engine's CPU backend over the same
+ * inputs, with NaN, ±0, ±Infinity, the int32 extremes and vector tails, contiguous,
+ * broadcast and strided; the results must be the same bits.
+ */
+import { describe, expect, it } from 'vitest';
+import { cpu } from '../../../compiler/backends.js';
+import { renderJs } from '../../../compiler/codegen/js.js';
+import { jsHelpers } from '../../../compiler/codegen/js-helpers.js';
+import { renderWasm } from '../../../compiler/codegen/wasm/render.js';
+import type { KernelSpec } from '../../../compiler/kernel.js';
+import { lowerElementwise, lowerMatmul, lowerReduce, type Layout, type Lowered } from '../../../compiler/lower.js';
+import type { BinaryPrim, ReducePrim, UnaryPrim } from '../../../compiler/ir/primitives.js';
+import type { Backend } from '../../../runtime/backend.js';
+import { CpuBackend } from '../../../runtime/cpu/backend.js';
+import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
+import { WasmBackend, type WasmProgram } from '../../../runtime/wasm/backend.js';
+import { cpuEngine } from '../../../runtime/wasm/engine.js';
+import { wasmFeatures } from '../../../runtime/wasm/features.js';
+
+const js = new CpuBackend<KernelSpec>((spec) => ({ source: renderJs(spec), helpers: jsHelpers, sizes: [] }));
+const kinds: WasmProgram['kind'][] = [];
+const wasm = new WasmBackend<KernelSpec>((spec, target) => {
+  const program = renderWasm(spec, target);
+  kinds.push(program.kind);
+  return program;
+});
+
+const SPECIAL: Record<DType, number[]> = {
+  float32: [NaN, -0, 0, Infinity, -Infinity, 1.5, -2.5, 2.5, 0.5, -0.5, 3e38, -3e38, 1e-45, Math.fround(0.1), 7, -7, 1 / 3],
+  float64: [NaN, -0, 0, Infinity, -Infinity, 1.5, -2.5, 2.5, 0.5, 1e308, -1e308, 5e-324, 0.1, 7, -7, 1 / 3],
+  int32: [-2147483648, 2147483647, -1, 0, 1, 255, -256, 46341, -46341, 7, -7, 100000],
+  uint8: [0, 1, 2, 127, 128, 200, 255, 7],
+  bool: [0, 1, 1, 0, 1],
+};
+
+/** `n` values of `dtype`: the special ones first, then a deterministic spread. */
+function values(dtype: DType, n: number, salt: number): TypedArray {
+  const out = new ARRAY_OF[dtype](n);
+  const special = SPECIAL[dtype];
+  for (let i = 0; i < n; i++) {
+    const r = Math.sin(i * 12.9898 + salt * 78.233) * 43758.5453;
+    const fraction = (r - Math.trunc(r)) * 200 - 100;
+    const spread = dtype === 'bool' ? Math.floor(r * 7) & 1 : dtype === 'uint8' ? Math.floor(Math.abs(r)) & 255 : fraction;
+    out[i] = (i + salt) % 3 === 0 ? special[(i + salt) % special.length]! : dtype === 'int32' ? Math.trunc(spread * 1e6) : spread;
+  }
+  return out;
+}
+
+const contiguous = (dtype: DType, shape: number[], offset = 0): Layout => {
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((p, x) => p * x, 1));
+  return { dtype, shape, strides, offset };
+};
+
+function elements(layout: Layout): number {
+  let last = layout.offset;
+  layout.shape.forEach((n, d) => (last += (n - 1) * Math.max(0, layout.strides[d]!)));
+  return last + 1;
+}
+
+/** Runs `lowered` on `backend` with inputs from `values`; the output's elements. */
+function run(backend: Backend<any, any, KernelSpec>, lowered: Lowered, inputs: readonly Layout[], out: Layout): TypedArray {
+  const outBuf = backend.alloc(out.dtype, elements(out));
+  const bufs = inputs.map((l, i) => {
+    const b = backend.alloc(l.dtype, elements(l));
+    backend.write(b, l.dtype, values(l.dtype, elements(l), i + 1));
+    return b;
+  });
+  const args = [{ data: outBuf, offset: out.offset }, ...bufs.map((data, i) => ({ data, offset: inputs[i]!.offset }))];
+  backend.run([{ kernel: backend.compile(lowered.key, lowered.build), args, scalars: [] }]);
+  const result = backend.readSync!(outBuf, out.dtype, 0, elements(out));
+  for (const b of [outBuf, ...bufs]) backend.free(b);
+  return result;
+}
+
+/** Same bits, reading NaN as NaN whatever its payload (JavaScript does not keep payloads). */
+function expectSameBits(got: TypedArray, want: TypedArray, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const same = Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]));
+    if (!same) throw new Error(`${what}: element ${i}: wasm ${got[i]}, js ${want[i]}`);
+  }
+}
+
+function check(
+  lowered: Lowered, inputs: readonly Layout[], out: Layout, what: string, kind: WasmProgram['kind'] = 'wasm',
+  reference: Backend<any, any, KernelSpec> = js,
+): void {
+  kinds.length = 0;
+  const got = run(wasm, lowered, inputs, out);
+  expect(kinds, `${what} renders as`).toEqual([kind]);
+  expectSameBits(got, run(reference, lowered, inputs, out), what);
+}
+
+/** Layouts of one operand of `shape`: contiguous with an offset, broadcast along the last dim, transposed. */
+function layouts(dtype: DType, shape: [number, number]): [string, Layout][] {
+  return [
+    ['contiguous', contiguous(dtype, shape, 3)],
+    ['broadcast', { dtype, shape, strides: [1, 0], offset: 0 }],
+    ['transposed', { dtype, shape, strides: [1, shape[0]], offset: 0 }],
+  ];
+}
+
+const UNARY: [UnaryPrim, DType[]][] = [
+  ['copy', ['float32', 'int32', 'bool']], ['neg', ['float32', 'float64', 'int32', 'uint8']],
+  ['abs', ['float32', 'float64', 'int32', 'uint8']], ['sign', ['float32', 'float64', 'int32']],
+  ['recip', ['float32', 'float64']], ['sqrt', ['float32', 'float64']], ['rsqrt', ['float32', 'float64']],
+  ['floor', ['float32', 'float64']], ['ceil', ['float32']], ['round', ['float32', 'float64']],
+  ['isnan', ['float32', 'float64']], ['not', ['bool']],
+];
+const BINARY: [BinaryPrim, DType[]][] = [
+  ['add', ['float32', 'float64', 'int32', 'uint8']], ['sub', ['float32', 'int32', 'uint8']],
+  ['mul', ['float32', 'float64', 'int32', 'uint8']], ['div', ['float32', 'float64']],
+  ['maximum', ['float32', 'float64', 'int32', 'uint8']], ['minimum', ['float32', 'int32']],
+  ['lt', ['float32', 'float64', 'int32', 'bool']], ['le', ['float32']], ['eq', ['float32', 'int32', 'bool']],
+  ['ne', ['float32']], ['and', ['bool']], ['or', ['bool']],
+];
+const COMPARISONS: readonly string[] = ['lt', 'le', 'eq', 'ne', 'isnan'];
+const SHAPE: [number, number] = [3, 23];
+
+describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript engine\'s bits', () => {
+  it.each(UNARY)('%s', (prim, dtypes) => {
+    for (const dtype of dtypes) {
+      const outDtype = COMPARISONS.includes(prim) ? 'bool' : dtype;
+      for (const [name, x] of layouts(dtype, SHAPE)) {
+        const out = contiguous(outDtype, SHAPE, 1);
+        check(lowerElementwise(prim, [x], out), [x], out, `${prim} ${dtype} ${name}`);
+      }
+    }
+  });
+
+  it.each(BINARY)('%s', (prim, dtypes) => {
+    for (const dtype of dtypes) {
+      const outDtype = COMPARISONS.includes(prim) ? 'bool' : dtype;
+      const a = contiguous(dtype, SHAPE);
+      for (const [name, b] of layouts(dtype, SHAPE)) {
+        const out = contiguous(outDtype, SHAPE);
+        check(lowerElementwise(prim, [a, b], out), [a, b], out, `${prim} ${dtype} ${name}`);
+      }
+    }
+  });
+
+  it('where, over every dtype', () => {
+    for (const dtype of ['float32', 'float64', 'int32', 'uint8', 'bool'] as const) {
+      const c = contiguous('bool', SHAPE), a = contiguous(dtype, SHAPE), out = contiguous(dtype, SHAPE);
+      for (const [name, b] of layouts(dtype, SHAPE)) {
+        check(lowerElementwise('where', [c, a, b], out), [c, a, b], out, `where ${dtype} ${name}`);
+      }
+    }
+  });
+
+  it('casts between dtypes, float-to-integer ones as JavaScript', () => {
+    const pairs: [DType, DType, WasmProgram['kind']][] = [
+      ['float32', 'float64', 'wasm'], ['float64', 'float32', 'wasm'], ['int32', 'float32', 'wasm'],
+      ['bool', 'float32', 'wasm'], ['float32', 'bool', 'wasm'], ['int32', 'bool', 'wasm'], ['uint8', 'int32', 'wasm'],
+      ['int32', 'uint8', 'wasm'], ['bool', 'int32', 'wasm'], ['uint8', 'float64', 'wasm'], ['float32', 'int32', 'js'],
+    ];
+    for (const [from, to, kind] of pairs) {
+      for (const [name, x] of layouts(from, SHAPE)) {
+        const out = contiguous(to, SHAPE);
+        check(lowerElementwise('cast', [x], out), [x], out, `cast ${from} -> ${to} ${name}`, kind);
+      }
+    }
+  });
+
+  it('runs a function with no Wasm code yet as JavaScript over the memory, with the same bits', () => {
+    const x = contiguous('float32', SHAPE), out = contiguous('float32', SHAPE, 2);
+    check(lowerElementwise('exp', [x], out), [x], out, 'exp', 'js');
+  });
+
+  it.each(['prod', 'max', 'min'] as ReducePrim[])('%s over either axis, float32 and float64', (op) => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = contiguous(dtype, [7, 29]);
+      for (const axis of [0, 1]) {
+        const out = contiguous(dtype, [axis === 0 ? 29 : 7]);
+        check(lowerReduce(op, x, [axis], out), [x], out, `${op} ${dtype} axis ${axis}`);
+      }
+      const all = contiguous(dtype, [1]);
+      check(lowerReduce(op, x, [0, 1], all), [x], all, `${op} ${dtype} of everything`);
+    }
+  });
+
+  it('sums one element at a time where rows are strided or float64, as JavaScript does', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = contiguous(dtype, [7, 29]), out = contiguous(dtype, [29]);
+      check(lowerReduce('sum', x, [0], out), [x], out, `sum ${dtype} axis 0`);
+    }
+    const x = contiguous('float64', [7, 29]), out = contiguous('float64', [7]);
+    check(lowerReduce('sum', x, [1], out), [x], out, 'sum float64 axis 1');
+  });
+
+  it('sums contiguous float32 rows four lanes at a time, in float64, in a fixed order', () => {
+    for (const cols of [3, 4, 29, 64]) {
+      const x = contiguous('float32', [7, cols]), out = contiguous('float32', [7]);
+      kinds.length = 0;
+      const got = run(wasm, lowerReduce('sum', x, [1], out), [x], out);
+      expect(kinds).toEqual(['wasm']);
+      const v = values('float32', 7 * cols, 1);
+      const want = Array.from({ length: 7 }, (_, r) => {
+        // Lane j sums elements j, j + 4, … of the whole groups of four; the rest are summed in order.
+        const lanes = [0, 0, 0, 0];
+        let tail = 0;
+        const whole = cols >= 4 ? cols - (cols % 4) : 0;
+        for (let i = 0; i < cols; i++) {
+          if (i < whole) lanes[i % 4]! += v[r * cols + i]!;
+          else tail += v[r * cols + i]!;
+        }
+        return Math.fround((lanes[0]! + lanes[1]!) + (lanes[2]! + lanes[3]!) + tail);
+      });
+      expectSameBits(got, Float32Array.from(want), `sum of ${cols} columns`);
+    }
+  });
+
+  it('runs integer reductions and argmax as JavaScript over the memory', () => {
+    const x = contiguous('int32', [5, 9]), out = contiguous('int32', [5]);
+    check(lowerReduce('sum', x, [1], out), [x], out, 'int32 sum', 'js');
+    const f = contiguous('float32', [5, 9]);
+    check(lowerReduce('argmax', f, [1], out), [f], out, 'argmax', 'js');
+  });
+
+  it.skipIf(cpuEngine() !== 'wasm')('multiplies float32 matrices in the memory, transposed and batch-broadcast too', () => {
+    const f32 = (shape: number[], offset = 0) => contiguous('float32', shape, offset);
+    const strided = (shape: number[], strides: number[], offset = 0): Layout => ({ dtype: 'float32', shape, strides, offset });
+    const cases: [Layout, Layout, Layout][] = [
+      [f32([13, 17]), f32([17, 19]), f32([13, 19])],
+      [f32([6, 11, 8], 5), f32([6, 8, 16]), f32([6, 11, 16])],
+      [strided([9, 12], [1, 9]), strided([12, 7], [1, 12], 2), f32([9, 7], 4)],
+      [strided([3, 4, 5], [0, 5, 1]), f32([3, 5, 8]), f32([3, 4, 8])],
+    ];
+    for (const [a, b, out] of cases) {
+      // The JavaScript engine runs float32 matmuls on the same gemm, reading typed arrays.
+      check(lowerMatmul(a, b, out), [a, b], out, `matmul [${a.shape}] x [${b.shape}]`, 'host', cpu);
+    }
+  });
+});
