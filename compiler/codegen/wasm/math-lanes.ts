@@ -5,12 +5,18 @@
  * the tree of the JavaScript helpers it mirrors (compiler/scalar/f32-math.ts), so both round
  * the same way at every step. Locals cost nothing once V8's optimizing tier allocates
  * registers.
+ *
+ * A writer works on one or two copies of every value: the vector form of a function
+ * computes the low and the high half of an f32x4 side by side, instruction by instruction,
+ * so the two halves' dependency chains overlap (the polynomials are latency-bound: the
+ * interleaved form measured about twice as fast as one half after the other); the scalar
+ * form computes one copy with the same instructions, hence the same bits.
  */
 import type { Code } from './encoder.js';
 import type { SimdOp } from './opcodes.js';
 
-/** A v128 operand: a local holding it, or a constant's four 32-bit lanes. */
-export type Lanes = { readonly local: number } | { readonly bits: readonly [number, number, number, number] };
+/** A v128 operand: locals holding its copies, or a constant's four 32-bit lanes (the same for every copy). */
+export type Lanes = { readonly locals: readonly number[] } | { readonly bits: readonly [number, number, number, number] };
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
@@ -36,31 +42,44 @@ export function i64(x: bigint): Lanes {
   return { bits: [lo, hi, lo, hi] };
 }
 
-/** Emits f64x2 (and i64x2 and bitwise) operations into one function body. */
+/** Emits f64x2 (and i64x2 and bitwise) operations into one function body, on `copies` copies of each value. */
 export class LaneWriter {
-  constructor(readonly code: Code) {}
+  constructor(readonly code: Code, readonly copies: 1 | 2) {}
 
-  /** Pushes an operand. */
-  push(v: Lanes): Code {
-    return 'local' in v ? this.code.get(v.local) : this.code.i32x4(v.bits);
+  /** Pushes copy `i` of an operand. */
+  push(v: Lanes, i: number): Code {
+    return 'locals' in v ? this.code.get(v.locals[i]!) : this.code.i32x4(v.bits);
   }
 
-  /** Stores what is on the stack in a new local. */
-  keep(): Lanes {
-    const local = this.code.local('v128');
-    this.code.set(local);
-    return { local };
+  /** New v128 locals, one per copy. */
+  variable(): { readonly locals: readonly number[] } {
+    return { locals: Array.from({ length: this.copies }, () => this.code.local('v128')) };
+  }
+
+  /** target = v, copy by copy. */
+  assign(target: { readonly locals: readonly number[] }, v: Lanes): void {
+    target.locals.forEach((local, i) => this.push(v, i).set(local));
+  }
+
+  /** A new value whose copy i is what `emit(i)` leaves on the stack. */
+  private each(emit: (i: number) => void): Lanes {
+    const out = this.variable();
+    out.locals.forEach((local, i) => {
+      emit(i);
+      this.code.set(local);
+    });
+    return out;
   }
 
   private binary(op: SimdOp, a: Lanes, b: Lanes): Lanes {
-    this.push(a);
-    this.push(b).simd(op);
-    return this.keep();
+    return this.each((i) => {
+      this.push(a, i);
+      this.push(b, i).simd(op);
+    });
   }
 
   private unary(op: SimdOp, a: Lanes): Lanes {
-    this.push(a).simd(op);
-    return this.keep();
+    return this.each((i) => this.push(a, i).simd(op));
   }
 
   add(a: Lanes, b: Lanes): Lanes { return this.binary('f64x2.add', a, b); }
@@ -85,10 +104,11 @@ export class LaneWriter {
 
   /** `mask ? a : b` lane by lane (a mask lane is all ones or all zeros). */
   select(mask: Lanes, a: Lanes, b: Lanes): Lanes {
-    this.push(a);
-    this.push(b);
-    this.push(mask).simd('v128.bitselect');
-    return this.keep();
+    return this.each((i) => {
+      this.push(a, i);
+      this.push(b, i);
+      this.push(mask, i).simd('v128.bitselect');
+    });
   }
 
   /** 64-bit integer lanes. */
@@ -96,17 +116,18 @@ export class LaneWriter {
   isub(a: Lanes, b: Lanes): Lanes { return this.binary('i64x2.sub', a, b); }
 
   private shift(op: 'i64x2.shl' | 'i64x2.shr_s' | 'i64x2.shr_u', a: Lanes, bits: number): Lanes {
-    this.push(a).i32(bits).simd(op);
-    return this.keep();
+    return this.each((i) => this.push(a, i).i32(bits).simd(op));
   }
 
   shl(a: Lanes, bits: number): Lanes { return this.shift('i64x2.shl', a, bits); }
   shrS(a: Lanes, bits: number): Lanes { return this.shift('i64x2.shr_s', a, bits); }
   shrU(a: Lanes, bits: number): Lanes { return this.shift('i64x2.shr_u', a, bits); }
 
-  /** Whether any lane of a mask is set, as an i32 on the stack (for an `if`). */
+  /** Whether any lane of any copy of a mask is set, as an i32 on the stack (for an `if`). */
   anyTrue(mask: Lanes): Code {
-    return this.push(mask).simd('v128.any_true');
+    this.push(mask, 0);
+    for (let i = 1; i < this.copies; i++) this.push(mask, i).simd('v128.or');
+    return this.code.simd('v128.any_true');
   }
 }
 

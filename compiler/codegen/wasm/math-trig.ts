@@ -120,17 +120,16 @@ export function trig(w: LaneWriter, fn: TrigFn, x: Lanes): Lanes {
   const r = w.sub(w.sub(x, w.mul(k, f64(PIO2_1))), w.mul(k, f64(PIO2_1T)));
   const tiny = fn === 'cos' ? f64(1) : x;
   const near = w.select(w.lt(a, f64(TINY)), tiny, quadrant(w, fn, r, integerBits(w, t)));
-  const result = w.code.local('v128');
-  w.push(near);
-  w.code.set(result);
+  const result = w.variable();
+  w.assign(result, near);
   const large = w.and(w.ge(a, f64(REDUCE_LARGE)), w.lt(a, f64(Infinity)));
   w.anyTrue(large).open('if');
   const reduced = reduceLarge(w, a);
   let far = quadrant(w, fn, reduced.r, reduced.q);
   // sin and tan are odd, cos even: the reduction ran on |x|.
   if (fn !== 'cos') far = w.xor(far, w.and(x, SIGN));
-  w.push(w.select(large, far, { local: result }));
-  w.code.set(result).end();
+  w.assign(result, w.select(large, far, result));
+  w.code.end();
   // +-Inf and NaN give NaN.
-  return w.select(w.lt(a, f64(Infinity)), { local: result }, f64(NaN));
+  return w.select(w.lt(a, f64(Infinity)), result, f64(NaN));
 }

@@ -3,16 +3,16 @@
  * module once, as a vector function (v128 of four float32 lanes -> v128) and a scalar one
  * (f32 -> f32) for loop tails.
  *
- * Both forms call one shared core that computes on float64x2 lanes (math-exp.ts,
- * math-erf.ts, math-trig.ts); the vector form runs it on each half of the f32x4 and rounds
- * the halves back, the scalar form on a splat of its argument. The core is lane-wise, so a
- * scalar result is the same float32 as that lane of a vector result (NaN aside, whose bits
- * WebAssembly leaves open): where a tensor's tail starts never changes its values. Computing
+ * Both forms compute on float64x2 lanes with one instruction sequence (math-exp.ts,
+ * math-erf.ts, math-trig.ts): the vector form on both halves of the f32x4 side by side,
+ * rounding them back, the scalar form on a splat of its argument. Every step is lane-wise,
+ * so a scalar result is the same float32 as that lane of a vector result (NaN aside, whose
+ * bits WebAssembly leaves open): where a tensor's tail starts never changes its values. Computing
  * in float64 keeps every function within 1 ulp of the true result over the whole float32
  * range, and lets exp, expm1, log, log1p, tanh, sigmoid and (below 2^20) sin and cos follow
  * the JavaScript engine's float64 steps exactly, so both CPU engines give the same bits.
  */
-import type { Code, ModuleBuilder } from './encoder.js';
+import type { ModuleBuilder } from './encoder.js';
 import { erf } from './math-erf.js';
 import { exp, expm1, log, log1p, sigmoid, tanh } from './math-exp.js';
 import { LaneWriter, type Lanes } from './math-lanes.js';
@@ -21,7 +21,7 @@ import { trig } from './math-trig.js';
 /** The float32 functions kiln's Wasm kernels call (the elementwise primitives without a Wasm instruction). */
 export type WasmMathFn = 'exp' | 'expm1' | 'log' | 'log1p' | 'tanh' | 'sigmoid' | 'erf' | 'sin' | 'cos' | 'tan';
 
-/** Each function's float64x2 core: the promoted input lanes in, the float64 result lanes out. */
+/** Each function on float64x2 lanes: the promoted inputs in, the float64 results out. */
 const cores: { readonly [F in WasmMathFn]: (w: LaneWriter, x: Lanes) => Lanes } = {
   exp, expm1, log, log1p, tanh, sigmoid, erf,
   sin: (w, x) => trig(w, 'sin', x),
@@ -39,7 +39,6 @@ const JOIN_LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /** The math functions of one module: each declared on first use, then reused by index. */
 export class WasmMath {
-  private readonly coreIndex = new Map<WasmMathFn, number>();
   private readonly vectorIndex = new Map<WasmMathFn, number>();
   private readonly scalarIndex = new Map<WasmMathFn, number>();
 
@@ -47,43 +46,33 @@ export class WasmMath {
 
   /** The index of `fn` over four float32 lanes: (v128) -> v128. */
   vector(fn: WasmMathFn): number {
-    return this.declare(this.vectorIndex, fn, ['v128'], ['v128'], (code, core) => {
-      const half = (c: Code) => c.simd('f64x2.promote_low_f32x4').indexed('call', core).simd('f32x4.demote_f64x2_zero');
-      half(code.get(0));
-      half(code.get(0).get(0).shuffle(HIGH_HALF));
-      code.shuffle(JOIN_LOWS);
-    });
+    return declare(this.vectorIndex, fn, () => this.module.func(undefined, ['v128'], ['v128'], (code) => {
+      const w = new LaneWriter(code, 2);
+      const x = w.variable();
+      code.get(0).simd('f64x2.promote_low_f32x4').set(x.locals[0]!);
+      code.get(0).get(0).shuffle(HIGH_HALF).simd('f64x2.promote_low_f32x4').set(x.locals[1]!);
+      const y = cores[fn](w, x);
+      w.push(y, 0).simd('f32x4.demote_f64x2_zero');
+      w.push(y, 1).simd('f32x4.demote_f64x2_zero').shuffle(JOIN_LOWS);
+    }));
   }
 
   /** The index of `fn` on one float32: (f32) -> f32, bit for bit a lane of {@link vector} (NaN bits aside). */
   scalar(fn: WasmMathFn): number {
-    return this.declare(this.scalarIndex, fn, ['f32'], ['f32'], (code, core) => {
-      code.get(0).op('f64.promote_f32').simd('f64x2.splat').indexed('call', core);
-      code.lane('f64x2.extract_lane', 0).op('f32.demote_f64');
-    });
+    return declare(this.scalarIndex, fn, () => this.module.func(undefined, ['f32'], ['f32'], (code) => {
+      const w = new LaneWriter(code, 1);
+      const x = w.variable();
+      code.get(0).op('f64.promote_f32').simd('f64x2.splat').set(x.locals[0]!);
+      w.push(cores[fn](w, x), 0).lane('f64x2.extract_lane', 0).op('f32.demote_f64');
+    }));
   }
+}
 
-  private declare(
-    cache: Map<WasmMathFn, number>, fn: WasmMathFn, params: readonly ['v128'] | readonly ['f32'],
-    results: readonly ['v128'] | readonly ['f32'], build: (code: Code, core: number) => void,
-  ): number {
-    const known = cache.get(fn);
-    if (known !== undefined) return known;
-    const core = this.core(fn);
-    const index = this.module.func(undefined, params, results, (code) => build(code, core));
-    cache.set(fn, index);
-    return index;
-  }
-
-  /** The float64x2 core of `fn`: (v128) -> v128. */
-  private core(fn: WasmMathFn): number {
-    const known = this.coreIndex.get(fn);
-    if (known !== undefined) return known;
-    const index = this.module.func(undefined, ['v128'], ['v128'], (code) => {
-      const w = new LaneWriter(code);
-      w.push(cores[fn](w, { local: 0 }));
-    });
-    this.coreIndex.set(fn, index);
-    return index;
-  }
+/** The cached index of `fn`, or the one `make` declares. */
+function declare(cache: Map<WasmMathFn, number>, fn: WasmMathFn, make: () => number): number {
+  const known = cache.get(fn);
+  if (known !== undefined) return known;
+  const index = make();
+  cache.set(fn, index);
+  return index;
 }

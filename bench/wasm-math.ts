@@ -1,0 +1,114 @@
+/**
+ * kiln's Wasm float32 math (compiler/codegen/wasm/math.ts, four lanes a call) beside the
+ * JavaScript engine's float32 helpers (compiler/scalar/f32-math.ts through the kernels'
+ * helper object), each mapping 4M float32 in place of a tensor kernel, in one process with
+ * interleaved rounds:
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/wasm-math.js      (ROUNDS=n for more rounds)
+ *
+ * Both sides read and write Float32Arrays of the same inputs; the Wasm side's arrays live in
+ * its memory. Each JavaScript loop is compiled on its own with `new Function`, as generated
+ * kernels are, so every helper call site keeps its own type feedback. Before timing, the
+ * two sides' results are compared: the functions that mirror the JavaScript helpers must
+ * agree bit for bit (NaN aside), the others within 1 ulp.
+ */
+import { ModuleBuilder, type Code } from '../compiler/codegen/wasm/encoder.js';
+import { WasmMath, wasmMathFns, type WasmMathFn } from '../compiler/codegen/wasm/math.js';
+import { jsHelpers } from '../compiler/codegen/js-helpers.js';
+import { wasmApi } from '../runtime/wasm/api.js';
+import { fmtNumber, formatTable, interleaved, resultsPath, saveJson } from './harness.js';
+
+const N = 4 * 2 ** 20;
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const PAGES = (2 * N * 4) / 65536;
+
+/** Inputs per function: the range its arguments mostly come from in a model. */
+const inputs: { readonly [F in WasmMathFn]: readonly [string, (u: number) => number] } = {
+  exp: ['U[-20,20]', (u) => -20 + 40 * u],
+  expm1: ['U[-5,5]', (u) => -5 + 10 * u],
+  log: ['2^U[-20,20]', (u) => 2 ** (-20 + 40 * u)],
+  log1p: ['U(-1,9)', (u) => -0.999 + 10 * u],
+  tanh: ['U[-6,6]', (u) => -6 + 12 * u],
+  sigmoid: ['U[-20,20]', (u) => -20 + 40 * u],
+  erf: ['U[-3,3]', (u) => -3 + 6 * u],
+  sin: ['U[-100,100]', (u) => -100 + 200 * u],
+  cos: ['U[-100,100]', (u) => -100 + 200 * u],
+  tan: ['U[-100,100]', (u) => -100 + 200 * u],
+};
+
+/** Functions whose Wasm form follows the JavaScript helper's float64 steps (on these inputs). */
+const mirrored: ReadonlySet<WasmMathFn> = new Set(['exp', 'expm1', 'log', 'log1p', 'tanh', 'sigmoid', 'sin', 'cos']);
+
+/** Deterministic inputs (mulberry32), so runs compare. */
+function fill(out: Float32Array, seed: number, gen: (u: number) => number): void {
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = gen(((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  }
+}
+
+/** (src, dst, bytes): dst = f(src), four lanes a step. */
+function vectorLoop(code: Code, fn: number): void {
+  const [src, dst, bytes] = [0, 1, 2];
+  const i = code.local('i32');
+  code.open('block').open('loop');
+  code.get(i).get(bytes).op('i32.ge_u').indexed('br_if', 1);
+  code.get(dst).get(i).op('i32.add');
+  code.get(src).get(i).op('i32.add').simdMem('v128.load').indexed('call', fn).simdMem('v128.store');
+  code.get(i).i32(16).op('i32.add').set(i);
+  code.indexed('br', 0).end().end();
+}
+
+type Kernel = (src: Float32Array, dst: Float32Array) => void;
+
+/** A JavaScript map loop over the helper, compiled on its own (the name in the text keeps V8's caches apart). */
+function jsKernel(fn: WasmMathFn): Kernel {
+  return new Function('M', `return function map_${fn}(src, dst) {
+    for (let i = 0; i < src.length; i++) dst[i] = M.${fn}(src[i]);
+  };`)(jsHelpers) as Kernel;
+}
+
+function ulps(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const f = new Float32Array([a, b]);
+  const i = new Int32Array(f.buffer);
+  const key = (v: number) => (v < 0 ? -0x80000000 - v : v);
+  return Math.abs(key(i[0]!) - key(i[1]!));
+}
+
+const api = wasmApi!;
+const module = new ModuleBuilder({ initial: PAGES, shared: false });
+const math = new WasmMath(module);
+for (const fn of wasmMathFns) module.func(`v_${fn}`, ['i32', 'i32', 'i32'], [], (c) => vectorLoop(c, math.vector(fn)));
+const bytes = module.encode();
+const memory = new api.Memory({ initial: PAGES });
+const exports = new api.Instance(new api.Module(bytes), { env: { memory } }).exports;
+const wasmSrc = new Float32Array(memory.buffer, 0, N);
+const wasmDst = new Float32Array(memory.buffer, N * 4, N);
+const jsSrc = new Float32Array(N), jsDst = new Float32Array(N);
+
+const header = ['function', 'inputs', 'Wasm ms', 'JS ms', 'Wasm speedup', 'max ulps apart'];
+const rows: string[][] = [];
+const results: Record<string, unknown> = {};
+for (const [index, fn] of wasmMathFns.entries()) {
+  const [range, gen] = inputs[fn];
+  fill(jsSrc, 42 + index, gen);
+  wasmSrc.set(jsSrc);
+  const run = exports[`v_${fn}`] as (src: number, dst: number, bytes: number) => void;
+  const wasm = () => run(0, N * 4, N * 4);
+  const js = jsKernel(fn);
+  wasm();
+  js(jsSrc, jsDst);
+  let apart = 0;
+  for (let i = 0; i < N; i++) apart = Math.max(apart, ulps(wasmDst[i]!, jsDst[i]!));
+  if (apart > (mirrored.has(fn) ? 0 : 2)) throw new Error(`${fn}: Wasm and JavaScript results are ${apart} ulps apart`);
+  const t = interleaved(fn, { a: ['wasm', wasm], b: ['js', () => js(jsSrc, jsDst)] }, { rounds: ROUNDS, runs: 2 * ROUNDS });
+  rows.push([fn, range, fmtNumber(t.a.median), fmtNumber(t.b.median), `${(t.b.median / t.a.median).toFixed(2)}x`, `${apart}`]);
+  results[fn] = { inputs: range, elements: N, wasm: t.a, js: t.b, speedup: t.b.median / t.a.median, ulpsApart: apart };
+}
+console.log(formatTable(header, rows));
+console.log(`saved ${saveJson(resultsPath('wasm-math'), results)}`);
