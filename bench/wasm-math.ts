@@ -31,6 +31,7 @@ const inputs: { readonly [F in WasmMathFn]: readonly [string, (u: number) => num
   tanh: ['U[-6,6]', (u) => -6 + 12 * u],
   sigmoid: ['U[-20,20]', (u) => -20 + 40 * u],
   erf: ['U[-3,3]', (u) => -3 + 6 * u],
+  erfc: ['U[-3,3]', (u) => -3 + 6 * u],
   sin: ['U[-100,100]', (u) => -100 + 200 * u],
   cos: ['U[-100,100]', (u) => -100 + 200 * u],
   tan: ['U[-100,100]', (u) => -100 + 200 * u],

@@ -10,7 +10,14 @@
  * A first version took the far part as 1 - e^(-x^2) erfcx(x), 4e-12 relative, but with the
  * exp kernel it cost twice the instructions: erf measured 3x exp, now about 1.5x.
  * Both parts are built on |x| with x's sign put back, so erf(-x) = -erf(x) and -0 stays.
+ *
+ * erfc is 1 - erf below 0.5 (where erfc > 0.47, so erf's absolute error stays relative), and
+ * above e^(-x^2) erfcx(x), so its small values keep their relative accuracy down to the
+ * float32 subnormals: erfcx from two interpolants, in x on [0.5, 2] (degree 12, 3.5e-11
+ * relative) and in 1/x on [2, 10.0625] (x erfcx(x), degree 10, 2.9e-11), times the exp
+ * kernel (5e-10); from 10.0541954 on, erfc is below 2^-150 and rounds to 0.
  */
+import { expCore } from './math-exp.js';
 import { f64, SIGN, type LaneWriter, type Lanes } from './math-lanes.js';
 
 /** erf(x)/x on x^2 in [0, 2.25], in t = (x^2 - 1.125) / 1.125, constant term first. */
@@ -32,6 +39,25 @@ const FAR = [
 const CLAMP = 3.921875;
 /** The first float32 whose erf rounds to 1: erfc(3.9192059) < 2^-25 < erfc of the float32 below. */
 const ONE_FROM = 3.919205904006958;
+
+/** erfcx(x) = e^(x^2) erfc(x) on [0.5, 2], in t = (x - 1.25) / 0.75, constant term first. */
+const ERFCX_NEAR = [
+  0.3678229164523611, -0.15661640682980965, 0.060072508935389186, -0.0211858385261947, 0.006964534099131075,
+  -0.0021550808180728393, 0.0006323702213140718, -0.00017707948364364227, 4.7474389088126484e-05,
+  -1.2057025670519733e-05, 3.004783925670246e-06, -8.712462294792363e-07, 2.0136797525897841e-07,
+];
+
+/** x erfcx(x) on x in [2, 10.0625], in t = (1/x - U_MID) / U_HALF, constant term first. */
+const ERFCX_FAR = [
+  0.5416749915739838, -0.026945123472216788, -0.005447990294698422, 0.0016731589438817992,
+  -0.00013088875205973863, -5.1306132200669784e-05, 2.2095093901630013e-05, -3.437328519497516e-06,
+  -4.989568773773531e-07, 4.5579457423264136e-07, -1.0385465637553346e-07,
+];
+const U_MID = 0.2996894409937888;
+const U_HALF = 0.20031055900621117;
+
+/** The first float32 whose erfc rounds to 0 (erfc(10.0541954) < 2^-150). */
+const ZERO_FROM = 10.054195404052734;
 
 /**
  * sum c[i] t^i by Estrin's scheme: pairs c[2j] + c[2j+1] t, then pairs of those in t^2, and so
@@ -59,4 +85,15 @@ export function erf(w: LaneWriter, x: Lanes): Lanes {
   const far = estrin(w, w.mul(w.sub(a, f64(2.7109375)), f64(1 / 1.2109375)), FAR);
   const magnitude = w.select(w.lt(a, f64(1.5)), near, w.select(w.ge(a, f64(ONE_FROM)), f64(1), far));
   return w.or(magnitude, w.and(x, SIGN));
+}
+
+/** The complementary error function 1 - erf(x), without the cancellation for large x. */
+export function erfc(w: LaneWriter, x: Lanes): Lanes {
+  const a = w.min(x, f64(ZERO_FROM)); // keeps NaN; beyond ZERO_FROM the result is 0 anyway
+  const near = estrin(w, w.mul(w.sub(a, f64(1.25)), f64(1 / 0.75)), ERFCX_NEAR);
+  const u = w.div(f64(1), a);
+  const far = w.mul(estrin(w, w.mul(w.sub(u, f64(U_MID)), f64(1 / U_HALF)), ERFCX_FAR), u);
+  const tail = w.mul(expCore(w, w.xor(w.mul(a, a), SIGN)), w.select(w.lt(a, f64(2)), near, far));
+  const small = w.sub(f64(1), erf(w, x));
+  return w.select(w.lt(x, f64(0.5)), small, w.select(w.ge(x, f64(ZERO_FROM)), f64(0), tail));
 }

@@ -13,17 +13,18 @@
  * the JavaScript engine's float64 steps exactly, so both CPU engines give the same bits.
  */
 import type { ModuleBuilder } from './encoder.js';
-import { erf } from './math-erf.js';
+import { erf, erfc } from './math-erf.js';
 import { exp, expm1, log, log1p, sigmoid, tanh } from './math-exp.js';
 import { LaneWriter, type Lanes } from './math-lanes.js';
 import { trig } from './math-trig.js';
 
 /** The float32 functions kiln's Wasm kernels call (the elementwise primitives without a Wasm instruction). */
-export type WasmMathFn = 'exp' | 'expm1' | 'log' | 'log1p' | 'tanh' | 'sigmoid' | 'erf' | 'sin' | 'cos' | 'tan';
+export type WasmMathFn =
+  | 'exp' | 'expm1' | 'log' | 'log1p' | 'tanh' | 'sigmoid' | 'erf' | 'erfc' | 'sin' | 'cos' | 'tan';
 
 /** Each function on float64x2 lanes: the promoted inputs in, the float64 results out. */
 const cores: { readonly [F in WasmMathFn]: (w: LaneWriter, x: Lanes) => Lanes } = {
-  exp, expm1, log, log1p, tanh, sigmoid, erf,
+  exp, expm1, log, log1p, tanh, sigmoid, erf, erfc,
   sin: (w, x) => trig(w, 'sin', x),
   cos: (w, x) => trig(w, 'cos', x),
   tan: (w, x) => trig(w, 'tan', x),

@@ -9,20 +9,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Code, ModuleBuilder } from '../../../../compiler/codegen/wasm/encoder.js';
 import { WasmMath, wasmMathFns, type WasmMathFn } from '../../../../compiler/codegen/wasm/math.js';
 import { f32Math } from '../../../../compiler/scalar/f32-math.js';
-import { erf64, sigmoid64 } from '../../../../compiler/scalar/f64-math.js';
+import { erf64, erfc64, sigmoid64 } from '../../../../compiler/scalar/f64-math.js';
 import { wasmApi } from '../../../../runtime/wasm/api.js';
 import { MathMaps, renderMathMaps } from './math-harness.js';
 
 /** The float64 reference of each function. */
 const reference: { readonly [F in WasmMathFn]: (x: number) => number } = {
   exp: Math.exp, expm1: Math.expm1, log: Math.log, log1p: Math.log1p, tanh: Math.tanh,
-  sigmoid: sigmoid64, erf: erf64, sin: Math.sin, cos: Math.cos, tan: Math.tan,
+  sigmoid: sigmoid64, erf: erf64, erfc: erfc64, sin: Math.sin, cos: Math.cos, tan: Math.tan,
 };
 
 /** The range each function's arguments mostly come from, swept densely. */
 const dense: { readonly [F in WasmMathFn]: readonly [number, number] } = {
   exp: [-104, 89], expm1: [-18, 89], log: [0, 4], log1p: [-1, 4], tanh: [-10, 10], sigmoid: [-20, 20],
-  erf: [-4.5, 4.5], sin: [-40, 40], cos: [-40, 40], tan: [-40, 40],
+  erf: [-4.5, 4.5], erfc: [-4, 10.5], sin: [-40, 40], cos: [-40, 40], tan: [-40, 40],
 };
 
 /** Functions whose float64 steps are the JavaScript engine's (trig below 2^20 only). */
@@ -135,6 +135,7 @@ describe('special values and thresholds', () => {
     tanh: [9.010913347, 9.1, 2 ** -13],
     sigmoid: [-103.97207708, 16.635532333, 18, -104],
     erf: [3.9192059, 3.921875, 1, 2 ** -126],
+    erfc: [0.5, 2, 10.054195404052734, 10.0625, 3.9192059, 2 ** -126],
     sin: [2 ** 20, 2 ** -12, Math.PI, 1e38, 102940.390625],
     cos: [2 ** 20, 2 ** -12, Math.PI / 2, 1e38, 102940.390625],
     tan: [2 ** 20, 2 ** -12, Math.PI / 2, 1e38, 102940.390625],
