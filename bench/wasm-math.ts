@@ -1,8 +1,8 @@
 /**
  * kiln's Wasm float32 math (compiler/codegen/wasm/math.ts, four lanes a call) beside the
  * JavaScript engine's float32 helpers (compiler/scalar/f32-math.ts through the kernels'
- * helper object), each mapping 4M float32 in place of a tensor kernel, in one process with
- * interleaved rounds:
+ * helper object), each mapping 4M float32 in place of a tensor kernel (pow: 4M pairs, against
+ * Math.fround of the JavaScript engine's powC), in one process with interleaved rounds:
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/wasm-math.js      (ROUNDS=n for more rounds)
  *
@@ -13,14 +13,14 @@
  * agree bit for bit (NaN aside), the others within 1 ulp.
  */
 import { ModuleBuilder, type Code } from '../compiler/codegen/wasm/encoder.js';
-import { WasmMath, wasmMathFns, type WasmMathFn } from '../compiler/codegen/wasm/math.js';
+import { WasmMath, wasmMathFns, type WasmMathBinaryFn, type WasmMathFn } from '../compiler/codegen/wasm/math.js';
 import { jsHelpers } from '../compiler/codegen/js-helpers.js';
 import { wasmApi } from '../runtime/wasm/api.js';
 import { fmtNumber, formatTable, interleaved, resultsPath, saveJson } from './harness.js';
 
 const N = 4 * 2 ** 20;
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const PAGES = (2 * N * 4) / 65536;
+const PAGES = (3 * N * 4) / 65536;
 
 /** Inputs per function: the range its arguments mostly come from in a model. */
 const inputs: { readonly [F in WasmMathFn]: readonly [string, (u: number) => number] } = {
@@ -52,24 +52,26 @@ function fill(out: Float32Array, seed: number, gen: (u: number) => number): void
   }
 }
 
-/** (src, dst, bytes): dst = f(src), four lanes a step. */
-function vectorLoop(code: Code, fn: number): void {
-  const [src, dst, bytes] = [0, 1, 2];
+/** (src..., dst, bytes): dst = f(src...), four lanes a step, for `args` sources. */
+function vectorLoop(code: Code, args: number, fn: number): void {
+  const [dst, bytes] = [args, args + 1];
   const i = code.local('i32');
   code.open('block').open('loop');
   code.get(i).get(bytes).op('i32.ge_u').indexed('br_if', 1);
   code.get(dst).get(i).op('i32.add');
-  code.get(src).get(i).op('i32.add').simdMem('v128.load').indexed('call', fn).simdMem('v128.store');
+  for (let a = 0; a < args; a++) code.get(a).get(i).op('i32.add').simdMem('v128.load');
+  code.indexed('call', fn).simdMem('v128.store');
   code.get(i).i32(16).op('i32.add').set(i);
   code.indexed('br', 0).end().end();
 }
 
-type Kernel = (src: Float32Array, dst: Float32Array) => void;
+type Kernel = (src: Float32Array, dst: Float32Array, src2: Float32Array) => void;
 
 /** A JavaScript map loop over the helper, compiled on its own (the name in the text keeps V8's caches apart). */
-function jsKernel(fn: WasmMathFn): Kernel {
-  return new Function('M', `return function map_${fn}(src, dst) {
-    for (let i = 0; i < src.length; i++) dst[i] = M.${fn}(src[i]);
+function jsKernel(fn: WasmMathFn | WasmMathBinaryFn): Kernel {
+  const call = fn === 'pow' ? 'Math.fround(M.powC(src[i], src2[i]))' : `M.${fn}(src[i])`;
+  return new Function('M', `return function map_${fn}(src, dst, src2) {
+    for (let i = 0; i < src.length; i++) dst[i] = ${call};
   };`)(jsHelpers) as Kernel;
 }
 
@@ -84,32 +86,47 @@ function ulps(a: number, b: number): number {
 const api = wasmApi!;
 const module = new ModuleBuilder({ initial: PAGES, shared: false });
 const math = new WasmMath(module);
-for (const fn of wasmMathFns) module.func(`v_${fn}`, ['i32', 'i32', 'i32'], [], (c) => vectorLoop(c, math.vector(fn)));
+const i32 = (n: number) => Array.from({ length: n }, () => 'i32' as const);
+for (const fn of wasmMathFns) module.func(`v_${fn}`, i32(3), [], (c) => vectorLoop(c, 1, math.vector(fn)));
+module.func('v_pow', i32(4), [], (c) => vectorLoop(c, 2, math.vectorBinary('pow')));
 const bytes = module.encode();
 const memory = new api.Memory({ initial: PAGES });
 const exports = new api.Instance(new api.Module(bytes), { env: { memory } }).exports;
 const wasmSrc = new Float32Array(memory.buffer, 0, N);
-const wasmDst = new Float32Array(memory.buffer, N * 4, N);
-const jsSrc = new Float32Array(N), jsDst = new Float32Array(N);
+const wasmSrc2 = new Float32Array(memory.buffer, N * 4, N);
+const wasmDst = new Float32Array(memory.buffer, 2 * N * 4, N);
+const jsSrc = new Float32Array(N), jsSrc2 = new Float32Array(N), jsDst = new Float32Array(N);
 
 const header = ['function', 'inputs', 'Wasm ms', 'JS ms', 'Wasm speedup', 'max ulps apart'];
 const rows: string[][] = [];
 const results: Record<string, unknown> = {};
-for (const [index, fn] of wasmMathFns.entries()) {
-  const [range, gen] = inputs[fn];
-  fill(jsSrc, 42 + index, gen);
+/** pow's inputs: bases 2^U[-4,4], exponents U[-4,4]. */
+const powInputs: readonly [string, (u: number) => number, (u: number) => number] = [
+  '2^U[-4,4] ** U[-4,4]', (u) => 2 ** (-4 + 8 * u), (u) => -4 + 8 * u,
+];
+
+const benched: readonly (WasmMathFn | WasmMathBinaryFn)[] = [...wasmMathFns, 'pow'];
+for (const [index, fn] of benched.entries()) {
+  const range = fn === 'pow' ? powInputs[0] : inputs[fn][0];
+  fill(jsSrc, 42 + index, fn === 'pow' ? powInputs[1] : inputs[fn][1]);
+  fill(jsSrc2, 1042 + index, powInputs[2]);
   wasmSrc.set(jsSrc);
-  const run = exports[`v_${fn}`] as (src: number, dst: number, bytes: number) => void;
-  const wasm = () => run(0, N * 4, N * 4);
+  wasmSrc2.set(jsSrc2);
+  const run = exports[`v_${fn}`] as (...args: number[]) => void;
+  const wasm = fn === 'pow' ? () => run(0, N * 4, 2 * N * 4, N * 4) : () => run(0, 2 * N * 4, N * 4);
   const js = jsKernel(fn);
   wasm();
-  js(jsSrc, jsDst);
+  js(jsSrc, jsDst, jsSrc2);
   let apart = 0;
   for (let i = 0; i < N; i++) apart = Math.max(apart, ulps(wasmDst[i]!, jsDst[i]!));
-  if (apart > (mirrored.has(fn) ? 0 : 2)) throw new Error(`${fn}: Wasm and JavaScript results are ${apart} ulps apart`);
-  const t = interleaved(fn, { a: ['wasm', wasm], b: ['js', () => js(jsSrc, jsDst)] }, { rounds: ROUNDS, runs: 2 * ROUNDS });
-  rows.push([fn, range, fmtNumber(t.a.median), fmtNumber(t.b.median), `${(t.b.median / t.a.median).toFixed(2)}x`, `${apart}`]);
-  results[fn] = { inputs: range, elements: N, wasm: t.a, js: t.b, speedup: t.b.median / t.a.median, ulpsApart: apart };
+  const exact = fn !== 'pow' && mirrored.has(fn);
+  if (apart > (exact ? 0 : 2)) throw new Error(`${fn}: Wasm and JavaScript results are ${apart} ulps apart`);
+  const t = interleaved(fn, { a: ['wasm', wasm], b: ['js', () => js(jsSrc, jsDst, jsSrc2)] }, {
+    rounds: ROUNDS, runs: 2 * ROUNDS,
+  });
+  const speedup = t.b.median / t.a.median;
+  rows.push([fn, range, fmtNumber(t.a.median), fmtNumber(t.b.median), `${speedup.toFixed(2)}x`, `${apart}`]);
+  results[fn] = { inputs: range, elements: N, wasm: t.a, js: t.b, speedup, ulpsApart: apart };
 }
 console.log(formatTable(header, rows));
 console.log(`saved ${saveJson(resultsPath('wasm-math'), results)}`);

@@ -42,7 +42,7 @@ function expm1Core(w: LaneWriter, x: Lanes): Lanes {
 }
 
 /** log(u) for positive finite u: u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s). */
-function logCore(w: LaneWriter, u: Lanes): Lanes {
+export function logCore(w: LaneWriter, u: Lanes): Lanes {
   // The high word plus (1.0's high word - sqrt(1/2)'s) carries mantissas >= sqrt(2) into the next exponent.
   const biased = w.shrS(w.iadd(w.shrS(u, 32), i64(0x95f62n)), 20);
   const k = toFloat(w, w.isub(biased, i64(1023n)));

@@ -101,6 +101,8 @@ export class LaneWriter {
   and(a: Lanes, b: Lanes): Lanes { return this.binary('v128.and', a, b); }
   or(a: Lanes, b: Lanes): Lanes { return this.binary('v128.or', a, b); }
   xor(a: Lanes, b: Lanes): Lanes { return this.binary('v128.xor', a, b); }
+  /** a & ~b. */
+  andNot(a: Lanes, b: Lanes): Lanes { return this.binary('v128.andnot', a, b); }
 
   /** `mask ? a : b` lane by lane (a mask lane is all ones or all zeros). */
   select(mask: Lanes, a: Lanes, b: Lanes): Lanes {

@@ -7,9 +7,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Code, ModuleBuilder } from '../../../../compiler/codegen/wasm/encoder.js';
-import { WasmMath, wasmMathFns, type WasmMathFn } from '../../../../compiler/codegen/wasm/math.js';
+import { WasmMath, wasmMathBinaryFns, wasmMathFns, type WasmMathFn } from '../../../../compiler/codegen/wasm/math.js';
 import { f32Math } from '../../../../compiler/scalar/f32-math.js';
-import { erf64, erfc64, sigmoid64 } from '../../../../compiler/scalar/f64-math.js';
+import { erf64, erfc64, powC, sigmoid64 } from '../../../../compiler/scalar/f64-math.js';
 import { wasmApi } from '../../../../runtime/wasm/api.js';
 import { MathMaps, renderMathMaps } from './math-harness.js';
 
@@ -93,6 +93,14 @@ describe('Wasm math modules', () => {
       module.func('f', ['v128'], ['v128'], (c) => c.get(0).indexed('call', v));
       expect(wasmApi!.validate(module.encode()), fn).toBe(true);
     }
+    for (const fn of wasmMathBinaryFns) {
+      const module = new ModuleBuilder({ initial: 1, shared: false });
+      const math = new WasmMath(module);
+      const v = math.vectorBinary(fn), s = math.scalarBinary(fn);
+      expect([math.vectorBinary(fn), math.scalarBinary(fn)]).toEqual([v, s]);
+      module.func('f', ['f32', 'f32'], ['f32'], (c) => c.get(0).get(1).indexed('call', s));
+      expect(wasmApi!.validate(module.encode()), fn).toBe(true);
+    }
   });
 });
 
@@ -168,6 +176,61 @@ describe('agreement with the JavaScript engine', () => {
       const want = helper(xs[i]!);
       if (!Object.is(got[i], want) && !(Number.isNaN(want) && Number.isNaN(got[i]))) {
         expect(got[i], `${fn}(${xs[i]})`).toBe(want);
+      }
+    }
+  });
+});
+
+describe('pow', () => {
+  /** Pairs: strided bases with exponents met in practice, then bases 2^U[-12,12] of either sign with exponents U[-10,10] and integers. */
+  function pairs(): [Float32Array, Float32Array] {
+    const exponents = [2, 3, 0.5, -1, -2, 1 / 3, -0.5, 2.5, 7, -7, 100, -100, 1e-3];
+    const strided = Math.floor(2 ** 32 / 65521);
+    const n = strided * exponents.length + 2 ** 19;
+    const as = new Float32Array(n), bs = new Float32Array(n);
+    const asBits = new Uint32Array(as.buffer);
+    exponents.forEach((b, k) => {
+      for (let i = 0; i < strided; i++) {
+        asBits[k * strided + i] = i * 65521;
+        bs[k * strided + i] = b;
+      }
+    });
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let i = strided * exponents.length; i < n; i++) {
+      as[i] = (random() < 0.5 ? -1 : 1) * 2 ** (-12 + 24 * random());
+      bs[i] = i % 2 === 0 ? Math.round(-40 + 80 * random()) : -10 + 20 * random();
+    }
+    return [as, bs];
+  }
+
+  it('is within 1 ulp of the float64 result, and its scalar form gives a vector lane\'s bits', () => {
+    const [as, bs] = pairs();
+    const vector = maps.map2('pow', 'vector', as, bs);
+    const scalar = maps.map2('pow', 'scalar', as, bs);
+    let worst = 0, at = '';
+    for (let i = 0; i < as.length; i++) {
+      const e = ulpError(vector[i]!, powC(as[i]!, bs[i]!));
+      if (e > worst) [worst, at] = [e, `${as[i]} ** ${bs[i]}`];
+      if (!Object.is(vector[i], scalar[i]) && !(Number.isNaN(vector[i]) && Number.isNaN(scalar[i]))) {
+        expect(scalar[i], `${as[i]} ** ${bs[i]}`).toBe(vector[i]);
+      }
+    }
+    expect(worst, at).toBeLessThanOrEqual(1);
+  });
+
+  it('follows C\'s special cases exactly', () => {
+    const values = [0, -0, 1, -1, Infinity, -Infinity, NaN, 0.5, -0.5, 2, -2, 3, -3, 2.5, -2.5, 1e30, -1e30, 1e-30, 2 ** 24, 2 ** 24 + 2];
+    const as = new Float32Array(values.flatMap((a) => values.map(() => a)));
+    const bs = new Float32Array(values.flatMap(() => values));
+    const got = maps.map2('pow', 'vector', as, bs);
+    for (let i = 0; i < as.length; i++) {
+      const ref = powC(as[i]!, bs[i]!);
+      const want = Math.fround(ref);
+      if (!Number.isFinite(want) || want === 0 || Math.abs(want) === 1) {
+        expect(Object.is(got[i], want), `${as[i]} ** ${bs[i]} = ${got[i]}, want ${want}`).toBe(true);
+      } else {
+        expect(ulpError(got[i]!, ref), `${as[i]} ** ${bs[i]}`).toBeLessThanOrEqual(1);
       }
     }
   });
