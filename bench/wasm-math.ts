@@ -22,19 +22,26 @@ const N = 4 * 2 ** 20;
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const PAGES = (3 * N * 4) / 65536;
 
-/** Inputs per function: the range its arguments mostly come from in a model. */
-const inputs: { readonly [F in WasmMathFn]: readonly [string, (u: number) => number] } = {
-  exp: ['U[-20,20]', (u) => -20 + 40 * u],
-  expm1: ['U[-5,5]', (u) => -5 + 10 * u],
-  log: ['2^U[-20,20]', (u) => 2 ** (-20 + 40 * u)],
-  log1p: ['U(-1,9)', (u) => -0.999 + 10 * u],
-  tanh: ['U[-6,6]', (u) => -6 + 12 * u],
-  sigmoid: ['U[-20,20]', (u) => -20 + 40 * u],
-  erf: ['U[-3,3]', (u) => -3 + 6 * u],
-  erfc: ['U[-3,3]', (u) => -3 + 6 * u],
-  sin: ['U[-100,100]', (u) => -100 + 200 * u],
-  cos: ['U[-100,100]', (u) => -100 + 200 * u],
-  tan: ['U[-100,100]', (u) => -100 + 200 * u],
+/** Standard normal (Box-Muller on two uniforms from one: the bits of u split in halves). */
+function normal(u: number): number {
+  const hi = Math.floor(u * 65536) / 65536, lo = u * 65536 - Math.floor(u * 65536);
+  return Math.sqrt(-2 * Math.log(1 - hi)) * Math.cos(2 * Math.PI * lo);
+}
+
+/** Inputs per function: the ranges its arguments mostly come from in a model. */
+const inputs: { readonly [F in WasmMathFn]: readonly (readonly [string, (u: number) => number])[] } = {
+  exp: [['U[-20,20]', (u) => -20 + 40 * u]],
+  expm1: [['U[-5,5]', (u) => -5 + 10 * u]],
+  log: [['2^U[-20,20]', (u) => 2 ** (-20 + 40 * u)]],
+  log1p: [['U(-1,9)', (u) => -0.999 + 10 * u]],
+  tanh: [['U[-6,6]', (u) => -6 + 12 * u]],
+  sigmoid: [['U[-20,20]', (u) => -20 + 40 * u]],
+  // gelu's argument x/sqrt(2) with x standard normal, as well as a uniform spread.
+  erf: [['U[-3,3]', (u) => -3 + 6 * u], ['N(0,1)/sqrt(2)', (u) => normal(u) / Math.SQRT2]],
+  erfc: [['U[-3,3]', (u) => -3 + 6 * u]],
+  sin: [['U[-100,100]', (u) => -100 + 200 * u]],
+  cos: [['U[-100,100]', (u) => -100 + 200 * u]],
+  tan: [['U[-100,100]', (u) => -100 + 200 * u]],
 };
 
 /** Functions whose Wasm form follows the JavaScript helper's float64 steps (on these inputs). */
@@ -105,10 +112,12 @@ const powInputs: readonly [string, (u: number) => number, (u: number) => number]
   '2^U[-4,4] ** U[-4,4]', (u) => 2 ** (-4 + 8 * u), (u) => -4 + 8 * u,
 ];
 
-const benched: readonly (WasmMathFn | WasmMathBinaryFn)[] = [...wasmMathFns, 'pow'];
-for (const [index, fn] of benched.entries()) {
-  const range = fn === 'pow' ? powInputs[0] : inputs[fn][0];
-  fill(jsSrc, 42 + index, fn === 'pow' ? powInputs[1] : inputs[fn][1]);
+const benched: readonly (readonly [WasmMathFn | WasmMathBinaryFn, string, (u: number) => number])[] = [
+  ...wasmMathFns.flatMap((fn) => inputs[fn].map(([range, gen]) => [fn, range, gen] as const)),
+  ['pow', powInputs[0], powInputs[1]],
+];
+for (const [index, [fn, range, gen]] of benched.entries()) {
+  fill(jsSrc, 42 + index, gen);
   fill(jsSrc2, 1042 + index, powInputs[2]);
   wasmSrc.set(jsSrc);
   wasmSrc2.set(jsSrc2);
@@ -126,7 +135,7 @@ for (const [index, fn] of benched.entries()) {
   });
   const speedup = t.b.median / t.a.median;
   rows.push([fn, range, fmtNumber(t.a.median), fmtNumber(t.b.median), `${speedup.toFixed(2)}x`, `${apart}`]);
-  results[fn] = { inputs: range, elements: N, wasm: t.a, js: t.b, speedup, ulpsApart: apart };
+  results[`${fn} ${range}`] = { inputs: range, elements: N, wasm: t.a, js: t.b, speedup, ulpsApart: apart };
 }
 console.log(formatTable(header, rows));
 console.log(`saved ${saveJson(resultsPath('wasm-math'), results)}`);
