@@ -182,7 +182,10 @@ describe('agreement with the JavaScript engine', () => {
 });
 
 describe('pow', () => {
-  /** Pairs: strided bases with exponents met in practice, then bases 2^U[-12,12] of either sign with exponents U[-10,10] and integers. */
+  /**
+   * Pairs: strided bases with exponents met in practice, then bases 2^U[-12,12] of either sign
+   * with exponents U[-10,10] and integers.
+   */
   function pairs(): [Float32Array, Float32Array] {
     const exponents = [2, 3, 0.5, -1, -2, 1 / 3, -0.5, 2.5, 7, -7, 100, -100, 1e-3];
     const strided = Math.floor(2 ** 32 / 65521);
@@ -220,7 +223,10 @@ describe('pow', () => {
   });
 
   it('follows C\'s special cases exactly', () => {
-    const values = [0, -0, 1, -1, Infinity, -Infinity, NaN, 0.5, -0.5, 2, -2, 3, -3, 2.5, -2.5, 1e30, -1e30, 1e-30, 2 ** 24, 2 ** 24 + 2];
+    const values = [
+      0, -0, 1, -1, Infinity, -Infinity, NaN, 0.5, -0.5, 2, -2, 3, -3, 2.5, -2.5,
+      1e30, -1e30, 1e-30, 2 ** 24, 2 ** 24 + 2,
+    ];
     const as = new Float32Array(values.flatMap((a) => values.map(() => a)));
     const bs = new Float32Array(values.flatMap(() => values));
     const got = maps.map2('pow', 'vector', as, bs);
