@@ -11,6 +11,11 @@
  * in float64 keeps every function within 1 ulp of the true result over the whole float32
  * range, and lets exp, expm1, log, log1p, tanh, sigmoid and (below 2^20) sin and cos follow
  * the JavaScript engine's float64 steps exactly, so both CPU engines give the same bits.
+ *
+ * Measured against float64 over every 67th float32 bit pattern (64M inputs; pow: 4M pairs),
+ * the largest error after the float32 rounding is 0.508 ulp (expm1), so no result is
+ * more than one float32 step from the correctly rounded one; 0.0000% (log) to 0.045% (pow)
+ * of results are not correctly rounded.
  */
 import type { Code, ModuleBuilder } from './encoder.js';
 import { erf, erfc } from './math-erf.js';
