@@ -189,6 +189,16 @@ export class Code {
     return this;
   }
 
+  /** v128.const of four 32-bit integer lanes (any bit pattern: signed or unsigned 32-bit values). */
+  i32x4(lanes: readonly [number, number, number, number]): this {
+    this.simdOpcode(SIMD_CONST);
+    for (const l of lanes) {
+      const v = checkInt(l, -0x80000000, 0xffffffff, 'i32x4 lane');
+      this.bytes.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+    }
+    return this;
+  }
+
   /** i8x16.shuffle: byte i of the result is byte `lanes[i]` of the two operands side by side. */
   shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16) throw new InternalError(`wasm encoder: shuffle takes 16 lanes, got ${lanes.length}`);
