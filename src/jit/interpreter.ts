@@ -18,6 +18,7 @@ import { toGpu } from '../device.js';
 import { apply, onDevice, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { Tensor, type Device, type Storage } from '../tensor.js';
+import { readStorageSync, storageLength } from '../storage.js';
 import { isMoveToGpu } from './devices.js';
 import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
@@ -231,7 +232,7 @@ export class Interpretation {
     const { version } = t.storage;
     let upload = uploads.get(t.storage);
     if (upload === undefined || upload.version !== version || upload.base.isDisposed) {
-      upload = { version, base: webGpuExecutor.upload(t.storage.data, t.dtype) };
+      upload = { version, base: webGpuExecutor.upload(readStorageSync(t.storage, t.dtype, 0, storageLength(t.storage)), t.dtype) };
       uploads.set(t.storage, upload);
       if (cached) this.keep.push(upload.base);
     }

@@ -10,11 +10,12 @@ import { cpu } from '../../compiler/backends.js';
 import { executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
-import { isContiguous, sizeOf } from '../../compiler/ir/shape.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
 import { empty, operand } from '../dispatch.js';
+import { copyOfStorage, onCpu, readStorageSync } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
 import { HostGuards } from './guard-policy.js';
@@ -76,8 +77,8 @@ function argSlot(n: Node): number {
 function copyStep(src: Tensor, dst: Tensor): () => void {
   const n = sizeOf(dst.shape);
   if (isContiguous(src.shape, src.strides)) {
-    const from = src.storage.data, to = dst.storage.data, at = src.offset;
-    return n === 1 ? () => { to[0] = from[at]!; } : () => to.set(from.subarray(at, at + n));
+    const from = onCpu(src.storage, 'jit loop'), to = onCpu(dst.storage, 'jit loop'), at = src.offset;
+    return () => cpu.copy(from.buffer, at, to.buffer, 0, n);
   }
   const s: Operand = operand(src), d: Operand = operand(dst);
   return () => executePrim(cpu, 'copy', {}, [s], d);
@@ -109,11 +110,11 @@ export class LoopRunner {
    */
   #transfer(values: readonly Tensor[]): (() => void)[] {
     const state = this.#state;
-    const stateData = new Set(state.map((t) => t.storage.data));
+    const stateBuffers = new Set(state.map((t) => t.storage.buffer));
     const stage: (() => void)[] = [], commit: (() => void)[] = [];
     values.forEach((next, j) => {
       if (next.storage === state[j]!.storage && next.offset === 0 && isContiguous(next.shape, next.strides)) return;
-      if (stateData.has(next.storage.data)) {
+      if (stateBuffers.has(next.storage.buffer)) {
         stage.push(copyStep(next, this.#staging[j]!));
         commit.push(copyStep(this.#staging[j]!, state[j]!));
       } else {
@@ -142,18 +143,22 @@ export class LoopRunner {
     const exitSteps = this.#transfer(exitNodes.map((x) => cond.env[x]!));
     const condSteps = cond.steps;
     const value = cond.env[valueNode!]!;
-    const flag = value.storage.data, at = value.offset;
+    const flag = value.storage, at = value.offset;
 
     operands.slice(0, p.carried).forEach((t, j) => copyStep(t, state[j]!)());
     let iterations = 0;
     for (;;) {
       for (let k = 0; k < condSteps.length; k++) condSteps[k]!();
-      const c = flag[at]!;
+      const c = readStorageSync(flag, value.dtype, at, 1)[0]!;
       if (c === 0 || c !== c) break;
       for (let k = 0; k < bodySteps.length; k++) bodySteps[k]!();
       iterations++;
     }
     for (const step of exitSteps) step();
-    return { results: state.map((t) => Tensor.fromData(t.storage.data.slice(), t.shape.slice(), t.dtype)), iterations };
+    const results = state.map((t) => {
+      const copy = copyOfStorage(t.storage, t.dtype, t.size);
+      return new Tensor(copy, t.shape.slice(), contiguousStrides(t.shape), 0, t.dtype);
+    });
+    return { results, iterations };
   }
 }
