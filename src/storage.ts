@@ -103,6 +103,18 @@ export function readStorageSync(s: Storage, dtype: DType, offset: number, length
   }
 }
 
+/** `length` elements of `s` from element `offset`, after everything recorded on its device. */
+export function readStorage(s: Storage, dtype: DType, offset: number, length: number): Promise<TypedArray> {
+  switch (s.device) {
+    case 'cpu':
+      return s.backend.read(s.buffer, dtype, offset, length);
+    case 'webgpu':
+      return s.backend.read(s.buffer, dtype, offset, length);
+    default:
+      return unreachable(s, 'storage');
+  }
+}
+
 /** Writes the host elements `data` into `s` at element `offset`. */
 export function writeStorage(s: Storage, dtype: DType, data: TypedArray, offset = 0): void {
   switch (s.device) {

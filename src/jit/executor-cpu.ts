@@ -5,6 +5,7 @@
 import { cpu } from '../../compiler/backends.js';
 import { cpuKernel, executePrim } from '../../compiler/execute.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
+import { sizeOf } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { TypedArray } from '../../runtime/dtype.js';
 import { empty, operand } from '../dispatch.js';
@@ -25,6 +26,14 @@ export const cpuExecutor: DeviceExecutor = {
     for (const t of ins) argv.push(t.offset);
     const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
     return () => kernel.apply(undefined, argv);
+  },
+  bindCopy(src, dst) {
+    const n = sizeOf(dst.shape);
+    if (src.isContiguous && dst.isContiguous) {
+      const from = onCpu(src.storage, 'jit'), to = onCpu(dst.storage, 'jit'), at = src.offset, into = dst.offset;
+      return () => cpu.copy(from.buffer, at, to.buffer, into, n);
+    }
+    return bindPrim('copy', {} as never, [src], dst);
   },
   empty,
   copyStorage: (real, dtype) => ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),

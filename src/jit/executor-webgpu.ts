@@ -2,6 +2,8 @@
  * The WebGPU device executor: fused steps are recorded as WGSL launches into the device's
  * open command batch (src/webgpu.ts's eager executor), storages are pooled GPU buffers.
  */
+import { executePrim } from '../../compiler/execute.js';
+import { sizeOf } from '../../compiler/ir/shape.js';
 import { gpuLaunches, type GpuLaunch } from '../../compiler/passes/gpu-launches.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { DType, TypedArray } from '../../runtime/dtype.js';
@@ -39,6 +41,12 @@ export const webGpuExecutor = {
     return () => {
       for (const launch of batch) gpu.run([launch]);
     };
+  },
+  bindCopy(src: Tensor, dst: Tensor): () => void {
+    const gpu = eagerGpu();
+    const from = gpuOperand(src), to = gpuOperand(dst), n = sizeOf(dst.shape);
+    if (src.isContiguous && dst.isContiguous) return () => gpu.copy(from.data, from.offset, to.data, to.offset, n);
+    return () => executePrim(gpu, 'copy', {}, [from], to);
   },
   empty: (shape: number[], dtype: DType) => gpuEmpty('jit', shape, dtype),
   copyStorage(real: Storage, dtype: DType): StorageCopy {

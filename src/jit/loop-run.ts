@@ -6,16 +6,15 @@
  * their own; after each body the next values are copied in (through a staging copy when
  * a next value reads a loop variable's own memory, as in a swap).
  */
-import { cpu } from '../../compiler/backends.js';
-import { executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
-import { contiguousStrides, isContiguous, sizeOf } from '../../compiler/ir/shape.js';
+import { contiguousStrides, isContiguous } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
-import { empty, operand } from '../dispatch.js';
-import { copyOfStorage, onCpu, readStorageSync } from '../storage.js';
+import { empty } from '../dispatch.js';
+import { copyOfStorage, readStorageSync } from '../storage.js';
+import { cpuExecutor } from './executor-cpu.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
 import { HostGuards } from './guard-policy.js';
@@ -75,13 +74,7 @@ function argSlot(n: Node): number {
 
 /** Copies `src` into the contiguous `dst` (same shape and dtype). */
 function copyStep(src: Tensor, dst: Tensor): () => void {
-  const n = sizeOf(dst.shape);
-  if (isContiguous(src.shape, src.strides)) {
-    const from = onCpu(src.storage, 'jit loop'), to = onCpu(dst.storage, 'jit loop'), at = src.offset;
-    return () => cpu.copy(from.buffer, at, to.buffer, 0, n);
-  }
-  const s: Operand = operand(src), d: Operand = operand(dst);
-  return () => executePrim(cpu, 'copy', {}, [s], d);
+  return cpuExecutor.bindCopy(src, dst);
 }
 
 /** A loop node of a compiled variant, ready to run; made on the variant's first replay. */
