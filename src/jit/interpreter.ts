@@ -9,6 +9,7 @@
  * committed the call's writes.
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
@@ -211,7 +212,8 @@ export class Interpretation {
   /** Constant node `i`'s tensor: cached with the variant, unless it holds a number argument or the call writes it. */
   #constant(i: number): Tensor {
     const node = this.nodes[i]!;
-    const p = node.params as EffectParams['constant'];
+    if (node.op !== 'constant') throw new InternalError(`jit replay: node ${i} is ${node.op}, not a constant`);
+    const p = node.params;
     if (p.numberSlot !== undefined || this.prog.writtenRoots.has(i)) return materialize(node, this.walked.numbers);
     let c = this.v.constants[i];
     if (c === undefined || c.isDisposed) {
@@ -251,7 +253,7 @@ export class Interpretation {
   /** Input node `i`: an argument, a captured tensor or a gradient as it is at this point of the call. */
   #input(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
-    const { source } = node.params as EffectParams['input'];
+    const { source } = paramsOf(node, 'input', 'jit replay');
     if (source.kind !== 'grad') {
       const t = inputTensor(this.prog, this.walked, i);
       if (t === undefined) throw new InternalError(`jit replay: input node ${i} has no source`);
@@ -276,7 +278,7 @@ export class Interpretation {
   /** Observe node `i`: number comparisons and `.grad` checks here, observed values by the policy. */
   #observe(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
-    const p = node.params as EffectParams['observe'];
+    const p = paramsOf(node, 'observe', 'jit replay');
     const guard = this.prog.guards[p.guard]!;
     if (p.numberCompare !== undefined) {
       const outcome = numberOutcome(p.numberCompare, this.walked.numbers);
@@ -341,7 +343,7 @@ export class Interpretation {
           if (this.options.loopRunner === undefined) {
             throw new InternalError(`jit replay: loop node ${i} has no runner`);
           }
-          this.v.loops.set(i, (runner = this.options.loopRunner(node.params as EffectParams['loop'])));
+          this.v.loops.set(i, (runner = this.options.loopRunner(node.params)));
         }
         const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
         this.#loopResults.set(i, results);
@@ -349,11 +351,11 @@ export class Interpretation {
         return undefined;
       }
       case 'loopResult':
-        this.env[i] = this.#loopResults.get(node.inputs[0]!)![(node.params as EffectParams['loopResult']).index]!;
+        this.env[i] = this.#loopResults.get(node.inputs[0]!)![node.params.index]!;
         return undefined;
       case 'random': {
         const counters = (this.#counters ??= this.policy.counters());
-        const p = node.params as { shape: number[]; offset: number };
+        const p = node.params;
         const params = { shape: p.shape, seed: counters.seed, offset: counters.offset + p.offset };
         this.env[i] = onDevice(device, () => apply('random', [], params));
         return undefined;

@@ -7,6 +7,7 @@
  * a next value reads a loop variable's own memory, as in a swap).
  */
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides, isContiguous } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
@@ -67,7 +68,7 @@ class CompiledGraph {
 
 /** The argument an input node of a loop graph reads (loop graphs read only arguments). */
 function argSlot(n: Node): number {
-  const source = (n.params as EffectParams['input']).source;
+  const { source } = paramsOf(n, 'input', 'jit loop');
   if (source.kind !== 'arg') throw new InternalError(`jit loop: a loop graph input reads a ${source.kind}`);
   return source.slot;
 }

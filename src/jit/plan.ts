@@ -2,7 +2,8 @@
  * Compiles a confirmed variant into a kernel plan: static layouts for every value (the
  * signature fixes argument strides; captured tensors never change layout), then fusion.
  */
-import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import type { Graph, Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import { viewLayout } from '../../compiler/ir/infer.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
@@ -93,7 +94,7 @@ export function graphLayouts(graph: Graph, inputStrides: (node: Node) => readonl
 export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undefined)[] {
   const prog = v.program!;
   return graphLayouts(prog.graph, (n) => {
-    const { source } = n.params as EffectParams['input'];
+    const { source } = paramsOf(n, 'input', 'jit replay');
     const t = source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
     // A gradient input is made contiguous at replay if it is not already.
     return t ? t.strides : contiguousStrides(n.shape);

@@ -6,7 +6,8 @@
  * an async function's replay does (speculatively, see ./speculation.ts) and a synchronous
  * function's cannot: its result is due before any readback.
  */
-import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import type { Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
 import { primitiveRules } from '../../compiler/ir/primitives.js';
 import type { Tensor } from '../tensor.js';
@@ -54,14 +55,14 @@ export function webGpuObstacle(v: Variant): string | undefined {
   const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
   if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
   const tensorOf = (i: number): Tensor | undefined => {
-    const { source } = nodes[i]!.params as EffectParams['input'];
+    const { source } = paramsOf(nodes[i]!, 'input', 'jit webgpu');
     return source.kind === 'arg' ? t.args[source.slot] : source.kind === 'capture' ? t.captures[source.slot] : undefined;
   };
   for (let o = 0; o < nodes.length; o++) {
-    const p = nodes[o]!.params as EffectParams['observe'];
-    if (nodes[o]!.op !== 'observe' || p.numberCompare !== undefined || p.gradNull) continue;
+    const n = nodes[o]!;
+    if (n.op !== 'observe' || n.params.numberCompare !== undefined || n.params.gradNull) continue;
     if (t.isAsync || hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
-    return `it reads tensor values (${p.how} at ${p.site}) that a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do; ` +
+    return `it reads tensor values (${n.params.how} at ${n.params.site}) that a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do; ` +
       'make it an async function that reads them with the async readers (await t.itemAsync(), t.dataAsync()), whose replays check such reads in one readback, ' +
       'or return the tensor, read it after the call and branch outside the jit\'d function';
   }
