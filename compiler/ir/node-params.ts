@@ -4,7 +4,9 @@
  * so a wrong index is an InternalError naming both ops, not a misread params object.
  */
 import { InternalError } from '../../runtime/errors.js';
-import type { Node, NodeOf, NodeParams } from './graph.js';
+import type { Node, NodeOf, NodeParams, PrimNode } from './graph.js';
+import { isPrim } from './kinds.js';
+import { isViewPrim, type ViewPrim } from './primitives.js';
 
 /** True when `n` is a node of op `op` (narrows `n` to that op's node type). */
 export function isOpNode<O extends Node['op']>(n: Node, op: O): n is Extract<Node, NodeOf<O>> {
@@ -31,4 +33,9 @@ export function reduceAxes(n: Node, where: string): number[] {
     default:
       throw new InternalError(`${where}: expected a reduction node, got ${n.op}`);
   }
+}
+
+/** True for nodes of view primitives (reshape, permute, expand, slice): they only change how storage is read. */
+export function isViewNode(n: Node): n is PrimNode<ViewPrim> {
+  return isPrim(n.op) && isViewPrim(n.op);
 }

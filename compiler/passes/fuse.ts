@@ -11,6 +11,7 @@
  */
 import type { DType } from '../../runtime/dtype.js';
 import type { Graph, Node } from '../ir/graph.js';
+import { isViewNode } from '../ir/node-params.js';
 import { isElementwise, primitiveRules, type Prim } from '../ir/primitives.js';
 import { sameShape } from '../ir/shape.js';
 import type { MapSpec, MatmulSpec, MultiSpec, ReduceSpec, RowSpec } from '../kernel.js';
@@ -363,7 +364,7 @@ function dropUnreadBindings(steps: readonly Step[], nodes: readonly Node[], keep
       continue;
     }
     const n = nodes[st.node]!;
-    const binds = n.op === 'constant' || (n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view');
+    const binds = n.op === 'constant' || isViewNode(n);
     if (binds && !read.has(st.node)) continue;
     n.inputs.forEach((x) => read.add(x));
     // A gradient input names its tensor in its params, not among its operands.

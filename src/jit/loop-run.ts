@@ -7,8 +7,7 @@
  * a next value reads a loop variable's own memory, as in a swap).
  */
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
-import { paramsOf } from '../../compiler/ir/node-params.js';
-import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { contiguousStrides, isContiguous } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
@@ -40,8 +39,7 @@ class CompiledGraph {
     // Loop graphs read only their arguments: a value's storage is its own, or its view base's.
     const roots: number[] = [];
     this.graph.nodes.forEach((n, i) => {
-      const view = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view';
-      roots[i] = view ? roots[n.inputs[0]!]! : i;
+      roots[i] = isViewNode(n) ? roots[n.inputs[0]!]! : i;
     });
     this.plan = planFusion(this.graph, layouts, new Set(this.outputs), roots);
     this.#variant = { plan: this.plan, constants: [], buffers: [], outputsRequireGrad: false, loops: new Map() };

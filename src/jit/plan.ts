@@ -3,9 +3,8 @@
  * signature fixes argument strides; captured tensors never change layout), then fusion.
  */
 import type { Graph, Node } from '../../compiler/ir/graph.js';
-import { paramsOf } from '../../compiler/ir/node-params.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { viewLayout } from '../../compiler/ir/infer.js';
-import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionOptions, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
 import type { Walked } from './signature.js';
@@ -54,7 +53,7 @@ function makeProgram(v: Variant, passes: readonly NamedPass[]): Program {
   });
   // Nodes the passes created (a folded constant) read their own storage, or their view base's.
   nodes.forEach((n, j) => {
-    if (roots[j] === undefined) roots[j] = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view' ? roots[n.inputs[0]!]! : j;
+    if (roots[j] === undefined) roots[j] = isViewNode(n) ? roots[n.inputs[0]!]! : j;
   });
   return (v.program = {
     graph: r.graph, gradModes, roots,
@@ -79,9 +78,9 @@ export function graphLayouts(graph: Graph, inputStrides: (node: Node) => readonl
       layouts[i] = { shape: n.shape, strides: inputStrides(n), dtype: n.dtype };
       return;
     }
-    if (n.op !== 'constant' && primitiveRules[n.op as Prim]?.kind === 'view') {
+    if (isViewNode(n)) {
       const base = layouts[n.inputs[0]!]!;
-      const l = viewLayout(n.op as Prim, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
+      const l = viewLayout(n.op, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
       layouts[i] = { shape: l.shape, strides: l.strides, dtype: n.dtype };
       return;
     }

@@ -7,9 +7,8 @@
  * function's cannot: its result is due before any readback.
  */
 import type { Node } from '../../compiler/ir/graph.js';
-import { paramsOf } from '../../compiler/ir/node-params.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
-import { primitiveRules } from '../../compiler/ir/primitives.js';
 import type { Tensor } from '../tensor.js';
 import { isMoveToGpu } from './devices.js';
 import type { Variant } from './variant.js';
@@ -36,7 +35,7 @@ export function usesWebGpu(v: Variant): boolean {
  */
 export function hostReadInput(nodes: readonly Node[], roots: readonly number[], o: number, tensorOf: (i: number) => Tensor | undefined): number | undefined {
   let x = nodes[o]!.inputs[0]!;
-  while (isPrim(nodes[x]!.op) && primitiveRules[nodes[x]!.op as keyof typeof primitiveRules].kind === 'view') x = nodes[x]!.inputs[0]!;
+  while (isViewNode(nodes[x]!)) x = nodes[x]!.inputs[0]!;
   if (nodes[x]!.op !== 'input' || tensorOf(x)?.device !== 'cpu') return undefined;
   const root = roots[x] ?? x;
   for (let w = 0; w < o; w++) if (nodes[w]!.op === 'write' && (roots[nodes[w]!.inputs[0]!] ?? nodes[w]!.inputs[0]) === root) return undefined;
