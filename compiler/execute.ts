@@ -9,7 +9,8 @@ import type { CpuKernel } from '../runtime/cpu/compile.js';
 import { renderJs } from './codegen/js.js';
 import { cpu } from './backends.js';
 import { InternalError } from '../runtime/errors.js';
-import { isElementwise, primitiveRules, type BinaryPrim, type Params, type Prim, type ReducePrim, type UnaryPrim } from './ir/primitives.js';
+import { unreachable } from '../runtime/unreachable.js';
+import { isElementwiseCall, primCall, primitiveRules, type Params, type Prim } from './ir/primitives.js';
 import { contiguousStrides, isContiguous, sizeOf } from './ir/shape.js';
 import type { KernelSpec } from './kernel.js';
 import {
@@ -74,32 +75,33 @@ export function executePrim<P extends Prim, B, K>(
     backend.free(data);
     return;
   }
-  if (isElementwise(rule) || rule.kind === 'cast') {
+  const call = primCall(prim, params);
+  if (isElementwiseCall(call) || call.prim === 'cast') {
     const args = [out];
     for (let i = 0; i < inputs.length; i++) args.push(inputs[i]!);
-    run(backend, lowerElementwise(prim as UnaryPrim | BinaryPrim | 'where' | 'cast', inputs, out), args);
+    run(backend, lowerElementwise(call.prim, inputs, out), args);
     return;
   }
-  switch (rule.kind) {
-    case 'reduce': {
-      const axes = prim === 'argmax' || prim === 'argmin' ? [(params as Params<'argmax'>).axis] : (params as Params<'sum'>).axes;
-      run(backend, lowerReduce(prim as ReducePrim, inputs[0]!, axes, out), [out, inputs[0]!]);
+  switch (call.prim) {
+    case 'sum': case 'prod': case 'max': case 'min': case 'argmax': case 'argmin': {
+      const axes = call.prim === 'argmax' || call.prim === 'argmin' ? [call.params.axis] : call.params.axes;
+      run(backend, lowerReduce(call.prim, inputs[0]!, axes, out), [out, inputs[0]!]);
       return;
     }
     case 'matmul':
       run(backend, lowerMatmul(inputs[0]!, inputs[1]!, out), [out, inputs[0]!, inputs[1]!]);
       return;
     case 'gather':
-      run(backend, lowerGather(inputs[0]!, inputs[1]!, (params as Params<'gather'>).axis, out), [out, inputs[1]!, inputs[0]!]);
+      run(backend, lowerGather(inputs[0]!, inputs[1]!, call.params.axis, out), [out, inputs[1]!, inputs[0]!]);
       return;
     case 'scatterAdd': {
       const [base, index, src] = inputs as [Operand<B>, Operand<B>, Operand<B>];
       run(backend, lowerElementwise('copy', [base], out), [out, base]);
-      if (sizeOf(index.shape) > 0) run(backend, lowerScatterAdd(out, index, src, (params as Params<'scatterAdd'>).axis), [out, index, src]);
+      if (sizeOf(index.shape) > 0) run(backend, lowerScatterAdd(out, index, src, call.params.axis), [out, index, src]);
       return;
     }
     case 'pad': {
-      const { before, value } = params as Params<'pad'>;
+      const { before, value } = call.params;
       run(backend, lowerFill(out), [out], [value]);
       const x = inputs[0]!;
       if (sizeOf(x.shape) > 0) {
@@ -109,7 +111,7 @@ export function executePrim<P extends Prim, B, K>(
       return;
     }
     case 'concat': {
-      const { axis } = params as Params<'concat'>;
+      const { axis } = call.params;
       let at = 0;
       for (const x of inputs) {
         if (sizeOf(x.shape) > 0) {
@@ -121,13 +123,16 @@ export function executePrim<P extends Prim, B, K>(
       return;
     }
     case 'random': {
-      const { seed, offset } = params as Params<'random'>;
+      const { seed, offset } = call.params;
       run(backend, lowerRandom(out), [out], [seed, offset]);
       return;
     }
     case 'iota':
       run(backend, lowerIota(out), [out]);
       return;
+    case 'reshape': case 'permute': case 'expand': case 'slice':
+      throw new InternalError(`executePrim: ${prim} moves no data`);
+    default:
+      unreachable(call, 'executePrim');
   }
-  throw new InternalError(`executePrim: ${prim} moves no data`);
 }

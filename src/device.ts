@@ -5,31 +5,19 @@
 import { executePrim, type Operand } from '../compiler/execute.js';
 import { contiguousStrides, sizeOf } from '../compiler/ir/shape.js';
 import type { Params, Prim } from '../compiler/ir/primitives.js';
-import type { KernelSpec } from '../compiler/kernel.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../runtime/dtype.js';
 import { DeviceError, DTypeError, ValueError } from '../runtime/errors.js';
-import type { WebGpuBackend, WebGpuBuffer } from '../runtime/webgpu/backend.js';
+import type { WebGpuBuffer } from '../runtime/webgpu/backend.js';
 import { readContiguous } from './read.js';
+import { readStorageSync, storageLength, webGpuStorage, writeStorage, type WebGpuStorage } from './storage.js';
 import { Tensor, type Device } from './tensor.js';
 import { eagerGpu } from './webgpu.js';
 import { moved } from './observers.js';
 
-/** The WebGPU side of a tensor storage: a buffer of `length` elements and the backend owning it. */
-export interface GpuStorage {
-  readonly buffer: WebGpuBuffer;
-  readonly length: number;
-  readonly owner: WebGpuBackend<KernelSpec>;
-}
-
-/** Storage of `length` elements on `owner`, uninitialised. */
-export function allocGpuStorage(owner: WebGpuBackend<KernelSpec>, dtype: DType, length: number): GpuStorage {
-  return { buffer: owner.alloc(dtype, length), length, owner };
-}
-
-/** Storage on the current device holding `data`. */
-export function uploadGpuStorage(data: TypedArray, dtype: DType): GpuStorage {
-  const s = allocGpuStorage(eagerGpu(), dtype, data.length);
-  s.owner.write(s.buffer, dtype, data);
+/** A WebGPU storage on the current device holding the host elements `data`. */
+export function uploadGpuStorage(data: TypedArray, dtype: DType): WebGpuStorage {
+  const s = webGpuStorage(eagerGpu(), dtype, data.length);
+  writeStorage(s, dtype, data);
   return s;
 }
 
@@ -56,20 +44,20 @@ function checkGpuDtype(op: string, dtype: DType): void {
 /** A fresh contiguous WebGPU tensor with unspecified elements (an op's output). */
 export function gpuEmpty(op: string, shape: number[], dtype: DType): Tensor {
   checkGpuDtype(op, dtype);
-  const gpu = allocGpuStorage(eagerGpu(), dtype, sizeOf(shape));
-  return new Tensor({ data: new ARRAY_OF[dtype](0), device: 'webgpu', version: 0, gpu }, shape, contiguousStrides(shape), 0, dtype);
+  return new Tensor(webGpuStorage(eagerGpu(), dtype, sizeOf(shape)), shape, contiguousStrides(shape), 0, dtype);
 }
 
 /** The kernel-argument view of a WebGPU tensor. */
 export function gpuOperand(t: Tensor): Operand<WebGpuBuffer> {
-  const g = t.storage.gpu!;
-  if (g.owner.isDestroyed) throw new DeviceError('webgpu: this tensor belongs to a device that was destroyed (webgpu.destroy()); create it again after webgpu.init()');
+  const g = t.storage;
+  if (g.device !== 'webgpu') throw new DeviceError(`webgpu: expected a webgpu tensor, got one on ${g.device}`);
+  if (g.backend.isDestroyed) throw new DeviceError('webgpu: this tensor belongs to a device that was destroyed (webgpu.destroy()); create it again after webgpu.init()');
   return { data: g.buffer, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
 }
 
 /** True for a CPU tensor holding one value (a 0-d scalar, possibly broadcast): such operands follow the other operands' device, as in PyTorch. */
 export function isCpuScalar(t: Tensor): boolean {
-  return t.device === 'cpu' && t.storage.data.length === 1 && t.strides.every((s) => s === 0);
+  return t.device === 'cpu' && storageLength(t.storage) === 1 && t.strides.every((s) => s === 0);
 }
 
 /**
@@ -82,7 +70,7 @@ export function executeGpu<P extends Prim>(prim: P | 'copy', params: Params<P>, 
   const ops = inputs.map((x) => {
     if (x.device !== 'cpu') return gpuOperand(x);
     const data = gpu.alloc(x.dtype, 1);
-    gpu.write(data, x.dtype, x.storage.data);
+    gpu.write(data, x.dtype, readStorageSync(x.storage, x.dtype, 0, 1));
     temps.push(data);
     return { data, dtype: x.dtype, shape: x.shape, strides: x.strides, offset: 0 };
   });
@@ -98,8 +86,7 @@ export function executeGpu<P extends Prim>(prim: P | 'copy', params: Params<P>, 
 export function toGpu(t: Tensor): Tensor {
   checkGpuDtype('to', t.dtype);
   const values = readContiguous(t);
-  const gpu = uploadGpuStorage(values, t.dtype);
-  const out = new Tensor({ data: new ARRAY_OF[t.dtype](0), device: 'webgpu', version: 0, gpu }, t.shape.slice(), contiguousStrides(t.shape), 0, t.dtype);
+  const out = new Tensor(uploadGpuStorage(values, t.dtype), t.shape.slice(), contiguousStrides(t.shape), 0, t.dtype);
   if (t.requiresGrad) out.requiresGrad = true;
   moved(t, out);
   return out;

@@ -3,15 +3,15 @@
  * graph through the same codegen the JIT uses; autograd's tape and the observers (the tracer)
  * see every application here, so nothing is recorded twice or missed.
  */
-import { cpuAllocator } from '../runtime/cpu/allocator.js';
 import type { DType } from '../runtime/dtype.js';
 import { DeviceError, InternalError, ValueError, fmtShape } from '../runtime/errors.js';
 import { executePrim, type Operand } from '../compiler/execute.js';
 import { cpu } from '../compiler/backends.js';
 import { inferMeta, viewLayout } from '../compiler/ir/infer.js';
 import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitives.js';
-import { sizeOf } from '../compiler/ir/shape.js';
+import { contiguousStrides, sizeOf } from '../compiler/ir/shape.js';
 import { Tensor, type Device } from './tensor.js';
+import { cpuStorage, onCpu } from './storage.js';
 import { executeGpu, gpuEmpty, isCpuScalar } from './device.js';
 import { recordGradient } from './autograd/node.js';
 import { applied, written } from './observers.js';
@@ -22,14 +22,14 @@ export {
   observeApply, activeObservers, created, stateWritten, stateObjectMade, type Observer, type ConstantSource,
 } from './observers.js';
 
-/** The kernel-argument view of a tensor. */
+/** The kernel-argument view of a CPU tensor. */
 export function operand(t: Tensor): Operand {
-  return { data: t.storage.data, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
+  return { data: onCpu(t.storage, 'operand').buffer, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
 }
 
 /** A fresh contiguous CPU tensor whose elements are zero (an op's output, not yet seen by observers). */
 export function empty(shape: number[], dtype: DType): Tensor {
-  return Tensor.fromData(cpuAllocator().alloc(dtype, sizeOf(shape)), shape, dtype);
+  return new Tensor(cpuStorage(dtype, sizeOf(shape)), shape, contiguousStrides(shape), 0, dtype);
 }
 
 const nullaryDevice = new ScopedValue<Device>('cpu');

@@ -10,7 +10,8 @@
  * disposed, which makes them unusable as operands.
  */
 import { ValueError } from '../runtime/errors.js';
-import type { Storage, Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
+import { freeStorage, storageBytes, type Storage } from './storage.js';
 import type { GradNode } from './autograd/node.js';
 import { poolStats } from './webgpu.js';
 
@@ -29,17 +30,13 @@ export interface DeviceMemory {
 
 const live: Counts = { tensors: 0, bytes: 0 };
 
-function storageBytes(s: Storage): number {
-  return s.gpu !== undefined ? s.gpu.length * 4 : s.data.byteLength;
-}
-
 /** Drops one tensor's reference to `s`; the last one releases the storage. */
 function drop(s: Storage): void {
   live.tensors--;
   s.refs = (s.refs ?? 1) - 1;
   if (s.refs > 0) return;
   live.bytes -= storageBytes(s);
-  s.gpu!.owner.free(s.gpu!.buffer);
+  freeStorage(s);
 }
 
 // The held value is the storage, never the tensor, so registering keeps nothing alive.
@@ -50,7 +47,7 @@ const scopes: Tensor[][] = [];
 /** @internal Counts a new tensor over `s`, and puts it in the innermost `tidy` scope. */
 export function track(t: Tensor, s: Storage): void {
   if (scopes.length > 0) scopes[scopes.length - 1]!.push(t);
-  if (s.gpu === undefined) return;
+  if (s.device === 'cpu') return;
   const refs = (s.refs ?? 0) + 1;
   s.refs = refs;
   live.tensors++;
@@ -60,7 +57,7 @@ export function track(t: Tensor, s: Storage): void {
 
 /** @internal Releases a tensor's reference now (dispose). */
 export function untrack(t: Tensor, s: Storage): void {
-  if (s.gpu === undefined) return;
+  if (s.device === 'cpu') return;
   registry.unregister(t);
   drop(s);
 }

@@ -1,6 +1,6 @@
 /** Reading tensor elements out to JS values. */
-import { cpu } from '../compiler/backends.js';
 import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
+import { readStorageSync } from './storage.js';
 import type { Tensor } from './tensor.js';
 
 /** Nested arrays of a tensor's elements; a bare number or boolean for 0-d. */
@@ -9,11 +9,19 @@ export type Nested = number | boolean | Nested[];
 /** A fresh row-major typed array of `t`'s elements (any strides). */
 export function readContiguous(t: Tensor): TypedArray {
   const n = t.size;
-  const src = t.storage.data;
-  if (t.isContiguous) return cpu.readSync(src, t.dtype, t.offset, n);
+  if (t.isContiguous) return readStorageSync(t.storage, t.dtype, t.offset, n);
+  if (n === 0) return new ARRAY_OF[t.dtype](0);
+  // A strided view: the span it covers is read once, then gathered by strides on the host.
+  let lo = t.offset, hi = t.offset;
+  for (let d = 0; d < t.ndim; d++) {
+    const reach = (t.shape[d]! - 1) * t.strides[d]!;
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  }
+  const src = readStorageSync(t.storage, t.dtype, lo, hi - lo + 1);
   const out = new ARRAY_OF[t.dtype](n);
   const idx = new Array<number>(t.ndim).fill(0);
-  let p = t.offset;
+  let p = t.offset - lo;
   for (let i = 0; i < n; i++) {
     out[i] = src[p]!;
     // Odometer over the multi-index, moving the storage position by strides.

@@ -6,7 +6,6 @@
 import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
 import { isDType, isFloat } from '../runtime/dtype.js';
 import { DTypeError, DeviceError, ValueError, fmtShape } from '../runtime/errors.js';
-import type { GpuStorage } from './device.js';
 import { isDevice, readAsync, toDevice, toDeviceAsync } from './device.js';
 import { setTensorCheck, track, untrack } from './memory.js';
 import { runBackward, type BackwardOptions } from './autograd/backward.js';
@@ -29,21 +28,9 @@ import * as O from './ops/order.js';
 import * as N from './ops/norms.js';
 import { normalizeAxis } from '../compiler/ir/shape.js';
 import { readContiguous, toNested, type Nested } from './read.js';
+import { cpuStorageOf, readStorageSync, type Device, type Storage } from './storage.js';
 
-/** Where a tensor's elements live. */
-export type Device = 'cpu' | 'webgpu';
-
-/** Elements shared by a tensor and its views. `version` counts in-place writes. */
-export interface Storage {
-  /** CPU elements. Replaced (never resized) when a compiled call commits its writes; empty on webgpu. */
-  data: TypedArray;
-  readonly device: Device;
-  version: number;
-  /** webgpu: the pooled buffer holding the elements (bool as one u32 each). */
-  gpu?: GpuStorage;
-  /** @internal Tensors over this storage neither disposed nor collected; the last one releases it. */
-  refs?: number;
-}
+export type { Device, Storage } from './storage.js';
 
 /** The error of a synchronous reader on a tensor whose values live on another device. */
 function syncReadError(how: string, instead: string): DeviceError {
@@ -83,9 +70,9 @@ export class Tensor {
     track(this, storage);
   }
 
-  /** @internal A fresh contiguous tensor over `data`. */
+  /** @internal A fresh contiguous CPU tensor holding a copy of the host elements `data`. */
   static fromData(data: TypedArray, shape: number[], dtype: DType): Tensor {
-    return new Tensor({ data, device: 'cpu', version: 0 }, shape, contiguousStrides(shape), 0, dtype);
+    return new Tensor(cpuStorageOf(dtype, data), shape, contiguousStrides(shape), 0, dtype);
   }
 
   /** Accumulated gradient after `backward()`. */
@@ -199,7 +186,7 @@ export class Tensor {
     this.#checkAlive('item()');
     if (this.storage.device !== 'cpu') throw syncReadError('item()', 'await t.itemAsync()');
     if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
-    const v = this.storage.data[this.offset]!;
+    const v = readStorageSync(this.storage, this.dtype, this.offset, 1)[0]!;
     this.#observed([v], 'item()');
     return v;
   }
@@ -255,7 +242,7 @@ export class Tensor {
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
     }
-    const v = this.storage.data[this.offset]!;
+    const v = readStorageSync(this.storage, this.dtype, this.offset, 1)[0]!;
     this.#observed([v], hint === 'number' ? 'a comparison or Number()' : 'conversion to a primitive');
     return v;
   }

@@ -7,6 +7,7 @@
  * kernel computes exactly what the same ops computed one at a time.
  */
 import { InternalError } from '../../runtime/errors.js';
+import { unreachable } from '../../runtime/unreachable.js';
 import { isInteger } from '../../runtime/dtype.js';
 import { isElementwisePrim, type Prim } from '../ir/primitives.js';
 import { M } from './js-helpers.js';
@@ -34,6 +35,7 @@ export function renderJs(spec: KernelSpec, interleave = true, sizes: SymbolicSiz
       case 'random': return renderRandom(spec);
       case 'row': return renderRow(spec, interleave);
       case 'multi': return renderMulti(spec);
+      default: return unreachable(spec, 'renderJs');
     }
   } finally {
     active = noSymbolicSizes;
@@ -291,6 +293,7 @@ function reduceParts(spec: Pick<ReduceSpec, 'op' | 'dtype' | 'outDtype'>, v = 'v
       return { init: [`let ${acc} = -Infinity, ${at} = 0, ${r} = 0;`], step: [`if (${v} > ${acc} || (${v} !== ${v} && ${acc} === ${acc})) { ${acc} = ${v}; ${at} = ${r}; }`, `${r}++;`], result: at };
     case 'argmin':
       return { init: [`let ${acc} = Infinity, ${at} = 0, ${r} = 0;`], step: [`if (${v} < ${acc} || (${v} !== ${v} && ${acc} === ${acc})) { ${acc} = ${v}; ${at} = ${r}; }`, `${r}++;`], result: at };
+    default: return unreachable(spec.op, 'reduceParts');
   }
 }
 
@@ -390,6 +393,8 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
             't++;',
           ]));
           break;
+        default:
+          unreachable(pass, 'renderMulti');
       }
       lines.push('{', ...block.map((l) => '  ' + l), '}');
     }

@@ -6,6 +6,7 @@
 import type { Node } from '../ir/graph.js';
 import type { Prim, ReducePrim } from '../ir/primitives.js';
 import { contiguousStrides } from '../ir/shape.js';
+import { reduceAxes } from '../ir/node-params.js';
 import { collapseDims, layoutKey, specKey, type Expr, type MapSpec, type MatmulSpec, type ReduceSpec, type Store } from '../kernel.js';
 import type { FusedStep, StaticLayout } from './fuse.js';
 
@@ -104,8 +105,7 @@ export function matmulStep(nodes: readonly Node[], layouts: readonly (StaticLayo
 export function reduceStep(nodes: readonly Node[], layouts: readonly (StaticLayout | undefined)[], literalOf: (x: number) => number | undefined, ms: number[], r: number): FusedStep {
   const red = nodes[r]!;
   const src = nodes[red.inputs[0]!]!;
-  const params = red.params as { axes?: number[]; axis?: number };
-  const axes = params.axes ?? [params.axis!];
+  const axes = reduceAxes(red, 'fuse');
   const inputOrder: number[] = [];
   const argOf = (x: number) => {
     let k = inputOrder.indexOf(x);

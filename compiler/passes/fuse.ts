@@ -10,7 +10,8 @@
  * kernel spec in fuse-lower.ts; plan-memory.ts plans the buffers of the resulting steps.
  */
 import type { DType } from '../../runtime/dtype.js';
-import type { EffectParams, Graph, Node } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { isViewNode } from '../ir/node-params.js';
 import { isElementwise, primitiveRules, type Prim } from '../ir/primitives.js';
 import { sameShape } from '../ir/shape.js';
 import type { MapSpec, MatmulSpec, MultiSpec, ReduceSpec, RowSpec } from '../kernel.js';
@@ -91,7 +92,7 @@ function constantValue(nodes: readonly Node[], x: number, written: ReadonlySet<n
   while (nodes[i]!.op === 'expand' || nodes[i]!.op === 'reshape') i = nodes[i]!.inputs[0]!;
   const n = nodes[i]!;
   if (n.op !== 'constant' || written.has(i)) return undefined;
-  const p = n.params as EffectParams['constant'];
+  const p = n.params;
   return p.numberSlot === undefined && p.data === undefined ? p.value : undefined;
 }
 
@@ -363,12 +364,12 @@ function dropUnreadBindings(steps: readonly Step[], nodes: readonly Node[], keep
       continue;
     }
     const n = nodes[st.node]!;
-    const binds = n.op === 'constant' || (n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view');
+    const binds = n.op === 'constant' || isViewNode(n);
     if (binds && !read.has(st.node)) continue;
     n.inputs.forEach((x) => read.add(x));
     // A gradient input names its tensor in its params, not among its operands.
     if (n.op === 'input') {
-      const { source } = n.params as EffectParams['input'];
+      const { source } = n.params;
       if (source.kind === 'grad') read.add(source.of);
     }
     out.push(st);

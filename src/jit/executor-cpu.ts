@@ -5,9 +5,11 @@
 import { cpu } from '../../compiler/backends.js';
 import { cpuKernel, executePrim } from '../../compiler/execute.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
+import { sizeOf } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { TypedArray } from '../../runtime/dtype.js';
 import { empty, operand } from '../dispatch.js';
+import { copyOfStorage, onCpu, storageLength, swapBuffers } from '../storage.js';
 import type { Tensor } from '../tensor.js';
 import type { DeviceExecutor } from './executor.js';
 import { forNodes } from './log.js';
@@ -18,17 +20,25 @@ export const cpuExecutor: DeviceExecutor = {
   bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void {
     // The calling convention of generated CPU kernels: every arg's elements, then every arg's element offset.
     const argv: (TypedArray | number)[] = [];
-    for (const t of outs) argv.push(t.storage.data);
-    for (const t of ins) argv.push(t.storage.data);
+    for (const t of outs) argv.push(onCpu(t.storage, 'jit').buffer);
+    for (const t of ins) argv.push(onCpu(t.storage, 'jit').buffer);
     for (const t of outs) argv.push(t.offset);
     for (const t of ins) argv.push(t.offset);
     const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
     return () => kernel.apply(undefined, argv);
   },
+  bindCopy(src, dst) {
+    const n = sizeOf(dst.shape);
+    if (src.isContiguous && dst.isContiguous) {
+      const from = onCpu(src.storage, 'jit'), to = onCpu(dst.storage, 'jit'), at = src.offset, into = dst.offset;
+      return () => cpu.copy(from.buffer, at, to.buffer, into, n);
+    }
+    return bindPrim('copy', {} as never, [src], dst);
+  },
   empty,
-  copyStorage: (real) => ({ storage: { data: real.data.slice(), device: real.device, version: 0 }, holder: undefined }),
+  copyStorage: (real, dtype) => ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),
   adopt(real, copy) {
-    real.data = copy.storage.data;
+    swapBuffers(real, copy.storage);
   },
 };
 

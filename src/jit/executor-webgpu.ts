@@ -2,11 +2,14 @@
  * The WebGPU device executor: fused steps are recorded as WGSL launches into the device's
  * open command batch (src/webgpu.ts's eager executor), storages are pooled GPU buffers.
  */
+import { executePrim } from '../../compiler/execute.js';
+import { sizeOf } from '../../compiler/ir/shape.js';
 import { gpuLaunches, type GpuLaunch } from '../../compiler/passes/gpu-launches.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
-import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
-import { allocGpuStorage, gpuEmpty, gpuOperand, uploadGpuStorage } from '../device.js';
-import { Tensor, type Storage } from '../tensor.js';
+import type { DType, TypedArray } from '../../runtime/dtype.js';
+import { gpuEmpty, gpuOperand, uploadGpuStorage } from '../device.js';
+import { copyOfStorage, storageLength, swapBuffers, type Storage } from '../storage.js';
+import { Tensor } from '../tensor.js';
 import { eagerGpu } from '../webgpu.js';
 import type { DeviceExecutor, StorageCopy } from './executor.js';
 
@@ -19,9 +22,10 @@ export function launchesOf(step: FusedStep): GpuLaunch[] {
   return launches;
 }
 
-/** A tensor over all of `gpu`, a storage on the device. */
-function wholeStorage(gpu: NonNullable<Storage['gpu']>, dtype: DType): Tensor {
-  return new Tensor({ data: new ARRAY_OF[dtype](0), device: 'webgpu', version: 0, gpu }, [gpu.length], [1], 0, dtype);
+/** A tensor over all of storage `s`. */
+function wholeStorage(s: Storage, dtype: DType): Tensor {
+  const n = storageLength(s);
+  return new Tensor(s, [n], [1], 0, dtype);
 }
 
 /** The WebGPU executor (the device must be initialized before any of its calls). */
@@ -38,12 +42,15 @@ export const webGpuExecutor = {
       for (const launch of batch) gpu.run([launch]);
     };
   },
+  bindCopy(src: Tensor, dst: Tensor): () => void {
+    const gpu = eagerGpu();
+    const from = gpuOperand(src), to = gpuOperand(dst), n = sizeOf(dst.shape);
+    if (src.isContiguous && dst.isContiguous) return () => gpu.copy(from.data, from.offset, to.data, to.offset, n);
+    return () => executePrim(gpu, 'copy', {}, [from], to);
+  },
   empty: (shape: number[], dtype: DType) => gpuEmpty('jit', shape, dtype),
   copyStorage(real: Storage, dtype: DType): StorageCopy {
-    const owner = real.gpu!.owner;
-    const gpu = allocGpuStorage(owner, dtype, real.gpu!.length);
-    owner.copy(real.gpu!.buffer, 0, gpu.buffer, 0, real.gpu!.length);
-    const holder = wholeStorage(gpu, dtype);
+    const holder = wholeStorage(copyOfStorage(real, dtype, storageLength(real)), dtype);
     return { storage: holder.storage, holder };
   },
   adopt(real: Storage, copy: StorageCopy): void {
@@ -53,11 +60,9 @@ export const webGpuExecutor = {
       return;
     }
     // Swapped, not copied: the copy keeps the old buffer and releases it with its holder.
-    const old = real.gpu!;
-    real.gpu = copy.storage.gpu;
-    copy.storage.gpu = old;
+    swapBuffers(real, copy.storage);
     copy.holder!.dispose();
   },
   /** A tensor over an upload of the CPU elements `data`. */
-  upload: (data: Storage['data'], dtype: DType): Tensor => wholeStorage(uploadGpuStorage(data, dtype), dtype),
-} satisfies DeviceExecutor & { upload(data: Storage['data'], dtype: DType): Tensor };
+  upload: (data: TypedArray, dtype: DType): Tensor => wholeStorage(uploadGpuStorage(data, dtype), dtype),
+} satisfies DeviceExecutor & { upload(data: TypedArray, dtype: DType): Tensor };

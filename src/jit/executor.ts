@@ -23,6 +23,11 @@ export interface DeviceExecutor {
    * once, so a loop can call it every iteration.
    */
   bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void;
+  /**
+   * Binds a copy of `src`'s elements into `dst` (same shape and dtype, both on this device):
+   * the call records or runs it, so a loop can call it every iteration.
+   */
+  bindCopy(src: Tensor, dst: Tensor): () => void;
   /** A fresh contiguous tensor on this device, for a step's output. */
   empty(shape: number[], dtype: DType): Tensor;
   /** A new storage with `real`'s elements (recorded now, before any later write into `real`). */

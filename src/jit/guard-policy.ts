@@ -10,6 +10,7 @@
  *     host-decided guards first, then a run as if every other guard held (./speculation.ts).
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import type { Prim } from '../../compiler/ir/primitives.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import { apply } from '../dispatch.js';
@@ -55,7 +56,7 @@ export class InlineGuards implements GuardPolicy {
   }
 
   observe(node: number, t: Tensor): ReplayResult | undefined {
-    const p = this.nodes[node]!.params as EffectParams['observe'];
+    const p = paramsOf(this.nodes[node]!, 'observe', 'jit replay');
     const values = t.data();
     if (sameValues(values, p.expected)) return undefined;
     return { ok: false, guard: this.guards[p.guard]!, got: Array.from(values, Number) };
@@ -90,7 +91,7 @@ export class HostGuards implements GuardPolicy {
 
 /** The tensor of input node `i` for this call (undefined for gradient inputs). */
 export function inputTensor(prog: Pick<Program, 'graph' | 'captures'>, walked: Walked, i: number): Tensor | undefined {
-  const { source } = prog.graph.nodes[i]!.params as EffectParams['input'];
+  const { source } = paramsOf(prog.graph.nodes[i]!, 'input', 'jit replay');
   if (source.kind === 'arg') return walked.tensors[source.slot];
   return source.kind === 'capture' ? prog.captures[source.slot] : undefined;
 }
@@ -115,7 +116,7 @@ export function checkHostGuards(
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     if (node.op === 'input') {
-      const { source } = node.params as EffectParams['input'];
+      const { source } = node.params;
       if (source.kind !== 'grad') {
         real[i] = inputTensor(prog, walked, i);
         continue;
@@ -132,7 +133,7 @@ export function checkHostGuards(
       // Gradients of tensors made inside the call are not visible after it.
       if (target !== undefined) grads.set(target, node.inputs.length > 1 ? identityOf(node.inputs[1]!) : null);
     } else if (node.op === 'observe') {
-      const p = node.params as EffectParams['observe'];
+      const p = node.params;
       const guard = prog.guards[p.guard]!;
       if (p.numberCompare !== undefined) {
         const outcome = numberOutcome(p.numberCompare, walked.numbers);

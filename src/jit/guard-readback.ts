@@ -10,12 +10,11 @@ import { contiguousStrides, sizeOf } from '../../compiler/ir/shape.js';
 import type { DType } from '../../runtime/dtype.js';
 import { InternalError } from '../../runtime/errors.js';
 import { fromGpuBytes } from '../../runtime/webgpu/submit.js';
-import { executePrim } from '../../compiler/execute.js';
-import type { WebGpuBuffer } from '../../runtime/webgpu/backend.js';
-import { gpuOperand } from '../device.js';
+import { keep } from '../memory.js';
 import { readContiguous } from '../read.js';
-import type { Device, Tensor } from '../tensor.js';
-import { eagerGpu } from '../webgpu.js';
+import { readStorage } from '../storage.js';
+import { Tensor, type Device } from '../tensor.js';
+import { webGpuExecutor } from './executor-webgpu.js';
 
 /** Where an observed GPU value sits in the packed buffer, in elements (4 bytes each on the GPU). */
 interface Slot {
@@ -52,13 +51,14 @@ export function readbackLayout(nodes: readonly Node[], observes: readonly number
 
 /** One replay's observed values. */
 export class GuardReadback {
-  readonly #gpu = eagerGpu();
-  readonly #pack: WebGpuBuffer | undefined;
+  /** The packed buffer, as a tensor of raw 32-bit words that keeps it alive until released. */
+  readonly #pack: Tensor | undefined;
   readonly #values = new Map<number, ArrayLike<number>>();
   #released = false;
 
   constructor(readonly layout: ReadbackLayout) {
-    this.#pack = layout.words > 0 ? this.#gpu.alloc('int32', layout.words) : undefined;
+    // Kept out of the call's tidy scope: the readback outlives it, and release() disposes the pack.
+    this.#pack = layout.words > 0 ? keep(webGpuExecutor.empty([layout.words], 'int32')) : undefined;
   }
 
   /** True when observe node `node` is one of the guards this readback brings back. */
@@ -75,9 +75,13 @@ export class GuardReadback {
     }
     const slot = this.layout.slots.get(node);
     if (slot === undefined || t.device !== 'webgpu') throw new InternalError(`jit webgpu replay: guard %${node} has no readback slot for its ${t.device} value`);
-    const src = gpuOperand(t);
-    if (t.isContiguous) this.#gpu.copy(src.data, t.offset, this.#pack!, slot.offset, slot.length);
-    else executePrim(this.#gpu, 'copy', {}, [src], { data: this.#pack!, dtype: t.dtype, shape: t.shape, strides: contiguousStrides(t.shape), offset: slot.offset });
+    // The slot seen as a contiguous tensor of t's shape and dtype: every element is one word on the GPU.
+    const into = new Tensor(this.#pack!.storage, t.shape, contiguousStrides(t.shape), slot.offset, t.dtype);
+    try {
+      webGpuExecutor.bindCopy(t, into)();
+    } finally {
+      into.dispose();
+    }
   }
 
   /** Submits the call's batch and reads every observed value back (at most one readback), by observe node. */
@@ -85,7 +89,7 @@ export class GuardReadback {
     if (this.#pack === undefined) return this.#values;
     try {
       // Read as raw 32-bit words; each slot is then decoded as its own dtype (bool is one u32 per element).
-      const words = await this.#gpu.read(this.#pack, 'int32', 0, this.layout.words);
+      const words = await readStorage(this.#pack.storage, 'int32', 0, this.layout.words);
       for (const [node, slot] of this.layout.slots) {
         const start = words.byteOffset + slot.offset * 4;
         this.#values.set(node, fromGpuBytes(words.buffer.slice(start, start + slot.length * 4) as ArrayBuffer, slot.dtype, slot.length));
@@ -100,6 +104,6 @@ export class GuardReadback {
   release(): void {
     if (this.#released || this.#pack === undefined) return;
     this.#released = true;
-    this.#gpu.free(this.#pack);
+    this.#pack.dispose();
   }
 }

@@ -9,6 +9,7 @@
  * committed the call's writes.
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
@@ -18,6 +19,7 @@ import { toGpu } from '../device.js';
 import { apply, onDevice, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { Tensor, type Device, type Storage } from '../tensor.js';
+import { readStorageSync, storageLength } from '../storage.js';
 import { isMoveToGpu } from './devices.js';
 import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
@@ -210,7 +212,8 @@ export class Interpretation {
   /** Constant node `i`'s tensor: cached with the variant, unless it holds a number argument or the call writes it. */
   #constant(i: number): Tensor {
     const node = this.nodes[i]!;
-    const p = node.params as EffectParams['constant'];
+    if (node.op !== 'constant') throw new InternalError(`jit replay: node ${i} is ${node.op}, not a constant`);
+    const p = node.params;
     if (p.numberSlot !== undefined || this.prog.writtenRoots.has(i)) return materialize(node, this.walked.numbers);
     let c = this.v.constants[i];
     if (c === undefined || c.isDisposed) {
@@ -231,7 +234,7 @@ export class Interpretation {
     const { version } = t.storage;
     let upload = uploads.get(t.storage);
     if (upload === undefined || upload.version !== version || upload.base.isDisposed) {
-      upload = { version, base: webGpuExecutor.upload(t.storage.data, t.dtype) };
+      upload = { version, base: webGpuExecutor.upload(readStorageSync(t.storage, t.dtype, 0, storageLength(t.storage)), t.dtype) };
       uploads.set(t.storage, upload);
       if (cached) this.keep.push(upload.base);
     }
@@ -250,7 +253,7 @@ export class Interpretation {
   /** Input node `i`: an argument, a captured tensor or a gradient as it is at this point of the call. */
   #input(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
-    const { source } = node.params as EffectParams['input'];
+    const { source } = paramsOf(node, 'input', 'jit replay');
     if (source.kind !== 'grad') {
       const t = inputTensor(this.prog, this.walked, i);
       if (t === undefined) throw new InternalError(`jit replay: input node ${i} has no source`);
@@ -275,7 +278,7 @@ export class Interpretation {
   /** Observe node `i`: number comparisons and `.grad` checks here, observed values by the policy. */
   #observe(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
-    const p = node.params as EffectParams['observe'];
+    const p = paramsOf(node, 'observe', 'jit replay');
     const guard = this.prog.guards[p.guard]!;
     if (p.numberCompare !== undefined) {
       const outcome = numberOutcome(p.numberCompare, this.walked.numbers);
@@ -340,7 +343,7 @@ export class Interpretation {
           if (this.options.loopRunner === undefined) {
             throw new InternalError(`jit replay: loop node ${i} has no runner`);
           }
-          this.v.loops.set(i, (runner = this.options.loopRunner(node.params as EffectParams['loop'])));
+          this.v.loops.set(i, (runner = this.options.loopRunner(node.params)));
         }
         const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
         this.#loopResults.set(i, results);
@@ -348,11 +351,11 @@ export class Interpretation {
         return undefined;
       }
       case 'loopResult':
-        this.env[i] = this.#loopResults.get(node.inputs[0]!)![(node.params as EffectParams['loopResult']).index]!;
+        this.env[i] = this.#loopResults.get(node.inputs[0]!)![node.params.index]!;
         return undefined;
       case 'random': {
         const counters = (this.#counters ??= this.policy.counters());
-        const p = node.params as { shape: number[]; offset: number };
+        const p = node.params;
         const params = { shape: p.shape, seed: counters.seed, offset: counters.offset + p.offset };
         this.env[i] = onDevice(device, () => apply('random', [], params));
         return undefined;

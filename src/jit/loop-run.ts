@@ -6,15 +6,15 @@
  * their own; after each body the next values are copied in (through a staging copy when
  * a next value reads a loop variable's own memory, as in a swap).
  */
-import { cpu } from '../../compiler/backends.js';
-import { executePrim, type Operand } from '../../compiler/execute.js';
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
-import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
-import { isContiguous, sizeOf } from '../../compiler/ir/shape.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
+import { contiguousStrides, isContiguous } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
-import { empty, operand } from '../dispatch.js';
+import { empty } from '../dispatch.js';
+import { copyOfStorage, readStorageSync } from '../storage.js';
+import { cpuExecutor } from './executor-cpu.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
 import { HostGuards } from './guard-policy.js';
@@ -39,8 +39,7 @@ class CompiledGraph {
     // Loop graphs read only their arguments: a value's storage is its own, or its view base's.
     const roots: number[] = [];
     this.graph.nodes.forEach((n, i) => {
-      const view = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view';
-      roots[i] = view ? roots[n.inputs[0]!]! : i;
+      roots[i] = isViewNode(n) ? roots[n.inputs[0]!]! : i;
     });
     this.plan = planFusion(this.graph, layouts, new Set(this.outputs), roots);
     this.#variant = { plan: this.plan, constants: [], buffers: [], outputsRequireGrad: false, loops: new Map() };
@@ -67,20 +66,14 @@ class CompiledGraph {
 
 /** The argument an input node of a loop graph reads (loop graphs read only arguments). */
 function argSlot(n: Node): number {
-  const source = (n.params as EffectParams['input']).source;
+  const { source } = paramsOf(n, 'input', 'jit loop');
   if (source.kind !== 'arg') throw new InternalError(`jit loop: a loop graph input reads a ${source.kind}`);
   return source.slot;
 }
 
 /** Copies `src` into the contiguous `dst` (same shape and dtype). */
 function copyStep(src: Tensor, dst: Tensor): () => void {
-  const n = sizeOf(dst.shape);
-  if (isContiguous(src.shape, src.strides)) {
-    const from = src.storage.data, to = dst.storage.data, at = src.offset;
-    return n === 1 ? () => { to[0] = from[at]!; } : () => to.set(from.subarray(at, at + n));
-  }
-  const s: Operand = operand(src), d: Operand = operand(dst);
-  return () => executePrim(cpu, 'copy', {}, [s], d);
+  return cpuExecutor.bindCopy(src, dst);
 }
 
 /** A loop node of a compiled variant, ready to run; made on the variant's first replay. */
@@ -109,11 +102,11 @@ export class LoopRunner {
    */
   #transfer(values: readonly Tensor[]): (() => void)[] {
     const state = this.#state;
-    const stateData = new Set(state.map((t) => t.storage.data));
+    const stateBuffers = new Set(state.map((t) => t.storage.buffer));
     const stage: (() => void)[] = [], commit: (() => void)[] = [];
     values.forEach((next, j) => {
       if (next.storage === state[j]!.storage && next.offset === 0 && isContiguous(next.shape, next.strides)) return;
-      if (stateData.has(next.storage.data)) {
+      if (stateBuffers.has(next.storage.buffer)) {
         stage.push(copyStep(next, this.#staging[j]!));
         commit.push(copyStep(this.#staging[j]!, state[j]!));
       } else {
@@ -142,18 +135,22 @@ export class LoopRunner {
     const exitSteps = this.#transfer(exitNodes.map((x) => cond.env[x]!));
     const condSteps = cond.steps;
     const value = cond.env[valueNode!]!;
-    const flag = value.storage.data, at = value.offset;
+    const flag = value.storage, at = value.offset;
 
     operands.slice(0, p.carried).forEach((t, j) => copyStep(t, state[j]!)());
     let iterations = 0;
     for (;;) {
       for (let k = 0; k < condSteps.length; k++) condSteps[k]!();
-      const c = flag[at]!;
+      const c = readStorageSync(flag, value.dtype, at, 1)[0]!;
       if (c === 0 || c !== c) break;
       for (let k = 0; k < bodySteps.length; k++) bodySteps[k]!();
       iterations++;
     }
     for (const step of exitSteps) step();
-    return { results: state.map((t) => Tensor.fromData(t.storage.data.slice(), t.shape.slice(), t.dtype)), iterations };
+    const results = state.map((t) => {
+      const copy = copyOfStorage(t.storage, t.dtype, t.size);
+      return new Tensor(copy, t.shape.slice(), contiguousStrides(t.shape), 0, t.dtype);
+    });
+    return { results, iterations };
   }
 }

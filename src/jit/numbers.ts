@@ -3,7 +3,6 @@
  * of compiled per value, once two equal traces prove that each constant linked to such a
  * number is that number; named by where they sit in the call for the messages about them.
  */
-import type { EffectParams } from '../../compiler/ir/graph.js';
 import { storedAs } from './signature.js';
 import type { Trace } from './trace.js';
 
@@ -17,7 +16,7 @@ export function numberLinks(dynamic: readonly number[], a: Trace, b: Trace): { u
   const linked = new Set<number>();
   let proven = true;
   for (const n of b.graph.nodes) {
-    const slot = n.op === 'constant' ? (n.params as EffectParams['constant']).numberSlot : undefined;
+    const slot = n.op === 'constant' ? n.params.numberSlot : undefined;
     if (slot === undefined) continue;
     linked.add(slot);
     const value = storedAs(b.numbers[slot]!, n.dtype);

@@ -2,9 +2,9 @@
  * Compiles a confirmed variant into a kernel plan: static layouts for every value (the
  * signature fixes argument strides; captured tensors never change layout), then fusion.
  */
-import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
+import type { Graph, Node } from '../../compiler/ir/graph.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { viewLayout } from '../../compiler/ir/infer.js';
-import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionOptions, type FusionPlan, type StaticLayout } from '../../compiler/passes/fuse.js';
 import type { Walked } from './signature.js';
@@ -53,7 +53,7 @@ function makeProgram(v: Variant, passes: readonly NamedPass[]): Program {
   });
   // Nodes the passes created (a folded constant) read their own storage, or their view base's.
   nodes.forEach((n, j) => {
-    if (roots[j] === undefined) roots[j] = n.op !== 'constant' && n.op !== 'input' && primitiveRules[n.op as Prim]?.kind === 'view' ? roots[n.inputs[0]!]! : j;
+    if (roots[j] === undefined) roots[j] = isViewNode(n) ? roots[n.inputs[0]!]! : j;
   });
   return (v.program = {
     graph: r.graph, gradModes, roots,
@@ -78,9 +78,9 @@ export function graphLayouts(graph: Graph, inputStrides: (node: Node) => readonl
       layouts[i] = { shape: n.shape, strides: inputStrides(n), dtype: n.dtype };
       return;
     }
-    if (n.op !== 'constant' && primitiveRules[n.op as Prim]?.kind === 'view') {
+    if (isViewNode(n)) {
       const base = layouts[n.inputs[0]!]!;
-      const l = viewLayout(n.op as Prim, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
+      const l = viewLayout(n.op, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
       layouts[i] = { shape: l.shape, strides: l.strides, dtype: n.dtype };
       return;
     }
@@ -93,7 +93,7 @@ export function graphLayouts(graph: Graph, inputStrides: (node: Node) => readonl
 export function staticLayouts(v: Variant, walked: Walked): (StaticLayout | undefined)[] {
   const prog = v.program!;
   return graphLayouts(prog.graph, (n) => {
-    const { source } = n.params as EffectParams['input'];
+    const { source } = paramsOf(n, 'input', 'jit replay');
     const t = source.kind === 'arg' ? walked.tensors[source.slot] : source.kind === 'capture' ? prog.captures[source.slot] : undefined;
     // A gradient input is made contiguous at replay if it is not already.
     return t ? t.strides : contiguousStrides(n.shape);

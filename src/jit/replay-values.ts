@@ -4,12 +4,12 @@
  * and observed values checked against a guard's.
  */
 import { ARRAY_OF } from '../../runtime/dtype.js';
-import type { EffectParams } from '../../compiler/ir/graph.js';
+import type { NodeOf } from '../../compiler/ir/graph.js';
 import { Tensor } from '../tensor.js';
 
 /** A constant node's tensor, made from its recorded values. */
-export function materialize(node: { shape: number[]; dtype: Tensor['dtype']; params: object }, numbers: readonly number[]): Tensor {
-  const p = node.params as EffectParams['constant'];
+export function materialize(node: NodeOf<'constant'>, numbers: readonly number[]): Tensor {
+  const p = node.params;
   const n = node.shape.reduce((a, b) => a * b, 1);
   const data = new ARRAY_OF[node.dtype](n);
   if (p.data !== undefined) data.set(p.data);

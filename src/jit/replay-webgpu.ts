@@ -11,7 +11,6 @@
  * they match. Values the graph makes from JS (constants) are materialized on the CPU once
  * and uploaded once; intermediates are disposed when the call ends, so GPU memory stays flat.
  */
-import type { EffectParams } from '../../compiler/ir/graph.js';
 import { defaultWgslLimits } from '../../compiler/codegen/wgsl.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { wgslOf } from '../../compiler/passes/gpu-launches.js';
@@ -54,8 +53,7 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
   const hostReads = new Map<number, number>();
   const deferred: number[] = [];
   nodes.forEach((n, o) => {
-    const p = n.params as EffectParams['observe'];
-    if (n.op !== 'observe' || p.numberCompare !== undefined || p.gradNull) return;
+    if (n.op !== 'observe' || n.params.numberCompare !== undefined || n.params.gradNull) return;
     const input = hostReadInput(nodes, prog.roots, o, tensorOf);
     if (input !== undefined) hostReads.set(o, input);
     else if (v.trace.isAsync) deferred.push(o);

@@ -8,7 +8,8 @@
  * Committing hands each written shadow's elements to its real storage (a GPU buffer is
  * swapped in, not copied back); discarding releases the shadows.
  */
-import { Tensor, type Storage } from '../tensor.js';
+import { swapBuffers, type Storage } from '../storage.js';
+import { Tensor } from '../tensor.js';
 import { cpuExecutor } from './executor-cpu.js';
 import type { StorageCopy } from './executor.js';
 import { webGpuExecutor } from './executor-webgpu.js';
@@ -31,8 +32,8 @@ export class Shadows {
     let shadow = this.#byReal.get(t.storage);
     if (shadow === undefined) {
       const real = t.storage;
-      if (real.gpu === undefined) {
-        const storage = { data: real.data, device: real.device, version: 0 };
+      if (real.device === 'cpu') {
+        const storage: Storage = { device: 'cpu', backend: real.backend, buffer: real.buffer, version: 0 };
         shadow = { real, storage, copy: undefined, dtype: t.dtype };
       } else {
         const copy = webGpuExecutor.copyStorage(real, t.dtype);
@@ -49,7 +50,7 @@ export class Shadows {
     const shadow = this.#byShadow.get(s);
     if (shadow === undefined || shadow.copy !== undefined) return;
     shadow.copy = cpuExecutor.copyStorage(shadow.real, shadow.dtype);
-    s.data = shadow.copy.storage.data;
+    swapBuffers(s, shadow.copy.storage);
   }
 
   /** `t` over the real storage when it is over a shadow (for results and gradients after commit); else `t`. */

@@ -7,7 +7,8 @@
  * not, nothing the caller can see has changed, and the caller falls back to eager as it
  * does on the CPU.
  */
-import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import type { Node } from '../../compiler/ir/graph.js';
+import { paramsOf } from '../../compiler/ir/node-params.js';
 import { randomState, setRandomState, takeCounters } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import type { Counters, GuardPolicy } from './guard-policy.js';
@@ -86,7 +87,7 @@ export class Speculation implements GuardPolicy {
 
   #firstFailure(values: Map<number, ArrayLike<number>>): ReplayResult | undefined {
     for (const o of [...values.keys()].sort((a, b) => a - b)) {
-      const p = this.nodes[o]!.params as EffectParams['observe'];
+      const p = paramsOf(this.nodes[o]!, 'observe', 'jit webgpu replay');
       const got = values.get(o)!;
       if (sameValues(got, p.expected)) continue;
       return { ok: false, guard: this.guards[p.guard]!, got: Array.from(got, Number) };

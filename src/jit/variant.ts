@@ -1,5 +1,5 @@
 /** A compiled variant: one recorded path through the function, and how to rebuild its result. */
-import { printGraph, type EffectParams } from '../../compiler/ir/graph.js';
+import { printGraph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 import { Tensor } from '../tensor.js';
 import type { Guard, Trace } from './trace.js';
@@ -79,10 +79,11 @@ function captureId(t: Tensor): number {
   return id;
 }
 
-function constantData(op: string, params: object): string {
+function constantData(n: Node): string {
   // A loop's graphs print shortened too: they are part of its parameters.
-  if (op === 'loop') return formatParamsExact(params);
-  const { data, value } = params as EffectParams['constant'];
+  if (n.op === 'loop') return formatParamsExact(n.params);
+  if (n.op !== 'constant') return '';
+  const { data, value } = n.params;
   // printGraph writes -0 as 0: x * -0 and x * 0 are different recordings.
   if (data === undefined) return Object.is(value, -0) ? '-0' : '';
   return Array.from(data, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',');
@@ -97,7 +98,7 @@ export function makeVariant(trace: Trace, result: unknown): Variant {
     `grad modes ${trace.gradModes.map((m) => (m ? 1 : 0)).join('')}`,
     `random ${trace.randomCount}`,
     // The printed graph shortens long data; traces are equal only if all of it is.
-    `data ${trace.graph.nodes.map((n) => constantData(n.op, n.params)).join(';')}`,
+    `data ${trace.graph.nodes.map((n) => constantData(n)).join(';')}`,
     `output ${JSON.stringify(output, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
   ].join('\n');
   return { trace, output, outputsRequireGrad: anyGrad(output, result), constants: [], buffers: [], loops: new Map(), fingerprint };

@@ -6,9 +6,9 @@
  * an async function's replay does (speculatively, see ./speculation.ts) and a synchronous
  * function's cannot: its result is due before any readback.
  */
-import type { EffectParams, Node } from '../../compiler/ir/graph.js';
+import type { Node } from '../../compiler/ir/graph.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
-import { primitiveRules } from '../../compiler/ir/primitives.js';
 import type { Tensor } from '../tensor.js';
 import { isMoveToGpu } from './devices.js';
 import type { Variant } from './variant.js';
@@ -35,7 +35,7 @@ export function usesWebGpu(v: Variant): boolean {
  */
 export function hostReadInput(nodes: readonly Node[], roots: readonly number[], o: number, tensorOf: (i: number) => Tensor | undefined): number | undefined {
   let x = nodes[o]!.inputs[0]!;
-  while (isPrim(nodes[x]!.op) && primitiveRules[nodes[x]!.op as keyof typeof primitiveRules].kind === 'view') x = nodes[x]!.inputs[0]!;
+  while (isViewNode(nodes[x]!)) x = nodes[x]!.inputs[0]!;
   if (nodes[x]!.op !== 'input' || tensorOf(x)?.device !== 'cpu') return undefined;
   const root = roots[x] ?? x;
   for (let w = 0; w < o; w++) if (nodes[w]!.op === 'write' && (roots[nodes[w]!.inputs[0]!] ?? nodes[w]!.inputs[0]) === root) return undefined;
@@ -54,14 +54,14 @@ export function webGpuObstacle(v: Variant): string | undefined {
   const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
   if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
   const tensorOf = (i: number): Tensor | undefined => {
-    const { source } = nodes[i]!.params as EffectParams['input'];
+    const { source } = paramsOf(nodes[i]!, 'input', 'jit webgpu');
     return source.kind === 'arg' ? t.args[source.slot] : source.kind === 'capture' ? t.captures[source.slot] : undefined;
   };
   for (let o = 0; o < nodes.length; o++) {
-    const p = nodes[o]!.params as EffectParams['observe'];
-    if (nodes[o]!.op !== 'observe' || p.numberCompare !== undefined || p.gradNull) continue;
+    const n = nodes[o]!;
+    if (n.op !== 'observe' || n.params.numberCompare !== undefined || n.params.gradNull) continue;
     if (t.isAsync || hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
-    return `it reads tensor values (${p.how} at ${p.site}) that a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do; ` +
+    return `it reads tensor values (${n.params.how} at ${n.params.site}) that a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do; ` +
       'make it an async function that reads them with the async readers (await t.itemAsync(), t.dataAsync()), whose replays check such reads in one readback, ' +
       'or return the tensor, read it after the call and branch outside the jit\'d function';
   }

@@ -5,9 +5,10 @@
  * a malformed file is an error, never a read outside its buffer. Reading and writing files
  * (Node only) is in safetensors-files.ts.
  */
-import type { DType } from '../../runtime/dtype.js';
+import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
 import { ValueError, fmtShape } from '../../runtime/errors.js';
 import { empty } from '../dispatch.js';
+import { writeStorage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 
 /** The largest header accepted, as in the reference implementation: real headers are a few MB. */
@@ -150,11 +151,12 @@ function checkEntry(op: string, name: string, info: unknown): Entry {
 function decode(op: string, entry: Entry, data: Uint8Array): Tensor {
   const { codec, shape } = entry;
   const out = empty(shape, codec.dtype);
-  const target = out.storage.data;
+  const target = new ARRAY_OF[codec.dtype](out.size);
   const bytes = data.subarray(entry.begin, entry.end);
   if (codec.native && LITTLE_ENDIAN) {
     // A byte copy also realigns: the entry may start at any offset in the file.
     new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
+    writeStorage(out.storage, codec.dtype, target);
     return out;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -170,6 +172,7 @@ function decode(op: string, entry: Entry, data: Uint8Array): Tensor {
       target[i] = v;
     }
   }
+  writeStorage(out.storage, codec.dtype, target);
   return out;
 }
 

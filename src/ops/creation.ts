@@ -7,6 +7,7 @@ import { apply, created, empty, onDevice } from '../dispatch.js';
 import { checkDevice, toGpu } from '../device.js';
 import { resultType, type Scalar } from '../dtype.js';
 import { takeCounters } from '../random.js';
+import { readStorageSync, writeStorage } from '../storage.js';
 import { Tensor, type Device } from '../tensor.js';
 import { add, cast, cos, eq, floor, log, mul, sqrt, sub } from './elementwise.js';
 import { reshape } from './shape.js';
@@ -105,8 +106,8 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
-    out.storage.data.set(arr);
-    return finish('tensor', created(out, { data: out.storage.data.slice() }), options);
+    writeStorage(out.storage, dtype, arr);
+    return finish('tensor', created(out, { data: readStorageSync(out.storage, dtype, 0, arr.length) }), options);
   }
   const nested = nestedShape(data as NestedInput);
   const flat: Scalar[] = Array.isArray(data) ? ((data as unknown[]).flat(Infinity) as Scalar[]) : [data as Scalar];
@@ -117,8 +118,7 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the data has ${flat.length} (shape [${nested.join(',')}])`);
   }
   dtype ??= flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : 'float32';
-  const out = empty(shape, dtype);
-  const buf = out.storage.data;
+  const buf = new ARRAY_OF[dtype](flat.length);
   if (dtype === 'int32' || dtype === 'uint8' || dtype === 'bool') {
     const conv = new ARRAY_OF[dtype](1);
     for (let i = 0; i < flat.length; i++) {
@@ -129,21 +129,29 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
   } else {
     for (let i = 0; i < flat.length; i++) buf[i] = Number(flat[i]);
   }
-  return finish('tensor', created(out, { data: buf.slice() }), options);
+  const out = empty(shape, dtype);
+  writeStorage(out.storage, dtype, buf);
+  return finish('tensor', created(out, { data: buf }), options);
 }
 
-/** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1). */
-function storedValue(value: Scalar, dtype: DType): number {
+/** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1), as a one-element array. */
+function storedArray(value: Scalar, dtype: DType): TypedArray {
   const one = new ARRAY_OF[dtype](1);
   one[0] = dtype === 'bool' ? (value ? 1 : 0) : refCast(Number(value), dtype);
-  return one[0]!;
+  return one;
+}
+
+/** `value` as a tensor of `dtype` stores it. */
+function storedValue(value: Scalar, dtype: DType): number {
+  return storedArray(value, dtype)[0]!;
 }
 
 /** A 0-d tensor holding one scalar. */
 export function scalarTensor(value: Scalar, dtype: DType): Tensor {
   const out = empty([], dtype);
-  const v = storedValue(value, dtype);
-  out.storage.data[0] = v;
+  const stored = storedArray(value, dtype);
+  const v = stored[0]!;
+  writeStorage(out.storage, dtype, stored);
   return created(out, { value: v });
 }
 
@@ -154,7 +162,8 @@ function filled(op: string, shape: number[], value: Scalar, options: CreateOptio
   const dtype = checkOptions(op, options) ?? resultType(value === true || value === false ? value : 0.5);
   const out = empty(s, dtype);
   const one = storedValue(value, dtype);
-  out.storage.data.fill(one);
+  // Fresh CPU storage holds +0 already.
+  if (!Object.is(one, 0)) writeStorage(out.storage, dtype, new ARRAY_OF[dtype](out.size).fill(one));
   return finish(op, created(out, { fill: one }), options);
 }
 

@@ -49,7 +49,7 @@ describe('data', () => {
     const d = x.data();
     expect(d).toBeInstanceOf(Float32Array);
     expect(Array.from(d)).toEqual(vals);
-    expect(d).not.toBe(x.storage.data);
+    expect(d).not.toBe(x.storage.buffer);
     d.fill(99);
     expect(Array.from(x.data())).toEqual(vals);
     // A strided view: its own elements only, in logical order.

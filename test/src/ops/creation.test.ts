@@ -45,7 +45,7 @@ describe('tensor()', () => {
     expectAllClose(t, Array.from(f), { ...exact, shape: [2, 3], dtype: 'float32' });
     f[0] = 1234;
     expect(t.data()[0]).not.toBe(1234);
-    expect(t.storage.data).not.toBe(f);
+    expect(t.storage.buffer).not.toBe(f);
     expectAllClose(tensor(Float64Array.from([0.1, 0.2])), [0.1, 0.2], { ...exact, dtype: 'float64' });
     expectAllClose(tensor(Int32Array.from([5, -6, 7, 8]), { shape: [2, 1, 2] }), [5, -6, 7, 8], { ...exact, shape: [2, 1, 2], dtype: 'int32' });
     expectAllClose(tensor(Uint8Array.from([0, 200, 3])), [0, 200, 3], { ...exact, dtype: 'uint8' });
