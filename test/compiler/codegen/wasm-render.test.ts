@@ -93,6 +93,40 @@ function check(
   expectSameBits(got, run(reference, lowered, inputs, out), what);
 }
 
+/** How many float32 steps apart `a` and `b` are (0 for any two NaN). */
+function ulpDistance(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  // Map the sign-magnitude bits onto one ordered integer line, -0 and +0 one step apart.
+  const ordered = (i: number) => (bits[i]! < 0 ? -0x80000000 - bits[i]! - 1 : bits[i]!);
+  return Math.abs(ordered(0) - ordered(1));
+}
+
+/**
+ * Like check, within `ulps(input)` float32 steps of the JavaScript engine for each element (0: the same bits);
+ * `ulps` reads the first input's element, whose size decides where sin and cos may differ.
+ */
+function checkUlps(
+  lowered: Lowered, inputs: readonly Layout[], out: Layout, what: string, ulps: (x: number) => number,
+): void {
+  kinds.length = 0;
+  const got = run(wasm, lowered, inputs, out);
+  expect(kinds, `${what} renders as`).toEqual(['wasm']);
+  const want = run(js, lowered, inputs, out);
+  // The same layouts and salts as run: element i of the output reads the first input's element at its own index.
+  const x = values(inputs[0]!.dtype, elements(inputs[0]!), 1);
+  const strides = inputs[0]!.strides, cols = out.shape[1]!;
+  for (let i = 0; i < out.shape[0]! * cols; i++) {
+    const r = Math.floor(i / cols), k = i % cols;
+    const at = out.offset + i;
+    const input = x[inputs[0]!.offset + r * strides[0]! + k * strides[1]!]!;
+    const allowed = ulps(input);
+    if (ulpDistance(got[at]!, want[at]!) > allowed) {
+      throw new Error(`${what}: element ${i} of ${input}: wasm ${got[at]}, js ${want[at]} (${allowed} ulp allowed)`);
+    }
+  }
+}
+
 /** Layouts of one operand of `shape`: contiguous with an offset, broadcast along the last dim, transposed. */
 function layouts(dtype: DType, shape: [number, number]): [string, Layout][] {
   return [
@@ -115,6 +149,15 @@ const BINARY: [BinaryPrim, DType[]][] = [
   ['maximum', ['float32', 'float64', 'int32', 'uint8']], ['minimum', ['float32', 'int32']],
   ['lt', ['float32', 'float64', 'int32', 'bool']], ['le', ['float32']], ['eq', ['float32', 'int32', 'bool']],
   ['ne', ['float32']], ['and', ['bool']], ['or', ['bool']],
+];
+const EXACT = () => 0;
+const ONE_ULP = () => 1;
+/** Below 2^20 the library's sin and cos follow the JavaScript engine's steps exactly. */
+const TRIG = (x: number) => (Math.abs(x) < 2 ** 20 ? 0 : 1);
+/** The math library's functions, with how far each may be from the JavaScript engine (its documented bound). */
+const MATH: [UnaryPrim | 'pow', (x: number) => number][] = [
+  ['exp', EXACT], ['expm1', EXACT], ['log', EXACT], ['log1p', EXACT], ['tanh', EXACT], ['sigmoid', EXACT],
+  ['sin', TRIG], ['cos', TRIG], ['tan', ONE_ULP], ['erf', ONE_ULP], ['erfc', ONE_ULP], ['pow', ONE_ULP],
 ];
 const COMPARISONS: readonly string[] = ['lt', 'le', 'eq', 'ne', 'isnan'];
 const SHAPE: [number, number] = [3, 23];
@@ -165,8 +208,20 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
   });
 
   it('runs a function with no Wasm code yet as JavaScript over the memory, with the same bits', () => {
-    const x = contiguous('float32', SHAPE), out = contiguous('float32', SHAPE, 2);
-    check(lowerElementwise('exp', [x], out), [x], out, 'exp', 'js');
+    const x = contiguous('float32', SHAPE), y = contiguous('float32', SHAPE, 1), out = contiguous('float32', SHAPE, 2);
+    check(lowerElementwise('mod', [x, y], out), [x, y], out, 'mod', 'js');
+    const x64 = contiguous('float64', SHAPE), out64 = contiguous('float64', SHAPE);
+    check(lowerElementwise('exp', [x64], out64), [x64], out64, 'float64 exp', 'js');
+  });
+
+  it.each(MATH)('%s of float32 calls the Wasm math library, lane-wise and in tails', (prim, ulps) => {
+    for (const shape of [SHAPE, [5, 203] as [number, number]]) {
+      for (const [name, x] of layouts('float32', shape)) {
+        const inputs = prim === 'pow' ? [contiguous('float32', shape, 2), x] : [x];
+        const out = contiguous('float32', shape, 1);
+        checkUlps(lowerElementwise(prim, inputs, out), inputs, out, `${prim} [${shape}] ${name}`, ulps);
+      }
+    }
   });
 
   it.each(['prod', 'max', 'min'] as ReducePrim[])('%s over either axis, float32 and float64', (op) => {
