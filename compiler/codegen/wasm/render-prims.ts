@@ -19,6 +19,7 @@ import type { ElementwisePrim } from '../../ir/primitives.js';
 import type { Code } from './encoder.js';
 import type { WasmMath, WasmMathFn } from './math.js';
 import type { PlainOp, SimdOp } from './opcodes.js';
+import { emitFloat32Mod } from './render-mod.js';
 
 /** Dtypes whose values a v128 holds as four 32-bit lanes (bool as 0 or 1 per lane). */
 export type LaneDType = 'float32' | 'int32' | 'bool';
@@ -249,7 +250,8 @@ export const wasmPrims: { [P in ElementwisePrim]: WasmPrimCode | null } = {
       c.get(a!).get(b!).indexed('call', vector ? math.vectorBinary('pow') : math.scalarBinary('pow'));
     },
   },
-  mod: null,
+  // One element at a time: the exact remainder loops a data-dependent number of times.
+  mod: { scalar: ['float32'], vector: [], emit: (c, [a, b]) => emitFloat32Mod(c, a!, b!) },
   maximum: extremum('max'),
   minimum: extremum('min'),
   lt: compare('lt'),

@@ -148,7 +148,7 @@ const BINARY: [BinaryPrim, DType[]][] = [
   ['mul', ['float32', 'float64', 'int32', 'uint8']], ['div', ['float32', 'float64']],
   ['maximum', ['float32', 'float64', 'int32', 'uint8']], ['minimum', ['float32', 'int32']],
   ['lt', ['float32', 'float64', 'int32', 'bool']], ['le', ['float32']], ['eq', ['float32', 'int32', 'bool']],
-  ['ne', ['float32']], ['and', ['bool']], ['or', ['bool']],
+  ['ne', ['float32']], ['and', ['bool']], ['or', ['bool']], ['mod', ['float32']],
 ];
 const EXACT = () => 0;
 const ONE_ULP = () => 1;
@@ -208,10 +208,41 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
   });
 
   it('runs a function with no Wasm code yet as JavaScript over the memory, with the same bits', () => {
-    const x = contiguous('float32', SHAPE), y = contiguous('float32', SHAPE, 1), out = contiguous('float32', SHAPE, 2);
-    check(lowerElementwise('mod', [x, y], out), [x, y], out, 'mod', 'js');
+    const x = contiguous('float64', SHAPE), y = contiguous('float64', SHAPE, 1), out = contiguous('float64', SHAPE, 2);
+    check(lowerElementwise('mod', [x, y], out), [x, y], out, 'float64 mod', 'js');
     const x64 = contiguous('float64', SHAPE), out64 = contiguous('float64', SHAPE);
     check(lowerElementwise('exp', [x64], out64), [x64], out64, 'float64 exp', 'js');
+  });
+
+  it('computes float32 mod exactly, with the divisor\'s sign, over every pair of edge values and random bits', () => {
+    const edges = [
+      0, -0, 1, -1, 1.5, -2.5, 3, 7, -7, 0.1, 1e-45, -1e-45, 1.2e-38, 3e38, -3e38, 3.4028234663852886e38, 2 ** 29,
+      2 ** 29 + 64, 16777215, 16777217, 1 / 3, Infinity, -Infinity, NaN,
+    ].map(Math.fround);
+    const bits = new Uint32Array(4096);
+    for (let i = 0; i < bits.length; i++) bits[i] = Math.imul(i + 1, 2654435761) ^ Math.imul(i, 40503);
+    const random = Array.from(new Float32Array(bits.buffer));
+    const a = [...edges.flatMap((e) => edges.map(() => e)), ...random];
+    const b = [...edges.flatMap(() => edges), ...random.slice(1), random[0]!];
+    const out = contiguous('float32', [a.length]), operand = contiguous('float32', [a.length]);
+    const lowered = lowerElementwise('mod', [operand, operand], out);
+    const runOn = (backend: Backend<any, any, KernelSpec>): TypedArray => {
+      const bufs = [a, b].map((v) => {
+        const buf = backend.alloc('float32', v.length);
+        backend.write(buf, 'float32', Float32Array.from(v));
+        return buf;
+      });
+      const outBuf = backend.alloc('float32', a.length);
+      const args = [outBuf, ...bufs].map((data) => ({ data, offset: 0 }));
+      backend.run([{ kernel: backend.compile(lowered.key, lowered.build), args, scalars: [] }]);
+      const result = backend.readSync!(outBuf, 'float32', 0, a.length);
+      for (const buf of [outBuf, ...bufs]) backend.free(buf);
+      return result;
+    };
+    kinds.length = 0;
+    const got = runOn(wasm);
+    expect(kinds).toEqual(['wasm']);
+    expectSameBits(got, runOn(js), 'mod');
   });
 
   it.each(MATH)('%s of float32 calls the Wasm math library, lane-wise and in tails', (prim, ulps) => {
