@@ -9,6 +9,7 @@ import { unreachable } from '../../../runtime/unreachable.js';
 import { isElementwisePrim, primitiveRules } from '../../ir/primitives.js';
 import type { Expr } from '../../kernel.js';
 import type { Code } from './encoder.js';
+import type { WasmMath } from './math.js';
 import type { MemoryOp, ValType } from './opcodes.js';
 import { wasmPrims, type LaneDType } from './render-prims.js';
 
@@ -127,6 +128,8 @@ export interface BodySite {
   scalar: (index: number) => number;
   /** Local holding the position along the innermost dim. */
   position: number;
+  /** The module's math functions, declared as the body's primitives call them. */
+  math: WasmMath;
   /** In a row kernel: the local holding row value `index`. */
   row?: (index: number) => number;
   /** In a row kernel: pushes the address of scratch `index` at the current inner position. */
@@ -197,7 +200,7 @@ export function emitBody(
       case 'position': c.get(site.position); break;
       case 'prim': {
         if (!isElementwisePrim(e.prim)) throw new InternalError(`wasm body: ${e.prim} is not elementwise`);
-        wasmPrims[e.prim]!.emit(c, e.args.map((a) => locals[a]!), e.dtype, vector);
+        wasmPrims[e.prim]!.emit(c, e.args.map((a) => locals[a]!), e.dtype, vector, site.math);
         break;
       }
       case 'cast':

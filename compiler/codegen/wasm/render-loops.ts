@@ -17,6 +17,7 @@ import { InternalError } from '../../../runtime/errors.js';
 import { unreachable } from '../../../runtime/unreachable.js';
 import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec } from '../../kernel.js';
 import type { Code } from './encoder.js';
+import type { WasmMath } from './math.js';
 import { bodySupported, emitBody, storeOp, valType, type RowContext } from './render-body.js';
 
 /** Lanes of the vectorised innermost loop. */
@@ -27,6 +28,8 @@ export interface Frame {
   c: Code;
   base: (arg: number) => number;
   scalar: (index: number) => number;
+  /** The module's math functions. */
+  math: WasmMath;
 }
 
 /** The addresses a loop nest's body sees: each arg's pointer at the current element, and the innermost position. */
@@ -168,7 +171,8 @@ export function emitMap(f: Frame, spec: MapSpec): void {
   const last = shape.length - 1;
   const args = spec.dtypes.map((_, a) => a);
   nest(f, shape, strides, spec.dtypes, args, f.base, (address, position, lanes) => {
-    const site = { address, scalar: f.scalar, position, broadcast: (a: number) => strides[a]![last] === 0 };
+    const broadcast = (a: number) => strides[a]![last] === 0;
+    const site = { address, scalar: f.scalar, math: f.math, position, broadcast };
     const locals = emitBody(f.c, spec.body, spec.dtypes, site, lanes);
     for (const st of spec.stores) {
       f.c.get(address(st.arg)).get(locals[st.node]!);
@@ -220,7 +224,8 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
     c.f64(FOLD_START[op]).set(acc);
     const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
     nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
-      const site = { address, scalar: f.scalar, position, broadcast: (a: number) => inner.strides[a]![last] === 0 };
+      const broadcast = (a: number) => inner.strides[a]![last] === 0;
+      const site = { address, scalar: f.scalar, math: f.math, position, broadcast };
       const locals = emitBody(c, spec.body, spec.dtypes, site, four);
       if (four) return lanes!.add(locals[spec.value]!);
       const v = c.local('f64');

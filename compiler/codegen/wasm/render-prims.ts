@@ -3,7 +3,9 @@
  * them: an entry lists the operand dtypes it has scalar code for and those it has f32x4 /
  * i32x4 code for; `null` means no Wasm code yet, and a kernel that needs it is run as
  * JavaScript (the same for eager and jit, so their results stay bitwise equal). The float32
- * math functions (exp, log, tanh, erf, sigmoid, sin, cos …) plug in here as entries.
+ * math functions (exp, log, tanh, erf, sigmoid, sin, cos, pow …) are calls of the module's
+ * functions from math.ts, declared once per module by the kernel's WasmMath; the scalar
+ * form is bit for bit a lane of the vector one, so where a loop's tail starts changes nothing.
  *
  * Each rendering gives the JavaScript engine's bits. JavaScript computes a float32 op in
  * float64 and rounds the result; for + - * / and sqrt of float32 operands that double
@@ -15,18 +17,23 @@
 import type { DType } from '../../../runtime/dtype.js';
 import type { ElementwisePrim } from '../../ir/primitives.js';
 import type { Code } from './encoder.js';
+import type { WasmMath, WasmMathFn } from './math.js';
 import type { PlainOp, SimdOp } from './opcodes.js';
+import { emitFloat32Mod } from './render-mod.js';
 
 /** Dtypes whose values a v128 holds as four 32-bit lanes (bool as 0 or 1 per lane). */
 export type LaneDType = 'float32' | 'int32' | 'bool';
 
-/** Emits a primitive over operand locals `x` of dtype `dtype`, leaving its result on the stack. */
+/**
+ * Emits a primitive over operand locals `x` of dtype `dtype`, leaving its result on the stack;
+ * `math` declares the module functions a rendering calls.
+ */
 export interface WasmPrimCode {
   /** Operand dtypes with scalar code. */
   scalar: readonly DType[];
   /** Operand dtypes with four-lane code. */
   vector: readonly LaneDType[];
-  emit(c: Code, x: readonly number[], dtype: DType, vector: boolean): void;
+  emit(c: Code, x: readonly number[], dtype: DType, vector: boolean, math: WasmMath): void;
 }
 
 const FLOATS: readonly DType[] = ['float32', 'float64'];
@@ -122,6 +129,18 @@ function floatUnary(op: 'sqrt' | 'floor' | 'ceil' | 'nearest'): WasmPrimCode {
   };
 }
 
+/**
+ * A float32 function of math.ts: a call of its f32x4 form, or of its f32 form in a loop tail.
+ * float64 operands have no Wasm code (the library computes float32 results) and run as JavaScript.
+ */
+function float32Math(fn: WasmMathFn): WasmPrimCode {
+  return {
+    scalar: ['float32'],
+    vector: ['float32'],
+    emit: (c, [x], _dtype, vector, math) => void c.get(x!).indexed('call', vector ? math.vector(fn) : math.scalar(fn)),
+  };
+}
+
 /** The Wasm code of every elementwise primitive, or null where kernels needing it run as JavaScript. */
 export const wasmPrims: { [P in ElementwisePrim]: WasmPrimCode | null } = {
   copy: { scalar: ALL, vector: ['float32', 'int32', 'bool'], emit: (c, [x]) => void c.get(x!) },
@@ -182,8 +201,17 @@ export const wasmPrims: { [P in ElementwisePrim]: WasmPrimCode | null } = {
   floor: floatUnary('floor'),
   ceil: floatUnary('ceil'),
   round: floatUnary('nearest'),
-  exp: null, log: null, log1p: null, expm1: null, sin: null, cos: null, tan: null, tanh: null,
-  erf: null, erfc: null, sigmoid: null,
+  exp: float32Math('exp'),
+  log: float32Math('log'),
+  log1p: float32Math('log1p'),
+  expm1: float32Math('expm1'),
+  sin: float32Math('sin'),
+  cos: float32Math('cos'),
+  tan: float32Math('tan'),
+  tanh: float32Math('tanh'),
+  erf: float32Math('erf'),
+  erfc: float32Math('erfc'),
+  sigmoid: float32Math('sigmoid'),
   not: {
     scalar: ['bool'],
     vector: ['bool'],
@@ -215,8 +243,15 @@ export const wasmPrims: { [P in ElementwisePrim]: WasmPrimCode | null } = {
     vector: ['float32'],
     emit: (c, x, dtype, vector) => apply(c, x, `${ft(dtype)}.div`, 'f32x4.div', vector),
   },
-  pow: null,
-  mod: null,
+  pow: {
+    scalar: ['float32'],
+    vector: ['float32'],
+    emit(c, [a, b], _dtype, vector, math) {
+      c.get(a!).get(b!).indexed('call', vector ? math.vectorBinary('pow') : math.scalarBinary('pow'));
+    },
+  },
+  // One element at a time: the exact remainder loops a data-dependent number of times.
+  mod: { scalar: ['float32'], vector: [], emit: (c, [a, b]) => emitFloat32Mod(c, a!, b!) },
   maximum: extremum('max'),
   minimum: extremum('min'),
   lt: compare('lt'),

@@ -99,7 +99,7 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
     });
     const last = inner.shape.length - 1;
     const site = (address: (arg: number) => number, position: number): BodySite => ({
-      address, position, scalar: f.scalar, broadcast: (a) => inner.strides[a]![last] === 0,
+      address, position, scalar: f.scalar, math: f.math, broadcast: (a) => inner.strides[a]![last] === 0,
       row: (i) => rowLocals[i]!, scratch: scratchAt,
     });
     const saves = (pass: { body: RowPass['body']; saves: readonly Save[] }, locals: readonly number[], four: boolean) => {

@@ -15,6 +15,7 @@ import { heapMatmul } from '../../wasm-heap-matmul.js';
 import { renderJs } from '../js.js';
 import { jsHelpers } from '../js-helpers.js';
 import { ModuleBuilder, type Code } from './encoder.js';
+import { WasmMath } from './math.js';
 import { emitRow, rowScratchBytes, rowSupported } from './render-rows.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
 
@@ -48,6 +49,7 @@ function scalarCount(bodies: readonly (readonly Expr[])[]): number {
 function wasmKernel(dtypes: readonly DType[], scalars: number, target: WasmTarget, emit: (f: Frame) => void): WasmProgram {
   const memory = target.shared ? { initial: 1, maximum: target.maxPages, shared: true } : { initial: 1, shared: false };
   const module = new ModuleBuilder(memory);
+  const math = new WasmMath(module);
   const n = dtypes.length;
   const params = [...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64')];
   module.func('kernel', params, [], (c: Code) => {
@@ -56,7 +58,7 @@ function wasmKernel(dtypes: readonly DType[], scalars: number, target: WasmTarge
       c.get(a).get(n + a).i32(itemSize(dtype)).op('i32.mul').op('i32.add').set(base);
       return base;
     });
-    emit({ c, base: (a) => bases[a]!, scalar: (i) => 2 * n + i });
+    emit({ c, base: (a) => bases[a]!, scalar: (i) => 2 * n + i, math });
   });
   const bytes = module.encode();
   if (wasmApi !== undefined && !wasmApi.validate(bytes)) throw new InternalError('wasm render: emitted an invalid module');
@@ -66,7 +68,7 @@ function wasmKernel(dtypes: readonly DType[], scalars: number, target: WasmTarge
 function renderMultiWasm(spec: MultiSpec, target: WasmTarget): WasmProgram {
   return wasmKernel(argDtypes(spec), 0, target, (f) => {
     for (const part of spec.parts) {
-      const frame: Frame = { c: f.c, base: (a) => f.base(part.args[a]!), scalar: f.scalar };
+      const frame: Frame = { c: f.c, base: (a) => f.base(part.args[a]!), scalar: f.scalar, math: f.math };
       if (part.spec.kind === 'map') emitMap(frame, part.spec);
       else emitReduce(frame, part.spec);
     }

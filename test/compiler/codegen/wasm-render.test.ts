@@ -93,6 +93,40 @@ function check(
   expectSameBits(got, run(reference, lowered, inputs, out), what);
 }
 
+/** How many float32 steps apart `a` and `b` are (0 for any two NaN). */
+function ulpDistance(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  // Map the sign-magnitude bits onto one ordered integer line, -0 and +0 one step apart.
+  const ordered = (i: number) => (bits[i]! < 0 ? -0x80000000 - bits[i]! - 1 : bits[i]!);
+  return Math.abs(ordered(0) - ordered(1));
+}
+
+/**
+ * Like check, within `ulps(input)` float32 steps of the JavaScript engine for each element (0: the same bits);
+ * `ulps` reads the first input's element, whose size decides where sin and cos may differ.
+ */
+function checkUlps(
+  lowered: Lowered, inputs: readonly Layout[], out: Layout, what: string, ulps: (x: number) => number,
+): void {
+  kinds.length = 0;
+  const got = run(wasm, lowered, inputs, out);
+  expect(kinds, `${what} renders as`).toEqual(['wasm']);
+  const want = run(js, lowered, inputs, out);
+  // The same layouts and salts as run: element i of the output reads the first input's element at its own index.
+  const x = values(inputs[0]!.dtype, elements(inputs[0]!), 1);
+  const strides = inputs[0]!.strides, cols = out.shape[1]!;
+  for (let i = 0; i < out.shape[0]! * cols; i++) {
+    const r = Math.floor(i / cols), k = i % cols;
+    const at = out.offset + i;
+    const input = x[inputs[0]!.offset + r * strides[0]! + k * strides[1]!]!;
+    const allowed = ulps(input);
+    if (ulpDistance(got[at]!, want[at]!) > allowed) {
+      throw new Error(`${what}: element ${i} of ${input}: wasm ${got[at]}, js ${want[at]} (${allowed} ulp allowed)`);
+    }
+  }
+}
+
 /** Layouts of one operand of `shape`: contiguous with an offset, broadcast along the last dim, transposed. */
 function layouts(dtype: DType, shape: [number, number]): [string, Layout][] {
   return [
@@ -114,7 +148,16 @@ const BINARY: [BinaryPrim, DType[]][] = [
   ['mul', ['float32', 'float64', 'int32', 'uint8']], ['div', ['float32', 'float64']],
   ['maximum', ['float32', 'float64', 'int32', 'uint8']], ['minimum', ['float32', 'int32']],
   ['lt', ['float32', 'float64', 'int32', 'bool']], ['le', ['float32']], ['eq', ['float32', 'int32', 'bool']],
-  ['ne', ['float32']], ['and', ['bool']], ['or', ['bool']],
+  ['ne', ['float32']], ['and', ['bool']], ['or', ['bool']], ['mod', ['float32']],
+];
+const EXACT = () => 0;
+const ONE_ULP = () => 1;
+/** Below 2^20 the library's sin and cos follow the JavaScript engine's steps exactly. */
+const TRIG = (x: number) => (Math.abs(x) < 2 ** 20 ? 0 : 1);
+/** The math library's functions, with how far each may be from the JavaScript engine (its documented bound). */
+const MATH: [UnaryPrim | 'pow', (x: number) => number][] = [
+  ['exp', EXACT], ['expm1', EXACT], ['log', EXACT], ['log1p', EXACT], ['tanh', EXACT], ['sigmoid', EXACT],
+  ['sin', TRIG], ['cos', TRIG], ['tan', ONE_ULP], ['erf', ONE_ULP], ['erfc', ONE_ULP], ['pow', ONE_ULP],
 ];
 const COMPARISONS: readonly string[] = ['lt', 'le', 'eq', 'ne', 'isnan'];
 const SHAPE: [number, number] = [3, 23];
@@ -165,8 +208,51 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
   });
 
   it('runs a function with no Wasm code yet as JavaScript over the memory, with the same bits', () => {
-    const x = contiguous('float32', SHAPE), out = contiguous('float32', SHAPE, 2);
-    check(lowerElementwise('exp', [x], out), [x], out, 'exp', 'js');
+    const x = contiguous('float64', SHAPE), y = contiguous('float64', SHAPE, 1), out = contiguous('float64', SHAPE, 2);
+    check(lowerElementwise('mod', [x, y], out), [x, y], out, 'float64 mod', 'js');
+    const x64 = contiguous('float64', SHAPE), out64 = contiguous('float64', SHAPE);
+    check(lowerElementwise('exp', [x64], out64), [x64], out64, 'float64 exp', 'js');
+  });
+
+  it('computes float32 mod exactly, with the divisor\'s sign, over every pair of edge values and random bits', () => {
+    const edges = [
+      0, -0, 1, -1, 1.5, -2.5, 3, 7, -7, 0.1, 1e-45, -1e-45, 1.2e-38, 3e38, -3e38, 3.4028234663852886e38, 2 ** 29,
+      2 ** 29 + 64, 16777215, 16777217, 1 / 3, Infinity, -Infinity, NaN,
+    ].map(Math.fround);
+    const bits = new Uint32Array(4096);
+    for (let i = 0; i < bits.length; i++) bits[i] = Math.imul(i + 1, 2654435761) ^ Math.imul(i, 40503);
+    const random = Array.from(new Float32Array(bits.buffer));
+    const a = [...edges.flatMap((e) => edges.map(() => e)), ...random];
+    const b = [...edges.flatMap(() => edges), ...random.slice(1), random[0]!];
+    const out = contiguous('float32', [a.length]), operand = contiguous('float32', [a.length]);
+    const lowered = lowerElementwise('mod', [operand, operand], out);
+    const runOn = (backend: Backend<any, any, KernelSpec>): TypedArray => {
+      const bufs = [a, b].map((v) => {
+        const buf = backend.alloc('float32', v.length);
+        backend.write(buf, 'float32', Float32Array.from(v));
+        return buf;
+      });
+      const outBuf = backend.alloc('float32', a.length);
+      const args = [outBuf, ...bufs].map((data) => ({ data, offset: 0 }));
+      backend.run([{ kernel: backend.compile(lowered.key, lowered.build), args, scalars: [] }]);
+      const result = backend.readSync!(outBuf, 'float32', 0, a.length);
+      for (const buf of [outBuf, ...bufs]) backend.free(buf);
+      return result;
+    };
+    kinds.length = 0;
+    const got = runOn(wasm);
+    expect(kinds).toEqual(['wasm']);
+    expectSameBits(got, runOn(js), 'mod');
+  });
+
+  it.each(MATH)('%s of float32 calls the Wasm math library, lane-wise and in tails', (prim, ulps) => {
+    for (const shape of [SHAPE, [5, 203] as [number, number]]) {
+      for (const [name, x] of layouts('float32', shape)) {
+        const inputs = prim === 'pow' ? [contiguous('float32', shape, 2), x] : [x];
+        const out = contiguous('float32', shape, 1);
+        checkUlps(lowerElementwise(prim, inputs, out), inputs, out, `${prim} [${shape}] ${name}`, ulps);
+      }
+    }
   });
 
   it.each(['prod', 'max', 'min'] as ReducePrim[])('%s over either axis, float32 and float64', (op) => {
