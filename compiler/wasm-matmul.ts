@@ -12,6 +12,7 @@
  * rounded to float32 exactly as the unfused matmul's output is, so fused and unfused
  * results agree bit for bit.
  */
+import { withSizes } from '../runtime/cpu/backend.js';
 import { compileCpuKernel, type CpuKernel } from '../runtime/cpu/compile.js';
 import type { TypedArray } from '../runtime/dtype.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
@@ -19,8 +20,7 @@ import { wasmFeatures } from '../runtime/wasm/features.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
-import { renderJs } from './codegen/js.js';
-import { jsHelpers } from './codegen/js-helpers.js';
+import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
@@ -74,7 +74,8 @@ function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
     strides: [[spec.n, 1], ...spec.extras.map((x) => [...x.strides]), [ldc, 1]],
     body, stores: [{ arg: 0, node: epilogue.value }],
   };
-  return compileCpuKernel(renderJs(map), jsHelpers);
+  const program = jsProgram(map);
+  return withSizes(compileCpuKernel(program.source, program.helpers), program.sizes);
 }
 
 /** Copies A (m × k through its strides) into row-major float32 at `dst`. */

@@ -11,23 +11,40 @@ import { isInteger } from '../../runtime/dtype.js';
 import { isElementwisePrim, type Prim } from '../ir/primitives.js';
 import { M } from './js-helpers.js';
 import { jsPrimitives, renderCast } from './js-prims.js';
+import { renderExprs } from './expr.js';
+import { noSymbolicSizes, type SymbolicSizes } from '../sizes.js';
+import { constant, floorTo, mul, product, sizeAt, type Size } from './size-expr.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 
 /**
  * Generated source for one kernel: the body of a factory taking the helpers object `M`.
  * With `interleave` false every loop runs one element (and one row) at a time: the
- * reference the interleaved loops are tested against.
+ * reference the interleaved loops are tested against. Size slots that `sizes` marks
+ * symbolic become the kernel's leading parameters (`sizes.names`, bound to
+ * `sizes.values` at launch); the others are constants of the text.
  */
-export function renderJs(spec: KernelSpec, interleave = true): string {
-  switch (spec.kind) {
-    case 'map': return renderMap(spec, interleave);
-    case 'reduce': return renderReduce(spec);
-    case 'matmul': return renderMatmul(spec);
-    case 'random': return renderRandom(spec);
-    case 'row': return renderRow(spec, interleave);
-    case 'multi': return renderMulti(spec);
+export function renderJs(spec: KernelSpec, interleave = true, sizes: SymbolicSizes = noSymbolicSizes): string {
+  // The renderers below are synchronous and never re-enter renderJs: one table is active at a time.
+  active = sizes;
+  try {
+    switch (spec.kind) {
+      case 'map': return renderMap(spec, interleave);
+      case 'reduce': return renderReduce(spec);
+      case 'matmul': return renderMatmul(spec);
+      case 'random': return renderRandom(spec);
+      case 'row': return renderRow(spec, interleave);
+      case 'multi': return renderMulti(spec);
+    }
+  } finally {
+    active = noSymbolicSizes;
   }
 }
+
+/** The symbolic size slots of the spec being rendered. */
+let active: SymbolicSizes = noSymbolicSizes;
+
+/** `owner[key]`, a size number of the spec being rendered, as source. */
+const sz = (owner: object, key: string | number): Size => sizeAt(active, owner, key);
 
 // Interleaving. Each float32 op ends in a Math.fround, so one element's work is a long
 // chain of dependent instructions, and the CPU overlaps consecutive loop iterations only
@@ -105,7 +122,7 @@ function argsOf(body: readonly Expr[], also: readonly number[] = []): number[] {
 }
 
 function params(nArgs: number, nScalars: number): string {
-  const names: string[] = [];
+  const names: string[] = [...active.names];
   for (let a = 0; a < nArgs; a++) names.push(`b${a}`);
   for (let a = 0; a < nArgs; a++) names.push(`o${a}`);
   for (let s = 0; s < nScalars; s++) names.push(`s${s}`);
@@ -133,34 +150,27 @@ interface Copy {
 function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => string = (a) => `b${int(a)}`): string[] {
   const { pos, sfx } = at;
   const v = (i: number) => `v${int(i)}${sfx}`;
-  const lines: string[] = [];
-  body.forEach((e, i) => {
-    let x: string;
-    switch (e.op) {
-      case 'load': x = `${buf(e.arg)}[${pos(e.arg)}]`; break;
-      case 'gatherLoad': {
-        const g = `g${i}${sfx}`;
-        lines.push(`const ${g} = ${v(e.index)};`);
-        lines.push(`if (${g} < 0 || ${g} >= ${int(e.size)}) ${M.indexError}(${g}, ${int(e.size)});`);
-        x = `${buf(e.arg)}[${pos(e.arg)} + ${g} * ${int(e.stride)}]`;
-        break;
-      }
-      case 'scalar': x = renderCast(`s${int(e.index)}`, 'float64', e.dtype); break;
-      case 'literal': x = literal(e.value); break;
-      case 'position': x = at.position; break;
-      case 'row': x = `w${int(e.index)}${sfx}`; break;
-      case 'acc': x = 'acc'; break;
-      case 'scratch': x = `s${int(e.index)}[${at.scratch}]`; break;
-      case 'prim': {
-        if (!isElementwisePrim(e.prim)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
-        x = jsPrimitives[e.prim](e.args.map(v), e.dtype);
-        break;
-      }
-      case 'cast': x = renderCast(v(e.arg), e.from, e.to); break;
-    }
-    lines.push(`const ${v(i)} = ${x};`);
-  });
-  return lines;
+  return renderExprs(body, {
+    load: (e) => `${buf(e.arg)}[${pos(e.arg)}]`,
+    gatherLoad: (e, i, pre) => {
+      const g = `g${i}${sfx}`;
+      const size = sz(e, 'size').text;
+      pre.push(`const ${g} = ${v(e.index)};`);
+      pre.push(`if (${g} < 0 || ${g} >= ${size}) ${M.indexError}(${g}, ${size});`);
+      return `${buf(e.arg)}[${pos(e.arg)} + ${g} * ${sz(e, 'stride').text}]`;
+    },
+    scalar: (e) => renderCast(`s${int(e.index)}`, 'float64', e.dtype),
+    literal: (e) => active.nameOf(e, 'value') ?? literal(e.value),
+    position: () => at.position,
+    row: (e) => `w${int(e.index)}${sfx}`,
+    acc: () => 'acc',
+    scratch: (e) => `s${int(e.index)}[${at.scratch}]`,
+    prim: (e) => {
+      if (!isElementwisePrim(e.prim)) throw new InternalError(`codegen: ${e.prim} is not elementwise`);
+      return jsPrimitives[e.prim](e.args.map(v), e.dtype);
+    },
+    cast: (e) => renderCast(v(e.arg), e.from, e.to),
+  }, 'const', v);
 }
 
 /** A copy at positions `pos`, with the plain names of a loop that runs one element at a time. */
@@ -168,9 +178,10 @@ function single(pos: (arg: number) => string, position: string): Copy {
   return { pos, position, sfx: '', scratch: 't' };
 }
 
-/** `p + k` as source, for a pointer `p` and a constant element offset `k`. */
-function offset(p: string, k: number): string {
-  return k === 0 ? p : k > 0 ? `${p} + ${int(k)}` : `${p} - ${int(-k)}`;
+/** `p + k` as source, for a pointer `p` and an element offset `k`. */
+function offset(p: string, k: Size): string {
+  if (k.symbolic) return `${p} + ${k.text}`;
+  return k.value === 0 ? p : k.value > 0 ? `${p} + ${int(k.value)}` : `${p} - ${int(-k.value)}`;
 }
 
 /**
@@ -188,23 +199,29 @@ function loopNest(shape: readonly number[], strides: readonly (readonly number[]
   const render = (d: number, parent: (a: number) => string): string[] => {
     if (d === shape.length) return inner([single(parent, `${prefix}i${last}`)]);
     const i = `${prefix}i${d}`;
+    // A zero stride (broadcast) is decided by the member's own value; it shows in the text.
+    const stride = (a: number) => sz(strides[a]!, d);
     const stepped = args.filter((a) => strides[a]![d] !== 0);
     const here = (a: number) => (strides[a]![d] === 0 ? parent(a) : ptr(d, a));
     const inits = [`${i} = 0`, ...stepped.map((a) => `${ptr(d, a)} = ${parent(a)}`)];
-    const steps = (n: number) => [n === 1 ? `${i}++` : `${i} += ${int(n)}`, ...stepped.map((a) => `${ptr(d, a)} += ${int(n * strides[a]![d]!)}`)];
-    const n = shape[d]!;
-    if (d < last || copies === 1 || n < copies) {
-      return [`for (let ${inits.join(', ')}; ${i} < ${int(n)}; ${steps(1).join(', ')}) {`, ...indent(render(d + 1, here)), '}'];
+    const steps = (n: number) => [
+      n === 1 ? `${i}++` : `${i} += ${int(n)}`,
+      ...stepped.map((a) => `${ptr(d, a)} += ${mul(constant(n), stride(a)).text}`),
+    ];
+    const n = sz(shape, d);
+    if (d < last || copies === 1 || n.value < copies) {
+      return [`for (let ${inits.join(', ')}; ${i} < ${n.text}; ${steps(1).join(', ')}) {`, ...indent(render(d + 1, here)), '}'];
     }
-    const main = n - (n % copies);
+    const main = floorTo(n, copies);
     const group = Array.from({ length: copies }, (_, j): Copy => ({
-      pos: (a) => offset(here(a), j * strides[a]![d]!),
+      pos: (a) => offset(here(a), mul(constant(j), stride(a))),
       position: j === 0 ? i : `${i} + ${int(j)}`,
       sfx: `_${j}`,
       scratch: 't',
     }));
-    const rest = main < n ? [`for (; ${i} < ${int(n)}; ${steps(1).join(', ')}) {`, ...indent(render(d + 1, here)), '}'] : [];
-    return [`let ${inits.join(', ')};`, `for (; ${i} < ${int(main)}; ${steps(copies).join(', ')}) {`, ...indent(inner(group)), '}', ...rest];
+    // Whether a remainder loop exists is decided by the member's own size; it shows in the text.
+    const rest = main.value < n.value ? [`for (; ${i} < ${n.text}; ${steps(1).join(', ')}) {`, ...indent(render(d + 1, here)), '}'] : [];
+    return [`let ${inits.join(', ')};`, `for (; ${i} < ${main.text}; ${steps(copies).join(', ')}) {`, ...indent(inner(group)), '}', ...rest];
   };
   return render(0, base);
 }
@@ -233,11 +250,12 @@ function mapBody(spec: MapSpec, names: ArgNames, copies: number): string[] {
       if (st.scatter === undefined) {
         lines.push(`${names.buf(st.arg)}[${at.pos(st.arg)}] = ${v};`);
       } else {
-        const { index, stride, size, accumulate } = st.scatter;
+        const { index, accumulate } = st.scatter;
+        const size = sz(st.scatter, 'size').text, stride = sz(st.scatter, 'stride').text;
         const t = `t${int(st.node)}${at.sfx}`;
         lines.push(`const ${t} = v${int(index)}${at.sfx};`);
-        lines.push(`if (${t} < 0 || ${t} >= ${int(size)}) ${M.scatterIndexError}(${t}, ${int(size)});`);
-        const target = `${names.buf(st.arg)}[${at.pos(st.arg)} + ${t} * ${int(stride)}]`;
+        lines.push(`if (${t} < 0 || ${t} >= ${size}) ${M.scatterIndexError}(${t}, ${size});`);
+        const target = `${names.buf(st.arg)}[${at.pos(st.arg)} + ${t} * ${stride}]`;
         const dt = spec.dtypes[st.arg]!;
         lines.push(accumulate ? `${target} = ${jsPrimitives.add([target, v], dt)};` : `${target} = ${v};`);
       }
@@ -330,8 +348,8 @@ function rowCopies(spec: RowSpec, innerSize: number): number {
 function renderRow(spec: RowSpec, interleave: boolean): string {
   const nArgs = spec.dtypes.length;
   const all = Array.from({ length: nArgs }, (_, a) => a);
-  const innerSize = spec.inner.reduce((a, b) => a * b, 1);
-  const copies = interleave ? rowCopies(spec, innerSize) : 1;
+  const innerSize = product(spec.inner.map((_, d) => sz(spec.inner, d)));
+  const copies = interleave ? rowCopies(spec, innerSize.value) : 1;
   const lastOuter = spec.outer.length - 1;
   /**
    * One inner position of a pass for every row of the group, side by side: the body, its
@@ -340,7 +358,9 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
    */
   const perRow = (rows: Copy[], at: Copy, pass: Extract<RowPass, { saves: unknown }>, tail: (row: Copy, j: number) => string[]): string[] =>
     sideBySide(rows.map((r, j) => {
-      const row: Copy = { pos: (a) => offset(at.pos(a), j * spec.outerStrides[a]![lastOuter]!), position: at.position, sfx: r.sfx, scratch: offset('t', j * innerSize) };
+      const step = (a: number) => mul(constant(j), sz(spec.outerStrides[a]!, lastOuter));
+      const scratch = offset('t', mul(constant(j), innerSize));
+      const row: Copy = { pos: (a) => offset(at.pos(a), step(a)), position: at.position, sfx: r.sfx, scratch };
       return [...renderBody(pass.body, row), ...pass.saves.map((sv) => `s${int(sv.index)}[${row.scratch}] = v${int(sv.node)}${r.sfx};`), ...tail(row, j)];
     }));
   const groupBody = (rows: Copy[]): string[] => {
@@ -378,8 +398,14 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
   const body = loopNest(spec.outer, spec.outerStrides, all, (a) => `o${a}`, 'p', groupBody, copies);
   const scalars = Math.max(0, ...spec.passes.map((p) => scalarCount(p.body)));
   // Scratch rows live as long as the kernel: values are float64 so every dtype fits exactly.
-  const scratch = Array.from({ length: spec.scratch }, (_, k) => `const s${k} = new Float64Array(${int(innerSize * copies)});`);
-  return [`'use strict';`, ...scratch, `return function row(${params(nArgs, scalars)}) {`, ...body.map((l) => '  ' + l), '};'].join('\n');
+  // With a symbolic row length they grow inside the kernel to the longest row seen.
+  const length = mul(innerSize, constant(copies));
+  const scratch = Array.from({ length: spec.scratch }, (_, k) =>
+    (length.symbolic ? `let s${k} = new Float64Array(0);` : `const s${k} = new Float64Array(${int(length.value)});`));
+  const grow = !length.symbolic ? [] : Array.from({ length: spec.scratch }, (_, k) =>
+    `  if (s${k}.length < ${length.text}) s${k} = new Float64Array(${length.text});`);
+  const head = `return function row(${params(nArgs, scalars)}) {`;
+  return [`'use strict';`, ...scratch, head, ...grow, ...body.map((l) => '  ' + l), '};'].join('\n');
 }
 
 /**
@@ -389,9 +415,10 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
  * so the result is the same for any blocking, and equal to eager by construction.
  */
 function renderMatmul(spec: MatmulSpec): string {
-  const { m, n, k, dtype } = spec;
-  const [sam, sak] = spec.aStrides;
-  const [sbk, sbn] = spec.bStrides;
+  const { dtype } = spec;
+  const m = sz(spec, 'm').text, n = sz(spec, 'n').text, kSize = sz(spec, 'k'), k = kSize.text;
+  const [sam, sak] = [sz(spec.aStrides, 0).text, sz(spec.aStrides, 1).text];
+  const sbk = sz(spec.bStrides, 0).text, sbn = sz(spec.bStrides, 1);
   const store = (x: string) => renderCast(x, 'float64', dtype);
   const { epilogue } = spec;
   const extraArgs = spec.extras.map((_, e) => 3 + e);
@@ -399,9 +426,9 @@ function renderMatmul(spec: MatmulSpec): string {
   const block = (rows: number): string[] => {
     const accs = range(rows).flatMap((r) => range(4).map((c) => `c${r}${c} = 0`));
     const lines = [
-      ...range(rows).map((r) => `const a${r}p = pa + (i + ${r}) * ${int(sam)};`),
+      ...range(rows).map((r) => `const a${r}p = pa + (i + ${r}) * ${sam};`),
       `let ${accs.join(', ')};`,
-      `for (let kk = 0, pak = 0, q = 0; kk < ${int(k)}; kk++, pak += ${int(sak)}, q += 4) {`,
+      `for (let kk = 0, pak = 0, q = 0; kk < ${k}; kk++, pak += ${sak}, q += 4) {`,
       ...range(rows).map((r) => `  const a${r} = bA[a${r}p + pak];`),
       '  const b0 = bp[q], b1 = bp[q + 1], b2 = bp[q + 2], b3 = bp[q + 3];',
       // int32 wraps at every product and sum, as int32 mul then sum does.
@@ -409,7 +436,7 @@ function renderMatmul(spec: MatmulSpec): string {
       '}',
     ];
     for (let r = 0; r < rows; r++) {
-      lines.push(`const pc${r} = pcb + (i + ${r}) * ${int(n)} + j0;`);
+      lines.push(`const pc${r} = pcb + (i + ${r}) * ${n} + j0;`);
       for (let c = 0; c < 4; c++) {
         const value = store(`c${r}${c}`);
         const guard = c === 0 ? '' : `if (w > ${c}) `;
@@ -419,8 +446,8 @@ function renderMatmul(spec: MatmulSpec): string {
         }
         // The epilogue reads its operands at this output element (row i + r, column j0 + c).
         const pos = (a: number) => {
-          const [sm, sn] = spec.extras[a - 3]!.strides;
-          return `pe${a} + (i + ${r}) * ${int(sm)} + (j0 + ${c}) * ${int(sn)}`;
+          const strides = spec.extras[a - 3]!.strides;
+          return `pe${a} + (i + ${r}) * ${sz(strides, 0).text} + (j0 + ${c}) * ${sz(strides, 1).text}`;
         };
         const body = renderBody(epilogue.body, single(pos, '0'));
         lines.push(`${guard}{ const acc = ${value}; ${body.join(' ')} bC[pc${r} + ${c}] = v${int(epilogue.value)}; }`);
@@ -429,18 +456,18 @@ function renderMatmul(spec: MatmulSpec): string {
     return lines;
   };
   const kernel = [
-    `for (let j0 = 0; j0 < ${int(n)}; j0 += 4) {`,
-    `  const w = Math.min(4, ${int(n)} - j0);`,
+    `for (let j0 = 0; j0 < ${n}; j0 += 4) {`,
+    `  const w = Math.min(4, ${n} - j0);`,
     // Columns past the edge are packed as zeros; their sums are never stored.
-    `  for (let kk = 0, pbk = pb + j0 * ${int(sbn)}, q = 0; kk < ${int(k)}; kk++, pbk += ${int(sbk)}, q += 4) {`,
+    `  for (let kk = 0, pbk = pb + j0 * ${sbn.text}, q = 0; kk < ${k}; kk++, pbk += ${sbk}, q += 4) {`,
     `    bp[q] = bB[pbk];`,
-    ...[1, 2, 3].map((c) => `    bp[q + ${c}] = w > ${c} ? bB[pbk + ${c * sbn}] : 0;`),
+    ...[1, 2, 3].map((c) => `    bp[q + ${c}] = w > ${c} ? bB[pbk + ${mul(constant(c), sbn).text}] : 0;`),
     '  }',
     '  let i = 0;',
-    `  for (; i + 4 <= ${int(m)}; i += 4) {`,
+    `  for (; i + 4 <= ${m}; i += 4) {`,
     ...block(4).map((l) => '    ' + l),
     '  }',
-    `  for (; i < ${int(m)}; i++) {`,
+    `  for (; i < ${m}; i++) {`,
     ...block(1).map((l) => '    ' + l),
     '  }',
     '}',
@@ -455,11 +482,12 @@ function renderMatmul(spec: MatmulSpec): string {
   const names = ['bC', 'bA', 'bB', ...extraArgs.map((a) => `b${a}`), 'oC', 'oA', 'oB', ...extraArgs.map((a) => `o${a}`)];
   // The packing buffer lives with the kernel; it is sized inside the function, so kernels
   // that differ only in k (the batch of a weight gradient) share a size-generic template.
-  const packed = int(Math.max(1, 4 * k));
+  const fourK = mul(constant(4), kSize);
+  const packed = fourK.symbolic ? `Math.max(1, ${fourK.text})` : int(Math.max(1, fourK.value));
   return [
     `'use strict';`,
     `let bp = new Float64Array(0);`,
-    `return function matmul(${names.join(', ')}) {`,
+    `return function matmul(${[...active.names, ...names].join(', ')}) {`,
     `  if (bp.length < ${packed}) bp = new Float64Array(${packed});`,
     ...batched.map((l) => '  ' + l),
     '};',
@@ -467,5 +495,6 @@ function renderMatmul(spec: MatmulSpec): string {
 }
 
 function renderRandom(spec: RandomSpec): string {
-  return [`'use strict';`, `return function random(b0, o0, s0, s1) {`, `  ${M.fillUniform}(b0.subarray(o0, o0 + ${int(spec.size)}), s0, s1);`, '};'].join('\n');
+  const fill = `  ${M.fillUniform}(b0.subarray(o0, o0 + ${sz(spec, 'size').text}), s0, s1);`;
+  return [`'use strict';`, `return function random(${params(1, 2)}) {`, fill, '};'].join('\n');
 }

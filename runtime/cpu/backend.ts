@@ -8,8 +8,19 @@ import type { DType, TypedArray } from '../dtype.js';
 import { cpuAllocator } from './allocator.js';
 import { compileCpuKernel, cpuKernelCount, type CpuKernel } from './compile.js';
 
-/** What a renderer gives the CPU backend for a spec: generated source and its helpers, or a ready kernel. */
-export type CpuProgram = { source: string; helpers: object } | { kernel: CpuKernel };
+/**
+ * What a renderer gives the CPU backend for a spec: generated source, its helpers and the
+ * values of its size parameters (leading parameters of a size-generic kernel), or a ready kernel.
+ */
+export type CpuProgram = { source: string; helpers: object; sizes: readonly number[] } | { kernel: CpuKernel };
+
+/**
+ * A size-generic kernel with its size parameters bound, so that it takes the calling
+ * convention of every kernel (buffers, offsets, scalars); a concrete kernel as it is.
+ */
+export function withSizes(kernel: CpuKernel, sizes: readonly number[]): CpuKernel {
+  return sizes.length === 0 ? kernel : kernel.bind(undefined, ...sizes);
+}
 
 /** Typed arrays and JavaScript kernels; `render` turns a spec into a program (see CpuProgram). */
 export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
@@ -50,7 +61,7 @@ export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
         k = program.kernel;
       } else {
         const compiled = cpuKernelCount();
-        k = compileCpuKernel(program.source, program.helpers);
+        k = withSizes(compileCpuKernel(program.source, program.helpers), program.sizes);
         // Two specs can render the same text, which ./compile.ts compiles only once.
         if (cpuKernelCount() > compiled) this.onCompile?.(program.source);
       }

@@ -20,6 +20,7 @@ import { Trace } from './trace.js';
 import { makeVariant, type Variant } from './variant.js';
 import { rewriteForJit, scanFunction, toCode } from './rewriter.js';
 import { RecompileBudget } from './recompiles.js';
+import { findSizeSibling, sizeFreeKey } from './size-siblings.js';
 import { userSite } from './site.js';
 import { decoratorMisuse } from './decorator-check.js';
 import { plainConditionWarning } from './source-check.js';
@@ -63,27 +64,6 @@ export function clearJitCaches(): void {
     if (s === undefined) registry.delete(ref);
     else s.clear();
   }
-}
-
-/** `text` with every integer written as `#` (decimals and exponents keep their digits). */
-function eraseIntegers(text: string): string {
-  return text.replace(/(?<![\w.]|[eE][-+])\d+(?![\w.])/g, '#');
-}
-
-const sizeFree = new WeakMap<Variant, string>();
-
-/**
- * A variant's fingerprint with the integers of its graph, draw count and result erased:
- * equal for recordings of one computation at different sizes. Constant data, captured
- * tensors and grad modes stay exact.
- */
-function sizeFreeFingerprint(v: Variant): string {
-  let f = sizeFree.get(v);
-  if (f === undefined) {
-    f = v.fingerprint.split('\n').map((line) => (/^(data|captures|grad modes) /.test(line) ? line : eraseIntegers(line))).join('\n');
-    sizeFree.set(v, f);
-  }
-  return f;
 }
 
 class JitState {
@@ -196,7 +176,7 @@ class JitState {
     }
     this.lastNumbers.set(walked.shapeKey, walked.numbers);
     if (entry === undefined) {
-      if (!this.budget.admit(eraseIntegers(walked.shapeKey) + key.slice(walked.shapeKey.length), leaves)) {
+      if (!this.budget.admit(sizeFreeKey(walked.shapeKey) + key.slice(walked.shapeKey.length), leaves)) {
         if (this.budget.exhausted === undefined) {
           const message = this.budget.exhaust(this.name, userSite());
           this.#event('recompiles', message);
@@ -380,7 +360,7 @@ class JitState {
     if (entry.candidate === null && entry.dynamic.length === 0) {
       // Another size of a computation already confirmed (the last, smaller batch): this one
       // trace is enough, and its kernels come from the size-generic templates.
-      const sibling = this.#sizeSibling(entry, v);
+      const sibling = findSizeSibling(this.cache.values(), entry, v);
       if (sibling !== undefined) {
         entry.state = 'compiled';
         entry.variants = [v];
@@ -437,21 +417,6 @@ class JitState {
       const changing = previous ? changedGuard(previous.trace, v.trace) : undefined;
       this.#giveUp(entry, `${entry.attempts} consecutive traces all differed${changing ? `; the guard that keeps changing is ${guardName(changing)}` : ' (a value read with item() or a comparison changes every call?)'}`);
     }
-  }
-
-  /**
-   * The key of a compiled signature whose arguments differ from `entry`'s only in sizes
-   * and strides, with a variant that recorded the same computation as `v` up to integers
-   * (shapes, sizes, strides, draw counts), if there is one.
-   */
-  #sizeSibling(entry: Entry, v: Variant): string | undefined {
-    const key = eraseIntegers(entry.key);
-    const structure = sizeFreeFingerprint(v);
-    for (const e of this.cache.values()) {
-      if (e === entry || e.state !== 'compiled' || eraseIntegers(e.key) !== key) continue;
-      if (e.variants.some((u) => sizeFreeFingerprint(u) === structure)) return e.key;
-    }
-    return undefined;
   }
 
   /** Makes number positions part of the key again, for good: each value compiles on its own. */

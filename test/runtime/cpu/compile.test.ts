@@ -1,102 +1,150 @@
 /**
- * Size-generic kernel templates: sources that differ only in integer literals, each literal
- * an integer-affine function of up to three of them, share one compiled template bound to
- * those values. Results must be those of each source compiled on its own.
+ * Size-generic kernels: specs that differ only in their size numbers form a family. The
+ * first member compiles as a concrete kernel; a later member makes the numbers that
+ * differed parameters of one size-generic kernel, which every further member whose text is
+ * the same binds without compiling. Results must be those of each spec compiled on its own.
  */
 import { describe, expect, it } from 'vitest';
-import { compileCpuKernel, cpuKernelCount } from '../../../runtime/cpu/compile.js';
+import { cpu } from '../../../compiler/backends.js';
+import { renderJs } from '../../../compiler/codegen/js.js';
+import { jsProgram } from '../../../compiler/codegen/js-program.js';
+import { specKey, type KernelSpec, type MapSpec, type MatmulSpec, type RowSpec } from '../../../compiler/kernel.js';
+import { familyKey, sizeValues } from '../../../compiler/sizes.js';
+import { cpuKernelCount } from '../../../runtime/cpu/compile.js';
 
-/** A kernel that writes out[i] = x[i] * 2.5 + i for i < n, with a second literal 3n + 1 stored at out[n]. */
-function source(n: number, tag: string): string {
-  return [
-    `'use strict';`,
-    `return function ${tag}(b0, b1, o0, o1) {`,
-    `  for (let i = 0; i < ${n}; i++) b0[o0 + i] = b1[o1 + i] * 2.5 + i;`,
-    `  b0[o0 + ${n}] = ${3 * n + 1};`,
-    `};`,
-  ].join('\n');
+/** Compiles `spec` on the CPU backend (cached under its own key) and runs it on float64 buffers. */
+function run(spec: KernelSpec, buffers: Float64Array[] | Int32Array[]): void {
+  const kernel = cpu.compile(specKey(spec), () => spec);
+  cpu.run([{ kernel, args: buffers.map((data) => ({ data, offset: 0 })), scalars: [] }]);
 }
 
-function run(kernel: (...args: any[]) => void, n: number): number[] {
-  const out = new Float64Array(n + 1);
-  kernel(out, Float64Array.from({ length: n }, (_, i) => i - 1), 0, 0);
+/** out[i] = x[i] * `scale` + i for i < n, then out[n] = `tail` (an integer constant of the body). */
+function affine(n: number, scale: number, tail: number): MapSpec {
+  return {
+    kind: 'map', shape: [n], dtypes: ['float64', 'float64'], strides: [[1], [1]],
+    body: [
+      { op: 'load', arg: 1 }, { op: 'literal', value: scale, dtype: 'float64' },
+      { op: 'prim', prim: 'mul', args: [0, 1], dtype: 'float64' }, { op: 'position' },
+      { op: 'prim', prim: 'add', args: [2, 3], dtype: 'float64' }, { op: 'literal', value: tail, dtype: 'float64' },
+    ],
+    stores: [{ arg: 0, node: 4 }],
+  };
+}
+
+function runAffine(n: number, scale: number): number[] {
+  const out = new Float64Array(n);
+  run(affine(n, scale, 3 * n + 1), [out, Float64Array.from({ length: n }, (_, i) => i - 1)]);
   return Array.from(out);
 }
 
-const expected = (n: number) => [...Array.from({ length: n }, (_, i) => (i - 1) * 2.5 + i), 3 * n + 1];
+const expectedAffine = (n: number, scale: number) => Array.from({ length: n }, (_, i) => (i - 1) * scale + i);
 
-describe('kernel templates', () => {
-  it('the third size of a family binds the template fitted from the first two: no compilation', () => {
+describe('size families', () => {
+  it('the third size of a family binds the size-generic kernel of the second: no compilation', () => {
     const before = cpuKernelCount();
-    const a = compileCpuKernel(source(8, 'fam1'), {});
-    const b = compileCpuKernel(source(12, 'fam1'), {});
-    expect(cpuKernelCount() - before, 'the first on its own, the second as the template').toBe(2);
-    const sizes = [5, 100, 1, 37];
-    const kernels = sizes.map((n) => compileCpuKernel(source(n, 'fam1'), {}));
-    expect(cpuKernelCount() - before, 'later sizes bind the template').toBe(2);
-    expect(run(a, 8)).toEqual(expected(8));
-    expect(run(b, 12)).toEqual(expected(12));
-    sizes.forEach((n, i) => expect(run(kernels[i]!, n), `size ${n}`).toEqual(expected(n)));
-    // The same text again is the same kernel.
-    expect(compileCpuKernel(source(37, 'fam1'), {})).toBe(kernels[3]);
+    expect(runAffine(8, 2.5)).toEqual(expectedAffine(8, 2.5));
+    expect(runAffine(12, 2.5)).toEqual(expectedAffine(12, 2.5));
+    expect(cpuKernelCount() - before, 'the first as a concrete kernel, the second size-generic').toBe(2);
+    // Loops shorter than 32 run one element at a time, as 8 and 12 do: the same text.
+    for (const n of [5, 31, 1, 20]) expect(runAffine(n, 2.5), `size ${n}`).toEqual(expectedAffine(n, 2.5));
+    expect(cpuKernelCount() - before, 'later sizes bind the size-generic kernel').toBe(2);
+    // The same spec again is the same kernel.
+    const spec = affine(20, 2.5, 61);
+    expect(cpu.compile(specKey(spec), () => spec)).toBe(cpu.compile(specKey(spec), () => affine(20, 2.5, 61)));
   });
 
-  it('sizes along two dims: after three members spanning both, any other pair binds one template', () => {
-    // out[0] = n, out[1] = m, out[2] = 4n + m + 1, out[3] = 8: literals affine in (m, n).
-    const two = (n: number, m: number) => `'use strict';\nreturn function two(b0) { b0[0] = ${n}; b0[1] = ${m}; b0[2] = ${4 * n + m + 1}; b0[3] = 8; };`;
-    const run2 = (k: (...args: any[]) => void) => {
-      const out = new Float64Array(4);
-      k(out);
-      return Array.from(out);
+  it('the first member renders exactly the concrete text; later members read only the differing numbers', () => {
+    const first = affine(6, 4.5, 19), second = affine(9, 4.5, 28);
+    expect(familyKey(first)).toBe(familyKey(second));
+    expect(sizeValues(first)).toEqual([6, 1, 1, 19]);
+    expect(jsProgram(first)).toMatchObject({ source: renderJs(first), sizes: [] });
+    const generic = jsProgram(second);
+    // Shape and tail differ; the unit strides stay constants of the text.
+    expect(generic.sizes).toEqual([9, 28]);
+    expect(generic.source).toContain('return function map(z0, z3, b0, b1, o0, o1)');
+    expect(generic.source).toContain('pi0 < z0');
+    expect(jsProgram(affine(40 - 30, 4.5, 31)).source, 'another member: the same text').toBe(generic.source);
+  });
+
+  it('sizes along two dims: after members spanning both, any other pair binds one kernel', () => {
+    // A [n, m] map with strides [m, 1] (a transposed copy would be another family).
+    const grid = (n: number, m: number): MapSpec => ({
+      kind: 'map', shape: [n, m], dtypes: ['float64', 'float64'], strides: [[m, 1], [m, 1]],
+      body: [{ op: 'load', arg: 1 }, { op: 'literal', value: 0.5, dtype: 'float64' }, { op: 'prim', prim: 'add', args: [0, 1], dtype: 'float64' }],
+      stores: [{ arg: 0, node: 2 }],
+    });
+    const check = (n: number, m: number) => {
+      const x = Float64Array.from({ length: n * m }, (_, i) => i * 3), out = new Float64Array(n * m);
+      run(grid(n, m), [out, x]);
+      expect(Array.from(out), `${n}x${m}`).toEqual(Array.from(x, (v) => v + 0.5));
     };
     const before = cpuKernelCount();
-    for (const [n, m] of [[8, 3], [12, 3], [8, 5]]) expect(run2(compileCpuKernel(two(n!, m!), {}))).toEqual([n, m, 4 * n! + m! + 1, 8]);
+    for (const [n, m] of [[8, 3], [12, 3], [8, 5]]) check(n!, m!);
     const fitted = cpuKernelCount();
-    expect(fitted - before, 'one member, a one-size template, then a two-size template').toBe(3);
-    for (const [n, m] of [[20, 7], [1, 1], [100, 64]]) expect(run2(compileCpuKernel(two(n!, m!), {}))).toEqual([n, m, 4 * n! + m! + 1, 8]);
+    expect(fitted - before, 'a concrete kernel, one generic in n, then one generic in n and m').toBe(3);
+    for (const [n, m] of [[20, 7], [1, 1], [100, 30]]) check(n!, m!);
     expect(cpuKernelCount()).toBe(fitted);
+    // A decision that depends on a value shows in the text: rows of 64 interleave.
+    check(3, 64);
+    expect(cpuKernelCount(), 'interleaved rows are another text').toBe(fitted + 1);
+    check(5, 128);
+    expect(cpuKernelCount(), 'and then one kernel for every interleaved length').toBe(fitted + 1);
+    check(5, 130);
+    expect(cpuKernelCount(), 'a remainder loop is another text').toBe(fitted + 2);
   });
 
-  it('the pivot is the literal that varies least, so sizes that are multiples of it (4k next to k) fit', () => {
-    const packed = (k: number) => `'use strict';\nreturn function packed(b0) { b0[0] = ${4 * k}; b0[1] = ${k}; };`;
-    compileCpuKernel(packed(64), {});
-    compileCpuKernel(packed(48), {});
+  it('a matmul packs 4k elements for any k: kernels that differ in k share one kernel', () => {
+    const mm = (k: number): MatmulSpec => ({
+      kind: 'matmul', dtype: 'int32', batch: [], batchStrides: [[], [], []], m: 3, n: 5, k,
+      aStrides: [k, 1], bStrides: [5, 1], extras: [], epilogue: null,
+    });
+    const check = (k: number) => {
+      const a = Int32Array.from({ length: 3 * k }, (_, i) => (i % 7) - 3), b = Int32Array.from({ length: k * 5 }, (_, i) => (i % 5) - 2);
+      const c = new Int32Array(15);
+      run(mm(k), [c, a, b]);
+      const want = Array.from({ length: 15 }, (_, e) => {
+        let s = 0;
+        for (let kk = 0; kk < k; kk++) s += a[Math.floor(e / 5) * k + kk]! * b[kk * 5 + (e % 5)]!;
+        return s;
+      });
+      expect(Array.from(c), `k = ${k}`).toEqual(want);
+    };
+    check(64);
+    check(48);
     const before = cpuKernelCount();
-    const out = new Float64Array(2);
-    compileCpuKernel(packed(37), {})(out);
-    expect(Array.from(out)).toEqual([148, 37]);
+    check(37);
+    check(100);
     expect(cpuKernelCount()).toBe(before);
   });
 
-  it('literals that are not affine in the pivot, or that vary outside the kernel function, get no template', () => {
-    const square = (n: number) => `'use strict';\nreturn function sq(b0) { b0[0] = ${n}; b0[1] = ${n * n}; };`;
+  it('a row kernel whose rows grow after a shorter member grows its scratch rows inside the kernel', () => {
+    // Softmax-like: max over the row (saved in scratch 0), then x - max stored.
+    const rows = (outer: number, inner: number): RowSpec => ({
+      kind: 'row', outer: [outer], inner: [inner], dtypes: ['float64', 'float64'],
+      outerStrides: [[inner], [inner]], innerStrides: [[1], [1]], rows: 1, scratch: 1,
+      passes: [
+        { kind: 'reduce', op: 'max', dtype: 'float64', outDtype: 'float64', body: [{ op: 'load', arg: 1 }], value: 0, row: 0, saves: [{ node: 0, index: 0 }] },
+        { kind: 'map', body: [{ op: 'scratch', index: 0 }, { op: 'row', index: 0 }, { op: 'prim', prim: 'sub', args: [0, 1], dtype: 'float64' }], stores: [{ arg: 0, node: 2 }], saves: [] },
+      ],
+    });
     const before = cpuKernelCount();
-    const kernels = [2, 3, 5, 7].map((n) => compileCpuKernel(square(n), {}));
-    // (2,4),(3,9) fit 5n-6, which 5 → 25 does not: each size not on a fitted line compiles.
-    expect(cpuKernelCount() - before).toBeGreaterThanOrEqual(3);
-    [2, 3, 5, 7].forEach((n, i) => {
-      const out = new Float64Array(2);
-      kernels[i]!(out);
-      expect(Array.from(out)).toEqual([n, n * n]);
-    });
-    const outside = (n: number) => `'use strict';\nconst s = new Float64Array(${n});\nreturn function out(b0) { s[0] = 1; b0[0] = s.length; };`;
-    const start = cpuKernelCount();
-    [4, 6, 8].forEach((n) => {
-      const out = new Float64Array(1);
-      compileCpuKernel(outside(n), {})(out);
-      expect(out[0]).toBe(n);
-    });
-    expect(cpuKernelCount() - start).toBe(3);
+    for (const [outer, inner] of [[3, 4], [3, 6], [3, 50], [3, 2], [3, 400]]) {
+      const x = Float64Array.from({ length: outer * inner }, (_, i) => Math.sin(i) * 10), out = new Float64Array(outer * inner);
+      run(rows(outer, inner), [out, x]);
+      const want = Array.from(x, (v, i) => {
+        const r = Math.floor(i / inner);
+        return v - Math.max(...x.subarray(r * inner, (r + 1) * inner));
+      });
+      expect(Array.from(out), `${outer}x${inner}`).toEqual(want);
+    }
+    expect(cpuKernelCount() - before, 'a concrete kernel, then one generic in the row length').toBe(2);
   });
 
-  it('digits of names, decimals and exponents are not literals', () => {
-    const text = (n: number) => `'use strict';\nreturn function lit(b0, o0) { const v1_2 = 1.5e-7; b0[o0] = v1_2 * 0 + ${n} + 0.25; };`;
-    compileCpuKernel(text(10), {});
-    compileCpuKernel(text(20), {});
+  it('non-integer constants are structure: another constant is another family, compiled on its own', () => {
+    expect(familyKey(affine(8, 1.5e-7, 25))).not.toBe(familyKey(affine(8, 0.25, 25)));
     const before = cpuKernelCount();
-    const out = new Float64Array(1);
-    compileCpuKernel(text(30), {})(out, 0);
-    expect(cpuKernelCount()).toBe(before);
-    expect(out[0]).toBe(30.25);
+    expect(runAffine(8, 0.25)).toEqual(expectedAffine(8, 0.25));
+    expect(runAffine(8, 1.5e-7)).toEqual(expectedAffine(8, 1.5e-7));
+    expect(cpuKernelCount() - before).toBe(2);
   });
 });
