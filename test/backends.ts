@@ -29,7 +29,7 @@ export interface TestBackend {
 
 /** The CPU (JavaScript kernels, Wasm SIMD matmul): the reference of the cross-backend rows. */
 export const cpu: TestBackend = {
-  name: 'cpu', device: 'cpu', tol: 0, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'],
+  name: 'cpu', device: 'cpu', tol: 0, dtypes: ['float16', 'float32', 'float64', 'int32', 'uint8', 'bool'],
   acquire: () => Promise.resolve(true),
   release: () => Promise.resolve(),
   runtime: () => Promise.resolve(cpuRuntime),

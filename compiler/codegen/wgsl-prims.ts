@@ -27,8 +27,8 @@ import type { ElementwisePrim } from '../ir/primitives.js';
 
 export type { ElementwisePrim };
 
-/** The dtypes a WGSL kernel can hold: float64 has no WGSL type. */
-export type GpuDType = Exclude<DType, 'float64'>;
+/** The dtypes a WGSL kernel can hold: float64 has no WGSL type, and float16 tensors stay on the CPU. */
+export type GpuDType = Exclude<DType, 'float64' | 'float16'>;
 
 /** Helper functions a rendering may call; each is emitted once per shader that uses it. */
 export type WgslHelper =

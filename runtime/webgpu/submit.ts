@@ -109,6 +109,7 @@ export function toGpuArray(data: TypedArray, dtype: DType): Float32Array | Int32
     case 'bool': return Uint32Array.from(data as Uint8Array);
     case 'uint8': return Int32Array.from(data as Uint8Array);
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64); cast to float32 first');
+    case 'float16': throw new DTypeError('webgpu: float16 tensors live on the cpu (got float16); cast to float32 first');
   }
 }
 
@@ -120,6 +121,7 @@ export function fromGpuBytes(bytes: ArrayBuffer, dtype: DType, length: number): 
     case 'bool': return Uint8Array.from(new Uint32Array(bytes, 0, length));
     case 'uint8': return Uint8Array.from(new Int32Array(bytes, 0, length));
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64)');
+    case 'float16': throw new DTypeError('webgpu: float16 tensors live on the cpu (got float16)');
   }
 }
 

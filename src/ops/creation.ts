@@ -2,6 +2,7 @@
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { DTypeError, ValueError, fmtValue } from '../../runtime/errors.js';
 import { refCast } from '../../compiler/ir/primitives.js';
+import { storedValue, toElement } from '../../runtime/stored.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
 import { apply, created, empty, onDevice } from '../dispatch.js';
 import { checkDevice, toGpu } from '../device.js';
@@ -27,7 +28,7 @@ export type NestedInput = number | boolean | NestedInput[];
 function checkDtype(op: string, dtype: unknown): DType | undefined {
   if (dtype === undefined) return undefined;
   if (dtype === 'int64') return 'int32';
-  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float32, float64, int32, uint8, bool, int64)`);
+  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float16, float32, float64, int32, uint8, bool, int64)`);
   return dtype;
 }
 
@@ -105,7 +106,8 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
-    out.storage.data.set(arr);
+    if (dtype === 'float16') out.storage.data.set(Uint16Array.from(arr, (v) => toElement(v, 'float16')));
+    else out.storage.data.set(arr);
     return finish('tensor', created(out, { data: out.storage.data.slice() }), options);
   }
   const nested = nestedShape(data as NestedInput);
@@ -127,23 +129,21 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
       buf[i] = conv[0]!;
     }
   } else {
-    for (let i = 0; i < flat.length; i++) buf[i] = Number(flat[i]);
+    for (let i = 0; i < flat.length; i++) buf[i] = toElement(Number(flat[i]), dtype);
   }
   return finish('tensor', created(out, { data: buf.slice() }), options);
 }
 
 /** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1). */
-function storedValue(value: Scalar, dtype: DType): number {
-  const one = new ARRAY_OF[dtype](1);
-  one[0] = dtype === 'bool' ? (value ? 1 : 0) : refCast(Number(value), dtype);
-  return one[0]!;
+function storedScalar(value: Scalar, dtype: DType): number {
+  return dtype === 'bool' ? (value ? 1 : 0) : storedValue(refCast(Number(value), dtype), dtype);
 }
 
 /** A 0-d tensor holding one scalar. */
 export function scalarTensor(value: Scalar, dtype: DType): Tensor {
   const out = empty([], dtype);
-  const v = storedValue(value, dtype);
-  out.storage.data[0] = v;
+  const v = storedScalar(value, dtype);
+  out.storage.data[0] = toElement(v, dtype);
   return created(out, { value: v });
 }
 
@@ -153,8 +153,8 @@ function filled(op: string, shape: number[], value: Scalar, options: CreateOptio
   checkScalar(op, 'value', value);
   const dtype = checkOptions(op, options) ?? resultType(value === true || value === false ? value : 0.5);
   const out = empty(s, dtype);
-  const one = storedValue(value, dtype);
-  out.storage.data.fill(one);
+  const one = storedScalar(value, dtype);
+  out.storage.data.fill(toElement(one, dtype));
   return finish(op, created(out, { fill: one }), options);
 }
 

@@ -15,7 +15,7 @@ import { rng } from '../../helpers.js';
 import { seedFor } from '../random-inputs.js';
 import { testModels, type TestModel } from './models.js';
 
-const ORT_TYPE = { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'bool' } as const;
+const ORT_TYPE = { float16: 'float16', float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'bool' } as const;
 
 function feed(t: Tensor): ort.Tensor {
   return new ort.Tensor(ORT_TYPE[t.dtype], t.data(), t.shape);

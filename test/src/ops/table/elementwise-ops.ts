@@ -4,6 +4,7 @@
  * elementwise.test.ts drives them over every dtype, broadcasting and view; the op table
  * (./elementwise.ts) runs them under jit and on every backend.
  */
+import { roundToHalf } from '../../../../runtime/half.js';
 import * as k from '../../../../src/index.js';
 import type { DType, Tensor, TensorLike } from '../../../../src/index.js';
 import { uniform } from '../../../helpers.js';
@@ -305,6 +306,7 @@ export const outDtype = (op: ElementwiseOp, dt: DType): DType => (op.out ? op.ou
 export function expected(op: ElementwiseOp, dt: DType, xs: number[]): number {
   const v = (dt === 'int32' || dt === 'uint8' || dt === 'bool') && op.refInt ? op.refInt(...xs) : op.ref(...xs);
   switch (outDtype(op, dt)) {
+    case 'float16': return roundToHalf(v);
     case 'float32': return Math.fround(v);
     case 'bool': return v !== 0 ? 1 : 0;
     case 'uint8': return wrap8(v);
@@ -316,6 +318,9 @@ export function tolerance(op: ElementwiseOp, dt: DType): Tol {
   const out = outDtype(op, dt);
   if (out === 'float32') return op.tol?.float32 ?? { rtol: 1e-6, atol: 1e-7 };
   if (out === 'float64') return op.tol?.float64 ?? { rtol: 1e-14, atol: 1e-15 };
+  // One half ulp (2^-11 relative; 2^-24 absolute among subnormals): kiln rounds its float32
+  // kernels' results to half, the reference its float64 values.
+  if (out === 'float16') return { rtol: 2 ** -10, atol: 2 ** -24 };
   return { rtol: 0, atol: 0 };
 }
 
@@ -324,6 +329,7 @@ function draw(op: ElementwiseOp, dt: DType, i: number, n: number, next: () => nu
   const isInt = dt === 'int32' || dt === 'uint8' || dt === 'bool';
   const raw = isInt && op.intDomain ? op.intDomain[i]!(next, n) : op.domain[i]!(next, n);
   switch (dt) {
+    case 'float16': return raw.map(roundToHalf);
     case 'float32': return raw.map(Math.fround);
     case 'float64': return raw;
     // Non-finite values have no int32 form; `+ 0` turns -0 into the 0 an Int32Array stores.
