@@ -97,16 +97,20 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     checkInt64(data);
     return tensor(Int32Array.from(data, Number), { ...options, dtype: dtype ?? 'int32' });
   }
+  // A Uint16Array holds half bits, as float16 tensors' data() gives them (PyTorch's float16 NumPy arrays).
+  if (data instanceof Uint16Array && dtype !== 'float16') {
+    throw new DTypeError(`tensor: a Uint16Array holds float16 bits; pass { dtype: 'float16' } (got dtype ${dtype ?? 'none'})`);
+  }
   if (ArrayBuffer.isView(data)) {
     const arr = data as unknown as TypedArray;
-    const own = dtypeOfArray(data);
-    if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array or Uint8Array (got ${data.constructor.name})`);
+    const own = data instanceof Uint16Array ? 'float16' : dtypeOfArray(data);
+    if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array, Uint8Array or (float16 bits) Uint16Array (got ${data.constructor.name})`);
     dtype ??= own;
     if (options?.dtype === 'int64') checkInt64(arr);
     const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
-    if (dtype === 'float16') out.storage.data.set(Uint16Array.from(arr, (v) => toElement(v, 'float16')));
+    if (dtype === 'float16' && !(arr instanceof Uint16Array)) out.storage.data.set(Uint16Array.from(arr, (v) => toElement(v, 'float16')));
     else out.storage.data.set(arr);
     return finish('tensor', created(out, { data: out.storage.data.slice() }), options);
   }
