@@ -3,8 +3,9 @@
  * op (PyTorch's CPU half), jit bitwise equal to eager, PyTorch's promotion, and its
  * readers, printing, safetensors and the refusal on webgpu.
  */
-import { describe, expect, it } from 'vitest';
-import { Tensor, jit, nn, tensor, zeros } from '../../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DTypeError, Tensor, jit, nn, tensor, webgpu, zeros } from '../../src/index.js';
+import { initEagerForTests } from '../webgpu.js';
 import { floatToHalf, halfToFloat, roundToHalf } from '../../runtime/half.js';
 
 const half = (values: number[]): Tensor => tensor(values, { dtype: 'float16' });
@@ -134,5 +135,18 @@ describe('float16 tensors', () => {
 
   it('an unknown dtype names float16 among the valid ones', () => {
     expect(() => zeros([2], { dtype: 'half' as never })).toThrow(/valid: float16, float32/);
+  });
+});
+
+const gpuReady = await initEagerForTests('float16 on webgpu');
+afterAll(() => webgpu.destroy());
+
+describe.skipIf(!gpuReady)('float16 on webgpu', () => {
+  it('is refused where a tensor is made, moved or cast there, naming the dtype, the device and what is valid', () => {
+    const valid = /float16 tensors live on the cpu; webgpu holds float32, int32, uint8 and bool/;
+    expect(() => tensor([1, 2], { dtype: 'float16', device: 'webgpu' })).toThrow(DTypeError);
+    expect(() => tensor([1, 2], { dtype: 'float16', device: 'webgpu' })).toThrow(valid);
+    expect(() => half([1, 2]).to('webgpu')).toThrow(valid);
+    expect(() => tensor([1, 2], { device: 'webgpu' }).half()).toThrow(/float16/);
   });
 });

@@ -69,6 +69,15 @@ describe('exportOnnx on ONNX Runtime', { timeout: 60_000 }, () => {
     await checkModel({ name: 'erfc', fn: (x) => x!.erfc(), inputs });
   });
 
+  it('float16 inputs, constants and outputs are FLOAT16 tensors with the same bits', async () => {
+    const bias = tensor([0.1, -2, 65504], { dtype: 'float16' });
+    const f = (x: Tensor) => x.mul(x).add(bias).neg();
+    const x = tensor([1.5, 3, -0.25], { dtype: 'float16' });
+    const [got] = await runOrt(exportOnnx(f, x), [x]);
+    expect(got!.type).toBe('float16');
+    expect(Array.from(got!.data as Uint16Array)).toEqual(Array.from(f(x).data()));
+  });
+
   it('captured parameters are initializers named after the module, or inputs to feed', async () => {
     const [mlp] = testModels();
     const x = tensor(new Float32Array(8 * 16).fill(0.5), { shape: [8, 16] });

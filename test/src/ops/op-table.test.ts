@@ -52,6 +52,20 @@ describe.each(opTable)('$name', (op) => {
     });
   });
 
+  it('jit equals eager bit for bit on float16 inputs', () => {
+    withSeed(`${op.name}/jit-float16`, (next) => {
+      const f = jit((...xs: Tensor[]) => outputs(op, xs));
+      for (const [call, layout] of LAYOUTS.flatMap((l) => [l, l, l]).entries()) {
+        const xs = op.inputs(next).map((x) => toTensor(x, 'float16', 'cpu', layout));
+        seedStream(op);
+        const eager = outputs(op, xs);
+        seedStream(op);
+        const compiled = f(...xs);
+        eager.forEach((e, i) => expectSameTensor(compiled[i], e, `call ${call} (${layout}), output ${i}`));
+      }
+    });
+  });
+
   if (op.grad) {
     it('gradients match central differences in float64', () => {
       withSeed(`${op.name}/grad`, (next) => {
