@@ -23,7 +23,7 @@ export function fromElement(e: number, dtype: DType): number {
   return dtype === 'float16' ? halfToFloat(e) : e;
 }
 
-/** The values of storage elements of `dtype`: a Float32Array for float16 (each half is exact there), else `elements` itself. */
+/** The values of storage elements of `dtype`: a Float32Array for float16 (each half is exact there), else `elements`. */
 export function valuesOf(elements: ArrayLike<number>, dtype: DType): ArrayLike<number> {
   return dtype === 'float16' ? Float32Array.from(elements, halfToFloat) : elements;
 }

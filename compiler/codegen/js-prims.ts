@@ -29,7 +29,8 @@ function round(expr: string, dtype: DType): string {
  * float64; float16 computes in float32 and rounds the result to half.
  */
 function mathFn(f32: string, f64: string): JsRender {
-  return ([x], dt) => (dt === 'float16' ? `${M.roundToHalf}(${f32}(${x}))` : dt === 'float32' ? `${f32}(${x})` : `${f64}(${x})`);
+  return ([x], dt) =>
+    (dt === 'float16' ? `${M.roundToHalf}(${f32}(${x}))` : dt === 'float32' ? `${f32}(${x})` : `${f64}(${x})`);
 }
 
 function compare(op: '<' | '<=' | '===' | '!=='): JsRender {

@@ -380,8 +380,9 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
     const lines = [`let ${rows.flatMap((r) => Array.from({ length: spec.rows }, (_, k) => `w${k}${r.sfx} = 0`)).join(', ') || 'unused = 0'};`];
     for (const pass of spec.passes) {
       const block: string[] = [];
-      const storeRow = (r: Copy, row: number, store: number | undefined) =>
-        (store === undefined ? [] : [`b${int(store)}[${r.pos(store)}] = ${stored(`w${int(row)}${r.sfx}`, spec.dtypes[store])};`]);
+      const storeRow = (r: Copy, row: number, store: number | undefined) => (store === undefined ? [] : [
+        `b${int(store)}[${r.pos(store)}] = ${stored(`w${int(row)}${r.sfx}`, spec.dtypes[store])};`,
+      ]);
       switch (pass.kind) {
         case 'reduce': {
           const one = rows.length === 1;
@@ -479,7 +480,8 @@ function renderMatmul(spec: MatmulSpec): string {
     // Columns past the edge are packed as zeros; their sums are never stored.
     `  for (let kk = 0, pbk = pb + j0 * ${sbn.text}, q = 0; kk < ${k}; kk++, pbk += ${sbk}, q += 4) {`,
     `    bp[q] = ${loaded('bB[pbk]', dtype)};`,
-    ...[1, 2, 3].map((c) => `    bp[q + ${c}] = w > ${c} ? ${loaded(`bB[pbk + ${mul(constant(c), sbn).text}]`, dtype)} : 0;`),
+    ...[1, 2, 3].map((c) =>
+      `    bp[q + ${c}] = w > ${c} ? ${loaded(`bB[pbk + ${mul(constant(c), sbn).text}]`, dtype)} : 0;`),
     '  }',
     '  let i = 0;',
     `  for (; i + 4 <= ${m}; i += 4) {`,

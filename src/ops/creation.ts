@@ -99,7 +99,8 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
   }
   // A Uint16Array holds half bits, as float16 tensors' data() gives them (PyTorch's float16 NumPy arrays).
   if (data instanceof Uint16Array && dtype !== 'float16') {
-    throw new DTypeError(`tensor: a Uint16Array holds float16 bits; pass { dtype: 'float16' } (got dtype ${dtype ?? 'none'})`);
+    const got = dtype ?? 'none';
+    throw new DTypeError(`tensor: a Uint16Array holds float16 bits; pass { dtype: 'float16' } (got dtype ${got})`);
   }
   if (ArrayBuffer.isView(data)) {
     const arr = data as unknown as TypedArray;
@@ -110,8 +111,8 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
-    if (dtype === 'float16' && !(arr instanceof Uint16Array)) out.storage.data.set(Uint16Array.from(arr, (v) => toElement(v, 'float16')));
-    else out.storage.data.set(arr);
+    const halves = dtype === 'float16' && !(arr instanceof Uint16Array);
+    out.storage.data.set(halves ? Uint16Array.from(arr, (v) => toElement(v, 'float16')) : arr);
     return finish('tensor', created(out, { data: out.storage.data.slice() }), options);
   }
   const nested = nestedShape(data as NestedInput);

@@ -273,7 +273,8 @@ function halfOrdinal(h: number): number {
 function matchesHalf(got: number, want: number, approx: boolean): boolean {
   const g = halfToFloat(got), w = halfToFloat(want);
   if (Number.isNaN(w) || Number.isNaN(g)) return Number.isNaN(w) && Number.isNaN(g);
-  return got === want || (approx && Number.isFinite(g) && Number.isFinite(w) && Math.abs(halfOrdinal(got) - halfOrdinal(want)) <= 1);
+  if (got === want) return true;
+  return approx && Number.isFinite(g) && Number.isFinite(w) && Math.abs(halfOrdinal(got) - halfOrdinal(want)) <= 1;
 }
 
 /** Equal bits (any NaN matching any NaN), or within 2 ulp for approximated float32 math. */

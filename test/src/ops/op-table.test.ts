@@ -1,7 +1,8 @@
 /**
  * Drives the op table on the CPU: every row eagerly in float64 against its reference (with
  * contiguous and with strided inputs), under jit against eager bit for bit (tracing calls
- * and replays, both layouts), and by finite differences in float64 where differentiable.
+ * and replays, both layouts, float32 and float16 inputs), and by finite differences in
+ * float64 where differentiable.
  * (test/src/backends/op-table.test.ts runs it on every other backend.)
  */
 import { describe, expect, it } from 'vitest';
