@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { gradcheck, jit, type Tensor } from '../../../src/index.js';
 import { expectAllClose } from '../../helpers.js';
+import { roundToHalf } from '../../../runtime/half.js';
 import { withSeed } from '../random-inputs.js';
 import { expectSameTensor } from '../jit/compare.js';
 import { opTable } from './op-table.js';
@@ -83,6 +84,31 @@ describe.each(opTable)('$name', (op) => {
         };
         const result = gradcheck(f, floatAt.map((i) => fixed[i]!), { raise: false, eps: 1e-6, atol: 1e-5 });
         expect(result.ok, result.report).toBe(true);
+      });
+    });
+
+    it('float16 gradients match the float64 ones (themselves checked by finite differences) within half precision', () => {
+      withSeed(`${op.name}/grad-float16`, (next) => {
+        const inputs = op.inputs(next).map((x) =>
+          (x.kind === 'float' ? { ...x, ref: { ...x.ref, values: x.ref.values.map(roundToHalf) } } : x));
+        const gradsIn = (float: 'float16' | 'float64'): number[][] => {
+          const xs = inputs.map((x) => toTensor(x, float));
+          const floats = xs.filter((x) => x.dtype === float);
+          floats.forEach((x) => x.requiresGrad_());
+          seedStream(op);
+          const outs = outputs(op, xs).filter((o) => o.dtype === float && o.requiresGrad);
+          if (outs.length === 0) return [];
+          outs.map((o, i) => o.to('float64').mul(i + 1).sum()).reduce((a, b) => a.add(b)).backward();
+          return floats.map((x) => (x.grad === null ? [] : Array.from(x.grad.to('float64').data())));
+        };
+        // The float64 run starts from the half-rounded inputs, so only the arithmetic differs.
+        const wide = gradsIn('float64'), narrow = gradsIn('float16');
+        const scale = Math.max(1, ...wide.flat().filter(Number.isFinite).map(Math.abs));
+        narrow.forEach((g, i) => g.forEach((v, j) => {
+          const want = wide[i]![j]!;
+          if (!Number.isFinite(want)) return;
+          expect(Math.abs(v - want), `input ${i}, element ${j}: ${v} vs ${want}`).toBeLessThanOrEqual(2 ** -5 * scale);
+        }));
       });
     });
   }
