@@ -51,10 +51,6 @@ function checkGpuDtype(op: string, dtype: DType): void {
   if (dtype === 'float64') {
     throw new DTypeError(`${op}: float64 tensors cannot live on webgpu: WGSL has no 64-bit float; cast to float32 first (or keep this computation on the cpu)`);
   }
-  if (dtype === 'float16') {
-    const valid = 'webgpu holds float32, int32, uint8 and bool: cast to float32 first';
-    throw new DTypeError(`${op}: float16 tensors live on the cpu; ${valid} (or keep this computation on the cpu)`);
-  }
 }
 
 /** A fresh contiguous WebGPU tensor with unspecified elements (an op's output). */
