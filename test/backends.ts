@@ -39,7 +39,7 @@ export const backends: readonly TestBackend[] = [
   cpu,
   {
     name: 'webgpu', device: 'webgpu', tol: 1e-4,
-    // WGSL has no 64-bit float; uint8 is held as one i32 per element.
+    // WGSL has no 64-bit float; uint8 is held as one i32 per element, float16 as one f32.
     dtypes: ['float16', 'float32', 'int32', 'uint8', 'bool'],
     acquire: (suite) => initEagerForTests(suite),
     release: async () => (await import('../src/webgpu.js')).destroy(),
