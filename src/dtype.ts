@@ -27,7 +27,7 @@ export function resultType(...operands: (DType | Scalar)[]): DType {
   let weak = -1;
   for (const x of operands) {
     if (typeof x === 'string') {
-      if (!isDType(x)) throw new DTypeError(`resultType: unknown dtype ${String(x)} (valid: float32, float64, int32, uint8, bool)`);
+      if (!isDType(x)) throw new DTypeError(`resultType: unknown dtype ${String(x)} (valid: float16, float32, float64, int32, uint8, bool)`);
       if (strong === undefined || DTYPES.indexOf(x) > DTYPES.indexOf(strong)) strong = x;
     } else {
       weak = Math.max(weak, category(x));
@@ -47,7 +47,8 @@ export function operandDtype(dtype: DType, accepts: readonly DType[]): DType {
   if (accepts.includes(dtype)) return dtype;
   for (let i = DTYPES.indexOf(dtype) + 1; i < DTYPES.length; i++) {
     // bool arithmetic counts in int32, as before uint8 existed: a uint8 count would wrap at 256.
-    if (DTYPES[i] === 'uint8') continue;
+    // Integers made float become float32, PyTorch's default float, never float16.
+    if (DTYPES[i] === 'uint8' || DTYPES[i] === 'float16') continue;
     if (accepts.includes(DTYPES[i]!)) return DTYPES[i]!;
   }
   if (accepts.includes('bool')) return 'bool';

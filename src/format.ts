@@ -1,6 +1,7 @@
 /** PyTorch-style printing: tensor([[1.0000, 2.5000], …]) with shared precision per tensor. */
 import type { Tensor } from './tensor.js';
 import { readContiguous } from './read.js';
+import { valuesOf } from '../runtime/stored.js';
 
 /** Above this many elements, only the first and last three of each dim are shown. */
 const SUMMARIZE_OVER = 1000;
@@ -80,7 +81,7 @@ export function formatTensor(t: Tensor): string {
     if (t.dtype === 'bool') suffix.splice(1, 0, 'dtype=bool');
     return `tensor(<read with await t.cpu()>, ${suffix.join(', ')})`;
   }
-  const flat = readContiguous(t);
+  const flat = valuesOf(readContiguous(t), t.dtype);
   const summarize = t.size > SUMMARIZE_OVER;
   const strides = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((p, x) => p * x, 1));
   // Two passes over the shown elements: the first collects them to choose the format.

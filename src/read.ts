@@ -1,5 +1,6 @@
 /** Reading tensor elements out to JS values. */
 import { ARRAY_OF, type TypedArray } from '../runtime/dtype.js';
+import { fromElement } from '../runtime/stored.js';
 import { readStorageSync } from './storage.js';
 import type { Tensor } from './tensor.js';
 
@@ -38,7 +39,7 @@ export function readContiguous(t: Tensor): TypedArray {
 
 /** Nested JS arrays of `t`'s elements; bool elements become booleans. */
 export function toNested(t: Tensor, flat: ArrayLike<number> = readContiguous(t)): Nested {
-  const conv = t.dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
+  const conv = t.dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => fromElement(v, t.dtype);
   if (t.ndim === 0) return conv(flat[0]!);
   let at = 0;
   const build = (d: number): Nested[] => {

@@ -4,6 +4,7 @@
  * `apply` (./dispatch.ts), the one place where primitives run.
  */
 import type { DType, TypedArray, TypedArrayOf } from '../runtime/dtype.js';
+import { fromElement } from '../runtime/stored.js';
 import { isDType, isFloat } from '../runtime/dtype.js';
 import { DTypeError, DeviceError, ValueError, fmtShape } from '../runtime/errors.js';
 import { isDevice, readAsync, toDevice, toDeviceAsync } from './device.js';
@@ -177,7 +178,7 @@ export class Tensor {
     if (this.size !== 1) throw new ValueError(`itemAsync: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
     const values = await readAsync(this);
     this.#observed(values, 'itemAsync()');
-    return values[0]!;
+    return fromElement(values[0]!, this.dtype);
   }
 
   // Reading values.
@@ -188,7 +189,7 @@ export class Tensor {
     if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
     const v = readStorageSync(this.storage, this.dtype, this.offset, 1)[0]!;
     this.#observed([v], 'item()');
-    return v;
+    return fromElement(v, this.dtype);
   }
   /** The elements as nested arrays (a number for a 0-d tensor; booleans for bool). */
   toArray(): Nested {
@@ -244,7 +245,7 @@ export class Tensor {
     }
     const v = readStorageSync(this.storage, this.dtype, this.offset, 1)[0]!;
     this.#observed([v], hint === 'number' ? 'a comparison or Number()' : 'conversion to a primitive');
-    return v;
+    return fromElement(v, this.dtype);
   }
 
   // Elementwise.
@@ -293,6 +294,8 @@ export class Tensor {
   logicalNot(): Tensor { return E.logicalNot(this); }
   where(cond: Tensor, other: TensorLike): Tensor { return E.where(cond, this, other); }
   cast(dtype: DType | 'int64'): Tensor { return E.cast(this, dtype); }
+  /** A float16 copy (PyTorch's `.half()`): values rounded to nearest even half. */
+  half(): Tensor { return E.cast(this, 'float16'); }
   /**
    * Converts to `dtype`, or moves to `device` (a no-op when already so). webgpu → cpu is
    * asynchronous and throws here, naming `await t.cpu()`.
@@ -300,7 +303,7 @@ export class Tensor {
   to(target: DType | 'int64' | Device): Tensor {
     if (isDevice(target)) return toDevice(this, target);
     if (isDType(target) || target === 'int64') return E.cast(this, target);
-    const valid = `(devices: cpu, webgpu; dtypes: float32, float64, int32, uint8, bool, int64)`;
+    const valid = `(devices: cpu, webgpu; dtypes: float16, float32, float64, int32, uint8, bool, int64)`;
     if (typeof target === 'string' && /^(cuda|mps|gpu|xpu)(:\d+)?$/.test(target)) {
       throw new DeviceError(`to: unknown device ${target} ${valid}; kiln's GPU device is 'webgpu'`);
     }

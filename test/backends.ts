@@ -37,7 +37,7 @@ export interface TestBackend {
 
 /** The CPU (JavaScript kernels, Wasm SIMD matmul): the reference of the cross-backend rows. */
 export const cpu: TestBackend = {
-  name: 'cpu', device: 'cpu', tol: 0, dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'],
+  name: 'cpu', device: 'cpu', tol: 0, dtypes: ['float16', 'float32', 'float64', 'int32', 'uint8', 'bool'],
   acquire: () => Promise.resolve(true),
   release: () => Promise.resolve(),
   runtime: () => Promise.resolve(cpuRuntime),
@@ -79,8 +79,8 @@ export const backends: readonly TestBackend[] = [
   },
   {
     name: 'webgpu', device: 'webgpu', tol: 1e-4,
-    // WGSL has no 64-bit float; uint8 is held as one i32 per element.
-    dtypes: ['float32', 'int32', 'uint8', 'bool'],
+    // WGSL has no 64-bit float; uint8 is held as one i32 per element, float16 as one f32.
+    dtypes: ['float16', 'float32', 'int32', 'uint8', 'bool'],
     acquire: (suite) => initEagerForTests(suite),
     release: async () => (await import('../src/webgpu.js')).destroy(),
     runtime: async () => (await import('../src/webgpu.js')).eagerGpu(),

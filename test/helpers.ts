@@ -1,4 +1,5 @@
 /** Shared test utilities: closeness checks and random inputs from a seeded generator. */
+import { valuesOf } from '../runtime/stored.js';
 import { expect } from 'vitest';
 import { Tensor } from '../src/index.js';
 import type { DType } from '../src/index.js';
@@ -18,7 +19,7 @@ export interface CloseOptions {
 }
 
 function flatten(x: Expected): { values: number[]; shape: number[] | undefined } {
-  if (x instanceof Tensor) return { values: Array.from(x.data(), Number), shape: x.shape };
+  if (x instanceof Tensor) return { values: Array.from(valuesOf(x.data(), x.dtype), Number), shape: x.shape };
   if (typeof x === 'number' || typeof x === 'boolean') return { values: [Number(x)], shape: [] };
   if (Array.isArray(x)) {
     const shape: number[] = [];
@@ -43,7 +44,7 @@ export function expectAllClose(actual: Tensor, expected: Expected, options: Clos
   const exp = flatten(expected);
   const shape = options.shape ?? exp.shape;
   if (shape !== undefined) expect(actual.shape, 'shape').toEqual(shape);
-  const got = Array.from(actual.data(), Number);
+  const got = Array.from(valuesOf(actual.data(), actual.dtype), Number);
   expect(got.length, 'element count').toBe(exp.values.length);
   for (let i = 0; i < got.length; i++) {
     const a = got[i]!, e = exp.values[i]!;

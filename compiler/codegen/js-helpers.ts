@@ -3,6 +3,7 @@
  * through one set of functions here, so eager and jit kernels produce the same bits.
  */
 import { IndexRangeError } from '../../runtime/errors.js';
+import { floatToHalf, halfToFloat, roundToHalf } from '../../runtime/half.js';
 import { fillUniform } from '../random/philox.js';
 import { f32Math } from '../scalar/f32-math.js';
 import { erf64, erfc64, mod, powC, powInt32, roundHalfEven, sigmoid64 } from '../scalar/f64-math.js';
@@ -43,6 +44,9 @@ export const jsHelpers = {
   mod,
   powC,
   powInt32,
+  halfToFloat,
+  floatToHalf,
+  roundToHalf,
   indexError,
   scatterIndexError,
   fillUniform,

@@ -15,6 +15,7 @@ export type JsRender = (args: readonly string[], dtype: DType) => string;
 /** Rounds a float64 expression to the dtype's stored value. */
 function round(expr: string, dtype: DType): string {
   switch (dtype) {
+    case 'float16': return `${M.roundToHalf}(${expr})`;
     case 'float32': return `Math.fround(${expr})`;
     case 'int32': return `((${expr}) | 0)`;
     // `& 255` is the value modulo 256 for any integral double (ToInt32 is exact modular arithmetic).
@@ -23,9 +24,13 @@ function round(expr: string, dtype: DType): string {
   }
 }
 
-/** A float math function: kiln's float32 kernel for float32, its float64 counterpart for float64. */
+/**
+ * A float math function: kiln's float32 kernel for float32, its float64 counterpart for
+ * float64; float16 computes in float32 and rounds the result to half.
+ */
 function mathFn(f32: string, f64: string): JsRender {
-  return ([x], dt) => (dt === 'float32' ? `${f32}(${x})` : `${f64}(${x})`);
+  return ([x], dt) =>
+    (dt === 'float16' ? `${M.roundToHalf}(${f32}(${x}))` : dt === 'float32' ? `${f32}(${x})` : `${f64}(${x})`);
 }
 
 function compare(op: '<' | '<=' | '===' | '!=='): JsRender {
@@ -87,6 +92,7 @@ export function renderCast(x: string, from: DType, to: DType): string {
     case 'int32': return from === 'bool' || from === 'uint8' ? x : `(Math.trunc(${x}) | 0)`;
     // Truncation toward zero, then modulo 256, as PyTorch's CPU cast (-1.0 -> 255, 300.5 -> 44); NaN and ±Inf give 0.
     case 'uint8': return from === 'bool' ? x : `(${x} & 255)`;
+    case 'float16': return `${M.roundToHalf}(${x})`;
     case 'float32': return `Math.fround(${x})`;
     case 'float64': return x;
   }

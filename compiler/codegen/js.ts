@@ -8,7 +8,7 @@
  */
 import { InternalError } from '../../runtime/errors.js';
 import { unreachable } from '../../runtime/unreachable.js';
-import { isInteger } from '../../runtime/dtype.js';
+import { isInteger, type DType } from '../../runtime/dtype.js';
 import { isElementwisePrim, type Prim } from '../ir/primitives.js';
 import { M } from './js-helpers.js';
 import { jsPrimitives, renderCast } from './js-prims.js';
@@ -148,18 +148,30 @@ interface Copy {
   scratch: string;
 }
 
-/** Statements computing every node of `body` as `v<i><sfx>`, each a complete statement. */
-function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => string = (a) => `b${int(a)}`): string[] {
+/** An element of dtype `dtype` read from storage as a value: float16 storage holds half bits. */
+function loaded(element: string, dtype: DType | undefined): string {
+  return dtype === 'float16' ? `${M.halfToFloat}(${element})` : element;
+}
+
+/** A value (already rounded to `dtype`) as storage of dtype `dtype` holds it. */
+function stored(value: string, dtype: DType | undefined): string {
+  return dtype === 'float16' ? `${M.floatToHalf}(${value})` : value;
+}
+
+/** Statements computing every node of `body` as `v<i><sfx>`, each a complete statement; `dtypes` are the args'. */
+function renderBody(
+  body: readonly Expr[], at: Copy, dtypes: readonly DType[], buf: (arg: number) => string = (a) => `b${int(a)}`,
+): string[] {
   const { pos, sfx } = at;
   const v = (i: number) => `v${int(i)}${sfx}`;
   return renderExprs(body, {
-    load: (e) => `${buf(e.arg)}[${pos(e.arg)}]`,
+    load: (e) => loaded(`${buf(e.arg)}[${pos(e.arg)}]`, dtypes[e.arg]),
     gatherLoad: (e, i, pre) => {
       const g = `g${i}${sfx}`;
       const size = sz(e, 'size').text;
       pre.push(`const ${g} = ${v(e.index)};`);
       pre.push(`if (${g} < 0 || ${g} >= ${size}) ${M.indexError}(${g}, ${size});`);
-      return `${buf(e.arg)}[${pos(e.arg)} + ${g} * ${sz(e, 'stride').text}]`;
+      return loaded(`${buf(e.arg)}[${pos(e.arg)} + ${g} * ${sz(e, 'stride').text}]`, dtypes[e.arg]);
     },
     scalar: (e) => renderCast(`s${int(e.index)}`, 'float64', e.dtype),
     literal: (e) => active.nameOf(e, 'value') ?? literal(e.value),
@@ -246,11 +258,12 @@ function mapCopies(spec: MapSpec): number {
 function mapBody(spec: MapSpec, names: ArgNames, copies: number): string[] {
   const args = Array.from({ length: spec.dtypes.length }, (_, a) => a);
   const element = (at: Copy): string[] => {
-    const lines = renderBody(spec.body, at, names.buf);
+    const lines = renderBody(spec.body, at, spec.dtypes, names.buf);
     for (const st of spec.stores) {
       const v = `v${int(st.node)}${at.sfx}`;
+      const dt = spec.dtypes[st.arg]!;
       if (st.scatter === undefined) {
-        lines.push(`${names.buf(st.arg)}[${at.pos(st.arg)}] = ${v};`);
+        lines.push(`${names.buf(st.arg)}[${at.pos(st.arg)}] = ${stored(v, dt)};`);
       } else {
         const { index, accumulate } = st.scatter;
         const size = sz(st.scatter, 'size').text, stride = sz(st.scatter, 'stride').text;
@@ -259,7 +272,8 @@ function mapBody(spec: MapSpec, names: ArgNames, copies: number): string[] {
         lines.push(`if (${t} < 0 || ${t} >= ${size}) ${M.scatterIndexError}(${t}, ${size});`);
         const target = `${names.buf(st.arg)}[${at.pos(st.arg)} + ${t} * ${stride}]`;
         const dt = spec.dtypes[st.arg]!;
-        lines.push(accumulate ? `${target} = ${jsPrimitives.add([target, v], dt)};` : `${target} = ${v};`);
+        const sum = accumulate ? jsPrimitives.add([loaded(target, dt), v], dt) : v;
+        lines.push(`${target} = ${stored(sum, dt)};`);
       }
     }
     return lines;
@@ -305,11 +319,11 @@ function reduceBody(spec: ReduceSpec, names: ArgNames): string[] {
   const outerBody = (outerPos: (a: number) => string): string[] => [
     ...parts.init,
     ...loopNest(spec.inner, spec.innerStrides, argsOf(spec.body), outerPos, 'q', ([at]) => [
-      ...renderBody(spec.body, at!, names.buf),
+      ...renderBody(spec.body, at!, spec.dtypes, names.buf),
       `const v = v${int(spec.value)};`,
       ...parts.step,
     ]),
-    `${names.buf(0)}[${outerPos(0)}] = ${parts.result};`,
+    `${names.buf(0)}[${outerPos(0)}] = ${stored(parts.result, spec.dtypes[0])};`,
   ];
   return loopNest(spec.outer, spec.outerStrides, all, names.off, 'p', ([at]) => outerBody(at!.pos));
 }
@@ -364,13 +378,15 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
       const step = (a: number) => mul(constant(j), sz(spec.outerStrides[a]!, lastOuter));
       const scratch = offset('t', mul(constant(j), innerSize));
       const row: Copy = { pos: (a) => offset(at.pos(a), step(a)), position: at.position, sfx: r.sfx, scratch };
-      return [...renderBody(pass.body, row), ...pass.saves.map((sv) => `s${int(sv.index)}[${row.scratch}] = v${int(sv.node)}${r.sfx};`), ...tail(row, j)];
+      return [...renderBody(pass.body, row, spec.dtypes), ...pass.saves.map((sv) => `s${int(sv.index)}[${row.scratch}] = v${int(sv.node)}${r.sfx};`), ...tail(row, j)];
     }));
   const groupBody = (rows: Copy[]): string[] => {
     const lines = [`let ${rows.flatMap((r) => Array.from({ length: spec.rows }, (_, k) => `w${k}${r.sfx} = 0`)).join(', ') || 'unused = 0'};`];
     for (const pass of spec.passes) {
       const block: string[] = [];
-      const storeRow = (r: Copy, row: number, store: number | undefined) => (store === undefined ? [] : [`b${int(store)}[${r.pos(store)}] = w${int(row)}${r.sfx};`]);
+      const storeRow = (r: Copy, row: number, store: number | undefined) => (store === undefined ? [] : [
+        `b${int(store)}[${r.pos(store)}] = ${stored(`w${int(row)}${r.sfx}`, spec.dtypes[store])};`,
+      ]);
       switch (pass.kind) {
         case 'reduce': {
           const one = rows.length === 1;
@@ -384,12 +400,13 @@ function renderRow(spec: RowSpec, interleave: boolean): string {
           break;
         }
         case 'scalar':
-          block.push(...sideBySide(rows.map((r) => [...renderBody(pass.body, { ...r, position: '0' }), `w${int(pass.row)}${r.sfx} = v${int(pass.value)}${r.sfx};`, ...storeRow(r, pass.row, pass.store)])));
+          block.push(...sideBySide(rows.map((r) => [...renderBody(pass.body, { ...r, position: '0' }, spec.dtypes), `w${int(pass.row)}${r.sfx} = v${int(pass.value)}${r.sfx};`, ...storeRow(r, pass.row, pass.store)])));
           break;
         case 'map':
           block.push('let t = 0;');
           block.push(...loopNest(spec.inner, spec.innerStrides, argsOf(pass.body, pass.stores.map((st) => st.arg)), rows[0]!.pos, 'q', ([at]) => [
-            ...perRow(rows, at!, pass, (row) => pass.stores.map((st) => `b${int(st.arg)}[${row.pos(st.arg)}] = v${int(st.node)}${row.sfx};`)),
+            ...perRow(rows, at!, pass, (row) => pass.stores.map((st) =>
+              `b${int(st.arg)}[${row.pos(st.arg)}] = ${stored(`v${int(st.node)}${row.sfx}`, spec.dtypes[st.arg])};`)),
             't++;',
           ]));
           break;
@@ -426,6 +443,8 @@ function renderMatmul(spec: MatmulSpec): string {
   const sbk = sz(spec.bStrides, 0).text, sbn = sz(spec.bStrides, 1);
   const store = (x: string) => renderCast(x, 'float64', dtype);
   const { epilogue } = spec;
+  const cDtype = epilogue?.dtype ?? dtype;
+  const argDtypes = [cDtype, dtype, dtype, ...spec.extras.map((x) => x.dtype)];
   const extraArgs = spec.extras.map((_, e) => 3 + e);
   const range = (r: number) => Array.from({ length: r }, (_, i) => i);
   const block = (rows: number): string[] => {
@@ -434,7 +453,7 @@ function renderMatmul(spec: MatmulSpec): string {
       ...range(rows).map((r) => `const a${r}p = pa + (i + ${r}) * ${sam};`),
       `let ${accs.join(', ')};`,
       `for (let kk = 0, pak = 0, q = 0; kk < ${k}; kk++, pak += ${sak}, q += 4) {`,
-      ...range(rows).map((r) => `  const a${r} = bA[a${r}p + pak];`),
+      ...range(rows).map((r) => `  const a${r} = ${loaded(`bA[a${r}p + pak]`, dtype)};`),
       '  const b0 = bp[q], b1 = bp[q + 1], b2 = bp[q + 2], b3 = bp[q + 3];',
       // int32 wraps at every product and sum, as int32 mul then sum does.
       ...range(rows).map((r) => `  ${range(4).map((c) => (dtype === 'int32' ? `c${r}${c} = (c${r}${c} + Math.imul(a${r}, b${c})) | 0;` : `c${r}${c} += a${r} * b${c};`)).join(' ')}`),
@@ -446,7 +465,7 @@ function renderMatmul(spec: MatmulSpec): string {
         const value = store(`c${r}${c}`);
         const guard = c === 0 ? '' : `if (w > ${c}) `;
         if (epilogue === null) {
-          lines.push(`${guard}bC[pc${r} + ${c}] = ${value};`);
+          lines.push(`${guard}bC[pc${r} + ${c}] = ${stored(value, cDtype)};`);
           continue;
         }
         // The epilogue reads its operands at this output element (row i + r, column j0 + c).
@@ -454,8 +473,9 @@ function renderMatmul(spec: MatmulSpec): string {
           const strides = spec.extras[a - 3]!.strides;
           return `pe${a} + (i + ${r}) * ${sz(strides, 0).text} + (j0 + ${c}) * ${sz(strides, 1).text}`;
         };
-        const body = renderBody(epilogue.body, single(pos, '0'));
-        lines.push(`${guard}{ const acc = ${value}; ${body.join(' ')} bC[pc${r} + ${c}] = v${int(epilogue.value)}; }`);
+        const body = renderBody(epilogue.body, single(pos, '0'), argDtypes);
+        const result = stored(`v${int(epilogue.value)}`, cDtype);
+        lines.push(`${guard}{ const acc = ${value}; ${body.join(' ')} bC[pc${r} + ${c}] = ${result}; }`);
       }
     }
     return lines;
@@ -465,8 +485,9 @@ function renderMatmul(spec: MatmulSpec): string {
     `  const w = Math.min(4, ${n} - j0);`,
     // Columns past the edge are packed as zeros; their sums are never stored.
     `  for (let kk = 0, pbk = pb + j0 * ${sbn.text}, q = 0; kk < ${k}; kk++, pbk += ${sbk}, q += 4) {`,
-    `    bp[q] = bB[pbk];`,
-    ...[1, 2, 3].map((c) => `    bp[q + ${c}] = w > ${c} ? bB[pbk + ${mul(constant(c), sbn).text}] : 0;`),
+    `    bp[q] = ${loaded('bB[pbk]', dtype)};`,
+    ...[1, 2, 3].map((c) =>
+      `    bp[q + ${c}] = w > ${c} ? ${loaded(`bB[pbk + ${mul(constant(c), sbn).text}]`, dtype)} : 0;`),
     '  }',
     '  let i = 0;',
     `  for (; i + 4 <= ${m}; i += 4) {`,

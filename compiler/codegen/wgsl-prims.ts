@@ -23,18 +23,23 @@
  */
 import type { DType } from '../../runtime/dtype.js';
 import { InternalError } from '../../runtime/errors.js';
-import type { ElementwisePrim } from '../ir/primitives.js';
+import { primitiveRules, type ElementwisePrim } from '../ir/primitives.js';
 
 export type { ElementwisePrim };
 
-/** The dtypes a WGSL kernel can hold: float64 has no WGSL type. */
+/**
+ * The dtypes a WGSL kernel can hold: float64 has no WGSL type. float16 is held as f32 (in
+ * registers and in storage, as uint8 is held as i32) and every result is rounded to half
+ * by k_f16, in integer arithmetic, so the GPU gives the CPU's bits for + - * / and casts.
+ */
 export type GpuDType = Exclude<DType, 'float64'>;
 
 /** Helper functions a rendering may call; each is emitted once per shader that uses it. */
 export type WgslHelper =
   | 'k_inf' | 'k_nan' | 'k_isnan' | 'k_isinf' | 'k_ldexp' | 'k_exp' | 'k_expm1' | 'k_logk' | 'k_log' | 'k_log1p'
   | 'k_trig' | 'k_sin' | 'k_cos' | 'k_tan' | 'k_tanh' | 'k_erf' | 'k_erfc' | 'k_sigmoid' | 'k_pow_f32' | 'k_pow_i32'
-  | 'k_mod_f32' | 'k_mod_i32' | 'k_max_f32' | 'k_min_f32' | 'k_f32_to_i32' | 'k_f32_to_bool' | 'k_mulhi' | 'k_reduce_big';
+  | 'k_mod_f32' | 'k_mod_i32' | 'k_max_f32' | 'k_min_f32' | 'k_f32_to_i32' | 'k_f32_to_bool' | 'k_mulhi' | 'k_reduce_big'
+  | 'k_f16';
 
 /** Registers a helper for the shader being built and returns its name. */
 export type UseHelper = (helper: WgslHelper) => string;
@@ -45,7 +50,7 @@ export type WgslRender = (args: readonly string[], dtype: GpuDType, use: UseHelp
 /** The WGSL type that holds a dtype's values in registers and in storage. */
 export function wgslType(dtype: GpuDType): 'f32' | 'i32' | 'u32' {
   switch (dtype) {
-    case 'float32': return 'f32';
+    case 'float16': case 'float32': return 'f32';
     case 'int32': return 'i32';
     case 'uint8': return 'i32';
     case 'bool': return 'u32';
@@ -127,7 +132,10 @@ export const wgslPrimitives: { [P in ElementwisePrim]: WgslRender } = {
 /** The WGSL expression converting `x` from dtype `from` to `to`, as the JS renderer's renderCast does. */
 export function renderWgslCast(x: string, from: GpuDType, to: GpuDType, use: UseHelper): string {
   if (from === to) return x;
+  // A float16 value is an f32 register holding a half; to float16 is to float32, rounded.
+  if (from === 'float16') return renderWgslCast(x, 'float32', to, use);
   switch (to) {
+    case 'float16': return `${use('k_f16')}(${renderWgslCast(x, from, 'float32', use)})`;
     case 'bool': return from === 'float32' ? `${use('k_f32_to_bool')}(${x})` : bool(`${x} != 0i`);
     // JS's `Math.trunc(x) | 0` wraps modulo 2^32 where WGSL's i32() would saturate.
     case 'int32': return from === 'float32' ? `${use('k_f32_to_i32')}(${x})` : `i32(${x})`;
@@ -138,12 +146,36 @@ export function renderWgslCast(x: string, from: GpuDType, to: GpuDType, use: Use
   }
 }
 
+/** The WGSL of elementwise `prim` on operands of `dtype`: float16 computes as float32 and rounds a float result to half. */
+export function renderWgslPrim(prim: ElementwisePrim, args: readonly string[], dtype: GpuDType, use: UseHelper): string {
+  if (dtype !== 'float16') return wgslPrimitives[prim](args, dtype, use);
+  const value = wgslPrimitives[prim](args, 'float32', use);
+  return primitiveRules[prim].result === 'bool' ? value : `${use('k_f16')}(${value})`;
+}
+
 /**
  * Helper functions: fixed text, with the helpers each one calls. Infinity and NaN are built
  * from a `var`, because a constant expression that evaluates to either is a WGSL
  * shader-creation error.
  */
 const HELPERS: { [H in WgslHelper]: { deps: WgslHelper[]; code: string } } = {
+  // x rounded to the nearest half (ties to even), as an f32: normal halves keep 10 mantissa
+  // bits (a carry may bump the exponent, up to 65536, which is Inf as a half); below 2^-14
+  // the quantum is 2^-24, and WGSL's round() is ties-to-even. NaN and ±Inf pass through.
+  k_f16: { deps: [], code: `fn k_f16(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let e = (b >> 23u) & 0xffu;
+  if (e == 0xffu) {
+    return x;
+  }
+  if (e < 113u) {
+    return round(x * 16777216.0) * 5.9604644775390625e-8;
+  }
+  let rest = b & 0x1fffu;
+  let up = select(0u, 1u, rest > 0x1000u || (rest == 0x1000u && (b & 0x2000u) != 0u));
+  let r = bitcast<f32>(((b >> 13u) + up) << 13u);
+  return select(r, bitcast<f32>((b & 0x80000000u) | 0x7f800000u), abs(r) >= 65520.0);
+}` },
   k_inf: { deps: [], code: `fn k_inf() -> f32 {
   var bits = 0x7f800000u;
   return bitcast<f32>(bits);

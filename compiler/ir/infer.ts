@@ -102,7 +102,7 @@ function structuredMeta(call: PrimCall<StructuredPrim>, inputs: readonly Meta[])
     case 'matmul': {
       expectArity(prim, inputs, 2);
       const [a, b] = inputs as [Meta, Meta];
-      expectDtype(prim, a.dtype, ['float32', 'float64', 'int32']);
+      expectDtype(prim, a.dtype, ['float16', 'float32', 'float64', 'int32']);
       const r = a.shape.length;
       if (r < 2 || b.shape.length !== r || a.dtype !== b.dtype || a.shape[r - 1] !== b.shape[r - 2] || !sameShape(a.shape.slice(0, r - 2), b.shape.slice(0, r - 2))) {
         throw new InternalError(`matmul: operands ${a.dtype}${fmtShape(a.shape)} and ${b.dtype}${fmtShape(b.shape)} are not matched`);

@@ -10,6 +10,7 @@
  * promotion happen before them, as explicit `expand` and `cast` nodes.
  */
 import type { DType } from '../../runtime/dtype.js';
+import { roundToHalf } from '../../runtime/half.js';
 import { erf64, erfc64, mod, powC, powInt32, roundHalfEven, sigmoid64 } from '../scalar/f64-math.js';
 
 /** Elementwise primitives of one operand. */
@@ -130,9 +131,9 @@ export type RuleOf<P extends Prim> =
 /** The rule record of one primitive. */
 export type PrimRule = RuleOf<Prim>;
 
-const NUM: readonly DType[] = ['float32', 'float64', 'int32', 'uint8'];
-const FLOAT: readonly DType[] = ['float32', 'float64'];
-const ALL: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
+const NUM: readonly DType[] = ['float16', 'float32', 'float64', 'int32', 'uint8'];
+const FLOAT: readonly DType[] = ['float16', 'float32', 'float64'];
+const ALL: readonly DType[] = ['float16', 'float32', 'float64', 'int32', 'uint8', 'bool'];
 const BOOL: readonly DType[] = ['bool'];
 
 /** A float math function of float operands. */
@@ -219,6 +220,7 @@ export function refCast(x: number, to: DType): number {
     case 'bool': return x !== 0 ? 1 : 0;
     case 'int32': return Number.isFinite(x) ? Math.trunc(x) | 0 : 0;
     case 'uint8': return Number.isFinite(x) ? ((Math.trunc(x) % 256) + 256) % 256 : 0;
+    case 'float16': return roundToHalf(x);
     case 'float32': return Math.fround(x);
     case 'float64': return x;
   }

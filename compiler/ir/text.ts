@@ -276,7 +276,7 @@ class LineReader {
   meta(): { dtype: DType; shape: number[] } {
     const at = this.mark();
     const dtype = this.ident('a dtype');
-    if (!isDType(dtype)) this.fail(`unknown dtype ${JSON.stringify(dtype)} (valid: float32, float64, int32, uint8, bool)`, at);
+    if (!isDType(dtype)) this.fail(`unknown dtype ${JSON.stringify(dtype)} (valid: float16, float32, float64, int32, uint8, bool)`, at);
     this.expect('[', `"[" and the shape after ${dtype}`);
     const shape: number[] = [];
     if (!this.eat(']')) {

@@ -18,6 +18,7 @@
  * folded.
  */
 import { ARRAY_OF, isInteger, type DType } from '../../runtime/dtype.js';
+import { storedValue } from '../../runtime/stored.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { isPrim } from '../ir/kinds.js';
 import { isElementwisePrim, primitiveRules, refCast, type Prim } from '../ir/primitives.js';
@@ -41,15 +42,17 @@ const FOLDABLE: ReadonlySet<Prim> = new Set<Prim>([
 
 /** Dtypes that hold every value of a dtype exactly, so a cast there and back (or onward) loses nothing. */
 const HOLDS_EXACTLY: Record<DType, readonly DType[]> = {
-  bool: ['uint8', 'int32', 'float32', 'float64'],
-  uint8: ['int32', 'float32', 'float64'],
+  bool: ['uint8', 'int32', 'float16', 'float32', 'float64'],
+  uint8: ['int32', 'float16', 'float32', 'float64'],
   int32: ['float64'],
+  float16: ['float32', 'float64'],
   float32: ['float64'],
   float64: [],
 };
 
 /** `v` as an element of `dtype` stores it (float32 rounds, int32 wraps, bool keeps the byte). */
 function stored(v: number, dtype: DType): number {
+  if (dtype === 'float16') return storedValue(v, dtype);
   const a = new ARRAY_OF[dtype](1);
   a[0] = v;
   return a[0]!;

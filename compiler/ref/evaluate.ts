@@ -9,6 +9,7 @@
  * storing is the one rounding step (float32 rounds to nearest, int32 wraps).
  */
 import { ARRAY_OF, isInteger, type DType, type TypedArray } from '../../runtime/dtype.js';
+import { floatToHalf, halfToFloat, roundToHalf } from '../../runtime/half.js';
 import { IndexRangeError, InternalError } from '../../runtime/errors.js';
 import { unreachable } from '../../runtime/unreachable.js';
 import type { Operand } from '../execute.js';
@@ -67,13 +68,19 @@ function rowMajor(shape: readonly number[], index: readonly number[]): number {
 function read(x: Operand, index: readonly number[]): number {
   let p = x.offset;
   for (let d = 0; d < index.length; d++) p += index[d]! * x.strides[d]!;
-  return x.data[p]!;
+  return x.dtype === 'float16' ? halfToFloat(x.data[p]!) : x.data[p]!;
 }
 
 function fresh(shape: readonly number[], dtype: DType): RefResult {
   let n = 1;
   for (const d of shape) n *= d;
-  return { data: new ARRAY_OF[dtype](n), shape: shape.slice(), dtype };
+  // float16 is computed as float64 values and stored as half bits once complete (`stored`).
+  return { data: new (dtype === 'float16' ? Float64Array : ARRAY_OF[dtype])(n), shape: shape.slice(), dtype };
+}
+
+/** `r` as storage holds it: float16 values rounded (through float32, as kiln rounds) to half bits. */
+function stored(r: RefResult): RefResult {
+  return r.dtype === 'float16' ? { ...r, data: Uint16Array.from(r.data, floatToHalf) } : r;
 }
 
 /** Throws the error an out-of-range gather/scatter index gets. */
@@ -85,11 +92,15 @@ function checkIndex(op: string, i: number, size: number): void {
 export function materialize(x: Operand): RefResult {
   const r = fresh(x.shape, x.dtype);
   indices(x.shape).forEach((idx, i) => (r.data[i] = read(x, idx)));
-  return r;
+  return stored(r);
 }
 
 /** Value of primitive `prim` on `inputs`, by the definition of each primitive. */
 export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs: readonly Operand[]): RefResult {
+  return stored(primValues(prim, params, inputs));
+}
+
+function primValues<P extends Prim>(prim: P, params: Params<P>, inputs: readonly Operand[]): RefResult {
   const meta = inferMeta(prim, inputs, params);
   const out = fresh(meta.shape, meta.dtype);
   const call = primCall(prim, params);
@@ -184,7 +195,8 @@ export function evaluatePrim<P extends Prim>(prim: P, params: Params<P>, inputs:
         const at = read(index, idx);
         checkIndex('scatterAdd', at, out.shape[axis]!);
         const o = rowMajor(out.shape, idx.map((v, d) => (d === axis ? at : v)));
-        out.data[o] = out.data[o]! + read(src, idx);
+        const sum = out.data[o]! + read(src, idx);
+        out.data[o] = out.dtype === 'float16' ? roundToHalf(sum) : sum;
       }
       return out;
     }
@@ -277,5 +289,5 @@ export function evaluateView<P extends Prim>(prim: P, params: Params<P>, x: Oper
     }
   };
   indices(out.shape).forEach((idx, i) => (out.data[i] = read(x, source(idx))));
-  return out;
+  return stored(out);
 }

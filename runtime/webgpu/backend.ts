@@ -101,7 +101,7 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     return this.destroyed;
   }
 
-  /** Every element takes 4 bytes on the device, whatever `dtype` (bool and uint8 widen to 32 bits). */
+  /** Every element takes 4 bytes on the device, whatever `dtype` (bool, uint8 and float16 widen to 32 bits). */
   alloc(_dtype: DType, elements: number): WebGpuBuffer {
     return { raw: this.storage.acquire(Math.max(elements, 1) * 4), length: elements };
   }

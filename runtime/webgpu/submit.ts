@@ -5,8 +5,10 @@
  * and asynchronous readback through mapped staging buffers.
  *
  * Element representation on the GPU: float32 and int32 as themselves, bool as one u32 per
- * element (WGSL storage has no 8-bit type); float64 has no WGSL type and is refused.
+ * element (WGSL storage has no 8-bit type), float16 as the f32 value of each half (kernels round
+ * every result back to half); float64 has no WGSL type and is refused.
  */
+import { floatToHalf, halfToFloat } from '../half.js';
 import { DTypeError, InternalError } from '../errors.js';
 import type { DType, TypedArray } from '../dtype.js';
 import type { BufferPool } from './buffers.js';
@@ -101,7 +103,7 @@ export class CommandBatch {
   }
 }
 
-/** Host elements as the GPU stores them: bool widened to one u32 and uint8 to one i32 per element; float64 refused. */
+/** Host elements as the GPU stores them: bool widened to one u32, uint8 to one i32, a half to its f32 value; float64 refused. */
 export function toGpuArray(data: TypedArray, dtype: DType): Float32Array | Int32Array | Uint32Array {
   switch (dtype) {
     case 'float32': return data as Float32Array;
@@ -109,6 +111,7 @@ export function toGpuArray(data: TypedArray, dtype: DType): Float32Array | Int32
     case 'bool': return Uint32Array.from(data as Uint8Array);
     case 'uint8': return Int32Array.from(data as Uint8Array);
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64); cast to float32 first');
+    case 'float16': return Float32Array.from(data as Uint16Array, halfToFloat);
   }
 }
 
@@ -120,6 +123,7 @@ export function fromGpuBytes(bytes: ArrayBuffer, dtype: DType, length: number): 
     case 'bool': return Uint8Array.from(new Uint32Array(bytes, 0, length));
     case 'uint8': return Uint8Array.from(new Int32Array(bytes, 0, length));
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64)');
+    case 'float16': return Uint16Array.from(new Float32Array(bytes, 0, length), floatToHalf);
   }
 }
 

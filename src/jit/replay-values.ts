@@ -4,6 +4,7 @@
  * and observed values checked against a guard's.
  */
 import { ARRAY_OF } from '../../runtime/dtype.js';
+import { toElement } from '../../runtime/stored.js';
 import type { NodeOf } from '../../compiler/ir/graph.js';
 import { Tensor } from '../tensor.js';
 
@@ -13,7 +14,7 @@ export function materialize(node: NodeOf<'constant'>, numbers: readonly number[]
   const n = node.shape.reduce((a, b) => a * b, 1);
   const data = new ARRAY_OF[node.dtype](n);
   if (p.data !== undefined) data.set(p.data);
-  else data.fill(p.numberSlot !== undefined ? numbers[p.numberSlot]! : p.value!);
+  else data.fill(toElement(p.numberSlot !== undefined ? numbers[p.numberSlot]! : p.value!, node.dtype));
   return Tensor.fromData(data, node.shape.slice(), node.dtype);
 }
 

@@ -7,7 +7,8 @@
  * (`this`) its fields, so a flag or tensor reassigned between calls is seen; other objects
  * their identity.
  */
-import { ARRAY_OF, type DType } from '../../runtime/dtype.js';
+import type { DType } from '../../runtime/dtype.js';
+import { storedValue } from '../../runtime/stored.js';
 import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 
@@ -176,7 +177,5 @@ export function changedNumbers(a: readonly number[], b: readonly number[]): numb
 
 /** What a one-element tensor of `dtype` holds when given `n` (a dynamic number is fed in this way). */
 export function storedAs(n: number, dtype: DType): number {
-  const one = new ARRAY_OF[dtype](1);
-  one[0] = n;
-  return one[0]!;
+  return storedValue(n, dtype);
 }

@@ -28,14 +28,6 @@ interface Codec {
 const f32Bits = new Uint32Array(1);
 const f32Value = new Float32Array(f32Bits.buffer);
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
 function bfloatToFloat(h: number): number {
   f32Bits[0] = h << 16;
   return f32Value[0]!;
@@ -44,7 +36,7 @@ function bfloatToFloat(h: number): number {
 const CODECS: Record<string, Codec> = {
   F64: { bytes: 8, dtype: 'float64', native: true, read: (v, i) => v.getFloat64(i, true) },
   F32: { bytes: 4, dtype: 'float32', native: true, read: (v, i) => v.getFloat32(i, true) },
-  F16: { bytes: 2, dtype: 'float32', native: false, read: (v, i) => halfToFloat(v.getUint16(i, true)) },
+  F16: { bytes: 2, dtype: 'float16', native: true, read: (v, i) => v.getUint16(i, true) },
   BF16: { bytes: 2, dtype: 'float32', native: false, read: (v, i) => bfloatToFloat(v.getUint16(i, true)) },
   I64: { bytes: 8, dtype: 'int32', native: false, read: (v, i) => v.getBigInt64(i, true) },
   U64: { bytes: 8, dtype: 'int32', native: false, read: (v, i) => v.getBigUint64(i, true) },
@@ -57,7 +49,7 @@ const CODECS: Record<string, Codec> = {
   BOOL: { bytes: 1, dtype: 'bool', native: false, read: (v, i) => (v.getUint8(i) !== 0 ? 1 : 0) },
 };
 
-const FILE_DTYPE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
+const FILE_DTYPE: Record<DType, string> = { float16: 'F16', float32: 'F32', float64: 'F64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
 
 function checkMetadata(op: string, metadata: unknown): Record<string, string> {
   if (metadata === undefined || metadata === null) return {};
@@ -177,8 +169,8 @@ function decode(op: string, entry: Entry, data: Uint8Array): Tensor {
 }
 
 /**
- * Parses safetensors bytes into tensors (in header order) and the string metadata. F16 and
- * BF16 become float32; I64, U64, U32, I16, U16, I8 and U8 become int32 (an error when a
+ * Parses safetensors bytes into tensors (in header order) and the string metadata. F16 stays float16;
+ * BF16 becomes float32; I64, U64, U32, I16, U16, I8 and U8 become int32 (an error when a
  * value does not fit).
  */
 export function deserializeSafetensors(bytes: Uint8Array): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {

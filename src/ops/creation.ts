@@ -2,6 +2,7 @@
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { DTypeError, ValueError, fmtValue } from '../../runtime/errors.js';
 import { refCast } from '../../compiler/ir/primitives.js';
+import { storedValue, toElement } from '../../runtime/stored.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
 import { apply, created, empty, onDevice } from '../dispatch.js';
 import { checkDevice, toGpu } from '../device.js';
@@ -28,7 +29,7 @@ export type NestedInput = number | boolean | NestedInput[];
 function checkDtype(op: string, dtype: unknown): DType | undefined {
   if (dtype === undefined) return undefined;
   if (dtype === 'int64') return 'int32';
-  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float32, float64, int32, uint8, bool, int64)`);
+  if (!isDType(dtype)) throw new DTypeError(`${op}: unknown dtype ${String(dtype)} (valid: float16, float32, float64, int32, uint8, bool, int64)`);
   return dtype;
 }
 
@@ -97,16 +98,22 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
     checkInt64(data);
     return tensor(Int32Array.from(data, Number), { ...options, dtype: dtype ?? 'int32' });
   }
+  // A Uint16Array holds half bits, as float16 tensors' data() gives them (PyTorch's float16 NumPy arrays).
+  if (data instanceof Uint16Array && dtype !== 'float16') {
+    const got = dtype ?? 'none';
+    throw new DTypeError(`tensor: a Uint16Array holds float16 bits; pass { dtype: 'float16' } (got dtype ${got})`);
+  }
   if (ArrayBuffer.isView(data)) {
     const arr = data as unknown as TypedArray;
-    const own = dtypeOfArray(data);
-    if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array or Uint8Array (got ${data.constructor.name})`);
+    const own = data instanceof Uint16Array ? 'float16' : dtypeOfArray(data);
+    if (own === undefined) throw new DTypeError(`tensor: typed arrays must be Float32Array, Float64Array, Int32Array, Uint8Array or (float16 bits) Uint16Array (got ${data.constructor.name})`);
     dtype ??= own;
     if (options?.dtype === 'int64') checkInt64(arr);
     const shape = options?.shape ? checkShape('tensor', options.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ValueError(`tensor: shape [${shape.join(',')}] needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const out = empty(shape, dtype);
-    writeStorage(out.storage, dtype, arr);
+    const halves = dtype === 'float16' && !(arr instanceof Uint16Array);
+    writeStorage(out.storage, dtype, halves ? Uint16Array.from(arr, (v) => toElement(v, 'float16')) : arr);
     return finish('tensor', created(out, { data: readStorageSync(out.storage, dtype, 0, arr.length) }), options);
   }
   const nested = nestedShape(data as NestedInput);
@@ -127,31 +134,25 @@ export function tensor(data: NestedInput | TypedArray | BigInt64Array | ArrayLik
       buf[i] = conv[0]!;
     }
   } else {
-    for (let i = 0; i < flat.length; i++) buf[i] = Number(flat[i]);
+    for (let i = 0; i < flat.length; i++) buf[i] = toElement(Number(flat[i]), dtype);
   }
   const out = empty(shape, dtype);
   writeStorage(out.storage, dtype, buf);
   return finish('tensor', created(out, { data: buf }), options);
 }
 
-/** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1), as a one-element array. */
-function storedArray(value: Scalar, dtype: DType): TypedArray {
-  const one = new ARRAY_OF[dtype](1);
-  one[0] = dtype === 'bool' ? (value ? 1 : 0) : refCast(Number(value), dtype);
-  return one;
-}
-
-/** `value` as a tensor of `dtype` stores it. */
-function storedValue(value: Scalar, dtype: DType): number {
-  return storedArray(value, dtype)[0]!;
+/** `value` as a tensor of `dtype` stores it (rounded, truncated or made 0/1). */
+function storedScalar(value: Scalar, dtype: DType): number {
+  return dtype === 'bool' ? (value ? 1 : 0) : storedValue(refCast(Number(value), dtype), dtype);
 }
 
 /** A 0-d tensor holding one scalar. */
 export function scalarTensor(value: Scalar, dtype: DType): Tensor {
   const out = empty([], dtype);
-  const stored = storedArray(value, dtype);
-  const v = stored[0]!;
-  writeStorage(out.storage, dtype, stored);
+  const v = storedScalar(value, dtype);
+  const one = new ARRAY_OF[dtype](1);
+  one[0] = toElement(v, dtype);
+  writeStorage(out.storage, dtype, one);
   return created(out, { value: v });
 }
 
@@ -161,9 +162,9 @@ function filled(op: string, shape: number[], value: Scalar, options: CreateOptio
   checkScalar(op, 'value', value);
   const dtype = checkOptions(op, options) ?? resultType(value === true || value === false ? value : 0.5);
   const out = empty(s, dtype);
-  const one = storedValue(value, dtype);
+  const one = storedScalar(value, dtype);
   // Fresh CPU storage holds +0 already.
-  if (!Object.is(one, 0)) writeStorage(out.storage, dtype, new ARRAY_OF[dtype](out.size).fill(one));
+  if (!Object.is(one, 0)) writeStorage(out.storage, dtype, new ARRAY_OF[dtype](out.size).fill(toElement(one, dtype)));
   return finish(op, created(out, { fill: one }), options);
 }
 

@@ -195,7 +195,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  */
 export function cast(x: Tensor, dtype: DType | 'int64'): Tensor {
   if (dtype === 'int64') return castInt64(x);
-  if (!isDType(dtype)) throw new DTypeError(`cast: unknown dtype ${String(dtype)} (valid: float32, float64, int32, uint8, bool, int64)`);
+  if (!isDType(dtype)) throw new DTypeError(`cast: unknown dtype ${String(dtype)} (valid: float16, float32, float64, int32, uint8, bool, int64)`);
   if (x.dtype === dtype) return x;
   return apply('cast', [x], { dtype });
 }

@@ -16,7 +16,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: operands must have at least 1 dim (got ${fmtShape(a.shape)} @ ${fmtShape(b.shape)})`);
   const dtype = resultType(a.dtype, b.dtype);
   if (dtype === 'bool' || dtype === 'uint8') {
-    throw new DTypeError(`matmul: ${dtype} operands are not supported (valid: float32, float64, int32); cast them first`);
+    throw new DTypeError(`matmul: ${dtype} operands are not supported (valid: float16, float32, float64, int32); cast them first`);
   }
   const av = a.ndim === 1 ? reshape(a, [1, a.shape[0]!]) : a;
   const bv = b.ndim === 1 ? reshape(b, [b.shape[0]!, 1]) : b;

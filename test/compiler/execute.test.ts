@@ -3,6 +3,7 @@
  * shapes, dtypes, strided inputs and strided outputs. Each case is drawn from a seed that
  * its failure message names, so `runCase(prim, dtype, seed)` replays it.
  */
+import { floatToHalf, halfToFloat } from '../../runtime/half.js';
 import { describe, expect, it } from 'vitest';
 import { executePrim, type Operand } from '../../compiler/execute.js';
 import { cpu } from '../../compiler/backends.js';
@@ -55,6 +56,7 @@ const F64_SPECIAL = [
   ...F32_SPECIAL, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2.2250738585072014e-308,
   1e300, -1e-300, 2 ** 53 + 2, 709.9, -745.2, -720, 4503599627370495.5, 0.49999999999999994,
 ];
+const F16_SPECIAL = [65504, -65504, 2 ** -24, 2 ** -14, 0.1, 1 / 3, 2049, 70000, 1e-9, 11.5];
 const I32_SPECIAL = [0, 1, -1, 2, -2, 3, -7, 2147483647, -2147483648, 2147483646, -2147483647, 46341, -46341, 65536, 1 << 30];
 
 /** One element value for `dtype`: ordinary values of several scales, and special ones. */
@@ -65,6 +67,14 @@ function value(g: Gen, dtype: DType): number {
     case 'int32':
       if (g.chance(0.25)) return g.pick(I32_SPECIAL);
       return g.chance(0.6) ? g.int(-9, 9) : (g.next() * 2 ** 32) | 0;
+    // Half bits: the specials are the largest finite, the smallest subnormal and normal, and
+    // values that overflow or underflow when rounded to half.
+    case 'float16': {
+      if (g.chance(0.08)) return floatToHalf(g.pick([NaN, Infinity, -Infinity, 0, -0]));
+      if (g.chance(0.2)) return floatToHalf(g.pick(F16_SPECIAL));
+      if (g.chance(0.2)) return floatToHalf(g.int(-6, 6) / 2);
+      return floatToHalf(uniform(g.next, 1, -1, 1)[0]! * g.pick([1, 4, 30, 1e-3, 1e3]));
+    }
     case 'float32':
     case 'float64': {
       if (g.chance(0.08)) return g.pick([NaN, Infinity, -Infinity, 0, -0]);
@@ -251,6 +261,22 @@ function ordinal(x: number): number {
   return b < 0 ? -1 - (b & 0x7fffffff) : b;
 }
 
+/** Half bits on a line where neighbouring halves differ by 1, as `ordinal` for float32. */
+function halfOrdinal(h: number): number {
+  return h & 0x8000 ? -1 - (h & 0x7fff) : h;
+}
+
+/**
+ * Equal half bits (any NaN matching any NaN), or within 1 half ulp for approximated math:
+ * kiln rounds its float32 kernels' results to half, the reference its float64 values.
+ */
+function matchesHalf(got: number, want: number, approx: boolean): boolean {
+  const g = halfToFloat(got), w = halfToFloat(want);
+  if (Number.isNaN(w) || Number.isNaN(g)) return Number.isNaN(w) && Number.isNaN(g);
+  if (got === want) return true;
+  return approx && Number.isFinite(g) && Number.isFinite(w) && Math.abs(halfOrdinal(got) - halfOrdinal(want)) <= 1;
+}
+
 /** Equal bits (any NaN matching any NaN), or within 2 ulp for approximated float32 math. */
 function matches(got: number, want: number, approx: boolean): boolean {
   if (Number.isNaN(want) || Number.isNaN(got)) return Number.isNaN(want) && Number.isNaN(got);
@@ -291,9 +317,10 @@ function runCase(prim: Prim, dtype: DType, seed: number, trial = 0): void {
   const before = out.data.slice();
   executePrim(cpu, prim, p, inputs, out);
   const got = materialize(out).data;
-  const approx = APPROX.has(prim) && meta.dtype === 'float32';
+  const approx = APPROX.has(prim) && (meta.dtype === 'float32' || meta.dtype === 'float16');
+  const same = meta.dtype === 'float16' ? matchesHalf : matches;
   for (let i = 0; i < want.data.length; i++) {
-    if (!matches(got[i]!, want.data[i]!, approx)) {
+    if (!same(got[i]!, want.data[i]!, approx)) {
       throw new Error(`${where}: output ${describeOperand(out)}: element ${i} is ${show(got[i]!)}, the reference is ${show(want.data[i]!)}`);
     }
   }

@@ -20,6 +20,8 @@ const SAMPLES: Record<DType, number[]> = {
   int32: [-2147483648, 2147483647, -1, 0, 12345],
   float32: [-0.5, 3.25, -1e30, Math.fround(0.1), 0],
   float64: [0.1, -1e300, 2 ** -1074, Math.PI, -0],
+  // Half bits: 1, -2, the largest finite, the smallest subnormal, -0, NaN.
+  float16: [0x3c00, 0xc000, 0x7bff, 0x0001, 0x8000, 0x7e00],
 };
 
 const vec = (dtype: DType, n: number, offset = 0): Layout => ({ dtype, shape: [n], strides: [1], offset });

@@ -8,7 +8,7 @@ import * as k from '../../src/index.js';
 import type { DType, Scalar, Tensor } from '../../src/index.js';
 import { expectAllClose } from '../helpers.js';
 
-const DTYPES: DType[] = ['bool', 'uint8', 'int32', 'float32', 'float64'];
+const DTYPES: DType[] = ['bool', 'uint8', 'int32', 'float16', 'float32', 'float64'];
 const rank = (d: DType) => DTYPES.indexOf(d);
 
 /** A small tensor of `dtype` whose values every op below accepts. */
@@ -22,6 +22,8 @@ describe('resultType', () => {
       ['bool', 'bool', 'bool'], ['bool', 'int32', 'int32'], ['bool', 'float32', 'float32'], ['bool', 'float64', 'float64'],
       ['int32', 'int32', 'int32'], ['int32', 'float32', 'float32'], ['int32', 'float64', 'float64'],
       ['float32', 'float32', 'float32'], ['float32', 'float64', 'float64'], ['float64', 'float64', 'float64'],
+      ['bool', 'float16', 'float16'], ['uint8', 'float16', 'float16'], ['int32', 'float16', 'float16'],
+      ['float16', 'float16', 'float16'], ['float16', 'float32', 'float32'], ['float16', 'float64', 'float64'],
     ];
     it.each(table)('%s with %s is %s (both orders)', (a, b, want) => {
       expect(k.resultType(a, b)).toBe(want);
@@ -38,6 +40,7 @@ describe('resultType', () => {
       ['bool', 'bool', 'int32', 'float32'],
       ['uint8', 'uint8', 'uint8', 'float32'],
       ['int32', 'int32', 'int32', 'float32'],
+      ['float16', 'float16', 'float16', 'float16'],
       ['float32', 'float32', 'float32', 'float32'],
       ['float64', 'float64', 'float64', 'float64'],
     ];
@@ -76,20 +79,21 @@ describe('resultType', () => {
   });
 
   it('rejects unknown dtype names and an empty operand list', () => {
-    expect(() => k.resultType('float16' as DType, 'int32')).toThrow(k.DTypeError);
-    expect(() => k.resultType('float16' as DType)).toThrow('resultType: unknown dtype float16 (valid: float32, float64, int32, uint8, bool)');
+    expect(() => k.resultType('bfloat16' as DType, 'int32')).toThrow(k.DTypeError);
+    expect(() => k.resultType('bfloat16' as DType)).toThrow('resultType: unknown dtype bfloat16 (valid: float16, float32, float64, int32, uint8, bool)');
     expect(() => k.resultType()).toThrow(k.ValueError);
   });
 });
 
 describe('canCast (what an in-place op may store)', () => {
-  // Rows: from; columns: to (bool, uint8, int32, float32, float64). A category may not go down.
+  // Rows: from; columns: to (bool, uint8, int32, float16, float32, float64). A category may not go down.
   const table: Record<DType, boolean[]> = {
-    bool: [true, true, true, true, true],
-    uint8: [false, true, true, true, true],
-    int32: [false, true, true, true, true],
-    float32: [false, false, false, true, true],
-    float64: [false, false, false, true, true],
+    bool: [true, true, true, true, true, true],
+    uint8: [false, true, true, true, true, true],
+    int32: [false, true, true, true, true, true],
+    float16: [false, false, false, true, true, true],
+    float32: [false, false, false, true, true, true],
+    float64: [false, false, false, true, true, true],
   };
   it.each(DTYPES)('from %s', (from) => {
     expect(DTYPES.map((to) => k.canCast(from, to))).toEqual(table[from]);

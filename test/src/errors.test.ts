@@ -106,7 +106,7 @@ describe('creation', () => {
   });
 
   it.each([
-    { op: 'tensor', f: () => k.tensor([1], { dtype: 'float16' as never }), name: 'float16' },
+    { op: 'tensor', f: () => k.tensor([1], { dtype: 'bfloat16' as never }), name: 'bfloat16' },
     { op: 'zeros', f: () => k.zeros([2], { dtype: 'int16' as never }), name: 'int16' },
     { op: 'full', f: () => k.full([2], 1, { dtype: 'uint16' as never }), name: 'uint16' },
     { op: 'arange', f: () => k.arange(3, undefined, 1, { dtype: 'f32' as never }), name: 'f32' },
@@ -114,11 +114,11 @@ describe('creation', () => {
     { op: 'rand', f: () => k.rand([2], { dtype: 'half' as never }), name: 'half' },
     { op: 'cast', f: () => k.zeros([2]).cast('int8' as never), name: 'int8' },
   ])('$op: unknown dtype $name', ({ op, f, name }) => {
-    expectError(f, k.DTypeError, `${op}: unknown dtype ${name} (valid: float32, float64, int32, uint8, bool, int64)`);
+    expectError(f, k.DTypeError, `${op}: unknown dtype ${name} (valid: float16, float32, float64, int32, uint8, bool, int64)`);
   });
 
   it('to() with neither a device nor a dtype lists both', () => {
-    const valid = '(devices: cpu, webgpu; dtypes: float32, float64, int32, uint8, bool, int64)';
+    const valid = '(devices: cpu, webgpu; dtypes: float16, float32, float64, int32, uint8, bool, int64)';
     expectError(() => k.zeros([2]).to('Float32' as never), k.DTypeError, `to: unknown device or dtype Float32 ${valid}`);
     expectError(() => k.zeros([2]).to('cuda' as never), k.DeviceError, `to: unknown device cuda ${valid}; kiln's GPU device is 'webgpu'`);
   });

@@ -58,6 +58,7 @@ function castSupported(from: DType, to: DType, vector: boolean): boolean {
     case 'float32': case 'float64': case 'bool': return true;
     case 'int32': return from === 'bool' || from === 'uint8';
     case 'uint8': return from === 'bool' || from === 'int32';
+    case 'float16': return false;
   }
 }
 
@@ -105,6 +106,7 @@ export function loadOp(dtype: DType): MemoryOp {
     case 'float64': return 'f64.load';
     case 'int32': return 'i32.load';
     case 'uint8': case 'bool': return 'i32.load8_u';
+    case 'float16': throw new InternalError('wasm render: float16 kernels run as JavaScript');
   }
 }
 
@@ -115,6 +117,7 @@ export function storeOp(dtype: DType): MemoryOp {
     case 'float64': return 'f64.store';
     case 'int32': return 'i32.store';
     case 'uint8': case 'bool': return 'i32.store8';
+    case 'float16': throw new InternalError('wasm render: float16 kernels run as JavaScript');
   }
 }
 

@@ -80,8 +80,15 @@ function javascript(spec: KernelSpec): WasmProgram {
   return { kind: 'js', source: renderJs(spec), helpers: jsHelpers, dtypes: argDtypes(spec) };
 }
 
+/** Whether any arg or node of `spec` is float16 (dtype names are the only strings a spec holds). */
+function usesFloat16(spec: KernelSpec): boolean {
+  return JSON.stringify(spec).includes('"float16"');
+}
+
 /** What the Wasm backend runs for `spec`, built for the memory `target`. */
 export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
+  // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels.
+  if (usesFloat16(spec)) return javascript(spec);
   switch (spec.kind) {
     case 'map':
       return mapSupported(spec)

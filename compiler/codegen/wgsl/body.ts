@@ -1,5 +1,5 @@
 /** The per-element expression DAG of a kernel spec as WGSL statements. */
-import { type ElementwisePrim, type GpuDType, type UseHelper, renderWgslCast, wgslPrimitives } from '../wgsl-prims.js';
+import { type ElementwisePrim, type GpuDType, type UseHelper, renderWgslCast, renderWgslPrim, wgslPrimitives } from '../wgsl-prims.js';
 import type { Expr } from '../../kernel.js';
 import { renderExprs } from '../expr.js';
 import { InternalError } from '../../../runtime/errors.js';
@@ -93,7 +93,7 @@ export function renderBody(body: readonly Expr[], types: readonly GpuDType[], ac
       if (access.acc === undefined) throw new InternalError('wgsl: matmul product outside a matmul epilogue');
       return access.acc;
     },
-    prim: (e, i) => wgslPrimitives[e.prim as ElementwisePrim](e.args.map(v), gpuDType(e.dtype, `node ${i}`), use),
+    prim: (e, i) => renderWgslPrim(e.prim as ElementwisePrim, e.args.map(v), gpuDType(e.dtype, `node ${i}`), use),
     cast: (e, i) => renderWgslCast(v(e.arg), types[e.arg]!, gpuDType(e.to, `node ${i}`), use),
   }, 'let', v);
 }

@@ -28,7 +28,7 @@ export function gpuDType(dtype: DType, what: string): GpuDType {
   if (dtype === 'float64') {
     throw new DTypeError(`webgpu: float64 is not supported: WGSL has no 64-bit float (got float64 for ${what}); cast to float32 first`);
   }
-  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'uint8' && dtype !== 'bool') {
+  if (dtype !== 'float16' && dtype !== 'float32' && dtype !== 'int32' && dtype !== 'uint8' && dtype !== 'bool') {
     throw new InternalError(`wgsl: unknown dtype ${String(dtype)}`);
   }
   return dtype;

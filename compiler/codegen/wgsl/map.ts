@@ -100,7 +100,9 @@ export function renderMap(
         // No float atomics in WGSL, and atomicAdd would not wrap uint8: add by compare-and-swap,
         // retrying on contention.
         const old = `old${t}`;
-        const sum = argTypes[st.arg] === 'uint8' ? `(${old} + ${v}) & 255` : `bitcast<u32>(bitcast<f32>(${old}) + ${v})`;
+        const added = `bitcast<f32>(${old}) + ${v}`;
+        const sum = argTypes[st.arg] === 'uint8' ? `(${old} + ${v}) & 255`
+          : `bitcast<u32>(${argTypes[st.arg] === 'float16' ? `${helpers.use('k_f16')}(${added})` : added})`;
         lines.push(
           `  let q${t} = ${target};`,
           `  var old${t} = atomicLoad(&b${int(st.arg)}[q${t}]);`,

@@ -107,7 +107,7 @@ function matmulLayout(spec: MatmulSpec, options: WgslOptions): MatmulLayout {
 }
 
 function zeroOf(dtype: GpuDType): string {
-  return dtype === 'float32' ? '0.0' : wgslType(dtype) === 'i32' ? '0i' : '0u';
+  return wgslType(dtype) === 'f32' ? '0.0' : wgslType(dtype) === 'i32' ? '0i' : '0u';
 }
 
 /** Every (i, j) of an invocation's register block, row by row. */
@@ -193,7 +193,9 @@ function matmulStores(spec: MatmulSpec, L: MatmulLayout, argTypes: readonly GpuD
   const { m, n } = spec;
   const extras = spec.extras ?? [];
   const epilogue = spec.epilogue ?? null;
-  let store = [`b0[pc + row * ${u32(n)} + col] = acc;`];
+  // The product, rounded to the matmul's dtype: a float16 sum accumulates in f32 and rounds once.
+  const acc = argTypes[1] === 'float16' ? `${helpers.use('k_f16')}(acc)` : 'acc';
+  let store = [`b0[pc + row * ${u32(n)} + col] = ${acc};`];
   if (epilogue !== null) {
     const types = nodeTypes(epilogue.body, argTypes, { rows: [], scratch: [], acc: argTypes[1]! });
     if (types[epilogue.value] !== argTypes[0]) throw new InternalError(`wgsl: matmul epilogue value is ${types[epilogue.value]}, expected ${argTypes[0]}`);
@@ -202,7 +204,7 @@ function matmulStores(spec: MatmulSpec, L: MatmulLayout, argTypes: readonly GpuD
       if (x === undefined) throw new InternalError(`wgsl: matmul epilogue reads arg ${a}, which is not an extra operand`);
       return affine(`pe${a}`, ['row', 'col'], x.strides);
     };
-    const body = renderBody(epilogue.body, types, { load: (a) => `b${int(a)}[${at(a)}]`, index: at, position: '0i', acc: 'acc' }, uniforms, helpers.use);
+    const body = renderBody(epilogue.body, types, { load: (a) => `b${int(a)}[${at(a)}]`, index: at, position: '0i', acc }, uniforms, helpers.use);
     store = [...body, `b0[pc + row * ${u32(n)} + col] = v${int(epilogue.value)};`];
   }
   // One copy of the store in a loop over the block: unrolled, lavapipe took 10 s to compile

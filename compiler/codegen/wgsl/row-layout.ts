@@ -66,7 +66,7 @@ interface Fold {
 export function fold(op: 'sum' | 'prod' | 'max' | 'min', dtype: GpuDType, outDtype: GpuDType, empty: boolean, use: UseHelper): Fold {
   const accType: GpuDType = op === 'sum' || op === 'prod' ? outDtype : dtype;
   if (accType !== outDtype) throw new InternalError(`wgsl: ${op} of ${dtype} cannot give ${outDtype}`);
-  const isF = accType === 'float32', isI = wgslType(accType) === 'i32';
+  const isF = wgslType(accType) === 'f32', isI = wgslType(accType) === 'i32';
   const c = (f: string, i: string, b: string) => (isF ? f : isI ? i : b);
   const cpuEmpty = (start: number) => `${int(refCast(start, accType))}${isI ? 'i' : 'u'}`;
   let init: string, combine: (a: string, b: string) => string;
@@ -95,7 +95,7 @@ export function betterFn(op: 'argmax' | 'argmin', dtype: GpuDType, use: UseHelpe
     `fn k_better(v1: ${A}, i1: u32, v2: ${A}, i2: u32) -> bool {`,
     `  if (i2 == NONE) {`, `    return false;`, `  }`,
     `  if (i1 == NONE) {`, `    return true;`, `  }`,
-    ...(dtype === 'float32' ? [
+    ...(wgslType(dtype) === 'f32' ? [
       `  let n1 = ${use('k_isnan')}(v1);`, `  let n2 = k_isnan(v2);`,
       `  if (n1 || n2) {`, `    return select(n2, i2 < i1, n1 && n2);`, `  }`,
     ] : []),

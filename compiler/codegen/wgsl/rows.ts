@@ -71,7 +71,9 @@ export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: Wgsl
       absorb: (from) => merge('acc', 'at', `sa[${from}]`, `si[${from}]`),
     }));
   }
-  main.push(...guarded(m, true, [`b0[q0] = ${isArg ? `i32(select(at, 0u, at == NONE))` : 'acc'};`]));
+  // A float16 result accumulates in f32 and rounds to half once, as the CPU's wide accumulator does.
+  const result = isArg ? `i32(select(at, 0u, at == NONE))` : outDtype === 'float16' ? `${use('k_f16')}(acc)` : 'acc';
+  main.push(...guarded(m, true, [`b0[q0] = ${result};`]));
 
   const { decls, bindings } = storageDecls(argTypes, new Set([0]), walk.vec);
   const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(m.wg)})`, ROW_ENTRY, main);
@@ -201,7 +203,8 @@ export function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOption
             absorb: (from) => [`acc = ${f.combine('acc', value(from))};`],
           }));
         }
-        block.push(`${rowValue(pass.row)} = acc;`, ...storeRow(pass.store, pass.row));
+        const rounded = f.accType === 'float16' ? `${use('k_f16')}(acc)` : 'acc';
+        block.push(`${rowValue(pass.row)} = ${rounded};`, ...storeRow(pass.store, pass.row));
         break;
       }
       case 'scalar':

@@ -66,7 +66,7 @@ export class Uniforms {
     }
     const w = Uniforms.word(s.slot);
     if (entry.raw) return w;
-    return entry.dtype === 'float32' ? `bitcast<f32>(${w})` : wgslType(entry.dtype) === 'i32' ? `bitcast<i32>(${w})` : w;
+    return wgslType(entry.dtype) === 'f32' ? `bitcast<f32>(${w})` : wgslType(entry.dtype) === 'i32' ? `bitcast<i32>(${w})` : w;
   }
   /** Reserves `n` raw words after the scalars (random's key and counter words). */
   reserve(n: number): number {
@@ -101,7 +101,7 @@ export class Uniforms {
         const x = value ?? scalars[index];
         if (typeof x !== 'number') throw new InternalError(`wgsl: scalar ${index} is missing`);
         const v = refCast(x, dtype);
-        if (dtype === 'float32') f32[slot] = v;
+        if (wgslType(dtype) === 'f32') f32[slot] = v;
         else if (wgslType(dtype) === 'i32') i32[slot] = v;
         else words[slot] = v;
       }

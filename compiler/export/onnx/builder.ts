@@ -23,9 +23,11 @@ import {
   type ValueInfoProto,
 } from 'onnx-buf';
 import type { DType } from '../../../runtime/dtype.js';
+import { floatToHalf } from '../../../runtime/half.js';
 
 /** ONNX element types of kiln's dtypes. */
 export const ONNX_TYPE: Record<DType, TensorProto_DataType> = {
+  float16: TensorProto_DataType.FLOAT16,
   float32: TensorProto_DataType.FLOAT,
   float64: TensorProto_DataType.DOUBLE,
   int32: TensorProto_DataType.INT32,
@@ -85,6 +87,9 @@ export function tensorProto(
       break;
     case 'float64':
       raw = new Uint8Array(Float64Array.from(values).buffer);
+      break;
+    case 'float16':
+      raw = new Uint8Array(Uint16Array.from(values, floatToHalf).buffer);
       break;
     case 'int32':
       raw = new Uint8Array(Int32Array.from(values).buffer);

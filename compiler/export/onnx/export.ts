@@ -5,6 +5,7 @@
  * no ONNX meaning (in-place writes, gradients, values read by JS, random draws) is refused
  * with an error naming it.
  */
+import { valuesOf } from '../../../runtime/stored.js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import type { DType } from '../../../runtime/dtype.js';
@@ -52,7 +53,8 @@ function refuse(n: Node, i: number, why: string): never {
 /** The values of a constant node. */
 function constantValues(n: NodeOf<'constant'>, i: number): ArrayLike<number> {
   const p = n.params;
-  if (p.data !== undefined) return p.data;
+  // Recorded data is storage (half bits for float16); ONNX tensors are built from values.
+  if (p.data !== undefined) return valuesOf(p.data, n.dtype);
   if (p.value === undefined) refuse(n, i, 'it is fed from a number argument; pass that number as a tensor');
   return new Array<number>(n.shape.reduce((a, b) => a * b, 1)).fill(p.value);
 }
@@ -212,7 +214,7 @@ export function onnxModel(spec: OnnxModelSpec): Uint8Array {
           name = spec.captureNames?.[source.slot] ?? `param_${source.slot}`;
           captured.set(source.slot, name);
           if (weightsAsInputs) b.inputs.push(valueInfo(name, n.dtype, n.shape));
-          else b.initializers.push(tensorProto(name, n.dtype, n.shape, spec.captureData(source.slot)));
+          else b.initializers.push(tensorProto(name, n.dtype, n.shape, valuesOf(spec.captureData(source.slot), n.dtype)));
         }
         return name;
       }

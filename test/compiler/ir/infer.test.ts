@@ -19,8 +19,8 @@ describe('inferMeta', () => {
 
   it('names the op and the valid dtypes for an unsupported dtype', () => {
     expect(() => inferMeta('exp', [m([2], 'int32')], {})).toThrow(DTypeError);
-    expect(() => inferMeta('exp', [m([2], 'int32')], {})).toThrow('exp: dtype int32 is not supported (valid: float32, float64)');
-    expect(() => inferMeta('add', [m([2], 'bool'), m([2], 'bool')], {})).toThrow('add: dtype bool is not supported (valid: float32, float64, int32, uint8)');
+    expect(() => inferMeta('exp', [m([2], 'int32')], {})).toThrow('exp: dtype int32 is not supported (valid: float16, float32, float64)');
+    expect(() => inferMeta('add', [m([2], 'bool'), m([2], 'bool')], {})).toThrow('add: dtype bool is not supported (valid: float16, float32, float64, int32, uint8)');
     expect(() => inferMeta('where', [m([2], 'int32'), m([2]), m([2])], {})).toThrow('where: dtype int32 is not supported (valid: bool)');
   });
 
@@ -77,7 +77,7 @@ describe('inferMeta', () => {
     // Accumulating bools would store counts above 1 in bool storage.
     expect(() => inferMeta('scatterAdd', [m([3], 'bool'), m([2], 'int32'), m([2], 'bool')], { axis: 0 })).toThrow(DTypeError);
     expect(() => inferMeta('scatterAdd', [m([3], 'bool'), m([2], 'int32'), m([2], 'bool')], { axis: 0 })).toThrow(
-      'scatterAdd: dtype bool is not supported (valid: float32, float64, int32, uint8)',
+      'scatterAdd: dtype bool is not supported (valid: float16, float32, float64, int32, uint8)',
     );
   });
 

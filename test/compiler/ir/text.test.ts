@@ -143,7 +143,7 @@ describe('printGraphExact and parseGraph', () => {
     ['%0 = input() {source={kind: "arg", slot: 0}} : float32[]\n%1 = write(%0, %0)', /line 2, column 1: write defines no value, so it takes no "%1 ="/],
     ['neg(%0) : float32[]', /line 1, column 1: neg defines a value: write "%0 = neg\(…\)"/],
     ['%0 = neg(%0)', /line 1, column 13: expected " : dtype\[shape\]" after neg's operands and parameters \(got end of line\)/],
-    ['%0 = constant() {value=1} : float16[]', /line 1, column 29: unknown dtype "float16"/],
+    ['%0 = constant() {value=1} : bfloat16[]', /line 1, column 29: unknown dtype "bfloat16"/],
     ['%0 = constant() {value=[1,2} : float32[]', /line 1, column 28: expected "," or "\]" in a list \(got "} : float32\[\]"\)/],
     ['%0 = constant() {value=1} : float32[] extra', /line 1, column 39: unexpected text after the node \(got "extra"\)/],
     ['%0 = constant() {value=1, value=2} : float32[]', /line 1, column 27: parameter "value" appears twice/],

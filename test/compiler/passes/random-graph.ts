@@ -17,6 +17,7 @@ import { GraphBuilder } from '../graph-builder.js';
 import { dense, runGraph, type Inputs } from './run-graph.js';
 
 const SPECIALS: Record<DType, readonly number[]> = {
+  float16: [0, -0, 1, -1, 0.5, 2, 3, NaN, Infinity, -Infinity, 65504, 2 ** -24, 0.1, 2049, -7.25],
   float32: [0, -0, 1, -1, 0.5, 2, 3, NaN, Infinity, -Infinity, 3.4e38, 1e-45, 0.1, 16777217, -7.25],
   float64: [0, -0, 1, -1, 0.5, 2, 3, NaN, Infinity, -Infinity, 1.7976931348623157e308, 5e-324, 0.1, 16777217, -7.25],
   int32: [0, 1, -1, 2, 3, 7, 2147483647, -2147483648, 16777217, -5, 65536],
@@ -43,7 +44,7 @@ export function randomCase(next: () => number): RandomCase {
   const shape = pick([[], [3], [2, 3]]);
   const b = new GraphBuilder();
   /** Value nodes of `shape` by dtype, for operands. */
-  const pool: Record<DType, number[]> = { float32: [], float64: [], int32: [], uint8: [], bool: [] };
+  const pool: Record<DType, number[]> = { float16: [], float32: [], float64: [], int32: [], uint8: [], bool: [] };
   /** Nodes that may be written in place (inputs and fresh computed values, never broadcast views). */
   const writable: number[] = [];
   let guards = 0;

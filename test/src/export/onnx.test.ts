@@ -15,7 +15,7 @@ import { rng } from '../../helpers.js';
 import { seedFor } from '../random-inputs.js';
 import { testModels, type TestModel } from './models.js';
 
-const ORT_TYPE = { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'bool' } as const;
+const ORT_TYPE = { float16: 'float16', float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'bool' } as const;
 
 function feed(t: Tensor): ort.Tensor {
   return new ort.Tensor(ORT_TYPE[t.dtype], t.data(), t.shape);
@@ -67,6 +67,15 @@ describe('exportOnnx on ONNX Runtime', { timeout: 60_000 }, () => {
   it('erfc, which ONNX lacks, runs as 1 - Erf', async () => {
     const inputs = (next: () => number) => [tensor(Float32Array.from({ length: 64 }, () => next() * 8 - 4), { shape: [64] })];
     await checkModel({ name: 'erfc', fn: (x) => x!.erfc(), inputs });
+  });
+
+  it('float16 inputs, constants and outputs are FLOAT16 tensors with the same bits', async () => {
+    const bias = tensor([0.1, -2, 65504], { dtype: 'float16' });
+    const f = (x: Tensor) => x.mul(x).add(bias).neg();
+    const x = tensor([1.5, 3, -0.25], { dtype: 'float16' });
+    const [got] = await runOrt(exportOnnx(f, x), [x]);
+    expect(got!.type).toBe('float16');
+    expect(Array.from(got!.data as Uint16Array)).toEqual(Array.from(f(x).data()));
   });
 
   it('captured parameters are initializers named after the module, or inputs to feed', async () => {

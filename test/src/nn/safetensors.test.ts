@@ -154,7 +154,7 @@ describe('round trips', () => {
 });
 
 describe('dtypes kiln reads but does not store', () => {
-  it('F16 and BF16 become float32 (normals, subnormals, ±0, ±Infinity, NaN)', () => {
+  it('F16 is float16 with the same bits; BF16 becomes float32 (normals, subnormals, ±0, ±Infinity, NaN)', () => {
     const half = [0x3c00, 0xc000, 0x7bff, 0x0001, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x3555];
     const bf = [0x3f80, 0xc020, 0x7f80, 0x0001, 0x8000, 0x7fc0];
     const le = (words: number[]) => words.flatMap((w) => [w & 0xff, w >> 8]);
@@ -163,8 +163,9 @@ describe('dtypes kiln reads but does not store', () => {
       [...le(half), ...le(bf)],
     );
     const { tensors } = nn.deserializeSafetensors(file);
-    expect(tensors['h']!.dtype).toBe('float32');
-    const h = Array.from(tensors['h']!.data());
+    expect(tensors['h']!.dtype).toBe('float16');
+    expect(Array.from(tensors['h']!.data())).toEqual(half);
+    const h = (tensors['h']!.toArray() as number[]);
     expect(h.slice(0, 7)).toEqual([1, -2, 65504, 2 ** -24, -0, Infinity, -Infinity]);
     expect(Object.is(h[4], -0)).toBe(true);
     expect(Number.isNaN(h[7])).toBe(true);

@@ -1,12 +1,14 @@
 /**
  * Drives the op table on the CPU: every row eagerly in float64 against its reference (with
  * contiguous and with strided inputs), under jit against eager bit for bit (tracing calls
- * and replays, both layouts), and by finite differences in float64 where differentiable.
+ * and replays, both layouts, float32 and float16 inputs), and by finite differences in
+ * float64 where differentiable.
  * (test/src/backends/op-table.test.ts runs it on every other backend.)
  */
 import { describe, expect, it } from 'vitest';
 import { gradcheck, jit, type Tensor } from '../../../src/index.js';
 import { expectAllClose } from '../../helpers.js';
+import { roundToHalf } from '../../../runtime/half.js';
 import { withSeed } from '../random-inputs.js';
 import { expectSameTensor } from '../jit/compare.js';
 import { opTable } from './op-table.js';
@@ -52,6 +54,20 @@ describe.each(opTable)('$name', (op) => {
     });
   });
 
+  it('jit equals eager bit for bit on float16 inputs', () => {
+    withSeed(`${op.name}/jit-float16`, (next) => {
+      const f = jit((...xs: Tensor[]) => outputs(op, xs));
+      for (const [call, layout] of LAYOUTS.flatMap((l) => [l, l, l]).entries()) {
+        const xs = op.inputs(next).map((x) => toTensor(x, 'float16', 'cpu', layout));
+        seedStream(op);
+        const eager = outputs(op, xs);
+        seedStream(op);
+        const compiled = f(...xs);
+        eager.forEach((e, i) => expectSameTensor(compiled[i], e, `call ${call} (${layout}), output ${i}`));
+      }
+    });
+  });
+
   if (op.grad) {
     it('gradients match central differences in float64', () => {
       withSeed(`${op.name}/grad`, (next) => {
@@ -68,6 +84,31 @@ describe.each(opTable)('$name', (op) => {
         };
         const result = gradcheck(f, floatAt.map((i) => fixed[i]!), { raise: false, eps: 1e-6, atol: 1e-5 });
         expect(result.ok, result.report).toBe(true);
+      });
+    });
+
+    it('float16 gradients match the float64 ones (themselves checked by finite differences) within half precision', () => {
+      withSeed(`${op.name}/grad-float16`, (next) => {
+        const inputs = op.inputs(next).map((x) =>
+          (x.kind === 'float' ? { ...x, ref: { ...x.ref, values: x.ref.values.map(roundToHalf) } } : x));
+        const gradsIn = (float: 'float16' | 'float64'): number[][] => {
+          const xs = inputs.map((x) => toTensor(x, float));
+          const floats = xs.filter((x) => x.dtype === float);
+          floats.forEach((x) => x.requiresGrad_());
+          seedStream(op);
+          const outs = outputs(op, xs).filter((o) => o.dtype === float && o.requiresGrad);
+          if (outs.length === 0) return [];
+          outs.map((o, i) => o.to('float64').mul(i + 1).sum()).reduce((a, b) => a.add(b)).backward();
+          return floats.map((x) => (x.grad === null ? [] : Array.from(x.grad.to('float64').data())));
+        };
+        // The float64 run starts from the half-rounded inputs, so only the arithmetic differs.
+        const wide = gradsIn('float64'), narrow = gradsIn('float16');
+        const scale = Math.max(1, ...wide.flat().filter(Number.isFinite).map(Math.abs));
+        narrow.forEach((g, i) => g.forEach((v, j) => {
+          const want = wide[i]![j]!;
+          if (!Number.isFinite(want)) return;
+          expect(Math.abs(v - want), `input ${i}, element ${j}: ${v} vs ${want}`).toBeLessThanOrEqual(2 ** -5 * scale);
+        }));
       });
     });
   }

@@ -3,6 +3,7 @@
  * way of naming axes, keepdim, strided inputs, zero-size inputs, NaN, ties, int32/bool, and
  * softmax / logSoftmax / logsumexp at extreme values.
  */
+import { roundToHalf } from '../../../runtime/half.js';
 import { describe, expect, it } from 'vitest';
 import * as k from '../../../src/index.js';
 import type { DType, Tensor } from '../../../src/index.js';
@@ -136,6 +137,7 @@ const reductions: Reduction[] = [
 function draw(r: Reduction, dt: DType, n: number, next: () => number): number[] {
   const raw = r.domain(next, n);
   switch (dt) {
+    case 'float16': return raw.map(roundToHalf);
     case 'float32': return raw.map(Math.fround);
     case 'float64': return raw;
     case 'int32': return raw.map((v) => Math.round(v * 3) + 0);

@@ -74,7 +74,7 @@ describe('uint8', () => {
   it('matmul names the dtypes it takes', () => {
     const x = tensor(Uint8Array.of(1, 2, 3, 4), { shape: [2, 2] });
     expect(() => k.matmul(x, x)).toThrow(DTypeError);
-    expect(() => k.matmul(x, x)).toThrow('matmul: uint8 operands are not supported (valid: float32, float64, int32); cast them first');
+    expect(() => k.matmul(x, x)).toThrow('matmul: uint8 operands are not supported (valid: float16, float32, float64, int32); cast them first');
   });
 
   it('round-trips through safetensors as U8', () => {

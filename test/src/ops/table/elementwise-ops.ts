@@ -4,6 +4,7 @@
  * elementwise.test.ts drives them over every dtype, broadcasting and view; the op table
  * (./elementwise.ts) runs them under jit and on every backend.
  */
+import { roundToHalf } from '../../../../runtime/half.js';
 import * as k from '../../../../src/index.js';
 import type { DType, Tensor, TensorLike } from '../../../../src/index.js';
 import { uniform } from '../../../helpers.js';
@@ -109,16 +110,16 @@ export interface ElementwiseOp {
   dtypes: DType[];
   /** Result dtype for an input dtype (default: the same). */
   out?: (dt: DType) => DType;
-  tol?: Partial<Record<'float32' | 'float64', Tol>>;
+  tol?: Partial<Record<'float16' | 'float32' | 'float64', Tol>>;
   /** Hand-worked rows for float inputs: operands then the exact result (-0 counts). */
   special?: Row[];
   /** Hand-worked rows for int32 inputs. */
   int32Special?: Row[];
 }
 
-const FLOATS: DType[] = ['float32', 'float64'];
-const NUM: DType[] = ['float32', 'float64', 'int32', 'uint8'];
-const NUM_BOOL: DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
+const FLOATS: DType[] = ['float16', 'float32', 'float64'];
+const NUM: DType[] = ['float16', 'float32', 'float64', 'int32', 'uint8'];
+const NUM_BOOL: DType[] = ['float16', 'float32', 'float64', 'int32', 'uint8', 'bool'];
 /** Arithmetic on bool computes as int32. */
 const promote = (dt: DType): DType => (dt === 'bool' ? 'int32' : dt);
 /** Float-only math promotes int32, uint8 and bool to float32. */
@@ -233,11 +234,15 @@ export const elementwiseOps: ElementwiseOp[] = [
   },
   // GELU loses absolute (not relative) accuracy for negative x: 1 + erf(x/√2) cancels, so
   // erf's absolute error, times |x|/2, is what remains (≤ 3e-14 in float64 for the erf above).
+  // In float16 every step of the composition rounds to half: 1 + erf(x) cancels to a few
+  // bits for x below -3 (half spacing near 1 is 2^-11, times |x|/2), and x·sigmoid(x)
+  // underflows through half subnormals for x below -10.
   math('gelu', (x) => x.gelu(), geluErf, uni(-6, 6), [[0, 0], [NaN, NaN], [I, I]],
-    { float32: { rtol: 1e-5, atol: 2e-6 }, float64: { rtol: 1e-13, atol: 3e-14 } }),
+    { float16: { rtol: 2 ** -8, atol: 4e-3 }, float32: { rtol: 1e-5, atol: 2e-6 }, float64: { rtol: 1e-13, atol: 3e-14 } }),
   math('gelu(tanh)', (x) => x.gelu('tanh'), geluTanh, uni(-6, 6), [[0, 0], [NaN, NaN], [I, I]],
-    { float32: { rtol: 1e-5, atol: 2e-6 }, float64: { rtol: 1e-13, atol: 1e-14 } }),
-  math('silu', (x) => x.silu(), (x) => x / (1 + Math.exp(-x)), uni(-20, 20), [[0, 0], [NaN, NaN], [I, I]]),
+    { float16: { rtol: 2 ** -8, atol: 4e-3 }, float32: { rtol: 1e-5, atol: 2e-6 }, float64: { rtol: 1e-13, atol: 1e-14 } }),
+  math('silu', (x) => x.silu(), (x) => x / (1 + Math.exp(-x)), uni(-20, 20), [[0, 0], [NaN, NaN], [I, I]],
+    { float16: { rtol: 2 ** -9, atol: 2e-5 } }),
   {
     name: 'square', arity: 1, call: unaryCall((x) => x.square()), ref: (x) => x * x, refInt: (x) => wrap32(big(x) * big(x)),
     domain: [uni(-100, 100)], intDomain: [INT32], dtypes: NUM,
@@ -305,6 +310,7 @@ export const outDtype = (op: ElementwiseOp, dt: DType): DType => (op.out ? op.ou
 export function expected(op: ElementwiseOp, dt: DType, xs: number[]): number {
   const v = (dt === 'int32' || dt === 'uint8' || dt === 'bool') && op.refInt ? op.refInt(...xs) : op.ref(...xs);
   switch (outDtype(op, dt)) {
+    case 'float16': return roundToHalf(v);
     case 'float32': return Math.fround(v);
     case 'bool': return v !== 0 ? 1 : 0;
     case 'uint8': return wrap8(v);
@@ -316,6 +322,9 @@ export function tolerance(op: ElementwiseOp, dt: DType): Tol {
   const out = outDtype(op, dt);
   if (out === 'float32') return op.tol?.float32 ?? { rtol: 1e-6, atol: 1e-7 };
   if (out === 'float64') return op.tol?.float64 ?? { rtol: 1e-14, atol: 1e-15 };
+  // One half ulp (2^-11 relative; 2^-24 absolute among subnormals): kiln rounds its float32
+  // kernels' results to half, the reference its float64 values.
+  if (out === 'float16') return op.tol?.float16 ?? { rtol: 2 ** -10, atol: 2 ** -24 };
   return { rtol: 0, atol: 0 };
 }
 
@@ -324,6 +333,7 @@ function draw(op: ElementwiseOp, dt: DType, i: number, n: number, next: () => nu
   const isInt = dt === 'int32' || dt === 'uint8' || dt === 'bool';
   const raw = isInt && op.intDomain ? op.intDomain[i]!(next, n) : op.domain[i]!(next, n);
   switch (dt) {
+    case 'float16': return raw.map(roundToHalf);
     case 'float32': return raw.map(Math.fround);
     case 'float64': return raw;
     // Non-finite values have no int32 form; `+ 0` turns -0 into the 0 an Int32Array stores.

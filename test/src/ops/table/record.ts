@@ -69,13 +69,16 @@ export const bools = (next: () => number, shape: number[], p = 0.5): TableInput 
   drawn('bool', shape, () => (next() < p ? 1 : 0));
 
 /** The dtype an input of `kind` takes when floats are `float`. */
-export function dtypeOf(kind: InputKind, float: 'float32' | 'float64'): 'float32' | 'float64' | 'int32' | 'bool' {
+export function dtypeOf<F extends FloatDType>(kind: InputKind, float: F): F | 'int32' | 'bool' {
   return kind === 'float' ? float : kind;
 }
 
+/** The float dtypes a record's float inputs are made in. */
+export type FloatDType = 'float16' | 'float32' | 'float64';
+
 /** The input as a tensor on `device`, laid out as `layout` asks (the values are the same either way). */
 export function toTensor(
-  input: TableInput, float: 'float32' | 'float64', device: Device = 'cpu', layout: Layout = 'contiguous',
+  input: TableInput, float: FloatDType, device: Device = 'cpu', layout: Layout = 'contiguous',
 ): Tensor {
   const dtype = dtypeOf(input.kind, float);
   const { shape, values } = input.ref;
