@@ -11,6 +11,7 @@ import { isInteger } from '../../runtime/dtype.js';
 import { isElementwisePrim, type Prim } from '../ir/primitives.js';
 import { M } from './js-helpers.js';
 import { jsPrimitives, renderCast } from './js-prims.js';
+import { renderLoop } from './js-loop.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
 
 /**
@@ -26,6 +27,7 @@ export function renderJs(spec: KernelSpec, interleave = true): string {
     case 'random': return renderRandom(spec);
     case 'row': return renderRow(spec, interleave);
     case 'multi': return renderMulti(spec);
+    case 'loop': return renderLoop(spec);
   }
 }
 
@@ -81,7 +83,7 @@ function sideBySide(copies: readonly (readonly string[])[]): string[] {
   return out;
 }
 
-function int(n: number): string {
+export function int(n: number): string {
   if (!Number.isSafeInteger(n)) throw new InternalError(`codegen: ${n} is not a safe integer`);
   return String(n);
 }
@@ -104,7 +106,7 @@ function argsOf(body: readonly Expr[], also: readonly number[] = []): number[] {
   return [...used].sort((a, b) => a - b);
 }
 
-function params(nArgs: number, nScalars: number): string {
+export function params(nArgs: number, nScalars: number): string {
   const names: string[] = [];
   for (let a = 0; a < nArgs; a++) names.push(`b${a}`);
   for (let a = 0; a < nArgs; a++) names.push(`o${a}`);
@@ -112,14 +114,14 @@ function params(nArgs: number, nScalars: number): string {
   return names.join(', ');
 }
 
-function scalarCount(body: readonly Expr[]): number {
+export function scalarCount(body: readonly Expr[]): number {
   let n = 0;
   for (const e of body) if (e.op === 'scalar') n = Math.max(n, e.index + 1);
   return n;
 }
 
 /** Where one copy of a body works: arg positions, the iota position, and names. */
-interface Copy {
+export interface Copy {
   pos: (arg: number) => string;
   /** The position along the iteration dimension (the `position` node). */
   position: string;
@@ -127,17 +129,19 @@ interface Copy {
   sfx: string;
   /** Index into scratch rows (row kernels). */
   scratch: string;
+  /** The value of a load of `arg`, where it is not an element of a buffer (a loop kernel's variables). */
+  load?: (arg: number) => string;
 }
 
 /** Statements computing every node of `body` as `v<i><sfx>`, each a complete statement. */
-function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => string = (a) => `b${int(a)}`): string[] {
+export function renderBody(body: readonly Expr[], at: Copy, buf: (arg: number) => string = (a) => `b${int(a)}`): string[] {
   const { pos, sfx } = at;
   const v = (i: number) => `v${int(i)}${sfx}`;
   const lines: string[] = [];
   body.forEach((e, i) => {
     let x: string;
     switch (e.op) {
-      case 'load': x = `${buf(e.arg)}[${pos(e.arg)}]`; break;
+      case 'load': x = at.load?.(e.arg) ?? `${buf(e.arg)}[${pos(e.arg)}]`; break;
       case 'gatherLoad': {
         const g = `g${i}${sfx}`;
         lines.push(`const ${g} = ${v(e.index)};`);

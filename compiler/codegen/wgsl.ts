@@ -18,6 +18,7 @@
  * float64 has no WGSL type: specs that use it are rejected with a DTypeError naming it.
  */
 import { DTypeError, InternalError } from '../../runtime/errors.js';
+import { renderLoop } from './wgsl-loop.js';
 import { jsHelpers } from './js-helpers.js';
 import { primitiveRules, refCast } from '../ir/primitives.js';
 import type { Expr, KernelSpec, MapSpec, MatmulSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
@@ -97,6 +98,7 @@ export function renderWgsl(spec: KernelSpec, limits: WgslLimits = defaultWgslLim
     case 'row': return renderRow(spec, limits, options);
     case 'matmul': return renderMatmul(spec, limits, options);
     case 'random': return renderRandom(spec, limits, options);
+    case 'loop': return renderLoop(spec);
     // Merged kernels have no single shader: their parts render and dispatch one after another in a batch.
     default: throw new InternalError(`wgsl: no WGSL rendering for ${(spec as { kind: string }).kind} kernels`);
   }
@@ -110,6 +112,7 @@ export function throwStatus(words: Uint32Array): void {
   const size = words[2]!;
   if (kind === STATUS_GATHER) jsHelpers.indexError(index, size);
   if (kind === STATUS_SCATTER) jsHelpers.scatterIndexError(index, size);
+  if (kind === STATUS_LOOP) jsHelpers.loopCapError(size);
   throw new InternalError(`wgsl: unknown status word ${kind}`);
 }
 
@@ -117,24 +120,26 @@ export function throwStatus(words: Uint32Array): void {
 const DEFAULT_WG = 256;
 const STATUS_GATHER = 1;
 const STATUS_SCATTER = 2;
+/** A loop kernel stopped at its iteration cap (./wgsl-loop.ts). */
+export const STATUS_LOOP = 3;
 /** The status binding's size in bytes. */
 export const STATUS_BYTES = 16;
 
 // ---------------------------------------------------------------------------------------
 // Literals and validation
 
-function int(n: number): string {
+export function int(n: number): string {
   if (!Number.isSafeInteger(n)) throw new InternalError(`wgsl: ${n} is not a safe integer`);
   return String(n);
 }
 
 /** A u32 literal; negative strides wrap to their two's complement, so u32 index math still lands right. */
-function u32(n: number): string {
+export function u32(n: number): string {
   if (!Number.isSafeInteger(n) || n <= -4294967296 || n >= 4294967296) throw new InternalError(`wgsl: ${n} does not fit in 32 bits`);
   return `${n < 0 ? n + 4294967296 : n}u`;
 }
 
-function gpuDType(dtype: DType, what: string): GpuDType {
+export function gpuDType(dtype: DType, what: string): GpuDType {
   if (dtype === 'float64') {
     throw new DTypeError(`webgpu: float64 is not supported: WGSL has no 64-bit float (got float64 for ${what}); cast to float32 first`);
   }
@@ -211,7 +216,7 @@ function coordinates(shape: readonly number[], lin: string, prefix: string): { l
  * and per recorded constant. Constants travel as uniforms rather than literals because the
  * shader compiler folds arithmetic with known constants (x * 0 → 0, wrong for Inf and NaN).
  */
-class Uniforms {
+export class Uniforms {
   private readonly scalarSlots = new Map<string, { slot: number; index: number; dtype: GpuDType; value?: number }>();
   private extra = 0;
   constructor(readonly nOffsets: number) {}
@@ -283,7 +288,7 @@ class Uniforms {
 // The per-element expression DAG
 
 /** How a body reads its args, row values and saved values at the current position. */
-interface BodyAccess {
+export interface BodyAccess {
   /** The value of arg `arg` at the current position. */
   load(arg: number): string;
   /** The u32 element index of arg `arg` at the current position (scalar-typed args only). */
@@ -306,7 +311,7 @@ interface RowTypes {
 }
 
 /** dtype of every node, checking operand dtypes and that every primitive has a WGSL rendering. */
-function nodeTypes(body: readonly Expr[], argTypes: readonly GpuDType[], rowTypes?: RowTypes): GpuDType[] {
+export function nodeTypes(body: readonly Expr[], argTypes: readonly GpuDType[], rowTypes?: RowTypes): GpuDType[] {
   const known = (t: GpuDType | undefined, what: string): GpuDType => {
     if (t === undefined) throw new InternalError(`wgsl: ${what} is read before it is computed`);
     return t;
@@ -336,7 +341,7 @@ function nodeTypes(body: readonly Expr[], argTypes: readonly GpuDType[], rowType
 }
 
 /** Statements computing every node of `body` as `${prefix}<i>`. */
-function renderBody(body: readonly Expr[], types: readonly GpuDType[], access: BodyAccess, uniforms: Uniforms, use: UseHelper, prefix = 'v'): string[] {
+export function renderBody(body: readonly Expr[], types: readonly GpuDType[], access: BodyAccess, uniforms: Uniforms, use: UseHelper, prefix = 'v'): string[] {
   const lines: string[] = [];
   const v = (n: number) => `${prefix}${int(n)}`;
   body.forEach((e, i) => {
@@ -379,7 +384,7 @@ function renderBody(body: readonly Expr[], types: readonly GpuDType[], access: B
 // ---------------------------------------------------------------------------------------
 // Map
 
-function statusDecl(binding: number): string[] {
+export function statusDecl(binding: number): string[] {
   return [
     `@group(0) @binding(${int(binding)}) var<storage, read_write> st: array<atomic<u32>, 4>;`,
     // Keeps the first failure: later ones see a non-zero kind and leave it.
@@ -399,7 +404,7 @@ function statusDecl(binding: number): string[] {
   ];
 }
 
-function indent(lines: readonly string[], by = '  '): string[] {
+export function indent(lines: readonly string[], by = '  '): string[] {
   return lines.map((l) => by + l);
 }
 
@@ -535,7 +540,7 @@ function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOptions): Wgs
 }
 
 /** Puts a shader together: bindings, uniform block, status helpers, helper functions, extra module-scope lines, entry point. */
-function assemble(decls: string[], uniforms: Uniforms, nArgs: number, checks: boolean, helpers: HelperSet, extra: string[], attr: string, signature: string, body: string[]): string {
+export function assemble(decls: string[], uniforms: Uniforms, nArgs: number, checks: boolean, helpers: HelperSet, extra: string[], attr: string, signature: string, body: string[]): string {
   return [
     ...decls,
     uniforms.declaration(nArgs),

@@ -26,6 +26,7 @@ import { checkHostGuards, HostGuards, inputTensor } from './guard-policy.js';
 import { readbackLayout, type ReadbackLayout } from './guard-readback.js';
 import { Interpretation, type Placement } from './interpreter.js';
 import { log, logs } from './log.js';
+import { DeviceLoop, planDeviceLoop } from './loop-device.js';
 import { planOf, programOf } from './plan.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
@@ -99,6 +100,13 @@ export function webGpuLaunchCount(v: Variant): number | undefined {
   return v.plan.kernelCount + extra;
 }
 
+/** The runner of a lifted loop of a WebGPU variant (./webgpu-check.ts lets only loops that fit one kernel replay). */
+function deviceLoop(p: EffectParams['loop']): DeviceLoop {
+  const plan = planDeviceLoop(p);
+  if (plan.kind !== 'kernel') throw new InternalError(`jit webgpu replay: the loop at ${p.site} does not fit one kernel`);
+  return new DeviceLoop(p, plan.spec);
+}
+
 /**
  * Runs variant `v` on WebGPU for the arguments `walked`: the result at once, or, for a
  * variant with guards on values the GPU computes, a promise of it (see ./speculation.ts).
@@ -117,7 +125,7 @@ export function replayWebGpu(
       const failed = checkHostGuards(prog, walked, g.devices, g.hostReads);
       if (failed !== undefined) return { result: failed as ReplayResult, kept: [] };
       if (g.deferred === undefined) {
-        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), { placement: g });
+        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), { placement: g, loopRunner: deviceLoop });
         const value = run.record() ?? { ok: true, value: run.finish() };
         return { result: value, kept: [[...run.pendingGrads.values()], run.keep] };
       }
@@ -137,7 +145,7 @@ function speculate(
   v: Variant, prog: Program, g: GpuVariant, walked: Walked,
 ): { result: Promise<ReplayResult>; kept: unknown[] } {
   const speculation = new Speculation(g.deferred!, prog.graph.nodes, prog.guards, prog.randomCount);
-  const run = new Interpretation(v, prog, walked, speculation, { placement: g });
+  const run = new Interpretation(v, prog, walked, speculation, { placement: g, loopRunner: deviceLoop });
   try {
     // The host decided every guard a speculative run could fail on its own.
     const failed = run.record();

@@ -11,9 +11,10 @@ import { isPrim } from '../../compiler/ir/kinds.js';
 import { primitiveRules } from '../../compiler/ir/primitives.js';
 import type { Tensor } from '../tensor.js';
 import { isMoveToGpu } from './devices.js';
+import { planDeviceLoop } from './loop-device.js';
 import type { Variant } from './variant.js';
 
-const NODE_OPS = new Set(['input', 'constant', 'write', 'observe', 'setGrad']);
+const NODE_OPS = new Set(['input', 'constant', 'write', 'observe', 'setGrad', 'loop', 'loopResult']);
 
 const onWebGpu = new WeakMap<Variant, boolean>();
 
@@ -50,6 +51,12 @@ export function webGpuObstacle(v: Variant): string | undefined {
     .find(([x]) => x.device === 'cpu' && x.size !== 1);
   if (big !== undefined) {
     return `it mixes WebGPU tensors with ${big[1]}, a CPU tensor of shape [${big[0].shape}]; a compiled graph runs on one device, with CPU scalars as the only exception (as in eager ops); move it with .to('webgpu')`;
+  }
+  for (const n of nodes) {
+    if (n.op === 'loop') {
+      const plan = planDeviceLoop(n.params);
+      if (plan.kind === 'none') return `its loop at ${n.params.site} does not fit one WGSL kernel (${plan.reason})`;
+    }
   }
   const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
   if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
