@@ -51,9 +51,6 @@ export class DeviceLoop {
     this.#shapes = params.cond.nodes.filter((n) => n.op === 'input').slice(0, params.carried).map((n) => n.shape.slice());
   }
 
-  /** A loop kernel keeps no fused plans of its own: explain() shows its WGSL instead. */
-  readonly plans = {};
-
   /** The kernel's WGSL (for explain()). */
   get source(): string {
     return renderWgsl(this.spec).code;

@@ -95,7 +95,8 @@ export function webGpuKernelSource(v: Variant, step: FusedStep): string | undefi
 export function webGpuLaunchCount(v: Variant): number | undefined {
   const g = gpuVariants.get(v);
   if (g === undefined || v.plan === undefined) return undefined;
-  let extra = 0;
+  // A lifted loop is one launch of its loop kernel (./loop-device.ts).
+  let extra = v.program?.graph.nodes.filter((n) => n.op === 'loop').length ?? 0;
   for (const step of g.gpuSteps) extra += launchesOf(step).length - 1;
   return v.plan.kernelCount + extra;
 }
