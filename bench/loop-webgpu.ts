@@ -58,12 +58,20 @@ export async function webGpuRows(iterations: number): Promise<Record<string, Mea
     rounds.liftedSame!.push(await measureAsync('lifted', liftedOf(EAGER_ITERATIONS), { warmup: 1, runs: 5 }));
     rounds.liftedFull!.push(await measureAsync('lifted', liftedOf(iterations), { warmup: 1, runs: 5 }));
   }
-  if (lifted.stats.variants !== 1) throw new Error('the lifted loop on WebGPU must keep one variant for every trip count');
-  const m = Object.fromEntries(Object.entries(rounds).map(([key, ms]) => [key, mergeRounds(ms)])) as Record<string, Measurement>;
+  if (lifted.stats.variants !== 1) {
+    throw new Error('the lifted loop on WebGPU must keep one variant for every trip count');
+  }
+  const merged = Object.entries(rounds).map(([key, ms]) => [key, mergeRounds(ms)]);
+  const m = Object.fromEntries(merged) as Record<string, Measurement>;
   console.log(`\nthe seed loop on WebGPU (${adapter}; lavapipe is a CPU driver: these are not GPU speeds)\n`);
   table([
-    { workload: `seed loop, ${EAGER_ITERATIONS} iterations`, values: [m.eager!.median, m.liftedSame!.median], unit: 'ms' },
+    {
+      workload: `seed loop, ${EAGER_ITERATIONS} iterations`, values: [m.eager!.median, m.liftedSame!.median], unit: 'ms',
+    },
     { workload: `seed loop, ${iterations} iterations`, values: [NaN, m.liftedFull!.median], unit: 'ms' },
-  ], { columns: ['eager (await per iteration)', 'jit, one loop kernel'], ratio: { subject: 1, baseline: 0, header: 'eager/lifted' } });
+  ], {
+    columns: ['eager (await per iteration)', 'jit, one loop kernel'],
+    ratio: { subject: 1, baseline: 0, header: 'eager/lifted' },
+  });
   return m;
 }

@@ -65,5 +65,7 @@ table([
 ], { columns: ['eager', 'jit with guards', 'jit, loop lifted'], ratio: { subject: 2, baseline: 0, header: 'eager/lifted' } });
 console.log(`\none-off costs (ms): jit with guards: two traces ${setup.guarded.traces.toFixed(0)}, first replay ${setup.guarded.firstReplay.toFixed(0)}; lifted: two traces ${setup.lifted.traces.toFixed(0)}, first replay ${setup.lifted.firstReplay.toFixed(0)}`);
 const webgpu = await webGpuRows(ITERATIONS);
-const path = saveJson(resultsPath('loop'), { iterations: ITERATIONS, eager, withGuards, withLifting, setup, stats: { guarded: guarded.stats, lifted: lifted.stats }, webgpu });
+const path = saveJson(resultsPath('loop'), {
+  iterations: ITERATIONS, eager, withGuards, withLifting, setup, stats: { guarded: guarded.stats, lifted: lifted.stats }, webgpu,
+});
 console.log(`\nsaved ${path}`);

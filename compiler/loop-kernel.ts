@@ -28,7 +28,9 @@ function lowerGraph(graph: Graph, what: string): { body: Expr[]; exprOf: number[
   const exprOf: number[] = [];
   for (let i = 0; i < graph.nodes.length; i++) {
     const n = graph.nodes[i]!;
-    if (sizeOf(n.shape) !== 1) return { reason: `its ${what} computes a ${n.dtype}${fmtShape(n.shape)} value, not one element` };
+    if (sizeOf(n.shape) !== 1) {
+      return { reason: `its ${what} computes a ${n.dtype}${fmtShape(n.shape)} value, not one element` };
+    }
     if (n.op === 'input') {
       const { source } = n.params;
       if (source.kind !== 'arg') return { reason: `its ${what} reads a ${source.kind}` };

@@ -15,7 +15,8 @@ export function renderLoop(spec: LoopSpec): string {
   const at = (a: number): string => `b${int(a)}[o${int(a)}]`;
   // Loop variables are the locals x0, x1…; invariants are read where they are used.
   const read = (j: number): string => (j < carried ? `x${int(j)}` : at(j + carried + 1));
-  const exported = (j: number): string => (j < carried + invariants ? read(j) : `v${int(spec.exports[j - carried - invariants]!)}c`);
+  const exported = (j: number): string =>
+    (j < carried + invariants ? read(j) : `v${int(spec.exports[j - carried - invariants]!)}c`);
   const cond = renderBody(spec.cond, { pos: () => '0', position: '0', sfx: 'c', scratch: '0', load: read });
   const body = renderBody(spec.body, { pos: () => '0', position: '0', sfx: '', scratch: '0', load: exported });
   const c = `v${int(spec.condValue)}c`;
@@ -38,5 +39,6 @@ export function renderLoop(spec: LoopSpec): string {
     '  n++;',
     '}',
   ];
-  return [`'use strict';`, `return function loop(${params(nArgs, scalars)}) {`, ...lines.map((l) => '  ' + l), '};'].join('\n');
+  const head = `return function loop(${params(nArgs, scalars)}) {`;
+  return [`'use strict';`, head, ...lines.map((l) => '  ' + l), '};'].join('\n');
 }

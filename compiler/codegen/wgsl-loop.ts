@@ -26,7 +26,9 @@ function truth(v: string, dtype: GpuDType, use: UseHelper): string {
 export function renderLoop(spec: LoopSpec): WgslKernel {
   const { carried, invariants } = spec;
   const nArgs = spec.dtypes.length;
-  if (nArgs !== 2 * carried + 1 + invariants) throw new InternalError('wgsl: a loop kernel\'s args do not match its variables');
+  if (nArgs !== 2 * carried + 1 + invariants) {
+    throw new InternalError('wgsl: a loop kernel\'s args do not match its variables');
+  }
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
   if (argTypes[carried] !== 'int32') throw new InternalError('wgsl: a loop kernel counts its iterations in int32');
   const varTypes = argTypes.slice(carried + 1, 2 * carried + 1);
@@ -34,7 +36,9 @@ export function renderLoop(spec: LoopSpec): WgslKernel {
   const condTypes = nodeTypes(spec.cond, readTypes);
   const bodyTypes = nodeTypes(spec.body, [...readTypes, ...spec.exports.map((x) => condTypes[x]!)]);
   spec.results.forEach((x, j) => {
-    if (bodyTypes[x] !== varTypes[j]) throw new InternalError(`wgsl: loop variable ${j} is ${varTypes[j]}, its next value ${bodyTypes[x]}`);
+    if (bodyTypes[x] !== varTypes[j]) {
+      throw new InternalError(`wgsl: loop variable ${j} is ${varTypes[j]}, its next value ${bodyTypes[x]}`);
+    }
   });
 
   const uniforms = new Uniforms(nArgs);
@@ -80,7 +84,8 @@ export function renderLoop(spec: LoopSpec): WgslKernel {
   const bindings: WgslBinding[] = [];
   for (let a = 0; a < nArgs; a++) {
     const writable = a <= carried;
-    decls.push(`@group(0) @binding(${a}) var<storage, ${writable ? 'read_write' : 'read'}> b${a}: array<${wgslType(argTypes[a]!)}>;`);
+    const access = writable ? 'read_write' : 'read';
+    decls.push(`@group(0) @binding(${a}) var<storage, ${access}> b${a}: array<${wgslType(argTypes[a]!)}>;`);
     bindings.push({ kind: 'storage', arg: a, dtype: argTypes[a]!, writable });
   }
   const code = assemble(decls, uniforms, nArgs, true, helpers, [], '@compute @workgroup_size(1)', 'fn main() {', main);

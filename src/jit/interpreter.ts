@@ -345,7 +345,8 @@ export class Interpretation {
         }
         const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
         this.#loopResults.set(i, results);
-        this.env[i] = typeof iterations === 'number' ? Tensor.fromData(Int32Array.of(iterations), [], 'int32') : iterations;
+        const count = typeof iterations === 'number' ? Tensor.fromData(Int32Array.of(iterations), [], 'int32') : iterations;
+        this.env[i] = count;
         return undefined;
       }
       case 'loopResult':

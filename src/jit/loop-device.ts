@@ -48,7 +48,8 @@ export class DeviceLoop {
 
   constructor(readonly params: EffectParams['loop'], readonly spec: LoopSpec) {
     this.#key = `loop|${specKey(spec)}`;
-    this.#shapes = params.cond.nodes.filter((n) => n.op === 'input').slice(0, params.carried).map((n) => n.shape.slice());
+    const inputs = params.cond.nodes.filter((n) => n.op === 'input');
+    this.#shapes = inputs.slice(0, params.carried).map((n) => n.shape.slice());
   }
 
   /** The kernel's WGSL (for explain()). */

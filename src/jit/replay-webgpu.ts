@@ -104,7 +104,9 @@ export function webGpuLaunchCount(v: Variant): number | undefined {
 /** The runner of a lifted loop of a WebGPU variant (./webgpu-check.ts lets only loops that fit one kernel replay). */
 function deviceLoop(p: EffectParams['loop']): DeviceLoop {
   const plan = planDeviceLoop(p);
-  if (plan.kind !== 'kernel') throw new InternalError(`jit webgpu replay: the loop at ${p.site} does not fit one kernel`);
+  if (plan.kind !== 'kernel') {
+    throw new InternalError(`jit webgpu replay: the loop at ${p.site} does not fit one kernel`);
+  }
   return new DeviceLoop(p, plan.spec);
 }
 
@@ -126,7 +128,8 @@ export function replayWebGpu(
       const failed = checkHostGuards(prog, walked, g.devices, g.hostReads);
       if (failed !== undefined) return { result: failed as ReplayResult, kept: [] };
       if (g.deferred === undefined) {
-        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), { placement: g, loopRunner: deviceLoop });
+        const options = { placement: g, loopRunner: deviceLoop };
+        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), options);
         const value = run.record() ?? { ok: true, value: run.finish() };
         return { result: value, kept: [[...run.pendingGrads.values()], run.keep] };
       }
