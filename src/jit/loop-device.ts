@@ -1,7 +1,7 @@
 /**
  * Lifted loops on WebGPU. A loop node whose condition and body are elementwise over one
  * element (the seed loop, a scalar Newton iteration) runs as one kernel with the loop
- * inside (compiler/loop-kernel.ts, rendered by compiler/codegen/wgsl-loop.ts): one launch
+ * inside (compiler/loop-kernel.ts, rendered by compiler/codegen/wgsl.ts): one launch
  * per call, whatever the trip count, and nothing read back, so a synchronous function's
  * replay returns at once with its results still on the GPU.
  *
