@@ -3,7 +3,8 @@
  *   - eager: the loop as written (each `<` reads both tensors, each step dispatches two adds);
  *   - jit with guards: the loop rewritten but not lifted (`liftLoops: false`): the trace
  *     unrolls every iteration and each condition is a guard, replayed op by op;
- *   - jit with loop lifting: one loop node, run as compiled kernels over fixed buffers.
+ *   - jit with loop lifting: one loop node, run as compiled kernels over fixed buffers;
+ *   - on WebGPU (./loop-webgpu.ts): eager with a readback per iteration vs one loop kernel.
  * Besides the replay times, the one-off cost of each jit flavour is shown: its two traces
  * and its first replay (which optimizes and fuses the graph).
  *
@@ -14,6 +15,7 @@
  */
 import * as k from '../src/node.js';
 import { environment, measure, resultsPath, saveJson, table } from './harness.js';
+import { webGpuRows } from './loop-webgpu.js';
 
 const ITERATIONS = Number(process.argv[2] ?? 100_000);
 
@@ -62,5 +64,8 @@ table([
   { workload: `seed loop, ${ITERATIONS} iterations`, values: [eager.median, withGuards.median, withLifting.median], unit: 'ms' },
 ], { columns: ['eager', 'jit with guards', 'jit, loop lifted'], ratio: { subject: 2, baseline: 0, header: 'eager/lifted' } });
 console.log(`\none-off costs (ms): jit with guards: two traces ${setup.guarded.traces.toFixed(0)}, first replay ${setup.guarded.firstReplay.toFixed(0)}; lifted: two traces ${setup.lifted.traces.toFixed(0)}, first replay ${setup.lifted.firstReplay.toFixed(0)}`);
-const path = saveJson(resultsPath('loop'), { iterations: ITERATIONS, eager, withGuards, withLifting, setup, stats: { guarded: guarded.stats, lifted: lifted.stats } });
+const webgpu = await webGpuRows(ITERATIONS);
+const path = saveJson(resultsPath('loop'), {
+  iterations: ITERATIONS, eager, withGuards, withLifting, setup, stats: { guarded: guarded.stats, lifted: lifted.stats }, webgpu,
+});
 console.log(`\nsaved ${path}`);

@@ -51,6 +51,8 @@ function extents(spec: KernelSpec): number[] {
     case 'map': return spec.strides.map((s) => reach(spec.shape, s));
     case 'reduce': case 'row':
       return spec.dtypes.map((_, a) => reach([...spec.outer, ...spec.inner], [...spec.outerStrides[a]!, ...spec.innerStrides[a]!]));
+    // A loop kernel's args are one-element values.
+    case 'loop': return spec.dtypes.map(() => 1);
     case 'multi': {
       const out = new Array<number>(spec.args).fill(1);
       for (const p of spec.parts) extents(p.spec).forEach((e, a) => (out[p.args[a]!] = Math.max(out[p.args[a]!]!, e)));

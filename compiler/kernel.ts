@@ -138,8 +138,32 @@ export interface MultiSpec {
   parts: { spec: MapSpec | ReduceSpec; args: number[] }[];
 }
 
+/**
+ * A whole lifted loop over one-element values in one kernel (compiler/loop-kernel.ts): the
+ * loop variables live in registers, and each iteration evaluates `cond` and, while its node
+ * `condValue` is true (nonzero, not NaN), `body`, whose nodes `results` are the variables'
+ * next values. Args: the variables' final values (0 … carried-1), the iteration count
+ * (int32, arg `carried`), the variables' first values, then the loop-invariant values.
+ * In `cond`, load j reads variable j (j < carried) or invariant j - carried; `body` loads
+ * the same, then cond's nodes `exports` (load carried + invariants + e). When the loop ends
+ * the variables take cond's nodes `exits`. Past `maxIterations` it stops and reports so.
+ */
+export interface LoopSpec {
+  kind: 'loop';
+  dtypes: DType[];
+  carried: number;
+  invariants: number;
+  cond: Expr[];
+  condValue: number;
+  exports: number[];
+  exits: number[];
+  body: Expr[];
+  results: number[];
+  maxIterations: number;
+}
+
 /** Every kind of kernel. */
-export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec | RowSpec | MultiSpec;
+export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec | RowSpec | MultiSpec | LoopSpec;
 
 /**
  * Drops size-1 dims and merges neighbouring dims that every arg walks as one run, so a

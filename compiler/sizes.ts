@@ -114,6 +114,9 @@ export function sizeSlots(spec: KernelSpec): SizeSlot[] {
         else slotsOfReduce(part.spec, out);
       }
       break;
+    // A loop kernel's values are one element each: nothing to make symbolic.
+    case 'loop':
+      break;
     default: {
       const never: never = spec;
       throw new InternalError(`sizes: unknown kernel spec ${String(never)}`);

@@ -20,6 +20,8 @@ export function writtenArgs(spec: KernelSpec): number[] {
     case 'reduce': case 'matmul': case 'random': return [0];
     case 'row': return rowStores(spec);
     case 'multi': return spec.parts.flatMap((p) => writtenArgs(p.spec).map((a) => p.args[a]!));
+    // The final values and the iteration count.
+    case 'loop': return Array.from({ length: spec.carried + 1 }, (_, a) => a);
     default: return unreachable(spec, 'wasm staging: spec');
   }
 }

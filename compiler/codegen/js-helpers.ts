@@ -2,7 +2,7 @@
  * The helpers object `M` that generated JavaScript kernels receive. float32 math goes
  * through one set of functions here, so eager and jit kernels produce the same bits.
  */
-import { IndexRangeError } from '../../runtime/errors.js';
+import { IndexRangeError, JitError } from '../../runtime/errors.js';
 import { floatToHalf, halfToFloat, roundToHalf } from '../../runtime/half.js';
 import { fillUniform } from '../random/philox.js';
 import { f32Math } from '../scalar/f32-math.js';
@@ -20,6 +20,12 @@ function indexError(i: number, size: number): never {
 /** Thrown from generated scatter stores, so the error names the op the user called. */
 function scatterIndexError(i: number, size: number): never {
   throw indexRangeError('scatterAdd', i, size);
+}
+
+/** Thrown when a loop kernel reaches its iteration cap (CPU and WebGPU say the same). */
+function loopCapError(cap: number): never {
+  throw new JitError(`jit loop: a lifted loop ran ${cap} iterations in one kernel without its condition turning false, `
+    + 'and was stopped there rather than hang the device; check that the loop ends');
 }
 
 /** Helpers visible to generated JS as `M`. */
@@ -49,6 +55,7 @@ export const jsHelpers = {
   roundToHalf,
   indexError,
   scatterIndexError,
+  loopCapError,
   fillUniform,
 } as const;
 

@@ -15,7 +15,7 @@ import { jsPrimitives, renderCast } from './js-prims.js';
 import { renderExprs } from './expr.js';
 import { noSymbolicSizes, type SymbolicSizes } from '../sizes.js';
 import { constant, floorTo, mul, product, sizeAt, type Size } from './size-expr.js';
-import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec } from '../kernel.js';
+import type { Expr, KernelSpec, MapSpec, MatmulSpec, MultiSpec, RandomSpec, ReduceSpec, RowPass, RowSpec, LoopSpec } from '../kernel.js';
 
 /**
  * Generated source for one kernel: the body of a factory taking the helpers object `M`.
@@ -35,6 +35,7 @@ export function renderJs(spec: KernelSpec, interleave = true, sizes: SymbolicSiz
       case 'random': return renderRandom(spec);
       case 'row': return renderRow(spec, interleave);
       case 'multi': return renderMulti(spec);
+      case 'loop': return renderLoop(spec);
       default: return unreachable(spec, 'renderJs');
     }
   } finally {
@@ -100,7 +101,7 @@ function sideBySide(copies: readonly (readonly string[])[]): string[] {
   return out;
 }
 
-function int(n: number): string {
+export function int(n: number): string {
   if (!Number.isSafeInteger(n)) throw new InternalError(`codegen: ${n} is not a safe integer`);
   return String(n);
 }
@@ -131,14 +132,14 @@ function params(nArgs: number, nScalars: number): string {
   return names.join(', ');
 }
 
-function scalarCount(body: readonly Expr[]): number {
+export function scalarCount(body: readonly Expr[]): number {
   let n = 0;
   for (const e of body) if (e.op === 'scalar') n = Math.max(n, e.index + 1);
   return n;
 }
 
 /** Where one copy of a body works: arg positions, the iota position, and names. */
-interface Copy {
+export interface Copy {
   pos: (arg: number) => string;
   /** The position along the iteration dimension (the `position` node). */
   position: string;
@@ -146,6 +147,8 @@ interface Copy {
   sfx: string;
   /** Index into scratch rows (row kernels). */
   scratch: string;
+  /** The value of a load of `arg`, where it is not an element of a buffer (a loop kernel's variables). */
+  load?: (arg: number) => string;
 }
 
 /** An element of dtype `dtype` read from storage as a value: float16 storage holds half bits. */
@@ -165,7 +168,7 @@ function renderBody(
   const { pos, sfx } = at;
   const v = (i: number) => `v${int(i)}${sfx}`;
   return renderExprs(body, {
-    load: (e) => loaded(`${buf(e.arg)}[${pos(e.arg)}]`, dtypes[e.arg]),
+    load: (e) => at.load?.(e.arg) ?? loaded(`${buf(e.arg)}[${pos(e.arg)}]`, dtypes[e.arg]),
     gatherLoad: (e, i, pre) => {
       const g = `g${i}${sfx}`;
       const size = sz(e, 'size').text;
@@ -523,4 +526,48 @@ function renderMatmul(spec: MatmulSpec): string {
 function renderRandom(spec: RandomSpec): string {
   const fill = `  ${M.fillUniform}(b0.subarray(o0, o0 + ${sz(spec, 'size').text}), s0, s1);`;
   return [`'use strict';`, `return function random(${params(1, 2)}) {`, fill, '};'].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// Loop kernels
+//
+// Renders a loop kernel (LoopSpec, see compiler/loop-kernel.ts) as JavaScript: the loop
+// variables are locals, each iteration computes the condition and the body exactly as the
+// map kernels compute their elements (float32 rounded at every primitive), and the final
+// values and the iteration count are stored when the condition is false. The same spec and
+// the same cap as the WGSL kernel (./wgsl.ts), so the two can be checked against each other.
+
+/** Source of the loop kernel's factory body: `(b…, o…, s…) => void`. */
+export function renderLoop(spec: LoopSpec): string {
+  const { carried, invariants } = spec;
+  const at = (a: number): string => `b${int(a)}[o${int(a)}]`;
+  const value = (a: number): string => loaded(at(a), spec.dtypes[a]);
+  // Loop variables are the locals x0, x1…; invariants are read where they are used.
+  const read = (j: number): string => (j < carried ? `x${int(j)}` : value(j + carried + 1));
+  const exported = (j: number): string =>
+    (j < carried + invariants ? read(j) : `v${int(spec.exports[j - carried - invariants]!)}c`);
+  const cond = renderBody(spec.cond, { pos: () => '0', position: '0', sfx: 'c', scratch: '0', load: read }, spec.dtypes);
+  const body = renderBody(spec.body, { pos: () => '0', position: '0', sfx: '', scratch: '0', load: exported }, spec.dtypes);
+  const c = `v${int(spec.condValue)}c`;
+  const nArgs = spec.dtypes.length;
+  const scalars = Math.max(scalarCount(spec.cond), scalarCount(spec.body));
+  const lines = [
+    ...Array.from({ length: carried }, (_, j) => `let x${j} = ${value(carried + 1 + j)};`),
+    'let n = 0;',
+    'for (;;) {',
+    ...cond.map((l) => '  ' + l),
+    // A condition is true when nonzero and not NaN, as a `while` reads a one-element tensor.
+    `  if (${c} === 0 || ${c} !== ${c}) {`,
+    ...spec.exits.map((x, j) => `    ${at(j)} = ${stored(`v${int(x)}c`, spec.dtypes[j])};`),
+    `    ${at(carried)} = n;`,
+    '    return;',
+    '  }',
+    `  if (n >= ${int(spec.maxIterations)}) ${M.loopCapError}(${int(spec.maxIterations)});`,
+    ...body.map((l) => '  ' + l),
+    ...spec.results.map((x, j) => `  x${j} = v${int(x)};`),
+    '  n++;',
+    '}',
+  ];
+  const head = `return function loop(${params(nArgs, scalars)}) {`;
+  return [`'use strict';`, head, ...lines.map((l) => '  ' + l), '};'].join('\n');
 }

@@ -20,7 +20,8 @@
 import { InternalError } from '../../runtime/errors.js';
 import { jsHelpers } from './js-helpers.js';
 import type { KernelSpec } from '../kernel.js';
-import { STATUS_GATHER, STATUS_SCATTER } from './wgsl/common.js';
+import { STATUS_GATHER, STATUS_LOOP, STATUS_SCATTER } from './wgsl/common.js';
+import { renderLoop } from './wgsl/loop.js';
 import { renderMap } from './wgsl/map.js';
 import { renderMatmul } from './wgsl/matmul.js';
 import { renderRandom } from './wgsl/random.js';
@@ -40,6 +41,7 @@ export function renderWgsl(spec: KernelSpec, limits: WgslLimits = defaultWgslLim
     case 'row': return renderRow(spec, limits, options);
     case 'matmul': return renderMatmul(spec, limits, options);
     case 'random': return renderRandom(spec, limits, options);
+    case 'loop': return renderLoop(spec);
     // Merged kernels have no single shader: their parts render and dispatch one after another in a batch.
     case 'multi': throw new InternalError('wgsl: no WGSL rendering for multi kernels');
     default: {
@@ -57,6 +59,7 @@ export function throwStatus(words: Uint32Array): void {
   const size = words[2]!;
   if (kind === STATUS_GATHER) jsHelpers.indexError(index, size);
   if (kind === STATUS_SCATTER) jsHelpers.scatterIndexError(index, size);
+  if (kind === STATUS_LOOP) jsHelpers.loopCapError(size);
   throw new InternalError(`wgsl: unknown status word ${kind}`);
 }
 

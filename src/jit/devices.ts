@@ -40,7 +40,8 @@ export function valueDevices(nodes: readonly Node[], roots: readonly number[], t
       devices[i] = 'free';
     } else if (isMoveToGpu(n) || madeOnGpu(n)) {
       devices[i] = 'webgpu';
-    } else if (isPrim(n.op)) {
+    } else if (isPrim(n.op) || n.op === 'loop' || n.op === 'loopResult') {
+      // A lifted loop runs where its operands live; its results live with it.
       const from = n.inputs.map((x) => devices[x]);
       devices[i] = from.includes('webgpu') ? 'webgpu' : from.includes('cpu') ? 'cpu' : 'free';
     }

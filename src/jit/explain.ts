@@ -12,6 +12,7 @@ import { launchesKernel } from '../../compiler/passes/plan-memory.js';
 import { runPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { outputList } from './stage.js';
 import { compileTime } from './compile-time.js';
+import { DeviceLoop } from './loop-device.js';
 import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { resolveSite } from './site.js';
 import type { JitStats } from './jit-options.js';
@@ -118,8 +119,9 @@ function kernelsOf(v: Variant): ExplainedKernel[] {
       },
     ];
   });
-  const loops = [...v.loops].flatMap(([node, runner]) =>
-    Object.entries(runner.plans).flatMap(([part, plan]) =>
+  const loops = [...v.loops].flatMap(([node, runner]) => runner instanceof DeviceLoop
+    ? [{ kind: `loop, the whole of loop %${node} on WebGPU`, nodes: [node], stores: [node], source: runner.source }]
+    : Object.entries(runner.plans).flatMap(([part, plan]) =>
       plan.steps.flatMap((st) =>
         st.kind === 'fused'
           ? [

@@ -23,8 +23,9 @@ import { readStorageSync, storageLength } from '../storage.js';
 import { isMoveToGpu } from './devices.js';
 import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
-import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
+import type { DeviceLoop } from './loop-device.js';
 import type { LoopRunner } from './loop-run.js';
+import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
 import { materialize } from './replay-values.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
@@ -63,8 +64,8 @@ export interface InterpretOptions {
    * loop's graphs, once per iteration; see ./loop-run.ts).
    */
   bound?: (() => void)[];
-  /** Makes the runner of a lifted loop node, on the node's first run (loop nodes appear only in CPU variants). */
-  loopRunner?: (params: EffectParams['loop']) => LoopRunner;
+  /** Makes the runner of a lifted loop node, on the node's first run: compiled on the CPU, a kernel on WebGPU. */
+  loopRunner?: (params: EffectParams['loop']) => LoopRunner | DeviceLoop;
 }
 
 /** One call's replay. */
@@ -347,7 +348,8 @@ export class Interpretation {
         }
         const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
         this.#loopResults.set(i, results);
-        this.env[i] = Tensor.fromData(Int32Array.of(iterations), [], 'int32');
+        const count = typeof iterations === 'number' ? Tensor.fromData(Int32Array.of(iterations), [], 'int32') : iterations;
+        this.env[i] = count;
         return undefined;
       }
       case 'loopResult':

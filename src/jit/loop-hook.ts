@@ -25,6 +25,7 @@ import { Tensor } from '../tensor.js';
 import { activeTrace } from './context.js';
 import { liftLoop, type LoopEvaluation } from './loop-lift.js';
 import { LoopRunner } from './loop-run.js';
+import { needsSymbolicTrace, traceSymbolically } from './loop-symbolic.js';
 import type { Trace } from './trace.js';
 
 /** Iterations recorded and compared before the rest of a liftable loop runs compiled. */
@@ -87,6 +88,11 @@ function recordLoop(
   trace: Trace, site: string, test: () => unknown, step: () => boolean, state: LoopState,
   truth: (value: unknown, site: string) => unknown,
 ): void {
+  const native = () => {
+    while (truth(test(), site)) if (!step()) break;
+  };
+  // A loop over WebGPU tensors cannot read its condition while tracing (./loop-symbolic.ts).
+  if (needsSymbolicTrace(state.get())) return traceSymbolically(trace, site, test, step, state, native);
   const nodes = trace.graph.nodes;
   let reason: string | undefined;
   let values: unknown[] = [];
@@ -99,9 +105,6 @@ function recordLoop(
   const mark = trace.beginLoop();
   const evals: LoopEvaluation[] = [];
   let ended = false;
-  const native = () => {
-    while (truth(test(), site)) if (!step()) break;
-  };
   try {
     let current = initial;
     for (;;) {

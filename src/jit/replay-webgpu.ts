@@ -11,6 +11,7 @@
  * they match. Values the graph makes from JS (constants) are materialized on the CPU once
  * and uploaded once; intermediates are disposed when the call ends, so GPU memory stays flat.
  */
+import type { EffectParams } from '../../compiler/ir/graph.js';
 import { defaultWgslLimits } from '../../compiler/codegen/wgsl.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { wgslOf } from '../../compiler/passes/gpu-launches.js';
@@ -25,6 +26,7 @@ import { checkHostGuards, HostGuards, inputTensor } from './guard-policy.js';
 import { readbackLayout, type ReadbackLayout } from './guard-readback.js';
 import { Interpretation, type Placement } from './interpreter.js';
 import { log, logs } from './log.js';
+import { DeviceLoop, planDeviceLoop } from './loop-device.js';
 import { planOf, programOf } from './plan.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
@@ -92,9 +94,19 @@ export function webGpuKernelSource(v: Variant, step: FusedStep): string | undefi
 export function webGpuLaunchCount(v: Variant): number | undefined {
   const g = gpuVariants.get(v);
   if (g === undefined || v.plan === undefined) return undefined;
-  let extra = 0;
+  // A lifted loop is one launch of its loop kernel (./loop-device.ts).
+  let extra = v.program?.graph.nodes.filter((n) => n.op === 'loop').length ?? 0;
   for (const step of g.gpuSteps) extra += launchesOf(step).length - 1;
   return v.plan.kernelCount + extra;
+}
+
+/** The runner of a lifted loop of a WebGPU variant (./webgpu-check.ts lets only loops that fit one kernel replay). */
+function deviceLoop(p: EffectParams['loop']): DeviceLoop {
+  const plan = planDeviceLoop(p);
+  if (plan.kind !== 'kernel') {
+    throw new InternalError(`jit webgpu replay: the loop at ${p.site} does not fit one kernel`);
+  }
+  return new DeviceLoop(p, plan.spec);
 }
 
 /**
@@ -115,7 +127,8 @@ export function replayWebGpu(
       const failed = checkHostGuards(prog, walked, g.devices, g.hostReads);
       if (failed !== undefined) return { result: failed as ReplayResult, kept: [] };
       if (g.deferred === undefined) {
-        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), { placement: g });
+        const options = { placement: g, loopRunner: deviceLoop };
+        const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), options);
         const value = run.record() ?? { ok: true, value: run.finish() };
         return { result: value, kept: [[...run.pendingGrads.values()], run.keep] };
       }
@@ -135,7 +148,7 @@ function speculate(
   v: Variant, prog: Program, g: GpuVariant, walked: Walked,
 ): { result: Promise<ReplayResult>; kept: unknown[] } {
   const speculation = new Speculation(g.deferred!, prog.graph.nodes, prog.guards, prog.randomCount);
-  const run = new Interpretation(v, prog, walked, speculation, { placement: g });
+  const run = new Interpretation(v, prog, walked, speculation, { placement: g, loopRunner: deviceLoop });
   try {
     // The host decided every guard a speculative run could fail on its own.
     const failed = run.record();

@@ -10,10 +10,11 @@ import type { Node } from '../../compiler/ir/graph.js';
 import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { isPrim } from '../../compiler/ir/kinds.js';
 import type { Tensor } from '../tensor.js';
-import { isMoveToGpu } from './devices.js';
+import { isMoveToGpu, valueDevices } from './devices.js';
+import { planDeviceLoop } from './loop-device.js';
 import type { Variant } from './variant.js';
 
-const NODE_OPS = new Set(['input', 'constant', 'write', 'observe', 'setGrad']);
+const NODE_OPS = new Set(['input', 'constant', 'write', 'observe', 'setGrad', 'loop', 'loopResult']);
 
 const onWebGpu = new WeakMap<Variant, boolean>();
 
@@ -51,12 +52,20 @@ export function webGpuObstacle(v: Variant): string | undefined {
   if (big !== undefined) {
     return `it mixes WebGPU tensors with ${big[1]}, a CPU tensor of shape [${big[0].shape}]; a compiled graph runs on one device, with CPU scalars as the only exception (as in eager ops); move it with .to('webgpu')`;
   }
-  const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
-  if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
   const tensorOf = (i: number): Tensor | undefined => {
     const { source } = paramsOf(nodes[i]!, 'input', 'jit webgpu');
     return source.kind === 'arg' ? t.args[source.slot] : source.kind === 'capture' ? t.captures[source.slot] : undefined;
   };
+  const loops = nodes.flatMap((n, i) => (n.op === 'loop' ? [{ i, p: n.params }] : []));
+  // A lifted loop replays on WebGPU as one loop kernel over WebGPU values (./loop-device.ts).
+  const devices = loops.length > 0 ? valueDevices(nodes, t.roots, tensorOf) : [];
+  for (const { i, p } of loops) {
+    if (devices[i] !== 'webgpu') return `its loop at ${p.site} runs on CPU tensors, and a WebGPU replay runs loops on the GPU`;
+    const plan = planDeviceLoop(p);
+    if (plan.kind === 'none') return `its loop at ${p.site} does not fit one WGSL kernel (${plan.reason})`;
+  }
+  const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
+  if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
   for (let o = 0; o < nodes.length; o++) {
     const n = nodes[o]!;
     if (n.op !== 'observe' || n.params.numberCompare !== undefined || n.params.gradNull) continue;

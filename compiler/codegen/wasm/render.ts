@@ -22,7 +22,7 @@ import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, typ
 /** The dtype of every arg of a spec, as its JavaScript kernel indexes it. */
 export function argDtypes(spec: KernelSpec): DType[] {
   switch (spec.kind) {
-    case 'map': case 'reduce': case 'row': return spec.dtypes;
+    case 'map': case 'reduce': case 'row': case 'loop': return spec.dtypes;
     case 'matmul':
       return [spec.epilogue?.dtype ?? spec.dtype, spec.dtype, spec.dtype, ...spec.extras.map((x) => x.dtype)];
     case 'random': return ['float32'];
@@ -102,6 +102,8 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
     case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
     // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
     case 'random': return javascript(spec);
+    // Loop kernels are WebGPU's (one invocation runs a lifted loop); the CPU runs loops by its loop runner.
+    case 'loop': return javascript(spec);
     case 'row': {
       if (!rowSupported(spec)) return javascript(spec);
       const scratch = rowScratchBytes(spec) > 0 ? target.scratch(rowScratchBytes(spec)) : 0;

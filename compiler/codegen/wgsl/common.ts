@@ -9,6 +9,8 @@ import type { WgslBinding, WgslLimits } from './types.js';
 export const DEFAULT_WG = 256;
 export const STATUS_GATHER = 1;
 export const STATUS_SCATTER = 2;
+/** A loop kernel stopped at its iteration cap (./loop.ts). */
+export const STATUS_LOOP = 3;
 /** The status binding's size in bytes. */
 export const STATUS_BYTES = 16;
 
