@@ -1,5 +1,6 @@
 /** The per-element expression DAG of a kernel spec as WGSL statements. */
-import { type ElementwisePrim, type GpuDType, type UseHelper, renderWgslCast, renderWgslPrim, wgslPrimitives } from '../wgsl-prims.js';
+import { type ElementwisePrim, type GpuDType, renderWgslCast, renderWgslPrim, wgslPrimitives } from '../wgsl-prims.js';
+import { type UseHelper } from '../wgsl-helpers.js';
 import type { Expr } from '../../kernel.js';
 import { renderExprs } from '../expr.js';
 import { InternalError } from '../../../runtime/errors.js';

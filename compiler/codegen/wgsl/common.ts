@@ -1,7 +1,8 @@
 /** Literals, validation, grids and shader assembly shared by every kind of WGSL kernel. */
 import type { DType } from '../../../runtime/dtype.js';
 import { DTypeError, InternalError } from '../../../runtime/errors.js';
-import { type GpuDType, HelperSet, wgslType } from '../wgsl-prims.js';
+import { type GpuDType, wgslType } from '../wgsl-prims.js';
+import { HelperSet } from '../wgsl-helpers.js';
 import type { Uniforms } from './uniforms.js';
 import type { WgslBinding, WgslLimits } from './types.js';
 

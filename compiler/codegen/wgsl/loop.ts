@@ -7,7 +7,8 @@
  */
 import { InternalError } from '../../../runtime/errors.js';
 import type { LoopSpec } from '../../kernel.js';
-import { HelperSet, wgslType, type GpuDType, type UseHelper } from '../wgsl-prims.js';
+import { wgslType, type GpuDType } from '../wgsl-prims.js';
+import { HelperSet, type UseHelper } from '../wgsl-helpers.js';
 import { nodeTypes, renderBody, type BodyAccess } from './body.js';
 import { assemble, gpuDType, indent, int, STATUS_LOOP, u32 } from './common.js';
 import type { WgslBinding, WgslKernel } from './types.js';

@@ -5,7 +5,8 @@ import {
   product, sizeU32, u32, type SizeText,
 } from './common.js';
 import { noSymbolicSizes, type SymbolicSizes } from '../../sizes.js';
-import { HelperSet, wgslType } from '../wgsl-prims.js';
+import { wgslType } from '../wgsl-prims.js';
+import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { MapSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';

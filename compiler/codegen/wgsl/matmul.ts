@@ -1,5 +1,6 @@
 /** Matmul kernels: register blocks of C per invocation, staged through workgroup memory on a GPU. */
-import { type GpuDType, HelperSet, wgslType } from '../wgsl-prims.js';
+import { type GpuDType, wgslType } from '../wgsl-prims.js';
+import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { MatmulSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';

@@ -1,6 +1,6 @@
 /** Random kernels: uniform float32 from Philox4x32-10, the numbers compiler/random/philox.ts draws on the CPU. */
 import { DEFAULT_WG, assemble, grid, int, linear, pow2AtMost, product, u32 } from './common.js';
-import { HelperSet } from '../wgsl-prims.js';
+import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { RandomSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';

@@ -1,5 +1,6 @@
 /** Reduce and row kernels: how rows spread over workgroups and lanes, how lanes fold and combine, how loops walk a row. */
-import { type GpuDType, type UseHelper, renderWgslCast, wgslType } from '../wgsl-prims.js';
+import { type GpuDType, renderWgslCast, wgslType } from '../wgsl-prims.js';
+import { type UseHelper } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';

@@ -1,6 +1,7 @@
 /** Reduce and row kernels, laid out by row-layout.ts. */
 import { type BodyAccess, type RowTypes, nodeTypes, renderBody } from './body.js';
-import { HelperSet, wgslType } from '../wgsl-prims.js';
+import { wgslType } from '../wgsl-prims.js';
+import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import {
   ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneSteps, rowDispatch, rowLoop, rowMapping,
