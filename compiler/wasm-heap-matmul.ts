@@ -11,7 +11,7 @@ import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import type { MatmulSpec } from './kernel.js';
-import { epilogueKernel, gemmKernel, multiply, NR, packA, packB } from './wasm-matmul.js';
+import { epilogueKernel, gemmKernel, multiply, nextBatch, NR, packA, packB } from './wasm-matmul.js';
 
 /** The host kernel of a float32 matmul spec: (addresses, offsets) of C, A, B and the epilogue's extras. */
 export function heapMatmul(spec: MatmulSpec): WasmProgram {
@@ -52,13 +52,7 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
         } else if (!directC) {
           for (let i = 0; i < m; i++) f32.copyWithin(at[0]! + i * n, (cPtr >>> 2) + i * ldc, (cPtr >>> 2) + i * ldc + n);
         }
-        // The next batch position: an odometer over the batch dims, moving every arg's offset.
-        for (let d = spec.batch.length - 1; d >= 0; d--) {
-          for (let x = 0; x < nArgs; x++) at[x]! += batchStrides[x]![d]!;
-          if (++index[d]! < spec.batch[d]!) break;
-          for (let x = 0; x < nArgs; x++) at[x]! -= spec.batch[d]! * batchStrides[x]![d]!;
-          index[d] = 0;
-        }
+        nextBatch(spec.batch, batchStrides, index, at);
       }
     } finally {
       if (!directA) heap.free(aPtr);

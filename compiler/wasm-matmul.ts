@@ -136,6 +136,19 @@ export function multiply(
 }
 
 /**
+ * Moves to the next batch position: an odometer over the batch dims (`index`), moving every
+ * arg's element offset (`at`) by its batch strides.
+ */
+export function nextBatch(batch: readonly number[], batchStrides: readonly (readonly number[])[], index: number[], at: number[]): void {
+  for (let d = batch.length - 1; d >= 0; d--) {
+    for (let x = 0; x < at.length; x++) at[x]! += batchStrides[x]![d]!;
+    if (++index[d]! < batch[d]!) break;
+    for (let x = 0; x < at.length; x++) at[x]! -= batch[d]! * batchStrides[x]![d]!;
+    index[d] = 0;
+  }
+}
+
+/**
  * The Wasm kernel for a matmul spec, or undefined where the JavaScript kernel runs it: on
  * the JavaScript engine, for other dtypes, and for products too large for the Wasm memory.
  */
@@ -171,13 +184,7 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
         if (epilogue !== undefined) epilogue(bufs[0], ...bufs.slice(3), f32, at[0], ...at.slice(3), c0);
         else if (ldc === n) bufs[0]!.set(f32.subarray(c0, c0 + m * n), at[0]!);
         else for (let i = 0; i < m; i++) bufs[0]!.set(f32.subarray(c0 + i * ldc, c0 + i * ldc + n), at[0]! + i * n);
-        // The next batch position: an odometer over the batch dims, moving every arg's offset.
-        for (let d = spec.batch.length - 1; d >= 0; d--) {
-          for (let x = 0; x < nArgs; x++) at[x]! += batchStrides[x]![d]!;
-          if (++index[d]! < spec.batch[d]!) break;
-          for (let x = 0; x < nArgs; x++) at[x]! -= spec.batch[d]! * batchStrides[x]![d]!;
-          index[d] = 0;
-        }
+        nextBatch(spec.batch, batchStrides, index, at);
       }
     } finally {
       heap.free(aPtr);
