@@ -299,3 +299,21 @@ export function excess(ref: ArrayLike<number>, x: ArrayLike<number>, rtol: numbe
   }
   return m;
 }
+
+/**
+ * Medians over interleaved rounds: each round times every side in turn, starting one further
+ * along, so drift on a shared machine falls on every side alike.
+ */
+export function interleavedRounds(
+  sides: Record<string, () => unknown>, rounds: number, runs: number, firstWarmup = 2,
+): Record<string, Measurement> {
+  const names = Object.keys(sides);
+  const per: Record<string, Measurement[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length]!;
+      per[name]!.push(measure(name, sides[name]!, { warmup: r === 0 ? firstWarmup : 1, runs }));
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, mergeRounds(per[n]!)]));
+}

@@ -27,7 +27,7 @@ import { wasmApi } from '../runtime/wasm/api.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel } from '../runtime/wasm/modules.js';
 import {
-  fmtNumber, formatTable, maxAbsDiff, measure, mergeRounds, resultsPath, saveJson, type Measurement,
+  fmtNumber, formatTable, maxAbsDiff, interleavedRounds, resultsPath, saveJson, type Measurement,
 } from './harness.js';
 import { BATCH, LR, SIZES, linears, mlpModel, kilnStep } from './mlp.js';
 
@@ -35,17 +35,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const N = 1024;
 const FLOPS = 2 * N ** 3;
 
-/** Medians over interleaved rounds: each round times every side in turn, starting one further along. */
 function rounds(sides: Record<string, () => unknown>, runs: number): Record<string, Measurement> {
-  const names = Object.keys(sides);
-  const per: Record<string, Measurement[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(i + r) % names.length]!;
-      per[name]!.push(measure(name, sides[name]!, { warmup: r === 0 ? 3 : 1, runs }));
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, mergeRounds(per[n]!)]));
+  return interleavedRounds(sides, ROUNDS, runs, 3);
 }
 
 /**

@@ -22,22 +22,13 @@ import { CpuBackend } from '../runtime/cpu/backend.js';
 import { ARRAY_OF } from '../runtime/dtype.js';
 import { argDtypes } from '../compiler/codegen/wasm/render.js';
 import * as k from '../src/index.js';
-import { fmtNumber, formatTable, measure, mergeRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson, type Measurement } from './harness.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const ROWS = 4096, COLS = 1024, N = ROWS * COLS;
 
-/** Medians over interleaved rounds: each round times every side in turn, starting one further along. */
 function rounds(sides: Record<string, () => unknown>, runs: number): Record<string, Measurement> {
-  const names = Object.keys(sides);
-  const per: Record<string, Measurement[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(i + r) % names.length]!;
-      per[name]!.push(measure(name, sides[name]!, { warmup: r === 0 ? 2 : 1, runs }));
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, mergeRounds(per[n]!)]));
+  return interleavedRounds(sides, ROUNDS, runs, 2);
 }
 
 /** Elements a loop nest over `shape` with `strides` reaches (strides are non-negative in these workloads). */
