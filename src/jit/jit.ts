@@ -41,6 +41,8 @@ interface Entry {
   shapeKey: string;
   state: 'confirming' | 'compiled' | 'eager';
   candidate: Variant | null;
+  /** Traces before the candidate that differed from their successor (a branch that alternates between calls). */
+  earlier: Variant[];
   attempts: number;
   variants: Variant[];
   /** Number positions treated as dynamic when this entry was made. */
@@ -186,7 +188,7 @@ class JitState {
       }
       this.stats.recompiles = Math.max(this.stats.recompiles, this.budget.count - 1);
       entry = {
-        key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, attempts: 0, variants: [],
+        key, shapeKey: walked.shapeKey, state: 'confirming', candidate: null, earlier: [], attempts: 0, variants: [],
         dynamic: [...(dyn ?? [])], failures: new Map(), unchanged: 0, numberPaths: numberPaths(),
       };
       if (this.cache.size > 0) this.#event('recompiles', `new signature ${key}`);
@@ -362,11 +364,7 @@ class JitState {
       // trace is enough, and its kernels come from the size-generic templates.
       const sibling = findSizeSibling(this.cache.values(), entry, v);
       if (sibling !== undefined) {
-        entry.state = 'compiled';
-        entry.variants = [v];
-        this.stats.variants++;
-        this.#event('recompiles', `compiled ${entry.key} after one trace: it records what ${sibling} records, with other sizes`);
-        return;
+        return this.#compiled(entry, v, `compiled ${entry.key} after one trace: it records what ${sibling} records, with other sizes`);
       }
     }
     if (entry.candidate !== null && entry.candidate.fingerprint === v.fingerprint) {
@@ -394,10 +392,7 @@ class JitState {
           return;
         }
       }
-      entry.state = 'compiled';
-      entry.variants = [v];
-      this.stats.variants++;
-      this.#event('recompiles', `compiled ${entry.key}: ${v.trace.graph.nodes.length} nodes, ${v.trace.guards.length} guards`);
+      this.#compiled(entry, v, `compiled ${entry.key}: ${v.trace.graph.nodes.length} nodes, ${v.trace.guards.length} guards`);
       if (logs('graphs')) log('graphs', `${this.name}:\n${printGraph(v.trace.graph)}`);
       return;
     }
@@ -407,7 +402,14 @@ class JitState {
       this.#fixNumbers(entry, entry.dynamic, 'are used in JS arithmetic before reaching tensors');
       return;
     }
+    // A branch that alternates between calls never gives two equal traces in a row: a trace
+    // equal to an earlier one confirms it all the same (the other branch becomes a variant
+    // at its next call, through the fallback).
+    if (entry.dynamic.length === 0 && entry.earlier.some((e) => e.fingerprint === v.fingerprint)) {
+      return this.#compiled(entry, v, `compiled ${entry.key}: trace ${entry.attempts + 1} equals an earlier one (a branch that alternates between calls)`);
+    }
     const previous = entry.candidate;
+    if (previous !== null) entry.earlier = [...entry.earlier, previous].slice(-this.maxVariants);
     entry.candidate = v;
     entry.attempts++;
     if (entry.attempts > 1 && previous !== null) {
@@ -417,6 +419,15 @@ class JitState {
       const changing = previous ? changedGuard(previous.trace, v.trace) : undefined;
       this.#giveUp(entry, `${entry.attempts} consecutive traces all differed${changing ? `; the guard that keeps changing is ${guardName(changing)}` : ' (a value read with item() or a comparison changes every call?)'}`);
     }
+  }
+
+  /** Confirms `v`: the signature replays it from the next call on. */
+  #compiled(entry: Entry, v: Variant, event: string): void {
+    entry.state = 'compiled';
+    entry.variants = [v];
+    entry.earlier = [];
+    this.stats.variants++;
+    this.#event('recompiles', event);
   }
 
   /** Makes number positions part of the key again, for good: each value compiles on its own. */
@@ -457,6 +468,7 @@ class JitState {
     entry.state = 'eager';
     entry.variants = [];
     entry.candidate = null;
+    entry.earlier = [];
     const message = `jit(${this.name}): signature ${entry.key} stays eager: ${why}`;
     this.#event('recompiles', message);
     console.warn(`[kiln] ${message}`);

@@ -126,6 +126,23 @@ describe('the recompile limit', () => {
     });
   });
 
+  it('a branch that alternates on every call compiles both sides (an earlier trace confirms) and replays them', () => {
+    withSeed('jit alternating branch', (next) => {
+      const body = (x: Tensor) => (x.sum().gt(0).item() ? x.relu().mul(2) : x.neg().add(1));
+      const f = jit(body);
+      for (let i = 0; i < 12; i++) {
+        // Positive and negative inputs in turn: no two consecutive calls take the same branch.
+        const x = randTensor(next, [6], 0.1, 1).mul(i % 2 === 0 ? 1 : -1);
+        expectSameTensor(f(x), body(x), `call ${i + 1}`);
+      }
+      // Calls 1-3 trace (the third equals the first), call 4 records the other branch, the rest replay.
+      expect(f.stats.variants).toBe(2);
+      expect(f.stats.traces).toBe(4);
+      expect(f.stats.replays).toBe(8);
+      expect(f.explain(tensor([1, 2, 3, 4, 5, 6])).events.some((e) => e.includes('equals an earlier one'))).toBe(true);
+    });
+  });
+
   it('signatures that differ only in sizes do not count; recompileLimit is checked', () => {
     withSeed('jit recompile sizes', (next) => {
       const log = warnings();
