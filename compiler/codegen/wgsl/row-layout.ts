@@ -258,8 +258,15 @@ export interface RowWalk {
   /** Args held as vec4 arrays. */
   vec: ReadonlySet<number>;
   /** The shape one row's steps run over: the inner shape with its last dim divided by the width. */
-  shape: number[];
+  shape: SizeText[];
   steps: number;
+  /** The step count as the loops read it: a uniform word where an inner dim is symbolic. */
+  stepCount: SizeText;
+  /**
+   * The steps scratch kept per invocation is sized for: `steps`, or where they are symbolic
+   * the power of two at least as large, so that members whose steps round alike share a shader.
+   */
+  capacity: number;
 }
 
 /**
@@ -268,9 +275,19 @@ export interface RowWalk {
  * (keeping its other strides multiples of 4) or not at all (read, then, one element at a
  * time), and no vec4 arg is also read or written at the row's own position (`atRow`).
  */
-export function rowWalk(layout: RowLayout, walked: ReadonlySet<number>, stored: ReadonlySet<number>, atRow: ReadonlySet<number>, aligned: boolean): RowWalk {
+export function rowWalk(
+  layout: RowLayout, walked: ReadonlySet<number>, stored: ReadonlySet<number>, atRow: ReadonlySet<number>, aligned: boolean,
+  uniforms: Uniforms,
+): RowWalk {
   const inner = product(layout.inner);
-  const single: RowWalk = { width: 1, vec: new Set(), shape: [...layout.inner], steps: inner };
+  const symbolic = layout.inner.some((_, d) => uniforms.isSymbolic(layout.inner, d));
+  const counted = (shape: SizeText[], steps: number, width: 1 | 4, vec: ReadonlySet<number>): RowWalk => ({
+    width, vec, shape, steps,
+    stepCount: uniforms.derived(`Dsteps${width}`, steps, symbolic),
+    capacity: symbolic ? pow2AtLeast(steps) : steps,
+  });
+  const dims = layout.inner.map((_, d) => uniforms.size(layout.inner, d));
+  const single = counted(dims, inner, 1, new Set());
   const last = layout.inner.length - 1;
   const size = layout.inner[last] ?? 0;
   if (!aligned || size < 4 || size % 4 !== 0) return single;
@@ -283,7 +300,7 @@ export function rowWalk(layout: RowLayout, walked: ReadonlySet<number>, stored: 
     vec.add(a);
   }
   if (vec.size === 0) return single;
-  return { width: 4, vec, shape: [...layout.inner.slice(0, last), size / 4], steps: inner / 4 };
+  return counted([...dims.slice(0, last), uniforms.quarter(layout.inner, last)], inner / 4, 4, vec);
 }
 
 /** Every arg's offset at the current row, `q<a>`: in vec4 units for vec4 args. */
@@ -322,9 +339,9 @@ interface RowElementCode {
   saves: { index: number; value: string }[];
 }
 
-/** Steps each lane takes through its row. */
-export function laneSteps(m: RowMapping, walk: RowWalk): number {
-  return Math.ceil(walk.steps / m.lanes);
+/** Steps each lane keeps scratch for: the length of its keep arrays. */
+export function laneCapacity(m: RowMapping, walk: RowWalk): number {
+  return Math.ceil(walk.capacity / m.lanes);
 }
 
 /**
@@ -391,14 +408,16 @@ export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, uniform
     ];
   }
   step = [...coords.lines, ...offsets, ...step];
-  const T = u32(m.lanes), steps = u32(walk.steps);
+  const T = u32(m.lanes), steps = sizeU32(walk.stepCount);
+  const symbolic = typeof walk.stepCount !== 'number';
+  const perLane = sizeU32(uniforms.derived('DlaneSteps', Math.ceil(walk.steps / m.lanes), symbolic));
   if (!counted) return [m.lanes === 1 ? `for (var i = 0u; i < ${steps}; i++) {` : `for (var i = lane; i < ${steps}; i += ${T}) {`, ...indent(step), `}`];
   return [
-    `for (var n = 0u; n < ${u32(laneSteps(m, walk))}; n++) {`,
+    `for (var n = 0u; n < ${perLane}; n++) {`,
     ...indent([
       m.lanes === 1 ? `let i = n;` : `let i = lane + n * ${T};`,
       // Lanes past the row's end skip its last step.
-      ...(walk.steps % m.lanes === 0 ? step : [`if (i < ${steps}) {`, ...indent(step), `}`]),
+      ...(!symbolic && walk.steps % m.lanes === 0 ? step : [`if (i < ${steps}) {`, ...indent(step), `}`]),
     ]),
     `}`,
   ];

@@ -4,7 +4,7 @@ import { type GpuDType, wgslType } from '../wgsl-prims.js';
 import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import {
-  ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneSteps, rowDispatch, rowLoop, rowMapping,
+  ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneCapacity, rowDispatch, rowLoop, rowMapping,
   rowCount, rowOffsets, rowProfile, rowPrologue, rowWalk, walksAlongRow, type RowMapping, type RowWalk,
 } from './row-layout.js';
 import type { ReduceSpec, RowPass, RowSpec } from '../../kernel.js';
@@ -52,8 +52,8 @@ export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: Wgsl
   const A = wgslType(f?.accType ?? dtype);
   const extra: string[] = isArg ? betterFn(op, dtype, use) : [];
   const inputs = new Set(Array.from({ length: nArgs - 1 }, (_, k) => k + 1));
-  const walk = rowWalk(spec, inputs, new Set(), new Set([0]), options.alignedOffsets === true);
-  const { mapping: m } = rowMapping(rows, inner, walk.steps, walksAlongRow(spec.outerStrides, spec.innerStrides, inputs), isArg ? 8 : 4, 0, rowProfile(options), limits);
+  const walk = rowWalk(spec, inputs, new Set(), new Set([0]), options.alignedOffsets === true, uniforms);
+  const { mapping: m } = rowMapping(rows, inner, walk.capacity, walksAlongRow(spec.outerStrides, spec.innerStrides, inputs), isArg ? 8 : 4, 0, rowProfile(options), limits);
 
   const better = (acc: string, at: string, v: string, i: string) => [`if (k_better(${acc}, ${at}, ${v}, ${i})) {`, `  ${acc} = ${v};`, `  ${at} = ${i};`, `}`];
   /** Folds the value `v` of element `i` into a partial result (acc, at). */
@@ -145,13 +145,13 @@ export function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOption
   }
   const folds = spec.passes.map((pass) => (pass.kind === 'reduce' ? fold(pass.op, gpuDType(pass.dtype, 'a row reduction'), gpuDType(pass.outDtype, 'a row reduction'), inner === 0, use) : undefined));
   const reductions = folds.filter((f) => f !== undefined).length;
-  const walk = rowWalk(spec, walked, stored, atRow, options.alignedOffsets === true);
-  const { mapping: m, keep } = rowMapping(rows, inner, walk.steps, walksAlongRow(spec.outerStrides, spec.innerStrides, walked),
+  const walk = rowWalk(spec, walked, stored, atRow, options.alignedOffsets === true, uniforms);
+  const { mapping: m, keep } = rowMapping(rows, inner, walk.capacity, walksAlongRow(spec.outerStrides, spec.innerStrides, walked),
     4 * Math.min(reductions, 2), walk.width * spec.scratch, rowProfile(options), limits);
 
   const main = [...rowPrologue(m, uniforms), ...rowOffsets(spec, walk, uniforms)];
   if (keep) {
-    rowTypes.scratch.forEach((t, k) => main.push(`var keep${k}: array<${walk.width === 4 ? `vec4<${wgslType(t!)}>` : wgslType(t!)}, ${u32(laneSteps(m, walk))}>;`));
+    rowTypes.scratch.forEach((t, k) => main.push(`var keep${k}: array<${walk.width === 4 ? `vec4<${wgslType(t!)}>` : wgslType(t!)}, ${u32(laneCapacity(m, walk))}>;`));
   }
   rowTypes.rows.forEach((t, k) => { if (t !== undefined) main.push(`var w${k}: ${wgslType(t)};`); });
   const rowValue = (k: number) => `w${int(k)}`;

@@ -40,9 +40,8 @@ export interface WgslOptions {
    */
   workgroupSize?: number;
   /**
-   * Size slots of the spec read from uniform words (see compiler/sizes.ts). Map, matmul and
-   * random kernels read every symbolic slot so; reduce and row kernels all but their inner
-   * dims, which set their loops and lanes (constants of bodies are uniform words anyway).
+   * Size slots of the spec read from uniform words (see compiler/sizes.ts); every kind
+   * but loop kernels (whose values are single elements) has them.
    */
   sizes?: SymbolicSizes;
 }
