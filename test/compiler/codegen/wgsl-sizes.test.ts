@@ -12,7 +12,8 @@ import { lowerMatmul, lowerRandom, lowerReduce } from '../../../compiler/lower.j
 import { SizeFamilies } from '../../../compiler/sizes.js';
 import type { TypedArray } from '../../../runtime/dtype.js';
 import { gpuForTests } from '../../webgpu.js';
-import { expectMatch, lay, rowLayout, softmaxRow } from './wgsl-harness.js';
+import { GpuKernels } from '../../webgpu-kernels.js';
+import { cpuRun, expectMatch, lay, rowLayout, softmaxRow } from './wgsl-harness.js';
 
 /** out[i, j] = x[i, j] * y[j] + 3 over an [n, m] grid; y is broadcast along the rows. */
 function scaled(n: number, m: number, tag: number): MapSpec {
@@ -123,5 +124,25 @@ describe('symbolic sizes in WGSL', () => {
         [new Float32Array(m * 8), values(m * 16), values(128)])));
     await expectOneGenericPipeline('random draws', [10, 100, 1001].map((n) => () =>
       run(lowerRandom(lay('float32', [n])).build(), [new Float32Array(n)], [42, 3])));
+  }, 120_000);
+
+  it('size-generic reduce and row kernels laid out for a GPU compute what the CPU computes', async () => {
+    const gpu = await gpuReady;
+    if (gpu === undefined) return;
+    // Many lanes per row and a tree of partial results: the layout this device (a CPU) does not choose itself.
+    const kernels = new GpuKernels(gpu, false);
+    afterAll(() => kernels.destroy());
+    const families = new SizeFamilies();
+    const check = async (spec: KernelSpec, host: TypedArray[], ulps: number): Promise<void> => {
+      const offsets = host.map(() => 0);
+      const [got] = await kernels.run(spec, host, offsets, [], { sizes: families.sizesOf(spec) });
+      expectMatch(specKey(spec).slice(0, 80), got!, cpuRun(spec, host, offsets)[0]!, 'float32', { ulps, atol: 1e-5 });
+    };
+    const values = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 5) % 11) / 4 - 1);
+    for (const [rows, cols] of [[3, 64], [5, 64], [6, 300], [2, 1000], [70, 20]]) {
+      await check(softmaxRow(rowLayout(rows!, cols!, 2)), [new Float32Array(rows! * cols!), values(rows! * cols!)], 8);
+      const sum = lowerReduce('sum', lay('float32', [rows!, cols!]), [0], lay('float32', [cols!])).build();
+      await check(sum, [new Float32Array(cols!), values(rows! * cols!)], 8);
+    }
   }, 120_000);
 });
