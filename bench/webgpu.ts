@@ -6,11 +6,11 @@
  *
  *   npx tsx bench/webgpu.ts [elements]
  */
+import { STATUS_BYTES, renderWgsl, throwStatus } from '../compiler/codegen/wgsl.js';
 import { cpuKernel } from '../compiler/execute.js';
-import { WebGpuRunner } from '../compiler/execute-webgpu.js';
 import type { MapSpec } from '../compiler/kernel.js';
+import { WebGpuBackend, type WebGpuBuffer } from '../runtime/webgpu/backend.js';
 import { acquireDevice } from '../runtime/webgpu/device.js';
-import { upload } from '../runtime/webgpu/submit.js';
 import { eventWaitThrottleStats, installEventWaitThrottle } from '../runtime/webgpu/throttle.js';
 
 /** gelu(x * a + b) as the JIT fuses it: x·0.5·(erf(x·√½) + 1), constants as scalar arguments. */
@@ -56,7 +56,13 @@ const host = [new Float32Array(n), ...[1, 2, 3].map((s) => Float32Array.from({ l
 // The device comes without the throttle; each phase below installs it or not. Phases
 // alternate round by round, so drift in the machine's load falls on all of them alike.
 const gpu = await acquireDevice({ throttle: false });
-const runner = new WebGpuRunner(gpu);
+// The vec4 and the scalar kernel of one spec: each backend kernel renders with its alignment choice.
+const fallbackAdapter = gpu.device.adapterInfo?.isFallbackAdapter === true;
+const backend = new WebGpuBackend<{ spec: MapSpec; aligned: boolean }>(gpu, {
+  render: ({ spec, aligned }) => renderWgsl(spec, gpu.limits, { alignedOffsets: aligned, fallbackAdapter }),
+  statusBytes: STATUS_BYTES,
+  throwStatus,
+});
 const device = gpu.device;
 const ROUNDS = 10;
 const PER_ROUND = 3;
@@ -64,15 +70,28 @@ console.log(`adapter: ${gpu.adapter}`);
 console.log(`gelu(x*a+b) over ${n} float32 elements; median (min) of ${ROUNDS * PER_ROUND} runs, ms\n`);
 
 const cpu = cpuKernel({ key: `bench|gelu|${n}`, build: () => spec });
-const inputs = host.slice(1).map((a) => ({ buffer: upload(device, runner.storage, a), length: n }));
-const out = { buffer: runner.storage.acquire(4 * n), length: n };
-const vec4 = await runner.prepare(spec, [out, ...inputs], [0, 0, 0, 0], scalars, { alignedOffsets: true });
-const scalar = await runner.prepare(spec, [out, ...inputs], [0, 0, 0, 0], scalars, { alignedOffsets: false });
-const dispatch = (p: typeof vec4) => async () => {
-  runner.batch().dispatch(p.launch).submit();
+const vec4 = backend.compile('vec4', () => ({ spec, aligned: true }));
+const scalar = backend.compile('scalar', () => ({ spec, aligned: false }));
+const args = (buffers: WebGpuBuffer[]) => buffers.map((data) => ({ data, offset: 0 }));
+const inputs = host.slice(1).map((a) => {
+  const buffer = backend.alloc('float32', n);
+  backend.write(buffer, 'float32', a);
+  return buffer;
+});
+const out = backend.alloc('float32', n);
+const dispatch = (kernel: typeof vec4) => async () => {
+  backend.run([{ kernel, args: args([out, ...inputs]), scalars }]);
+  backend.flush();
   await device.queue.onSubmittedWorkDone();
 };
-const roundTrip = () => runner.run(spec, host, [0, 0, 0, 0], scalars);
+const roundTrip = async () => {
+  const buffers = host.map((a) => backend.alloc('float32', a.length));
+  host.forEach((a, i) => { if (i > 0) backend.write(buffers[i]!, 'float32', a); });
+  backend.run([{ kernel: vec4, args: args(buffers), scalars }]);
+  const result = await backend.read(buffers[0]!, 'float32', 0, n);
+  for (const b of buffers) backend.free(b);
+  return result;
+};
 
 const phases = ['off', 'on'] as const;
 const results = new Map<string, number[]>();
@@ -102,5 +121,5 @@ for (const [name, samples] of [...results].sort(([a], [b]) => a.localeCompare(b)
 rows.push(['throttle on: polls / sleeps / ms slept', `${slept.polls} / ${slept.sleeps} / ${slept.sleptMs.toFixed(0)}`]);
 const width = Math.max(...rows.map((r) => r[0].length));
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
-runner.destroy();
+backend.destroy();
 gpu.destroy();

@@ -61,14 +61,11 @@ export const cpu: CpuBackend<KernelSpec> = new TensorCpuBackend(renderCpu);
 /** A backend over the device `gpu`, rendering WGSL for its limits and adapter kind. */
 export function webGpuBackend(gpu: GpuContext): WebGpuBackend<KernelSpec> {
   const fallbackAdapter = gpu.device.adapterInfo?.isFallbackAdapter === true;
-  // Map kernels of one family share a shader (and so a pipeline) once their sizes are uniforms.
+  // Kernels of one family share a shader (and so a pipeline) once their sizes are uniforms.
   const families = new SizeFamilies();
   return new WebGpuBackend<KernelSpec>(gpu, {
-    render: (spec, alignedOffsets) => {
-      const sizes = spec.kind === 'map' ? families.sizesOf(spec) : undefined;
-      const options = { alignedOffsets, fallbackAdapter, ...(sizes === undefined ? {} : { sizes }) };
-      return renderWgsl(spec, gpu.limits, options);
-    },
+    render: (spec, alignedOffsets) =>
+      renderWgsl(spec, gpu.limits, { alignedOffsets, fallbackAdapter, sizes: families.sizesOf(spec) }),
     statusBytes: STATUS_BYTES,
     throwStatus,
   });

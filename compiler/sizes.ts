@@ -10,7 +10,7 @@
  * member's own numbers, in a way that shows in the text, so two members share a kernel
  * exactly when their rendered texts are equal.
  */
-import type { Expr, KernelSpec, MapSpec, ReduceSpec, RowPass, Store } from './kernel.js';
+import type { Expr, KernelSpec, MapSpec, ReduceSpec, RowPass, RowSpec, Store } from './kernel.js';
 import { specKey } from './kernel.js';
 import { InternalError } from '../runtime/errors.js';
 
@@ -52,11 +52,14 @@ function slotsOfMap(spec: MapSpec, out: SizeSlot[]): void {
   slotsOfStores(spec.stores, out);
 }
 
+/** The layout reduce and row specs share: outer and inner dims, then every arg's strides along them. */
+function slotsOfRows(spec: ReduceSpec | RowSpec, out: SizeSlot[]): void {
+  for (const dims of [spec.outer, spec.inner]) slotsOfArray(dims, out);
+  for (const strides of [spec.outerStrides, spec.innerStrides]) slotsOfStrides(strides, out);
+}
+
 function slotsOfReduce(spec: ReduceSpec, out: SizeSlot[]): void {
-  slotsOfArray(spec.outer, out);
-  slotsOfArray(spec.inner, out);
-  slotsOfStrides(spec.outerStrides, out);
-  slotsOfStrides(spec.innerStrides, out);
+  slotsOfRows(spec, out);
   slotsOfBody(spec.body, out);
 }
 
@@ -102,10 +105,7 @@ export function sizeSlots(spec: KernelSpec): SizeSlot[] {
       out.push({ owner: spec as unknown as Record<string, unknown>, key: 'size' });
       break;
     case 'row':
-      slotsOfArray(spec.outer, out);
-      slotsOfArray(spec.inner, out);
-      slotsOfStrides(spec.outerStrides, out);
-      slotsOfStrides(spec.innerStrides, out);
+      slotsOfRows(spec, out);
       for (const pass of spec.passes) slotsOfPass(pass, out);
       break;
     case 'multi':

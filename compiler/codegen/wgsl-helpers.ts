@@ -105,7 +105,7 @@ fn k_expm1(x: f32) -> f32 {
   let hfsq = 0.5 * f * f;
   return s * (hfsq + r) + (dk * 9.0580006145e-06 + c) - hfsq + f + dk * 6.9313812256e-01;
 }
-fn k_logk(u0: f32, c: f32) -> f32 {
+fn k_log_split(u0: f32) -> vec2<f32> {
   var u = u0;
   var k = 0;
   if (u < 1.1754943508222875e-38) {
@@ -115,7 +115,11 @@ fn k_logk(u0: f32, c: f32) -> f32 {
   var ix = bitcast<u32>(u) + (0x3f800000u - 0x3f3504f3u);
   k = k + i32(ix >> 23u) - 127;
   ix = (ix & 0x007fffffu) + 0x3f3504f3u;
-  return k_log_core(bitcast<f32>(ix) - 1.0, f32(k), c);
+  return vec2<f32>(bitcast<f32>(ix) - 1.0, f32(k));
+}
+fn k_logk(u0: f32, c: f32) -> f32 {
+  let s = k_log_split(u0);
+  return k_log_core(s.x, s.y, c);
 }` },
   k_log: { deps: ['k_logk', 'k_inf', 'k_nan'], code: `fn k_log(x: f32) -> f32 {
   if (x > 0.0 && x <= 3.4028234663852886e38) {
@@ -152,7 +156,7 @@ fn k_logk(u0: f32, c: f32) -> f32 {
 }` },
   // Cody-Waite reduction by pi/2 in three parts (exact products for |k| < 2^12), then the
   // sin and cos polynomials of f32-math.ts on |r| <= pi/4; k is the quadrant. Larger
-  // arguments take the exact reduction below.
+  // arguments take the exact reduction below. k_sin_quadrant is sin(x + shift pi/2).
   k_trig: { deps: ['k_reduce_big'], code: `fn k_sin_poly(r: f32, z: f32) -> f32 {
   return r + r * z * (-0.16666666663852378 + z * 0.008333331873578017 + z * z * (-0.00019840086123831875 + z * 2.7249846516055084e-6));
 }
@@ -167,6 +171,13 @@ fn k_reduce(x: f32) -> vec2<f32> {
   let k = round(x * 0.6366197723675814);
   let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.549789954891886e-8;
   return vec2<f32>(r, k);
+}
+fn k_sin_quadrant(x: f32, shift: i32) -> f32 {
+  let rk = k_reduce(x);
+  let z = rk.x * rk.x;
+  let q = u32((i32(rk.y) + shift) & 3);
+  let v = select(k_sin_poly(rk.x, z), k_cos_poly(z), (q & 1u) != 0u);
+  return select(v, -v, (q & 2u) != 0u);
 }` },
   // Payne-Hanek: x = m 2^(e-158) with a 32-bit m, times 192 bits of 2/pi as a 224-bit
   // integer product; the 64 bits from weight 2^1 down to 2^-62 hold x 2/pi mod 4. The
@@ -218,24 +229,11 @@ fn k_reduce(x: f32) -> vec2<f32> {
   return ah * bh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
 }` },
   k_sin: { deps: ['k_trig'], code: `fn k_sin(x: f32) -> f32 {
-  if (abs(x) < 0.000244140625) {
-    return x;
-  }
-  let rk = k_reduce(x);
-  let z = rk.x * rk.x;
-  let q = u32(i32(rk.y) & 3);
-  let v = select(k_sin_poly(rk.x, z), k_cos_poly(z), (q & 1u) != 0u);
-  return select(v, -v, (q & 2u) != 0u);
+  return select(k_sin_quadrant(x, 0), x, abs(x) < 0.000244140625);
 }` },
+  // cos x = sin(x + pi/2): one quadrant further.
   k_cos: { deps: ['k_trig'], code: `fn k_cos(x: f32) -> f32 {
-  if (abs(x) < 0.000244140625) {
-    return 1.0;
-  }
-  let rk = k_reduce(x);
-  let z = rk.x * rk.x;
-  let q = u32((i32(rk.y) + 1) & 3);
-  let v = select(k_sin_poly(rk.x, z), k_cos_poly(z), (q & 1u) != 0u);
-  return select(v, -v, (q & 2u) != 0u);
+  return select(k_sin_quadrant(x, 1), 1.0, abs(x) < 0.000244140625);
 }` },
   k_tan: { deps: ['k_trig'], code: `fn k_tan(x: f32) -> f32 {
   if (abs(x) < 0.000244140625) {
@@ -344,21 +342,14 @@ fn k_reduce(x: f32) -> vec2<f32> {
   if (abs(b) > 1e30) {
     return select(0.0, k_inf(), (ax > 1.0) == (b > 0.0));
   }
-  var u = ax;
-  var k = 0;
-  if (u < 1.1754943508222875e-38) {
-    u = u * 8388608.0;
-    k = -23;
-  }
-  var ix = bitcast<u32>(u) + (0x3f800000u - 0x3f3504f3u);
-  k = k + i32(ix >> 23u) - 127;
-  ix = (ix & 0x007fffffu) + 0x3f3504f3u;
-  let l = k_log_core(bitcast<f32>(ix) - 1.0, 0.0, 0.0) * 1.4426950408889634;
+  let split = k_log_split(ax);
+  let k = split.y;
+  let l = k_log_core(split.x, 0.0, 0.0) * 1.4426950408889634;
   let bh = bitcast<f32>(bitcast<u32>(b) & 0xfffff000u);
   let bl = b - bh;
-  let y1 = bh * f32(k);
+  let y1 = bh * k;
   let n1 = floor(y1);
-  let t = (y1 - n1) + (bl * f32(k) + b * l);
+  let t = (y1 - n1) + (bl * k + b * l);
   let n2 = round(t);
   let e = n1 + n2;
   var r = 0.0;
@@ -394,36 +385,35 @@ fn k_reduce(x: f32) -> vec2<f32> {
 }` },
   // JS's a % b is exact, so fmod works on the integer mantissas (musl's fmodf: shift and
   // subtract once per binary digit of the quotient), then takes the divisor's sign, as
-  // Python and PyTorch do, with one rounding like the CPU's.
-  k_mod_f32: { deps: ['k_isnan', 'k_isinf', 'k_nan'], code: `fn k_fmod(a: f32, b: f32) -> f32 {
+  // Python and PyTorch do, with one rounding like the CPU's. k_fmod_parts gives a nonzero
+  // magnitude's exponent and its mantissa with the leading bit (subnormals normalized).
+  k_mod_f32: { deps: ['k_isnan', 'k_isinf', 'k_nan'], code: `fn k_fmod_parts(u: u32) -> vec2<i32> {
+  var e = i32(u >> 23u);
+  var m = u & 0x7fffffu;
+  if (e == 0) {
+    e = 1;
+    while ((m & 0x800000u) == 0u) {
+      m = m << 1u;
+      e = e - 1;
+    }
+  } else {
+    m = m | 0x800000u;
+  }
+  return vec2<i32>(e, i32(m));
+}
+fn k_fmod(a: f32, b: f32) -> f32 {
   let ua = bitcast<u32>(a) & 0x7fffffffu;
   let ub = bitcast<u32>(b) & 0x7fffffffu;
   let sign = bitcast<u32>(a) & 0x80000000u;
   if (ua < ub) {
     return a;
   }
-  var ea = i32(ua >> 23u);
-  var eb = i32(ub >> 23u);
-  var ma = ua & 0x7fffffu;
-  var mb = ub & 0x7fffffu;
-  if (ea == 0) {
-    ea = 1;
-    while ((ma & 0x800000u) == 0u) {
-      ma = ma << 1u;
-      ea = ea - 1;
-    }
-  } else {
-    ma = ma | 0x800000u;
-  }
-  if (eb == 0) {
-    eb = 1;
-    while ((mb & 0x800000u) == 0u) {
-      mb = mb << 1u;
-      eb = eb - 1;
-    }
-  } else {
-    mb = mb | 0x800000u;
-  }
+  let pa = k_fmod_parts(ua);
+  let pb = k_fmod_parts(ub);
+  var ea = pa.x;
+  let eb = pb.x;
+  var ma = u32(pa.y);
+  let mb = u32(pb.y);
   for (; ea > eb; ea = ea - 1) {
     if (ma >= mb) {
       ma = ma - mb;

@@ -36,7 +36,7 @@ export {
 /** Renders a kernel spec as a WGSL compute shader sized for `limits`. */
 export function renderWgsl(spec: KernelSpec, limits: WgslLimits = defaultWgslLimits, options: WgslOptions = {}): WgslKernel {
   switch (spec.kind) {
-    case 'map': return renderMap(spec, limits, options, options.sizes);
+    case 'map': return renderMap(spec, limits, options);
     case 'reduce': return renderReduce(spec, limits, options);
     case 'row': return renderRow(spec, limits, options);
     case 'matmul': return renderMatmul(spec, limits, options);

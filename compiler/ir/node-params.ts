@@ -35,6 +35,11 @@ export function reduceAxes(n: Node, where: string): number[] {
   }
 }
 
+/** True for nodes of primitives (not effects): narrows `n` so that its op types its params. */
+export function isPrimNode(n: Node): n is PrimNode {
+  return isPrim(n.op);
+}
+
 /** True for nodes of view primitives (reshape, permute, expand, slice): they only change how storage is read. */
 export function isViewNode(n: Node): n is PrimNode<ViewPrim> {
   return isPrim(n.op) && isViewPrim(n.op);

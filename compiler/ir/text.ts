@@ -230,12 +230,17 @@ class LineReader {
 
   list(): unknown[] {
     this.expect('[', '"["');
-    const items: unknown[] = [];
-    if (this.eat(']')) return items;
+    return this.items(']', () => this.value(), '"," or "]" in a list');
+  }
+
+  /** Comma-separated `item`s up to `close` (the opening token already read); `expected` names what may follow one. */
+  items<T>(close: string, item: () => T, expected: string): T[] {
+    const out: T[] = [];
+    if (this.eat(close)) return out;
     for (;;) {
-      items.push(this.value());
-      if (this.eat(']')) return items;
-      this.expect(',', '"," or "]" in a list');
+      out.push(item());
+      if (this.eat(close)) return out;
+      this.expect(',', expected);
     }
   }
 
@@ -278,14 +283,8 @@ class LineReader {
     const dtype = this.ident('a dtype');
     if (!isDType(dtype)) this.fail(`unknown dtype ${JSON.stringify(dtype)} (valid: float16, float32, float64, int32, uint8, bool)`, at);
     this.expect('[', `"[" and the shape after ${dtype}`);
-    const shape: number[] = [];
-    if (!this.eat(']')) {
-      for (;;) {
-        shape.push(this.integer('a dimension (a non-negative integer)'));
-        if (this.eat(']')) break;
-        this.expect(',', '"," or "]" in the shape');
-      }
-    }
+    const dim = () => this.integer('a dimension (a non-negative integer)');
+    const shape = this.items(']', dim, '"," or "]" in the shape');
     return { dtype, shape };
   }
 }
@@ -318,14 +317,7 @@ export function parseGraph(text: string): Graph {
       r.fail(`this is node ${i}, numbered %${named} (every line, effects included, is the next node)`, 0);
     }
     r.expect('(', `"(" after ${op}`);
-    const inputs: number[] = [];
-    if (!r.eat(')')) {
-      for (;;) {
-        inputs.push(r.ref('an operand'));
-        if (r.eat(')')) break;
-        r.expect(',', '"," or ")" between operands');
-      }
-    }
+    const inputs = r.items(')', () => r.ref('an operand'), '"," or ")" between operands');
     const params = r.params();
     let meta: { dtype: DType; shape: number[] };
     if (r.eat(':')) meta = r.meta();

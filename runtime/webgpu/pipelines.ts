@@ -2,8 +2,8 @@
 /**
  * Compute pipelines, created asynchronously (createComputePipelineAsync, so shader
  * compilation never blocks the JS thread) and cached by WGSL text: the text is the whole
- * identity of a kernel, since shapes and strides are baked into it. Concurrent requests for
- * the same text share one compilation.
+ * identity of a kernel, since every size it does not read from its uniform words is baked
+ * into it. Concurrent requests for the same text share one compilation.
  */
 import { InternalError } from '../errors.js';
 

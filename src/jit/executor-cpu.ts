@@ -4,7 +4,7 @@
  */
 import { cpu } from '../../compiler/backends.js';
 import { cpuKernel, executePrim } from '../../compiler/execute.js';
-import type { Prim } from '../../compiler/ir/primitives.js';
+import type { Params, Prim } from '../../compiler/ir/primitives.js';
 import { sizeOf } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { TypedArray } from '../../runtime/dtype.js';
@@ -33,7 +33,7 @@ export const cpuExecutor: DeviceExecutor = {
       const from = onCpu(src.storage, 'jit'), to = onCpu(dst.storage, 'jit'), at = src.offset, into = dst.offset;
       return () => cpu.copy(from.buffer, at, to.buffer, into, n);
     }
-    return bindPrim('copy', {} as never, [src], dst);
+    return bindPrim('copy', {}, [src], dst);
   },
   empty,
   copyStorage: (real, dtype) => ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),
@@ -43,7 +43,7 @@ export const cpuExecutor: DeviceExecutor = {
 };
 
 /** A call that computes primitive `prim` of `ins` into `out` (CPU tensors), its operands built once. */
-export function bindPrim(prim: Prim, params: never, ins: readonly Tensor[], out: Tensor): () => void {
+export function bindPrim<P extends Prim>(prim: P, params: Params<P>, ins: readonly Tensor[], out: Tensor): () => void {
   const operands = ins.map(operand), o = operand(out);
   return () => executePrim(cpu, prim, params, operands, o);
 }

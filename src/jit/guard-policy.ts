@@ -10,9 +10,9 @@
  *     host-decided guards first, then a run as if every other guard held (./speculation.ts).
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
-import { paramsOf } from '../../compiler/ir/node-params.js';
-import type { Prim } from '../../compiler/ir/primitives.js';
+import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { sameShape } from '../../compiler/ir/shape.js';
+import { InternalError } from '../../runtime/errors.js';
 import { apply } from '../dispatch.js';
 import { randomState, takeCounters } from '../random.js';
 import { Tensor, type Device } from '../tensor.js';
@@ -167,5 +167,6 @@ export function numberOutcome(
 function hostValue(nodes: readonly Node[], x: number, input: number, tensor: Tensor): Tensor {
   if (x === input) return tensor;
   const n = nodes[x]!;
-  return apply(n.op as Prim, [hostValue(nodes, n.inputs[0]!, input, tensor)], n.params as never);
+  if (!isViewNode(n)) throw new InternalError(`jit: a guarded value is read through ${n.op}, not a view`);
+  return apply(n.op, [hostValue(nodes, n.inputs[0]!, input, tensor)], n.params);
 }

@@ -9,8 +9,7 @@
  * committed the call's writes.
  */
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
-import { paramsOf } from '../../compiler/ir/node-params.js';
-import { primitiveRules, type Prim } from '../../compiler/ir/primitives.js';
+import { isPrimNode, isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { sameShape } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { InternalError } from '../../runtime/errors.js';
@@ -296,17 +295,16 @@ export class Interpretation {
   /** Binds primitive node `i`: a view is made now, any other value is computed into its kept buffer by each call. */
   #bindNode(i: number): undefined {
     const node = this.nodes[i]!;
-    const rule = primitiveRules[node.op as Prim];
-    if (rule === undefined || node.op === 'random') {
+    if (!isPrimNode(node) || node.op === 'random') {
       throw new InternalError(`jit loop: a loop graph cannot run ${node.op} nodes`);
     }
     const inputs = node.inputs.map((x) => this.env[x]!);
-    if (rule.kind === 'view') {
-      this.env[i] = apply(node.op as Prim, inputs, node.params as never);
+    if (isViewNode(node)) {
+      this.env[i] = apply(node.op, inputs, node.params);
       return undefined;
     }
     const out = this.#persistent(i, () => cpuExecutor.empty(node.shape.slice(), node.dtype));
-    this.bound!.push(bindPrim(node.op as Prim, node.params as never, inputs, out));
+    this.bound!.push(bindPrim(node.op, node.params, inputs, out));
     this.env[i] = out;
     return undefined;
   }
@@ -369,7 +367,7 @@ export class Interpretation {
     }
     const inputs = node.inputs.map((x) => (device === 'webgpu' ? this.#onGpu(x) : this.env[x]!));
     // An op without operands (iota) runs where its value lives, not on the caller's default device.
-    const run = () => apply(node.op as Prim, inputs, node.params as never);
+    const run = () => apply(node.op, inputs, node.params);
     this.env[i] = inputs.length === 0 ? onDevice(device, run) : run();
     return undefined;
   }

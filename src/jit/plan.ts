@@ -80,7 +80,7 @@ export function graphLayouts(graph: Graph, inputStrides: (node: Node) => readonl
     }
     if (isViewNode(n)) {
       const base = layouts[n.inputs[0]!]!;
-      const l = viewLayout(n.op, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params as never)!;
+      const l = viewLayout(n.op, { shape: base.shape.slice(), strides: base.strides.slice(), offset: 0 }, n.params)!;
       layouts[i] = { shape: l.shape, strides: l.strides, dtype: n.dtype };
       return;
     }

@@ -85,6 +85,9 @@ export type SizeText = number | { value: number; text: string };
 export const sizeValue = (s: SizeText): number => (typeof s === 'number' ? s : s.value);
 export const sizeU32 = (s: SizeText): string => (typeof s === 'number' ? u32(s) : s.text);
 
+/** The u32 expression of `size - 1`, the last index along a dim (wrapping for an empty dim, which no launch reaches). */
+export const lastIndex = (s: SizeText): string => (typeof s === 'number' ? u32(s - 1) : `(${s.text} - 1u)`);
+
 /** `base + c0 * s0 + ...`, skipping zero strides (decided by the member's own values: it shows in the text). */
 export function affine(base: string, coords: readonly string[], strides: readonly SizeText[]): string {
   let s = base;

@@ -4,7 +4,6 @@ import {
   DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost,
   product, sizeU32, u32, type SizeText,
 } from './common.js';
-import { noSymbolicSizes, type SymbolicSizes } from '../../sizes.js';
 import { wgslType } from '../wgsl-prims.js';
 import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
@@ -13,13 +12,11 @@ import { Uniforms } from './uniforms.js';
 import type { WgslBinding, WgslKernel, WgslLimits, WgslOptions } from './types.js';
 
 /**
- * A map kernel. Sizes that `sizes` marks symbolic are read from uniform words, and so are
+ * A map kernel. Sizes that `options.sizes` marks symbolic are read from uniform words, and so are
  * the numbers derived from them (the invocation count, a vec4 row's length); decisions
  * that depend on a value (vec4 access, zero strides, a 2-D grid) use the member's own.
  */
-export function renderMap(
-  spec: MapSpec, limits: WgslLimits, options: WgslOptions, sizes: SymbolicSizes = noSymbolicSizes,
-): WgslKernel {
+export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
   const nArgs = spec.dtypes.length;
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
   const types = nodeTypes(spec.body, argTypes);
@@ -55,7 +52,7 @@ export function renderMap(
   const workgroups = grid(Math.ceil(invocations / wg), limits);
   const yUsed = workgroups[1] > 1;
 
-  const uniforms = new Uniforms(nArgs, sizes);
+  const uniforms = new Uniforms(nArgs, options.sizes);
   const helpers = new HelperSet();
   const symbolicShape = shape.some((_, d) => uniforms.isSymbolic(shape, d));
   const dims: SizeText[] = shape.map((_, d) => uniforms.size(shape, d));
@@ -73,7 +70,7 @@ export function renderMap(
     const base = vectorize && vecArg(a) ? `(${uniforms.offset(a)} >> 2u)` : uniforms.offset(a);
     const own = spec.strides[a]!;
     const strides = vectorize && vecArg(a)
-      ? own.map((s, d): SizeText => (d === last ? 1 : uniforms.derived(`Dv${a}_${d}`, s / 4, uniforms.isSymbolic(own, d))))
+      ? own.map((_, d): SizeText => (d === last ? 1 : uniforms.quarter(own, d)))
       : own.map((_, d) => uniforms.size(own, d));
     main.push(`let p${a} = ${affine(base, names, strides)};`);
   }

@@ -6,7 +6,8 @@ import type { MatmulSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
 import {
-  affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtLeast, product, storageDecls, u32,
+  affine, assemble, coordinates, gpuDType, grid, indent, int, lastIndex, linear, pow2AtLeast, product, sizeU32,
+  storageDecls, u32, type SizeText,
 } from './common.js';
 import { nodeTypes, renderBody } from './body.js';
 
@@ -63,26 +64,33 @@ export function renderMatmul(spec: MatmulSpec, limits: WgslLimits, options: Wgsl
   const tilesN = Math.max(1, Math.ceil(n / (L.wx * L.rn)));
   const tiles = product([product(spec.batch) * tilesM * tilesN]);
   const workgroups = grid(tiles, limits);
-  const uniforms = new Uniforms(nArgs);
+  const uniforms = new Uniforms(nArgs, options.sizes);
+  const z = sizesOfMatmul(spec, uniforms);
+  const symbolicBatch = spec.batch.some((_, d) => uniforms.isSymbolic(spec.batch, d));
+  const tileCount = (name: string, value: number, symbolic: boolean) =>
+    sizeU32(uniforms.derived(name, value, symbolic));
+  const tilesMText = tileCount('DtilesM', tilesM, uniforms.isSymbolic(spec, 'm'));
+  const tilesNText = tileCount('DtilesN', tilesN, uniforms.isSymbolic(spec, 'n'));
+  const symbolicTiles = symbolicBatch || uniforms.isSymbolic(spec, 'm') || uniforms.isSymbolic(spec, 'n');
   const helpers = new HelperSet();
-  const batchCoords = coordinates(spec.batch, 'bi', 'z');
+  const batchCoords = coordinates(spec.batch.map((_, d) => uniforms.size(spec.batch, d)), 'bi', 'z');
   const main = [
     `let tile = ${linear('wid', workgroups[0], workgroups[1] > 1)};`,
-    `if (tile >= ${u32(tiles)}) {`, `  return;`, `}`,
-    `let tn = tile % ${u32(tilesN)};`,
-    `let tr = tile / ${u32(tilesN)};`,
-    `let tm = tr % ${u32(tilesM)};`,
-    `let bi = tr / ${u32(tilesM)};`,
+    `if (tile >= ${tileCount('Dtiles', tiles, symbolicTiles)}) {`, `  return;`, `}`,
+    `let tn = tile % ${tilesNText};`,
+    `let tr = tile / ${tilesNText};`,
+    `let tm = tr % ${tilesMText};`,
+    `let bi = tr / ${tilesMText};`,
     ...batchCoords.lines,
-    `let pc = ${affine(uniforms.offset(0), batchCoords.names, spec.batchStrides[0])};`,
-    `let pa = ${affine(uniforms.offset(1), batchCoords.names, spec.batchStrides[1])};`,
-    `let pb = ${affine(uniforms.offset(2), batchCoords.names, spec.batchStrides[2])};`,
-    ...extras.map((x, e) => `let pe${3 + e} = ${affine(uniforms.offset(3 + e), batchCoords.names, x.batchStrides)};`),
+    `let pc = ${affine(uniforms.offset(0), batchCoords.names, z.batchStrides[0]!)};`,
+    `let pa = ${affine(uniforms.offset(1), batchCoords.names, z.batchStrides[1]!)};`,
+    `let pb = ${affine(uniforms.offset(2), batchCoords.names, z.batchStrides[2]!)};`,
+    ...z.extras.map((x, e) => `let pe${3 + e} = ${affine(uniforms.offset(3 + e), batchCoords.names, x.batchStrides)};`),
     `let r0 = tm * ${u32(L.wy * L.rm)} + lid.y;`,
     `let c0 = tn * ${u32(L.wx * L.rn)} + lid.x;`,
     ...blockIndices(L).map(([i, j]) => `var acc${i}_${j}: ${wgslType(dtype)} = ${zeroOf(dtype)};`),
-    ...(L.staged ? stagedProduct(spec, dtype, L) : directProduct(spec, dtype, L)),
-    ...matmulStores(spec, L, argTypes, uniforms, helpers),
+    ...(L.staged ? stagedProduct(z, dtype, L) : directProduct(z, dtype, L)),
+    ...matmulStores(spec, z, L, argTypes, uniforms, helpers),
   ];
   const { decls, bindings } = storageDecls(argTypes, new Set([0]));
   const T = wgslType(dtype);
@@ -101,6 +109,30 @@ export function renderMatmul(spec: MatmulSpec, limits: WgslLimits, options: Wgsl
  * divide evenly among invocations) where C is too small to fill them: a 10-column C would
  * otherwise compute 128 columns per row.
  */
+/** A matmul's sizes as the kernel reads them: numbers, or uniform words where they are symbolic. */
+interface MatmulSizes {
+  batchStrides: SizeText[][];
+  m: SizeText;
+  n: SizeText;
+  k: SizeText;
+  aStrides: SizeText[];
+  bStrides: SizeText[];
+  extras: { batchStrides: SizeText[]; strides: SizeText[] }[];
+}
+
+function sizesOfMatmul(spec: MatmulSpec, uniforms: Uniforms): MatmulSizes {
+  const each = (list: readonly number[]) => list.map((_, d) => uniforms.size(list, d));
+  return {
+    batchStrides: spec.batchStrides.map(each),
+    m: uniforms.size(spec, 'm'),
+    n: uniforms.size(spec, 'n'),
+    k: uniforms.size(spec, 'k'),
+    aStrides: each(spec.aStrides),
+    bStrides: each(spec.bStrides),
+    extras: (spec.extras ?? []).map((x) => ({ batchStrides: each(x.batchStrides), strides: each(x.strides) })),
+  };
+}
+
 function matmulLayout(spec: MatmulSpec, options: WgslOptions): MatmulLayout {
   const L = options.fallbackAdapter === true ? CPU_MATMUL : GPU_MATMUL;
   const fit = (size: number, lanes: number, most: number) => Math.min(most, pow2AtLeast(Math.ceil(Math.max(1, size) / lanes)));
@@ -130,16 +162,15 @@ function blockUpdate(dtype: GpuDType, L: MatmulLayout): string[] {
  * their sums are computed and never stored. (An empty C renders m - 1 or n - 1 as a
  * wrapped u32, but is never dispatched.)
  */
-function directProduct(spec: MatmulSpec, dtype: GpuDType, L: MatmulLayout): string[] {
-  const { m, n, k } = spec;
-  const [sam, sak] = spec.aStrides;
-  const [sbk, sbn] = spec.bStrides;
+function directProduct(z: MatmulSizes, dtype: GpuDType, L: MatmulLayout): string[] {
+  const [sam, sak] = z.aStrides as [SizeText, SizeText];
+  const [sbk, sbn] = z.bStrides as [SizeText, SizeText];
   const lines: string[] = [];
-  for (let i = 0; i < L.rm; i++) lines.push(`let ra${i} = ${affine('pa', [`min(r0 + ${u32(i * L.wy)}, ${u32(m - 1)})`], [sam])};`);
-  for (let j = 0; j < L.rn; j++) lines.push(`let cb${j} = ${affine('pb', [`min(c0 + ${u32(j * L.wx)}, ${u32(n - 1)})`], [sbn])};`);
+  for (let i = 0; i < L.rm; i++) lines.push(`let ra${i} = ${affine('pa', [`min(r0 + ${u32(i * L.wy)}, ${lastIndex(z.m)})`], [sam])};`);
+  for (let j = 0; j < L.rn; j++) lines.push(`let cb${j} = ${affine('pb', [`min(c0 + ${u32(j * L.wx)}, ${lastIndex(z.n)})`], [sbn])};`);
   return [
     ...lines,
-    `for (var kk = 0u; kk < ${u32(k)}; kk++) {`,
+    `for (var kk = 0u; kk < ${sizeU32(z.k)}; kk++) {`,
     ...range(L.rm).map((i) => `  let a${i} = b1[${affine(`ra${i}`, ['kk'], [sak])}];`),
     ...range(L.rn).map((j) => `  let w${j} = b2[${affine(`cb${j}`, ['kk'], [sbk])}];`),
     ...indent(blockUpdate(dtype, L)),
@@ -148,10 +179,10 @@ function directProduct(spec: MatmulSpec, dtype: GpuDType, L: MatmulLayout): stri
 }
 
 /** The product from panels of A and B staged in workgroup memory, KT steps of k at a time. */
-function stagedProduct(spec: MatmulSpec, dtype: GpuDType, L: MatmulLayout): string[] {
-  const { m, n, k } = spec;
-  const [sam, sak] = spec.aStrides;
-  const [sbk, sbn] = spec.bStrides;
+function stagedProduct(z: MatmulSizes, dtype: GpuDType, L: MatmulLayout): string[] {
+  const [m, n, k] = [sizeU32(z.m), sizeU32(z.n), sizeU32(z.k)];
+  const [sam, sak] = z.aStrides as [SizeText, SizeText];
+  const [sbk, sbn] = z.bStrides as [SizeText, SizeText];
   const wg = L.wx * L.wy;
   const bm = L.wy * L.rm;
   const bn = L.wx * L.rn;
@@ -163,7 +194,7 @@ function stagedProduct(spec: MatmulSpec, dtype: GpuDType, L: MatmulLayout): stri
     `    let e = li + ${u32(t * wg)};`,
     `    let r = tm * ${u32(bm)} + e / ${u32(KT)};`,
     `    let kk = k0 + e % ${u32(KT)};`,
-    `    ta[e / ${u32(KT)}][e % ${u32(KT)}] = select(${zero}, b1[${affine('pa', [`min(r, ${u32(m - 1)})`, `min(kk, ${u32(k - 1)})`], [sam, sak])}], r < ${u32(m)} && kk < ${u32(k)});`,
+    `    ta[e / ${u32(KT)}][e % ${u32(KT)}] = select(${zero}, b1[${affine('pa', [`min(r, ${lastIndex(z.m)})`, `min(kk, ${lastIndex(z.k)})`], [sam, sak])}], r < ${m} && kk < ${k});`,
     `  }`,
   ]);
   const stageB = range((KT * bn) / wg).flatMap((t) => [
@@ -171,11 +202,11 @@ function stagedProduct(spec: MatmulSpec, dtype: GpuDType, L: MatmulLayout): stri
     `    let e = li + ${u32(t * wg)};`,
     `    let kk = k0 + e / ${u32(bn)};`,
     `    let c = tn * ${u32(bn)} + e % ${u32(bn)};`,
-    `    tb[e / ${u32(bn)}][e % ${u32(bn)}] = select(${zero}, b2[${affine('pb', [`min(kk, ${u32(k - 1)})`, `min(c, ${u32(n - 1)})`], [sbk, sbn])}], kk < ${u32(k)} && c < ${u32(n)});`,
+    `    tb[e / ${u32(bn)}][e % ${u32(bn)}] = select(${zero}, b2[${affine('pb', [`min(kk, ${lastIndex(z.k)})`, `min(c, ${lastIndex(z.n)})`], [sbk, sbn])}], kk < ${k} && c < ${n});`,
     `  }`,
   ]);
   return [
-    `for (var k0 = 0u; k0 < ${u32(k)}; k0 += ${u32(KT)}) {`,
+    `for (var k0 = 0u; k0 < ${k}; k0 += ${u32(KT)}) {`,
     ...stageA,
     ...stageB,
     `  workgroupBarrier();`,
@@ -190,13 +221,15 @@ function stagedProduct(spec: MatmulSpec, dtype: GpuDType, L: MatmulLayout): stri
 }
 
 /** Stores every in-range element of the register block: the product, or the epilogue computed from it and the extras there. */
-function matmulStores(spec: MatmulSpec, L: MatmulLayout, argTypes: readonly GpuDType[], uniforms: Uniforms, helpers: HelperSet): string[] {
-  const { m, n } = spec;
-  const extras = spec.extras ?? [];
+function matmulStores(
+  spec: MatmulSpec, z: MatmulSizes, L: MatmulLayout, argTypes: readonly GpuDType[], uniforms: Uniforms, helpers: HelperSet,
+): string[] {
+  const [m, n] = [sizeU32(z.m), sizeU32(z.n)];
+  const extras = z.extras;
   const epilogue = spec.epilogue ?? null;
   // The product, rounded to the matmul's dtype: a float16 sum accumulates in f32 and rounds once.
   const acc = argTypes[1] === 'float16' ? `${helpers.use('k_f16')}(acc)` : 'acc';
-  let store = [`b0[pc + row * ${u32(n)} + col] = ${acc};`];
+  let store = [`b0[pc + row * ${n} + col] = ${acc};`];
   if (epilogue !== null) {
     const types = nodeTypes(epilogue.body, argTypes, { rows: [], scratch: [], acc: argTypes[1]! });
     if (types[epilogue.value] !== argTypes[0]) throw new InternalError(`wgsl: matmul epilogue value is ${types[epilogue.value]}, expected ${argTypes[0]}`);
@@ -206,7 +239,7 @@ function matmulStores(spec: MatmulSpec, L: MatmulLayout, argTypes: readonly GpuD
       return affine(`pe${a}`, ['row', 'col'], x.strides);
     };
     const body = renderBody(epilogue.body, types, { load: (a) => `b${int(a)}[${at(a)}]`, index: at, position: '0i', acc }, uniforms, helpers.use);
-    store = [...body, `b0[pc + row * ${u32(n)} + col] = v${int(epilogue.value)};`];
+    store = [...body, `b0[pc + row * ${n} + col] = v${int(epilogue.value)};`];
   }
   // One copy of the store in a loop over the block: unrolled, lavapipe took 10 s to compile
   // a 128-element block with a bias-relu-residual epilogue (0.2 s as a loop). The loop indexes
@@ -218,7 +251,7 @@ function matmulStores(spec: MatmulSpec, L: MatmulLayout, argTypes: readonly GpuD
     `for (var e = 0u; e < ${u32(count)}; e++) {`,
     `  let row = r0 + (e / ${u32(L.rn)}) * ${u32(L.wy)};`,
     `  let col = c0 + (e % ${u32(L.rn)}) * ${u32(L.wx)};`,
-    `  if (row < ${u32(m)} && col < ${u32(n)}) {`,
+    `  if (row < ${m} && col < ${n}) {`,
     `    let acc = block[e];`,
     ...indent(store, '    '),
     `  }`,

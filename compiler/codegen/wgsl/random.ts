@@ -1,5 +1,5 @@
 /** Random kernels: uniform float32 from Philox4x32-10, the numbers compiler/random/philox.ts draws on the CPU. */
-import { DEFAULT_WG, assemble, grid, int, linear, pow2AtMost, product, u32 } from './common.js';
+import { DEFAULT_WG, assemble, grid, int, linear, pow2AtMost, product, sizeU32 } from './common.js';
 import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { RandomSpec } from '../../kernel.js';
@@ -36,12 +36,15 @@ export function renderRandom(spec: RandomSpec, limits: WgslLimits, options: Wgsl
   const wg = pow2AtMost(Math.min(options.workgroupSize ?? DEFAULT_WG, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX));
   const workgroups = grid(Math.ceil(blocks / wg), limits);
   const yUsed = workgroups[1] > 1;
-  const uniforms = new Uniforms(1);
+  const uniforms = new Uniforms(1, options.sizes);
+  // Size words first: the key and counter words are reserved after every other slot.
+  const count = sizeU32(uniforms.size(spec, 'size'));
+  const blockCount = sizeU32(uniforms.derived('Dblocks', blocks, uniforms.isSymbolic(spec, 'size')));
   const key = uniforms.reserve(4);
   const w = (i: number) => Uniforms.word(key + i);
   const main = [
     `let j = ${linear('gid3', workgroups[0] * wg, yUsed)};`,
-    `if (j >= ${u32(blocks)}) {`, `  return;`, `}`,
+    `if (j >= ${blockCount}) {`, `  return;`, `}`,
     `let off_lo = ${w(2)};`,
     `let off_hi = ${w(3)};`,
     `let phase = off_lo & 3u;`,
@@ -53,7 +56,7 @@ export function renderRandom(spec: RandomSpec, limits: WgslLimits, options: Wgsl
     `let o0 = ${uniforms.offset(0)};`,
     `for (var t = 0u; t < 4u; t++) {`,
     `  let e = j * 4u + t;`,
-    `  if (e >= phase && e - phase < ${u32(size)}) {`,
+    `  if (e >= phase && e - phase < ${count}) {`,
     // 24 high bits times 2^-24: exact in f32, in [0, 1).
     `    b0[o0 + e - phase] = f32(x[t] >> 8u) * 5.9604644775390625e-8;`,
     `  }`,

@@ -4,7 +4,10 @@ import { type UseHelper } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
-import { affine, coordinates, grid, indent, int, linear, pow2AtLeast, pow2AtMost, product, u32 } from './common.js';
+import {
+  affine, coordinates, grid, indent, int, lastIndex, linear, pow2AtLeast, pow2AtMost, product, sizeU32, sizeValue, u32,
+  type SizeText,
+} from './common.js';
 import { refCast } from '../../ir/primitives.js';
 
 // Both fold `inner` values for each of `rows` outer positions. A workgroup takes
@@ -106,7 +109,7 @@ export function betterFn(op: 'argmax' | 'argmin', dtype: GpuDType, use: UseHelpe
 }
 
 /** How a reduce or row kernel spreads its rows over invocations. */
-interface RowMapping {
+export interface RowMapping {
   /** Invocations per row, a power of two; with one, an invocation folds its row alone, in the CPU's order. */
   lanes: number;
   /** Rows per workgroup, a power of two. */
@@ -115,7 +118,10 @@ interface RowMapping {
   wg: number;
   /** Consecutive invocations take consecutive positions of one row (rows contiguous in memory), else the same position of consecutive rows. */
   alongRow: boolean;
-  rows: number;
+  /** The row count: a number, or a uniform word where the outer shape is symbolic. */
+  rows: SizeText;
+  /** Some workgroup holds rows past the end: always so where the row count is symbolic. */
+  ragged: boolean;
   /** Workgroups: ceil(rows / rowsPerGroup). */
   groups: number;
   workgroups: [number, number, number];
@@ -132,7 +138,8 @@ export function rowProfile(options: WgslOptions): RowProfile {
  * enough lanes for each lane's to fit the profile's keepElements, and where no number of
  * lanes allowed does, `keep` is false and the kernel recomputes scratch values instead.
  */
-export function rowMapping(rows: number, inner: number, steps: number, alongRow: boolean, sharedPerLane: number, keepPerStep: number, profile: RowProfile, limits: WgslLimits): { mapping: RowMapping; keep: boolean } {
+export function rowMapping(rowCount: SizeText, inner: number, steps: number, alongRow: boolean, sharedPerLane: number, keepPerStep: number, profile: RowProfile, limits: WgslLimits): { mapping: RowMapping; keep: boolean } {
+  const rows = sizeValue(rowCount);
   const maxWg = pow2AtMost(Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, Math.floor(limits.maxComputeWorkgroupStorageSize / sharedPerLane)));
   // Walking across rows, only adjacent rows make contiguous reads: a workgroup takes several.
   const fewestRows = alongRow ? 1 : Math.min(ACROSS_ROWS, maxWg);
@@ -141,9 +148,15 @@ export function rowMapping(rows: number, inner: number, steps: number, alongRow:
   const keepLanes = pow2AtLeast(Math.ceil((steps * keepPerStep) / profile.keepElements));
   const keep = keepPerStep > 0 && steps > 0 && keepLanes <= mostLanes;
   if (keep) lanes = Math.max(lanes, keepLanes);
-  const perGroup = Math.min(Math.max(1, fewestRows, Math.min(ROW_WG, maxWg) / lanes), pow2AtLeast(rows));
+  // A symbolic row count takes full workgroups even for few rows, so that its members share one shader.
+  const symbolic = typeof rowCount !== 'number';
+  const mostRows = symbolic ? maxWg : pow2AtLeast(rows);
+  const perGroup = Math.min(Math.max(1, fewestRows, Math.min(ROW_WG, maxWg) / lanes), mostRows);
   const groups = Math.ceil(rows / perGroup);
-  return { mapping: { lanes, rowsPerGroup: perGroup, wg: lanes * perGroup, alongRow, rows, groups, workgroups: grid(groups, limits) }, keep };
+  const ragged = symbolic || rows % perGroup !== 0;
+  const workgroups = grid(groups, limits);
+  const mapping = { lanes, rowsPerGroup: perGroup, wg: lanes * perGroup, alongRow, rows: rowCount, ragged, groups, workgroups };
+  return { mapping, keep };
 }
 
 /**
@@ -166,23 +179,26 @@ export function walksAlongRow(outerStrides: readonly (readonly number[])[], inne
  * the row count is not a multiple of rowsPerGroup) fold the last row again and store
  * nothing, so that they still reach every barrier; `live` tells them apart.
  */
-export function rowPrologue(m: RowMapping): string[] {
+export function rowPrologue(m: RowMapping, uniforms: Uniforms): string[] {
   const yUsed = m.workgroups[1] > 1;
   const lines = [`let group = ${linear('wid', m.workgroups[0], yUsed)};`];
   // Only a 2-D grid has more workgroups than rows need; the test is uniform, so barriers may follow.
-  if (yUsed) lines.push(`if (group >= ${u32(m.groups)}) {`, `  return;`, `}`);
+  if (yUsed) {
+    const groups = sizeU32(uniforms.derived('Dgroups', m.groups, typeof m.rows !== 'number'));
+    lines.push(`if (group >= ${groups}) {`, `  return;`, `}`);
+  }
   const T = u32(m.lanes), R = u32(m.rowsPerGroup);
   if (m.lanes > 1) lines.push(`let lane = ${m.alongRow ? `lid % ${T}` : `lid / ${R}`};`);
   lines.push(`let slot = ${m.lanes === 1 ? 'lid' : m.alongRow ? `lid / ${T}` : `lid % ${R}`};`);
   lines.push(`let place = group * ${R} + slot;`);
-  if (m.rows % m.rowsPerGroup === 0) lines.push(`let row = place;`);
-  else lines.push(`let live = place < ${u32(m.rows)};`, `let row = min(place, ${u32(m.rows - 1)});`);
+  if (!m.ragged) lines.push(`let row = place;`);
+  else lines.push(`let live = place < ${sizeU32(m.rows)};`, `let row = min(place, ${lastIndex(m.rows)});`);
   return lines;
 }
 
 /** `lines` run only by live rows, and with `oneLane` only by each row's first lane. */
 export function guarded(m: RowMapping, oneLane: boolean, lines: string[]): string[] {
-  const conds = [...(oneLane && m.lanes > 1 ? ['lane == 0u'] : []), ...(m.rows % m.rowsPerGroup !== 0 ? ['live'] : [])];
+  const conds = [...(oneLane && m.lanes > 1 ? ['lane == 0u'] : []), ...(m.ragged ? ['live'] : [])];
   return conds.length === 0 ? lines : [`if (${conds.join(' && ')}) {`, ...indent(lines), `}`];
 }
 
@@ -237,13 +253,20 @@ interface RowLayout {
  * four contiguous elements at a time with the args contiguous along the last inner dim
  * read and written as vec4 (half the time of single elements on lavapipe for softmax).
  */
-interface RowWalk {
+export interface RowWalk {
   width: 1 | 4;
   /** Args held as vec4 arrays. */
   vec: ReadonlySet<number>;
   /** The shape one row's steps run over: the inner shape with its last dim divided by the width. */
-  shape: number[];
+  shape: SizeText[];
   steps: number;
+  /** The step count as the loops read it: a uniform word where an inner dim is symbolic. */
+  stepCount: SizeText;
+  /**
+   * The steps scratch kept per invocation is sized for: `steps`, or where they are symbolic
+   * the power of two at least as large, so that members whose steps round alike share a shader.
+   */
+  capacity: number;
 }
 
 /**
@@ -252,9 +275,19 @@ interface RowWalk {
  * (keeping its other strides multiples of 4) or not at all (read, then, one element at a
  * time), and no vec4 arg is also read or written at the row's own position (`atRow`).
  */
-export function rowWalk(layout: RowLayout, walked: ReadonlySet<number>, stored: ReadonlySet<number>, atRow: ReadonlySet<number>, aligned: boolean): RowWalk {
+export function rowWalk(
+  layout: RowLayout, walked: ReadonlySet<number>, stored: ReadonlySet<number>, atRow: ReadonlySet<number>, aligned: boolean,
+  uniforms: Uniforms,
+): RowWalk {
   const inner = product(layout.inner);
-  const single: RowWalk = { width: 1, vec: new Set(), shape: [...layout.inner], steps: inner };
+  const symbolic = layout.inner.some((_, d) => uniforms.isSymbolic(layout.inner, d));
+  const counted = (shape: SizeText[], steps: number, width: 1 | 4, vec: ReadonlySet<number>): RowWalk => ({
+    width, vec, shape, steps,
+    stepCount: uniforms.derived(`Dsteps${width}`, steps, symbolic),
+    capacity: symbolic ? pow2AtLeast(steps) : steps,
+  });
+  const dims = layout.inner.map((_, d) => uniforms.size(layout.inner, d));
+  const single = counted(dims, inner, 1, new Set());
   const last = layout.inner.length - 1;
   const size = layout.inner[last] ?? 0;
   if (!aligned || size < 4 || size % 4 !== 0) return single;
@@ -267,18 +300,24 @@ export function rowWalk(layout: RowLayout, walked: ReadonlySet<number>, stored: 
     vec.add(a);
   }
   if (vec.size === 0) return single;
-  return { width: 4, vec, shape: [...layout.inner.slice(0, last), size / 4], steps: inner / 4 };
+  return counted([...dims.slice(0, last), uniforms.quarter(layout.inner, last)], inner / 4, 4, vec);
 }
 
 /** Every arg's offset at the current row, `q<a>`: in vec4 units for vec4 args. */
 export function rowOffsets(layout: RowLayout, walk: RowWalk, uniforms: Uniforms): string[] {
-  const outer = coordinates(layout.outer, 'row', 'c');
+  const outer = coordinates(layout.outer.map((_, d) => uniforms.size(layout.outer, d)), 'row', 'c');
   return [
     ...outer.lines,
     ...layout.outerStrides.map((s, a) => (walk.vec.has(a)
-      ? `let q${a} = ${affine(`(${uniforms.offset(a)} >> 2u)`, outer.names, s.map((x) => x / 4))};`
-      : `let q${a} = ${affine(uniforms.offset(a), outer.names, s)};`)),
+      ? `let q${a} = ${affine(`(${uniforms.offset(a)} >> 2u)`, outer.names, s.map((_, d) => uniforms.quarter(s, d)))};`
+      : `let q${a} = ${affine(uniforms.offset(a), outer.names, s.map((_, d) => uniforms.size(s, d)))};`)),
   ];
+}
+
+/** The row count of a reduce or row kernel: a uniform word when any outer dim is symbolic. */
+export function rowCount(layout: RowLayout, uniforms: Uniforms): SizeText {
+  const rows = product(layout.outer);
+  return uniforms.derived('Drows', rows, layout.outer.some((_, d) => uniforms.isSymbolic(layout.outer, d)));
 }
 
 /** One element of a row loop, as a loop body sees it. */
@@ -300,9 +339,9 @@ interface RowElementCode {
   saves: { index: number; value: string }[];
 }
 
-/** Steps each lane takes through its row. */
-export function laneSteps(m: RowMapping, walk: RowWalk): number {
-  return Math.ceil(walk.steps / m.lanes);
+/** Steps each lane keeps scratch for: the length of its keep arrays. */
+export function laneCapacity(m: RowMapping, walk: RowWalk): number {
+  return Math.ceil(walk.capacity / m.lanes);
 }
 
 /**
@@ -314,13 +353,14 @@ export function laneSteps(m: RowMapping, walk: RowWalk): number {
  * Vectorized, every vec4 arg and kept scratch is read once per step, and what a step
  * stores gathers in a vec4 written after its four elements.
  */
-export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, argTypes: readonly GpuDType[], scratchTypes: readonly (GpuDType | undefined)[],
-  guard: (lines: string[]) => string[], body: (el: RowElement) => RowElementCode): string[] {
+export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, uniforms: Uniforms, argTypes: readonly GpuDType[],
+  scratchTypes: readonly (GpuDType | undefined)[], guard: (lines: string[]) => string[], body: (el: RowElement) => RowElementCode): string[] {
   const coords = coordinates(walk.shape, 'i', 'e');
   const last = coords.names[coords.names.length - 1] ?? '0u';
   const lastDim = layout.inner.length - 1;
   const offsets = argTypes.map((_, a) => {
-    const strides = layout.innerStrides[a]!.map((s, d) => (walk.vec.has(a) ? (d === lastDim ? 1 : s / 4) : s));
+    const own = layout.innerStrides[a]!;
+    const strides = own.map((_, d) => (!walk.vec.has(a) ? uniforms.size(own, d) : d === lastDim ? 1 : uniforms.quarter(own, d)));
     return `let p${a} = ${affine(`q${a}`, coords.names, strides)};`;
   });
   let counted = false;
@@ -368,14 +408,16 @@ export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, argType
     ];
   }
   step = [...coords.lines, ...offsets, ...step];
-  const T = u32(m.lanes), steps = u32(walk.steps);
+  const T = u32(m.lanes), steps = sizeU32(walk.stepCount);
+  const symbolic = typeof walk.stepCount !== 'number';
+  const perLane = sizeU32(uniforms.derived('DlaneSteps', Math.ceil(walk.steps / m.lanes), symbolic));
   if (!counted) return [m.lanes === 1 ? `for (var i = 0u; i < ${steps}; i++) {` : `for (var i = lane; i < ${steps}; i += ${T}) {`, ...indent(step), `}`];
   return [
-    `for (var n = 0u; n < ${u32(laneSteps(m, walk))}; n++) {`,
+    `for (var n = 0u; n < ${perLane}; n++) {`,
     ...indent([
       m.lanes === 1 ? `let i = n;` : `let i = lane + n * ${T};`,
       // Lanes past the row's end skip its last step.
-      ...(walk.steps % m.lanes === 0 ? step : [`if (i < ${steps}) {`, ...indent(step), `}`]),
+      ...(!symbolic && walk.steps % m.lanes === 0 ? step : [`if (i < ${steps}) {`, ...indent(step), `}`]),
     ]),
     `}`,
   ];
@@ -397,6 +439,6 @@ export function rowDispatch(m: RowMapping, walk: RowWalk, uniforms: Uniforms): W
     for (const a of walk.vec) {
       if (offsets[a]! % 4 !== 0) throw new InternalError(`wgsl: vectorized kernel called with offset ${offsets[a]} for arg ${a}`);
     }
-    return { workgroups: m.rows === 0 ? [0, 1, 1] : m.workgroups, uniforms: uniforms.pack(offsets, scalars) };
+    return { workgroups: m.groups === 0 ? [0, 1, 1] : m.workgroups, uniforms: uniforms.pack(offsets, scalars) };
   };
 }

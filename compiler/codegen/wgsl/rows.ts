@@ -1,41 +1,59 @@
 /** Reduce and row kernels, laid out by row-layout.ts. */
 import { type BodyAccess, type RowTypes, nodeTypes, renderBody } from './body.js';
-import { wgslType } from '../wgsl-prims.js';
+import { type GpuDType, wgslType } from '../wgsl-prims.js';
 import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import {
-  ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneSteps, rowDispatch, rowLoop, rowMapping,
-  rowOffsets, rowProfile, rowPrologue, rowWalk, walksAlongRow,
+  ROW_ENTRY, betterFn, combineLanes, componentsInOrder, fold, guarded, laneCapacity, rowDispatch, rowLoop, rowMapping,
+  rowCount, rowOffsets, rowProfile, rowPrologue, rowWalk, walksAlongRow, type RowMapping, type RowWalk,
 } from './row-layout.js';
 import type { ReduceSpec, RowPass, RowSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
 import { assemble, gpuDType, indent, int, product, storageDecls, u32 } from './common.js';
 
-export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
+/** What every reduce and row kernel starts from: its args' types, its sizes, its helpers and uniform words. */
+function startRowKernel(spec: ReduceSpec | RowSpec, limits: WgslLimits, options: WgslOptions) {
   const nArgs = spec.dtypes.length;
   const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
+  if (nArgs > limits.maxStorageBuffersPerShaderStage) {
+    const most = limits.maxStorageBuffersPerShaderStage;
+    throw new InternalError(`wgsl: a ${spec.kind} kernel needs ${nArgs} storage buffers, the device allows ${most}`);
+  }
+  const helpers = new HelperSet();
+  const uniforms = new Uniforms(nArgs, options.sizes);
+  const rows = rowCount(spec, uniforms);
+  return { nArgs, argTypes, inner: product(spec.inner), rows, helpers, use: helpers.use, uniforms };
+}
+
+/** The shader of a reduce or row kernel around its entry point's lines `main`, and its launch. */
+function finishRowKernel(
+  argTypes: readonly GpuDType[], writable: ReadonlySet<number>, walk: RowWalk, m: RowMapping, uniforms: Uniforms,
+  helpers: HelperSet, extra: string[], main: string[],
+): WgslKernel {
+  const { decls, bindings } = storageDecls(argTypes, writable, walk.vec);
+  const attr = `@compute @workgroup_size(${int(m.wg)})`;
+  const code = assemble(decls, uniforms, argTypes.length, false, helpers, extra, attr, ROW_ENTRY, main);
+  bindings.push({ kind: 'uniform', bytes: uniforms.words * 4 });
+  return { code, workgroupSize: m.wg, bindings, vectorWidth: walk.width, dispatch: rowDispatch(m, walk, uniforms) };
+}
+
+export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
+  const { nArgs, argTypes, inner, rows, helpers, use, uniforms } = startRowKernel(spec, limits, options);
   const dtype = gpuDType(spec.dtype, 'the reduced operand');
   const outDtype = gpuDType(spec.outDtype, 'the reduction output');
   if (argTypes[0] !== outDtype) throw new InternalError('wgsl: reduce output arg dtype differs from outDtype');
   const types = nodeTypes(spec.body, argTypes);
   if (types[spec.value] !== dtype) throw new InternalError(`wgsl: reduce value node is ${types[spec.value]}, expected ${dtype}`);
   if (spec.body.some((e) => e.op === 'gatherLoad')) throw new InternalError('wgsl: gather inside a reduction');
-  if (nArgs > limits.maxStorageBuffersPerShaderStage) throw new InternalError(`wgsl: a reduce kernel needs ${nArgs} storage buffers, the device allows ${limits.maxStorageBuffersPerShaderStage}`);
-  const rows = product(spec.outer);
-  const inner = product(spec.inner);
-
-  const helpers = new HelperSet();
-  const use = helpers.use;
-  const uniforms = new Uniforms(nArgs);
   const op = spec.op;
   const isArg = op === 'argmax' || op === 'argmin';
   const f = isArg ? undefined : fold(op, dtype, outDtype, inner === 0, use);
   const A = wgslType(f?.accType ?? dtype);
   const extra: string[] = isArg ? betterFn(op, dtype, use) : [];
   const inputs = new Set(Array.from({ length: nArgs - 1 }, (_, k) => k + 1));
-  const walk = rowWalk(spec, inputs, new Set(), new Set([0]), options.alignedOffsets === true);
-  const { mapping: m } = rowMapping(rows, inner, walk.steps, walksAlongRow(spec.outerStrides, spec.innerStrides, inputs), isArg ? 8 : 4, 0, rowProfile(options), limits);
+  const walk = rowWalk(spec, inputs, new Set(), new Set([0]), options.alignedOffsets === true, uniforms);
+  const { mapping: m } = rowMapping(rows, inner, walk.capacity, walksAlongRow(spec.outerStrides, spec.innerStrides, inputs), isArg ? 8 : 4, 0, rowProfile(options), limits);
 
   const better = (acc: string, at: string, v: string, i: string) => [`if (k_better(${acc}, ${at}, ${v}, ${i})) {`, `  ${acc} = ${v};`, `  ${at} = ${i};`, `}`];
   /** Folds the value `v` of element `i` into a partial result (acc, at). */
@@ -46,13 +64,13 @@ export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: Wgsl
   const reset = [`acc = ${init};`, ...(isArg ? [`at = NONE;`] : [])];
   const split = walk.width === 4;
   const main = [
-    ...rowPrologue(m),
+    ...rowPrologue(m, uniforms),
     ...rowOffsets(spec, walk, uniforms),
     `var acc: ${A};`,
     ...(isArg ? [`var at: u32;`] : []),
     ...reset,
     ...(split ? [`var acc4 = vec4<${A}>(${init});`, ...(isArg ? [`var at4 = vec4<u32>(NONE);`] : [])] : []),
-    ...rowLoop(m, walk, spec, argTypes, [], (lines) => lines, (el) => ({
+    ...rowLoop(m, walk, spec, uniforms, argTypes, [], (lines) => lines, (el) => ({
       lines: [
         ...renderBody(spec.body, types, { load: el.load, index: (a) => `p${a}`, position: el.position }, uniforms, use),
         ...absorb(split ? 'acc4[c]' : 'acc', split ? 'at4[c]' : 'at', `v${int(spec.value)}`, el.index),
@@ -75,11 +93,7 @@ export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: Wgsl
   // A float16 result accumulates in f32 and rounds to half once, as the CPU's wide accumulator does.
   const result = isArg ? `i32(select(at, 0u, at == NONE))` : outDtype === 'float16' ? `${use('k_f16')}(acc)` : 'acc';
   main.push(...guarded(m, true, [`b0[q0] = ${result};`]));
-
-  const { decls, bindings } = storageDecls(argTypes, new Set([0]), walk.vec);
-  const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(m.wg)})`, ROW_ENTRY, main);
-  bindings.push({ kind: 'uniform', bytes: uniforms.words * 4 });
-  return { code, workgroupSize: m.wg, bindings, vectorWidth: walk.width, dispatch: rowDispatch(m, walk, uniforms) };
+  return finishRowKernel(argTypes, new Set([0]), walk, m, uniforms, helpers, extra, main);
 }
 
 /**
@@ -92,14 +106,7 @@ export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: Wgsl
  * writes one while slower lanes may still read the other's previous result.
  */
 export function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOptions): WgslKernel {
-  const nArgs = spec.dtypes.length;
-  const argTypes = spec.dtypes.map((d, a) => gpuDType(d, `arg ${a}`));
-  if (nArgs > limits.maxStorageBuffersPerShaderStage) throw new InternalError(`wgsl: a row kernel needs ${nArgs} storage buffers, the device allows ${limits.maxStorageBuffersPerShaderStage}`);
-  const rows = product(spec.outer);
-  const inner = product(spec.inner);
-  const helpers = new HelperSet();
-  const use = helpers.use;
-  const uniforms = new Uniforms(nArgs);
+  const { argTypes, inner, rows, helpers, use, uniforms } = startRowKernel(spec, limits, options);
 
   // Node types pass by pass: row values and scratch take the type of what produced them.
   const rowTypes: RowTypes = { rows: [], scratch: [] };
@@ -138,19 +145,19 @@ export function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOption
   }
   const folds = spec.passes.map((pass) => (pass.kind === 'reduce' ? fold(pass.op, gpuDType(pass.dtype, 'a row reduction'), gpuDType(pass.outDtype, 'a row reduction'), inner === 0, use) : undefined));
   const reductions = folds.filter((f) => f !== undefined).length;
-  const walk = rowWalk(spec, walked, stored, atRow, options.alignedOffsets === true);
-  const { mapping: m, keep } = rowMapping(rows, inner, walk.steps, walksAlongRow(spec.outerStrides, spec.innerStrides, walked),
+  const walk = rowWalk(spec, walked, stored, atRow, options.alignedOffsets === true, uniforms);
+  const { mapping: m, keep } = rowMapping(rows, inner, walk.capacity, walksAlongRow(spec.outerStrides, spec.innerStrides, walked),
     4 * Math.min(reductions, 2), walk.width * spec.scratch, rowProfile(options), limits);
 
-  const main = [...rowPrologue(m), ...rowOffsets(spec, walk, uniforms)];
+  const main = [...rowPrologue(m, uniforms), ...rowOffsets(spec, walk, uniforms)];
   if (keep) {
-    rowTypes.scratch.forEach((t, k) => main.push(`var keep${k}: array<${walk.width === 4 ? `vec4<${wgslType(t!)}>` : wgslType(t!)}, ${u32(laneSteps(m, walk))}>;`));
+    rowTypes.scratch.forEach((t, k) => main.push(`var keep${k}: array<${walk.width === 4 ? `vec4<${wgslType(t!)}>` : wgslType(t!)}, ${u32(laneCapacity(m, walk))}>;`));
   }
   rowTypes.rows.forEach((t, k) => { if (t !== undefined) main.push(`var w${k}: ${wgslType(t)};`); });
   const rowValue = (k: number) => `w${int(k)}`;
 
   /** One pass's loop over the row: scratch values, body and saves, then `after`; stores guarded to live rows. */
-  const overRow = (p: number, after: string[]): string[] => rowLoop(m, walk, spec, argTypes, rowTypes.scratch, (lines) => guarded(m, false, lines), (el) => {
+  const overRow = (p: number, after: string[]): string[] => rowLoop(m, walk, spec, uniforms, argTypes, rowTypes.scratch, (lines) => guarded(m, false, lines), (el) => {
     const pass = spec.passes[p] as Extract<RowPass, { saves: unknown }>;
     const lines: string[] = [];
     const emitted = new Set<number>();
@@ -227,8 +234,5 @@ export function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOption
   const extra = [
     ...Array.from({ length: Math.min(shared, 2) }, (_, k) => `var<workgroup> sr${k}: array<u32, ${int(m.wg)}>;`),
   ];
-  const { decls, bindings } = storageDecls(argTypes, writable, walk.vec);
-  const code = assemble(decls, uniforms, nArgs, false, helpers, extra, `@compute @workgroup_size(${int(m.wg)})`, ROW_ENTRY, main);
-  bindings.push({ kind: 'uniform', bytes: uniforms.words * 4 });
-  return { code, workgroupSize: m.wg, bindings, vectorWidth: walk.width, dispatch: rowDispatch(m, walk, uniforms) };
+  return finishRowKernel(argTypes, writable, walk, m, uniforms, helpers, extra, main);
 }

@@ -31,7 +31,7 @@ export interface WgslOptions {
   /**
    * The device is a CPU implementation (GPUAdapterInfo.isFallbackAdapter, e.g. lavapipe):
    * reduce and row kernels then spread rows for a CPU (see CPU_ROWS). A fact about the
-   * device: WebGpuRunner sets it for every kernel it renders.
+   * device: webGpuBackend (compiler/backends.ts) sets it for every kernel it renders.
    */
   fallbackAdapter?: boolean;
   /**
@@ -40,8 +40,8 @@ export interface WgslOptions {
    */
   workgroupSize?: number;
   /**
-   * Size slots of a map spec read from uniform words (see compiler/sizes.ts); other kinds
-   * render every size as a constant.
+   * Size slots of the spec read from uniform words (see compiler/sizes.ts); every kind
+   * but loop kernels (whose values are single elements) has them.
    */
   sizes?: SymbolicSizes;
 }

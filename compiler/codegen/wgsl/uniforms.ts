@@ -36,6 +36,12 @@ export class Uniforms {
     if (name === undefined) return value;
     return { value, text: this.#slot(name, { index: -1, dtype: 'int32', value, raw: true }) };
   }
+  /** `owner[key] / 4`, a stride in vec4 units: a uniform word of its own when `owner[key]` is symbolic. */
+  quarter(owner: object, key: string | number): SizeText {
+    const value = (owner as Record<string | number, number>)[key]! / 4;
+    const name = this.sizes.nameOf(owner, key);
+    return this.derived(`${name}/4`, value, name !== undefined);
+  }
   /** A number computed from sizes (`name` says which): a uniform word when any of them is symbolic. */
   derived(name: string, value: number, symbolic: boolean): SizeText {
     return symbolic ? { value, text: this.#slot(name, { index: -1, dtype: 'int32', value, raw: true }) } : value;

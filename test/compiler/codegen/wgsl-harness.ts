@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { cpuKernel } from '../../../compiler/execute.js';
 import { contiguousStrides } from '../../../compiler/ir/shape.js';
-import { specKey, type KernelSpec, type MatmulSpec } from '../../../compiler/kernel.js';
+import { specKey, type KernelSpec, type MatmulSpec, type RowSpec } from '../../../compiler/kernel.js';
 import type { Layout } from '../../../compiler/lower.js';
 import type { DType, TypedArray } from '../../../runtime/dtype.js';
 
@@ -65,5 +65,31 @@ export function matmulEpilogue(m: number, n: number, k: number): MatmulSpec {
         { op: 'load', arg: 5 }, { op: 'prim', prim: 'add', args: [5, 6], dtype: f },
       ],
     },
+  };
+}
+
+/** A contiguous row layout of `inner` per row for each arg, or a per-row one (inner stride 0) for args in `perRow`. */
+export function rowLayout(rows: number, inner: number, args: number, perRow: ReadonlySet<number> = new Set()): Pick<RowSpec, 'outer' | 'inner' | 'outerStrides' | 'innerStrides'> {
+  const all = Array.from({ length: args }, (_, a) => a);
+  return {
+    outer: [rows], inner: [inner],
+    outerStrides: all.map((a) => [perRow.has(a) ? 1 : inner]),
+    innerStrides: all.map((a) => [perRow.has(a) ? 0 : 1]),
+  };
+}
+
+/** softmax: max, sum of exp(x - max) (saved as scratch), then the division; arg 0 out, arg 1 x. */
+export function softmaxRow(layout: Pick<RowSpec, 'outer' | 'inner' | 'outerStrides' | 'innerStrides'>): RowSpec {
+  const f = 'float32' as const;
+  return {
+    kind: 'row', ...layout, dtypes: [f, f], rows: 2, scratch: 1,
+    passes: [
+      { kind: 'reduce', op: 'max', dtype: f, outDtype: f, body: [{ op: 'load', arg: 1 }], value: 0, row: 0, saves: [] },
+      {
+        kind: 'reduce', op: 'sum', dtype: f, outDtype: f, row: 1, value: 3, saves: [{ node: 3, index: 0 }],
+        body: [{ op: 'load', arg: 1 }, { op: 'row', index: 0 }, { op: 'prim', prim: 'sub', args: [0, 1], dtype: f }, { op: 'prim', prim: 'exp', args: [2], dtype: f }],
+      },
+      { kind: 'map', saves: [], stores: [{ arg: 0, node: 2 }], body: [{ op: 'scratch', index: 0 }, { op: 'row', index: 1 }, { op: 'prim', prim: 'div', args: [0, 1], dtype: f }] },
+    ],
   };
 }

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWgslLimits, renderWgsl, type WgslLimits } from '../../../compiler/codegen/wgsl.js';
 import { cpuKernel } from '../../../compiler/execute.js';
-import { WebGpuRunner } from '../../../compiler/execute-webgpu.js';
+import { GpuKernels } from '../../webgpu-kernels.js';
 import { contiguousStrides } from '../../../compiler/ir/shape.js';
 import type { MatmulSpec } from '../../../compiler/kernel.js';
 import { lowerMatmul, type Layout } from '../../../compiler/lower.js';
@@ -19,7 +19,7 @@ import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl matmul kernels');
 /** Runners created here, destroyed after the file. */
-const runners: WebGpuRunner[] = [];
+const runners: GpuKernels[] = [];
 afterAll(() => {
   for (const r of runners) r.destroy();
   gpu?.destroy();
@@ -32,8 +32,8 @@ const SLOW = 120_000;
 const LAYOUTS = [['staged (GPU)', false], ['direct (CPU)', true]] as const;
 
 /** A runner on the test device rendering for `fallbackAdapter` and for `limits` (each at most the device's). */
-function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): WebGpuRunner {
-  const r = new WebGpuRunner({ ...gpu!, limits: { ...defaultWgslLimits, ...limits } as unknown as GPUSupportedLimits }, fallbackAdapter);
+function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): GpuKernels {
+  const r = new GpuKernels({ ...gpu!, limits: { ...defaultWgslLimits, ...limits } as unknown as GPUSupportedLimits }, fallbackAdapter);
   runners.push(r);
   return r;
 }
@@ -48,7 +48,7 @@ function values(dtype: GpuDType, n: number, next: () => number): TypedArray {
 }
 
 /** Runs `spec` on the CPU and on the GPU (through `r`) and compares C; floats within k·1e-6 (the GPU sums in float32). */
-async function expectSameAsCpu(r: WebGpuRunner, label: string, spec: MatmulSpec, host: readonly TypedArray[], offsets: readonly number[]): Promise<void> {
+async function expectSameAsCpu(r: GpuKernels, label: string, spec: MatmulSpec, host: readonly TypedArray[], offsets: readonly number[]): Promise<void> {
   const want = host.map((a) => a.slice());
   cpuKernel({ key: `wgsl-matmul-test|${JSON.stringify(spec)}`, build: () => spec })(...want, ...offsets);
   const [got] = await r.run(spec, host, offsets);
@@ -62,7 +62,7 @@ async function expectSameAsCpu(r: WebGpuRunner, label: string, spec: MatmulSpec,
 }
 
 /** C = A @ B with contiguous [m, k] and [k, n] operands at element offsets 0. */
-async function checkPlain(r: WebGpuRunner, dtype: GpuDType, m: number, n: number, k: number, next: () => number): Promise<void> {
+async function checkPlain(r: GpuKernels, dtype: GpuDType, m: number, n: number, k: number, next: () => number): Promise<void> {
   const spec = lowerMatmul(lay(dtype, [m, k]), lay(dtype, [k, n]), lay(dtype, [m, n])).build() as MatmulSpec;
   const host = [new ARRAY_OF[dtype](Math.max(1, m * n)), values(dtype, m * k, next), values(dtype, k * n, next)];
   await expectSameAsCpu(r, `${dtype} ${m}x${k} @ ${k}x${n}`, spec, host, [0, 0, 0]);

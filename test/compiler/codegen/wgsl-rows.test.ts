@@ -9,19 +9,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWgslLimits, renderWgsl, type WgslLimits } from '../../../compiler/codegen/wgsl.js';
 import { cpuKernel } from '../../../compiler/execute.js';
-import { WebGpuRunner } from '../../../compiler/execute-webgpu.js';
+import { GpuKernels } from '../../webgpu-kernels.js';
 import { primitiveRules, type ReducePrim } from '../../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../../compiler/ir/shape.js';
 import type { Expr, KernelSpec, RowSpec } from '../../../compiler/kernel.js';
 import { lowerReduce, type Layout } from '../../../compiler/lower.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { rng } from '../../helpers.js';
-import { cpuRun, expectMatch, lay, type GpuDType, type Tolerance } from './wgsl-harness.js';
+import { cpuRun, expectMatch, lay, rowLayout, softmaxRow, type GpuDType, type Tolerance } from './wgsl-harness.js';
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl row kernels');
 /** Runners created here, destroyed after the file. */
-const runners: WebGpuRunner[] = [];
+const runners: GpuKernels[] = [];
 afterAll(() => {
   for (const r of runners) r.destroy();
   gpu?.destroy();
@@ -32,9 +32,9 @@ const onGpu = describe.skipIf(gpu === undefined);
 const PROFILES = [['GPU rows', false], ['CPU rows', true]] as const;
 
 /** A runner on the test device rendering for `fallbackAdapter` and for `limits` (each at most the device's). */
-function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): WebGpuRunner {
+function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): GpuKernels {
   const l: WgslLimits = { ...defaultWgslLimits, ...limits };
-  const r = new WebGpuRunner({ ...gpu!, limits: l as unknown as GPUSupportedLimits }, fallbackAdapter);
+  const r = new GpuKernels({ ...gpu!, limits: l as unknown as GPUSupportedLimits }, fallbackAdapter);
   runners.push(r);
   return r;
 }
@@ -42,7 +42,7 @@ function runnerFor(fallbackAdapter: boolean, limits: Partial<WgslLimits> = {}): 
 
 
 /** Runs `spec` on the CPU and on the GPU (through `r`) and compares every arg the kernel writes. */
-async function expectSameAsCpu(r: WebGpuRunner, label: string, spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = [], tol: Tolerance = {}): Promise<void> {
+async function expectSameAsCpu(r: GpuKernels, label: string, spec: KernelSpec, host: readonly TypedArray[], offsets: readonly number[], scalars: readonly number[] = [], tol: Tolerance = {}): Promise<void> {
   const want = cpuRun(spec, host, offsets, scalars);
   const written = r.kernel(spec).bindings.flatMap((b) => (b.kind === 'storage' && b.writable ? [b.arg] : []));
   const got = await r.run(spec, host, offsets, scalars);
@@ -80,7 +80,7 @@ function reduceTolerance(op: ReducePrim, dtype: GpuDType, inner: number): Tolera
 }
 
 /** Reduces `axes` of [shape] (at element offset `offset` of its buffer) on both devices. */
-async function checkReduce(r: WebGpuRunner, op: ReducePrim, dtype: GpuDType, shape: number[], axes: number[], offset: number, next: () => number): Promise<void> {
+async function checkReduce(r: GpuKernels, op: ReducePrim, dtype: GpuDType, shape: number[], axes: number[], offset: number, next: () => number): Promise<void> {
   const n = shape.reduce((p, d) => p * d, 1);
   const inner = axes.reduce((p, d) => p * shape[d]!, 1);
   const outShape = shape.filter((_, d) => !axes.includes(d));
@@ -183,32 +183,6 @@ for (const [profile, fallback] of PROFILES) {
 
 // ---------------------------------------------------------------------------------------
 // Row kernels
-
-/** A contiguous row layout of `inner` per row for each arg, or a per-row one (inner stride 0) for args in `perRow`. */
-function rowLayout(rows: number, inner: number, args: number, perRow: ReadonlySet<number> = new Set()): Pick<RowSpec, 'outer' | 'inner' | 'outerStrides' | 'innerStrides'> {
-  const all = Array.from({ length: args }, (_, a) => a);
-  return {
-    outer: [rows], inner: [inner],
-    outerStrides: all.map((a) => [perRow.has(a) ? 1 : inner]),
-    innerStrides: all.map((a) => [perRow.has(a) ? 0 : 1]),
-  };
-}
-
-/** softmax: max, sum of exp(x - max) (saved as scratch), then the division; arg 0 out, arg 1 x. */
-function softmaxRow(layout: Pick<RowSpec, 'outer' | 'inner' | 'outerStrides' | 'innerStrides'>): RowSpec {
-  const f = 'float32' as const;
-  return {
-    kind: 'row', ...layout, dtypes: [f, f], rows: 2, scratch: 1,
-    passes: [
-      { kind: 'reduce', op: 'max', dtype: f, outDtype: f, body: [{ op: 'load', arg: 1 }], value: 0, row: 0, saves: [] },
-      {
-        kind: 'reduce', op: 'sum', dtype: f, outDtype: f, row: 1, value: 3, saves: [{ node: 3, index: 0 }],
-        body: [{ op: 'load', arg: 1 }, { op: 'row', index: 0 }, { op: 'prim', prim: 'sub', args: [0, 1], dtype: f }, { op: 'prim', prim: 'exp', args: [2], dtype: f }],
-      },
-      { kind: 'map', saves: [], stores: [{ arg: 0, node: 2 }], body: [{ op: 'scratch', index: 0 }, { op: 'row', index: 1 }, { op: 'prim', prim: 'div', args: [0, 1], dtype: f }] },
-    ],
-  };
-}
 
 /** layerNorm: mean (stored to arg 1), variance, 1/sqrt(var + eps), then (x - mean) * rstd * w; args out, mean, x, w. */
 function layerNormRow(rows: number, inner: number): RowSpec {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWgslLimits, renderWgsl, type WgslOptions } from '../../../compiler/codegen/wgsl.js';
 import { wgslPrimitives, type ElementwisePrim } from '../../../compiler/codegen/wgsl-prims.js';
 import { cpuKernel } from '../../../compiler/execute.js';
-import { WebGpuRunner } from '../../../compiler/execute-webgpu.js';
+import { GpuKernels } from '../../webgpu-kernels.js';
 import { isElementwise, primitiveRules, type ElementwiseRule, type ReducePrim } from '../../../compiler/ir/primitives.js';
 import { contiguousStrides } from '../../../compiler/ir/shape.js';
 import type { KernelSpec, MapSpec, MatmulSpec, RowSpec } from '../../../compiler/kernel.js';
@@ -23,7 +23,7 @@ import { FLT_MIN, cpuRun, expectMatch, lay, matmulEpilogue, type GpuDType, type 
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('wgsl codegen');
-const runner = gpu === undefined ? undefined : new WebGpuRunner(gpu);
+const runner = gpu === undefined ? undefined : new GpuKernels(gpu);
 afterAll(() => {
   runner?.destroy();
   gpu?.destroy();

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebGpuRunner } from '../../../compiler/execute-webgpu.js';
+import { GpuKernels } from '../../webgpu-kernels.js';
 import { lowerElementwise, type Layout } from '../../../compiler/lower.js';
 import { DTypeError, InternalError } from '../../../runtime/errors.js';
 import { BufferPool, BufferUsage, bucketSize } from '../../../runtime/webgpu/buffers.js';
@@ -17,7 +17,7 @@ import { eventWaitThrottleActive, eventWaitThrottleStats, installEventWaitThrott
 import { gpuForTests } from '../../webgpu.js';
 
 const gpu = await gpuForTests('webgpu runtime');
-const runner = gpu === undefined ? undefined : new WebGpuRunner(gpu);
+const runner = gpu === undefined ? undefined : new GpuKernels(gpu);
 afterAll(() => {
   runner?.destroy();
   gpu?.destroy();
@@ -153,29 +153,44 @@ onGpu('pipeline cache', () => {
 
 onGpu('batched submission', () => {
   it('runs dependent kernels and copies from one command buffer, each with its own uniforms', async () => {
-    const r = runner!;
-    const device = gpu!.device;
+    const { backend } = runner!;
+    const queue = gpu!.device.queue;
     const n = 1000;
-    const x = upload(device, r.storage, Float32Array.from({ length: n }, (_, i) => i));
-    const y = r.storage.acquire(4 * (n + 8));
-    const z = r.storage.acquire(4 * n);
-    const copy = r.storage.acquire(4 * n);
+    const x = backend.alloc('float32', n);
+    backend.write(x, 'float32', Float32Array.from({ length: n }, (_, i) => i));
+    const y = backend.alloc('float32', n + 8);
+    const z = backend.alloc('float32', n);
+    const copy = backend.alloc('float32', n);
     const exp = lowerElementwise('exp', [f32(n)], f32(n, 8)).build();
     const neg = lowerElementwise('neg', [f32(n, 8)], f32(n)).build();
-    // y[8 + i] = exp(x[i]), then z[i] = -y[8 + i]: the second kernel reads what the first wrote, at offsets from the uniforms.
-    const first = await r.prepare(exp, [{ buffer: y, length: n + 8 }, { buffer: x, length: n }], [8, 0]);
-    const second = await r.prepare(neg, [{ buffer: z, length: n }, { buffer: y, length: n + 8 }], [0, 8]);
-    const batch = r.batch().dispatch(first.launch).dispatch(second.launch).copy(z, 0, copy, 0, 4 * n);
-    expect(batch.length).toBe(3);
-    batch.submit();
-    const [zb, cb, yb] = await readBuffers(device, r.staging, [{ buffer: z, bytes: 4 * n }, { buffer: copy, bytes: 4 * n }, { buffer: y, offset: 32, bytes: 4 * 10 }]);
-    const zs = new Float32Array(zb!);
-    expect(zs[0]).toBe(-1);
-    expect(zs[999]).toBe(-Infinity);
-    expect(zs[3]).toBeCloseTo(-Math.exp(3), 4);
-    expect(Array.from(new Float32Array(cb!))).toEqual(Array.from(zs));
-    expect(new Float32Array(yb!)[2]).toBeCloseTo(Math.exp(2), 5);
-    for (const b of [x, y, z, copy]) r.storage.release(b);
+    const submit = queue.submit;
+    let submits = 0;
+    queue.submit = (buffers) => {
+      submits++;
+      submit.call(queue, buffers);
+    };
+    const launches = backend.launches;
+    let zs: Float32Array, cs: Float32Array, ys: Float32Array;
+    try {
+      // y[8 + i] = exp(x[i]), then z[i] = -y[8 + i]: the second kernel reads what the first wrote, at offsets from the uniforms.
+      runner!.launch(exp, [y, x], [8, 0]);
+      runner!.launch(neg, [z, y], [0, 8]);
+      backend.copy(z, 0, copy, 0, n);
+      expect(backend.launches - launches).toBe(2);
+      expect(submits, 'recorded, not yet submitted').toBe(0);
+      const reads = [backend.read(z, 'float32', 0, n), backend.read(copy, 'float32', 0, n), backend.read(y, 'float32', 8, 10)];
+      [zs, cs, ys] = (await Promise.all(reads)) as Float32Array[];
+    } finally {
+      queue.submit = submit;
+    }
+    // The launches and the copy in one command buffer; the readbacks' copies in one each.
+    expect(submits).toBe(4);
+    expect(zs![0]).toBe(-1);
+    expect(zs![999]).toBe(-Infinity);
+    expect(zs![3]).toBeCloseTo(-Math.exp(3), 4);
+    expect(Array.from(cs!)).toEqual(Array.from(zs!));
+    expect(ys![2]).toBeCloseTo(Math.exp(2), 5);
+    for (const b of [x, y, z, copy]) backend.free(b);
   });
 
   it('skips launches without workgroups', async () => {
