@@ -77,7 +77,7 @@ export class WebGpuRunner {
       storage: (a) => {
         const arg = args[a];
         if (arg === undefined) throw new InternalError(`webgpu: arg ${a} is missing`);
-        return argRange(arg.buffer, arg.length);
+        return argRange(arg.buffer, arg.length, 4);
       },
     });
     return { launch: { pipeline, resources, workgroups }, ...(status ? { status } : {}) };

@@ -4,7 +4,7 @@ import { type UseHelper } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
-import { affine, coordinates, grid, indent, int, linear, pow2AtLeast, pow2AtMost, product, u32 } from './common.js';
+import { affine, coordinates, grid, indent, int, linear, pow2AtLeast, pow2AtMost, product, toStorage, u32 } from './common.js';
 import { refCast } from '../../ir/primitives.js';
 
 // Both fold `inner` values for each of `rows` outer positions. A workgroup takes
@@ -334,7 +334,7 @@ export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, argType
     step = [
       ...lines,
       ...saves.map((sv) => `${kept(sv.index)} = ${sv.value};`),
-      ...guard(stores.map((st) => `b${int(st.arg)}[p${int(st.arg)}] = ${st.value};`)),
+      ...guard(stores.map((st) => `b${int(st.arg)}[p${int(st.arg)}] = ${toStorage(argTypes[st.arg]!, st.value)};`)),
     ];
   } else {
     const loaded = new Set<number>(), read = new Set<number>();
@@ -364,7 +364,7 @@ export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, argType
       ...indent([...lines, ...stores.map((st) => `r${int(st.arg)}[c] = ${st.value};`), ...saves.map((sv) => `s${int(sv.index)}[c] = ${sv.value};`)]),
       `}`,
       ...saved.map((k) => `${kept(k)} = s${k};`),
-      ...guard(written.map((a) => `b${a}[p${a}] = r${a};`)),
+      ...guard(written.map((a) => `b${a}[p${a}] = ${toStorage(argTypes[a]!, `r${a}`, true)};`)),
     ];
   }
   step = [...coords.lines, ...offsets, ...step];
