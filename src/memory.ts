@@ -24,7 +24,7 @@ interface Counts {
 export interface DeviceMemory {
   /** Tensors (views included) neither disposed nor collected. */
   tensors: number;
-  /** Bytes of the storage those tensors hold (GPU: 4 per element, bool included). */
+  /** Bytes of the storage those tensors hold (GPU: 2 per float16 element, 4 per element of the rest, bool included). */
   bytes: number;
 }
 

@@ -79,13 +79,13 @@ export function storageLength(s: Storage): number {
   return s.buffer.length;
 }
 
-/** Bytes `s` holds on its device (WebGPU: 4 per element, bool included). */
+/** Bytes `s` holds on its device (WebGPU: 2 per float16 element, 4 per element of the rest, bool included). */
 export function storageBytes(s: Storage): number {
   switch (s.device) {
     case 'cpu':
       return s.buffer.byteLength;
     case 'webgpu':
-      return s.buffer.length * 4;
+      return s.buffer.length * s.buffer.bytes;
     default:
       return unreachable(s, 'storage');
   }

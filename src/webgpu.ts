@@ -48,6 +48,14 @@ export function eagerGpu(): WebGpuBackend<KernelSpec> {
   return current;
 }
 
+/**
+ * True when the device stores float16 tensors (its adapter has `shader-f16`); without it,
+ * creating a float16 tensor on WebGPU throws a DTypeError. False before `init`.
+ */
+export function supportsFloat16(): boolean {
+  return current?.gpu.shaderF16 === true;
+}
+
 /** Submits the WebGPU work recorded so far without waiting for it. */
 export function flush(): void {
   current?.flush();

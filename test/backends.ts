@@ -79,7 +79,7 @@ export const backends: readonly TestBackend[] = [
   },
   {
     name: 'webgpu', device: 'webgpu', tol: 1e-4,
-    // WGSL has no 64-bit float; uint8 is held as one i32 per element, float16 as one f32.
+    // WGSL has no 64-bit float; uint8 is held as one i32 per element, float16 as f16 (shader-f16).
     dtypes: ['float16', 'float32', 'int32', 'uint8', 'bool'],
     acquire: (suite) => initEagerForTests(suite),
     release: async () => (await import('../src/webgpu.js')).destroy(),

@@ -457,12 +457,16 @@ fn k_mod_f32(a: f32, b: f32) -> f32 {
   }
   return r;
 }` },
-  // a if it is NaN, else b if it is NaN, else the built-in (selects: see k_exp).
+  // a if it is NaN, else b if it is NaN, else the built-in (selects: see k_exp). The built-ins
+  // leave the sign of max(-0, 0) to the implementation (lavapipe gave -0): equal operands
+  // combine their bits, so +0 wins max and -0 wins min, as Math.max and Math.min do.
   k_max_f32: { deps: ['k_isnan'], code: `fn k_max_f32(a: f32, b: f32) -> f32 {
-  return select(select(max(a, b), b, k_isnan(b)), a, k_isnan(a));
+  let m = select(max(a, b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
+  return select(select(m, b, k_isnan(b)), a, k_isnan(a));
 }` },
   k_min_f32: { deps: ['k_isnan'], code: `fn k_min_f32(a: f32, b: f32) -> f32 {
-  return select(select(min(a, b), b, k_isnan(b)), a, k_isnan(a));
+  let m = select(min(a, b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
+  return select(select(m, b, k_isnan(b)), a, k_isnan(a));
 }` },
   // ToInt32 of a float32: |x| < 2^31 truncates; larger values are m 2^(e-150) with a 24-bit
   // m, wrapped modulo 2^32 like JS; Inf and NaN give 0.

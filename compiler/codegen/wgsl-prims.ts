@@ -29,9 +29,10 @@ import type { UseHelper, WgslHelper } from './wgsl-helpers.js';
 export type { ElementwisePrim };
 
 /**
- * The dtypes a WGSL kernel can hold: float64 has no WGSL type. float16 is held as f32 (in
- * registers and in storage, as uint8 is held as i32) and every result is rounded to half
- * by k_f16, in integer arithmetic, so the GPU gives the CPU's bits for + - * / and casts.
+ * The dtypes a WGSL kernel can hold: float64 has no WGSL type. float16 is stored as f16 and
+ * held as f32 in registers (as uint8 is held as i32); every result is rounded to half by
+ * k_f16, in integer arithmetic, so the GPU gives the CPU's bits for + - * / and casts, and
+ * the f16 conversion on store is exact.
  */
 export type GpuDType = Exclude<DType, 'float64'>;
 
@@ -39,7 +40,7 @@ export type GpuDType = Exclude<DType, 'float64'>;
 /** Renders a primitive from operand expressions of the operand dtype. */
 export type WgslRender = (args: readonly string[], dtype: GpuDType, use: UseHelper) => string;
 
-/** The WGSL type that holds a dtype's values in registers and in storage. */
+/** The WGSL type that holds a dtype's values in registers (and in storage, but for float16). */
 export function wgslType(dtype: GpuDType): 'f32' | 'i32' | 'u32' {
   switch (dtype) {
     case 'float16': case 'float32': return 'f32';
@@ -47,6 +48,11 @@ export function wgslType(dtype: GpuDType): 'f32' | 'i32' | 'u32' {
     case 'uint8': return 'i32';
     case 'bool': return 'u32';
   }
+}
+
+/** The WGSL element type of a dtype's storage: f16 for float16 (2 bytes), else its register type. */
+export function wgslStorageType(dtype: GpuDType): 'f16' | 'f32' | 'i32' | 'u32' {
+  return dtype === 'float16' ? 'f16' : wgslType(dtype);
 }
 
 const bool = (cond: string): string => `select(0u, 1u, ${cond})`;

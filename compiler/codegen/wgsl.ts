@@ -5,7 +5,8 @@
  * and the fixed vocabulary below; no user string ever reaches a shader.
  *
  * Binding layout of every kernel, in @group(0):
- *   - binding a (a = 0 .. args-1): arg a's storage buffer, an array of f32 / i32 / u32.
+ *   - binding a (a = 0 .. args-1): arg a's storage buffer, an array of f16 / f32 / i32 / u32
+ *     (float16 is stored as f16 and computed in f32 registers; its modules `enable f16;`).
  *     bool is stored one u32 (0 or 1) per element: WGSL storage has no 8-bit type, so
  *     uploads widen a Uint8Array and readbacks narrow it again.
  *   - binding `args`: a uniform array of u32 words: every arg's element offset, then the

@@ -9,23 +9,32 @@
  * into the same batch, so a buffer freed and reused by a later tensor never sees a write
  * before the launches recorded earlier have read it.
  *
+ * Element sizes: float16 takes 2 bytes (the device has shader-f16, kernels bind array<f16>);
+ * every other dtype 4 (bool and uint8 widen to 32 bits: WGSL storage has no 8-bit type).
+ * Copies and writes of halves that start or end inside a 4-byte word go through a copy
+ * shader (./half-copy.ts), since the queue moves whole words.
+ *
  * Gathers and scatters report an out-of-range index in a status buffer bound to their
  * launch; the statuses are read back with the next readback, which throws the error the
  * CPU kernel would have thrown.
  */
 import type { Backend, Launch } from '../backend.js';
 import type { DType, TypedArray } from '../dtype.js';
-import { DeviceError, InternalError } from '../errors.js';
+import { DTypeError, DeviceError, InternalError } from '../errors.js';
 import { BufferPool, BufferUsage } from './buffers.js';
 import type { GpuContext } from './device.js';
 import { argRange, bindAll, bindingTypes, type GpuBinding } from './bindings.js';
 import { PipelineCache } from './pipelines.js';
-import { CommandBatch, fromGpuBytes, readBuffers, toGpuArray, type BufferRange, type ReadRequest } from './submit.js';
+import {
+  CommandBatch, elementBytes, fromGpuBytes, readBuffers, toGpuArray, type BufferRange, type ReadRequest,
+} from './submit.js';
+import { HALF_COPY_WGSL, halfCopyLaunch, wordAligned } from './half-copy.js';
 
-/** A pooled device buffer of `length` elements (4 bytes each: bool is one u32 per element). */
+/** A pooled device buffer of `length` elements of `bytes` bytes each (2 for float16, else 4). */
 export interface WebGpuBuffer {
   readonly raw: GPUBuffer;
   readonly length: number;
+  readonly bytes: 2 | 4;
 }
 
 /** One launch of a shader: workgroup counts and the uniform words (offsets, then scalars). */
@@ -101,9 +110,18 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     return this.destroyed;
   }
 
-  /** Every element takes 4 bytes on the device, whatever `dtype` (bool, uint8 and float16 widen to 32 bits). */
-  alloc(_dtype: DType, elements: number): WebGpuBuffer {
-    return { raw: this.storage.acquire(Math.max(elements, 1) * 4), length: elements };
+  /**
+   * float16 takes 2 bytes per element, every other dtype 4 (bool and uint8 widen to 32 bits).
+   * A device without shader-f16 refuses float16 rather than holding halves in 4 bytes: a
+   * float16 tensor is asked for to halve memory, and silently doubling it would defeat that.
+   */
+  alloc(dtype: DType, elements: number): WebGpuBuffer {
+    if (dtype === 'float16' && !this.gpu.shaderF16) {
+      throw new DTypeError(`webgpu: float16 tensors need the adapter's shader-f16 feature, which ${this.gpu.adapter} lacks ` +
+        "(got float16); cast to float32 first (x.to('float32')), or keep float16 tensors on the cpu");
+    }
+    const bytes = elementBytes(dtype);
+    return { raw: this.storage.acquire(Math.max(elements, 1) * bytes), length: elements, bytes };
   }
 
   /** Back to the pool (nothing once the device is destroyed). */
@@ -114,8 +132,12 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
   write(buffer: WebGpuBuffer, dtype: DType, data: TypedArray, offset = 0): void {
     const words = toGpuArray(data, dtype);
     if (words.byteLength === 0) return;
+    if (buffer.bytes === 2 && !wordAligned(0, offset, data.length)) {
+      this.writeHalves(buffer, words, offset);
+      return;
+    }
     if (this.batch.length === 0) {
-      this.gpu.device.queue.writeBuffer(buffer.raw, offset * 4, words.buffer, words.byteOffset, words.byteLength);
+      this.gpu.device.queue.writeBuffer(buffer.raw, offset * buffer.bytes, words.buffer, words.byteOffset, words.byteLength);
       return;
     }
     const size = words.byteLength;
@@ -123,11 +145,38 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
     staging.unmap();
     this.staged.push(staging);
-    this.batch.copy(staging, 0, buffer.raw, offset * 4, size);
+    this.batch.copy(staging, 0, buffer.raw, offset * buffer.bytes, size);
+  }
+
+  /** Halves written at an odd element offset or of odd count: uploaded whole into a new buffer, copied by a shader. */
+  private writeHalves(buffer: WebGpuBuffer, halves: ArrayBufferView, offset: number): void {
+    const length = halves.byteLength / 2;
+    const upload = this.gpu.device.createBuffer({
+      size: Math.ceil(halves.byteLength / 4) * 4, usage: BufferUsage.STORAGE, mappedAtCreation: true,
+    });
+    new Uint8Array(upload.getMappedRange()).set(new Uint8Array(halves.buffer, halves.byteOffset, halves.byteLength));
+    upload.unmap();
+    this.staged.push(upload);
+    this.copyHalves({ raw: upload, length, bytes: 2 }, 0, buffer, offset, length);
   }
 
   copy(src: WebGpuBuffer, srcOffset: number, dst: WebGpuBuffer, dstOffset: number, length: number): void {
-    if (length > 0) this.batch.copy(src.raw, srcOffset * 4, dst.raw, dstOffset * 4, length * 4);
+    if (length === 0) return;
+    if (src.bytes === 2 && !wordAligned(srcOffset, dstOffset, length)) {
+      this.copyHalves(src, srcOffset, dst, dstOffset, length);
+      return;
+    }
+    this.batch.copy(src.raw, srcOffset * src.bytes, dst.raw, dstOffset * dst.bytes, length * src.bytes);
+  }
+
+  /** Records the copy shader's launch over `length` halves. */
+  private copyHalves(src: WebGpuBuffer, srcOffset: number, dst: WebGpuBuffer, dstOffset: number, length: number): void {
+    const pipeline = this.pipelines.getNow(HALF_COPY_WGSL, ['read-only-storage', 'storage', 'uniform']);
+    const limit = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const from = argRange(src.raw, src.length, 2), to = argRange(dst.raw, dst.length, 2);
+    this.batch.dispatch(halfCopyLaunch(pipeline, from, srcOffset, to, dstOffset, length, limit));
+    this.launches++;
+    if (this.batch.length >= MAX_PENDING) this.flush();
   }
 
   /**
@@ -135,8 +184,11 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
    * scatter recorded since the last one, or a device error, before returning the values.
    */
   async read(buffer: WebGpuBuffer, dtype: DType, offset: number, length: number): Promise<TypedArray> {
-    const [bytes] = await this.readChecked([{ buffer: buffer.raw, offset: offset * 4, bytes: length * 4 }]);
-    return fromGpuBytes(bytes!, dtype, length);
+    // Readback copies start at a 4-byte boundary: a half at an odd element comes with the one before it.
+    const start = offset * buffer.bytes, from = start - (start % 4);
+    const request = { buffer: buffer.raw, offset: from, bytes: start - from + length * buffer.bytes };
+    const [bytes] = await this.readChecked([request]);
+    return fromGpuBytes(start === from ? bytes! : bytes!.slice(start - from), dtype, length);
   }
 
   async sync(): Promise<void> {
@@ -200,7 +252,7 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
       storage: (a) => {
         const arg = args[a];
         if (arg === undefined) throw new InternalError(`webgpu: arg ${a} is missing`);
-        return argRange(arg.data.raw, arg.data.length);
+        return argRange(arg.data.raw, arg.data.length, arg.data.bytes);
       },
     });
     this.batch.dispatch({ pipeline, resources, workgroups });

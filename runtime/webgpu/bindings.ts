@@ -19,9 +19,13 @@ export function bindingTypes(bindings: readonly GpuBinding[]): BindingType[] {
   });
 }
 
-/** The range bound for an arg of `length` elements: whole 16-byte units (vec4 arrays need them), at least one. */
-export function argRange(buffer: GPUBuffer, length: number): BufferRange {
-  return { buffer, size: Math.min(buffer.size, Math.max(16, Math.ceil((length * 4) / 16) * 16)) };
+/**
+ * The range bound for an arg of `length` elements of `bytes` bytes: whole 16-byte units (vec4
+ * arrays need them, and binding sizes must be multiples of 4, which an odd count of halves is
+ * not), at least one.
+ */
+export function argRange(buffer: GPUBuffer, length: number, bytes: 2 | 4): BufferRange {
+  return { buffer, size: Math.min(buffer.size, Math.max(16, Math.ceil((length * bytes) / 16) * 16)) };
 }
 
 /** Binds each of `bindings` through `bind`, one case per kind, checked exhaustively. */

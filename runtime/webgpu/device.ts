@@ -3,7 +3,8 @@
  * Acquiring a WebGPU device: `navigator.gpu` where the platform has one (browsers, Deno),
  * else Dawn through the `webgpu` package in Node. The device gets the adapter's maxima for
  * the limits kiln's kernels grow into (storage buffers per kernel, buffer sizes); every
- * other limit stays at WebGPU's defaults, so a kernel that runs here runs everywhere.
+ * other limit stays at WebGPU's defaults, so a kernel that runs here runs everywhere. The one
+ * optional feature requested is `shader-f16`, where the adapter has it (float16 storage).
  */
 import { DeviceError } from '../errors.js';
 import { installEventWaitThrottle, type ThrottleOptions } from './throttle.js';
@@ -18,6 +19,11 @@ export interface AcquireOptions {
   /** Throttle Dawn's event polling in Node (default true); false, or options for the back-off. */
   throttle?: boolean | ThrottleOptions;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Request the adapter's `shader-f16` feature where it has one (default true), which float16
+   * tensors need on WebGPU; false acquires a device without it, as an adapter lacking it gives.
+   */
+  shaderF16?: boolean;
 }
 
 /** A device and what kiln needs to know about it. */
@@ -28,6 +34,8 @@ export interface GpuContext {
   readonly adapter: string;
   /** True when the device comes from Dawn in Node (the `webgpu` package). */
   readonly dawn: boolean;
+  /** True when the device has `shader-f16`: float16 tensors are stored there as 2-byte halves. */
+  readonly shaderF16: boolean;
   /** Validation and out-of-memory errors reported outside error scopes, and device loss, since the last call. */
   takeErrors(): string[];
   /** Destroys the device and lets go of the GPU object, so Node can exit. Idempotent. */
@@ -83,7 +91,9 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<GpuCo
   for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits });
+    const f16 = options.shaderF16 !== false && adapter.features.has('shader-f16');
+    const requiredFeatures: GPUFeatureName[] = f16 ? ['shader-f16'] : [];
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   } catch (e) {
     throw new DeviceError(`webgpu: the adapter refused a device: ${(e as Error).message}`);
   }
@@ -108,6 +118,7 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<GpuCo
     limits: device.limits,
     adapter: name,
     dawn,
+    shaderF16: device.features.has('shader-f16'),
     takeErrors: () => errors.splice(0),
     destroy() {
       if (destroyed) return;

@@ -5,10 +5,9 @@
  * and asynchronous readback through mapped staging buffers.
  *
  * Element representation on the GPU: float32 and int32 as themselves, bool as one u32 per
- * element (WGSL storage has no 8-bit type), float16 as the f32 value of each half (kernels round
- * every result back to half); float64 has no WGSL type and is refused.
+ * element (WGSL storage has no 8-bit type), float16 as its half bits (2 bytes, moved to and
+ * from the host as they are); float64 has no WGSL type and is refused.
  */
-import { floatToHalf, halfToFloat } from '../half.js';
 import { DTypeError, InternalError } from '../errors.js';
 import type { DType, TypedArray } from '../dtype.js';
 import type { BufferPool } from './buffers.js';
@@ -103,15 +102,20 @@ export class CommandBatch {
   }
 }
 
-/** Host elements as the GPU stores them: bool widened to one u32, uint8 to one i32, a half to its f32 value; float64 refused. */
-export function toGpuArray(data: TypedArray, dtype: DType): Float32Array | Int32Array | Uint32Array {
+/** Bytes per element of `dtype` on the GPU: 2 for float16, 4 for the rest (bool and uint8 widen to 32 bits). */
+export function elementBytes(dtype: DType): 2 | 4 {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** Host elements as the GPU stores them: bool widened to one u32, uint8 to one i32, halves as their bits; float64 refused. */
+export function toGpuArray(data: TypedArray, dtype: DType): Float32Array | Int32Array | Uint32Array | Uint16Array {
   switch (dtype) {
     case 'float32': return data as Float32Array;
     case 'int32': return data as Int32Array;
     case 'bool': return Uint32Array.from(data as Uint8Array);
     case 'uint8': return Int32Array.from(data as Uint8Array);
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64); cast to float32 first');
-    case 'float16': return Float32Array.from(data as Uint16Array, halfToFloat);
+    case 'float16': return data as Uint16Array;
   }
 }
 
@@ -123,7 +127,7 @@ export function fromGpuBytes(bytes: ArrayBuffer, dtype: DType, length: number): 
     case 'bool': return Uint8Array.from(new Uint32Array(bytes, 0, length));
     case 'uint8': return Uint8Array.from(new Int32Array(bytes, 0, length));
     case 'float64': throw new DTypeError('webgpu: float64 tensors cannot live on the GPU: WGSL has no 64-bit float (got float64)');
-    case 'float16': return Uint16Array.from(new Float32Array(bytes, 0, length), floatToHalf);
+    case 'float16': return new Uint16Array(bytes, 0, length);
   }
 }
 

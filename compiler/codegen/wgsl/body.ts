@@ -4,13 +4,13 @@ import { type UseHelper } from '../wgsl-helpers.js';
 import type { Expr } from '../../kernel.js';
 import { renderExprs } from '../expr.js';
 import { InternalError } from '../../../runtime/errors.js';
-import { STATUS_GATHER, gpuDType, int, sizeU32 } from './common.js';
+import { STATUS_GATHER, fromStorage, gpuDType, int, sizeU32 } from './common.js';
 import { Uniforms } from './uniforms.js';
 import { primitiveRules } from '../../ir/primitives.js';
 
 /** How a body reads its args, row values and saved values at the current position. */
 export interface BodyAccess {
-  /** The value of arg `arg` at the current position. */
+  /** Arg `arg`'s storage element at the current position (widened to a register value by renderBody). */
   load(arg: number): string;
   /** The u32 element index of arg `arg` at the current position (scalar-typed args only). */
   index(arg: number): string;
@@ -68,7 +68,7 @@ export function nodeTypes(body: readonly Expr[], argTypes: readonly GpuDType[], 
 export function renderBody(body: readonly Expr[], types: readonly GpuDType[], access: BodyAccess, uniforms: Uniforms, use: UseHelper, prefix = 'v'): string[] {
   const v = (n: number) => `${prefix}${int(n)}`;
   return renderExprs(body, {
-    load: (e) => access.load(e.arg),
+    load: (e, i) => fromStorage(types[i]!, access.load(e.arg)),
     gatherLoad: (e, i, pre) => {
       if (types[e.index] !== 'int32') throw new InternalError(`wgsl: gather index node ${e.index} is not int32`);
       const g = `${prefix}g${i}`, ok = `${prefix}ok${i}`;
@@ -77,7 +77,7 @@ export function renderBody(body: readonly Expr[], types: readonly GpuDType[], ac
       pre.push(`let ${ok} = ${g} >= 0i && u32(${g}) < ${size};`);
       pre.push(`if (!${ok}) { k_fail(${STATUS_GATHER}u, ${g}, ${size}); }`);
       const stride = sizeU32(uniforms.size(e, 'stride'));
-      return `b${int(e.arg)}[${access.index(e.arg)} + select(0u, u32(${g}) * ${stride}, ${ok})]`;
+      return fromStorage(types[i]!, `b${int(e.arg)}[${access.index(e.arg)} + select(0u, u32(${g}) * ${stride}, ${ok})]`);
     },
     scalar: (e, i) => uniforms.scalar(e.index, types[i]!),
     literal: (e, i) => uniforms.literal(e.value, types[i]!),

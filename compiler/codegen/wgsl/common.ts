@@ -1,7 +1,7 @@
 /** Literals, validation, grids and shader assembly shared by every kind of WGSL kernel. */
 import type { DType } from '../../../runtime/dtype.js';
 import { DTypeError, InternalError } from '../../../runtime/errors.js';
-import { type GpuDType, wgslType } from '../wgsl-prims.js';
+import { type GpuDType, wgslStorageType } from '../wgsl-prims.js';
 import { HelperSet } from '../wgsl-helpers.js';
 import type { Uniforms } from './uniforms.js';
 import type { WgslBinding, WgslLimits } from './types.js';
@@ -139,6 +139,20 @@ function statusDecl(binding: number): string[] {
   ];
 }
 
+/** Storage element `x` of `dtype` as a register value (a half widens to f32 exactly). */
+export function fromStorage(dtype: GpuDType, x: string): string {
+  return dtype === 'float16' ? `f32(${x})` : x;
+}
+
+/**
+ * Register value `x` of `dtype` as its storage element (scalar, or vec4 when `vec`): a
+ * float16 value is already rounded to a half by k_f16, so the f16 conversion is exact.
+ */
+export function toStorage(dtype: GpuDType, x: string, vec = false): string {
+  if (dtype !== 'float16') return x;
+  return vec ? `vec4<f16>(${x})` : `f16(${x})`;
+}
+
 export function indent(lines: readonly string[], by = '  '): string[] {
   return lines.map((l) => by + l);
 }
@@ -147,6 +161,8 @@ export function indent(lines: readonly string[], by = '  '): string[] {
 /** Puts a shader together: bindings, uniform block, status helpers, helper functions, extra module-scope lines, entry point. */
 export function assemble(decls: string[], uniforms: Uniforms, nArgs: number, checks: boolean, helpers: HelperSet, extra: string[], attr: string, signature: string, body: string[]): string {
   return [
+    // f16 storage is an extension every module using it enables first (the device has shader-f16).
+    ...(decls.some((d) => d.includes('f16>')) ? ['enable f16;'] : []),
     ...decls,
     uniforms.declaration(nArgs),
     ...(checks ? statusDecl(nArgs + 1) : []),
@@ -165,7 +181,7 @@ export function storageDecls(argTypes: readonly GpuDType[], writable: ReadonlySe
   const decls: string[] = [];
   const bindings: WgslBinding[] = [];
   argTypes.forEach((t, a) => {
-    const elem = vec.has(a) ? `vec4<${wgslType(t)}>` : wgslType(t);
+    const elem = vec.has(a) ? `vec4<${wgslStorageType(t)}>` : wgslStorageType(t);
     decls.push(`@group(0) @binding(${a}) var<storage, ${writable.has(a) ? 'read_write' : 'read'}> b${a}: array<${elem}>;`);
     bindings.push({ kind: 'storage', arg: a, dtype: t, writable: writable.has(a) });
   });

@@ -7,10 +7,10 @@
  */
 import { InternalError } from '../../../runtime/errors.js';
 import type { LoopSpec } from '../../kernel.js';
-import { wgslType, type GpuDType } from '../wgsl-prims.js';
+import { wgslStorageType, wgslType, type GpuDType } from '../wgsl-prims.js';
 import { HelperSet, type UseHelper } from '../wgsl-helpers.js';
 import { nodeTypes, renderBody, type BodyAccess } from './body.js';
-import { assemble, gpuDType, indent, int, STATUS_LOOP, u32 } from './common.js';
+import { assemble, fromStorage, gpuDType, indent, int, STATUS_LOOP, toStorage, u32 } from './common.js';
 import type { WgslBinding, WgslKernel } from './types.js';
 import { Uniforms } from './uniforms.js';
 
@@ -61,10 +61,10 @@ export function renderLoop(spec: LoopSpec): WgslKernel {
   const cap = u32(spec.maxIterations);
 
   const main: string[] = [];
-  for (let j = 0; j < carried; j++) main.push(`var s${j}: ${wgslType(varTypes[j]!)} = ${at(carried + 1 + j)};`);
+  for (let j = 0; j < carried; j++) main.push(`var s${j}: ${wgslType(varTypes[j]!)} = ${fromStorage(varTypes[j]!, at(carried + 1 + j))};`);
   main.push('var n = 0u;', 'loop {');
   const stop = [
-    ...spec.exits.map((x, j) => `${at(j)} = c${int(x)};`),
+    ...spec.exits.map((x, j) => `${at(j)} = ${toStorage(argTypes[j]!, `c${int(x)}`)};`),
     `${at(carried)} = bitcast<i32>(n);`,
     'break;',
   ];
@@ -88,7 +88,7 @@ export function renderLoop(spec: LoopSpec): WgslKernel {
   for (let a = 0; a < nArgs; a++) {
     const writable = a <= carried;
     const access = writable ? 'read_write' : 'read';
-    decls.push(`@group(0) @binding(${a}) var<storage, ${access}> b${a}: array<${wgslType(argTypes[a]!)}>;`);
+    decls.push(`@group(0) @binding(${a}) var<storage, ${access}> b${a}: array<${wgslStorageType(argTypes[a]!)}>;`);
     bindings.push({ kind: 'storage', arg: a, dtype: argTypes[a]!, writable });
   }
   const code = assemble(decls, uniforms, nArgs, true, helpers, [], '@compute @workgroup_size(1)', 'fn main() {', main);

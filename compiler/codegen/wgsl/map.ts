@@ -2,9 +2,9 @@
 import { type BodyAccess, nodeTypes, renderBody } from './body.js';
 import {
   DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost,
-  product, sizeU32, u32, type SizeText,
+  product, sizeU32, toStorage, u32, type SizeText,
 } from './common.js';
-import { wgslType } from '../wgsl-prims.js';
+import { wgslStorageType, wgslType } from '../wgsl-prims.js';
 import { HelperSet } from '../wgsl-helpers.js';
 import { InternalError } from '../../../runtime/errors.js';
 import type { MapSpec } from '../../kernel.js';
@@ -82,7 +82,7 @@ export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOption
       const v = `v${int(st.node)}`;
       if (types[st.node] !== argTypes[st.arg]) throw new InternalError(`wgsl: node ${st.node} is ${types[st.node]}, arg ${st.arg} is ${argTypes[st.arg]}`);
       if (st.scatter === undefined) {
-        lines.push(vectorize ? `r${st.arg}[j] = ${v};` : `b${int(st.arg)}[${access.index(st.arg)}] = ${v};`);
+        lines.push(vectorize ? `r${st.arg}[j] = ${v};` : `b${int(st.arg)}[${access.index(st.arg)}] = ${toStorage(argTypes[st.arg]!, v)};`);
         continue;
       }
       const { index, accumulate } = st.scatter;
@@ -92,20 +92,24 @@ export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOption
       lines.push(`let ${t} = v${int(index)};`);
       lines.push(`if (${t} < 0i || u32(${t}) >= ${sizeU32(size)}) {`, `  k_fail(${STATUS_SCATTER}u, ${t}, ${sizeU32(size)});`, `} else {`);
       const target = `${access.index(st.arg)} + u32(${t}) * ${sizeU32(stride)}`;
-      if (!accumulate) lines.push(`  b${int(st.arg)}[${target}] = ${v};`);
+      if (!accumulate) lines.push(`  b${int(st.arg)}[${target}] = ${toStorage(argTypes[st.arg]!, v)};`);
       else if (argTypes[st.arg] === 'int32') lines.push(`  atomicAdd(&b${int(st.arg)}[${target}], ${v});`);
       else {
         // No float atomics in WGSL, and atomicAdd would not wrap uint8: add by compare-and-swap,
         // retrying on contention.
-        const old = `old${t}`;
-        const added = `bitcast<f32>(${old}) + ${v}`;
+        // A half shares its 4-byte word with a neighbour: the swap replaces only its own 16 bits.
+        const old = `old${t}`, half = argTypes[st.arg] === 'float16';
+        const word = half ? `(q${t} >> 1u)` : `q${t}`;
+        const halfSum = `${helpers.use('k_f16')}(unpack2x16float(${old} >> s${t}).x + ${v})`;
+        const halfWord = `(${old} & ~(0xffffu << s${t})) | ((pack2x16float(vec2<f32>(${halfSum}, 0.0)) & 0xffffu) << s${t})`;
         const sum = argTypes[st.arg] === 'uint8' ? `(${old} + ${v}) & 255`
-          : `bitcast<u32>(${argTypes[st.arg] === 'float16' ? `${helpers.use('k_f16')}(${added})` : added})`;
+          : half ? halfWord : `bitcast<u32>(bitcast<f32>(${old}) + ${v})`;
         lines.push(
           `  let q${t} = ${target};`,
-          `  var old${t} = atomicLoad(&b${int(st.arg)}[q${t}]);`,
+          ...(half ? [`  let s${t} = (q${t} & 1u) * 16u;`] : []),
+          `  var old${t} = atomicLoad(&b${int(st.arg)}[${word}]);`,
           `  loop {`,
-          `    let r${t} = atomicCompareExchangeWeak(&b${int(st.arg)}[q${t}], old${t}, ${sum});`,
+          `    let r${t} = atomicCompareExchangeWeak(&b${int(st.arg)}[${word}], old${t}, ${sum});`,
           `    if (r${t}.exchanged) {`,
           `      break;`,
           `    }`,
@@ -129,7 +133,7 @@ export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOption
       position: `i32(${position} * 4u + j)`,
     })));
     main.push(`}`);
-    for (const a of stored) main.push(`b${a}[p${a}] = r${a};`);
+    for (const a of stored) main.push(`b${a}[p${a}] = ${toStorage(argTypes[a]!, `r${a}`, true)};`);
   } else {
     main.push(...bodyFor({ load: (a) => `b${int(a)}[p${a}]`, index: (a) => `p${a}`, position: `i32(${position})` }));
   }
@@ -138,7 +142,7 @@ export function renderMap(spec: MapSpec, limits: WgslLimits, options: WgslOption
   const bindings: WgslBinding[] = [];
   for (let a = 0; a < nArgs; a++) {
     const writable = stored.has(a);
-    const t = elementType(a);
+    const t = wgslStorageType(argTypes[a]!);
     const elem = atomicArgs.has(a) ? `atomic<${wgslType(argTypes[a]!) === 'i32' ? 'i32' : 'u32'}>` : vectorize && vecArg(a) ? `vec4<${t}>` : t;
     decls.push(`@group(0) @binding(${a}) var<storage, ${writable ? 'read_write' : 'read'}> b${a}: array<${elem}>;`);
     bindings.push({ kind: 'storage', arg: a, dtype: argTypes[a]!, writable });

@@ -6,8 +6,8 @@ import type { MatmulSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
 import {
-  affine, assemble, coordinates, gpuDType, grid, indent, int, lastIndex, linear, pow2AtLeast, product, sizeU32,
-  storageDecls, u32, type SizeText,
+  affine, assemble, coordinates, fromStorage, gpuDType, grid, indent, int, lastIndex, linear, pow2AtLeast, product,
+  sizeU32, storageDecls, toStorage, u32, type SizeText,
 } from './common.js';
 import { nodeTypes, renderBody } from './body.js';
 
@@ -171,8 +171,8 @@ function directProduct(z: MatmulSizes, dtype: GpuDType, L: MatmulLayout): string
   return [
     ...lines,
     `for (var kk = 0u; kk < ${sizeU32(z.k)}; kk++) {`,
-    ...range(L.rm).map((i) => `  let a${i} = b1[${affine(`ra${i}`, ['kk'], [sak])}];`),
-    ...range(L.rn).map((j) => `  let w${j} = b2[${affine(`cb${j}`, ['kk'], [sbk])}];`),
+    ...range(L.rm).map((i) => `  let a${i} = ${fromStorage(dtype, `b1[${affine(`ra${i}`, ['kk'], [sak])}]`)};`),
+    ...range(L.rn).map((j) => `  let w${j} = ${fromStorage(dtype, `b2[${affine(`cb${j}`, ['kk'], [sbk])}]`)};`),
     ...indent(blockUpdate(dtype, L)),
     `}`,
   ];
@@ -194,7 +194,7 @@ function stagedProduct(z: MatmulSizes, dtype: GpuDType, L: MatmulLayout): string
     `    let e = li + ${u32(t * wg)};`,
     `    let r = tm * ${u32(bm)} + e / ${u32(KT)};`,
     `    let kk = k0 + e % ${u32(KT)};`,
-    `    ta[e / ${u32(KT)}][e % ${u32(KT)}] = select(${zero}, b1[${affine('pa', [`min(r, ${lastIndex(z.m)})`, `min(kk, ${lastIndex(z.k)})`], [sam, sak])}], r < ${m} && kk < ${k});`,
+    `    ta[e / ${u32(KT)}][e % ${u32(KT)}] = select(${zero}, ${fromStorage(dtype, `b1[${affine('pa', [`min(r, ${lastIndex(z.m)})`, `min(kk, ${lastIndex(z.k)})`], [sam, sak])}]`)}, r < ${m} && kk < ${k});`,
     `  }`,
   ]);
   const stageB = range((KT * bn) / wg).flatMap((t) => [
@@ -202,7 +202,7 @@ function stagedProduct(z: MatmulSizes, dtype: GpuDType, L: MatmulLayout): string
     `    let e = li + ${u32(t * wg)};`,
     `    let kk = k0 + e / ${u32(bn)};`,
     `    let c = tn * ${u32(bn)} + e % ${u32(bn)};`,
-    `    tb[e / ${u32(bn)}][e % ${u32(bn)}] = select(${zero}, b2[${affine('pb', [`min(kk, ${lastIndex(z.k)})`, `min(c, ${lastIndex(z.n)})`], [sbk, sbn])}], kk < ${k} && c < ${n});`,
+    `    tb[e / ${u32(bn)}][e % ${u32(bn)}] = select(${zero}, ${fromStorage(dtype, `b2[${affine('pb', [`min(kk, ${lastIndex(z.k)})`, `min(c, ${lastIndex(z.n)})`], [sbk, sbn])}]`)}, kk < ${k} && c < ${n});`,
     `  }`,
   ]);
   return [
@@ -229,7 +229,8 @@ function matmulStores(
   const epilogue = spec.epilogue ?? null;
   // The product, rounded to the matmul's dtype: a float16 sum accumulates in f32 and rounds once.
   const acc = argTypes[1] === 'float16' ? `${helpers.use('k_f16')}(acc)` : 'acc';
-  let store = [`b0[pc + row * ${n} + col] = ${acc};`];
+  const c = (value: string) => `b0[pc + row * ${n} + col] = ${toStorage(argTypes[0]!, value)};`;
+  let store = [c(acc)];
   if (epilogue !== null) {
     const types = nodeTypes(epilogue.body, argTypes, { rows: [], scratch: [], acc: argTypes[1]! });
     if (types[epilogue.value] !== argTypes[0]) throw new InternalError(`wgsl: matmul epilogue value is ${types[epilogue.value]}, expected ${argTypes[0]}`);
@@ -239,7 +240,7 @@ function matmulStores(
       return affine(`pe${a}`, ['row', 'col'], x.strides);
     };
     const body = renderBody(epilogue.body, types, { load: (a) => `b${int(a)}[${at(a)}]`, index: at, position: '0i', acc }, uniforms, helpers.use);
-    store = [...body, `b0[pc + row * ${n} + col] = v${int(epilogue.value)};`];
+    store = [...body, c(`v${int(epilogue.value)}`)];
   }
   // One copy of the store in a loop over the block: unrolled, lavapipe took 10 s to compile
   // a 128-element block with a bias-relu-residual epilogue (0.2 s as a loop). The loop indexes

@@ -5,7 +5,8 @@ import { InternalError } from '../../../runtime/errors.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
 import {
-  affine, coordinates, grid, indent, int, lastIndex, linear, pow2AtLeast, pow2AtMost, product, sizeU32, sizeValue, u32,
+  affine, coordinates, grid, indent, int, lastIndex, linear, pow2AtLeast, pow2AtMost, product, sizeU32, sizeValue, toStorage,
+  u32,
   type SizeText,
 } from './common.js';
 import { refCast } from '../../ir/primitives.js';
@@ -374,7 +375,7 @@ export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, uniform
     step = [
       ...lines,
       ...saves.map((sv) => `${kept(sv.index)} = ${sv.value};`),
-      ...guard(stores.map((st) => `b${int(st.arg)}[p${int(st.arg)}] = ${st.value};`)),
+      ...guard(stores.map((st) => `b${int(st.arg)}[p${int(st.arg)}] = ${toStorage(argTypes[st.arg]!, st.value)};`)),
     ];
   } else {
     const loaded = new Set<number>(), read = new Set<number>();
@@ -404,7 +405,7 @@ export function rowLoop(m: RowMapping, walk: RowWalk, layout: RowLayout, uniform
       ...indent([...lines, ...stores.map((st) => `r${int(st.arg)}[c] = ${st.value};`), ...saves.map((sv) => `s${int(sv.index)}[c] = ${sv.value};`)]),
       `}`,
       ...saved.map((k) => `${kept(k)} = s${k};`),
-      ...guard(written.map((a) => `b${a}[p${a}] = r${a};`)),
+      ...guard(written.map((a) => `b${a}[p${a}] = ${toStorage(argTypes[a]!, `r${a}`, true)};`)),
     ];
   }
   step = [...coords.lines, ...offsets, ...step];

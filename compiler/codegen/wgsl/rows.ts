@@ -10,7 +10,7 @@ import {
 import type { ReduceSpec, RowPass, RowSpec } from '../../kernel.js';
 import { Uniforms } from './uniforms.js';
 import type { WgslKernel, WgslLimits, WgslOptions } from './types.js';
-import { assemble, gpuDType, indent, int, product, storageDecls, u32 } from './common.js';
+import { assemble, gpuDType, indent, int, product, storageDecls, toStorage, u32 } from './common.js';
 
 /** What every reduce and row kernel starts from: its args' types, its sizes, its helpers and uniform words. */
 function startRowKernel(spec: ReduceSpec | RowSpec, limits: WgslLimits, options: WgslOptions) {
@@ -92,7 +92,7 @@ export function renderReduce(spec: ReduceSpec, limits: WgslLimits, options: Wgsl
   }
   // A float16 result accumulates in f32 and rounds to half once, as the CPU's wide accumulator does.
   const result = isArg ? `i32(select(at, 0u, at == NONE))` : outDtype === 'float16' ? `${use('k_f16')}(acc)` : 'acc';
-  main.push(...guarded(m, true, [`b0[q0] = ${result};`]));
+  main.push(...guarded(m, true, [`b0[q0] = ${toStorage(outDtype, result)};`]));
   return finishRowKernel(argTypes, new Set([0]), walk, m, uniforms, helpers, extra, main);
 }
 
@@ -186,7 +186,7 @@ export function renderRow(spec: RowSpec, limits: WgslLimits, options: WgslOption
       saves: keep ? pass.saves.map((sv) => ({ index: sv.index, value: `v${int(sv.node)}` })) : [],
     };
   });
-  const storeRow = (arg: number | undefined, k: number) => (arg === undefined ? [] : guarded(m, true, [`b${int(arg)}[q${int(arg)}] = ${rowValue(k)};`]));
+  const storeRow = (arg: number | undefined, k: number) => (arg === undefined ? [] : guarded(m, true, [`b${int(arg)}[q${int(arg)}] = ${toStorage(argTypes[arg]!, rowValue(k))};`]));
 
   let shared = 0;
   spec.passes.forEach((pass, p) => {
