@@ -142,7 +142,8 @@ describe('float16 tensors', () => {
 const gpuReady = await initEagerForTests('float16 on webgpu');
 afterAll(() => webgpu.destroy());
 
-describe.skipIf(!gpuReady)('float16 on webgpu', () => {
+// Without shader-f16 a float16 tensor on webgpu is an error (test/src/webgpu/float16-unsupported.test.ts).
+describe.skipIf(!gpuReady || !webgpu.supportsFloat16())('float16 on webgpu', () => {
   const GPU_TIMEOUT = 60_000;
   // Halves of every scale: subnormals, values whose sums and products overflow, ties, NaN.
   const values = [0.1, -2.5, 65504, 2 ** -24, 3 * 2 ** -20, 2049, -0, 1 / 3, 300.7, -60000, NaN, Infinity, 1e-5, 7.75];
