@@ -25,13 +25,16 @@ import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
 /**
- * Register block and k block. 5×8 keeps ten f32x4 accumulators, two B vectors, the splat
- * and a product in registers (V8 gives Wasm SIMD 15 of x64's 16 xmm registers); on this
- * 2-core Xeon, matmul 1024 ran at 26 GFLOP/s with 5×8, 18.5 with 4×8, 15.5 with 6×8 and
- * 20 with 4×16 (best of 6 interleaved rounds, a loaded machine). A k block of 256 keeps a
- * 5-row sliver of A (5 KiB) in L1 and the panels of B it meets (n KiB) in L2.
+ * Register block, k block and row block. 4×8 is the largest block whose k step (8 f32x4
+ * accumulators, 2 B rows, 4 splats, a product) fits the 15 SIMD registers V8 gives Wasm;
+ * on this 2-core AMD EPYC, gemm 1024 alone (CPU time, best of 14 interleaved rounds) ran
+ * at 42 GFLOP/s with 4×8, 42 with 2×16, 37 with 3×8 and 21–34 with 5×8 and 6×8, which
+ * spill; with relaxed SIMD 47 with 4×8, 49 with 3×12. A k block of KC with a row block of
+ * MC keeps one panel's k block (KC · 8 floats, 16 KiB) in L1 while the micro-kernel walks
+ * MC rows of A (MC · KC floats, 128 KiB) that stay in L2 for every panel: 42 GFLOP/s,
+ * against 39 with no row blocks and a k block of 256.
  */
-export const MR = 5, NR = 8, KC = 256;
+export const MR = 4, NR = 8, KC = 512, MC = 64;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
@@ -47,9 +50,9 @@ export function gemmKernel(): WasmKernel {
   return wasmKernel(`gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}`, 'gemm', () => renderGemm(spec));
 }
 
-/** The gemm float32 matmuls run on here (register block, k block, fma), or undefined on the JavaScript engine. */
-export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; fma: boolean } | undefined {
-  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, fma: wasmFeatures().relaxedSimd } : undefined;
+/** The gemm float32 matmuls run on here (register block, k and row blocks, fma), or undefined on the JavaScript engine. */
+export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; mc: number; fma: boolean } | undefined {
+  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, mc: MC, fma: wasmFeatures().relaxedSimd } : undefined;
 }
 
 /**
@@ -124,13 +127,13 @@ export function multiply(
   const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
   if (threads === 1) {
-    gemm.exports.gemm!(a, lda, b, c, 4 * ldc, m, panels, k, KC);
+    gemm.exports.gemm!(a, lda, b, c, 4 * ldc, m, panels, k, KC, MC);
     return;
   }
   const rows = Math.ceil(Math.ceil(m / MR) / threads) * MR;
   const jobs: number[][] = [];
   for (let r0 = 0; r0 < m; r0 += rows) {
-    jobs.push([a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC]);
+    jobs.push([a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC, MC]);
   }
   runJobs(gemm, jobs);
 }
