@@ -118,6 +118,17 @@ export function packB(
 }
 
 /**
+ * Packs a B that lives in the Wasm memory with contiguous columns (element `o` of the heap's
+ * float32 view, rows `sbk` elements apart) into panels at byte `dst`: whole panels with the
+ * gemm module's vector copy, a last narrower one with packB.
+ */
+export function packHeapB(gemm: WasmKernel, f32: Float32Array, dst: number, o: number, k: number, n: number, sbk: number): void {
+  const whole = Math.floor(n / NR);
+  gemm.exports.pack!(4 * o, 4 * sbk, dst, k, whole);
+  if (whole * NR < n) packB(f32, (dst >>> 2) + whole * NR * k, f32, o + whole * NR, k, n - whole * NR, sbk, 1);
+}
+
+/**
  * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes), split into row ranges
  * (multiples of MR) over the threads available.
  */
@@ -168,19 +179,25 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
   // An operand whose batch strides are all 0 is the same matrix for every batch: packed once.
   const sameA = spec.batchStrides[1].every((s) => s === 0), sameB = spec.batchStrides[2].every((s) => s === 0);
   const [sam, sak] = spec.aStrides, [sbk, sbn] = spec.bStrides;
+  // Row-major B is copied into the Wasm memory as it is, then packed there with vector copies.
+  const rawB = sbn === 1 && sbk === n;
   return (...args: (TypedArray | number)[]) => {
     if (m === 0 || n === 0) return;
     const bufs = args.slice(0, nArgs) as TypedArray[];
     const offs = args.slice(nArgs) as number[];
     const heap = wasmHeap();
     const aPtr = heap.alloc(4 * m * k), bPtr = heap.alloc(4 * ldc * k), cPtr = heap.alloc(4 * m * ldc);
+    const rawPtr = rawB ? heap.alloc(4 * k * n) : 0;
     try {
       const f32 = heap.f32();
       const at = offs.slice();
       const index = spec.batch.map(() => 0);
       for (let t = 0; t < batchSize; t++) {
         if (t === 0 || !sameA) packA(f32, aPtr >>> 2, bufs[1]!, at[1]!, m, k, sam, sak);
-        if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
+        if ((t === 0 || !sameB) && rawB) {
+          f32.set(bufs[2]!.subarray(at[2]!, at[2]! + k * n), rawPtr >>> 2);
+          packHeapB(gemm, f32, bPtr, rawPtr >>> 2, k, n, n);
+        } else if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
         if (k === 0) f32.fill(0, cPtr >>> 2, (cPtr >>> 2) + m * ldc);
         else multiply(gemm, aPtr, 4 * k, bPtr, cPtr, m, n, k, panels);
         const c0 = cPtr >>> 2;
@@ -193,6 +210,7 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
       heap.free(aPtr);
       heap.free(bPtr);
       heap.free(cPtr);
+      if (rawB) heap.free(rawPtr);
     }
   };
 }

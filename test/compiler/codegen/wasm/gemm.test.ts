@@ -7,6 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { renderGemm } from '../../../../compiler/codegen/wasm/gemm.js';
+import { wasmApi } from '../../../../runtime/wasm/api.js';
 import { wasmFeatures } from '../../../../runtime/wasm/features.js';
 import { rng, uniform } from '../../../helpers.js';
 import { referenceGemm, runGemm } from './gemm-harness.js';
@@ -27,6 +29,25 @@ describe.runIf(wasmFeatures().simd)('gemm module', () => {
         }
       }
     }
+  });
+
+  it('packs whole panels of B as the gemm reads them, from rows of any stride', () => {
+    const api = wasmApi!;
+    const [k, n, ldb, nr] = [5, 21, 26, 8];
+    const memory = new api.Memory({ initial: 1 });
+    const bytes = renderGemm({ mr: 4, nr, fma: false, memory: { initial: 1, shared: false } });
+    const pack = new api.Instance(new api.Module(bytes), { env: { memory } }).exports.pack as (...x: number[]) => void;
+    const f32 = new Float32Array(memory.buffer);
+    f32.set(Float32Array.from({ length: k * ldb }, (_, i) => i + 0.5));
+    f32.fill(-1, 1024, 1024 + 3 * k * nr);
+    pack(0, 4 * ldb, 4 * 1024, k, 2);
+    const want = Array.from({ length: 2 * k * nr }, (_, i) => {
+      const [p, kk, c] = [Math.floor(i / (k * nr)), Math.floor(i / nr) % k, i % nr];
+      return kk * ldb + p * nr + c + 0.5;
+    });
+    expect(Array.from(f32.subarray(1024, 1024 + 2 * k * nr))).toEqual(want);
+    // The third panel is the caller's: untouched.
+    expect(f32.subarray(1024 + 2 * k * nr, 1024 + 3 * k * nr).every((x) => x === -1)).toBe(true);
   });
 
   it('with relaxed SIMD fuses the multiply-add, the same for eager, jit and two threads', () => {
