@@ -39,15 +39,18 @@ describe.runIf(wasmFeatures().simd)('gemm module', () => {
     const pack = new api.Instance(new api.Module(bytes), { env: { memory } }).exports.pack as (...x: number[]) => void;
     const f32 = new Float32Array(memory.buffer);
     f32.set(Float32Array.from({ length: k * ldb }, (_, i) => i + 0.5));
-    f32.fill(-1, 1024, 1024 + 3 * k * nr);
-    pack(0, 4 * ldb, 4 * 1024, k, 2);
-    const want = Array.from({ length: 2 * k * nr }, (_, i) => {
-      const [p, kk, c] = [Math.floor(i / (k * nr)), Math.floor(i / nr) % k, i % nr];
-      return kk * ldb + p * nr + c + 0.5;
-    });
-    expect(Array.from(f32.subarray(1024, 1024 + 2 * k * nr))).toEqual(want);
-    // The third panel is the caller's: untouched.
-    expect(f32.subarray(1024 + 2 * k * nr, 1024 + 3 * k * nr).every((x) => x === -1)).toBe(true);
+    // Panels are packed two a pass: an even and an odd count.
+    for (const count of [2, 1]) {
+      f32.fill(-1, 1024, 1024 + 3 * k * nr);
+      pack(0, 4 * ldb, 4 * 1024, k, count);
+      const want = Array.from({ length: count * k * nr }, (_, i) => {
+        const [p, kk, c] = [Math.floor(i / (k * nr)), Math.floor(i / nr) % k, i % nr];
+        return kk * ldb + p * nr + c + 0.5;
+      });
+      expect(Array.from(f32.subarray(1024, 1024 + count * k * nr))).toEqual(want);
+      // The panels past `count` are the caller's: untouched.
+      expect(f32.subarray(1024 + count * k * nr, 1024 + 3 * k * nr).every((x) => x === -1)).toBe(true);
+    }
   });
 
   it('with relaxed SIMD fuses the multiply-add, the same for eager, jit and two threads', () => {
