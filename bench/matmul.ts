@@ -20,16 +20,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as jax from '@jax-js/jax';
 import * as k from '../src/index.js';
-import { ModuleBuilder } from '../compiler/codegen/wasm/encoder.js';
 import { renderGemm } from '../compiler/codegen/wasm/gemm.js';
 import { wasmMatmulVariant } from '../compiler/wasm-matmul.js';
-import { wasmApi } from '../runtime/wasm/api.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel } from '../runtime/wasm/modules.js';
 import {
   fmtNumber, formatTable, maxAbsDiff, interleavedRounds, resultsPath, saveJson, type Measurement,
 } from './harness.js';
 import { BATCH, LR, SIZES, linears, mlpModel, kilnStep } from './mlp.js';
+import { simdCeiling } from './simd-ceiling.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const N = 1024;
@@ -37,52 +36,6 @@ const FLOPS = 2 * N ** 3;
 
 function rounds(sides: Record<string, () => unknown>, runs: number): Record<string, Measurement> {
   return interleavedRounds(sides, ROUNDS, runs, 3);
-}
-
-/**
- * GFLOP/s of the micro-kernel's arithmetic without its loads: per iteration, 8 independent
- * accumulators each add a product of one of 4 splat-like vectors and one of 2 row-like
- * vectors, unrolled 4 times, 256 flops. Every product is distinct, so V8 cannot merge them
- * (a loop of acc += x·y with x, y shared by the accumulators measured ~10% above this: V8
- * computed each product once and timed the adds alone).
- */
-function simdCeiling(fma: boolean): number {
-  const module = new ModuleBuilder({ initial: 1, shared: false });
-  module.func('peak', ['i32', 'i32'], [], (c) => {
-    const [iters, out] = [0, 1];
-    const acc = Array.from({ length: 8 }, () => c.local('v128'));
-    const s = Array.from({ length: 4 }, (_, i) => {
-      const x = c.local('v128');
-      c.f32x4([1e-7 * i, 2e-7, 3e-7, 4e-7]).set(x);
-      return x;
-    });
-    const r = [c.local('v128'), c.local('v128')];
-    c.f32x4([1, 0.5, 0.25, 2]).set(r[0]!).f32x4([0.75, 1.5, 3, 1]).set(r[1]!);
-    for (const a of acc) c.f32x4([0, 0, 0, 0]).set(a);
-    c.open('block').open('loop');
-    c.get(iters).op('i32.eqz').indexed('br_if', 1);
-    for (let u = 0; u < 4; u++) {
-      acc.forEach((a, i) => {
-        const [x, y] = [s[i >> 1]!, r[i & 1]!];
-        if (fma) c.get(x).get(y).get(a).simd('f32x4.relaxed_madd').set(a);
-        else c.get(a).get(x).get(y).simd('f32x4.mul').simd('f32x4.add').set(a);
-      });
-    }
-    c.get(iters).i32(1).op('i32.sub').set(iters);
-    c.indexed('br', 0).end().end();
-    for (const a of acc) c.get(out).get(a).simdMem('v128.store');
-  });
-  const memory = new wasmApi!.Memory({ initial: 1 });
-  const instance = new wasmApi!.Instance(new wasmApi!.Module(module.encode()), { env: { memory } });
-  const peak = instance.exports.peak as (n: number, p: number) => void;
-  const iters = 4_000_000;
-  let best = Infinity;
-  for (let r = 0; r < 7; r++) {
-    const t0 = performance.now();
-    peak(iters, 0);
-    best = Math.min(best, performance.now() - t0);
-  }
-  return (iters * 256) / best / 1e6;
 }
 
 /** The gemm on operands already in Wasm memory (no copies), one thread. */
@@ -153,8 +106,13 @@ async function main(): Promise<void> {
   const arithmetic = variant.fma ? 'relaxed-SIMD fma' : 'f32x4 mul + add';
   console.log(`kiln gemm ${variant.mr}x${variant.nr}, k block ${variant.kc}, row block ${variant.mc}, ${arithmetic}; ${threads} threads`);
 
-  const ceiling = simdCeiling(false);
-  const ceilingFma = variant.fma ? simdCeiling(true) : undefined;
+  const wallMs = (fn: () => void) => {
+    const t0 = performance.now();
+    fn();
+    return performance.now() - t0;
+  };
+  const ceiling = simdCeiling(false, wallMs);
+  const ceilingFma = variant.fma ? simdCeiling(true, wallMs) : undefined;
   const withFma = ceilingFma === undefined ? '' : `; with relaxed_madd ${fmtNumber(ceilingFma)}`;
   console.log(`SIMD128 ceiling (the micro-kernel's mul + add, no loads): ${fmtNumber(ceiling)} GFLOP/s${withFma}`);
 

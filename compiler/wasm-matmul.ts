@@ -25,16 +25,17 @@ import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
 /**
- * Register block, k block and row block. 4×8 is the largest block whose k step (8 f32x4
- * accumulators, 2 B rows, 4 splats, a product) fits the 15 SIMD registers V8 gives Wasm;
- * on this 2-core AMD EPYC, gemm 1024 alone (CPU time, best of 14 interleaved rounds) ran
- * at 42 GFLOP/s with 4×8, 42 with 2×16, 37 with 3×8 and 21–34 with 5×8 and 6×8, which
- * spill; with relaxed SIMD 47 with 4×8, 49 with 3×12. A k block of KC with a row block of
- * MC keeps one panel's k block (KC · 8 floats, 16 KiB) in L1 while the micro-kernel walks
- * MC rows of A (MC · KC floats, 128 KiB) that stay in L2 for every panel: 42 GFLOP/s,
- * against 39 with no row blocks and a k block of 256.
+ * Register block, k block and row block. A k step of the micro-kernel keeps its
+ * accumulators, B rows, splats and a product in registers (V8 gives Wasm SIMD 15 of x64's
+ * 16 xmm registers), so only blocks with mr · nr/4 + nr/4 + mr + 1 ≤ 15 run without spills.
+ * Of those, 2×16 needs the fewest pointer updates a step: on this 2-core AMD EPYC, gemm 1024
+ * alone ran at 40.7 GFLOP/s with 2×16, 38.0 with 4×8, 36.6 with 3×8 and 20–26 with 5×8,
+ * 6×8 and 3×12, which spill (CPU time, best of 10 interleaved rounds on a loaded machine:
+ * bench/gemm-blocking.ts); with relaxed SIMD 2×16 and 4×8 both ran at 47. A k block of KC
+ * with a row block of MC keeps one panel's k block (KC · 16 floats, 16 KiB) in L1 while
+ * the micro-kernel walks MC rows of A (64 KiB) that stay in L2 for every panel.
  */
-export const MR = 4, NR = 8, KC = 512, MC = 64;
+export const MR = 2, NR = 16, KC = 256, MC = 64;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
@@ -106,13 +107,8 @@ export function packB(
   for (let j0 = 0, d = dst; j0 < n; j0 += NR) {
     const w = Math.min(NR, n - j0);
     for (let kk = 0, s = o + j0 * sbn; kk < k; kk++, s += sbk, d += NR) {
-      if (w === NR && sbn === 1) {
-        f32[d] = b[s]!; f32[d + 1] = b[s + 1]!; f32[d + 2] = b[s + 2]!; f32[d + 3] = b[s + 3]!;
-        f32[d + 4] = b[s + 4]!; f32[d + 5] = b[s + 5]!; f32[d + 6] = b[s + 6]!; f32[d + 7] = b[s + 7]!;
-      } else {
-        for (let c = 0; c < w; c++) f32[d + c] = b[s + c * sbn]!;
-        for (let c = w; c < NR; c++) f32[d + c] = 0;
-      }
+      for (let c = 0; c < w; c++) f32[d + c] = b[s + c * sbn]!;
+      for (let c = w; c < NR; c++) f32[d + c] = 0;
     }
   }
 }
