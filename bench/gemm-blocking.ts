@@ -23,7 +23,7 @@ const FMA = wasmFeatures().relaxedSimd;
 
 /** [mr, nr, kc, mc]: the chosen blocking first, then the alternatives measured against it. */
 const VARIANTS: readonly (readonly [number, number, number, number])[] = [
-  [MR, NR, KC, MC], [MR, NR, 256, N], [2, 16, KC, MC], [2, 16, 256, MC], [2, 16, 256, 128], [3, 8, KC, MC],
+  [MR, NR, KC, MC], [MR, NR, KC, 64], [MR, NR, KC, N], [MR, NR, 512, MC], [4, 8, 512, 64], [4, 8, 256, N], [3, 8, KC, MC],
   [3, 12, KC, MC], [5, 8, KC, MC], [6, 8, KC, MC],
 ];
 

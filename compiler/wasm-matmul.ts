@@ -27,15 +27,16 @@ import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 /**
  * Register block, k block and row block. A k step of the micro-kernel keeps its
  * accumulators, B rows, splats and a product in registers (V8 gives Wasm SIMD 15 of x64's
- * 16 xmm registers), so only blocks with mr · nr/4 + nr/4 + mr + 1 ≤ 15 run without spills.
- * Of those, 2×16 needs the fewest pointer updates a step: on this 2-core AMD EPYC, gemm 1024
- * alone ran at 40.7 GFLOP/s with 2×16, 38.0 with 4×8, 36.6 with 3×8 and 20–26 with 5×8,
- * 6×8 and 3×12, which spill (CPU time, best of 10 interleaved rounds on a loaded machine:
- * bench/gemm-blocking.ts); with relaxed SIMD 2×16 and 4×8 both ran at 47. A k block of KC
- * with a row block of MC keeps one panel's k block (KC · 16 floats, 16 KiB) in L1 while
- * the micro-kernel walks MC rows of A (64 KiB) that stay in L2 for every panel.
+ * 16 xmm registers), so only blocks with mr · nr/4 + nr/4 + mr + 1 ≤ 15 run without spills:
+ * on this 2-core AMD EPYC (bench/gemm-blocking.ts: gemm 1024 alone, CPU time, best of
+ * interleaved rounds on a loaded machine) 5×8, 6×8 and 3×12 ran at 19–24 GFLOP/s, 3×8 at
+ * 36, 2×16 and 4×8 at 37–42 (2×16 ahead in 5 of 7 paired runs, by 3% on average: it
+ * updates the fewest pointers a step); with relaxed SIMD 2×16 ran at 46–49. A k block of KC
+ * keeps one panel's k block (KC · 16 floats, 16 KiB) in L1 while the micro-kernel walks a
+ * row block of A (MC · KC floats, 256 KiB) that stays in L2 for every panel; row blocks of
+ * 64, 256 and all rows measured within noise of each other.
  */
-export const MR = 2, NR = 16, KC = 256, MC = 64;
+export const MR = 2, NR = 16, KC = 256, MC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
