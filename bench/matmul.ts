@@ -104,7 +104,8 @@ async function main(): Promise<void> {
   const allThreads = k.getNumThreads();
   if (threads !== allThreads) throw new Error(`${allThreads} threads asked for, ${threads} started`);
   const arithmetic = variant.fma ? 'relaxed-SIMD fma' : 'f32x4 mul + add';
-  console.log(`kiln gemm ${variant.mr}x${variant.nr}, k block ${variant.kc}, row block ${variant.mc}, ${arithmetic}; ${threads} threads`);
+  const blocks = `k block ${variant.kc}, row block ${variant.mc}`;
+  console.log(`kiln gemm ${variant.mr}x${variant.nr}, ${blocks}, ${arithmetic}; ${threads} threads`);
 
   const wallMs = (fn: () => void) => {
     const t0 = performance.now();

@@ -52,7 +52,7 @@ export function gemmKernel(): WasmKernel {
   return wasmKernel(`gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}`, 'gemm', () => renderGemm(spec));
 }
 
-/** The gemm float32 matmuls run on here (register block, k and row blocks, fma), or undefined on the JavaScript engine. */
+/** The gemm float32 matmuls run on here (register block, k and row blocks, fma); undefined on the JavaScript engine. */
 export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; mc: number; fma: boolean } | undefined {
   return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, mc: MC, fma: wasmFeatures().relaxedSimd } : undefined;
 }
@@ -119,7 +119,9 @@ export function packB(
  * float32 view, rows `sbk` elements apart) into panels at byte `dst`: whole panels with the
  * gemm module's vector copy, a last narrower one with packB.
  */
-export function packHeapB(gemm: WasmKernel, f32: Float32Array, dst: number, o: number, k: number, n: number, sbk: number): void {
+export function packHeapB(
+  gemm: WasmKernel, f32: Float32Array, dst: number, o: number, k: number, n: number, sbk: number,
+): void {
   const whole = Math.floor(n / NR);
   gemm.exports.pack!(4 * o, 4 * sbk, dst, k, whole);
   if (whole * NR < n) packB(f32, (dst >>> 2) + whole * NR * k, f32, o + whole * NR, k, n - whole * NR, sbk, 1);

@@ -108,6 +108,7 @@ function driver(code: Code, rowsFn: number, spec: GemmSpec): void {
   const [a, lda, b, c, ldc, m, count, k, kc, mc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const kb = code.local('i32'), kcur = code.local('i32'), ic = code.local('i32'), mcur = code.local('i32');
   const p = code.local('i32'), pstride = code.local('i32');
+  // select(x, y, x < y): the smaller of two values each pushed by `x` and `y`.
   const min = (x: () => void, y: () => void) => {
     x(); y(); x(); y();
     code.op('i32.lt_s').op('select');
@@ -160,7 +161,8 @@ function pack(code: Code, nr: number): void {
   for (let v = 0; v < nr / 4; v++) code.get(dst).get(row).simdMem('v128.load', 16 * v).simdMem('v128.store', 16 * v);
   code.get(w).i32(2).op('i32.eq').open('if');
   for (let v = 0; v < nr / 4; v++) {
-    code.get(dst).get(pstride).op('i32.add').get(row).simdMem('v128.load', nr * 4 + 16 * v).simdMem('v128.store', 16 * v);
+    code.get(dst).get(pstride).op('i32.add');
+    code.get(row).simdMem('v128.load', nr * 4 + 16 * v).simdMem('v128.store', 16 * v);
   }
   code.end();
   code.get(row).get(ldb).op('i32.add').set(row);
