@@ -11,7 +11,7 @@ import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import type { MatmulSpec } from './kernel.js';
-import { epilogueKernel, gemmKernel, multiply, nextBatch, NR, packA, packB } from './wasm-matmul.js';
+import { epilogueKernel, gemmKernel, multiply, nextBatch, NR, packA, packB, packHeapB } from './wasm-matmul.js';
 
 /** The host kernel of a float32 matmul spec: (addresses, offsets) of C, A, B and the epilogue's extras. */
 export function heapMatmul(spec: MatmulSpec): WasmProgram {
@@ -42,7 +42,8 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
       const index = spec.batch.map(() => 0);
       for (let t = 0; t < batchSize; t++) {
         if (!directA && (t === 0 || !sameA)) packA(f32, aPtr >>> 2, f32, at[1]!, m, k, sam, sak);
-        if (t === 0 || !sameB) packB(f32, bPtr >>> 2, f32, at[2]!, k, n, sbk, sbn);
+        if ((t === 0 || !sameB) && sbn === 1) packHeapB(gemm, f32, bPtr, at[2]!, k, n, sbk);
+        else if (t === 0 || !sameB) packB(f32, bPtr >>> 2, f32, at[2]!, k, n, sbk, sbn);
         const a = directA ? 4 * at[1]! : aPtr, c = directC ? 4 * at[0]! : cPtr;
         if (k === 0) f32.fill(0, c >>> 2, (c >>> 2) + m * ldc);
         else multiply(gemm, a, directA ? 4 * sam : 4 * k, bPtr, c, m, n, k, panels);

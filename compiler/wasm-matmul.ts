@@ -25,13 +25,18 @@ import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
 /**
- * Register block and k block. 5×8 keeps ten f32x4 accumulators, two B vectors, the splat
- * and a product in registers (V8 gives Wasm SIMD 15 of x64's 16 xmm registers); on this
- * 2-core Xeon, matmul 1024 ran at 26 GFLOP/s with 5×8, 18.5 with 4×8, 15.5 with 6×8 and
- * 20 with 4×16 (best of 6 interleaved rounds, a loaded machine). A k block of 256 keeps a
- * 5-row sliver of A (5 KiB) in L1 and the panels of B it meets (n KiB) in L2.
+ * Register block, k block and row block. A k step of the micro-kernel keeps its
+ * accumulators, B rows, splats and a product in registers (V8 gives Wasm SIMD 15 of x64's
+ * 16 xmm registers), so only blocks with mr · nr/4 + nr/4 + mr + 1 ≤ 15 run without spills:
+ * on this 2-core AMD EPYC (bench/gemm-blocking.ts: gemm 1024 alone, CPU time, best of
+ * interleaved rounds on a loaded machine) 5×8, 6×8 and 3×12 ran at 19–24 GFLOP/s, 3×8 at
+ * 36, 2×16 and 4×8 at 37–42 (2×16 ahead in 5 of 7 paired runs, by 3% on average: it
+ * updates the fewest pointers a step); with relaxed SIMD 2×16 ran at 46–49. A k block of KC
+ * keeps one panel's k block (KC · 16 floats, 16 KiB) in L1 while the micro-kernel walks a
+ * row block of A (MC · KC floats, 256 KiB) that stays in L2 for every panel; row blocks of
+ * 64, 256 and all rows measured within noise of each other.
  */
-export const MR = 5, NR = 8, KC = 256;
+export const MR = 2, NR = 16, KC = 256, MC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
@@ -47,9 +52,9 @@ export function gemmKernel(): WasmKernel {
   return wasmKernel(`gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}`, 'gemm', () => renderGemm(spec));
 }
 
-/** The gemm float32 matmuls run on here (register block, k block, fma), or undefined on the JavaScript engine. */
-export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; fma: boolean } | undefined {
-  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, fma: wasmFeatures().relaxedSimd } : undefined;
+/** The gemm float32 matmuls run on here (register block, k and row blocks, fma); undefined on the JavaScript engine. */
+export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; mc: number; fma: boolean } | undefined {
+  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, mc: MC, fma: wasmFeatures().relaxedSimd } : undefined;
 }
 
 /**
@@ -103,15 +108,23 @@ export function packB(
   for (let j0 = 0, d = dst; j0 < n; j0 += NR) {
     const w = Math.min(NR, n - j0);
     for (let kk = 0, s = o + j0 * sbn; kk < k; kk++, s += sbk, d += NR) {
-      if (w === NR && sbn === 1) {
-        f32[d] = b[s]!; f32[d + 1] = b[s + 1]!; f32[d + 2] = b[s + 2]!; f32[d + 3] = b[s + 3]!;
-        f32[d + 4] = b[s + 4]!; f32[d + 5] = b[s + 5]!; f32[d + 6] = b[s + 6]!; f32[d + 7] = b[s + 7]!;
-      } else {
-        for (let c = 0; c < w; c++) f32[d + c] = b[s + c * sbn]!;
-        for (let c = w; c < NR; c++) f32[d + c] = 0;
-      }
+      for (let c = 0; c < w; c++) f32[d + c] = b[s + c * sbn]!;
+      for (let c = w; c < NR; c++) f32[d + c] = 0;
     }
   }
+}
+
+/**
+ * Packs a B that lives in the Wasm memory with contiguous columns (element `o` of the heap's
+ * float32 view, rows `sbk` elements apart) into panels at byte `dst`: whole panels with the
+ * gemm module's vector copy, a last narrower one with packB.
+ */
+export function packHeapB(
+  gemm: WasmKernel, f32: Float32Array, dst: number, o: number, k: number, n: number, sbk: number,
+): void {
+  const whole = Math.floor(n / NR);
+  gemm.exports.pack!(4 * o, 4 * sbk, dst, k, whole);
+  if (whole * NR < n) packB(f32, (dst >>> 2) + whole * NR * k, f32, o + whole * NR, k, n - whole * NR, sbk, 1);
 }
 
 /**
@@ -124,13 +137,13 @@ export function multiply(
   const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
   if (threads === 1) {
-    gemm.exports.gemm!(a, lda, b, c, 4 * ldc, m, panels, k, KC);
+    gemm.exports.gemm!(a, lda, b, c, 4 * ldc, m, panels, k, KC, MC);
     return;
   }
   const rows = Math.ceil(Math.ceil(m / MR) / threads) * MR;
   const jobs: number[][] = [];
   for (let r0 = 0; r0 < m; r0 += rows) {
-    jobs.push([a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC]);
+    jobs.push([a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC, MC]);
   }
   runJobs(gemm, jobs);
 }
@@ -165,19 +178,25 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
   // An operand whose batch strides are all 0 is the same matrix for every batch: packed once.
   const sameA = spec.batchStrides[1].every((s) => s === 0), sameB = spec.batchStrides[2].every((s) => s === 0);
   const [sam, sak] = spec.aStrides, [sbk, sbn] = spec.bStrides;
+  // Row-major B is copied into the Wasm memory as it is, then packed there with vector copies.
+  const rawB = sbn === 1 && sbk === n;
   return (...args: (TypedArray | number)[]) => {
     if (m === 0 || n === 0) return;
     const bufs = args.slice(0, nArgs) as TypedArray[];
     const offs = args.slice(nArgs) as number[];
     const heap = wasmHeap();
     const aPtr = heap.alloc(4 * m * k), bPtr = heap.alloc(4 * ldc * k), cPtr = heap.alloc(4 * m * ldc);
+    const rawPtr = rawB ? heap.alloc(4 * k * n) : 0;
     try {
       const f32 = heap.f32();
       const at = offs.slice();
       const index = spec.batch.map(() => 0);
       for (let t = 0; t < batchSize; t++) {
         if (t === 0 || !sameA) packA(f32, aPtr >>> 2, bufs[1]!, at[1]!, m, k, sam, sak);
-        if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
+        if ((t === 0 || !sameB) && rawB) {
+          f32.set(bufs[2]!.subarray(at[2]!, at[2]! + k * n), rawPtr >>> 2);
+          packHeapB(gemm, f32, bPtr, rawPtr >>> 2, k, n, n);
+        } else if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
         if (k === 0) f32.fill(0, cPtr >>> 2, (cPtr >>> 2) + m * ldc);
         else multiply(gemm, aPtr, 4 * k, bPtr, cPtr, m, n, k, panels);
         const c0 = cPtr >>> 2;
@@ -190,6 +209,7 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
       heap.free(aPtr);
       heap.free(bPtr);
       heap.free(cPtr);
+      if (rawB) heap.free(rawPtr);
     }
   };
 }
