@@ -21,6 +21,7 @@
 import type { EffectParams, Graph, Node } from '../../compiler/ir/graph.js';
 import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { planFusion, type FusedStep, type FusionPlan, type Step } from '../../compiler/passes/fuse.js';
+import { wgslOf } from '../../compiler/passes/gpu-launches.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
 import { noGrad } from '../autograd/mode.js';
@@ -133,6 +134,11 @@ export class HostLoop {
   /** The condition's and the body's kernel plans, once they exist (for explain()). */
   get plans(): { cond?: FusionPlan; body?: FusionPlan } {
     return { ...(this.#cond ? { cond: this.#cond.plan } : {}), ...(this.#body ? { body: this.#body.plan } : {}) };
+  }
+
+  /** The WGSL of a fused step of the condition or the body (for explain()). */
+  source(step: FusedStep): string {
+    return wgslOf(step, eagerGpu().renderer);
   }
 
   /**

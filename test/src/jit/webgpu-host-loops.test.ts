@@ -118,6 +118,10 @@ onGpu('host-driven loops on WebGPU', () => {
     const explained = gpu.explain(on(A, [N, N], 'webgpu'), on(v, [N, 1], 'webgpu'), 1e-4).variants[0]!;
     expect(explained.controlFlow[0]).toMatch(/lifted into one loop node .* on WebGPU it runs host-driven /);
     expect(explained.controlFlow[0]).toMatch(/\(its body does not fuse into one kernel: .+\).* one batched readback/);
+    // The loop's kernels are shown as the WGSL they run.
+    const inLoop = explained.kernels.filter((k) => / in the (cond|body) of loop %\d+$/.test(k.kind));
+    expect(inLoop.length).toBeGreaterThanOrEqual(2);
+    for (const k of inLoop) expect(k.source).toContain('@compute');
   }, GPU_TIMEOUT);
 
   it('zero-trip and one-trip loops', async () => {
