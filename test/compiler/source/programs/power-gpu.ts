@@ -51,7 +51,8 @@ export async function run(): Promise<{
     const runs: HostLoopRun[] = [];
     const stop = observeHostLoops((r) => runs.push(r));
     const before = gpu.readbacks;
-    const out = await powerGpu(tensor(A, { shape: [N, N], device: 'webgpu' }), tensor(v, { shape: [N, 1], device: 'webgpu' }), 1e-4);
+    const onGpu = (x: Float32Array, shape: number[]) => tensor(x, { shape, device: 'webgpu' });
+    const out = await powerGpu(onGpu(A, [N, N]), onGpu(v, [N, 1]), 1e-4);
     const readbacks = gpu.readbacks - before;
     stop();
     const got = await out.dataAsync();
