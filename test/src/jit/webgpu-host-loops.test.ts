@@ -2,6 +2,7 @@
  * Lifted loops on WebGPU whose body does not fuse into one kernel (a matmul, a reduction):
  * in an async function they run host-driven, k iterations per readback of their conditions.
  * Power iteration against the CPU jit, readbacks per call, zero and one trips, explain(),
+ * Newton over many elements with a reduction in its condition,
  * the loop without jit, GPU memory over replays, the error a synchronous function gets.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,14 @@ function powerIterationSync(A: Tensor, v: Tensor, tol: number): Tensor {
     v = w.div(w.mul(w).sum().sqrt());
   }
   return v;
+}
+
+/** Newton's iteration for the square roots of many numbers at once, until every one has converged. */
+async function newtonAll(x: Tensor, a: Tensor, tol: number): Promise<Tensor> {
+  while (x.mul(x).sub(a).abs().gt(tol).any()) {
+    x = x.add(a.div(x)).mul(0.5);
+  }
+  return x;
 }
 
 /** A deterministic pseudo-random stream in [-1, 1). */
@@ -142,6 +151,29 @@ onGpu('host-driven loops on WebGPU', () => {
       expect(one.runs.map((r) => r.iterations)).toEqual([1]);
     }
     expect(gpu.stats).toMatchObject({ variants: 1, fallbacks: 0 });
+  }, GPU_TIMEOUT);
+
+  it('Newton for 1,000 square roots until all converged (a reduction in the condition) matches the CPU', async () => {
+    const gpu = jit(newtonAll, { rewrite: true });
+    const cpu = jit(newtonAll, { rewrite: true });
+    for (const seed of [1, 2, 3, 4]) {
+      const r = stream(seed);
+      const a = Float32Array.from({ length: 1000 }, () => 10 ** (3 * r()));
+      const x = new Float32Array(1000).fill(1);
+      const want = await (await cpu(tensor(x), tensor(a), 1e-3)).dataAsync();
+      const onGpu = (data: Float32Array) => tensor(data, { device: 'webgpu' });
+      const { value, readbacks, runs } = await watched(() => gpu(onGpu(x), onGpu(a), 1e-3));
+      const got = await value.dataAsync();
+      for (let i = 0; i < 1000; i++) {
+        expect(Math.abs(got[i]! - want[i]!), `sqrt(${a[i]})`).toBeLessThanOrEqual(1e-5 * want[i]!);
+      }
+      expect(runs[0]!.iterations).toBeGreaterThan(5);
+      expect(readbacks).toBeLessThanOrEqual(Math.ceil(runs[0]!.iterations / runs[0]!.batches[0]!) + 1);
+    }
+    expect(gpu.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2, replays: 2 });
+    const ones = tensor(new Float32Array(1000).fill(1), { device: 'webgpu' });
+    const note = gpu.explain(ones, ones, 1e-3);
+    expect(note.variants[0]!.controlFlow[0]).toContain('on WebGPU it runs host-driven');
   }, GPU_TIMEOUT);
 
   it('a synchronous function with such a loop gets an error naming the loop and the fix', () => {
