@@ -171,8 +171,8 @@ onGpu('host-driven loops on WebGPU', () => {
       expect(readbacks).toBeLessThanOrEqual(Math.ceil(runs[0]!.iterations / runs[0]!.batches[0]!) + 1);
     }
     expect(gpu.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2, replays: 2 });
-    const ones = tensor(new Float32Array(1000).fill(1), { device: 'webgpu' });
-    const note = gpu.explain(ones, ones, 1e-3);
+    const ones = () => tensor(new Float32Array(1000).fill(1), { device: 'webgpu' });
+    const note = gpu.explain(ones(), ones(), 1e-3);
     expect(note.variants[0]!.controlFlow[0]).toContain('on WebGPU it runs host-driven');
   }, GPU_TIMEOUT);
 
