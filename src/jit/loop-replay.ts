@@ -52,13 +52,13 @@ export async function replayWithHostLoops(
   };
   try {
     const failed = await run.recordAsync(wait);
-    if (failed !== undefined) {
-      run.disposeTemporaries();
-      return failed;
-    }
-    const value = run.finish();
+    const result: ReplayResult = failed ?? { ok: true, value: run.finish() };
     run.disposeTemporaries();
-    return { ok: true, value };
+    return result;
+  } catch (e) {
+    // A device error at a readback: what the call made goes, and the error reaches the caller.
+    run.disposeTemporaries();
+    throw e;
   } finally {
     setGradEnabled(callerMode);
   }

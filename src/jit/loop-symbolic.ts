@@ -6,8 +6,10 @@
  * kernels, reading nothing), each condition ending in an observe node whose value nobody
  * waits for, and the recording is compared and collapsed by the same analysis the CPU uses
  * (./loop-lift.ts), giving the same loop node. The loop variables are then set back to
- * their first values and the lifted loop runs on the device from them (./loop-device.ts),
- * which gives the call's results, whatever the trip count (zero included).
+ * their first values and the lifted loop runs on the device from them: as one kernel
+ * (./loop-device.ts), which gives the call's results whatever the trip count (zero
+ * included); a loop that does not fit one kernel needs the host to read its condition,
+ * which only an async function can wait for (./loop-async.ts, ./loop-host.ts).
  *
  * Why this and not the alternatives: CPU shadows of the loop variables would copy them to
  * the host, which is a readback and so needs an `await` the synchronous function does not

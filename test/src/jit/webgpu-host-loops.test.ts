@@ -48,6 +48,15 @@ async function newtonAll(x: Tensor, a: Tensor, tol: number): Promise<Tensor> {
   return x;
 }
 
+/** The seed loop in an async function: it fits one kernel, so it needs no readback there either. */
+async function seedLoop(first: Tensor, second: Tensor): Promise<Tensor[]> {
+  while (first < second) {
+    first = first.add(2);
+    second = second.add(1);
+  }
+  return [first, second];
+}
+
 /** A deterministic pseudo-random stream in [-1, 1). */
 function stream(seed: number): () => number {
   let s = seed >>> 0;
@@ -174,6 +183,21 @@ onGpu('host-driven loops on WebGPU', () => {
     const ones = () => tensor(new Float32Array(1000).fill(1), { device: 'webgpu' });
     const note = gpu.explain(ones(), ones(), 1e-3);
     expect(note.variants[0]!.controlFlow[0]).toContain('on WebGPU it runs host-driven');
+  }, GPU_TIMEOUT);
+
+  it('in an async function, a loop that fits one kernel still runs as one kernel launch, with no readback', async () => {
+    const f = jit(seedLoop, { rewrite: true });
+    const int = (x: number) => tensor(x, { dtype: 'int32', device: 'webgpu' });
+    for (const [a, b] of [[0, 10], [0, 10], [3, 9], [7, 2], [0, 1000], [5, 5]] as const) {
+      const gpu = eagerGpu();
+      const readbacks = gpu.readbacks, launches = gpu.launches;
+      const [p, q] = await f(int(a), int(b));
+      expect(gpu.readbacks - readbacks).toBe(0);
+      if (f.stats.replays > 0) expect(gpu.launches - launches).toBe(1);
+      const n = Math.max(0, b - a);
+      expect([(await p!.dataAsync())[0], (await q!.dataAsync())[0]]).toEqual([a + 2 * n, b + n]);
+    }
+    expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2, replays: 4 });
   }, GPU_TIMEOUT);
 
   it('a synchronous function with such a loop gets an error naming the loop and the fix', () => {
