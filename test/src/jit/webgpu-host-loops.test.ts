@@ -185,7 +185,7 @@ onGpu('host-driven loops on WebGPU', () => {
     expect(note.variants[0]!.controlFlow[0]).toContain('on WebGPU it runs host-driven');
   }, GPU_TIMEOUT);
 
-  it('in an async function, a loop that fits one kernel still runs as one kernel launch, with no readback', async () => {
+  it('in an async function, a loop that fits one kernel stays one launch, with no readback', async () => {
     const f = jit(seedLoop, { rewrite: true });
     const int = (x: number) => tensor(x, { dtype: 'int32', device: 'webgpu' });
     for (const [a, b] of [[0, 10], [0, 10], [3, 9], [7, 2], [0, 1000], [5, 5]] as const) {
