@@ -5,7 +5,7 @@
  * Newton over many elements with a reduction in its condition,
  * the loop without jit, GPU memory over replays, the error a synchronous function gets.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { JitError, jit, memory, tensor, webgpu, type Tensor } from '../../../src/node.js';
 import { __kiln } from '../../../src/hooks.js';
 import { eagerGpu } from '../../../src/webgpu.js';
@@ -46,6 +46,18 @@ async function newtonAll(x: Tensor, a: Tensor, tol: number): Promise<Tensor> {
     x = x.add(a.div(x)).mul(0.5);
   }
   return x;
+}
+
+/** Power iteration, then a read of a value the GPU computed (a guard a replay could check only speculatively). */
+async function powerThenSign(A: Tensor, v: Tensor, tol: number): Promise<Tensor> {
+  let prev = v.mul(0);
+  while (v.sub(prev).mul(v.sub(prev)).sum().sqrt().gt(tol)) {
+    prev = v;
+    const w = A.matmul(v);
+    v = w.div(w.mul(w).sum().sqrt());
+  }
+  const total = await v.sum().itemAsync();
+  return total < 0 ? v.neg() : v;
 }
 
 /** The seed loop in an async function: it fits one kernel, so it needs no readback there either. */
@@ -198,6 +210,26 @@ onGpu('host-driven loops on WebGPU', () => {
       expect([(await p!.dataAsync())[0], (await q!.dataAsync())[0]]).toEqual([a + 2 * n, b + n]);
     }
     expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2, replays: 4 });
+  }, GPU_TIMEOUT);
+
+  it('a host-driven loop with a guard on a GPU value after it keeps the signature eager, saying why', async () => {
+    const f = jit(powerThenSign, { rewrite: true });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const A = matrix(3, 0.6), v = start(103);
+      const want = await (await jit(powerIteration, { rewrite: true })(on(A, [N, N], 'cpu'), on(v, [N, 1], 'cpu'), 1e-4))
+        .dataAsync();
+      for (let call = 0; call < 3; call++) {
+        const got = await (await f(on(A, [N, N], 'webgpu'), on(v, [N, 1], 'webgpu'), 1e-4)).dataAsync();
+        const sign = Array.from(want, Number).reduce((s, x) => s + x, 0) < 0 ? -1 : 1;
+        for (let i = 0; i < N; i++) expect(Math.abs(got[i]! - sign * want[i]!)).toBeLessThan(2e-3);
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(/stays eager: its loop at .* runs host-driven, and it also reads/);
+      expect(f.stats).toMatchObject({ variants: 0, replays: 0 });
+    } finally {
+      warn.mockRestore();
+    }
   }, GPU_TIMEOUT);
 
   it('a synchronous function with such a loop gets an error naming the loop and the fix', () => {
