@@ -217,8 +217,8 @@ onGpu('host-driven loops on WebGPU', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
       const A = matrix(3, 0.6), v = start(103);
-      const want = await (await jit(powerIteration, { rewrite: true })(on(A, [N, N], 'cpu'), on(v, [N, 1], 'cpu'), 1e-4))
-        .dataAsync();
+      const cpu = jit(powerIteration, { rewrite: true });
+      const want = await (await cpu(on(A, [N, N], 'cpu'), on(v, [N, 1], 'cpu'), 1e-4)).dataAsync();
       for (let call = 0; call < 3; call++) {
         const got = await (await f(on(A, [N, N], 'webgpu'), on(v, [N, 1], 'webgpu'), 1e-4)).dataAsync();
         const sign = Array.from(want, Number).reduce((s, x) => s + x, 0) < 0 ? -1 : 1;
