@@ -18,6 +18,7 @@ import './index.js';
 import * as E from './ops/elementwise.js';
 import { atSite } from './jit/site.js';
 import { runLoop } from './jit/loop-hook.js';
+import { runLoopAsync } from './jit/loop-async.js';
 import { runSelect } from './jit/select-hook.js';
 import { NOT_LIFTABLE } from '../compiler/source/loops.js';
 import { Tensor } from './tensor.js';
@@ -75,6 +76,21 @@ export interface KilnHooks {
     set?: (values: unknown[]) => void,
   ): void;
   /**
+   * `lift`, `liftDo` and `liftFor` as the transform writes them inside an async function,
+   * awaited: a loop on WebGPU whose body does not fuse into one kernel reads its condition
+   * back in batches (see src/jit/loop-async.ts).
+   */
+  liftAsync(
+    site: string, test: () => unknown, body: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void,
+  ): Promise<void>;
+  liftDoAsync(
+    site: string, body: () => unknown, test: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void,
+  ): Promise<void>;
+  liftForAsync(
+    site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[],
+    set?: (values: unknown[]) => void,
+  ): Promise<void>;
+  /**
    * A comparison in a condition. With a tensor on either side and a tensor, number or
    * boolean on the other, a tensor comparison (so the guard reads the outcome, not the
    * operands, and a tensor condition stays a tensor). Otherwise the plain JS result; two
@@ -114,6 +130,22 @@ export const __kiln: KilnHooks = Object.freeze({
     set?: (values: unknown[]) => void,
   ): void {
     runLoop(site, test, body, { get: state, set }, 0, update, cond);
+  },
+  liftAsync(
+    site: string, test: () => unknown, body: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void,
+  ): Promise<void> {
+    return runLoopAsync(site, test, body, { get: state, set }, 0, undefined, cond);
+  },
+  liftDoAsync(
+    site: string, body: () => unknown, test: () => unknown, state: () => unknown[], set?: (values: unknown[]) => void,
+  ): Promise<void> {
+    return runLoopAsync(site, test, body, { get: state, set }, 1, undefined, cond);
+  },
+  liftForAsync(
+    site: string, test: () => unknown, update: (() => void) | undefined, body: () => unknown, state: () => unknown[],
+    set?: (values: unknown[]) => void,
+  ): Promise<void> {
+    return runLoopAsync(site, test, body, { get: state, set }, 0, update, cond);
   },
   cmp(a: unknown, b: unknown, op: ComparisonOp, site: string): unknown {
     const ta = a instanceof Tensor, tb = b instanceof Tensor;

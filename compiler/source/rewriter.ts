@@ -84,6 +84,8 @@ export class Rewriter {
   readonly #labels = new Map<Node, string>();
   /** For the tests of loops left native: why they could not be lifted (index into NOT_LIFTABLE). */
   readonly #nativeWhy = new Map<Node, number>();
+  /** Whether the innermost function around the walk is async: its lifted loops are awaited. */
+  #inAsync = false;
 
   constructor(
     readonly code: string,
@@ -191,20 +193,23 @@ export class Rewriter {
     // Only the text between the parts is overwritten; contentOnly keeps the inserts that
     // the rewrite of each part puts at its edges.
     const put = (from: number, to: number, text: string) => this.s.overwrite(from, to, text, { contentOnly: true });
+    // In an async function the loop is awaited: on WebGPU its condition may be read back
+    // while it runs (src/jit/loop-async.ts).
+    const [wait, async] = this.#inAsync ? ['await ', 'Async'] : ['', ''];
     switch (loop.type) {
       case 'WhileStatement':
-        put(loop.start, test.start, `${h}.lift(${site}, () => (`);
+        put(loop.start, test.start, `${wait}${h}.lift${async}(${site}, () => (`);
         put(test.end, body.start, `), () => ${open}`);
         this.s.prependRight(loop.end, `${close}, ${state});`);
         break;
       case 'DoWhileStatement':
-        put(loop.start, body.start, `${h}.liftDo(${site}, () => ${open}`);
+        put(loop.start, body.start, `${wait}${h}.liftDo${async}(${site}, () => ${open}`);
         put(body.end, test.start, `${close}, () => (`);
         put(test.end, loop.end, `), ${state});`);
         break;
       case 'ForStatement': {
         const { init, update } = loop;
-        const head = `${h}.liftFor(${site}, () => (`;
+        const head = `${wait}${h}.liftFor${async}(${site}, () => (`;
         if (init) {
           put(loop.start, init.start, '{ ');
           put(init.end, test.start, `; ${head}`);
@@ -223,9 +228,13 @@ export class Rewriter {
     }
     for (const j of shape.jumps) put(j.start, j.end, j.type === 'BreakStatement' ? 'return 1;' : 'return;');
     if (loop.type === 'ForStatement' && loop.init) this.walk(loop.init, true);
+    // The test, update and body become synchronous closures: loops inside them are not awaited.
+    const outer = this.#inAsync;
+    this.#inAsync = false;
     this.#test(test, 'lift', construct);
     if (loop.type === 'ForStatement' && loop.update) this.walk(loop.update, true);
     this.walk(body, true);
+    this.#inAsync = outer;
     return true;
   }
 
@@ -263,10 +272,19 @@ export class Rewriter {
 
   /** Walks `node`; `active`: inside a function being rewritten. */
   walk(node: Node, active: boolean): void {
-    if (isFunctionNode(node)) {
-      if (node.generator) active = false;
-      else if (this.targets.has(node)) active = true;
+    if (!isFunctionNode(node)) return this.#visit(node, active);
+    if (node.generator) active = false;
+    else if (this.targets.has(node)) active = true;
+    const outer = this.#inAsync;
+    this.#inAsync = node.async;
+    try {
+      this.#visit(node, active);
+    } finally {
+      this.#inAsync = outer;
     }
+  }
+
+  #visit(node: Node, active: boolean): void {
     if (!active) return forEachChild(node, (c) => this.walk(c, false));
     switch (node.type) {
       case 'IfStatement': {

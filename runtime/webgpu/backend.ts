@@ -85,6 +85,8 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
   readonly pipelines: PipelineCache;
   /** Launches recorded since the device was acquired. */
   launches = 0;
+  /** Readbacks (sync points) since the device was acquired. */
+  readbacks = 0;
   /** The device reads back asynchronously only. */
   readonly readSync = undefined;
   private batch: CommandBatch;
@@ -197,6 +199,7 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
 
   /** Reads `reads` after everything recorded, together with the pending statuses, and throws what they report. */
   private async readChecked(reads: readonly ReadRequest[]): Promise<ArrayBuffer[]> {
+    this.readbacks++;
     this.flush();
     const statuses = this.statuses;
     this.statuses = [];

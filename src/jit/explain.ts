@@ -13,6 +13,7 @@ import { runPasses, type NamedPass, type PassReport } from '../../compiler/passe
 import { outputList } from './stage.js';
 import { compileTime } from './compile-time.js';
 import { DeviceLoop } from './loop-device.js';
+import { HostLoop } from './loop-host.js';
 import { webGpuKernelSource, webGpuLaunchCount } from './replay-webgpu.js';
 import { resolveSite } from './site.js';
 import type { JitStats } from './jit-options.js';
@@ -129,7 +130,7 @@ function kernelsOf(v: Variant): ExplainedKernel[] {
                 kind: `${st.spec.kind}, in the ${part} of loop %${node}`,
                 nodes: st.nodes,
                 stores: st.outputs,
-                source: renderJs(st.spec),
+                source: runner instanceof HostLoop ? runner.source(st) : renderJs(st.spec),
               },
             ]
           : [],

@@ -11,18 +11,20 @@
 import type { EffectParams, Node } from '../../compiler/ir/graph.js';
 import { isPrimNode, isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { sameShape } from '../../compiler/ir/shape.js';
-import type { FusedStep } from '../../compiler/passes/fuse.js';
+import type { FusedStep, Step } from '../../compiler/passes/fuse.js';
 import { InternalError } from '../../runtime/errors.js';
 import { noGrad, setGradEnabled } from '../autograd/mode.js';
 import { toGpu } from '../device.js';
 import { apply, onDevice, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
+import { tidy } from '../memory.js';
 import { Tensor, type Device, type Storage } from '../tensor.js';
 import { readStorageSync, storageLength } from '../storage.js';
 import { isMoveToGpu } from './devices.js';
 import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
 import type { DeviceLoop } from './loop-device.js';
+import type { HostLoop } from './loop-host.js';
 import type { LoopRunner } from './loop-run.js';
 import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
 import { materialize } from './replay-values.js';
@@ -64,7 +66,7 @@ export interface InterpretOptions {
    */
   bound?: (() => void)[];
   /** Makes the runner of a lifted loop node, on the node's first run: compiled on the CPU, a kernel on WebGPU. */
-  loopRunner?: (params: EffectParams['loop']) => LoopRunner | DeviceLoop;
+  loopRunner?: (params: EffectParams['loop']) => LoopRunner | DeviceLoop | HostLoop;
 }
 
 /** One call's replay. */
@@ -123,6 +125,56 @@ export class Interpretation {
       }
     }
     return undefined;
+  }
+
+  /**
+   * `record()` for a plan with host-driven loops (./loop-host.ts), which settle later: runs
+   * up to each loop, runs the loop (waiting for it through `wait`), and goes on. The steps
+   * between loops run in tidy scopes that keep the values, so only what a step made on
+   * the side (a view of an upload, say) goes at once; the loops manage their own memory.
+   */
+  async recordAsync(wait: <T>(pending: Promise<T>) => Promise<T>): Promise<ReplayResult | undefined> {
+    const grad = this.v.outputsRequireGrad;
+    const steps: readonly Step[] = grad ? this.nodes.map((_, node) => ({ kind: 'node', node })) : this.v.plan!.steps;
+    for (let at = 0; at < steps.length; at++) {
+      const { failed } = tidy(() => {
+        for (; at < steps.length; at++) {
+          const step = steps[at]!;
+          if (step.kind === 'fused') this.#runFused(step);
+          else if (this.nodes[step.node]!.op === 'loop') break;
+          else {
+            if (grad) setGradEnabled(this.prog.gradModes[step.node]!);
+            const result = this.#runNode(step.node);
+            if (result) return { failed: result, kept: [] };
+          }
+        }
+        const uploads = [...this.#uploads.values()].map((u) => u.base);
+        return { failed: undefined, kept: [this.env, uploads, this.keep, [...this.pendingGrads.values()]] };
+      });
+      if (failed) return failed;
+      if (at === steps.length) break;
+      const node = (steps[at] as { node: number }).node;
+      const run = this.#runnerOf(node).run(this.nodes[node]!.inputs.map((x) => this.env[x]!), this.walked.numbers);
+      this.#loopRan(node, run instanceof Promise ? await wait(run) : run);
+    }
+    setGradEnabled(false);
+    return undefined;
+  }
+
+  /**
+   * Disposes the tensors this call made that its result, its gradients and the variant do
+   * not hold: a replay that waited for a host-driven loop ran outside any tidy scope.
+   */
+  disposeTemporaries(): void {
+    const held = new Set<Tensor>([...this.resultTensors(this.prog.output), ...this.keep]);
+    for (const t of this.v.buffers) if (t !== undefined) held.add(t);
+    for (const t of this.pendingGrads.values()) if (t !== null) held.add(t);
+    for (const t of this.real) if (t !== undefined) held.add(t);
+    // A loop's results include values nothing after it reads (their loopResult nodes are gone).
+    for (const t of new Set([...this.env, ...[...this.#loopResults.values()].flat()])) {
+      if (t !== undefined && !held.has(t) && !this.cached.has(t.storage) && !t.isDisposed) t.dispose();
+    }
+    for (const { base } of this.#uploads.values()) if (!base.isDisposed) base.dispose();
   }
 
   /** Every guard held: commits the call's writes, applies its gradients and returns its result. */
@@ -309,6 +361,22 @@ export class Interpretation {
     return undefined;
   }
 
+  /** The runner of loop node `i`, made on its first run. */
+  #runnerOf(i: number): LoopRunner | DeviceLoop | HostLoop {
+    let runner = this.v.loops.get(i);
+    if (runner === undefined) {
+      if (this.options.loopRunner === undefined) throw new InternalError(`jit replay: loop node ${i} has no runner`);
+      this.v.loops.set(i, (runner = this.options.loopRunner(paramsOf(this.nodes[i]!, 'loop', 'jit replay'))));
+    }
+    return runner;
+  }
+
+  /** Loop node `i` ran: its results for its loopResult nodes, its iteration count as its value. */
+  #loopRan(i: number, { results, iterations }: { results: Tensor[]; iterations: number | Tensor }): void {
+    this.#loopResults.set(i, results);
+    this.env[i] = typeof iterations === 'number' ? Tensor.fromData(Int32Array.of(iterations), [], 'int32') : iterations;
+  }
+
   /** Runs node `i` as recorded; a guard that does not hold ends the replay. */
   #runNode(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
@@ -337,17 +405,11 @@ export class Interpretation {
         return undefined;
       }
       case 'loop': {
-        let runner = this.v.loops.get(i);
-        if (runner === undefined) {
-          if (this.options.loopRunner === undefined) {
-            throw new InternalError(`jit replay: loop node ${i} has no runner`);
-          }
-          this.v.loops.set(i, (runner = this.options.loopRunner(node.params)));
+        const run = this.#runnerOf(i).run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
+        if (run instanceof Promise) {
+          throw new InternalError(`jit replay: the host-driven loop node ${i} in a synchronous replay`);
         }
-        const { results, iterations } = runner.run(node.inputs.map((x) => this.env[x]!), this.walked.numbers);
-        this.#loopResults.set(i, results);
-        const count = typeof iterations === 'number' ? Tensor.fromData(Int32Array.of(iterations), [], 'int32') : iterations;
-        this.env[i] = count;
+        this.#loopRan(i, run);
         return undefined;
       }
       case 'loopResult':

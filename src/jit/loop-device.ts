@@ -6,8 +6,9 @@
  * replay returns at once with its results still on the GPU.
  *
  * A loop that does not fit one kernel (a matmul or a reduction in it, loop variables of
- * many elements) would need its condition on the host after every iteration; such a loop
- * is reported (explain() says why) and its calls run eagerly, as before.
+ * many elements) needs its condition on the host: in an async function it runs host-driven
+ * with batched condition readbacks (./loop-host.ts); a synchronous function cannot wait for
+ * a readback, and its trace says so (./loop-symbolic.ts).
  */
 import { loopKernelSpec } from '../../compiler/loop-kernel.js';
 import type { EffectParams } from '../../compiler/ir/graph.js';
@@ -32,14 +33,9 @@ export function planDeviceLoop(p: EffectParams['loop']): DeviceLoopPlan {
   return 'reason' in spec ? { kind: 'none', reason: spec.reason } : { kind: 'kernel', spec };
 }
 
-/** What explain() says about a loop on WebGPU. */
-export function deviceLoopNote(plan: DeviceLoopPlan): string {
-  return plan.kind === 'kernel'
-    ? 'on WebGPU it runs as one WGSL kernel with the loop inside (its condition and body are elementwise over one '
-      + 'element): one launch per call, no readback'
-    : `on WebGPU it cannot run as one kernel (${plan.reason}), and a loop whose condition the host must read each `
-      + 'iteration is not compiled there: its calls run eagerly';
-}
+/** What explain() says about a loop that runs on WebGPU as one kernel. */
+export const KERNEL_LOOP_NOTE = 'on WebGPU it runs as one WGSL kernel with the loop inside (its condition and body are '
+  + 'elementwise over one element): one launch per call, no readback';
 
 /** A loop node of a WebGPU variant that runs as one kernel; made on the variant's first replay. */
 export class DeviceLoop {

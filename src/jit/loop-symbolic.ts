@@ -6,8 +6,10 @@
  * kernels, reading nothing), each condition ending in an observe node whose value nobody
  * waits for, and the recording is compared and collapsed by the same analysis the CPU uses
  * (./loop-lift.ts), giving the same loop node. The loop variables are then set back to
- * their first values and the lifted loop runs on the device from them (./loop-device.ts),
- * which gives the call's results, whatever the trip count (zero included).
+ * their first values and the lifted loop runs on the device from them: as one kernel
+ * (./loop-device.ts), which gives the call's results whatever the trip count (zero
+ * included); a loop that does not fit one kernel needs the host to read its condition,
+ * which only an async function can wait for (./loop-async.ts, ./loop-host.ts).
  *
  * Why this and not the alternatives: CPU shadows of the loop variables would copy them to
  * the host, which is a readback and so needs an `await` the synchronous function does not
@@ -17,10 +19,11 @@
  * speculative values are dropped when the recording collapses.
  */
 import { Tensor } from '../tensor.js';
-import { liftLoop, type LoopEvaluation } from './loop-lift.js';
-import { DeviceLoop, deviceLoopNote, planDeviceLoop } from './loop-device.js';
+import { JitError } from '../../runtime/errors.js';
+import { liftLoop, type LoopEvaluation, type LoopLift } from './loop-lift.js';
+import { DeviceLoop, KERNEL_LOOP_NOTE, planDeviceLoop, type DeviceLoopPlan } from './loop-device.js';
 import type { LoopState } from './loop-hook.js';
-import type { Trace } from './trace.js';
+import type { Trace, TraceMark } from './trace.js';
 
 /** Iterations recorded: two, so that the comparison sees a loop variable's second value come from its first. */
 export const SYMBOLIC_ITERATIONS = 2;
@@ -30,14 +33,19 @@ export function needsSymbolicTrace(values: readonly unknown[]): boolean {
   return values.some((v) => v instanceof Tensor && v.device === 'webgpu');
 }
 
+/** A symbolic recording that lifted (its mark still open: the caller ends or rolls it back), or why it did not. */
+export type SymbolicLoop =
+  | { ok: true; mark: TraceMark; lift: Extract<LoopLift, { ok: true }>; plan: DeviceLoopPlan; operands: Tensor[] }
+  | { ok: false; reason: string };
+
 /**
- * Records the loop at `site` symbolically and, when it lifts into a loop that runs on the
- * device, runs it there; otherwise restores the loop variables and runs `native` (which
- * reads the condition, and so fails as a WebGPU read in a synchronous function does).
+ * Records the loop at `site` symbolically. When it lifts, the loop variables are back at
+ * their first values and the result says how the loop runs on the device; otherwise the
+ * recording is rolled back, the loop variables restored, and the result says why.
  */
-export function traceSymbolically(
-  trace: Trace, site: string, test: () => unknown, step: () => boolean, state: LoopState, native: () => void,
-): void {
+export function recordSymbolically(
+  trace: Trace, site: string, test: () => unknown, step: () => boolean, state: LoopState,
+): SymbolicLoop {
   const initial = state.get();
   const set = state.set;
   const nodes = trace.graph.nodes;
@@ -52,7 +60,6 @@ export function traceSymbolically(
     reason = 'its tensors require grad (autograd does not see inside a lifted loop; run it under noGrad to lift it)';
   }
   const mark = trace.beginLoop();
-  let ended = false;
   try {
     const evals: LoopEvaluation[] = [];
     let current = ids(initial);
@@ -75,29 +82,65 @@ export function traceSymbolically(
     const lift = reason === undefined ? liftLoop(trace.graph, mark.nodes, evals, current, site) : undefined;
     if (lift !== undefined && !lift.ok) reason = lift.reason;
     if (lift?.ok === true) {
-      const plan = planDeviceLoop(lift.params);
       const invariants = lift.operands.slice(lift.params.carried).map((id) => trace.loopTensor(id));
-      if (plan.kind === 'kernel' && invariants.every((t) => t !== undefined)) {
-        const numbers = trace.numbers.map((n) => n ?? 0);
-        const loop = new DeviceLoop(lift.params, plan.spec);
-        const run = trace.paused(() => loop.run([...initial as Tensor[], ...invariants as Tensor[]], numbers));
-        set!(run.results);
-        trace.endLoop(mark, { lifted: lift, final: run.results });
-        ended = true;
-        const { carried } = lift.params;
-        trace.controlNotes.set(site, `loop at ${site}: lifted into one loop node (${carried} loop variables, `
-          + `${lift.operands.length - carried} loop-invariant tensors; traced symbolically, without reading its `
-          + `condition); ${deviceLoopNote(plan)}`);
-        return;
+      if (invariants.every((t) => t !== undefined)) {
+        set!(initial);
+        const operands = [...initial as Tensor[], ...invariants as Tensor[]];
+        return { ok: true, mark, lift, plan: planDeviceLoop(lift.params), operands };
       }
-      reason = `it lifted into one loop node, but ${deviceLoopNote(plan)}`;
+      reason = 'a loop-invariant tensor it reads was not seen while tracing';
     }
-  } finally {
-    if (!ended) {
-      trace.rollback(mark);
-      set?.(initial);
-    }
+  } catch (e) {
+    trace.rollback(mark);
+    set?.(initial);
+    throw e;
   }
+  trace.rollback(mark);
+  set?.(initial);
+  return { ok: false, reason: reason! };
+}
+
+/** Ends the recording of a loop that lifted: its loop node with `final` as the values after it, and its note. */
+export function endSymbolic(
+  trace: Trace, site: string, loop: Extract<SymbolicLoop, { ok: true }>, final: Tensor[], how: string,
+): void {
+  trace.endLoop(loop.mark, { lifted: loop.lift, final });
+  const { carried } = loop.lift.params;
+  trace.controlNotes.set(site, `loop at ${site}: lifted into one loop node (${carried} loop variables, `
+    + `${loop.lift.operands.length - carried} loop-invariant tensors; traced symbolically, without reading its `
+    + `condition); ${how}`);
+}
+
+/** Notes why the loop at `site` was not lifted. */
+export function noteNotLifted(trace: Trace, site: string, reason: string): void {
   trace.controlNotes.set(site, `loop at ${site}: not lifted, ${reason}; each iteration's condition is a guard`);
-  native();
+}
+
+/**
+ * Records the loop at `site` symbolically and, when it lifts into a loop that runs on the
+ * device as one kernel, runs it there; when it lifts but needs the host to read its
+ * condition, throws (a synchronous function cannot wait for a readback; see
+ * ./loop-async.ts); otherwise runs `native` (which reads the condition, and so fails as a
+ * WebGPU read in a synchronous function does).
+ */
+export function traceSymbolically(
+  trace: Trace, site: string, test: () => unknown, step: () => boolean, state: LoopState, native: () => void,
+): void {
+  const loop = recordSymbolically(trace, site, test, step, state);
+  if (!loop.ok) {
+    noteNotLifted(trace, site, loop.reason);
+    return native();
+  }
+  const { plan } = loop;
+  if (plan.kind === 'none') {
+    trace.rollback(loop.mark);
+    throw new JitError(`jit: the loop at ${site} runs on WebGPU and does not fuse into one kernel (${plan.reason}), so `
+      + 'the host must read its condition, which a synchronous function cannot wait for; make the function async '
+      + '(the source transform then awaits the loop, which runs host-driven with batched condition readbacks), or '
+      + 'keep its condition and body elementwise over one element so that the whole loop runs as one kernel');
+  }
+  const numbers = trace.numbers.map((n) => n ?? 0);
+  const run = trace.paused(() => new DeviceLoop(loop.lift.params, plan.spec).run(loop.operands, numbers));
+  state.set!(run.results);
+  endSymbolic(trace, site, loop, run.results, KERNEL_LOOP_NOTE);
 }

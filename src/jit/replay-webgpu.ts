@@ -11,7 +11,6 @@
  * they match. Values the graph makes from JS (constants) are materialized on the CPU once
  * and uploaded once; intermediates are disposed when the call ends, so GPU memory stays flat.
  */
-import type { EffectParams } from '../../compiler/ir/graph.js';
 import { defaultWgslLimits } from '../../compiler/codegen/wgsl.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import { wgslOf } from '../../compiler/passes/gpu-launches.js';
@@ -26,7 +25,7 @@ import { checkHostGuards, HostGuards, inputTensor } from './guard-policy.js';
 import { readbackLayout, type ReadbackLayout } from './guard-readback.js';
 import { Interpretation, type Placement } from './interpreter.js';
 import { log, logs } from './log.js';
-import { DeviceLoop, planDeviceLoop } from './loop-device.js';
+import { gpuLoopRunner, hasHostLoops, replayWithHostLoops } from './loop-replay.js';
 import { planOf, programOf } from './plan.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
@@ -40,6 +39,8 @@ interface GpuVariant extends Placement {
   hostReads: Map<number, number>;
   /** Where the values of the other guards come back from (async variants only); undefined when there are none. */
   deferred: ReadbackLayout | undefined;
+  /** Whether a lifted loop runs host-driven (./loop-replay.ts): the replay then settles after its readbacks. */
+  hostLoops: boolean;
 }
 
 const gpuVariants = new WeakMap<Variant, GpuVariant>();
@@ -69,7 +70,8 @@ function gpuVariantOf(v: Variant, prog: Program, walked: Walked): GpuVariant {
   const writes = nodes.filter((n) => n.op === 'write');
   const writtenRoots = new Set(writes.map((n) => prog.roots[n.inputs[0]!] ?? n.inputs[0]!));
   const layout = deferred.length > 0 ? readbackLayout(nodes, deferred, devices) : undefined;
-  g = { devices, gpuSteps: new Set(), uploads: new WeakMap(), writtenRoots, hostReads, deferred: layout };
+  const hostLoops = hasHostLoops(prog);
+  g = { devices, gpuSteps: new Set(), uploads: new WeakMap(), writtenRoots, hostReads, deferred: layout, hostLoops };
   for (const st of plan.steps) {
     if (st.kind !== 'fused' || devices[st.outputs[0]!] !== 'webgpu') continue;
     g.gpuSteps.add(st);
@@ -100,15 +102,6 @@ export function webGpuLaunchCount(v: Variant): number | undefined {
   return v.plan.kernelCount + extra;
 }
 
-/** The runner of a lifted loop of a WebGPU variant (./webgpu-check.ts lets only loops that fit one kernel replay). */
-function deviceLoop(p: EffectParams['loop']): DeviceLoop {
-  const plan = planDeviceLoop(p);
-  if (plan.kind !== 'kernel') {
-    throw new InternalError(`jit webgpu replay: the loop at ${p.site} does not fit one kernel`);
-  }
-  return new DeviceLoop(p, plan.spec);
-}
-
 /**
  * Runs variant `v` on WebGPU for the arguments `walked`: the result at once, or, for a
  * variant with guards on values the GPU computes, a promise of it (see ./speculation.ts).
@@ -118,6 +111,10 @@ export function replayWebGpu(
 ): ReplayResult | Promise<ReplayResult> {
   const prog = programOf(v, passes);
   const g = gpuVariantOf(v, prog, walked);
+  if (g.hostLoops) {
+    const failed = checkHostGuards(prog, walked, g.devices, g.hostReads);
+    return failed ?? replayWithHostLoops(v, prog, walked, g, passes);
+  }
   const previousMode = setGradEnabled(false);
   try {
     // The call's scope disposes every tensor made during it except what the result reaches,
@@ -127,12 +124,12 @@ export function replayWebGpu(
       const failed = checkHostGuards(prog, walked, g.devices, g.hostReads);
       if (failed !== undefined) return { result: failed as ReplayResult, kept: [] };
       if (g.deferred === undefined) {
-        const options = { placement: g, loopRunner: deviceLoop };
+        const options = { placement: g, loopRunner: gpuLoopRunner(passes) };
         const run = new Interpretation(v, prog, walked, new HostGuards(prog.randomCount), options);
         const value = run.record() ?? { ok: true, value: run.finish() };
         return { result: value, kept: [[...run.pendingGrads.values()], run.keep] };
       }
-      return speculate(v, prog, g, walked);
+      return speculate(v, prog, g, walked, passes);
     });
     return result;
   } finally {
@@ -145,10 +142,10 @@ export function replayWebGpu(
  * the call's scope must keep until that settles (results, gradients, shadows, caches).
  */
 function speculate(
-  v: Variant, prog: Program, g: GpuVariant, walked: Walked,
+  v: Variant, prog: Program, g: GpuVariant, walked: Walked, passes: readonly NamedPass[],
 ): { result: Promise<ReplayResult>; kept: unknown[] } {
   const speculation = new Speculation(g.deferred!, prog.graph.nodes, prog.guards, prog.randomCount);
-  const run = new Interpretation(v, prog, walked, speculation, { placement: g, loopRunner: deviceLoop });
+  const run = new Interpretation(v, prog, walked, speculation, { placement: g, loopRunner: gpuLoopRunner(passes) });
   try {
     // The host decided every guard a speculative run could fail on its own.
     const failed = run.record();

@@ -41,7 +41,7 @@ export function rewriteForJit<F extends (...args: any[]) => any>(fn: F, where: s
 // A call of one of the control-flow hooks as the build-time transform writes it (`__kiln.cond(`,
 // `__kiln2.lift(`): how a rewritten function is told apart without a parser. A bundler that
 // renames the binding makes it fail safe (numbers are then compiled per value).
-const HOOK_CALL = /\b__kiln\d*\.(?:cond|loop|lift|liftDo|liftFor|select|cmp)\(/;
+const HOOK_CALL = /\b__kiln\d*\.(?:cond|loop|lift|liftDo|liftFor|liftAsync|liftDoAsync|liftForAsync|select|cmp)\(/;
 
 /**
  * The scan of `fn`'s conditions by the installed transform. Without one (a browser bundle

@@ -7,6 +7,7 @@ import type { Graph } from '../../compiler/ir/graph.js';
 import type { PassReport } from '../../compiler/passes/pipeline.js';
 import type { FusionPlan } from '../../compiler/passes/fuse.js';
 import type { DeviceLoop } from './loop-device.js';
+import type { HostLoop } from './loop-host.js';
 import type { LoopRunner } from './loop-run.js';
 
 /** The shape of a function's result, with tensors replaced by the nodes that define them. */
@@ -50,7 +51,7 @@ export interface Variant {
   /** Intermediate buffers kept with the compiled graph (see FusionPlan.persistent). */
   buffers: (Tensor | undefined)[];
   /** Lifted loops of the program, by node, made on their first run. */
-  loops: Map<number, LoopRunner | DeviceLoop>;
+  loops: Map<number, LoopRunner | DeviceLoop | HostLoop>;
 }
 
 /** Describes a result; tensors the trace never saw become captured inputs. */

@@ -59,17 +59,28 @@ export function webGpuObstacle(v: Variant): string | undefined {
   const loops = nodes.flatMap((n, i) => (n.op === 'loop' ? [{ i, p: n.params }] : []));
   // A lifted loop replays on WebGPU as one loop kernel over WebGPU values (./loop-device.ts).
   const devices = loops.length > 0 ? valueDevices(nodes, t.roots, tensorOf) : [];
+  // A loop that does not fit one kernel runs host-driven, in an async function only (./loop-async.ts).
+  let hostLoop: string | undefined;
   for (const { i, p } of loops) {
     if (devices[i] !== 'webgpu') return `its loop at ${p.site} runs on CPU tensors, and a WebGPU replay runs loops on the GPU`;
     const plan = planDeviceLoop(p);
-    if (plan.kind === 'none') return `its loop at ${p.site} does not fit one WGSL kernel (${plan.reason})`;
+    if (plan.kind === 'none' && !t.isAsync) {
+      return `its loop at ${p.site} does not fit one WGSL kernel (${plan.reason})`;
+    }
+    if (plan.kind === 'none') hostLoop ??= p.site;
   }
   const other = nodes.find((n) => !isPrim(n.op) && !NODE_OPS.has(n.op));
   if (other !== undefined) return `its graph has a ${other.op} node, which WebGPU replays do not run`;
   for (let o = 0; o < nodes.length; o++) {
     const n = nodes[o]!;
     if (n.op !== 'observe' || n.params.numberCompare !== undefined || n.params.gradNull) continue;
-    if (t.isAsync || hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
+    if (hostReadInput(nodes, t.roots, o, tensorOf) !== undefined) continue;
+    if (hostLoop !== undefined) {
+      return `its loop at ${hostLoop} runs host-driven, and it also reads tensor values (${n.params.how} at `
+        + `${n.params.site}) that a replay could check only speculatively, which a host-driven loop does not support; `
+        + 'read them after the call';
+    }
+    if (t.isAsync) continue;
     return `it reads tensor values (${n.params.how} at ${n.params.site}) that a replay on WebGPU could check only by waiting for the GPU, which a synchronous function cannot do; ` +
       'make it an async function that reads them with the async readers (await t.itemAsync(), t.dataAsync()), whose replays check such reads in one readback, ' +
       'or return the tensor, read it after the call and branch outside the jit\'d function';

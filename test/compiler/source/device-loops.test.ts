@@ -71,3 +71,38 @@ onGpu('the seed loop on WebGPU', () => {
     }
   }, CHILD_TIMEOUT);
 });
+
+type PowerReport = {
+  calls: { readbacks: number; iterations: number; batches: number[]; error: number }[];
+  stats: Record<string, number>; loops: string[];
+};
+
+onGpu('power iteration on WebGPU in an async function', () => {
+  it('through kiln/vite: host-driven, readbacks per call at most ceil(n/k) + 1, CPU answers, one variant', async () => {
+    const file = PROGRAMS + 'power-gpu.ts';
+    const ts = await transformWithOxc(readFileSync(file, 'utf8'), file, { sourcemap: true });
+    const out = kiln().transform.call({
+      warnings: [], warn() {}, getCombinedSourcemap: () => ts.map as RawSourceMap,
+    } as never, ts.code, file);
+    expect(out!.code).toContain('await __kiln.liftAsync(');
+    const temp = `${PROGRAMS}power-gpu.vite-${process.pid}.mjs`;
+    writeFileSync(temp, out!.code);
+    let r: PowerReport;
+    try {
+      r = await ((await import(/* @vite-ignore */ temp)) as { run(): Promise<PowerReport> }).run();
+    } finally {
+      rmSync(temp, { force: true });
+    }
+    for (const c of r.calls) {
+      expect(c.error).toBeLessThan(2e-3);
+      expect(c.iterations).toBeGreaterThan(8);
+      expect(c.readbacks).toBe(c.batches.length);
+      expect(c.readbacks).toBeLessThanOrEqual(Math.ceil(c.iterations / c.batches[0]!) + 1);
+    }
+    expect(r.stats).toMatchObject({ calls: 8, traces: 2, replays: 6, fallbacks: 0, variants: 1 });
+    const site = siteString(file, 'power gpu while', 'v.sub(prev)').slice(ROOT.length);
+    expect(r.loops).toHaveLength(1);
+    expect(r.loops[0]).toContain(`loop at ${site}: lifted into one loop node (2 loop variables, 1 loop-invariant `);
+    expect(r.loops[0]).toContain('on WebGPU it runs host-driven (its body does not fuse into one kernel');
+  }, CHILD_TIMEOUT);
+});

@@ -13,7 +13,7 @@ export const PROGRAMS = fileURLToPath(new URL('./programs/', import.meta.url));
 
 const OPERATOR = /^\s*(===|!==|==|!=|<=|>=|<|>)/;
 /** Text the rewrite of a lifted loop or a select puts in place of syntax (the hooks name may carry a number). */
-const LIFT_TEXT = /^(__kiln\d*\.(lift(Do|For)?|select)\(|\), (undefined, )?\(\) => |\s*\}?, \(\) => |\{ |; __kiln\d*\.liftFor\(|return( 1)?;)/;
+const LIFT_TEXT = /^((await )?__kiln\d*\.(lift(Do|For)?(Async)?|select)\(|\), (undefined, )?\(\) => |\s*\}?, \(\) => |\{ |; (await )?__kiln\d*\.liftFor(Async)?\(|return( 1)?;)/;
 /** The loop and `if` syntax it replaces. */
 const LOOP_TEXT = /^\s*(while\b|do\b|for\b|if\b|else\b|\)|;|break\b|continue\b)/;
 
