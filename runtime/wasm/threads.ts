@@ -19,7 +19,7 @@ import { wasmFeatures } from './features.js';
 import { wasmHeap } from './memory.js';
 import { wasmKernelById, type WasmKernel } from './modules.js';
 import {
-  ARGC, ARGS, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, READY, SEQ, SLOT,
+  ARGC, ARGS, argIndex, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, READY, SEQ, SLOT,
 } from './pool-control.js';
 import type { PostedKernel, WorkerInit } from './web-worker.js';
 
@@ -28,6 +28,7 @@ const WORKER_SOURCE = `
 const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, slot } = workerData;
 const ctl = new Int32Array(control);
+const numbers = new Float64Array(control);
 const kernels = [];
 Atomics.store(ctl, slot + ${READY}, 1);
 let seen = 0;
@@ -45,7 +46,7 @@ for (;;) {
       kernels.push(new WebAssembly.Instance(module, { env: { memory } }).exports[entry]);
     }
     const args = [];
-    for (let i = 0; i < ctl[slot + ${ARGC}]; i++) args.push(ctl[slot + ${ARGS} + i]);
+    for (let i = 0; i < ctl[slot + ${ARGC}]; i++) args.push(numbers[(slot + ${ARGS}) / 2 + i]);
     kernels[id](...args);
   } catch (e) {
     Atomics.store(ctl, ${FAILED}, 1);
@@ -104,6 +105,7 @@ let cores = Math.max(1, navigatorCores ?? 1);
 /** Node 20 has no navigator: its core count comes from node:os when the pool first starts. */
 let coresKnown = !isNode;
 const control = new Int32Array(controlBuffer(HEADER + MAX_WORKERS * SLOT));
+const controlNumbers = new Float64Array(control.buffer);
 const workers: PoolWorker[] = [];
 let starting: Promise<number> | undefined;
 let busy = false;
@@ -259,8 +261,9 @@ function atomicsWaitAllowed(): boolean {
 }
 
 /**
- * Runs `kernel`'s entry once per job, with the job's int32 arguments: job 0 here, the rest
- * on workers 0, 1, …; returns when every job is done. At most availableThreads() jobs.
+ * Runs `kernel`'s entry once per job, with the job's arguments (i32 and f64 parameters alike,
+ * as numbers): job 0 here, the rest on workers 0, 1, …; returns when every job is done. At
+ * most availableThreads() jobs, each with at most MAX_ARGS arguments.
  */
 export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]): void {
   if (jobs.length - 1 > readyWorkers()) {
@@ -279,7 +282,7 @@ export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]
     if (args.length > MAX_ARGS) throw new InternalError(`wasm threads: ${args.length} arguments, at most ${MAX_ARGS}`);
     control[slot + KERNEL] = kernel.id;
     control[slot + ARGC] = args.length;
-    for (let i = 0; i < args.length; i++) control[slot + ARGS + i] = args[i]!;
+    for (let i = 0, at = argIndex(slot); i < args.length; i++) controlNumbers[at + i] = args[i]!;
     Atomics.add(control, slot + SEQ, 1);
     Atomics.notify(control, slot + SEQ);
   }
