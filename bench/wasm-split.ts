@@ -49,7 +49,8 @@ async function main(): Promise<void> {
         split: () => runJobs(kernel, [job(0, half), job(half, n)]),
       }, ROUNDS, Math.max(20, 2 ** (22 - log2)));
       const ratio = m.split!.median / m.whole!.median;
-      rows.push([op, `2^${log2}`, fmtNumber(m.whole!.median * 1000), fmtNumber(m.split!.median * 1000), ratio.toFixed(2)]);
+      const micros = (side: 'whole' | 'split') => fmtNumber(m[side]!.median * 1000);
+      rows.push([op, `2^${log2}`, micros('whole'), micros('split'), ratio.toFixed(2)]);
       results[`${op} 2^${log2}`] = { ...m, ratio };
       for (const a of addresses) heap.free(a);
     }
