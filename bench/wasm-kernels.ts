@@ -7,7 +7,7 @@
  * backend over typed arrays (the same specs, recorded from a traced call), each reading its
  * output back as the peers' sides do. Whether every thread count gives the one-thread bits,
  * and whether the JavaScript engine gives them too (the Wasm math library documents where
- * it differs: erf), is checked before timing. Prints kiln's thread scaling and the ratios the
+ * it differs: exp, erf), is checked before timing. Prints kiln's thread scaling and the ratios the
  * Wasm engine is judged by, and saves them as JSON; medians of per-round medians.
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/wasm-kernels.js
