@@ -27,7 +27,10 @@ export interface SplitPlan {
  * more than the whole kernel at the smallest sizes (waking a worker with Atomics.notify and
  * waiting for it: bench/wasm-split.ts, add over 2^12 elements: 0.7 µs whole, 13.4 µs split),
  * and one thread does about 2^18 units in 40 µs (an add over 2^18 elements; an exp over 2^14),
- * so from there half the work saved outweighs the wake-up even on a busy machine.
+ * so from there half the work saved is about three wake-ups. That holds where the worker has
+ * a core to itself: on the 2-core machine this was measured on, loaded by other work (load
+ * 13), no size paid (add over 2^18: 45.8 µs whole, 67.4 µs split), as the worker waited for
+ * a core.
  */
 export const MIN_SPLIT_WORK = 1 << 18;
 

@@ -11,7 +11,8 @@
  * overflow or become subnormal round once). Measured against float64 over every 61st
  * float32 bit pattern in (-104, 89) and 80M evenly spaced inputs: at most 0.98 ulp. Speed, one
  * thread, fastest of 21 runs on the loaded 2-core machine: exp over 4M float32 26.5 ms on
- * float64 halves, 7.2 ms here; softmax [4096,1024] (one exp per element) 36.1 ms, 29.1 ms.
+ * float64 halves, 7.2 ms here; softmax [4096,1024] (one exp per element) 36.1 ms, 29.1 ms;
+ * in 15 interleaved rounds at a load of 20, exp 30.6 ms against 20.5 ms.
  *
  * tanh was tried the same way and not kept: Cephes' polynomial below |x| = 0.625 and
  * 1 - 2/(e^2|x| + 1) above, within 1.33 ulp, but over 4M float32 (fastest of 15 interleaved
