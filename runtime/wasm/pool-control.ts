@@ -11,10 +11,17 @@ export const PENDING = 0, FAILED = 1, HEADER = 2;
 /** Job arguments a slot holds. */
 export const MAX_ARGS = 40;
 /**
- * A worker's slot: job sequence number, ready flag, kernel id, argument count, then the
- * arguments as float64s (two int32s each; HEADER and SLOT are even, so they are 8-byte aligned).
+ * A worker's slot: job sequence number, ready flag, kernel id, argument count, the job's
+ * state, then the arguments as float64s (two int32s each; HEADER, ARGS and SLOT are even, so
+ * they are 8-byte aligned).
  */
-export const SEQ = 0, READY = 1, KERNEL = 2, ARGC = 3, ARGS = 4, SLOT = ARGS + 2 * MAX_ARGS;
+export const SEQ = 0, READY = 1, KERNEL = 2, ARGC = 3, STATE = 4, ARGS = 6, SLOT = ARGS + 2 * MAX_ARGS;
+/**
+ * A job's state: posted, then taken by whichever thread swaps it first (its worker, or the
+ * calling thread once its own job is done, so a worker that is not on a core yet delays
+ * nothing).
+ */
+export const POSTED = 1, TAKEN = 2;
 /** Workers a pool can have. */
 export const MAX_WORKERS = 64;
 

@@ -23,14 +23,14 @@ export interface SplitPlan {
 }
 
 /**
- * Kernels with less work stay on the calling thread. A split into two jobs costs 13–15 µs
- * more than the whole kernel at the smallest sizes (waking a worker with Atomics.notify and
- * waiting for it: bench/wasm-split.ts, add over 2^12 elements: 0.7 µs whole, 13.4 µs split),
- * and one thread does about 2^18 units in 40 µs (an add over 2^18 elements; an exp over 2^14),
- * so from there half the work saved is about three wake-ups. That holds where the worker has
- * a core to itself: on the 2-core machine this was measured on, loaded by other work (load
- * 13), no size paid (add over 2^18: 45.8 µs whole, 67.4 µs split), as the worker waited for
- * a core.
+ * Kernels with less work stay on the calling thread. One thread does about 2^18 units in
+ * 40 µs (an add over 2^18 elements; an exp over 2^14), about three times what waking a
+ * worker with Atomics.notify and waiting for it cost (bench/wasm-split.ts: add over 2^12
+ * elements, 0.7 µs whole, 13.4 µs split in two). That holds where the worker has a core to
+ * itself: on the 2-core machine this was measured on, loaded by other work (load 13 to 20),
+ * no size paid as the worker waited for a core (add over 2^18: 40.4 µs whole, 41.2 µs split);
+ * since the calling thread runs the jobs no worker has taken (threads.ts), a late worker
+ * costs little (add over 2^12: 1.6 µs split, was 13.4 µs).
  */
 export const MIN_SPLIT_WORK = 1 << 18;
 

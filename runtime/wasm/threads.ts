@@ -19,7 +19,8 @@ import { wasmFeatures } from './features.js';
 import { wasmHeap } from './memory.js';
 import { wasmKernelById, type WasmKernel } from './modules.js';
 import {
-  ARGC, ARGS, argIndex, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, READY, SEQ, SLOT,
+  ARGC, ARGS, argIndex, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, POSTED, READY, SEQ, SLOT, STATE,
+  TAKEN,
 } from './pool-control.js';
 import type { PostedKernel, WorkerInit } from './web-worker.js';
 
@@ -37,6 +38,7 @@ for (;;) {
   const seq = Atomics.load(ctl, slot + ${SEQ});
   if (seq === seen) continue;
   seen = seq;
+  if (Atomics.compareExchange(ctl, slot + ${STATE}, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue;
   try {
     const id = ctl[slot + ${KERNEL}];
     while (kernels.length <= id) {
@@ -283,10 +285,18 @@ export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]
     control[slot + KERNEL] = kernel.id;
     control[slot + ARGC] = args.length;
     for (let i = 0, at = argIndex(slot); i < args.length; i++) controlNumbers[at + i] = args[i]!;
+    Atomics.store(control, slot + STATE, POSTED);
     Atomics.add(control, slot + SEQ, 1);
     Atomics.notify(control, slot + SEQ);
   }
   kernel.exports[kernel.entry]!(...jobs[0]!);
+  // Jobs no worker has taken yet run here: a worker waiting for a core (a loaded machine)
+  // would otherwise hold the call up for a time slice. Either thread computes the same bits.
+  for (let j = 1; j < jobs.length; j++) {
+    if (Atomics.compareExchange(control, HEADER + (j - 1) * SLOT + STATE, POSTED, TAKEN) !== POSTED) continue;
+    kernel.exports[kernel.entry]!(...jobs[j]!);
+    Atomics.sub(control, PENDING, 1);
+  }
   canBlock ??= atomicsWaitAllowed();
   // Where this thread may not block, it spins: the jobs left are the same size as the one it just ran.
   for (let left = Atomics.load(control, PENDING); left !== 0; left = Atomics.load(control, PENDING)) {

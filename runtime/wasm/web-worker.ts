@@ -11,7 +11,7 @@
  * its event loop, takes the kernel messages, and runs the job once its kernel is there.
  */
 import { wasmApi, type WasmMemory, type WasmModule } from './api.js';
-import { ARGC, argIndex, FAILED, KERNEL, PENDING, READY, SEQ } from './pool-control.js';
+import { ARGC, argIndex, FAILED, KERNEL, PENDING, POSTED, READY, SEQ, STATE, TAKEN } from './pool-control.js';
 
 /** The first message (in Node, the workerData): the pool's memory, its control block and this worker's slot in it. */
 export interface WorkerInit {
@@ -40,7 +40,7 @@ let ctl: Int32Array;
 let numbers: Float64Array;
 let slot = 0;
 let seen = 0;
-/** A job was signalled whose kernel had not arrived: it runs when the kernel does. */
+/** A job was taken whose kernel had not arrived: it runs when the kernel does. */
 let waiting = false;
 
 /** The kernel's entry, instantiated on the shared memory; one that cannot be fails its jobs. */
@@ -73,6 +73,8 @@ function serve(): void {
       const seq = Atomics.load(ctl, slot + SEQ);
       if (seq === seen) continue;
       seen = seq;
+      // The calling thread runs the job itself if it got there first.
+      if (Atomics.compareExchange(ctl, slot + STATE, POSTED, TAKEN) !== POSTED) continue;
     }
     const id = ctl[slot + KERNEL]!;
     waiting = id >= kernels.length;
