@@ -1,8 +1,9 @@
 /**
  * Worker threads that run Wasm kernels on the shared heap. A large kernel is split by its
  * caller into jobs over independent output ranges: job 0 runs on the calling thread, the
- * others on workers, and the call returns when all are done. No job reads what another
- * writes and no sum is split across jobs, so results are bitwise the same at any thread count.
+ * others on workers (or on the calling thread, once its own is done, where no worker has
+ * taken them yet), and the call returns when all are done. No job reads what another writes
+ * and no sum is split across jobs, so results are bitwise the same at any thread count.
  *
  * In Node the pool is made of worker_threads, imported dynamically on first use, so nothing
  * Node-specific loads with kiln. Workers wait for jobs with Atomics.wait on a shared control
