@@ -1,16 +1,20 @@
 /**
- * The Wasm engine's kernels against the JavaScript engine's and TF.js Wasm SIMD, in one
- * process with interleaved rounds: add (4M), row sums, softmax and layerNorm [4096,1024],
- * gelu(x·a+b) over 4M (tanh form). kiln's sides run the kernels jit compiles for each
- * workload at the backend level: the Wasm backend over buffers in its memory, the
- * JavaScript engine's CPU backend over typed arrays (the same specs, recorded from a
- * traced call). Both give the same bits, checked before timing. Ratios are printed and
- * saved as JSON; medians of per-round medians.
+ * The Wasm engine's kernels against the JavaScript engine's, TF.js Wasm SIMD and jax-js
+ * (Wasm, jit), in one process with interleaved rounds: add (4M), row sums, softmax and
+ * layerNorm [4096,1024], gelu(x·a+b) over 4M in its erf and tanh forms. kiln's sides run
+ * the kernels jit compiles for each workload at the backend level: the Wasm backend over
+ * buffers in its memory (on one thread and on all of them), the JavaScript engine's CPU
+ * backend over typed arrays (the same specs, recorded from a traced call), each reading its
+ * output back as the peers' sides do. Whether every thread count gives the one-thread bits,
+ * and whether the JavaScript engine gives them too (the Wasm math library documents where
+ * it differs: exp, erf), is checked before timing. Prints kiln's thread scaling and the ratios the
+ * Wasm engine is judged by, and saves them as JSON; medians of per-round medians.
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/wasm-kernels.js
  */
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
+import * as jax from '@jax-js/jax';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { onWasmKernels, wasm } from '../compiler/backends.js';
@@ -85,8 +89,13 @@ function specsOf(fn: (...xs: k.Tensor[]) => k.Tensor, inputs: k.Tensor[]): Kerne
   return specs;
 }
 
-/** Runs `specs` in order on `backend`, each over its own buffers filled with values in [-2, 2); returns a call and a readout. */
-function prepare(backend: Backend<any, any, KernelSpec>, specs: readonly KernelSpec[]): { run: () => void; out: () => number[] } {
+/**
+ * Runs `specs` in order on `backend`, each over its own buffers filled with values in [-2, 2);
+ * returns a call (which reads the last kernel's output back) and a readout of every output.
+ */
+function prepare(
+  backend: Backend<any, any, KernelSpec>, specs: readonly KernelSpec[],
+): { run: () => unknown; out: () => number[] } {
   const launches = specs.map((spec, s) => {
     const dtypes = argDtypes(spec);
     const args = extents(spec).map((n, a) => {
@@ -98,13 +107,20 @@ function prepare(backend: Backend<any, any, KernelSpec>, specs: readonly KernelS
     });
     return { kernel: backend.compile(`bench|${s}|${JSON.stringify(spec)}`, () => spec), args, scalars: [] as number[] };
   });
+  const output = (s: number, length = extents(specs[s]!)[0]!) =>
+    backend.readSync!(launches[s]!.args[0]!.data, argDtypes(specs[s]!)[0]!, 0, length);
   return {
-    run: () => backend.run(launches),
-    out: () => launches.flatMap((l, s) => {
-      const dtype = argDtypes(specs[s]!)[0]!;
-      return Array.from(backend.readSync!(l.args[0]!.data, dtype, 0, Math.min(4096, extents(specs[s]!)[0]!)));
-    }),
+    run: () => {
+      backend.run(launches);
+      return output(specs.length - 1);
+    },
+    out: () => launches.flatMap((_, s) => Array.from(output(s))),
   };
+}
+
+/** Whether two readouts hold the same numbers, bit for bit (any NaN matching any NaN). */
+function sameBits(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
 }
 
 async function initTfjsWasm(): Promise<void> {
@@ -124,8 +140,35 @@ function tfSide(fn: () => tf.Tensor): () => unknown {
   };
 }
 
+/** A jax-js side: a jit'd function of the arrays, its output read back. */
+function jaxSide(fn: (...xs: jax.Array[]) => jax.Array, inputs: jax.Array[]): () => unknown {
+  const f = jax.jit(fn);
+  return () => f(...inputs.map((x) => x.ref)).dataSync();
+}
+
+interface Workload {
+  name: string;
+  fn: (...xs: k.Tensor[]) => k.Tensor;
+  inputs: k.Tensor[];
+  tfjs: () => tf.Tensor;
+  jax: () => unknown;
+}
+
+/** The judged ratios: times of kiln on all threads over each peer's (below 1 is faster). */
+const JUDGED: Record<string, { peer: 'tfjs-wasm' | 'jax-js'; atMost: number }[]> = {
+  'softmax [4096,1024]': [{ peer: 'tfjs-wasm', atMost: 1 }],
+  'layerNorm [4096,1024]': [{ peer: 'tfjs-wasm', atMost: 1 }],
+  'gelu(x*a+b) 4M, erf': [{ peer: 'tfjs-wasm', atMost: 0.5 }, { peer: 'jax-js', atMost: 1 }],
+  'gelu(x*a+b) 4M, tanh': [{ peer: 'tfjs-wasm', atMost: 0.5 }, { peer: 'jax-js', atMost: 1 }],
+};
+
 async function main(): Promise<void> {
   await initTfjsWasm();
+  await jax.init('wasm');
+  jax.defaultDevice('wasm');
+  const threads = await k.threadsReady();
+  const all = k.getNumThreads();
+  if (threads !== all) throw new Error(`wasm-kernels bench: ${all} threads asked for, ${threads} started`);
   recordSpecs();
   const js = new CpuBackend<KernelSpec>((spec) => ({ source: renderJs(spec), helpers: jsHelpers, sizes: [] }));
   k.manualSeed(0);
@@ -135,47 +178,98 @@ async function main(): Promise<void> {
   const tb = tf.tensor1d(b.data() as Float32Array);
   const t1 = tf.tensor1d(x1.data() as Float32Array), ta = tf.tensor1d(a.data() as Float32Array);
   const tc = tf.tensor1d(c.data() as Float32Array);
-  const geluTanh = (x: k.Tensor) => k.gelu(x, 'tanh');
-  const workloads: { name: string; fn: (...xs: k.Tensor[]) => k.Tensor; inputs: k.Tensor[]; tfjs: () => tf.Tensor }[] = [
-    { name: 'add 4M', fn: (p, q) => p!.add(q!), inputs: [x1, a], tfjs: () => tf.add(t1, ta) },
-    { name: 'sum rows [4096,1024]', fn: (p) => p!.sum(1), inputs: [x2], tfjs: () => tf.sum(t2, 1) },
-    { name: 'softmax [4096,1024]', fn: (p) => k.softmax(p!, 1), inputs: [x2], tfjs: () => tf.softmax(t2) },
+  const np = jax.numpy;
+  const j2 = np.array(x2.data() as Float32Array).reshape([ROWS, COLS]), jw = np.array(w.data() as Float32Array);
+  const jb = np.array(b.data() as Float32Array);
+  const j1 = np.array(x1.data() as Float32Array), ja = np.array(a.data() as Float32Array);
+  const jc = np.array(c.data() as Float32Array);
+  const tfGelu = (form: 'erf' | 'tanh') => tf.tidy(() => {
+    const y = tf.add(tf.mul(t1, ta), tc);
+    if (form === 'erf') return tf.mul(tf.mul(0.5, y), tf.add(1, tf.erf(tf.mul(y, Math.SQRT1_2))));
+    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(y, tf.mul(0.044715, tf.pow(y, 3))));
+    return tf.mul(tf.mul(0.5, y), tf.add(1, tf.tanh(inner)));
+  });
+  const gelu = (form: 'erf' | 'tanh'): Workload => ({
+    name: `gelu(x*a+b) 4M, ${form}`, fn: (p, q, r) => k.gelu(p!.mul(q!).add(r!), form === 'erf' ? 'none' : 'tanh'),
+    inputs: [x1, a, c], tfjs: () => tfGelu(form),
+    jax: jaxSide((p, q, r) => jax.nn.gelu(p!.mul(q!).add(r!), { approximate: form === 'tanh' }), [j1, ja, jc]),
+  });
+  const workloads: Workload[] = [
+    {
+      name: 'add 4M', fn: (p, q) => p!.add(q!), inputs: [x1, a], tfjs: () => tf.add(t1, ta),
+      jax: jaxSide((p, q) => p!.add(q!), [j1, ja]),
+    },
+    {
+      name: 'sum rows [4096,1024]', fn: (p) => p!.sum(1), inputs: [x2], tfjs: () => tf.sum(t2, 1),
+      jax: jaxSide((p) => p!.sum(1), [j2]),
+    },
+    {
+      name: 'softmax [4096,1024]', fn: (p) => k.softmax(p!, 1), inputs: [x2], tfjs: () => tf.softmax(t2),
+      jax: jaxSide((p) => jax.nn.softmax(p!, -1), [j2]),
+    },
     {
       name: 'layerNorm [4096,1024]', fn: (p, q, r) => k.nn.layerNorm(p!, [COLS], q!, r!), inputs: [x2, w, b],
       tfjs: () => tf.tidy(() => {
         const { mean, variance } = tf.moments(t2, 1, true);
         return tf.add(tf.mul(tf.div(tf.sub(t2, mean), tf.sqrt(tf.add(variance, 1e-5))), tw), tb);
       }),
+      jax: jaxSide((p, q, r) => jax.nn.standardize(p!, -1, { epsilon: 1e-5 }).mul(q!).add(r!), [j2, jw, jb]),
     },
-    {
-      name: 'gelu(x*a+b) 4M, tanh', fn: (p, q, r) => geluTanh(p!.mul(q!).add(r!)), inputs: [x1, a, c],
-      tfjs: () => tf.tidy(() => {
-        const y = tf.add(tf.mul(t1, ta), tc);
-        const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(y, tf.mul(0.044715, tf.pow(y, 3))));
-        return tf.mul(tf.mul(0.5, y), tf.add(1, tf.tanh(inner)));
-      }),
-    },
+    gelu('erf'),
+    gelu('tanh'),
   ];
+  const one = 'kiln wasm 1 thread', every = `kiln wasm ${all} threads`;
   const rows: string[][] = [];
+  const judged: string[][] = [];
   const results: Record<string, unknown> = {};
   for (const wl of workloads) {
     const specs = specsOf(wl.fn, wl.inputs);
     const onWasm = prepare(wasm, specs), onJs = prepare(js, specs);
-    onWasm.run();
+    const on = (n: number) => () => {
+      k.setNumThreads(n);
+      return onWasm.run();
+    };
+    on(1)();
+    const single = onWasm.out();
+    on(all)();
     onJs.run();
-    const same = onWasm.out().every((v, i, all) => Object.is(v, onJs.out()[i]) || (Number.isNaN(v) && Number.isNaN(all[i])));
+    const threadsSame = sameBits(single, onWasm.out());
+    const engineSame = sameBits(single, onJs.out());
     const before = { ...wasm.compiled };
     const kinds = specs.map((s) => s.kind).join('+');
-    const m = rounds({ 'kiln wasm': onWasm.run, 'kiln js': onJs.run, 'tfjs-wasm': tfSide(wl.tfjs) }, 3);
-    const wasmMs = m['kiln wasm']!.median;
-    const ratio = { 'js / wasm (speedup)': m['kiln js']!.median / wasmMs, 'wasm / tfjs-wasm (time)': wasmMs / m['tfjs-wasm']!.median };
-    const times = Object.values(m).map((x) => fmtNumber(x.median));
-    rows.push([wl.name, kinds, ...times, ...Object.values(ratio).map((r) => r.toFixed(2)), same ? 'yes' : 'NO']);
-    results[wl.name] = { kernels: kinds, compiledDuringTiming: wasm.compiled.wasm - before.wasm, sameBits: same, ...m, ratio };
+    const peers = { 'kiln js': onJs.run, 'tfjs-wasm': tfSide(wl.tfjs), 'jax-js': wl.jax };
+    const sides = { [one]: on(1), [every]: on(all), ...peers };
+    const m = rounds(sides, 3);
+    const t = (side: string) => m[side]!.median;
+    const ratio = {
+      'thread scaling (1 / all)': t(one) / t(every),
+      'js / wasm all (speedup)': t('kiln js') / t(every),
+      'wasm all / tfjs-wasm (time)': t(every) / t('tfjs-wasm'),
+      'wasm all / jax-js (time)': t(every) / t('jax-js'),
+    };
+    const times = Object.keys(sides).map((side) => fmtNumber(t(side)));
+    const yes = (b: boolean) => (b ? 'yes' : 'NO');
+    const ratios = Object.values(ratio).map((r) => r.toFixed(2));
+    rows.push([wl.name, kinds, ...times, ...ratios, yes(threadsSame), yes(engineSame)]);
+    for (const { peer, atMost } of JUDGED[wl.name] ?? []) {
+      const r = t(every) / t(peer);
+      const met = r <= atMost ? 'met' : 'NOT met';
+      judged.push([wl.name, `kiln ${all} threads / ${peer}`, r.toFixed(2), `≤ ${atMost}`, met]);
+    }
+    const compiledDuringTiming = wasm.compiled.wasm - before.wasm;
+    const sameBitsAs = { oneThread: threadsSame, jsEngine: engineSame };
+    results[wl.name] = { kernels: kinds, compiledDuringTiming, sameBitsAs, ...m, ratio };
   }
-  console.log(formatTable(['workload', 'kernels', 'wasm ms', 'js ms', 'tfjs-wasm ms', 'js/wasm', 'wasm/tfjs', 'same bits'], rows));
+  k.setNumThreads(all);
+  const header = ['workload', 'kernels', 'wasm 1T ms', `wasm ${all}T ms`, 'js ms', 'tfjs-wasm ms', 'jax-js ms'];
+  const bits = ['1T bits = allT', 'wasm bits = js'];
+  console.log(formatTable([...header, '1T/allT', 'js/wasm', 'wasm/tfjs', 'wasm/jax', ...bits], rows));
+  console.log(`\njudged (time ratios, kiln on ${all} threads):`);
+  console.log(formatTable(['workload', 'ratio', 'value', 'target', ''], judged));
   console.log(`kernels by path: ${JSON.stringify(wasm.compiled)}`);
-  console.log(`saved ${saveJson(resultsPath('wasm-kernels'), { rounds: ROUNDS, compiled: wasm.compiled, results })}`);
+  const saved = { rounds: ROUNDS, threads: all, compiled: wasm.compiled, results };
+  const path = saveJson(resultsPath('wasm-kernels'), saved);
+  console.log(`saved ${path}`);
 }
 
 await main();

@@ -19,6 +19,7 @@ import { DeviceError, InternalError, ValueError } from '../errors.js';
 import { unreachable } from '../unreachable.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { wasmKernel } from './modules.js';
+import { splitKernel, type SplitPlan } from './split.js';
 
 /** A buffer: `bytes` bytes at byte address `ptr` of the memory, holding elements of `dtype`. */
 export interface WasmBuffer {
@@ -29,19 +30,17 @@ export interface WasmBuffer {
 
 /** What a renderer gives the Wasm backend for a spec. */
 export type WasmProgram =
-  /** A module exporting `entry`: (address…, offset…: i32, scalar…: f64) -> (). */
-  | { kind: 'wasm'; bytes: Uint8Array; entry: string }
+  /** A module exporting `entry`: (address…, offset…: i32, scalar…: f64) -> (); with `split`, see ./split.ts. */
+  | { kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan }
   /** A driver in JavaScript over addresses, offsets and scalars. */
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
   | { kind: 'js'; source: string; helpers: object; dtypes: readonly DType[] };
 
-/** The memory a rendered module must import (shared or not, its largest size in pages), and scratch in it. */
+/** The memory a rendered module must import: shared or not, its largest size in pages. */
 export interface WasmTarget {
   shared: boolean;
   maxPages: number;
-  /** The address of `bytes` bytes of scratch that live as long as the kernel (for row kernels' saved values). */
-  scratch(bytes: number): number;
 }
 
 /** A compiled program, ready to launch. */
@@ -127,19 +126,17 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     let k = this.kernels.get(key);
     if (k === undefined) {
       const heap = this.heap;
-      const blocks: number[] = [];
       const scratch = (bytes: number) => {
         const ptr = heap.alloc(bytes);
-        blocks.push(ptr);
         this.scratch.push(ptr);
         return ptr;
       };
-      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES, scratch });
+      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
       switch (program.kind) {
         case 'wasm': {
-          // Modules are cached per process: one with scratch addresses in its code is this backend's own.
-          const kernel = wasmKernel(`${heap.shared}|${key}|${blocks.join(',')}`, program.entry, () => program.bytes);
-          k = { kind: 'wasm', fn: kernel.exports[program.entry]! };
+          const kernel = wasmKernel(`${heap.shared}|${key}`, program.entry, () => program.bytes);
+          const split = program.split;
+          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch) : kernel.exports[program.entry]! };
           break;
         }
         case 'host': k = program; break;

@@ -1,8 +1,9 @@
 /**
  * Worker threads that run Wasm kernels on the shared heap. A large kernel is split by its
  * caller into jobs over independent output ranges: job 0 runs on the calling thread, the
- * others on workers, and the call returns when all are done. No job reads what another
- * writes and no sum is split across jobs, so results are bitwise the same at any thread count.
+ * others on workers (or on the calling thread, once its own is done, where no worker has
+ * taken them yet), and the call returns when all are done. No job reads what another writes
+ * and no sum is split across jobs, so results are bitwise the same at any thread count.
  *
  * In Node the pool is made of worker_threads, imported dynamically on first use, so nothing
  * Node-specific loads with kiln. Workers wait for jobs with Atomics.wait on a shared control
@@ -19,7 +20,8 @@ import { wasmFeatures } from './features.js';
 import { wasmHeap } from './memory.js';
 import { wasmKernelById, type WasmKernel } from './modules.js';
 import {
-  ARGC, ARGS, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, READY, SEQ, SLOT,
+  ARGC, ARGS, argIndex, FAILED, HEADER, KERNEL, MAX_ARGS, MAX_WORKERS, PENDING, POSTED, READY, SEQ, SLOT, STATE,
+  TAKEN,
 } from './pool-control.js';
 import type { PostedKernel, WorkerInit } from './web-worker.js';
 
@@ -28,6 +30,7 @@ const WORKER_SOURCE = `
 const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, slot } = workerData;
 const ctl = new Int32Array(control);
+const numbers = new Float64Array(control);
 const kernels = [];
 Atomics.store(ctl, slot + ${READY}, 1);
 let seen = 0;
@@ -36,6 +39,7 @@ for (;;) {
   const seq = Atomics.load(ctl, slot + ${SEQ});
   if (seq === seen) continue;
   seen = seq;
+  if (Atomics.compareExchange(ctl, slot + ${STATE}, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue;
   try {
     const id = ctl[slot + ${KERNEL}];
     while (kernels.length <= id) {
@@ -45,7 +49,7 @@ for (;;) {
       kernels.push(new WebAssembly.Instance(module, { env: { memory } }).exports[entry]);
     }
     const args = [];
-    for (let i = 0; i < ctl[slot + ${ARGC}]; i++) args.push(ctl[slot + ${ARGS} + i]);
+    for (let i = 0; i < ctl[slot + ${ARGC}]; i++) args.push(numbers[(slot + ${ARGS}) / 2 + i]);
     kernels[id](...args);
   } catch (e) {
     Atomics.store(ctl, ${FAILED}, 1);
@@ -104,6 +108,7 @@ let cores = Math.max(1, navigatorCores ?? 1);
 /** Node 20 has no navigator: its core count comes from node:os when the pool first starts. */
 let coresKnown = !isNode;
 const control = new Int32Array(controlBuffer(HEADER + MAX_WORKERS * SLOT));
+const controlNumbers = new Float64Array(control.buffer);
 const workers: PoolWorker[] = [];
 let starting: Promise<number> | undefined;
 let busy = false;
@@ -259,8 +264,9 @@ function atomicsWaitAllowed(): boolean {
 }
 
 /**
- * Runs `kernel`'s entry once per job, with the job's int32 arguments: job 0 here, the rest
- * on workers 0, 1, …; returns when every job is done. At most availableThreads() jobs.
+ * Runs `kernel`'s entry once per job, with the job's arguments (i32 and f64 parameters alike,
+ * as numbers): job 0 here, the rest on workers 0, 1, …; returns when every job is done. At
+ * most availableThreads() jobs, each with at most MAX_ARGS arguments.
  */
 export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]): void {
   if (jobs.length - 1 > readyWorkers()) {
@@ -279,11 +285,19 @@ export function runJobs(kernel: WasmKernel, jobs: readonly (readonly number[])[]
     if (args.length > MAX_ARGS) throw new InternalError(`wasm threads: ${args.length} arguments, at most ${MAX_ARGS}`);
     control[slot + KERNEL] = kernel.id;
     control[slot + ARGC] = args.length;
-    for (let i = 0; i < args.length; i++) control[slot + ARGS + i] = args[i]!;
+    for (let i = 0, at = argIndex(slot); i < args.length; i++) controlNumbers[at + i] = args[i]!;
+    Atomics.store(control, slot + STATE, POSTED);
     Atomics.add(control, slot + SEQ, 1);
     Atomics.notify(control, slot + SEQ);
   }
   kernel.exports[kernel.entry]!(...jobs[0]!);
+  // Jobs no worker has taken yet run here: a worker waiting for a core (a loaded machine)
+  // would otherwise hold the call up for a time slice. Either thread computes the same bits.
+  for (let j = 1; j < jobs.length; j++) {
+    if (Atomics.compareExchange(control, HEADER + (j - 1) * SLOT + STATE, POSTED, TAKEN) !== POSTED) continue;
+    kernel.exports[kernel.entry]!(...jobs[j]!);
+    Atomics.sub(control, PENDING, 1);
+  }
   canBlock ??= atomicsWaitAllowed();
   // Where this thread may not block, it spins: the jobs left are the same size as the one it just ran.
   for (let left = Atomics.load(control, PENDING); left !== 0; left = Atomics.load(control, PENDING)) {

@@ -11,7 +11,7 @@
  * its event loop, takes the kernel messages, and runs the job once its kernel is there.
  */
 import { wasmApi, type WasmMemory, type WasmModule } from './api.js';
-import { ARGC, ARGS, FAILED, KERNEL, PENDING, READY, SEQ } from './pool-control.js';
+import { ARGC, argIndex, FAILED, KERNEL, PENDING, POSTED, READY, SEQ, STATE, TAKEN } from './pool-control.js';
 
 /** The first message (in Node, the workerData): the pool's memory, its control block and this worker's slot in it. */
 export interface WorkerInit {
@@ -36,9 +36,11 @@ type Kernel = (...args: number[]) => void;
 const kernels: Kernel[] = [];
 let memory: WasmMemory;
 let ctl: Int32Array;
+/** The control block as float64s: job arguments. */
+let numbers: Float64Array;
 let slot = 0;
 let seen = 0;
-/** A job was signalled whose kernel had not arrived: it runs when the kernel does. */
+/** A job was taken whose kernel had not arrived: it runs when the kernel does. */
 let waiting = false;
 
 /** The kernel's entry, instantiated on the shared memory; one that cannot be fails its jobs. */
@@ -55,7 +57,7 @@ function instantiate({ module, entry }: PostedKernel): Kernel {
 function runJob(id: number): void {
   try {
     const args: number[] = [];
-    for (let i = 0; i < ctl[slot + ARGC]!; i++) args.push(ctl[slot + ARGS + i]!);
+    for (let i = 0, at = argIndex(slot); i < ctl[slot + ARGC]!; i++) args.push(numbers[at + i]!);
     kernels[id]!(...args);
   } catch {
     Atomics.store(ctl, FAILED, 1);
@@ -71,6 +73,8 @@ function serve(): void {
       const seq = Atomics.load(ctl, slot + SEQ);
       if (seq === seen) continue;
       seen = seq;
+      // The calling thread runs the job itself if it got there first.
+      if (Atomics.compareExchange(ctl, slot + STATE, POSTED, TAKEN) !== POSTED) continue;
     }
     const id = ctl[slot + KERNEL]!;
     waiting = id >= kernels.length;
@@ -83,6 +87,7 @@ function serve(): void {
   if ('control' in data) {
     ({ memory, slot } = data);
     ctl = new Int32Array(data.control);
+    numbers = new Float64Array(data.control);
     Atomics.store(ctl, slot + READY, 1);
     serve();
     return;

@@ -30,6 +30,15 @@ export interface Frame {
   scalar: (index: number) => number;
   /** The module's math functions. */
   math: WasmMath;
+  /** The i32 parameters of a kernel split over threads (./render-split.ts); absent in merged kernels' parts. */
+  split?: SplitParams;
+}
+
+/** A split kernel's outermost loop runs over [from, to); row kernels' scratch starts at byte address `scratch`. */
+export interface SplitParams {
+  from: number;
+  to: number;
+  scratch: number;
 }
 
 /** The addresses a loop nest's body sees: each arg's pointer at the current element, and the innermost position. */
@@ -37,25 +46,34 @@ export type Inner = (address: (arg: number) => number, position: number, vector:
 
 /**
  * A loop nest over `shape` (collapsed: at least one dim), `strides` in elements per arg.
- * With `vector` the innermost dim first runs in groups of four.
+ * With `vector` the innermost dim first runs in groups of four. With `range` the outermost
+ * dim runs over [range.from, range.to) instead of all of it (a job of a split kernel).
  */
 export function nest(
   f: Frame, shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
-  args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean,
+  args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean, range?: SplitParams,
 ): void {
   const { c } = f;
   const last = shape.length - 1;
   const level = (d: number, outer: (arg: number) => number): void => {
     const n = shape[d]!;
+    const bounds = d === 0 ? range : undefined;
     const i = c.local('i32');
     const stepped = args.filter((a) => strides[a]![d] !== 0);
     const pointers = new Map(stepped.map((a) => [a, c.local('i32')]));
     const here = (a: number) => pointers.get(a) ?? outer(a);
-    c.i32(0).set(i);
-    for (const a of stepped) c.get(outer(a)).set(pointers.get(a)!);
+    if (bounds) c.get(bounds.from); else c.i32(0);
+    c.set(i);
+    for (const a of stepped) {
+      c.get(outer(a));
+      if (bounds) c.get(bounds.from).i32(strides[a]![d]! * itemSize(dtypes[a]!)).op('i32.mul').op('i32.add');
+      c.set(pointers.get(a)!);
+    }
     const loop = (width: number, body: () => void) => {
       c.open('block').open('loop');
-      c.get(i).i32(width).op('i32.add').i32(n).op('i32.gt_s').indexed('br_if', 1);
+      c.get(i).i32(width).op('i32.add');
+      if (bounds) c.get(bounds.to); else c.i32(n);
+      c.op('i32.gt_s').indexed('br_if', 1);
       body();
       c.get(i).i32(width).op('i32.add').set(i);
       for (const a of stepped) {
@@ -101,7 +119,7 @@ export function lanewise(
 }
 
 /** A map spec with its dims collapsed, and whether its innermost dim runs four lanes at a time. */
-function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; vector: boolean } {
+export function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; vector: boolean } {
   const { shape, strides } = collapseDims(spec.shape, spec.strides);
   const vector = lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
   return { shape, strides, vector };
@@ -179,7 +197,7 @@ export function emitMap(f: Frame, spec: MapSpec): void {
       if (lanes) f.c.simdMem('v128.store');
       else f.c.mem(storeOp(spec.dtypes[st.arg]!));
     }
-  }, vector);
+  }, vector, f.split);
 }
 
 /** Whether a reduce spec has Wasm code: a float sum, product, max or min of a supported body. */
@@ -238,7 +256,7 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
     c.get(rowAddress(0)).get(acc);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');
     c.mem(storeOp(spec.outDtype));
-  }, false);
+  }, false, f.split);
 }
 
 /** Whether every part of a merged kernel has Wasm code. */

@@ -5,7 +5,7 @@
  * its bits are the JavaScript engine's, and the same for eager and jit), a scalar pass
  * computes a row value, a map pass stores at every inner position. Values a pass saves for
  * later passes go to a scratch block of the memory (a row of elements of the saved value's
- * dtype per save), allocated once per kernel. Passes over contiguous 32-bit rows run four
+ * dtype per save), one block per thread that runs the kernel. Passes over contiguous 32-bit rows run four
  * lanes at a time, float32 sums in float64 lanes (see LaneFold).
  */
 import { itemSize, type DType } from '../../../runtime/dtype.js';
@@ -74,8 +74,11 @@ export function rowSupported(spec: RowSpec): boolean {
   });
 }
 
-/** Emits a row kernel (rowSupported) into frame `f`; scratch starts at byte address `scratch`. */
-export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
+/**
+ * Emits a row kernel (rowSupported) into frame `f`, a split kernel's: its scratch starts at
+ * the byte address in the split's `scratch` parameter (each job has its own block).
+ */
+export function emitRow(f: Frame, spec: RowSpec): void {
   const { c } = f;
   const context = rowContext(spec);
   const outer = collapseDims(spec.outer, spec.outerStrides);
@@ -86,8 +89,8 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
   const t = c.local('i32');
   const layout = scratchLayout(spec, context);
   const scratchAt = (index: number) => {
-    // An address past 2^31 is written as the int32 with its bits.
-    c.i32((scratch + layout[index]!) | 0).get(t).i32(itemSize(context.scratch(index))).op('i32.mul').op('i32.add');
+    c.get(f.split!.scratch).i32(layout[index]!).op('i32.add');
+    c.get(t).i32(itemSize(context.scratch(index))).op('i32.mul').op('i32.add');
   };
   const advance = (n: number) => c.get(t).i32(n).op('i32.add').set(t);
   nest(f, outer.shape, outer.strides, spec.dtypes, all, f.base, (rowAddress) => {
@@ -174,5 +177,5 @@ export function emitRow(f: Frame, spec: RowSpec, scratch: number): void {
         default: unreachable(pass, 'wasm rows: pass');
       }
     }
-  }, false);
+  }, false, f.split);
 }

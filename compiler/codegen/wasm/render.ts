@@ -7,16 +7,18 @@
  */
 import { wasmApi } from '../../../runtime/wasm/api.js';
 import type { WasmProgram, WasmTarget } from '../../../runtime/wasm/backend.js';
+import type { SplitPlan } from '../../../runtime/wasm/split.js';
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { unreachable } from '../../../runtime/unreachable.js';
-import type { Expr, KernelSpec, MapSpec, MultiSpec, ReduceSpec } from '../../kernel.js';
+import type { Expr, KernelSpec, MapSpec, MultiSpec } from '../../kernel.js';
 import { heapMatmul } from '../../wasm-heap-matmul.js';
 import { renderJs } from '../js.js';
 import { jsHelpers } from '../js-helpers.js';
 import { ModuleBuilder, type Code } from './encoder.js';
 import { WasmMath } from './math.js';
-import { emitRow, rowScratchBytes, rowSupported } from './render-rows.js';
+import { emitRow, rowSupported } from './render-rows.js';
+import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
 
 /** The dtype of every arg of a spec, as its JavaScript kernel indexes it. */
@@ -42,27 +44,33 @@ function scalarCount(bodies: readonly (readonly Expr[])[]): number {
 }
 
 /**
- * A module exporting `kernel(address…, offset…: i32, scalar…: f64)` over args of `dtypes`:
- * it computes every arg's base address (address + offset · element size), then `emit` fills
- * in the work. Every module is validated before it leaves the renderer.
+ * A module exporting `kernel(address…, offset…: i32, scalar…: f64)` over args of `dtypes`,
+ * with `split` three more i32 parameters (from, to, scratch: see runtime/wasm/split.ts): it
+ * computes every arg's base address (address + offset · element size), then `emit` fills in
+ * the work. Every module is validated before it leaves the renderer.
  */
-function wasmKernel(dtypes: readonly DType[], scalars: number, target: WasmTarget, emit: (f: Frame) => void): WasmProgram {
+function wasmKernel(
+  dtypes: readonly DType[], scalars: number, target: WasmTarget, emit: (f: Frame) => void, split?: SplitPlan,
+): WasmProgram {
   const memory = target.shared ? { initial: 1, maximum: target.maxPages, shared: true } : { initial: 1, shared: false };
   const module = new ModuleBuilder(memory);
   const math = new WasmMath(module);
   const n = dtypes.length;
-  const params = [...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64')];
+  const ranges = split ? ['i32', 'i32', 'i32'] as const : [];
+  const params = [...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64'), ...ranges];
+  const first = 2 * n + scalars;
   module.func('kernel', params, [], (c: Code) => {
     const bases = dtypes.map((dtype, a) => {
       const base = c.local('i32');
       c.get(a).get(n + a).i32(itemSize(dtype)).op('i32.mul').op('i32.add').set(base);
       return base;
     });
-    emit({ c, base: (a) => bases[a]!, scalar: (i) => 2 * n + i, math });
+    const params = split && { from: first, to: first + 1, scratch: first + 2 };
+    emit({ c, base: (a) => bases[a]!, scalar: (i) => 2 * n + i, math, split: params });
   });
   const bytes = module.encode();
   if (wasmApi !== undefined && !wasmApi.validate(bytes)) throw new InternalError('wasm render: emitted an invalid module');
-  return { kind: 'wasm', bytes, entry: 'kernel' };
+  return { kind: 'wasm', bytes, entry: 'kernel', split };
 }
 
 function renderMultiWasm(spec: MultiSpec, target: WasmTarget): WasmProgram {
@@ -92,12 +100,13 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
   switch (spec.kind) {
     case 'map':
       return mapSupported(spec)
-        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitMap(f, spec as MapSpec))
+        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitMap(f, spec as MapSpec), mapSplit(spec))
         : javascript(spec);
-    case 'reduce':
-      return reduceSupported(spec)
-        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitReduce(f, spec as ReduceSpec))
-        : javascript(spec);
+    case 'reduce': {
+      if (!reduceSupported(spec)) return javascript(spec);
+      const emit = (f: Frame) => emitReduce(f, spec);
+      return wasmKernel(spec.dtypes, scalarCount([spec.body]), target, emit, reduceSplit(spec));
+    }
     case 'multi': return multiSupported(spec) ? renderMultiWasm(spec, target) : javascript(spec);
     case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
     // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
@@ -106,8 +115,8 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
     case 'loop': return javascript(spec);
     case 'row': {
       if (!rowSupported(spec)) return javascript(spec);
-      const scratch = rowScratchBytes(spec) > 0 ? target.scratch(rowScratchBytes(spec)) : 0;
-      return wasmKernel(spec.dtypes, scalarCount(spec.passes.map((p) => p.body)), target, (f) => emitRow(f, spec, scratch));
+      const scalars = scalarCount(spec.passes.map((p) => p.body));
+      return wasmKernel(spec.dtypes, scalars, target, (f) => emitRow(f, spec), rowSplit(spec));
     }
     default: return unreachable(spec, 'wasm render: spec');
   }

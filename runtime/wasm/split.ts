@@ -1,0 +1,81 @@
+/**
+ * Rendered kernels split over the worker pool by independent output ranges. A split kernel
+ * takes three i32 parameters after its scalars: the range [from, to) of its outermost loop
+ * (elements of a map, rows of a reduction or row kernel) and the byte address of its job's
+ * scratch block. Jobs never share an output element and every sum stays inside one job, so
+ * a kernel gives the same bits at any thread count; where the split would not pay (a small
+ * kernel, one thread) the whole range runs on the calling thread.
+ */
+import type { WasmKernel } from './modules.js';
+import { MAX_ARGS } from './pool-control.js';
+import { availableThreads, runJobs } from './threads.js';
+
+/** How a rendered kernel's outermost loop splits into jobs. */
+export interface SplitPlan {
+  /** Iterations of the outermost loop. */
+  items: number;
+  /** Job boundaries fall on multiples of this (4 where the outermost loop is also the four-lane one). */
+  grain: number;
+  /** The whole kernel's work: elements visited (summed over passes), each weighed by its body's cost. */
+  work: number;
+  /** Scratch bytes each job needs (row kernels that save values), or 0. */
+  scratchBytes: number;
+}
+
+/**
+ * Kernels with less work stay on the calling thread. One thread does about 2^18 units in
+ * 40 µs (an add over 2^18 elements; an exp over 2^14), about three times what waking a
+ * worker with Atomics.notify and waiting for it cost (bench/wasm-split.ts: add over 2^12
+ * elements, 0.7 µs whole, 13.4 µs split in two). That holds where the worker has a core to
+ * itself: on the 2-core machine this was measured on, loaded by other work (load 13 to 20),
+ * no size paid as the worker waited for a core (add over 2^18: 40.4 µs whole, 41.2 µs split);
+ * since the calling thread runs the jobs no worker has taken (threads.ts), a late worker
+ * costs little (add over 2^12: 1.6 µs split, was 13.4 µs).
+ */
+export const MIN_SPLIT_WORK = 1 << 18;
+
+/** Split calls so far, and the jobs they ran (the calling thread's included). */
+export const splitCounts = { calls: 0, jobs: 0 };
+
+/**
+ * A scratch address in a block of 4096 spare bytes at `ptr`, half a page away (mod 4096)
+ * from page-aligned addresses: a row kernel stores scratch[i] while it loads row[i], and
+ * with rows of 1024 float32s both would share their low 12 address bits, which the CPU
+ * mistakes for a store the load must wait on (4K aliasing). Measured on softmax
+ * [4096,1024] on one thread (its exp row saved): 57.3 ms with aliasing scratch, 28.5 ms skewed
+ * (fastest of 21 runs each).
+ */
+function skew(ptr: number): number {
+  return ptr + ((HALF_PAGE - (ptr % 4096) + 4096) % 4096);
+}
+
+const HALF_PAGE = 2048 + 64;
+
+/**
+ * The kernel's entry as the backend calls it (address…, offset…, scalar…), running over its
+ * whole range on the calling thread or split into jobs over the pool. `scratch` allocates a
+ * job's scratch block; blocks are kept for the kernel's life, one per job it has run.
+ */
+export function splitKernel(
+  kernel: WasmKernel, plan: SplitPlan, scratch: (bytes: number) => number,
+): (...args: number[]) => void {
+  const entry = kernel.exports[kernel.entry]!;
+  const block = () => (plan.scratchBytes > 0 ? skew(scratch(plan.scratchBytes + 4096)) : 0);
+  const blocks = [block()];
+  const units = Math.ceil(plan.items / plan.grain);
+  const whole = (...args: number[]) => entry(...args, 0, plan.items, blocks[0]!);
+  if (plan.work < MIN_SPLIT_WORK || units < 2) return whole;
+  return (...args: number[]) => {
+    const threads = Math.min(availableThreads(), units);
+    if (threads < 2 || args.length + 3 > MAX_ARGS) return whole(...args);
+    while (blocks.length < threads) blocks.push(block());
+    const per = Math.ceil(units / threads) * plan.grain;
+    const jobs: number[][] = [];
+    for (let from = 0; from < plan.items; from += per) {
+      jobs.push([...args, from, Math.min(plan.items, from + per), blocks[jobs.length]!]);
+    }
+    splitCounts.calls++;
+    splitCounts.jobs += jobs.length;
+    runJobs(kernel, jobs);
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Map, reduction and row kernels split over the worker pool by independent output ranges:
+ * one thread and two give the same bits (tails, broadcasts, rows over the leading dims,
+ * reductions over a leading axis), the split happens (jobs are counted), jit replays the
+ * split kernels with eager's bits, and small kernels stay on the calling thread.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onWasmKernels } from '../../../compiler/backends.js';
+import { cpuEngine } from '../../../runtime/wasm/engine.js';
+import { MIN_SPLIT_WORK, splitCounts } from '../../../runtime/wasm/split.js';
+import { getNumThreads, setNumThreads, threadsReady } from '../../../runtime/wasm/threads.js';
+import * as k from '../../../src/index.js';
+
+const onWasm = cpuEngine() === 'wasm';
+
+/** Runs `fn` on the Wasm engine with `threads` threads; returns its result's bits and the jobs it split into. */
+function runOn(threads: number, fn: () => k.Tensor): { bits: number[]; jobs: number } {
+  setNumThreads(threads);
+  const before = splitCounts.jobs;
+  const out = onWasmKernels(fn);
+  const data = out.data();
+  const bits = Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length));
+  return { bits, jobs: splitCounts.jobs - before };
+}
+
+const ROWS = 611, COLS = 517;
+
+describe.skipIf(!onWasm)('Wasm kernels split over threads', () => {
+  const initial = getNumThreads();
+  let x: k.Tensor, y: k.Tensor, w: k.Tensor, b: k.Tensor, flat: k.Tensor, labels: k.Tensor;
+
+  beforeAll(async () => {
+    setNumThreads(2);
+    expect(await threadsReady()).toBe(2);
+    k.manualSeed(12);
+    x = k.randn([ROWS, COLS]).mul(3);
+    y = k.randn([ROWS, COLS]);
+    w = k.randn([COLS]);
+    b = k.randn([COLS]);
+    flat = k.randn([270_001]).mul(4);
+    labels = k.randint(0, COLS, [ROWS]);
+  });
+
+  afterAll(() => setNumThreads(initial));
+
+  const cases: [string, () => k.Tensor][] = [
+    ['an exp map with a tail', () => flat.exp()],
+    ['the gelu chain, erf form', () => k.gelu(flat.mul(0.7).add(0.1))],
+    ['the gelu chain, tanh form', () => k.gelu(flat.mul(0.7).add(0.1), 'tanh')],
+    ['a broadcast map', () => x.mul(w).add(b).sigmoid()],
+    ['sums over rows', () => x.mul(y).sum(1)],
+    ['sums over a leading axis', () => x.sum(0)],
+    ['max over rows', () => x.max(1)],
+    ['softmax', () => k.softmax(x, 1)],
+    ['layerNorm', () => k.nn.layerNorm(x, [COLS], w, b)],
+    ['logsumexp', () => k.logsumexp(x, 1)],
+    ['crossEntropy', () => k.nn.crossEntropy(x, labels, { reduction: 'none' })],
+  ];
+
+  it.each(cases)('%s: 1 and 2 threads give identical bits, and 2 threads split it', (_, fn) => {
+    const one = runOn(1, fn);
+    const two = runOn(2, fn);
+    expect(one.jobs).toBe(0);
+    expect(two.jobs).toBeGreaterThanOrEqual(2);
+    expect(two.bits).toEqual(one.bits);
+  });
+
+  it('jit replays the split kernels with the bits of eager on one thread', () => {
+    const step = k.jit((p: k.Tensor, q: k.Tensor) => k.softmax(k.gelu(p.mul(q)), 1));
+    const eager = runOn(1, () => k.softmax(k.gelu(x.mul(y)), 1));
+    for (let call = 0; call < 3; call++) {
+      const replay = runOn(2, () => step(x, y));
+      expect(replay.jobs).toBeGreaterThanOrEqual(2);
+      expect(replay.bits).toEqual(eager.bits);
+    }
+    expect(step.stats.replays).toBeGreaterThan(0);
+  });
+
+  it('keeps kernels under the split threshold on the calling thread', () => {
+    const small = x.slice(0, 0, 8);
+    expect(small.shape[0]! * COLS * 2).toBeLessThan(MIN_SPLIT_WORK);
+    expect(runOn(2, () => k.softmax(small, 1)).jobs).toBe(0);
+    expect(runOn(2, () => small.exp()).jobs).toBe(0);
+  });
+});
