@@ -4,13 +4,13 @@
  * freely (typed arrays, pooled GPU buffers, ranges of one WebAssembly memory) and nothing
  * above runtime/ indexes into them.
  */
-import type { CpuBackend } from '../runtime/cpu/backend.js';
 import type { DType, TypedArray } from '../runtime/dtype.js';
 import { DeviceError, InternalError } from '../runtime/errors.js';
 import { unreachable } from '../runtime/unreachable.js';
 import type { WebGpuBackend, WebGpuBuffer } from '../runtime/webgpu/backend.js';
 import type { KernelSpec } from '../compiler/kernel.js';
-import { cpu } from '../compiler/backends.js';
+import { tensorCpu, type CpuBuffer, type CpuEngineBackend } from '../compiler/backends.js';
+import { cpuEngine } from '../runtime/wasm/engine.js';
 
 /** Fields every storage has. `version` counts in-place writes. */
 interface StorageBase {
@@ -19,11 +19,17 @@ interface StorageBase {
   refs?: number;
 }
 
-/** Elements on the CPU. The buffer is replaced (never resized) when a compiled call commits its writes. */
+/**
+ * Elements on the CPU, in a buffer of the process's CPU engine (a range of the Wasm memory,
+ * or a typed array on the JavaScript engine). The buffer is replaced (never resized) when a
+ * compiled call commits its writes. `owner` is false for a replay's shadow, which borrows
+ * another storage's buffer and never frees it.
+ */
 export interface CpuStorage extends StorageBase {
   readonly device: 'cpu';
-  readonly backend: CpuBackend<KernelSpec>;
-  buffer: TypedArray;
+  readonly backend: CpuEngineBackend;
+  buffer: CpuBuffer;
+  readonly owner: boolean;
 }
 
 /** Elements in a pooled WebGPU buffer (bool as one u32 each); swapped when a compiled call commits. */
@@ -39,16 +45,38 @@ export type Storage = CpuStorage | WebGpuStorage;
 /** Where a tensor's elements live. */
 export type Device = Storage['device'];
 
+/**
+ * Whether CPU buffers must be given back: Wasm memory is kiln's to manage, typed arrays
+ * belong to the garbage collector (so the JavaScript engine registers nothing).
+ */
+const freesBuffers = cpuEngine() === 'wasm';
+
+/**
+ * Gives back the buffer of a CPU storage that became unreachable without every tensor over
+ * it being disposed. One entry per storage (an op's output), not per tensor: views share it.
+ * The held value is the buffer, never the storage, so registering keeps nothing alive.
+ */
+const collected = new FinalizationRegistry<CpuBuffer>((buffer) => tensorCpu.free(buffer));
+
 /** A storage of `elements` zeros on the CPU. */
 export function cpuStorage(dtype: DType, elements: number): CpuStorage {
-  return { device: 'cpu', backend: cpu, buffer: cpu.alloc(dtype, elements), version: 0 };
+  const s: CpuStorage = {
+    device: 'cpu', backend: tensorCpu, buffer: tensorCpu.alloc(dtype, elements), version: 0, refs: 0, owner: true,
+  };
+  if (freesBuffers) collected.register(s, s.buffer, s);
+  return s;
 }
 
 /** A CPU storage holding a copy of the host elements `data`. */
 export function cpuStorageOf(dtype: DType, data: TypedArray): CpuStorage {
   const s = cpuStorage(dtype, data.length);
-  cpu.write(s.buffer, dtype, data);
+  tensorCpu.write(s.buffer, dtype, data);
   return s;
+}
+
+/** A storage that reads and writes `real`'s buffer without owning it (a replay's copy-on-write shadow). */
+export function borrowedStorage(real: CpuStorage): CpuStorage {
+  return { device: 'cpu', backend: real.backend, buffer: real.buffer, version: 0, refs: 0, owner: false };
 }
 
 /** A storage of `elements` uninitialised elements on `backend`. */
@@ -83,7 +111,7 @@ export function storageLength(s: Storage): number {
 export function storageBytes(s: Storage): number {
   switch (s.device) {
     case 'cpu':
-      return s.buffer.byteLength;
+      return 'ptr' in s.buffer ? s.buffer.bytes : s.buffer.byteLength;
     case 'webgpu':
       return s.buffer.length * 4;
     default:
@@ -133,7 +161,9 @@ export function writeStorage(s: Storage, dtype: DType, data: TypedArray, offset 
 export function freeStorage(s: Storage): void {
   switch (s.device) {
     case 'cpu':
-      s.backend.free();
+      if (!s.owner) return;
+      if (freesBuffers) collected.unregister(s);
+      s.backend.free(s.buffer);
       return;
     case 'webgpu':
       s.backend.free(s.buffer);
@@ -153,6 +183,12 @@ export function onCpu(s: Storage, op: string): CpuStorage {
 export function swapBuffers(a: Storage, b: Storage): void {
   if (a.device === 'cpu' && b.device === 'cpu') {
     [a.buffer, b.buffer] = [b.buffer, a.buffer];
+    if (!freesBuffers) return;
+    // What the collector gives back follows the buffers; a borrowed buffer is never given back.
+    for (const s of [a, b]) {
+      collected.unregister(s);
+      if (s.owner) collected.register(s, s.buffer, s);
+    }
   } else if (a.device === 'webgpu' && b.device === 'webgpu' && a.backend === b.backend) {
     [a.buffer, b.buffer] = [b.buffer, a.buffer];
   } else {

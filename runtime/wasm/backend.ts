@@ -25,6 +25,8 @@ export interface WasmBuffer {
   readonly ptr: number;
   readonly bytes: number;
   readonly dtype: DType;
+  /** Elements of `dtype` it was allocated for. */
+  readonly length: number;
 }
 
 /** What a renderer gives the Wasm backend for a spec. */
@@ -50,6 +52,16 @@ export type WasmBackendKernel =
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[] };
 
+/** What the compile log shows of a program: the JavaScript source, or what the module or driver is and its key. */
+function describe(program: WasmProgram, key: string): string {
+  switch (program.kind) {
+    case 'wasm': return `(wasm module of ${program.bytes.length} bytes) ${key}`;
+    case 'host': return `(host driver over Wasm kernels) ${key}`;
+    case 'js': return program.source;
+    default: return unreachable(program, 'wasm backend: program');
+  }
+}
+
 /** The largest buffer a 32-bit memory can hold. */
 const MAX_BYTES = MAX_PAGES * 65536;
 
@@ -62,6 +74,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
   readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
+  /** Called with a description of every kernel compiled from now on (for logging): JS source, or the module's size. */
+  onCompile: ((source: string) => void) | undefined;
 
   constructor(private readonly render: (spec: Spec, target: WasmTarget) => WasmProgram) {}
 
@@ -82,7 +96,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     const ptr = this.heap.alloc(bytes);
     // A reused block holds its last owner's bytes.
     (this.heap.elements('uint8') as Uint8Array).fill(0, ptr, ptr + bytes);
-    const buffer = { ptr, bytes, dtype };
+    const buffer = { ptr, bytes, dtype, length: elements };
     this.live.add(buffer);
     return buffer;
   }
@@ -148,6 +162,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       }
       this.kernels.set(key, k);
       this.compiled[program.kind]++;
+      this.onCompile?.(describe(program, key));
     }
     return k;
   }
