@@ -12,7 +12,7 @@
  *
  * Launches run at once, in order. Reads return fresh typed arrays, never views of the memory.
  */
-import type { Backend, Launch } from '../backend.js';
+import type { Backend, KernelArg, Launch } from '../backend.js';
 import { compileCpuKernel, type CpuKernel } from '../cpu/compile.js';
 import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, InternalError, ValueError } from '../errors.js';
@@ -60,6 +60,18 @@ function describe(program: WasmProgram, key: string): string {
     case 'js': return program.source;
     default: return unreachable(program, 'wasm backend: program');
   }
+}
+
+/** A module's arguments: every arg's address, then every arg's element offset, then the scalars (no closures: eager ops call this per op). */
+function moduleArgs(args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[]): number[] {
+  const n = args.length;
+  const argv = new Array<number>(2 * n + scalars.length);
+  for (let i = 0; i < n; i++) {
+    argv[i] = args[i]!.data.ptr;
+    argv[n + i] = args[i]!.offset;
+  }
+  for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
+  return argv;
 }
 
 /** The largest buffer a 32-bit memory can hold. */
@@ -170,7 +182,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   run(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): void {
     for (const { kernel, args, scalars } of launches) {
       switch (kernel.kind) {
-        case 'wasm': kernel.fn(...args.map((a) => a.data.ptr), ...args.map((a) => a.offset), ...scalars); break;
+        case 'wasm': kernel.fn(...moduleArgs(args, scalars)); break;
         case 'host': kernel.run(args.map((a) => a.data.ptr), args.map((a) => a.offset), scalars); break;
         case 'js': {
           const buffer = this.heap.memory.buffer;
