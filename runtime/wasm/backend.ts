@@ -106,8 +106,10 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         'use the JavaScript engine (KILN_CPU=js) or split the tensor');
     }
     const ptr = this.heap.alloc(bytes);
-    // A reused block holds its last owner's bytes.
-    (this.heap.elements('uint8') as Uint8Array).fill(0, ptr, ptr + bytes);
+    // A reused block holds its last owner's bytes. Zeroed as float64 words (blocks are 64-byte
+    // aligned and sized): filling a shared memory byte by byte measured 7.6× slower in Node 20
+    // (800 KiB: 2.7 ms against 0.35 ms).
+    (this.heap.elements('float64') as Float64Array).fill(0, ptr / 8, Math.ceil((ptr + bytes) / 8));
     const buffer = { ptr, bytes, dtype, length: elements };
     this.live.add(buffer);
     return buffer;
@@ -135,8 +137,11 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
 
   readonly readSync = (buffer: WasmBuffer, dtype: DType, offset: number, length: number): TypedArray => {
     const start = this.at(buffer, dtype, offset, length, 'read');
-    // slice copies into a fresh, unshared array: nothing the caller holds aliases the memory.
-    return this.heap.elements(dtype).slice(start, start + length);
+    // A fresh, unshared array: nothing the caller holds aliases the memory. Filled by set, not
+    // made by slice, which measured 35× slower over a shared memory in Node 20 (800 KiB: 20 ms).
+    const out = new ARRAY_OF[dtype](length);
+    out.set(this.heap.elements(dtype).subarray(start, start + length));
+    return out;
   };
 
   read(buffer: WasmBuffer, dtype: DType, offset: number, length: number): Promise<TypedArray> {
