@@ -92,7 +92,8 @@ export interface MemoryInfo {
 export function memory(): MemoryInfo {
   const pool = poolStats();
   const heap = cpuEngine() === 'wasm' ? wasmHeap().stats() : { liveBytes: 0, memoryBytes: 0 };
-  return { cpu: { bytes: heap.liveBytes, memoryBytes: heap.memoryBytes }, webgpu: { ...live, poolBytes: pool === undefined ? 0 : pool.liveBytes + pool.pooledBytes } };
+  const poolBytes = pool === undefined ? 0 : pool.liveBytes + pool.pooledBytes;
+  return { cpu: { bytes: heap.liveBytes, memoryBytes: heap.memoryBytes }, webgpu: { ...live, poolBytes } };
 }
 
 /** Tensors found in a result: itself, or in arrays and plain objects (one level per nesting). */

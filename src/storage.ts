@@ -132,7 +132,8 @@ export function cpuStorageOf(dtype: DType, data: TypedArray): CpuStorage {
 
 /** A storage that reads and writes `real`'s buffer without owning it (a replay's copy-on-write shadow). */
 export function borrowedStorage(real: CpuStorage): CpuStorage {
-  return { device: 'cpu', backend: real.backend, buffer: real.buffer, version: 0, refs: 0, life: 'borrowed', ticket: undefined };
+  const { backend, buffer } = real;
+  return { device: 'cpu', backend, buffer, version: 0, refs: 0, life: 'borrowed', ticket: undefined };
 }
 
 /** A storage of `elements` uninitialised elements on `backend`. */

@@ -34,7 +34,8 @@ export interface TestBackend {
  * cross-backend rows.
  */
 export const cpu: TestBackend = {
-  name: `cpu (${cpuEngine()})`, device: 'cpu', tol: 0, dtypes: ['float16', 'float32', 'float64', 'int32', 'uint8', 'bool'],
+  name: `cpu (${cpuEngine()})`, device: 'cpu', tol: 0,
+  dtypes: ['float16', 'float32', 'float64', 'int32', 'uint8', 'bool'],
   acquire: () => Promise.resolve(true),
   release: () => Promise.resolve(),
   runtime: () => Promise.resolve(tensorCpu),

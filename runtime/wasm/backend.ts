@@ -62,7 +62,7 @@ function describe(program: WasmProgram, key: string): string {
   }
 }
 
-/** A module's arguments: every arg's address, then every arg's element offset, then the scalars (no closures: eager ops call this per op). */
+/** A module's arguments: every arg's address, then every element offset, then the scalars (no closures: run per op). */
 function moduleArgs(args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[]): number[] {
   const n = args.length;
   const argv = new Array<number>(2 * n + scalars.length);

@@ -3,8 +3,8 @@
  * state, gradients) while one of its guards may still fail. The replay reads and writes
  * the shadow, so nothing the caller can see changes until every guard has held. A CPU
  * shadow borrows its real storage's buffer until the replay first writes it (then it
- * copies the elements into a buffer of its own); a WebGPU shadow is a fresh buffer filled by a copy recorded in the call's
- * command batch when the replay first uses the storage (hence before its first write).
+ * copies the elements into a buffer of its own); a WebGPU shadow is a fresh buffer filled
+ * by a copy recorded in the call's command batch when the replay first uses the storage (hence before its first write).
  * Committing hands each written shadow's buffer to its real storage (swapped in, not
  * copied back); discarding releases the shadows.
  */
