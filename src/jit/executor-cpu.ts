@@ -11,8 +11,8 @@ import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { Launch } from '../../runtime/backend.js';
 import type { DType } from '../../runtime/dtype.js';
 import { empty, operand } from '../dispatch.js';
-import { copyOfStorage, onCpu, storageLength, swapBuffers, type Storage } from '../storage.js';
-import { Tensor } from '../tensor.js';
+import { copyOfStorage, freeStorage, onCpu, storageLength, swapBuffers, type Storage } from '../storage.js';
+import type { Tensor } from '../tensor.js';
 import type { DeviceExecutor, StorageCopy } from './executor.js';
 import { forNodes } from './log.js';
 
@@ -39,16 +39,14 @@ export const cpuExecutor: DeviceExecutor = {
     return bindPrim('copy', {} as never, [src], dst);
   },
   empty,
-  copyStorage(real: Storage, dtype: DType): StorageCopy {
-    // The holder is the copy's one tensor: disposing it gives the buffer back.
-    const copy = copyOfStorage(real, dtype, storageLength(real));
-    return { storage: copy, holder: new Tensor(copy, [storageLength(copy)], [1], 0, dtype) };
-  },
+  // No holder: the copy is given back by adopt or discardCopy, or by the last tensor made over it.
+  copyStorage: (real: Storage, dtype: DType): StorageCopy =>
+    ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),
   adopt(real, copy) {
     // Every tensor over the real storage was disposed meanwhile (its buffer is given back): nothing to update.
     if ((real.refs ?? 0) > 0) swapBuffers(real, copy.storage);
-    // Swapped, not copied: the copy now holds the old buffer and gives it back with its holder.
-    copy.holder!.dispose();
+    // Swapped, not copied: the copy now holds the old buffer and gives it back.
+    freeStorage(copy.storage);
   },
 };
 

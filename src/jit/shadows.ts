@@ -8,7 +8,7 @@
  * Committing hands each written shadow's buffer to its real storage (swapped in, not
  * copied back); discarding releases the shadows.
  */
-import { borrowedStorage, type Storage } from '../storage.js';
+import { borrowedStorage, freeStorage, type Storage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { cpuExecutor } from './executor-cpu.js';
 import type { StorageCopy } from './executor.js';
@@ -80,8 +80,12 @@ export class Shadows {
     }
   }
 
-  /** A guard failed (or the replay threw): the shadows' buffers go back to the pool. */
+  /** A guard failed (or the replay threw): the shadows' buffers go back to the pool (CPU: the allocator). */
   discard(): void {
-    for (const s of this.#byReal.values()) s.copy?.holder?.dispose();
+    for (const { copy } of this.#byReal.values()) {
+      if (copy === undefined) continue;
+      if (copy.holder === undefined) freeStorage(copy.storage);
+      else copy.holder.dispose();
+    }
   }
 }
