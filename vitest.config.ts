@@ -2,9 +2,27 @@
 // (lavapipe) and random-graph tests take many times what they take on an idle one.
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The CPU suites that also run on the JavaScript engine (KILN_CPU=js), the reference and
+ * fallback: the op table (eager against the reference, jit against eager, gradients by
+ * finite differences), gradients of every primitive, whole training steps under jit, and
+ * symbolic sizes (whose size-generic kernels only the JavaScript renderer emits so far).
+ * Every other suite runs on the default engine (WebAssembly where SIMD exists).
+ */
+const JS_ENGINE_SUITES = [
+  'test/src/ops/op-table.test.ts',
+  'test/src/autograd/primitive-grads.test.ts',
+  'test/src/jit/training.test.ts',
+  'test/src/jit/sizes.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'default' } },
+      { extends: true, test: { name: 'cpu-js', include: JS_ENGINE_SUITES, env: { KILN_CPU: 'js' } } },
+    ],
   },
 });

@@ -3,17 +3,19 @@
  * constructed with a function that turns a kernel spec into what its device runs, so
  * runtime/ never imports the compiler.
  */
+import type { Backend } from '../runtime/backend.js';
 import { CpuBackend, type CpuProgram } from '../runtime/cpu/backend.js';
 import type { CpuKernel } from '../runtime/cpu/compile.js';
+import type { DType, TypedArray } from '../runtime/dtype.js';
 import type { GpuContext } from '../runtime/webgpu/device.js';
-import { WasmBackend } from '../runtime/wasm/backend.js';
+import { WasmBackend, type WasmBackendKernel, type WasmBuffer } from '../runtime/wasm/backend.js';
+import { cpuEngine } from '../runtime/wasm/engine.js';
 import { WebGpuBackend } from '../runtime/webgpu/backend.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderWasm } from './codegen/wasm/render.js';
 import { renderWgsl, STATUS_BYTES, throwStatus } from './codegen/wgsl.js';
-import { specKey, type KernelSpec } from './kernel.js';
+import type { KernelSpec } from './kernel.js';
 import { SizeFamilies } from './sizes.js';
-import { stagedKernel } from './wasm-staged.js';
 import { wasmMatmul } from './wasm-matmul.js';
 
 /**
@@ -23,40 +25,40 @@ import { wasmMatmul } from './wasm-matmul.js';
  */
 export const wasm = new WasmBackend<KernelSpec>(renderWasm);
 
-/** Whether CPU tensors' kernels compiled now run on the Wasm backend (see onWasmKernels). */
-let staged = false;
-
-/**
- * Runs `fn` with the kernels of CPU tensors, eager and jit alike, compiled from then on for
- * the Wasm backend and staged through its memory (compiler/wasm-staged.ts): how the op table
- * runs on the Wasm engine while tensor storage is still typed arrays.
- */
-export function onWasmKernels<T>(fn: () => T): T {
-  const before = staged;
-  staged = true;
-  try {
-    return fn();
-  } finally {
-    staged = before;
-  }
-}
-
-/** A spec as the CPU runs it: float32 matmuls on the Wasm engine's SIMD gemm (eager and jit alike), the rest as JS. */
+/** A spec as the JavaScript engine runs it: float32 matmuls on the Wasm SIMD gemm where SIMD exists, the rest as JS. */
 function renderCpu(spec: KernelSpec): CpuProgram {
-  if (staged) return { kernel: stagedKernel(wasm, specKey(spec), spec) };
   const gemm = spec.kind === 'matmul' ? wasmMatmul(spec) : undefined;
   return gemm !== undefined ? { kernel: gemm } : jsProgram(spec);
 }
 
-/** The CPU backend of CPU tensors; kernels compiled under onWasmKernels are cached apart from the JavaScript ones. */
-class TensorCpuBackend extends CpuBackend<KernelSpec> {
-  override compile(key: string, spec: () => KernelSpec): CpuKernel {
-    return super.compile(staged ? `wasm|${key}` : key, spec);
-  }
-}
+/**
+ * The CPU backend of the JavaScript engine (typed arrays, generated JS loops): the engine of
+ * CPU tensors under KILN_CPU=js, and the runner of kernels over typed arrays (cpuKernel).
+ */
+export const cpu: CpuBackend<KernelSpec> = new CpuBackend(renderCpu);
 
-/** The CPU backend (JavaScript engine) of every CPU tensor and CPU kernel. */
-export const cpu: CpuBackend<KernelSpec> = new TensorCpuBackend(renderCpu);
+/** A buffer of the CPU engine: a typed array (JavaScript engine) or a range of the Wasm memory. */
+export type CpuBuffer = TypedArray | WasmBuffer;
+
+/** A compiled kernel of the CPU engine. */
+export type CpuEngineKernel = CpuKernel | WasmBackendKernel;
+
+/** The backend of CPU tensors, whichever engine it is. */
+export type CpuEngineBackend = Backend<CpuBuffer, CpuEngineKernel, KernelSpec> & {
+  /** Both engines read synchronously. */
+  readonly readSync: (buffer: CpuBuffer, dtype: DType, offset: number, length: number) => TypedArray;
+  /** Called with what every kernel compiled from now on is (for KILN_LOG=kernels). */
+  onCompile: ((source: string) => void) | undefined;
+};
+
+/**
+ * The backend CPU tensors live on, eager and jit alike: the engine cpuEngine() chose for
+ * this process (Wasm where SIMD exists, else JavaScript; KILN_CPU picks), so one compiled
+ * kernel per spec serves both and jit stays bitwise equal to eager. The engine never
+ * changes within a process, so every buffer handed to it came from it: the cast only widens
+ * the buffer type each engine declares, and call sites stay monomorphic.
+ */
+export const tensorCpu: CpuEngineBackend = (cpuEngine() === 'wasm' ? wasm : cpu) as unknown as CpuEngineBackend;
 
 /** A backend over the device `gpu`, rendering WGSL for its limits and adapter kind. */
 export function webGpuBackend(gpu: GpuContext): WebGpuBackend<KernelSpec> {

@@ -7,7 +7,7 @@ import type { Backend, KernelArg } from '../runtime/backend.js';
 import type { TypedArray } from '../runtime/dtype.js';
 import type { CpuKernel } from '../runtime/cpu/compile.js';
 import { renderJs } from './codegen/js.js';
-import { cpu } from './backends.js';
+import { cpu, tensorCpu } from './backends.js';
 import { InternalError } from '../runtime/errors.js';
 import { unreachable } from '../runtime/unreachable.js';
 import { isElementwiseCall, primCall, primitiveRules, type Params, type Prim } from './ir/primitives.js';
@@ -20,7 +20,7 @@ import {
 
 /** Calls `listener` with the source of every CPU kernel compiled from now on (undefined stops). */
 export function onKernelCompile(listener: ((source: string) => void) | undefined): void {
-  cpu.onCompile = listener;
+  tensorCpu.onCompile = listener;
 }
 
 /** The compiled CPU kernel for a lowered spec, rendering and compiling it on first use. */

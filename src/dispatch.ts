@@ -6,7 +6,7 @@
 import type { DType } from '../runtime/dtype.js';
 import { DeviceError, InternalError, ValueError, fmtShape } from '../runtime/errors.js';
 import { executePrim, type Operand } from '../compiler/execute.js';
-import { cpu } from '../compiler/backends.js';
+import { tensorCpu, type CpuBuffer } from '../compiler/backends.js';
 import { inferMeta, viewLayout } from '../compiler/ir/infer.js';
 import { primitiveRules, type Params, type Prim } from '../compiler/ir/primitives.js';
 import { contiguousStrides, sizeOf } from '../compiler/ir/shape.js';
@@ -23,7 +23,7 @@ export {
 } from './observers.js';
 
 /** The kernel-argument view of a CPU tensor. */
-export function operand(t: Tensor): Operand {
+export function operand(t: Tensor): Operand<CpuBuffer> {
   return { data: onCpu(t.storage, 'operand').buffer, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
 }
 
@@ -72,7 +72,7 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     out.viewBase = x.viewBase ?? x;
   } else if (device === 'cpu') {
     out = empty(meta.shape.slice(), meta.dtype);
-    executePrim(cpu, prim, params, inputs.map(operand), operand(out));
+    executePrim(tensorCpu, prim, params, inputs.map(operand), operand(out));
   } else {
     out = gpuEmpty(prim, meta.shape.slice(), meta.dtype);
     executeGpu(prim, params, inputs, out);
@@ -111,7 +111,7 @@ export function writeInto(op: string, target: Tensor, value: Tensor): void {
     if (src !== value) src.dispose();
   } else {
     const src = value.storage === target.storage ? copyOf(value) : value;
-    executePrim(cpu, prim, { dtype: target.dtype }, [operand(src)], operand(target));
+    executePrim(tensorCpu, prim, { dtype: target.dtype }, [operand(src)], operand(target));
   }
   target.storage.version++;
   written(target, value);
@@ -119,6 +119,6 @@ export function writeInto(op: string, target: Tensor, value: Tensor): void {
 
 function copyOf(t: Tensor): Tensor {
   const out = empty(t.shape.slice(), t.dtype);
-  executePrim(cpu, 'copy', {}, [operand(t)], operand(out));
+  executePrim(tensorCpu, 'copy', {}, [operand(t)], operand(out));
   return out;
 }

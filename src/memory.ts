@@ -4,16 +4,19 @@
  * disposed once the garbage collector finds it. GPU buffers go back to the device's pool
  * when the last tensor over them goes; `memory()` reports what is live per device.
  *
- * CPU storage is ordinary garbage-collected typed arrays, so CPU tensors are not counted:
- * a FinalizationRegistry entry per tensor would cost several times an eager CPU op
- * (measured 6 µs → 40+ µs per small op). CPU tensors still join tidy scopes and can be
- * disposed, which makes them unusable as operands.
+ * CPU tensors count references on their storage (the last dispose gives a Wasm buffer back
+ * to the allocator at once) but are not registered one by one: a FinalizationRegistry entry
+ * per tensor would cost several times an eager CPU op (measured 6 µs → 40+ µs per small op),
+ * so src/storage.ts registers each CPU storage once instead. On the JavaScript engine the
+ * buffers are typed arrays the garbage collector owns.
  */
 import { ValueError } from '../runtime/errors.js';
 import type { Tensor } from './tensor.js';
 import { freeStorage, storageBytes, type Storage } from './storage.js';
 import type { GradNode } from './autograd/node.js';
 import { poolStats } from './webgpu.js';
+import { cpuEngine } from '../runtime/wasm/engine.js';
+import { wasmHeap } from '../runtime/wasm/memory.js';
 
 interface Counts {
   tensors: number;
@@ -47,7 +50,10 @@ const scopes: Tensor[][] = [];
 /** @internal Counts a new tensor over `s`, and puts it in the innermost `tidy` scope. */
 export function track(t: Tensor, s: Storage): void {
   if (scopes.length > 0) scopes[scopes.length - 1]!.push(t);
-  if (s.device === 'cpu') return;
+  if (s.device === 'cpu') {
+    s.refs = (s.refs ?? 0) + 1;
+    return;
+  }
   const refs = (s.refs ?? 0) + 1;
   s.refs = refs;
   live.tensors++;
@@ -57,13 +63,24 @@ export function track(t: Tensor, s: Storage): void {
 
 /** @internal Releases a tensor's reference now (dispose). */
 export function untrack(t: Tensor, s: Storage): void {
-  if (s.device === 'cpu') return;
+  if (s.device === 'cpu') {
+    s.refs = (s.refs ?? 1) - 1;
+    if (s.refs === 0) freeStorage(s);
+    return;
+  }
   registry.unregister(t);
   drop(s);
 }
 
 /** What `memory()` reports. */
 export interface MemoryInfo {
+  /** CPU buffers in the Wasm engine's memory (all zero on the JavaScript engine, whose arrays the collector owns). */
+  cpu: {
+    /** Bytes of the blocks live CPU storages hold (size classes round them up). */
+    bytes: number;
+    /** The WebAssembly.Memory's size: it grows when no free block fits and never shrinks. */
+    memoryBytes: number;
+  };
   /** WebGPU tensors and the bytes of their buffers (logical sizes; the pool rounds buffers up to powers of two). */
   webgpu: DeviceMemory & {
     /** Bytes held by pooled buffers, live and free (0 before `webgpu.init()`). */
@@ -71,10 +88,12 @@ export interface MemoryInfo {
   };
 }
 
-/** Live tensors and bytes on WebGPU (CPU storage belongs to the JS garbage collector). */
+/** Live CPU buffer bytes in the Wasm memory, and live tensors and bytes on WebGPU. */
 export function memory(): MemoryInfo {
   const pool = poolStats();
-  return { webgpu: { ...live, poolBytes: pool === undefined ? 0 : pool.liveBytes + pool.pooledBytes } };
+  const heap = cpuEngine() === 'wasm' ? wasmHeap().stats() : { liveBytes: 0, memoryBytes: 0 };
+  const poolBytes = pool === undefined ? 0 : pool.liveBytes + pool.pooledBytes;
+  return { cpu: { bytes: heap.liveBytes, memoryBytes: heap.memoryBytes }, webgpu: { ...live, poolBytes } };
 }
 
 /** Tensors found in a result: itself, or in arrays and plain objects (one level per nesting). */

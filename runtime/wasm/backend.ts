@@ -12,7 +12,7 @@
  *
  * Launches run at once, in order. Reads return fresh typed arrays, never views of the memory.
  */
-import type { Backend, Launch } from '../backend.js';
+import type { Backend, KernelArg, Launch } from '../backend.js';
 import { compileCpuKernel, type CpuKernel } from '../cpu/compile.js';
 import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, InternalError, ValueError } from '../errors.js';
@@ -26,6 +26,8 @@ export interface WasmBuffer {
   readonly ptr: number;
   readonly bytes: number;
   readonly dtype: DType;
+  /** Elements of `dtype` it was allocated for. */
+  readonly length: number;
 }
 
 /** What a renderer gives the Wasm backend for a spec. */
@@ -49,6 +51,28 @@ export type WasmBackendKernel =
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[] };
 
+/** What the compile log shows of a program: the JavaScript source, or what the module or driver is and its key. */
+function describe(program: WasmProgram, key: string): string {
+  switch (program.kind) {
+    case 'wasm': return `(wasm module of ${program.bytes.length} bytes) ${key}`;
+    case 'host': return `(host driver over Wasm kernels) ${key}`;
+    case 'js': return program.source;
+    default: return unreachable(program, 'wasm backend: program');
+  }
+}
+
+/** A module's arguments: every arg's address, then every element offset, then the scalars (no closures: run per op). */
+function moduleArgs(args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[]): number[] {
+  const n = args.length;
+  const argv = new Array<number>(2 * n + scalars.length);
+  for (let i = 0; i < n; i++) {
+    argv[i] = args[i]!.data.ptr;
+    argv[n + i] = args[i]!.offset;
+  }
+  for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
+  return argv;
+}
+
 /** The largest buffer a 32-bit memory can hold. */
 const MAX_BYTES = MAX_PAGES * 65536;
 
@@ -61,6 +85,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
   readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
+  /** Called with a description of every kernel compiled from now on (for logging): JS source, or the module's size. */
+  onCompile: ((source: string) => void) | undefined;
 
   constructor(private readonly render: (spec: Spec, target: WasmTarget) => WasmProgram) {}
 
@@ -79,9 +105,11 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         'use the JavaScript engine (KILN_CPU=js) or split the tensor');
     }
     const ptr = this.heap.alloc(bytes);
-    // A reused block holds its last owner's bytes.
-    (this.heap.elements('uint8') as Uint8Array).fill(0, ptr, ptr + bytes);
-    const buffer = { ptr, bytes, dtype };
+    // A reused block holds its last owner's bytes. Zeroed as float64 words (blocks are 64-byte
+    // aligned and sized): filling a shared memory byte by byte measured 7.6× slower in Node 20
+    // (800 KiB: 2.7 ms against 0.35 ms).
+    (this.heap.elements('float64') as Float64Array).fill(0, ptr / 8, Math.ceil((ptr + bytes) / 8));
+    const buffer = { ptr, bytes, dtype, length: elements };
     this.live.add(buffer);
     return buffer;
   }
@@ -108,8 +136,11 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
 
   readonly readSync = (buffer: WasmBuffer, dtype: DType, offset: number, length: number): TypedArray => {
     const start = this.at(buffer, dtype, offset, length, 'read');
-    // slice copies into a fresh, unshared array: nothing the caller holds aliases the memory.
-    return this.heap.elements(dtype).slice(start, start + length);
+    // A fresh, unshared array: nothing the caller holds aliases the memory. Filled by set, not
+    // made by slice, which measured 35× slower over a shared memory in Node 20 (800 KiB: 20 ms).
+    const out = new ARRAY_OF[dtype](length);
+    out.set(this.heap.elements(dtype).subarray(start, start + length));
+    return out;
   };
 
   read(buffer: WasmBuffer, dtype: DType, offset: number, length: number): Promise<TypedArray> {
@@ -145,6 +176,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       }
       this.kernels.set(key, k);
       this.compiled[program.kind]++;
+      this.onCompile?.(describe(program, key));
     }
     return k;
   }
@@ -152,7 +184,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   run(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): void {
     for (const { kernel, args, scalars } of launches) {
       switch (kernel.kind) {
-        case 'wasm': kernel.fn(...args.map((a) => a.data.ptr), ...args.map((a) => a.offset), ...scalars); break;
+        case 'wasm': kernel.fn(...moduleArgs(args, scalars)); break;
         case 'host': kernel.run(args.map((a) => a.data.ptr), args.map((a) => a.offset), scalars); break;
         case 'js': {
           const buffer = this.heap.memory.buffer;

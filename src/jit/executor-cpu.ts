@@ -1,49 +1,57 @@
 /**
- * The CPU device executor: fused steps run as generated JavaScript (compiler/execute.ts's
- * cpuKernel), storages are typed arrays.
+ * The CPU device executor: fused steps run on the CPU engine's backend (Wasm modules over
+ * the Wasm memory by default, generated JavaScript over typed arrays under KILN_CPU=js),
+ * the same kernel per spec as eager ops.
  */
-import { cpu } from '../../compiler/backends.js';
-import { cpuKernel, executePrim } from '../../compiler/execute.js';
+import { tensorCpu, type CpuBuffer, type CpuEngineKernel } from '../../compiler/backends.js';
+import { executePrim } from '../../compiler/execute.js';
 import type { Params, Prim } from '../../compiler/ir/primitives.js';
 import { sizeOf } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
-import type { TypedArray } from '../../runtime/dtype.js';
+import type { Launch } from '../../runtime/backend.js';
+import type { DType } from '../../runtime/dtype.js';
 import { empty, operand } from '../dispatch.js';
-import { copyOfStorage, onCpu, storageLength, swapBuffers } from '../storage.js';
+import { copyOfStorage, freeStorage, onCpu, storageLength, swapBuffers, type Storage } from '../storage.js';
 import type { Tensor } from '../tensor.js';
-import type { DeviceExecutor } from './executor.js';
+import type { DeviceExecutor, StorageCopy } from './executor.js';
 import { forNodes } from './log.js';
+
+const NO_SCALARS: readonly number[] = [];
 
 /** The CPU executor. */
 export const cpuExecutor: DeviceExecutor = {
   device: 'cpu',
   bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void {
-    // The calling convention of generated CPU kernels: every arg's elements, then every arg's element offset.
-    const argv: (TypedArray | number)[] = [];
-    for (const t of outs) argv.push(onCpu(t.storage, 'jit').buffer);
-    for (const t of ins) argv.push(onCpu(t.storage, 'jit').buffer);
-    for (const t of outs) argv.push(t.offset);
-    for (const t of ins) argv.push(t.offset);
-    const kernel = forNodes(step.nodes, () => cpuKernel({ key: step.key, build: () => step.spec }));
-    return () => kernel.apply(undefined, argv);
+    // The kernel calling convention: the step's outputs, then its inputs, each a buffer and an element offset.
+    const args = [];
+    for (const t of outs) args.push({ data: onCpu(t.storage, 'jit').buffer, offset: t.offset });
+    for (const t of ins) args.push({ data: onCpu(t.storage, 'jit').buffer, offset: t.offset });
+    const kernel = forNodes(step.nodes, () => tensorCpu.compile(step.key, () => step.spec));
+    const launches: Launch<CpuBuffer, CpuEngineKernel>[] = [{ kernel, args, scalars: NO_SCALARS }];
+    return () => tensorCpu.run(launches);
   },
   bindCopy(src, dst) {
     const n = sizeOf(dst.shape);
     if (src.isContiguous && dst.isContiguous) {
       const from = onCpu(src.storage, 'jit'), to = onCpu(dst.storage, 'jit'), at = src.offset, into = dst.offset;
-      return () => cpu.copy(from.buffer, at, to.buffer, into, n);
+      return () => tensorCpu.copy(from.buffer, at, to.buffer, into, n);
     }
     return bindPrim('copy', {}, [src], dst);
   },
   empty,
-  copyStorage: (real, dtype) => ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),
+  // No holder: the copy is given back by adopt or discardCopy, or by the last tensor made over it.
+  copyStorage: (real: Storage, dtype: DType): StorageCopy =>
+    ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),
   adopt(real, copy) {
-    swapBuffers(real, copy.storage);
+    // Every tensor over the real storage was disposed meanwhile (its buffer is given back): nothing to update.
+    if ((real.refs ?? 0) > 0) swapBuffers(real, copy.storage);
+    // Swapped, not copied: the copy now holds the old buffer and gives it back.
+    freeStorage(copy.storage);
   },
 };
 
 /** A call that computes primitive `prim` of `ins` into `out` (CPU tensors), its operands built once. */
 export function bindPrim<P extends Prim>(prim: P, params: Params<P>, ins: readonly Tensor[], out: Tensor): () => void {
   const operands = ins.map(operand), o = operand(out);
-  return () => executePrim(cpu, prim, params, operands, o);
+  return () => executePrim(tensorCpu, prim, params, operands, o);
 }

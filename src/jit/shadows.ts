@@ -2,13 +2,13 @@
  * Copy-on-write shadows of the storages a replay writes in place (parameters, optimizer
  * state, gradients) while one of its guards may still fail. The replay reads and writes
  * the shadow, so nothing the caller can see changes until every guard has held. A CPU
- * shadow shares its real storage's elements until the replay first writes it (then it
- * copies them); a WebGPU shadow is a fresh buffer filled by a copy recorded in the call's
- * command batch when the replay first uses the storage (hence before its first write).
- * Committing hands each written shadow's elements to its real storage (a GPU buffer is
- * swapped in, not copied back); discarding releases the shadows.
+ * shadow borrows its real storage's buffer until the replay first writes it (then it
+ * copies the elements into a buffer of its own); a WebGPU shadow is a fresh buffer filled
+ * by a copy recorded in the call's command batch when the replay first uses the storage (hence before its first write).
+ * Committing hands each written shadow's buffer to its real storage (swapped in, not
+ * copied back); discarding releases the shadows.
  */
-import { swapBuffers, type Storage } from '../storage.js';
+import { borrowedStorage, freeStorage, type Storage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { cpuExecutor } from './executor-cpu.js';
 import type { StorageCopy } from './executor.js';
@@ -33,8 +33,7 @@ export class Shadows {
     if (shadow === undefined) {
       const real = t.storage;
       if (real.device === 'cpu') {
-        const storage: Storage = { device: 'cpu', backend: real.backend, buffer: real.buffer, version: 0 };
-        shadow = { real, storage, copy: undefined, dtype: t.dtype };
+        shadow = { real, storage: borrowedStorage(real), copy: undefined, dtype: t.dtype };
       } else {
         const copy = webGpuExecutor.copyStorage(real, t.dtype);
         shadow = { real, storage: copy.storage, copy, dtype: t.dtype };
@@ -48,9 +47,11 @@ export class Shadows {
   /** Called before the replay writes into `s`: a CPU shadow gets its own elements on its first write. */
   beforeWrite(s: Storage): void {
     const shadow = this.#byShadow.get(s);
-    if (shadow === undefined || shadow.copy !== undefined) return;
-    shadow.copy = cpuExecutor.copyStorage(shadow.real, shadow.dtype);
-    swapBuffers(s, shadow.copy.storage);
+    if (shadow === undefined || shadow.copy !== undefined || s.device !== 'cpu') return;
+    const copy = cpuExecutor.copyStorage(shadow.real, shadow.dtype);
+    shadow.copy = copy;
+    // The shadow borrows the copy's buffer now; the copy's holder owns it until commit or discard.
+    s.buffer = (copy.storage as typeof s).buffer;
   }
 
   /** `t` over the real storage when it is over a shadow (for results and gradients after commit); else `t`. */
@@ -71,16 +72,20 @@ export class Shadows {
 
   /** Every guard held: the real storages the replay wrote take their shadows' elements. */
   commit(): void {
-    for (const { real, storage, copy } of this.#byReal.values()) {
+    for (const { real, copy } of this.#byReal.values()) {
       if (copy === undefined) continue;
-      if (copy.holder === undefined) cpuExecutor.adopt(real, { storage, holder: undefined });
+      if (real.device === 'cpu') cpuExecutor.adopt(real, copy);
       else webGpuExecutor.adopt(real, copy);
       real.version++;
     }
   }
 
-  /** A guard failed (or the replay threw): the shadows' buffers go back to the pool. */
+  /** A guard failed (or the replay threw): the shadows' buffers go back to the pool (CPU: the allocator). */
   discard(): void {
-    for (const s of this.#byReal.values()) s.copy?.holder?.dispose();
+    for (const { copy } of this.#byReal.values()) {
+      if (copy === undefined) continue;
+      if (copy.holder === undefined) freeStorage(copy.storage);
+      else copy.holder.dispose();
+    }
   }
 }

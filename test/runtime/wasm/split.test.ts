@@ -5,7 +5,6 @@
  * split kernels with eager's bits, and small kernels stay on the calling thread.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onWasmKernels } from '../../../compiler/backends.js';
 import { cpuEngine } from '../../../runtime/wasm/engine.js';
 import { MIN_SPLIT_WORK, splitCounts } from '../../../runtime/wasm/split.js';
 import { getNumThreads, setNumThreads, threadsReady } from '../../../runtime/wasm/threads.js';
@@ -13,11 +12,11 @@ import * as k from '../../../src/index.js';
 
 const onWasm = cpuEngine() === 'wasm';
 
-/** Runs `fn` on the Wasm engine with `threads` threads; returns its result's bits and the jobs it split into. */
+/** Runs `fn` (on the Wasm engine, the default CPU engine) with `threads` threads; returns its result's bits and the jobs it split into. */
 function runOn(threads: number, fn: () => k.Tensor): { bits: number[]; jobs: number } {
   setNumThreads(threads);
   const before = splitCounts.jobs;
-  const out = onWasmKernels(fn);
+  const out = fn();
   const data = out.data();
   const bits = Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length));
   return { bits, jobs: splitCounts.jobs - before };

@@ -1,0 +1,79 @@
+/**
+ * The two CPU engines back to back: the WebAssembly engine (the default) against the
+ * JavaScript engine (KILN_CPU=js) on the same workloads. An engine is chosen once per
+ * process, so each round runs one child process per engine, alternating (wasm, js, js,
+ * wasm, …) so that load on the machine falls on both; medians of the rounds' medians are
+ * compared as ratios and saved as JSON.
+ *
+ * Workloads: eager add of two float32[16] (per call: the dispatch cost), eager matmul
+ * 256×256, and an MLP 784-256-256-10 SGD step on a batch of 128 (forward, backward, update,
+ * loss read back) eagerly and under jit.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/cpu-engines.js
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as k from '../src/node.js';
+import { cpuEngine } from '../runtime/wasm/engine.js';
+import { fmtNumber, formatTable, measure, mergeRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
+const ADDS = 20_000;
+
+/** The workloads of one engine, timed in this process (milliseconds per call; add: per batch of ADDS calls). */
+function runWorkloads(): Record<string, Measurement> {
+  k.manualSeed(0);
+  const a = k.randn([16]), b = k.randn([16]);
+  const adds = () => {
+    for (let i = 0; i < ADDS; i++) a.add(b).dispose();
+  };
+  const m1 = k.randn([256, 256]), m2 = k.randn([256, 256]);
+  const model = new k.nn.Sequential(
+    new k.nn.Linear(784, 256), new k.nn.ReLU(), new k.nn.Linear(256, 256), new k.nn.ReLU(), new k.nn.Linear(256, 10));
+  const opt = new k.optim.SGD(model.parameters(), { lr: 0.01 });
+  const x = k.randn([128, 784]), y = k.randint(0, 10, [128]);
+  const step = (input: k.Tensor, target: k.Tensor) => {
+    opt.zeroGrad();
+    const loss = k.nn.crossEntropy(model.forward(input), target);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  const jitted = k.jit(step);
+  return {
+    'eager add [16] + dispose, µs per call': measure('add', adds, { warmup: 2, runs: 5 }),
+    'eager matmul 256, ms': measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
+    'MLP step eager, ms': measure('eager', () => k.tidy(() => step(x, y).item()), { warmup: 3, runs: 10 }),
+    'MLP step jit, ms': measure('jit', () => k.tidy(() => jitted(x, y).item()), { warmup: 4, runs: 20 }),
+  };
+}
+
+function child(engine: 'wasm' | 'js'): Record<string, Measurement> {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, KILN_CPU: engine, KILN_BENCH_CHILD: '1' }, encoding: 'utf8', maxBuffer: 2 ** 24,
+  });
+  if (r.status !== 0) throw new Error(`cpu-engines bench: the ${engine} child exited with ${r.status}:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, Measurement>;
+}
+
+if (process.env.KILN_BENCH_CHILD === '1') {
+  console.log(JSON.stringify({ engine: cpuEngine(), ...runWorkloads() }));
+} else {
+  const seen: Record<'wasm' | 'js', Record<string, Measurement>[]> = { wasm: [], js: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order: ('wasm' | 'js')[] = r % 2 === 0 ? ['wasm', 'js'] : ['js', 'wasm'];
+    for (const engine of order) seen[engine].push(child(engine));
+  }
+  const names = Object.keys(seen.wasm[0]!).filter((n) => n !== 'engine');
+  const merged = (engine: 'wasm' | 'js', name: string) => mergeRounds(seen[engine].map((s) => s[name]!));
+  // The add workload is timed per batch of ADDS calls: reported per call, in µs.
+  const scale = (name: string) => (name.startsWith('eager add') ? 1000 / ADDS : 1);
+  const rows = names.map((name) => {
+    const w = merged('wasm', name).median * scale(name), j = merged('js', name).median * scale(name);
+    return { name, wasm: w, js: j, ratio: w / j };
+  });
+  console.log(`CPU engines, ${ROUNDS} rounds of one child process per engine (medians)\n`);
+  console.log(formatTable(['workload', 'wasm', 'js', 'wasm / js'],
+    rows.map((r) => [r.name, fmtNumber(r.wasm), fmtNumber(r.js), r.ratio.toFixed(2)])));
+  console.log(`\nsaved ${saveJson(resultsPath('cpu-engines'), rows)}`);
+}
