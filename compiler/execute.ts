@@ -15,6 +15,7 @@ import {
 } from './ir/primitives.js';
 import { contiguousStrides, isContiguous, sizeOf } from './ir/shape.js';
 import type { KernelSpec } from './kernel.js';
+import { lowerElementwiseCached } from './lower-dense.js';
 import {
   lowerElementwise, lowerFill, lowerGather, lowerIota, lowerMatmul, lowerRandom, lowerReduce, lowerScatterAdd,
   type Layout, type Lowered,
@@ -64,13 +65,14 @@ const ROW_MAJOR_OUT = new Set<string>(['reduce', 'matmul', 'random', 'iota']);
 export function executePrim<P extends Prim, B, K>(
   backend: Backend<B, K, KernelSpec>, prim: P, params: Params<P>, inputs: readonly Operand<B>[], out: Operand<B>,
 ): void {
-  if (sizeOf(out.shape) === 0) return;
+  const size = sizeOf(out.shape);
+  if (size === 0) return;
   // Elementwise ops are most eager calls: they go first, without the call object the
   // structured primitives' switch needs (saving ~10% of an eager add of [16]).
   if (isElementwisePrim(prim) || prim === 'cast') {
     const args = [out];
     for (let i = 0; i < inputs.length; i++) args.push(inputs[i]!);
-    run(backend, lowerElementwise(prim, inputs, out), args);
+    run(backend, lowerElementwiseCached(prim, inputs, out, size), args);
     return;
   }
   const rule = primitiveRules[prim];
