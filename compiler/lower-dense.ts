@@ -41,7 +41,9 @@ function operandsCode(out: Layout, inputs: readonly Layout[]): number {
 }
 
 /** `lowerElementwise` of `size` elements, with the common layouts' kernels found without a key string. */
-export function lowerElementwiseCached(prim: ElementwiseOp, inputs: readonly Layout[], out: Layout, size: number): Lowered {
+export function lowerElementwiseCached(
+  prim: ElementwiseOp, inputs: readonly Layout[], out: Layout, size: number,
+): Lowered {
   const code = isContiguous(out.shape, out.strides) ? operandsCode(out, inputs) : -1;
   if (code < 0) return lowerElementwise(prim, inputs, out);
   let byOperands = lowered.get(prim);
@@ -51,7 +53,9 @@ export function lowerElementwiseCached(prim: ElementwiseOp, inputs: readonly Lay
   let l = bySize.get(size);
   if (l === undefined) {
     // Lowered from layouts without buffers, so the cache keeps no tensor's elements alive.
-    const run = (x: Layout, stride: number): Layout => ({ dtype: x.dtype, shape: [size], strides: [stride], offset: 0 });
+    const run = (x: Layout, stride: number): Layout => (
+      { dtype: x.dtype, shape: [size], strides: [stride], offset: 0 }
+    );
     l = lowerElementwise(prim, inputs.map((x) => run(x, isBroadcastValue(x) ? 0 : 1)), run(out, 1));
     bySize.set(size, l);
   }
