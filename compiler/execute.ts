@@ -10,9 +10,12 @@ import { renderJs } from './codegen/js.js';
 import { cpu, tensorCpu } from './backends.js';
 import { InternalError } from '../runtime/errors.js';
 import { unreachable } from '../runtime/unreachable.js';
-import { isElementwiseCall, primCall, primitiveRules, type Params, type Prim } from './ir/primitives.js';
+import {
+  isElementwisePrim, primCall, primitiveRules, type Params, type Prim, type PrimCall, type StructuredPrim,
+} from './ir/primitives.js';
 import { contiguousStrides, isContiguous, sizeOf } from './ir/shape.js';
 import type { KernelSpec } from './kernel.js';
+import { lowerElementwiseCached } from './lower-dense.js';
 import {
   lowerElementwise, lowerFill, lowerGather, lowerIota, lowerMatmul, lowerRandom, lowerReduce, lowerScatterAdd,
   type Layout, type Lowered,
@@ -62,7 +65,16 @@ const ROW_MAJOR_OUT = new Set<string>(['reduce', 'matmul', 'random', 'iota']);
 export function executePrim<P extends Prim, B, K>(
   backend: Backend<B, K, KernelSpec>, prim: P, params: Params<P>, inputs: readonly Operand<B>[], out: Operand<B>,
 ): void {
-  if (sizeOf(out.shape) === 0) return;
+  const size = sizeOf(out.shape);
+  if (size === 0) return;
+  // Elementwise ops are most eager calls: they go first, without the call object the
+  // structured primitives' switch needs (saving ~10% of an eager add of [16]).
+  if (isElementwisePrim(prim) || prim === 'cast') {
+    const args = [out];
+    for (let i = 0; i < inputs.length; i++) args.push(inputs[i]!);
+    run(backend, lowerElementwiseCached(prim, inputs, out, size), args);
+    return;
+  }
   const rule = primitiveRules[prim];
   if (ROW_MAJOR_OUT.has(rule.kind) && !isContiguous(out.shape, out.strides)) {
     // These kernels write their output row-major, so a strided destination gets a copy.
@@ -75,13 +87,8 @@ export function executePrim<P extends Prim, B, K>(
     backend.free(data);
     return;
   }
-  const call = primCall(prim, params);
-  if (isElementwiseCall(call) || call.prim === 'cast') {
-    const args = [out];
-    for (let i = 0; i < inputs.length; i++) args.push(inputs[i]!);
-    run(backend, lowerElementwise(call.prim, inputs, out), args);
-    return;
-  }
+  // Elementwise primitives and cast returned above.
+  const call = primCall(prim, params) as PrimCall<Exclude<StructuredPrim, 'cast'>>;
   switch (call.prim) {
     case 'sum': case 'prod': case 'max': case 'min': case 'argmax': case 'argmin': {
       const axes = call.prim === 'argmax' || call.prim === 'argmin' ? [call.params.axis] : call.params.axes;

@@ -7,7 +7,7 @@ import type { DType } from '../../runtime/dtype.js';
 import { DTypeError, InternalError, ShapeError, fmtShape } from '../../runtime/errors.js';
 import { unreachable } from '../../runtime/unreachable.js';
 import {
-  isElementwiseCall, isViewCall, primCall, primitiveRules, type ElementwisePrim, type ElementwiseRule, type Params,
+  isElementwisePrim, isViewCall, primCall, primitiveRules, type ElementwisePrim, type ElementwiseRule, type Params,
   type Prim, type PrimCall, type ReducePrim, type StructuredPrim, type ViewPrim,
 } from './primitives.js';
 import { contiguousStrides, sameShape, sizeOf } from './shape.js';
@@ -35,9 +35,9 @@ function expectArity(op: string, inputs: readonly Meta[], n: number): void {
 
 /** The result metadata of `prim` on `inputs`, or a typed error. */
 export function inferMeta<P extends Prim>(prim: P, inputs: readonly Meta[], params: Params<P>): Meta {
-  const call = primCall(prim, params);
-  if (isElementwiseCall(call)) return elementwiseMeta(call.prim, inputs);
-  return structuredMeta(call, inputs);
+  // Checked on the primitive first, so an eager elementwise op builds no call object.
+  if (isElementwisePrim(prim)) return elementwiseMeta(prim, inputs);
+  return structuredMeta(primCall(prim, params) as PrimCall<StructuredPrim>, inputs);
 }
 
 function elementwiseMeta(prim: ElementwisePrim, inputs: readonly Meta[]): Meta {

@@ -2,7 +2,7 @@
 import { ARRAY_OF, dtypeOfArray, isDType, type DType, type TypedArray } from '../../runtime/dtype.js';
 import { DTypeError, ValueError, fmtValue } from '../../runtime/errors.js';
 import { refCast } from '../../compiler/ir/primitives.js';
-import { storedValue, toElement } from '../../runtime/stored.js';
+import { fromElement, storedValue, toElement } from '../../runtime/stored.js';
 import { checkShape, sizeOf } from '../../compiler/ir/shape.js';
 import { apply, created, empty, onDevice } from '../dispatch.js';
 import { checkDevice, toGpu } from '../device.js';
@@ -149,11 +149,12 @@ function storedScalar(value: Scalar, dtype: DType): number {
 /** A 0-d tensor holding one scalar. */
 export function scalarTensor(value: Scalar, dtype: DType): Tensor {
   const out = empty([], dtype);
-  const v = storedScalar(value, dtype);
+  // The element array rounds the value as storage does, so it is made once, not also in
+  // storedScalar: every scalar operand (`x * 0.5`) of an eager op comes here.
   const one = new ARRAY_OF[dtype](1);
-  one[0] = toElement(v, dtype);
+  one[0] = dtype === 'bool' ? (value ? 1 : 0) : toElement(refCast(Number(value), dtype), dtype);
   writeStorage(out.storage, dtype, one);
-  return created(out, { value: v });
+  return created(out, { value: fromElement(one[0]!, dtype) });
 }
 
 /** `full` under the name of the function the user called. */
