@@ -2,7 +2,7 @@
 import { type BodyAccess, nodeTypes, renderBody } from './body.js';
 import {
   DEFAULT_WG, STATUS_SCATTER, affine, assemble, coordinates, gpuDType, grid, indent, int, linear, pow2AtMost,
-  product, sizeU32, u32, type SizeText,
+  product, sizeU32, type SizeText,
 } from './common.js';
 import { wgslType } from '../wgsl-prims.js';
 import { HelperSet } from '../wgsl-helpers.js';
