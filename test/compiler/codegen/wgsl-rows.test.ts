@@ -8,12 +8,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWgslLimits, renderWgsl, type WgslLimits } from '../../../compiler/codegen/wgsl.js';
-import { cpuKernel } from '../../../compiler/execute.js';
 import { GpuKernels } from '../../webgpu-kernels.js';
 import { primitiveRules, type ReducePrim } from '../../../compiler/ir/primitives.js';
-import { contiguousStrides } from '../../../compiler/ir/shape.js';
 import type { Expr, KernelSpec, RowSpec } from '../../../compiler/kernel.js';
-import { lowerReduce, type Layout } from '../../../compiler/lower.js';
+import { lowerReduce } from '../../../compiler/lower.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
 import { rng } from '../../helpers.js';
 import { cpuRun, expectMatch, lay, rowLayout, softmaxRow, type GpuDType, type Tolerance } from './wgsl-harness.js';

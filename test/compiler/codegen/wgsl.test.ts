@@ -9,10 +9,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWgslLimits, renderWgsl, type WgslOptions } from '../../../compiler/codegen/wgsl.js';
 import { wgslPrimitives, type ElementwisePrim } from '../../../compiler/codegen/wgsl-prims.js';
-import { cpuKernel } from '../../../compiler/execute.js';
 import { GpuKernels } from '../../webgpu-kernels.js';
 import { isElementwise, primitiveRules, type ElementwiseRule, type ReducePrim } from '../../../compiler/ir/primitives.js';
-import { contiguousStrides } from '../../../compiler/ir/shape.js';
 import type { KernelSpec, MapSpec, MatmulSpec, RowSpec } from '../../../compiler/kernel.js';
 import { lowerElementwise, lowerFill, lowerGather, lowerIota, lowerMatmul, lowerRandom, lowerReduce, lowerScatterAdd, type Layout } from '../../../compiler/lower.js';
 import { fillUniform } from '../../../compiler/random/philox.js';

@@ -12,7 +12,7 @@ import { DTypeError, InternalError } from '../../../runtime/errors.js';
 import { BufferPool, BufferUsage, bucketSize } from '../../../runtime/webgpu/buffers.js';
 import { REQUESTED_LIMITS } from '../../../runtime/webgpu/device.js';
 import { PipelineCache } from '../../../runtime/webgpu/pipelines.js';
-import { fromGpuBytes, readBuffers, toGpuArray, upload } from '../../../runtime/webgpu/submit.js';
+import { fromGpuBytes, toGpuArray } from '../../../runtime/webgpu/submit.js';
 import { eventWaitThrottleActive, eventWaitThrottleStats, installEventWaitThrottle, isDawnPoll } from '../../../runtime/webgpu/throttle.js';
 import { gpuForTests } from '../../webgpu.js';
 
