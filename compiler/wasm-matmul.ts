@@ -22,6 +22,7 @@ import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
+import { wasmJsHelpers } from './codegen/wasm/js-math.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
 /**
@@ -79,8 +80,9 @@ export function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
     strides: [[spec.n, 1], ...spec.extras.map((x) => [...x.strides]), [ldc, 1]],
     body, stores: [{ arg: 0, node: epilogue.value }],
   };
+  // On the Wasm kernels' math functions, so an activation fused here rounds as it does alone.
   const program = jsProgram(map);
-  return withSizes(compileCpuKernel(program.source, program.helpers), program.sizes);
+  return withSizes(compileCpuKernel(program.source, wasmJsHelpers()), program.sizes);
 }
 
 /** Copies A (m × k through its strides) into row-major float32 at `dst`. */

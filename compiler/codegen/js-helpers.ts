@@ -49,6 +49,9 @@ export const jsHelpers = {
   roundHalfEven,
   mod,
   powC,
+  // pow of float32 (and float16) operands: kiln's float64 pow, rounded by the kernel; the Wasm
+  // engine's JavaScript kernels put its float32 pow here (codegen/wasm/js-math.ts).
+  pow: powC,
   powInt32,
   halfToFloat,
   floatToHalf,

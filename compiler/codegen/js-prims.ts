@@ -70,7 +70,7 @@ export const jsPrimitives: { [P in ElementwisePrim]: JsRender } = {
   mul: ([a, b], dt) => (dt === 'int32' ? `Math.imul(${a}, ${b})` : round(`${a} * ${b}`, dt)),
   div: ([a, b], dt) => round(`${a} / ${b}`, dt),
   // uint8 powers wrap modulo 2^32 first, which keeps them right modulo 256.
-  pow: ([a, b], dt) => round(`${isInteger(dt) ? M.powInt32 : M.powC}(${a}, ${b})`, dt),
+  pow: ([a, b], dt) => round(`${isInteger(dt) ? M.powInt32 : dt === 'float64' ? M.powC : M.pow}(${a}, ${b})`, dt),
   maximum: ([a, b]) => `Math.max(${a}, ${b})`,
   minimum: ([a, b]) => `Math.min(${a}, ${b})`,
   mod: ([a, b], dt) => round(`${M.mod}(${a}, ${b})`, dt),

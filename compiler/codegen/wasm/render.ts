@@ -14,8 +14,8 @@ import { unreachable } from '../../../runtime/unreachable.js';
 import type { Expr, KernelSpec, MapSpec, MultiSpec } from '../../kernel.js';
 import { heapMatmul } from '../../wasm-heap-matmul.js';
 import { renderJs } from '../js.js';
-import { jsHelpers } from '../js-helpers.js';
 import { ModuleBuilder, type Code } from './encoder.js';
+import { wasmJsHelpers } from './js-math.js';
 import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
@@ -83,9 +83,9 @@ function renderMultiWasm(spec: MultiSpec, target: WasmTarget): WasmProgram {
   });
 }
 
-/** The JavaScript kernel for a spec, to run over views of the memory. */
+/** The JavaScript kernel for a spec, to run over views of the memory, on the Wasm kernels' math functions. */
 function javascript(spec: KernelSpec): WasmProgram {
-  return { kind: 'js', source: renderJs(spec), helpers: jsHelpers, dtypes: argDtypes(spec) };
+  return { kind: 'js', source: renderJs(spec), helpers: wasmJsHelpers(), dtypes: argDtypes(spec) };
 }
 
 /** Whether any arg or node of `spec` is float16 (dtype names are the only strings a spec holds). */
