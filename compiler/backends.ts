@@ -53,7 +53,7 @@ export type CpuEngineBackend = Backend<CpuBuffer, CpuEngineKernel, KernelSpec> &
 
 /**
  * The backend CPU tensors live on, eager and jit alike: the engine cpuEngine() chose for
- * this process (Wasm where SIMD exists, else JavaScript; KILN_CPU picks), so one compiled
+ * this process (JavaScript by default, Wasm under KILN_CPU=wasm), so one compiled
  * kernel per spec serves both and jit stays bitwise equal to eager. The engine never
  * changes within a process, so every buffer handed to it came from it: the cast only widens
  * the buffer type each engine declares, and call sites stay monomorphic.

@@ -11,6 +11,7 @@ import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import type { MatmulSpec } from './kernel.js';
+import { wasmJsHelpers } from './codegen/wasm/js-math.js';
 import { epilogueKernel, gemmKernel, multiply, nextBatch, NR, packA, packB, packHeapB } from './wasm-matmul.js';
 
 /** The host kernel of a float32 matmul spec: (addresses, offsets) of C, A, B and the epilogue's extras. */
@@ -18,7 +19,8 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
   const { m, n, k } = spec;
   const panels = Math.ceil(n / NR), ldc = panels * NR;
   const [sam, sak] = spec.aStrides, [sbk, sbn] = spec.bStrides;
-  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc);
+  // The Wasm kernels' math, so an activation fused here rounds as it does alone.
+  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc, wasmJsHelpers());
   const dtypes: DType[] = [spec.epilogue?.dtype ?? 'float32', 'float32', 'float32', ...spec.extras.map((x) => x.dtype)];
   const nArgs = dtypes.length;
   const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];

@@ -15,14 +15,14 @@
 import { withSizes } from '../runtime/cpu/backend.js';
 import { compileCpuKernel, type CpuKernel } from '../runtime/cpu/compile.js';
 import type { TypedArray } from '../runtime/dtype.js';
-import { cpuEngine } from '../runtime/wasm/engine.js';
+import { wasmKernels } from '../runtime/wasm/engine.js';
 import { wasmFeatures } from '../runtime/wasm/features.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
-import { wasmJsHelpers } from './codegen/wasm/js-math.js';
+import { jsHelpers } from './codegen/js-helpers.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
 /**
@@ -55,7 +55,7 @@ export function gemmKernel(): WasmKernel {
 
 /** The gemm float32 matmuls run on here (register block, k and row blocks, fma); undefined on the JavaScript engine. */
 export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; mc: number; fma: boolean } | undefined {
-  return cpuEngine() === 'wasm' ? { mr: MR, nr: NR, kc: KC, mc: MC, fma: wasmFeatures().relaxedSimd } : undefined;
+  return wasmKernels() ? { mr: MR, nr: NR, kc: KC, mc: MC, fma: wasmFeatures().relaxedSimd } : undefined;
 }
 
 /**
@@ -63,7 +63,7 @@ export function wasmMatmulVariant(): { mr: number; nr: number; kc: number; mc: n
  * the extras, arg E + 1 the product in Wasm memory (row stride `ldc`), read where the
  * matmul kernel's epilogue read its `acc`.
  */
-export function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
+export function epilogueKernel(spec: MatmulSpec, ldc: number, helpers: object): CpuKernel {
   const epilogue = spec.epilogue!;
   const product = spec.extras.length + 1;
   const body = epilogue.body.map((e): Expr => {
@@ -80,9 +80,8 @@ export function epilogueKernel(spec: MatmulSpec, ldc: number): CpuKernel {
     strides: [[spec.n, 1], ...spec.extras.map((x) => [...x.strides]), [ldc, 1]],
     body, stores: [{ arg: 0, node: epilogue.value }],
   };
-  // On the Wasm kernels' math functions, so an activation fused here rounds as it does alone.
   const program = jsProgram(map);
-  return withSizes(compileCpuKernel(program.source, wasmJsHelpers()), program.sizes);
+  return withSizes(compileCpuKernel(program.source, helpers), program.sizes);
 }
 
 /** Copies A (m × k through its strides) into row-major float32 at `dst`. */
@@ -168,12 +167,13 @@ export function nextBatch(batch: readonly number[], batchStrides: readonly (read
  * the JavaScript engine, for other dtypes, and for products too large for the Wasm memory.
  */
 export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
-  if (spec.dtype !== 'float32' || cpuEngine() !== 'wasm') return undefined;
+  if (spec.dtype !== 'float32' || !wasmKernels()) return undefined;
   const { m, n, k } = spec;
   const panels = Math.ceil(n / NR), ldc = panels * NR;
   if (4 * (m * k + ldc * k + m * ldc) > MAX_BYTES) return undefined;
   const gemm = gemmKernel();
-  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc);
+  // Typed arrays: the JavaScript engine's math, as the elementwise kernels fused here compute it alone.
+  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc, jsHelpers);
   const nArgs = 3 + spec.extras.length;
   const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];
   const batchSize = spec.batch.reduce((p, d) => p * d, 1);

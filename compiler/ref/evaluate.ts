@@ -18,7 +18,7 @@ import {
   isElementwiseCall, isViewCall, primCall, primitiveRules, refCast, type Params, type Prim, type ReducePrim,
 } from '../ir/primitives.js';
 import { uniformAt } from '../random/philox.js';
-import { cpuEngine } from '../../runtime/wasm/engine.js';
+import { wasmKernels } from '../../runtime/wasm/engine.js';
 import { wasmFeatures } from '../../runtime/wasm/features.js';
 
 /**
@@ -31,7 +31,7 @@ import { wasmFeatures } from '../../runtime/wasm/features.js';
 export function matmulAccumulator(dtype: DType): (acc: number, a: number, b: number) => number {
   // int32 wraps at every product and sum, as int32 mul then sum does.
   if (dtype === 'int32') return (acc, a, b) => (acc + Math.imul(a, b)) | 0;
-  if (dtype !== 'float32' || cpuEngine() !== 'wasm') return (acc, a, b) => acc + a * b;
+  if (dtype !== 'float32' || !wasmKernels()) return (acc, a, b) => acc + a * b;
   if (wasmFeatures().relaxedSimd) return (acc, a, b) => Math.fround(a * b + acc);
   return (acc, a, b) => Math.fround(acc + Math.fround(a * b));
 }

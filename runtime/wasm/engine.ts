@@ -1,37 +1,61 @@
 /**
- * Which engine runs CPU kernels: WebAssembly (SIMD128 kernels kiln emits) where the
- * runtime has SIMD, else the JavaScript engine (generated JS loops), which is also the
- * reference. KILN_CPU=js or KILN_CPU=wasm chooses; the choice is made once per process, so
- * eager ops and compiled graphs always run the same kernels.
+ * Which engine holds CPU tensors and runs their kernels, chosen once per process so eager
+ * ops and compiled graphs always run the same kernels:
+ *
+ * - 'js' (the default): tensors are typed arrays and kernels generated JavaScript loops (the
+ *   reference), with float32 matmuls on the WebAssembly SIMD gemm where SIMD exists.
+ * - 'wasm' (KILN_CPU=wasm): tensors live in one WebAssembly memory and every kernel kiln can
+ *   emit as Wasm runs there (SIMD128, split over worker threads). Not the default yet: a
+ *   tensor that is dropped without dispose() or tidy() is given back only when the
+ *   FinalizationRegistry runs, between tasks, so a synchronous eager loop that drops its
+ *   tensors grows the memory without bound (an MLP training loop: 15 MB a step, the 4 GiB
+ *   memory full after ~270 steps), where typed arrays are collected as the loop runs.
+ *
+ * KILN_CPU=js also turns the Wasm gemm off (pure JavaScript, the reference).
  */
 import { DeviceError, ValueError } from '../errors.js';
 import { wasmFeatures } from './features.js';
 
 export type CpuEngine = 'wasm' | 'js';
 
-let engine: CpuEngine | undefined;
+/** The engine of CPU tensors, and whether their float32 matmuls (and the worker pool) use Wasm SIMD kernels. */
+export interface CpuChoice {
+  engine: CpuEngine;
+  wasmKernels: boolean;
+}
 
-/** The engine that KILN_CPU's value `asked` selects, given whether WebAssembly SIMD exists. */
-export function chooseCpuEngine(asked: string | undefined, simd: boolean): CpuEngine {
+let choice: CpuChoice | undefined;
+
+/** What KILN_CPU's value `asked` selects, given whether WebAssembly SIMD exists. */
+export function chooseCpuEngine(asked: string | undefined, simd: boolean): CpuChoice {
   switch (asked) {
     case undefined:
     case '':
-      return simd ? 'wasm' : 'js';
+      return { engine: 'js', wasmKernels: simd };
     case 'js':
-      return 'js';
+      return { engine: 'js', wasmKernels: false };
     case 'wasm':
       if (!simd) {
         throw new DeviceError('KILN_CPU=wasm: this runtime has no WebAssembly SIMD; unset KILN_CPU or set it to js');
       }
-      return 'wasm';
+      return { engine: 'wasm', wasmKernels: true };
     default:
       throw new ValueError(`KILN_CPU: expected 'wasm' or 'js' (got '${asked}')`);
   }
 }
 
-/** The CPU engine of this process, chosen once. */
-export function cpuEngine(): CpuEngine {
+function cpuChoice(): CpuChoice {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  engine ??= chooseCpuEngine(env?.KILN_CPU, wasmFeatures().simd);
-  return engine;
+  choice ??= chooseCpuEngine(env?.KILN_CPU, wasmFeatures().simd);
+  return choice;
+}
+
+/** The engine CPU tensors live on in this process. */
+export function cpuEngine(): CpuEngine {
+  return cpuChoice().engine;
+}
+
+/** Whether this process runs Wasm SIMD kernels (the float32 gemm on either engine, every kernel on 'wasm'). */
+export function wasmKernels(): boolean {
+  return cpuChoice().wasmKernels;
 }

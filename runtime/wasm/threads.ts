@@ -15,7 +15,7 @@
  * says so once.
  */
 import { InternalError, ValueError } from '../errors.js';
-import { cpuEngine } from './engine.js';
+import { wasmKernels } from './engine.js';
 import { wasmFeatures } from './features.js';
 import { wasmHeap } from './memory.js';
 import { wasmKernelById, type WasmKernel } from './modules.js';
@@ -153,7 +153,7 @@ export function getNumThreads(): number {
 
 /** Whether workers can exist here at all, and have Wasm kernels to run. */
 function poolPossible(): boolean {
-  return (isNode || hasWebWorkers) && broken === undefined && wasmFeatures().sharedMemory && cpuEngine() === 'wasm';
+  return (isNode || hasWebWorkers) && broken === undefined && wasmFeatures().sharedMemory && wasmKernels();
 }
 
 /**
@@ -161,7 +161,7 @@ function poolPossible(): boolean {
  * page works, on one thread) why Wasm kernels do not use the cores the thread count asks for.
  */
 function sayWhySingleThreaded(): void {
-  if (saidSingleThreaded || isNode || cpuEngine() !== 'wasm' || getNumThreads() < 2) return;
+  if (saidSingleThreaded || isNode || !wasmKernels() || getNumThreads() < 2) return;
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false) return;
   saidSingleThreaded = true;
   console.info(

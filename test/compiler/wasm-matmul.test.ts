@@ -13,14 +13,14 @@ import type { MatmulSpec } from '../../compiler/kernel.js';
 import { lowerMatmul } from '../../compiler/lower.js';
 import { evaluatePrim, materialize } from '../../compiler/ref/evaluate.js';
 import { compileCpuKernel } from '../../runtime/cpu/compile.js';
-import { chooseCpuEngine, cpuEngine } from '../../runtime/wasm/engine.js';
+import { chooseCpuEngine, wasmKernels } from '../../runtime/wasm/engine.js';
 import { wasmHeap } from '../../runtime/wasm/memory.js';
 import { availableThreads, setNumThreads, threadsReady } from '../../runtime/wasm/threads.js';
 import { DeviceError, ValueError } from '../../runtime/errors.js';
 import { jit, randn, tensor, type Tensor } from '../../src/index.js';
 import { rng, uniform } from '../helpers.js';
 
-const onWasm = cpuEngine() === 'wasm';
+const onWasm = wasmKernels();
 
 /** A float32 operand of `shape` whose elements sit at `strides` from `offset` in a larger buffer. */
 function operand(next: () => number, shape: number[], strides: number[], offset: number): Operand {
@@ -171,10 +171,10 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
 
 describe('engine and thread settings', () => {
   it('KILN_CPU chooses the engine; wasm without SIMD and unknown names are errors', () => {
-    expect(chooseCpuEngine(undefined, true)).toBe('wasm');
-    expect(chooseCpuEngine(undefined, false)).toBe('js');
-    expect(chooseCpuEngine('js', true)).toBe('js');
-    expect(chooseCpuEngine('wasm', true)).toBe('wasm');
+    expect(chooseCpuEngine(undefined, true)).toEqual({ engine: 'js', wasmKernels: true });
+    expect(chooseCpuEngine(undefined, false)).toEqual({ engine: 'js', wasmKernels: false });
+    expect(chooseCpuEngine('js', true)).toEqual({ engine: 'js', wasmKernels: false });
+    expect(chooseCpuEngine('wasm', true)).toEqual({ engine: 'wasm', wasmKernels: true });
     expect(() => chooseCpuEngine('wasm', false)).toThrow(DeviceError);
     expect(() => chooseCpuEngine('gpu', true)).toThrow(/KILN_CPU: expected 'wasm' or 'js' \(got 'gpu'\)/);
   });

@@ -19,12 +19,17 @@ function runChild(env: Record<string, string>): { engine: string; threads: numbe
 }
 
 describe('worker pool (child processes)', () => {
-  it('KILN_THREADS=2 starts a worker, keeps the reference bits, and lets the process exit', () => {
+  it('KILN_THREADS=2 starts a worker for the default engine\'s gemm, keeps the reference bits, and lets the process exit', () => {
     const seen = runChild({ KILN_THREADS: '2', KILN_CPU: '' });
+    expect(seen).toEqual({ engine: 'js', threads: 2, asked: 2, mismatches: 0 });
+  }, 120_000);
+
+  it('KILN_CPU=wasm starts a worker too', () => {
+    const seen = runChild({ KILN_THREADS: '2', KILN_CPU: 'wasm' });
     expect(seen).toEqual({ engine: 'wasm', threads: 2, asked: 2, mismatches: 0 });
   }, 120_000);
 
-  it('KILN_CPU=js runs the JavaScript kernel and starts no worker', () => {
+  it('KILN_CPU=js runs the JavaScript kernel (no gemm) and starts no worker', () => {
     const seen = runChild({ KILN_THREADS: '2', KILN_CPU: 'js' });
     expect(seen).toEqual({ engine: 'js', threads: 1, asked: 2, mismatches: 0 });
   }, 120_000);

@@ -25,7 +25,7 @@ const ULP = 2 ** -23;
 const UNEQUAL_ROWS: readonly [RegExp, number][] = [
   [/^(exp|erfc?|tan|sin|cos|pow)( on| over|$)|^pow by/, 1],
   [/^erf, gelu|^gelu (on|over)|^log1p, expm1, rsqrt, cos, tan|^norms and closeness/, 4],
-  [/^softmax and logSoftmax|^in-place math|^activations: leakyRelu|^losses: l1|^scaledDotProductAttention/, 4],
+  [/^softmax and logSoftmax|^in-place math|^in-place arithmetic|^activations: leakyRelu|^losses: l1|^scaledDotProductAttention/, 4],
   [/^var and std with corrections, logsumexp/, 4],
 ];
 
