@@ -188,6 +188,17 @@ export function readStorageSync(s: Storage, dtype: DType, offset: number, length
   }
 }
 
+/**
+ * Element `index` of `s` as stored (half bits for float16), read synchronously (CPU storage
+ * only): a typed array is indexed in place, with no one-element copy (item() and a lifted
+ * loop's condition read one element per call or iteration).
+ */
+export function readElementSync(s: Storage, dtype: DType, index: number): number {
+  if (s.device !== 'cpu') throw new DeviceError('read: the values of a webgpu tensor can only be read asynchronously');
+  const b = s.buffer;
+  return ArrayBuffer.isView(b) ? (b as TypedArray)[index]! : s.backend.readSync(b, dtype, index, 1)[0]!;
+}
+
 /** `length` elements of `s` from element `offset`, after everything recorded on its device. */
 export function readStorage(s: Storage, dtype: DType, offset: number, length: number): Promise<TypedArray> {
   switch (s.device) {

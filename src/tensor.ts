@@ -29,7 +29,7 @@ import * as O from './ops/order.js';
 import * as N from './ops/norms.js';
 import { normalizeAxis } from '../compiler/ir/shape.js';
 import { readContiguous, toNested, type Nested } from './read.js';
-import { cpuStorageOf, readStorageSync, type Device, type Storage } from './storage.js';
+import { cpuStorageOf, readElementSync, type Device, type Storage } from './storage.js';
 
 export type { Device, Storage } from './storage.js';
 
@@ -187,7 +187,7 @@ export class Tensor {
     this.#checkAlive('item()');
     if (this.storage.device !== 'cpu') throw syncReadError('item()', 'await t.itemAsync()');
     if (this.size !== 1) throw new ValueError(`item: a tensor with ${this.size} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number; only one-element tensors can`);
-    const v = readStorageSync(this.storage, this.dtype, this.offset, 1)[0]!;
+    const v = readElementSync(this.storage, this.dtype, this.offset);
     this.#observed([v], 'item()');
     return fromElement(v, this.dtype);
   }
@@ -243,7 +243,7 @@ export class Tensor {
     if (this.size !== 1) {
       throw new ValueError(`a tensor of shape ${fmtShape(this.shape)} with ${this.size} elements is ambiguous as a number or boolean; reduce it first (.any(), .all(), .sum()) or use item() on one element`);
     }
-    const v = readStorageSync(this.storage, this.dtype, this.offset, 1)[0]!;
+    const v = readElementSync(this.storage, this.dtype, this.offset);
     this.#observed([v], hint === 'number' ? 'a comparison or Number()' : 'conversion to a primitive');
     return fromElement(v, this.dtype);
   }

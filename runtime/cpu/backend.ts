@@ -50,7 +50,9 @@ export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
   }
 
   copy(src: TypedArray, srcOffset: number, dst: TypedArray, dstOffset: number, length: number): void {
-    dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
+    // A few elements (a loop variable, a scalar) by hand: subarray makes an object per copy.
+    if (length <= 16) for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i]!;
+    else dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
   }
 
   compile(key: string, spec: () => Spec): CpuKernel {

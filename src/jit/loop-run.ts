@@ -13,7 +13,7 @@ import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
 import { empty } from '../dispatch.js';
-import { copyOfStorage, readStorageSync } from '../storage.js';
+import { copyOfStorage, readElementSync } from '../storage.js';
 import { cpuExecutor } from './executor-cpu.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
@@ -141,7 +141,7 @@ export class LoopRunner {
     let iterations = 0;
     for (;;) {
       for (let k = 0; k < condSteps.length; k++) condSteps[k]!();
-      const c = readStorageSync(flag, value.dtype, at, 1)[0]!;
+      const c = readElementSync(flag, value.dtype, at);
       if (c === 0 || c !== c) break;
       for (let k = 0; k < bodySteps.length; k++) bodySteps[k]!();
       iterations++;
