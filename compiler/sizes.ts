@@ -146,6 +146,8 @@ export class SymbolicSizes {
   readonly values: number[] = [];
   /** Parameter names of the symbolic slots, in slot order. */
   readonly names: string[] = [];
+  /** Indices (in sizeSlots order) of the symbolic slots, in slot order. */
+  readonly slots: number[] = [];
   private readonly byOwner = new Map<object, Map<string | number, string>>();
 
   constructor(spec: KernelSpec, symbolic: readonly boolean[]) {
@@ -153,6 +155,7 @@ export class SymbolicSizes {
       if (!symbolic[i]) return;
       const name = `z${i}`;
       this.names.push(name);
+      this.slots.push(i);
       this.values.push(s.owner[s.key] as number);
       let keys = this.byOwner.get(s.owner);
       if (keys === undefined) this.byOwner.set(s.owner, (keys = new Map()));
@@ -185,17 +188,23 @@ export class SizeFamilies {
 
   /** The symbolic slots `spec` renders with: none for a family's first member. */
   sizesOf(spec: KernelSpec): SymbolicSizes {
+    const symbolic = this.symbolicSlots(spec);
+    return symbolic.includes(true) ? new SymbolicSizes(spec, symbolic) : noSymbolicSizes;
+  }
+
+  /** Which of `spec`'s size slots are symbolic, in sizeSlots order, after counting `spec` in its family. */
+  symbolicSlots(spec: KernelSpec): boolean[] {
     const values = sizeValues(spec);
-    if (values.length === 0) return noSymbolicSizes;
+    if (values.length === 0) return [];
     const key = familyKey(spec);
     const family = this.families.get(key);
     if (family === undefined) {
       this.families.set(key, { first: values, symbolic: values.map(() => false) });
-      return noSymbolicSizes;
+      return values.map(() => false);
     }
     values.forEach((v, i) => {
       if (v !== family.first[i]) family.symbolic[i] = true;
     });
-    return new SymbolicSizes(spec, family.symbolic);
+    return family.symbolic.slice();
   }
 }

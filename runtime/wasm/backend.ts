@@ -18,8 +18,8 @@ import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, InternalError, ValueError } from '../errors.js';
 import { unreachable } from '../unreachable.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
-import { wasmKernel } from './modules.js';
-import { splitKernel, type SplitPlan } from './split.js';
+import { moduleKey, wasmKernel } from './modules.js';
+import { splitKernel, withSizes, type SplitPlan } from './split.js';
 
 /** A buffer: `bytes` bytes at byte address `ptr` of the memory, holding elements of `dtype`. */
 export interface WasmBuffer {
@@ -32,8 +32,11 @@ export interface WasmBuffer {
 
 /** What a renderer gives the Wasm backend for a spec. */
 export type WasmProgram =
-  /** A module exporting `entry`: (address…, offset…: i32, scalar…: f64) -> (); with `split`, see ./split.ts. */
-  | { kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan }
+  /**
+   * A module exporting `entry`: (size…, address…, offset…: i32, scalar…: f64) -> (), its
+   * size parameters bound to `sizes`; with `split`, see ./split.ts.
+   */
+  | { kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan; sizes: readonly number[] }
   /** A driver in JavaScript over addresses, offsets and scalars. */
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
@@ -165,9 +168,10 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
       switch (program.kind) {
         case 'wasm': {
-          const kernel = wasmKernel(`${heap.shared}|${key}`, program.entry, () => program.bytes);
-          const split = program.split;
-          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch) : kernel.exports[program.entry]! };
+          const kernel = wasmKernel(moduleKey(program.bytes), program.entry, () => program.bytes);
+          const { split, sizes } = program;
+          const entry = kernel.exports[program.entry]!;
+          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : withSizes(entry, sizes) };
           break;
         }
         case 'host': k = program; break;

@@ -33,6 +33,21 @@ export function wasmKernel(key: string, entry: string, build: () => Uint8Array):
   return k;
 }
 
+/**
+ * A cache key that is a module's bytes themselves, for modules rendered per spec: members
+ * of a size family with equal bytes share one compiled module (its sizes are parameters).
+ */
+export function moduleKey(bytes: Uint8Array): string {
+  let key = 'bytes|';
+  for (let i = 0; i < bytes.length; i += 4096) key += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return key;
+}
+
+/** Modules compiled so far in this process. */
+export function wasmModuleCount(): number {
+  return byId.length;
+}
+
 /** The kernel with pool id `id`. */
 export function wasmKernelById(id: number): WasmKernel | undefined {
   return byId[id];

@@ -51,15 +51,21 @@ function skew(ptr: number): number {
 
 const HALF_PAGE = 2048 + 64;
 
+/** `entry` with its leading size parameters bound to `sizes` (a size-generic module's member). */
+export function withSizes(entry: (...args: number[]) => void, sizes: readonly number[]): (...args: number[]) => void {
+  return sizes.length === 0 ? entry : entry.bind(undefined, ...sizes);
+}
+
 /**
  * The kernel's entry as the backend calls it (address…, offset…, scalar…), running over its
  * whole range on the calling thread or split into jobs over the pool. `scratch` allocates a
- * job's scratch block; blocks are kept for the kernel's life, one per job it has run.
+ * job's scratch block; blocks are kept for the kernel's life, one per job it has run. The
+ * module's leading size parameters are bound to `sizes`.
  */
 export function splitKernel(
-  kernel: WasmKernel, plan: SplitPlan, scratch: (bytes: number) => number,
+  kernel: WasmKernel, plan: SplitPlan, scratch: (bytes: number) => number, sizes: readonly number[] = [],
 ): (...args: number[]) => void {
-  const entry = kernel.exports[kernel.entry]!;
+  const entry = withSizes(kernel.exports[kernel.entry]!, sizes);
   const block = () => (plan.scratchBytes > 0 ? skew(scratch(plan.scratchBytes + 4096)) : 0);
   const blocks = [block()];
   const units = Math.ceil(plan.items / plan.grain);
@@ -67,12 +73,12 @@ export function splitKernel(
   if (plan.work < MIN_SPLIT_WORK || units < 2) return whole;
   return (...args: number[]) => {
     const threads = Math.min(availableThreads(), units);
-    if (threads < 2 || args.length + 3 > MAX_ARGS) return whole(...args);
+    if (threads < 2 || sizes.length + args.length + 3 > MAX_ARGS) return whole(...args);
     while (blocks.length < threads) blocks.push(block());
     const per = Math.ceil(units / threads) * plan.grain;
     const jobs: number[][] = [];
     for (let from = 0; from < plan.items; from += per) {
-      jobs.push([...args, from, Math.min(plan.items, from + per), blocks[jobs.length]!]);
+      jobs.push([...sizes, ...args, from, Math.min(plan.items, from + per), blocks[jobs.length]!]);
     }
     splitCounts.calls++;
     splitCounts.jobs += jobs.length;

@@ -12,6 +12,7 @@ import type { Code } from './encoder.js';
 import type { WasmMath } from './math.js';
 import type { MemoryOp, ValType } from './opcodes.js';
 import { wasmPrims, type LaneDType } from './render-prims.js';
+import type { KernelSizes } from './render-sizes.js';
 
 /** In a row kernel, the dtypes of its row values and scratch rows. */
 export interface RowContext {
@@ -137,6 +138,8 @@ export interface BodySite {
   row?: (index: number) => number;
   /** In a row kernel: pushes the address of scratch `index` at the current inner position. */
   scratch?: (index: number) => void;
+  /** The kernel's symbolic sizes, where integer literals may be parameters (absent: every literal is a constant). */
+  sizes?: KernelSizes;
 }
 
 function castScalar(c: Code, from: DType, to: DType): void {
@@ -189,12 +192,19 @@ export function emitBody(
         if (!vector) c.mem(loadOp(dtype));
         else c.simdMem(site.broadcast(e.arg) ? 'v128.load32_splat' : 'v128.load');
         break;
-      case 'literal':
-        if (dtype === 'float32') c.f32(e.value);
+      case 'literal': {
+        const param = site.sizes?.param(e, 'value');
+        if (param !== undefined) {
+          // A symbolic integer literal arrives as an exact float64.
+          c.get(param);
+          if (dtype === 'float32') c.op('f32.demote_f64');
+          else if (dtype !== 'float64') c.op('i32.trunc_f64_s');
+        } else if (dtype === 'float32') c.f32(e.value);
         else if (dtype === 'float64') c.f64(e.value);
         else c.i32(e.value);
         if (vector) c.simd(dtype === 'float32' ? 'f32x4.splat' : 'i32x4.splat');
         break;
+      }
       case 'scalar':
         c.get(site.scalar(e.index));
         castScalar(c, 'float64', dtype);

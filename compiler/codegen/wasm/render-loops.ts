@@ -19,6 +19,7 @@ import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec } from '../
 import type { Code } from './encoder.js';
 import type { WasmMath } from './math.js';
 import { bodySupported, emitBody, storeOp, valType, type RowContext } from './render-body.js';
+import { collapseSizes, dimValue, mulDim, pushDim, type Dim, type KernelSizes } from './render-sizes.js';
 
 /** Lanes of the vectorised innermost loop. */
 const LANES = 4;
@@ -32,6 +33,8 @@ export interface Frame {
   math: WasmMath;
   /** The i32 parameters of a kernel split over threads (./render-split.ts); absent in merged kernels' parts. */
   split?: SplitParams;
+  /** The kernel's symbolic sizes (./render-sizes.ts). */
+  sizes: KernelSizes;
 }
 
 /** A split kernel's outermost loop runs over [from, to); row kernels' scratch starts at byte address `scratch`. */
@@ -48,36 +51,48 @@ export type Inner = (address: (arg: number) => number, position: number, vector:
  * A loop nest over `shape` (collapsed: at least one dim), `strides` in elements per arg.
  * With `vector` the innermost dim first runs in groups of four. With `range` the outermost
  * dim runs over [range.from, range.to) instead of all of it (a job of a split kernel).
+ * Symbolic sizes' pointer steps are computed here, before the loops.
  */
 export function nest(
-  f: Frame, shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
+  f: Frame, shape: readonly Dim[], strides: readonly (readonly Dim[])[], dtypes: readonly DType[],
   args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean, range?: SplitParams,
 ): void {
   const { c } = f;
   const last = shape.length - 1;
+  const steps = shape.map((_, d) => new Map(args.filter((a) => dimValue(strides[a]![d]!) !== 0).map((a) => {
+    const bytes = mulDim(c, strides[a]![d]!, itemSize(dtypes[a]!));
+    const widths = d === last && vector ? [1, LANES] : [1];
+    return [a, new Map(widths.map((w) => [w, mulDim(c, bytes, w)]))] as const;
+  })));
   const level = (d: number, outer: (arg: number) => number): void => {
     const n = shape[d]!;
     const bounds = d === 0 ? range : undefined;
     const i = c.local('i32');
-    const stepped = args.filter((a) => strides[a]![d] !== 0);
+    const stepped = [...steps[d]!.keys()];
     const pointers = new Map(stepped.map((a) => [a, c.local('i32')]));
     const here = (a: number) => pointers.get(a) ?? outer(a);
     if (bounds) c.get(bounds.from); else c.i32(0);
     c.set(i);
     for (const a of stepped) {
       c.get(outer(a));
-      if (bounds) c.get(bounds.from).i32(strides[a]![d]! * itemSize(dtypes[a]!)).op('i32.mul').op('i32.add');
+      if (bounds) {
+        c.get(bounds.from);
+        pushDim(c, steps[d]!.get(a)!.get(1)!);
+        c.op('i32.mul').op('i32.add');
+      }
       c.set(pointers.get(a)!);
     }
     const loop = (width: number, body: () => void) => {
       c.open('block').open('loop');
       c.get(i).i32(width).op('i32.add');
-      if (bounds) c.get(bounds.to); else c.i32(n);
+      if (bounds) c.get(bounds.to); else pushDim(c, n);
       c.op('i32.gt_s').indexed('br_if', 1);
       body();
       c.get(i).i32(width).op('i32.add').set(i);
       for (const a of stepped) {
-        c.get(pointers.get(a)!).i32(width * strides[a]![d]! * itemSize(dtypes[a]!)).op('i32.add').set(pointers.get(a)!);
+        c.get(pointers.get(a)!);
+        pushDim(c, steps[d]!.get(a)!.get(width)!);
+        c.op('i32.add').set(pointers.get(a)!);
       }
       c.indexed('br', 0).end().end();
     };
@@ -85,7 +100,7 @@ export function nest(
       loop(1, () => level(d + 1, here));
       return;
     }
-    if (vector && n >= LANES) loop(LANES, () => inner(here, i, true));
+    if (vector && dimValue(n) >= LANES) loop(LANES, () => inner(here, i, true));
     loop(1, () => inner(here, i, false));
   };
   level(0, parent);
@@ -108,13 +123,13 @@ function is32(dtype: DType): boolean {
  * there (loads may also be broadcast along it), and every node has four-lane code.
  */
 export function lanewise(
-  shape: readonly number[], strides: readonly (readonly number[])[], dtypes: readonly DType[],
+  shape: readonly Dim[], strides: readonly (readonly Dim[])[], dtypes: readonly DType[],
   body: MapSpec['body'], stores: readonly number[], rows?: RowContext,
 ): boolean {
   const last = shape.length - 1;
-  const inner = (a: number) => strides[a]![last]!;
+  const inner = (a: number) => dimValue(strides[a]![last]!);
   const lanes = (a: number) => is32(dtypes[a]!) && (inner(a) === 0 || inner(a) === 1);
-  return shape[last]! >= LANES && stores.every((a) => is32(dtypes[a]!) && inner(a) === 1) &&
+  return dimValue(shape[last]!) >= LANES && stores.every((a) => is32(dtypes[a]!) && inner(a) === 1) &&
     loaded({ body }).every(lanes) && bodySupported(body, dtypes, true, lanes, rows);
 }
 
@@ -183,14 +198,23 @@ export function mapSupported(spec: MapSpec): boolean {
   return spec.stores.every((st) => st.scatter === undefined) && bodySupported(spec.body, spec.dtypes, false, () => true);
 }
 
+/** A spec's dims and strides as the kernel's sizes, collapsed. */
+export function collapsedSizes(
+  f: Frame, shape: readonly number[], strides: readonly (readonly number[])[],
+): { shape: Dim[]; strides: Dim[][] } {
+  const dims = shape.map((_, d) => f.sizes.dim(shape, d));
+  return collapseSizes(f.c, dims, strides.map((s) => s.map((_, d) => f.sizes.dim(s, d))));
+}
+
 /** Emits a map spec (mapSupported) into frame `f`. */
 export function emitMap(f: Frame, spec: MapSpec): void {
-  const { shape, strides, vector } = planMap(spec);
+  const { shape, strides } = collapsedSizes(f, spec.shape, spec.strides);
+  const vector = lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
   const last = shape.length - 1;
   const args = spec.dtypes.map((_, a) => a);
   nest(f, shape, strides, spec.dtypes, args, f.base, (address, position, lanes) => {
-    const broadcast = (a: number) => strides[a]![last] === 0;
-    const site = { address, scalar: f.scalar, math: f.math, position, broadcast };
+    const broadcast = (a: number) => dimValue(strides[a]![last]!) === 0;
+    const site = { address, scalar: f.scalar, math: f.math, position, broadcast, sizes: f.sizes };
     const locals = emitBody(f.c, spec.body, spec.dtypes, site, lanes);
     for (const st of spec.stores) {
       f.c.get(address(st.arg)).get(locals[st.node]!);
@@ -230,8 +254,8 @@ export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum:
 /** Emits a reduce spec (reduceSupported) into frame `f`. */
 export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const { c } = f;
-  const outer = collapseDims(spec.outer, spec.outerStrides);
-  const inner = collapseDims(spec.inner, spec.innerStrides);
+  const outer = collapsedSizes(f, spec.outer, spec.outerStrides);
+  const inner = collapsedSizes(f, spec.inner, spec.innerStrides);
   const args = spec.dtypes.map((_, a) => a);
   const body = loaded(spec);
   const op = spec.op as keyof typeof FOLD_START;
@@ -242,8 +266,8 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
     c.f64(FOLD_START[op]).set(acc);
     const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
     nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
-      const broadcast = (a: number) => inner.strides[a]![last] === 0;
-      const site = { address, scalar: f.scalar, math: f.math, position, broadcast };
+      const broadcast = (a: number) => dimValue(inner.strides[a]![last]!) === 0;
+      const site = { address, scalar: f.scalar, math: f.math, position, broadcast, sizes: f.sizes };
       const locals = emitBody(c, spec.body, spec.dtypes, site, four);
       if (four) return lanes!.add(locals[spec.value]!);
       const v = c.local('f64');

@@ -11,9 +11,8 @@
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { unreachable } from '../../../runtime/unreachable.js';
 import type { RowPass, RowSpec, Save } from '../../kernel.js';
-import { collapseDims } from '../../kernel.js';
 import { bodySupported, emitBody, nodeDtypes, storeOp, valType, type BodySite, type RowContext } from './render-body.js';
-import { FOLD_START, foldStep, LaneFold, lanewise, loaded, nest, type Frame } from './render-loops.js';
+import { collapsedSizes, FOLD_START, foldStep, LaneFold, lanewise, loaded, nest, type Frame } from './render-loops.js';
 
 function innerSize(spec: RowSpec): number {
   return spec.inner.reduce((p, n) => p * n, 1);
@@ -81,8 +80,8 @@ export function rowSupported(spec: RowSpec): boolean {
 export function emitRow(f: Frame, spec: RowSpec): void {
   const { c } = f;
   const context = rowContext(spec);
-  const outer = collapseDims(spec.outer, spec.outerStrides);
-  const inner = collapseDims(spec.inner, spec.innerStrides);
+  const outer = collapsedSizes(f, spec.outer, spec.outerStrides);
+  const inner = collapsedSizes(f, spec.inner, spec.innerStrides);
   const all = spec.dtypes.map((_, a) => a);
   const rowLocals = Array.from({ length: spec.rows }, (_, i) => c.local(valType(context.row(i))));
   const zero = c.local('i32');
@@ -103,7 +102,7 @@ export function emitRow(f: Frame, spec: RowSpec): void {
     const last = inner.shape.length - 1;
     const site = (address: (arg: number) => number, position: number): BodySite => ({
       address, position, scalar: f.scalar, math: f.math, broadcast: (a) => inner.strides[a]![last] === 0,
-      row: (i) => rowLocals[i]!, scratch: scratchAt,
+      row: (i) => rowLocals[i]!, scratch: scratchAt, sizes: f.sizes,
     });
     const saves = (pass: { body: RowPass['body']; saves: readonly Save[] }, locals: readonly number[], four: boolean) => {
       const dtypes = nodeDtypes(pass.body, spec.dtypes, context);

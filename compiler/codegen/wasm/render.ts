@@ -11,13 +11,14 @@ import type { SplitPlan } from '../../../runtime/wasm/split.js';
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { unreachable } from '../../../runtime/unreachable.js';
-import type { Expr, KernelSpec, MapSpec, MultiSpec } from '../../kernel.js';
+import type { Expr, KernelSpec, MultiSpec } from '../../kernel.js';
 import { heapMatmul } from '../../wasm-heap-matmul.js';
 import { renderJs } from '../js.js';
 import { ModuleBuilder, type Code } from './encoder.js';
 import { wasmJsHelpers } from './js-math.js';
 import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
+import { constantSizes, kernelSizes, type KernelSizes } from './render-sizes.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
 
@@ -44,43 +45,50 @@ function scalarCount(bodies: readonly (readonly Expr[])[]): number {
 }
 
 /**
- * A module exporting `kernel(address…, offset…: i32, scalar…: f64)` over args of `dtypes`,
- * with `split` three more i32 parameters (from, to, scratch: see runtime/wasm/split.ts): it
- * computes every arg's base address (address + offset · element size), then `emit` fills in
- * the work. Every module is validated before it leaves the renderer.
+ * A module exporting `kernel(size…, address…, offset…: i32, scalar…: f64)` over args of
+ * `dtypes`, with `split` three more i32 parameters (from, to, scratch: see
+ * runtime/wasm/split.ts): the symbolic sizes of `sizes` come first (./render-sizes.ts), then
+ * it computes every arg's base address (address + offset · element size), then `emit` fills
+ * in the work. Every module is validated before it leaves the renderer.
  */
 function wasmKernel(
   dtypes: readonly DType[], scalars: number, target: WasmTarget, emit: (f: Frame) => void, split?: SplitPlan,
+  sizes: KernelSizes = constantSizes,
 ): WasmProgram {
   const memory = target.shared ? { initial: 1, maximum: target.maxPages, shared: true } : { initial: 1, shared: false };
   const module = new ModuleBuilder(memory);
   const math = new WasmMath(module);
   const n = dtypes.length;
+  const s = sizes.params.length;
   const ranges = split ? ['i32', 'i32', 'i32'] as const : [];
-  const params = [...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64'), ...ranges];
-  const first = 2 * n + scalars;
+  const params = [
+    ...sizes.params, ...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64'), ...ranges,
+  ];
+  const first = s + 2 * n + scalars;
   module.func('kernel', params, [], (c: Code) => {
     const bases = dtypes.map((dtype, a) => {
       const base = c.local('i32');
-      c.get(a).get(n + a).i32(itemSize(dtype)).op('i32.mul').op('i32.add').set(base);
+      c.get(s + a).get(s + n + a).i32(itemSize(dtype)).op('i32.mul').op('i32.add').set(base);
       return base;
     });
     const params = split && { from: first, to: first + 1, scratch: first + 2 };
-    emit({ c, base: (a) => bases[a]!, scalar: (i) => 2 * n + i, math, split: params });
+    emit({ c, base: (a) => bases[a]!, scalar: (i) => s + 2 * n + i, math, split: params, sizes });
   });
   const bytes = module.encode();
-  if (wasmApi !== undefined && !wasmApi.validate(bytes)) throw new InternalError('wasm render: emitted an invalid module');
-  return { kind: 'wasm', bytes, entry: 'kernel', split };
+  if (wasmApi !== undefined && !wasmApi.validate(bytes)) {
+    throw new InternalError('wasm render: emitted an invalid module');
+  }
+  return { kind: 'wasm', bytes, entry: 'kernel', split, sizes: sizes.sizes.values };
 }
 
-function renderMultiWasm(spec: MultiSpec, target: WasmTarget): WasmProgram {
+function renderMultiWasm(spec: MultiSpec, target: WasmTarget, sizes: KernelSizes): WasmProgram {
   return wasmKernel(argDtypes(spec), 0, target, (f) => {
     for (const part of spec.parts) {
-      const frame: Frame = { c: f.c, base: (a) => f.base(part.args[a]!), scalar: f.scalar, math: f.math };
+      const frame: Frame = { c: f.c, base: (a) => f.base(part.args[a]!), scalar: f.scalar, math: f.math, sizes };
       if (part.spec.kind === 'map') emitMap(frame, part.spec);
       else emitReduce(frame, part.spec);
     }
-  });
+  }, undefined, sizes);
 }
 
 /** The JavaScript kernel for a spec, to run over views of the memory, on the Wasm kernels' math functions. */
@@ -98,16 +106,17 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
   // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels.
   if (usesFloat16(spec)) return javascript(spec);
   switch (spec.kind) {
-    case 'map':
-      return mapSupported(spec)
-        ? wasmKernel(spec.dtypes, scalarCount([spec.body]), target, (f) => emitMap(f, spec as MapSpec), mapSplit(spec))
-        : javascript(spec);
+    case 'map': {
+      if (!mapSupported(spec)) return javascript(spec);
+      const emit = (f: Frame) => emitMap(f, spec);
+      return wasmKernel(spec.dtypes, scalarCount([spec.body]), target, emit, mapSplit(spec), kernelSizes(spec));
+    }
     case 'reduce': {
       if (!reduceSupported(spec)) return javascript(spec);
       const emit = (f: Frame) => emitReduce(f, spec);
-      return wasmKernel(spec.dtypes, scalarCount([spec.body]), target, emit, reduceSplit(spec));
+      return wasmKernel(spec.dtypes, scalarCount([spec.body]), target, emit, reduceSplit(spec), kernelSizes(spec));
     }
-    case 'multi': return multiSupported(spec) ? renderMultiWasm(spec, target) : javascript(spec);
+    case 'multi': return multiSupported(spec) ? renderMultiWasm(spec, target, kernelSizes(spec)) : javascript(spec);
     case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
     // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
     case 'random': return javascript(spec);
@@ -116,7 +125,9 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
     case 'row': {
       if (!rowSupported(spec)) return javascript(spec);
       const scalars = scalarCount(spec.passes.map((p) => p.body));
-      return wasmKernel(spec.dtypes, scalars, target, (f) => emitRow(f, spec), rowSplit(spec));
+      // Scratch rows are laid out by the inner size, a constant of the module where they exist.
+      const sizes = kernelSizes(spec, spec.scratch > 0 ? [spec.inner] : []);
+      return wasmKernel(spec.dtypes, scalars, target, (f) => emitRow(f, spec), rowSplit(spec), sizes);
     }
     default: return unreachable(spec, 'wasm render: spec');
   }
