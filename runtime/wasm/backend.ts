@@ -34,9 +34,13 @@ export interface WasmBuffer {
 export type WasmProgram =
   /**
    * A module exporting `entry`: (size…, address…, offset…: i32, scalar…: f64) -> (), its
-   * size parameters bound to `sizes`; with `split`, see ./split.ts.
+   * size parameters bound to `sizes`; with `split`, see ./split.ts. With `check`, the entry
+   * returns a code that `check` turns into an error (an index out of range), or accepts.
    */
-  | { kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan; sizes: readonly number[] }
+  | {
+    kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan; sizes: readonly number[];
+    check?: (code: number) => void;
+  }
   /** A driver in JavaScript over addresses, offsets and scalars. */
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
@@ -169,9 +173,10 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       switch (program.kind) {
         case 'wasm': {
           const kernel = wasmKernel(moduleKey(program.bytes), program.entry, () => program.bytes);
-          const { split, sizes } = program;
-          const entry = kernel.exports[program.entry]!;
-          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : withSizes(entry, sizes) };
+          const { split, sizes, check } = program;
+          const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
+          const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
+          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn };
           break;
         }
         case 'host': k = program; break;

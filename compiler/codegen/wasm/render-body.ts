@@ -12,7 +12,8 @@ import type { Code } from './encoder.js';
 import type { WasmMath } from './math.js';
 import type { MemoryOp, ValType } from './opcodes.js';
 import { wasmPrims, type LaneDType } from './render-prims.js';
-import type { KernelSizes } from './render-sizes.js';
+import { indexedAddress, type IndexSites } from './render-index.js';
+import { constantSizes, type KernelSizes } from './render-sizes.js';
 
 /** In a row kernel, the dtypes of its row values and scratch rows. */
 export interface RowContext {
@@ -48,7 +49,7 @@ function isLane(dtype: DType): dtype is LaneDType {
   return dtype === 'float32' || dtype === 'int32' || dtype === 'bool';
 }
 
-/** Whether a cast has Wasm code (scalar, or four lanes with `vector`); float-to-integer casts run as JavaScript. */
+/** Whether a cast has Wasm code (scalar, or four lanes with `vector`); float-to-integer casts only one at a time. */
 function castSupported(from: DType, to: DType, vector: boolean): boolean {
   if (from === to) return true;
   if (vector) {
@@ -57,8 +58,7 @@ function castSupported(from: DType, to: DType, vector: boolean): boolean {
   }
   switch (to) {
     case 'float32': case 'float64': case 'bool': return true;
-    case 'int32': return from === 'bool' || from === 'uint8';
-    case 'uint8': return from === 'bool' || from === 'int32';
+    case 'int32': case 'uint8': return from !== 'float16';
     case 'float16': return false;
   }
 }
@@ -66,10 +66,11 @@ function castSupported(from: DType, to: DType, vector: boolean): boolean {
 /**
  * Whether every node of `body` has Wasm code: scalar, or four lanes with `vector`, where
  * `vectorArg` says which args have a lane-wise load (stride 1 or 0, 32-bit elements).
+ * Gathers (by int32 indices, one element at a time) only where the kernel checks `indexed` sites.
  */
 export function bodySupported(
   body: readonly Expr[], argDtypes: readonly DType[], vector: boolean, vectorArg: (arg: number) => boolean,
-  rows?: RowContext,
+  rows?: RowContext, indexed = false,
 ): boolean {
   const dtypes = nodeDtypes(body, argDtypes, rows);
   return body.every((e, i) => {
@@ -89,7 +90,8 @@ export function bodySupported(
       case 'cast': return castSupported(e.from, e.to, vector);
       case 'row': return rows !== undefined;
       case 'scratch': return rows !== undefined;
-      case 'gatherLoad': case 'acc': return false;
+      case 'gatherLoad': return indexed && !vector && dtypes[e.index] === 'int32';
+      case 'acc': return false;
       default: return unreachable(e, 'wasm body: node');
     }
   });
@@ -140,6 +142,8 @@ export interface BodySite {
   scratch?: (index: number) => void;
   /** The kernel's symbolic sizes, where integer literals may be parameters (absent: every literal is a constant). */
   sizes?: KernelSizes;
+  /** Where a kernel with gathers checks their indices. */
+  sites?: IndexSites;
 }
 
 function castScalar(c: Code, from: DType, to: DType): void {
@@ -158,11 +162,28 @@ function castScalar(c: Code, from: DType, to: DType): void {
       else c.i32(0).op('i32.ne');
       return;
     case 'int32':
+      if (from === 'float32' || from === 'float64') toInt32(c, from);
       return;
     case 'uint8':
-      if (from === 'int32') c.i32(255).op('i32.and');
+      if (from === 'float32' || from === 'float64') toInt32(c, from);
+      if (from !== 'bool' && from !== 'uint8') c.i32(255).op('i32.and');
       return;
   }
+}
+
+/**
+ * JavaScript's ToInt32 of the float on the stack (`Math.trunc(x) | 0`): t = trunc(x), then
+ * t - floor(t / 2^32) · 2^32, in [0, 2^32) and exact in float64 (t / 2^32 and the product
+ * are exact scalings; for |t| < 2^53 the difference is of integers, and above it the two
+ * terms are within a factor of two, so Sterbenz's lemma makes it exact), read as 32 bits.
+ * NaN and ±Infinity give NaN there, and 0, as JavaScript's.
+ */
+function toInt32(c: Code, from: 'float32' | 'float64'): void {
+  const t = c.local('f64');
+  if (from === 'float32') c.op('f64.promote_f32');
+  c.op('f64.trunc').set(t);
+  c.get(t).get(t).f64(2 ** -32).op('f64.mul').op('f64.floor').f64(2 ** 32).op('f64.mul').op('f64.sub').set(t);
+  c.get(t).f64(0).get(t).get(t).op('f64.eq').op('select').op('i32.trunc_f64_u');
 }
 
 function castVector(c: Code, from: DType, to: DType): void {
@@ -232,8 +253,18 @@ export function emitBody(
         if (vector) c.simdMem('v128.load');
         else c.mem(loadOp(dtype));
         break;
-      case 'gatherLoad': case 'acc':
-        throw new InternalError(`wasm body: ${e.op} has no Wasm code`);
+      case 'gatherLoad': {
+        if (site.sites === undefined || vector) throw new InternalError('wasm body: a gather outside a checking kernel');
+        const index = c.local('i32');
+        c.get(locals[e.index]!).set(index);
+        const sizes = site.sizes ?? constantSizes;
+        site.sites.check(c, index, sizes.dim(e, 'size'), e.size, 'gather');
+        indexedAddress(c, site.address(e.arg), index, sizes.dim(e, 'stride'), dtype);
+        c.mem(loadOp(dtype));
+        break;
+      }
+      case 'acc':
+        throw new InternalError('wasm body: acc has no Wasm code');
       default: unreachable(e, 'wasm body: node');
     }
     const local = c.local(vector ? 'v128' : valType(dtype));

@@ -15,10 +15,12 @@
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { unreachable } from '../../../runtime/unreachable.js';
-import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec } from '../../kernel.js';
+import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec, type Store } from '../../kernel.js';
 import type { Code } from './encoder.js';
 import type { WasmMath } from './math.js';
-import { bodySupported, emitBody, storeOp, valType, type RowContext } from './render-body.js';
+import { bodySupported, emitBody, loadOp, nodeDtypes, storeOp, valType, type RowContext } from './render-body.js';
+import { IndexSites, indexedAddress, scattersSupported } from './render-index.js';
+import { wasmPrims } from './render-prims.js';
 import { collapseSizes, dimValue, mulDim, pushDim, type Dim, type KernelSizes } from './render-sizes.js';
 
 /** Lanes of the vectorised innermost loop. */
@@ -35,6 +37,8 @@ export interface Frame {
   split?: SplitParams;
   /** The kernel's symbolic sizes (./render-sizes.ts). */
   sizes: KernelSizes;
+  /** Where a kernel that gathers or scatters checks its indices (./render-index.ts). */
+  sites?: IndexSites;
 }
 
 /** A split kernel's outermost loop runs over [from, to); row kernels' scratch starts at byte address `scratch`. */
@@ -193,9 +197,10 @@ export class LaneFold {
   }
 }
 
-/** Whether a map spec has Wasm code: no gathers or scatters, every node supported one element at a time. */
+/** Whether a map spec has Wasm code: every node and store supported one element at a time. */
 export function mapSupported(spec: MapSpec): boolean {
-  return spec.stores.every((st) => st.scatter === undefined) && bodySupported(spec.body, spec.dtypes, false, () => true);
+  return bodySupported(spec.body, spec.dtypes, false, () => true, undefined, true) &&
+    scattersSupported(spec, nodeDtypes(spec.body, spec.dtypes));
 }
 
 /** A spec's dims and strides as the kernel's sizes, collapsed. */
@@ -209,14 +214,19 @@ export function collapsedSizes(
 /** Emits a map spec (mapSupported) into frame `f`. */
 export function emitMap(f: Frame, spec: MapSpec): void {
   const { shape, strides } = collapsedSizes(f, spec.shape, spec.strides);
-  const vector = lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
+  const indexed = IndexSites.present(spec.body, spec.stores);
+  const vector = !indexed && lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
   const last = shape.length - 1;
   const args = spec.dtypes.map((_, a) => a);
   nest(f, shape, strides, spec.dtypes, args, f.base, (address, position, lanes) => {
     const broadcast = (a: number) => dimValue(strides[a]![last]!) === 0;
-    const site = { address, scalar: f.scalar, math: f.math, position, broadcast, sizes: f.sizes };
+    const site = { address, scalar: f.scalar, math: f.math, position, broadcast, sizes: f.sizes, sites: f.sites };
     const locals = emitBody(f.c, spec.body, spec.dtypes, site, lanes);
     for (const st of spec.stores) {
+      if (st.scatter !== undefined) {
+        emitScatter(f, address(st.arg), locals[st.scatter.index]!, locals[st.node]!, spec.dtypes[st.arg]!, st.scatter);
+        continue;
+      }
       f.c.get(address(st.arg)).get(locals[st.node]!);
       if (lanes) f.c.simdMem('v128.store');
       else f.c.mem(storeOp(spec.dtypes[st.arg]!));
@@ -224,12 +234,60 @@ export function emitMap(f: Frame, spec: MapSpec): void {
   }, vector, f.split);
 }
 
-/** Whether a reduce spec has Wasm code: a float sum, product, max or min of a supported body. */
+/**
+ * Stores (or adds, rounded to the dtype as the JavaScript kernel's add) local `value` at
+ * `address` moved by local `index` strides along the scatter axis, after checking the index.
+ */
+function emitScatter(
+  f: Frame, address: number, index: number, value: number, dtype: DType, scatter: NonNullable<Store['scatter']>,
+): void {
+  const { c } = f;
+  if (f.sites === undefined) throw new InternalError('wasm map: a scatter outside a checking kernel');
+  f.sites.check(c, index, f.sizes.dim(scatter, 'size'), scatter.size, 'scatterAdd');
+  const target = c.local('i32');
+  indexedAddress(c, address, index, f.sizes.dim(scatter, 'stride'), dtype);
+  c.set(target);
+  c.get(target);
+  if (!scatter.accumulate) c.get(value);
+  else {
+    const old = c.local(valType(dtype));
+    c.get(target).mem(loadOp(dtype)).set(old);
+    wasmPrims.add!.emit(c, [old, value], dtype, false, f.math);
+  }
+  c.mem(storeOp(dtype));
+}
+
+/**
+ * Whether a reduce spec has Wasm code: a float sum, product, max or min, or an argmax or
+ * argmin of float or int32 values into int32, of a supported body.
+ */
 export function reduceSupported(spec: ReduceSpec): boolean {
   const float = (d: DType) => d === 'float32' || d === 'float64';
   const ops: readonly string[] = ['sum', 'prod', 'max', 'min'];
-  return ops.includes(spec.op) && float(spec.dtype) && float(spec.outDtype) &&
-    bodySupported(spec.body, spec.dtypes, false, () => true);
+  const folds = ops.includes(spec.op) ? float(spec.dtype) && float(spec.outDtype)
+    : isArg(spec.op) && (float(spec.dtype) || spec.dtype === 'int32') && spec.outDtype === 'int32';
+  return folds && bodySupported(spec.body, spec.dtypes, false, () => true);
+}
+
+function isArg(op: ReduceSpec['op']): op is 'argmax' | 'argmin' {
+  return op === 'argmax' || op === 'argmin';
+}
+
+/**
+ * An argmax or argmin's row, as the JavaScript kernel folds it: the float64 `acc` starts at
+ * ∓Infinity, and value `v` at position `r` replaces it (and `at`) where v > acc (v < acc),
+ * or where v is the first NaN; returns the step and the local holding the result.
+ */
+function argFold(c: Code, op: 'argmax' | 'argmin'): { step: (v: number) => void; at: number } {
+  const acc = c.local('f64'), at = c.local('i32'), r = c.local('i32');
+  c.f64(op === 'argmax' ? -Infinity : Infinity).set(acc).i32(0).set(at).i32(0).set(r);
+  const step = (v: number) => {
+    c.get(v).get(acc).op(op === 'argmax' ? 'f64.gt' : 'f64.lt');
+    c.get(v).get(v).op('f64.ne').get(acc).get(acc).op('f64.eq').op('i32.and').op('i32.or');
+    c.open('if').get(v).set(acc).get(r).set(at).end();
+    c.get(r).i32(1).op('i32.add').set(r);
+  };
+  return { step, at };
 }
 
 /** Folds the float64 value in local `v` into accumulator `acc` as the JavaScript kernel does. */
@@ -263,7 +321,8 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const vector = LaneFold.covers(spec.op, spec.dtype) && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
   nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
     const acc = c.local('f64');
-    c.f64(FOLD_START[op]).set(acc);
+    const arg = isArg(spec.op) ? argFold(c, spec.op) : undefined;
+    if (!arg) c.f64(FOLD_START[op]).set(acc);
     const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
     nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
       const broadcast = (a: number) => dimValue(inner.strides[a]![last]!) === 0;
@@ -273,11 +332,15 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
       const v = c.local('f64');
       c.get(locals[spec.value]!);
       if (valType(spec.dtype) === 'f32') c.op('f64.promote_f32');
+      else if (valType(spec.dtype) === 'i32') c.op('f64.convert_i32_s');
       c.set(v);
-      foldStep(c, spec.op, acc, v);
+      if (arg) arg.step(v);
+      else foldStep(c, spec.op, acc, v);
     }, vector);
     lanes?.into(acc);
-    c.get(rowAddress(0)).get(acc);
+    c.get(rowAddress(0));
+    if (arg) c.get(arg.at);
+    else c.get(acc);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');
     c.mem(storeOp(spec.outDtype));
   }, false, f.split);

@@ -18,6 +18,7 @@ import { ModuleBuilder, type Code } from './encoder.js';
 import { wasmJsHelpers } from './js-math.js';
 import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
+import { IndexSites } from './render-index.js';
 import { constantSizes, kernelSizes, type KernelSizes } from './render-sizes.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
@@ -53,7 +54,7 @@ function scalarCount(bodies: readonly (readonly Expr[])[]): number {
  */
 function wasmKernel(
   dtypes: readonly DType[], scalars: number, target: WasmTarget, emit: (f: Frame) => void, split?: SplitPlan,
-  sizes: KernelSizes = constantSizes,
+  sizes: KernelSizes = constantSizes, sites?: IndexSites,
 ): WasmProgram {
   const memory = target.shared ? { initial: 1, maximum: target.maxPages, shared: true } : { initial: 1, shared: false };
   const module = new ModuleBuilder(memory);
@@ -65,30 +66,32 @@ function wasmKernel(
     ...sizes.params, ...new Array<'i32'>(2 * n).fill('i32'), ...new Array<'f64'>(scalars).fill('f64'), ...ranges,
   ];
   const first = s + 2 * n + scalars;
-  module.func('kernel', params, [], (c: Code) => {
+  module.func('kernel', params, sites ? ['f64'] : [], (c: Code) => {
     const bases = dtypes.map((dtype, a) => {
       const base = c.local('i32');
       c.get(s + a).get(s + n + a).i32(itemSize(dtype)).op('i32.mul').op('i32.add').set(base);
       return base;
     });
     const params = split && { from: first, to: first + 1, scratch: first + 2 };
-    emit({ c, base: (a) => bases[a]!, scalar: (i) => s + 2 * n + i, math, split: params, sizes });
+    emit({ c, base: (a) => bases[a]!, scalar: (i) => s + 2 * n + i, math, split: params, sizes, sites });
+    if (sites) IndexSites.done(c);
   });
   const bytes = module.encode();
   if (wasmApi !== undefined && !wasmApi.validate(bytes)) {
     throw new InternalError('wasm render: emitted an invalid module');
   }
-  return { kind: 'wasm', bytes, entry: 'kernel', split, sizes: sizes.sizes.values };
+  return { kind: 'wasm', bytes, entry: 'kernel', split, sizes: sizes.sizes.values, check: sites?.thrower() };
 }
 
 function renderMultiWasm(spec: MultiSpec, target: WasmTarget, sizes: KernelSizes): WasmProgram {
+  const indexed = spec.parts.some((p) => p.spec.kind === 'map' && IndexSites.present(p.spec.body, p.spec.stores));
   return wasmKernel(argDtypes(spec), 0, target, (f) => {
     for (const part of spec.parts) {
-      const frame: Frame = { c: f.c, base: (a) => f.base(part.args[a]!), scalar: f.scalar, math: f.math, sizes };
+      const frame: Frame = { ...f, base: (a) => f.base(part.args[a]!), split: undefined };
       if (part.spec.kind === 'map') emitMap(frame, part.spec);
       else emitReduce(frame, part.spec);
     }
-  }, undefined, sizes);
+  }, undefined, sizes, indexed ? new IndexSites() : undefined);
 }
 
 /** The JavaScript kernel for a spec, to run over views of the memory, on the Wasm kernels' math functions. */
@@ -109,7 +112,12 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
     case 'map': {
       if (!mapSupported(spec)) return javascript(spec);
       const emit = (f: Frame) => emitMap(f, spec);
-      return wasmKernel(spec.dtypes, scalarCount([spec.body]), target, emit, mapSplit(spec), kernelSizes(spec));
+      const scalars = scalarCount([spec.body]);
+      // A kernel that gathers or scatters runs whole on the calling thread (./render-index.ts).
+      if (IndexSites.present(spec.body, spec.stores)) {
+        return wasmKernel(spec.dtypes, scalars, target, emit, undefined, kernelSizes(spec), new IndexSites());
+      }
+      return wasmKernel(spec.dtypes, scalars, target, emit, mapSplit(spec), kernelSizes(spec));
     }
     case 'reduce': {
       if (!reduceSupported(spec)) return javascript(spec);

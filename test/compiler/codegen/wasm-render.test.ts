@@ -10,7 +10,9 @@ import { renderJs } from '../../../compiler/codegen/js.js';
 import { jsHelpers } from '../../../compiler/codegen/js-helpers.js';
 import { renderWasm } from '../../../compiler/codegen/wasm/render.js';
 import type { KernelSpec } from '../../../compiler/kernel.js';
-import { lowerElementwise, lowerMatmul, lowerReduce, type Layout, type Lowered } from '../../../compiler/lower.js';
+import {
+  lowerElementwise, lowerGather, lowerMatmul, lowerReduce, lowerScatterAdd, type Layout, type Lowered,
+} from '../../../compiler/lower.js';
 import type { BinaryPrim, ReducePrim, UnaryPrim } from '../../../compiler/ir/primitives.js';
 import type { Backend } from '../../../runtime/backend.js';
 import { CpuBackend } from '../../../runtime/cpu/backend.js';
@@ -93,6 +95,51 @@ function check(
   const got = run(wasm, lowered, inputs, out);
   expect(kinds, `${what} renders as`).toEqual([kind]);
   expectSameBits(got, run(reference, lowered, inputs, out), what);
+}
+
+/** Runs a gather or scatter `lowered` over `index` and `data`, into `out` (which starts with values of its own). */
+function runIndexed(
+  backend: Backend<any, any, KernelSpec>, lowered: Lowered, index: Int32Array, data: Layout, out: Layout,
+): TypedArray {
+  const outBuf = backend.alloc(out.dtype, elements(out));
+  const indexBuf = backend.alloc('int32', index.length);
+  const dataBuf = backend.alloc(data.dtype, elements(data));
+  try {
+    backend.write(outBuf, out.dtype, values(out.dtype, elements(out), 5));
+    backend.write(indexBuf, 'int32', index);
+    backend.write(dataBuf, data.dtype, values(data.dtype, elements(data), 2));
+    const args = [{ data: outBuf, offset: 0 }, { data: indexBuf, offset: 0 }, { data: dataBuf, offset: 0 }];
+    backend.run([{ kernel: backend.compile(lowered.key, lowered.build), args, scalars: [] }]);
+    return backend.readSync!(outBuf, out.dtype, 0, elements(out));
+  } finally {
+    for (const b of [outBuf, indexBuf, dataBuf]) backend.free(b);
+  }
+}
+
+/**
+ * A gather or scatter along an axis of 7 with indices in range: as a Wasm module, the
+ * JavaScript engine's bits; with one bad index near the end (negative, 7, the int32
+ * minimum): the JavaScript engine's error.
+ */
+function checkIndexed(lowered: Lowered, data: Layout, index: Layout, out: Layout, what: string): void {
+  const n = elements(index);
+  const good = Int32Array.from({ length: n }, (_, i) => (i * 5 + 3) % 7);
+  kinds.length = 0;
+  const got = runIndexed(wasm, lowered, good, data, out);
+  expect(kinds, `${what} renders as`).toEqual(['wasm']);
+  expectSameBits(got, runIndexed(js, lowered, good, data, out), what);
+  for (const bad of [-1, 7, -2147483648]) {
+    const indices = good.slice();
+    indices[n - 3] = bad;
+    let message = '';
+    try {
+      runIndexed(js, lowered, indices, data, out);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message, `${what}: the JavaScript engine rejects index ${bad}`).toMatch(/out of range/);
+    expect(() => runIndexed(wasm, lowered, indices, data, out), `${what} index ${bad}`).toThrow(message);
+  }
 }
 
 /** How many float32 steps apart `a` and `b` are (0 for any two NaN). */
@@ -195,11 +242,12 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
     }
   });
 
-  it('casts between dtypes, float-to-integer ones as JavaScript', () => {
+  it('casts between dtypes, float-to-integer ones as JavaScript\'s ToInt32', () => {
     const pairs: [DType, DType, WasmProgram['kind']][] = [
       ['float32', 'float64', 'wasm'], ['float64', 'float32', 'wasm'], ['int32', 'float32', 'wasm'],
       ['bool', 'float32', 'wasm'], ['float32', 'bool', 'wasm'], ['int32', 'bool', 'wasm'], ['uint8', 'int32', 'wasm'],
-      ['int32', 'uint8', 'wasm'], ['bool', 'int32', 'wasm'], ['uint8', 'float64', 'wasm'], ['float32', 'int32', 'js'],
+      ['int32', 'uint8', 'wasm'], ['bool', 'int32', 'wasm'], ['uint8', 'float64', 'wasm'], ['float32', 'int32', 'wasm'],
+      ['float64', 'int32', 'wasm'], ['float32', 'uint8', 'wasm'], ['float64', 'uint8', 'wasm'],
     ];
     for (const [from, to, kind] of pairs) {
       for (const [name, x] of layouts(from, SHAPE)) {
@@ -300,11 +348,55 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
     }
   });
 
-  it('runs integer reductions and argmax as JavaScript over the memory', () => {
+  it('casts floats past the int32 range to int32 and uint8 modulo 2^32, as JavaScript\'s ToInt32', () => {
+    const big = [2 ** 31, 2 ** 31 + 0.5, -(2 ** 31) - 1, 2 ** 32 + 5, -(2 ** 32) - 5, 2 ** 53 - 1, 2 ** 53 + 2, 1e17, -1e17,
+      4294967295.9, -0.9, 2 ** 63, -(2 ** 84) - 2 ** 40, 123456789012.75];
+    for (const from of ['float32', 'float64'] as const) {
+      const input = from === 'float32' ? Float32Array.from(big) : Float64Array.from(big);
+      for (const to of ['int32', 'uint8'] as const) {
+        const x = contiguous(from, [big.length]), out = contiguous(to, [big.length]);
+        const lowered = lowerElementwise('cast', [x], out);
+        const cast = (backend: Backend<any, any, KernelSpec>) => {
+          const [xb, ob] = [backend.alloc(from, big.length), backend.alloc(to, big.length)];
+          backend.write(xb, from, input);
+          const args = [{ data: ob, offset: 0 }, { data: xb, offset: 0 }];
+          backend.run([{ kernel: backend.compile(lowered.key, lowered.build), args, scalars: [] }]);
+          const result = backend.readSync!(ob, to, 0, big.length);
+          backend.free(xb);
+          backend.free(ob);
+          return result;
+        };
+        expectSameBits(cast(wasm), cast(js), `cast ${from} -> ${to}`);
+        if (to === 'int32') expectSameBits(cast(wasm), Int32Array.from(input as Float64Array, (v) => v | 0), `${from} | 0`);
+      }
+    }
+  });
+
+  it('runs integer sums as JavaScript over the memory', () => {
     const x = contiguous('int32', [5, 9]), out = contiguous('int32', [5]);
     check(lowerReduce('sum', x, [1], out), [x], out, 'int32 sum', 'js');
-    const f = contiguous('float32', [5, 9]);
-    check(lowerReduce('argmax', f, [1], out), [f], out, 'argmax', 'js');
+  });
+
+  it('argmax and argmin of float32, float64 and int32, NaN first among equals, over either axis', () => {
+    for (const op of ['argmax', 'argmin'] as const) {
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        const x = contiguous(dtype, [7, 13], 2);
+        check(lowerReduce(op, x, [1], contiguous('int32', [7])), [x], contiguous('int32', [7]), `${op} ${dtype} rows`);
+        check(lowerReduce(op, x, [0], contiguous('int32', [13])), [x], contiguous('int32', [13]), `${op} ${dtype} columns`);
+      }
+    }
+  });
+
+  it('gathers and scatter-adds by int32 index as Wasm, one element at a time', () => {
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      const x = contiguous(dtype, [9, 7]);
+      const index = contiguous('int32', [9, 5]);
+      const out = contiguous(dtype, [9, 5]);
+      checkIndexed(lowerGather(x, index, 1, out), x, index, out, `gather ${dtype}`);
+      const target = contiguous(dtype, [9, 7]);
+      const src = contiguous(dtype, [9, 5]);
+      checkIndexed(lowerScatterAdd(target, index, src, 1), src, index, target, `scatterAdd ${dtype}`);
+    }
   });
 
   it.skipIf(cpuEngine() !== 'wasm')('multiplies float32 matrices in the memory, transposed and batch-broadcast too', () => {
