@@ -320,9 +320,9 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const last = inner.shape.length - 1;
   const vector = LaneFold.covers(spec.op, spec.dtype) && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
   nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
-    const acc = c.local('f64');
     const arg = isArg(spec.op) ? argFold(c, spec.op) : undefined;
-    if (!arg) c.f64(FOLD_START[op]).set(acc);
+    const acc = arg ? undefined : c.local('f64');
+    if (acc !== undefined) c.f64(FOLD_START[op]).set(acc);
     const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
     nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
       const broadcast = (a: number) => dimValue(inner.strides[a]![last]!) === 0;
@@ -335,12 +335,10 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
       else if (valType(spec.dtype) === 'i32') c.op('f64.convert_i32_s');
       c.set(v);
       if (arg) arg.step(v);
-      else foldStep(c, spec.op, acc, v);
+      else foldStep(c, spec.op, acc!, v);
     }, vector);
-    lanes?.into(acc);
-    c.get(rowAddress(0));
-    if (arg) c.get(arg.at);
-    else c.get(acc);
+    lanes?.into(acc!);
+    c.get(rowAddress(0)).get(arg ? arg.at : acc!);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');
     c.mem(storeOp(spec.outDtype));
   }, false, f.split);

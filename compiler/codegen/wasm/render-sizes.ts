@@ -116,17 +116,22 @@ export const constantSizes = new KernelSizes(noSymbolicSizes, []);
  */
 const families = new Map<string, SizeFamilies>();
 
+/** Which sizes a spec renders symbolic: those its family has seen differ, or (`every`) every nonzero one. */
+export type SizeMode = 'family' | 'every';
+
 /**
  * The symbolic sizes `spec` renders with: none for its family's first member. Slots whose
  * owner is in `constant` stay constants (sizes the renderer bakes into a layout).
  */
-export function kernelSizes(spec: KernelSpec, constant: readonly object[] = []): KernelSizes {
+export function kernelSizes(spec: KernelSpec, mode: SizeMode, constant: readonly object[] = []): KernelSizes {
+  const values = sizeValues(spec);
   let pattern = '';
-  for (const v of sizeValues(spec)) pattern += v === 0 ? '0' : '1';
+  for (const v of values) pattern += v === 0 ? '0' : '1';
   let family = families.get(pattern);
   if (family === undefined) families.set(pattern, (family = new SizeFamilies()));
   const slots = sizeSlots(spec);
-  const symbolic = family.symbolicSlots(spec).map((s, i) => s && !constant.includes(slots[i]!.owner));
+  const differ = mode === 'family' ? family.symbolicSlots(spec) : values.map((v) => v !== 0);
+  const symbolic = differ.map((s, i) => s && !constant.includes(slots[i]!.owner));
   if (!symbolic.includes(true)) return constantSizes;
   const sizes = new SymbolicSizes(spec, symbolic);
   return new KernelSizes(sizes, sizes.slots.map((i) => (slots[i]!.owner as { op?: string }).op === 'literal'));

@@ -19,7 +19,7 @@ import { wasmJsHelpers } from './js-math.js';
 import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
 import { IndexSites } from './render-index.js';
-import { constantSizes, kernelSizes, type KernelSizes } from './render-sizes.js';
+import { constantSizes, kernelSizes, type KernelSizes, type SizeMode } from './render-sizes.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
 
@@ -104,8 +104,11 @@ function usesFloat16(spec: KernelSpec): boolean {
   return JSON.stringify(spec).includes('"float16"');
 }
 
-/** What the Wasm backend runs for `spec`, built for the memory `target`. */
-export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
+/**
+ * What the Wasm backend runs for `spec`, built for the memory `target`; in mode `every`,
+ * a module that takes every nonzero size as a parameter (to compare with the constant one).
+ */
+export function renderWasm(spec: KernelSpec, target: WasmTarget, mode: SizeMode = 'family'): WasmProgram {
   // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels.
   if (usesFloat16(spec)) return javascript(spec);
   switch (spec.kind) {
@@ -115,16 +118,18 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
       const scalars = scalarCount([spec.body]);
       // A kernel that gathers or scatters runs whole on the calling thread (./render-index.ts).
       if (IndexSites.present(spec.body, spec.stores)) {
-        return wasmKernel(spec.dtypes, scalars, target, emit, undefined, kernelSizes(spec), new IndexSites());
+        return wasmKernel(spec.dtypes, scalars, target, emit, undefined, kernelSizes(spec, mode), new IndexSites());
       }
-      return wasmKernel(spec.dtypes, scalars, target, emit, mapSplit(spec), kernelSizes(spec));
+      return wasmKernel(spec.dtypes, scalars, target, emit, mapSplit(spec), kernelSizes(spec, mode));
     }
     case 'reduce': {
       if (!reduceSupported(spec)) return javascript(spec);
       const emit = (f: Frame) => emitReduce(f, spec);
-      return wasmKernel(spec.dtypes, scalarCount([spec.body]), target, emit, reduceSplit(spec), kernelSizes(spec));
+      const scalars = scalarCount([spec.body]);
+      return wasmKernel(spec.dtypes, scalars, target, emit, reduceSplit(spec), kernelSizes(spec, mode));
     }
-    case 'multi': return multiSupported(spec) ? renderMultiWasm(spec, target, kernelSizes(spec)) : javascript(spec);
+    case 'multi':
+      return multiSupported(spec) ? renderMultiWasm(spec, target, kernelSizes(spec, mode)) : javascript(spec);
     case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
     // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
     case 'random': return javascript(spec);
@@ -134,7 +139,7 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget): WasmProgram {
       if (!rowSupported(spec)) return javascript(spec);
       const scalars = scalarCount(spec.passes.map((p) => p.body));
       // Scratch rows are laid out by the inner size, a constant of the module where they exist.
-      const sizes = kernelSizes(spec, spec.scratch > 0 ? [spec.inner] : []);
+      const sizes = kernelSizes(spec, mode, spec.scratch > 0 ? [spec.inner] : []);
       return wasmKernel(spec.dtypes, scalars, target, (f) => emitRow(f, spec), rowSplit(spec), sizes);
     }
     default: return unreachable(spec, 'wasm render: spec');

@@ -1,0 +1,161 @@
+/**
+ * The jit MLP training step (784-256-256-10, ReLU, batch 128, SGD, cross entropy) on the
+ * Wasm engine beside jax-js (Wasm, jit), on one thread and on all, in one process with
+ * interleaved rounds; with KILN_BASE naming the root of another kiln build (its
+ * `dist/src/index.js`, compiled with tsconfig.bench.json), that build's step runs beside
+ * this one on the same inputs, so a change is measured against its base. Also counts, per
+ * replayed step, the kernels each build launches as JavaScript over the memory, for this
+ * step and for a step of the MNIST CNN (examples/mnist-cnn.ts: Adam, batch 64).
+ *
+ *   npx tsc -p tsconfig.bench.json && KILN_CPU=wasm [KILN_BASE=<root>] node dist/bench/mlp-step.js
+ */
+import * as jax from '@jax-js/jax';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as kiln from '../src/index.js';
+import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+
+type Kiln = typeof kiln;
+
+/** What the bench needs of a kiln build: its API and its Wasm backend (to count launches by kind). */
+interface Build {
+  name: string;
+  k: Kiln;
+  wasm: { run: (launches: readonly { kernel: { kind: string } }[]) => void };
+}
+
+const BATCH = 128, SIZES = [784, 256, 256, 10] as const, LR = 0.01;
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+
+async function load(root: string, name: string): Promise<Build> {
+  const url = (path: string) => pathToFileURL(`${root}/${path}`).href;
+  const k = (await import(url('dist/src/index.js'))) as Kiln;
+  const { wasm } = (await import(url('dist/compiler/backends.js'))) as { wasm: Build['wasm'] };
+  return { name, k, wasm };
+}
+
+function mlp(k: Kiln): kiln.nn.Sequential {
+  return new k.nn.Sequential(
+    new k.nn.Linear(SIZES[0], SIZES[1]), new k.nn.ReLU(),
+    new k.nn.Linear(SIZES[1], SIZES[2]), new k.nn.ReLU(),
+    new k.nn.Linear(SIZES[2], SIZES[3]),
+  );
+}
+
+function cnn(k: Kiln): kiln.nn.Sequential {
+  return new k.nn.Sequential(
+    new k.nn.Conv2d(1, 8, 3), new k.nn.ReLU(), new k.nn.MaxPool2d(2),
+    new k.nn.Conv2d(8, 16, 3), new k.nn.ReLU(), new k.nn.MaxPool2d(2),
+    new k.nn.Flatten(), new k.nn.Linear(16 * 5 * 5, 10),
+  );
+}
+
+/** A jit'd training step of `model` with `optimizer`; the loss comes back as a number. */
+function stepOf(
+  k: Kiln, model: kiln.nn.Sequential, optimizer: { zeroGrad(): void; step(): void },
+): (x: kiln.Tensor, y: kiln.Tensor) => number {
+  const step = k.jit((x: kiln.Tensor, y: kiln.Tensor) => {
+    optimizer.zeroGrad();
+    const loss = k.nn.crossEntropy(model.forward(x), y);
+    loss.backward();
+    optimizer.step();
+    return loss.detach();
+  });
+  return (x, y) => step(x, y).item();
+}
+
+/** Launches per replayed step, and those run as JavaScript. */
+function launches(build: Build, step: () => unknown): { all: number; js: number } {
+  for (let i = 0; i < 4; i++) step();
+  const counts = { all: 0, js: 0 };
+  const run = build.wasm.run;
+  build.wasm.run = (list) => {
+    counts.all += list.length;
+    counts.js += list.filter((l) => l.kernel.kind === 'js').length;
+    run.call(build.wasm, list);
+  };
+  try {
+    step();
+  } finally {
+    build.wasm.run = run;
+  }
+  return counts;
+}
+
+/** The MLP step in jax-js from the same weights ([in, out]), SGD on mean cross entropy, under jit. */
+function jaxMlp(layers: readonly kiln.nn.Linear[], xs: Float32Array, labels: Int32Array): () => number {
+  const np = jax.numpy;
+  type Params = { w: jax.Array[]; b: jax.Array[] };
+  let params: Params = {
+    w: layers.map((l) => np.array(l.weight.t().contiguous().data<'float32'>()).reshape([l.inFeatures, l.outFeatures])),
+    b: layers.map((l) => np.array(l.bias!.data<'float32'>())),
+  };
+  const onehot = new Float32Array(BATCH * SIZES[3]);
+  labels.forEach((c, i) => (onehot[i * SIZES[3] + c] = 1));
+  const x = np.array(xs).reshape([BATCH, SIZES[0]]), y = np.array(onehot).reshape([BATCH, SIZES[3]]);
+  const loss = (p: Params, xb: jax.Array, yb: jax.Array): jax.Array => {
+    let h = xb;
+    for (let l = 0; l < p.w.length; l++) {
+      h = np.matmul(h, p.w[l]!).add(p.b[l]!);
+      if (l < p.w.length - 1) h = jax.nn.relu(h);
+    }
+    return jax.nn.logSoftmax(h, -1).mul(yb).sum().mul(-1 / BATCH);
+  };
+  const step = jax.jit((p: Params, xb: jax.Array, yb: jax.Array) => {
+    const [value, g] = jax.valueAndGrad(loss)(jax.tree.ref(p), xb, yb);
+    return [value, jax.tree.map((w: jax.Array, gw: jax.Array) => w.sub(gw.mul(LR)), p, g)] as const;
+  });
+  return () => {
+    const [value, next] = step(params, x.ref, y.ref) as unknown as [jax.Array, Params];
+    params = next;
+    return value.dataSync()[0]!;
+  };
+}
+
+const fmtRatio = (r: number) => r.toFixed(3);
+
+async function main(): Promise<void> {
+  await jax.init('wasm');
+  jax.defaultDevice('wasm');
+  const here = await load(fileURLToPath(new URL('../..', import.meta.url)), 'kiln');
+  const builds = [here, ...(process.env.KILN_BASE ? [await load(process.env.KILN_BASE, 'base')] : [])];
+  kiln.manualSeed(1);
+  const xs = kiln.randn([BATCH, SIZES[0]]).data<'float32'>();
+  const labels = kiln.randint(0, SIZES[3], [BATCH]).data<'int32'>();
+  const images = kiln.randn([64, 1, 28, 28]).data<'float32'>();
+  const digits = kiln.randint(0, 10, [64]).data<'int32'>();
+  const threads = Math.max(...(await Promise.all(builds.map((b) => b.k.threadsReady()))));
+
+  const counts: string[][] = [];
+  const sides: Record<string, () => unknown> = {};
+  for (const b of builds) {
+    const { k } = b;
+    k.manualSeed(1);
+    const model = mlp(k);
+    const x = k.tensor(xs, { shape: [BATCH, SIZES[0]] }), y = k.tensor(labels, { shape: [BATCH], dtype: 'int32' });
+    const step = stepOf(k, model, new k.optim.SGD(model.parameters(), { lr: LR }));
+    const conv = cnn(k);
+    const convStep = stepOf(k, conv, new k.optim.Adam(conv.parameters(), { lr: 1e-3 }));
+    const cx = k.tensor(images, { shape: [64, 1, 28, 28] }), cy = k.tensor(digits, { shape: [64], dtype: 'int32' });
+    const m = launches(b, () => step(x, y)), c = launches(b, () => convStep(cx, cy));
+    counts.push([b.name, `${m.js} of ${m.all}`, `${c.js} of ${c.all}`]);
+    for (const n of [1, threads]) {
+      sides[`${b.name} ${n} thread${n > 1 ? 's' : ''}`] = () => {
+        k.setNumThreads(n);
+        return step(x, y);
+      };
+    }
+  }
+  // jax-js starts from the same weights as kiln's MLP (kiln's own, seeded alike).
+  kiln.manualSeed(1);
+  const layers = mlp(kiln).layers.filter((l): l is kiln.nn.Linear => l instanceof kiln.nn.Linear);
+  sides['jax-js jit'] = jaxMlp(layers, xs, labels);
+
+  const times = interleavedRounds(sides, ROUNDS, 10, 3);
+  const jaxMs = times['jax-js jit']!.median;
+  const rows = Object.values(times).map((t: Measurement) => [t.name, fmtNumber(t.median), fmtRatio(t.median / jaxMs)]);
+  console.log(formatTable(['JavaScript kernels per replayed step', 'MLP step', 'CNN step (batch 64)'], counts));
+  console.log(formatTable(['MLP step, jit', 'ms (median)', 'time / jax-js'], rows));
+  saveJson(resultsPath('mlp-step'), { threads, counts, times });
+}
+
+await main();
