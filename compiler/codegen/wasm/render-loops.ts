@@ -180,6 +180,15 @@ export class LaneFold {
     c.get(v).get(v).simd('f32x4.ne').simd('v128.or').simd('v128.bitselect').set(a);
   }
 
+  /** Pushes each lane's fold as an f32x4 (where every lane is its own output's accumulator). */
+  pushLanes(): void {
+    const { c, a, b } = this;
+    c.get(a);
+    if (this.op !== 'sum') return;
+    c.simd('f32x4.demote_f64x2_zero').get(b).simd('f32x4.demote_f64x2_zero');
+    c.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  }
+
   /** Folds the lanes into the float64 accumulator `acc`: a sum as ((0 + 1) + (2 + 3)) + acc. */
   into(acc: number): void {
     const { c, a, b } = this;
@@ -309,6 +318,40 @@ export function foldStep(c: Code, op: ReduceSpec['op'], acc: number, v: number):
 /** The accumulator's start value of each fold. */
 export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
+type Layout = { shape: readonly Dim[]; strides: readonly (readonly Dim[])[] };
+
+/**
+ * How a reduction (collapsed `outer` and `inner` dims) runs four lanes at a time: along its
+ * inner dim (`inner`: four partial folds per output, see LaneFold), or, where that cannot
+ * be, along its last outer dim (`outputs`: four consecutive float32 outputs, each lane
+ * folding its own output one inner position at a time, so in the scalar fold's order and
+ * with its bits; a sum over a leading axis, as a bias gradient's, reads its rows this way).
+ */
+export function reduceLanes(spec: ReduceSpec, outer: Layout, inner: Layout): 'inner' | 'outputs' | 'none' {
+  if (!LaneFold.covers(spec.op, spec.dtype)) return 'none';
+  if (lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, [])) return 'inner';
+  const outputs = spec.outDtype === 'float32' && lanewise(outer.shape, outer.strides, spec.dtypes, spec.body, [0]);
+  return outputs ? 'outputs' : 'none';
+}
+
+/** Folds four consecutive outputs at `rowAddress` (reduceLanes 'outputs'), each over its inner positions in order. */
+function emitOutputLanes(
+  f: Frame, spec: ReduceSpec, outer: Layout, inner: Layout, rowAddress: (arg: number) => number,
+): void {
+  const { c } = f;
+  const lastOuter = outer.shape.length - 1;
+  const lanes = new LaneFold(c, spec.op as 'sum' | 'max' | 'min');
+  nest(f, inner.shape, inner.strides, spec.dtypes, loaded(spec), rowAddress, (address, position) => {
+    const broadcast = (a: number) => dimValue(outer.strides[a]![lastOuter]!) === 0;
+    const site = { address, scalar: f.scalar, math: f.math, position, broadcast, sizes: f.sizes };
+    const locals = emitBody(c, spec.body, spec.dtypes, site, true);
+    lanes.add(locals[spec.value]!);
+  }, false);
+  c.get(rowAddress(0));
+  lanes.pushLanes();
+  c.simdMem('v128.store');
+}
+
 /** Emits a reduce spec (reduceSupported) into frame `f`. */
 export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const { c } = f;
@@ -318,8 +361,10 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
   const body = loaded(spec);
   const op = spec.op as keyof typeof FOLD_START;
   const last = inner.shape.length - 1;
-  const vector = LaneFold.covers(spec.op, spec.dtype) && lanewise(inner.shape, inner.strides, spec.dtypes, spec.body, []);
-  nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress) => {
+  const mode = reduceLanes(spec, outer, inner);
+  const vector = mode === 'inner';
+  nest(f, outer.shape, outer.strides, spec.dtypes, args, f.base, (rowAddress, _, outputs) => {
+    if (outputs) return emitOutputLanes(f, spec, outer, inner, rowAddress);
     const arg = isArg(spec.op) ? argFold(c, spec.op) : undefined;
     const acc = arg ? undefined : c.local('f64');
     if (acc !== undefined) c.f64(FOLD_START[op]).set(acc);
@@ -341,7 +386,7 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
     c.get(rowAddress(0)).get(arg ? arg.at : acc!);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');
     c.mem(storeOp(spec.outDtype));
-  }, false, f.split);
+  }, mode === 'outputs', f.split);
 }
 
 /** Whether every part of a merged kernel has Wasm code. */

@@ -8,7 +8,7 @@
 import type { SplitPlan } from '../../../runtime/wasm/split.js';
 import { collapseDims, type Expr, type MapSpec, type ReduceSpec, type RowSpec } from '../../kernel.js';
 import { wasmMathFns, type WasmMathFn } from './math.js';
-import { planMap } from './render-loops.js';
+import { planMap, reduceLanes } from './render-loops.js';
 import { rowScratchBytes } from './render-rows.js';
 
 const product = (shape: readonly number[]) => shape.reduce((p, n) => p * n, 1);
@@ -30,11 +30,16 @@ export function mapSplit(spec: MapSpec): SplitPlan {
   return { items: shape[0]!, grain: shape.length === 1 && vector ? 4 : 1, work, scratchBytes: 0 };
 }
 
-/** A reduction splits along the first collapsed dim of its outputs. */
+/**
+ * A reduction splits along the first collapsed dim of its outputs (in groups of four where
+ * that dim is also the one whose outputs run four lanes at a time).
+ */
 export function reduceSplit(spec: ReduceSpec): SplitPlan {
-  const outer = collapseDims(spec.outer, spec.outerStrides).shape;
+  const outer = collapseDims(spec.outer, spec.outerStrides);
+  const lanes = reduceLanes(spec, outer, collapseDims(spec.inner, spec.innerStrides));
   const work = product(spec.outer) * product(spec.inner) * elementCost(spec.body);
-  return { items: outer[0]!, grain: 1, work, scratchBytes: 0 };
+  const grain = lanes === 'outputs' && outer.shape.length === 1 ? 4 : 1;
+  return { items: outer.shape[0]!, grain, work, scratchBytes: 0 };
 }
 
 /** A row kernel splits along the first collapsed dim of its rows; each job has its own scratch rows. */
