@@ -49,7 +49,10 @@ describe.skipIf(!onWasm)('Wasm kernels split over threads', () => {
     ['a broadcast map', () => x.mul(w).add(b).sigmoid()],
     ['sums over rows', () => x.mul(y).sum(1)],
     ['sums over a leading axis', () => x.sum(0)],
+    ['max over a leading axis', () => x.mul(y).max(0)],
     ['max over rows', () => x.max(1)],
+    ['argmax over rows', () => k.argmax(x.mul(y), 1)],
+    ['a float32 to int32 cast', () => k.cast(flat.mul(1e9), 'int32')],
     ['softmax', () => k.softmax(x, 1)],
     ['layerNorm', () => k.nn.layerNorm(x, [COLS], w, b)],
     ['logsumexp', () => k.logsumexp(x, 1)],
@@ -73,6 +76,16 @@ describe.skipIf(!onWasm)('Wasm kernels split over threads', () => {
       expect(replay.bits).toEqual(eager.bits);
     }
     expect(step.stats.replays).toBeGreaterThan(0);
+  });
+
+  it('runs gathers and scatter-adds whole on the calling thread, with the same bits at 1 and 2 threads', () => {
+    const index = labels.reshape([ROWS, 1]);
+    const gather = () => k.gather(x, 1, index);
+    expect(runOn(2, gather).jobs).toBe(0);
+    expect(runOn(2, gather).bits).toEqual(runOn(1, gather).bits);
+    // The scatter's base is copied first (a map, which splits); the scatter itself runs whole.
+    const scatter = () => k.scatterAdd(x, 1, index, y.slice(1, 0, 1));
+    expect(runOn(2, scatter).bits).toEqual(runOn(1, scatter).bits);
   });
 
   it('keeps kernels under the split threshold on the calling thread', () => {
