@@ -1,9 +1,13 @@
 /**
  * The WebAssembly engine's renderer: a kernel spec becomes a Wasm module where the renderer
- * can express it (maps, float reductions, merged kernels of those), the float32 matmul's
- * driver over the memory (compiler/wasm-heap-matmul.ts), or else the JavaScript kernel,
- * run by the Wasm backend over views of the memory. Which specs take which path depends on
- * the spec alone, so eager ops and compiled graphs always run the same kernel.
+ * can express it (maps with gathers and scatters, float reductions, argmax and argmin, row
+ * kernels, merged kernels of those), the float32 matmul's driver over the memory
+ * (compiler/wasm-heap-matmul.ts), a driver of modules and JavaScript for a merged kernel
+ * only some of whose parts have Wasm code (./render-mixed.ts), or else the JavaScript
+ * kernel, run by the Wasm backend over views of the memory. Which specs take which path
+ * depends on the spec alone, so eager ops and compiled graphs always run the same kernel.
+ * Members of a size family share a module that takes their differing sizes as parameters
+ * (./render-sizes.ts).
  */
 import { wasmApi } from '../../../runtime/wasm/api.js';
 import type { WasmProgram, WasmTarget } from '../../../runtime/wasm/backend.js';
@@ -19,6 +23,7 @@ import { wasmJsHelpers } from './js-math.js';
 import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
 import { IndexSites } from './render-index.js';
+import { renderMixed } from './render-mixed.js';
 import { constantSizes, kernelSizes, type KernelSizes, type SizeMode } from './render-sizes.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
@@ -128,8 +133,13 @@ export function renderWasm(spec: KernelSpec, target: WasmTarget, mode: SizeMode 
       const scalars = scalarCount([spec.body]);
       return wasmKernel(spec.dtypes, scalars, target, emit, reduceSplit(spec), kernelSizes(spec, mode));
     }
-    case 'multi':
-      return multiSupported(spec) ? renderMultiWasm(spec, target, kernelSizes(spec, mode)) : javascript(spec);
+    case 'multi': {
+      if (multiSupported(spec)) return renderMultiWasm(spec, target, kernelSizes(spec, mode));
+      const supported = (part: MultiSpec['parts'][number]) => multiSupported({ ...spec, parts: [part] });
+      if (!spec.parts.some(supported)) return javascript(spec);
+      const render = (run: MultiSpec) => renderMultiWasm(run, target, kernelSizes(run, mode));
+      return renderMixed(spec, supported, render, argDtypes(spec));
+    }
     case 'matmul': return spec.dtype === 'float32' ? heapMatmul(spec) : javascript(spec);
     // Random numbers come from the JavaScript Philox kernel: the same numbers on every engine.
     case 'random': return javascript(spec);

@@ -9,7 +9,7 @@ import { cpu } from '../../../compiler/backends.js';
 import { renderJs } from '../../../compiler/codegen/js.js';
 import { jsHelpers } from '../../../compiler/codegen/js-helpers.js';
 import { renderWasm } from '../../../compiler/codegen/wasm/render.js';
-import type { KernelSpec } from '../../../compiler/kernel.js';
+import type { KernelSpec, MapSpec, MultiSpec } from '../../../compiler/kernel.js';
 import {
   lowerElementwise, lowerGather, lowerMatmul, lowerReduce, lowerScatterAdd, type Layout, type Lowered,
 } from '../../../compiler/lower.js';
@@ -374,6 +374,35 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
         if (to === 'int32') expectSameBits(cast(wasm), Int32Array.from(input as Float64Array, (v) => v | 0), `${from} | 0`);
       }
     }
+  });
+
+  it('runs a merged kernel with a part that has no Wasm code as modules and JavaScript, in order', () => {
+    const f32 = contiguous('float32', [5, 11]), f64 = contiguous('float64', [3]);
+    const add = lowerElementwise('add', [f32, f32], f32).build() as MapSpec;
+    const pow = lowerElementwise('pow', [f64, f64], f64).build() as MapSpec;
+    const mul = lowerElementwise('mul', [f32, f32], f32).build() as MapSpec;
+    // The last part reads what the first wrote: order is kept across the module and the JavaScript kernel.
+    const spec: MultiSpec = {
+      kind: 'multi', args: 8,
+      parts: [{ spec: add, args: [0, 1, 2] }, { spec: pow, args: [3, 4, 5] }, { spec: mul, args: [6, 0, 7] }],
+    };
+    const layouts = [f32, f32, f32, f64, f64, f64, f32, f32];
+    const runAll = (backend: Backend<any, any, KernelSpec>) => {
+      const bufs = layouts.map((l, a) => {
+        const b = backend.alloc(l.dtype, elements(l));
+        backend.write(b, l.dtype, values(l.dtype, elements(l), a));
+        return b;
+      });
+      const args = bufs.map((data) => ({ data, offset: 0 }));
+      backend.run([{ kernel: backend.compile('mixed', () => spec), args, scalars: [] }]);
+      const out = bufs.flatMap((b, a) => Array.from(backend.readSync!(b, layouts[a]!.dtype, 0, elements(layouts[a]!))));
+      for (const b of bufs) backend.free(b);
+      return out;
+    };
+    kinds.length = 0;
+    const got = runAll(wasm);
+    expect(kinds).toEqual(['host']);
+    expectSameBits(Float64Array.from(got), Float64Array.from(runAll(js)), 'add, pow float64, mul');
   });
 
   it('runs integer sums as JavaScript over the memory', () => {
