@@ -36,11 +36,15 @@ import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
  * interleaved rounds on a loaded machine) 5×8, 6×8 and 3×12 ran at 19–24 GFLOP/s, 3×8 at
  * 36, 2×16 and 4×8 at 37–42 (2×16 ahead in 5 of 7 paired runs, by 3% on average: it
  * updates the fewest pointers a step); with relaxed SIMD 2×16 ran at 46–49. A k block of KC
- * keeps one panel's k block (KC · 16 floats, 16 KiB) in L1 while the micro-kernel walks a
- * row block of A (MC · KC floats, 256 KiB) that stays in L2 for every panel; row blocks of
- * 64, 256 and all rows measured within noise of each other.
+ * keeps one panel's k block (KC · 16 floats, 32 KiB of the 48 KiB L1) while the micro-kernel
+ * walks a row block of A (MC · KC floats, 512 KiB) that stays in L2 for every panel; KC 512
+ * ran 1–2% ahead of 256 (42.3–43.0 against 41.7–42.6 GFLOP/s, three interleaved runs: fewer
+ * reloads of C's partial sums), and row blocks of 64, 256 and all rows within noise of each
+ * other. The micro-kernel's loop is 31 instructions for 16 f32x4 mul/add (V8 adds a stack
+ * check and zero-extends the 32-bit addresses each iteration), so it runs at 0.80–0.85 of
+ * the ceiling; unrolled by two, V8 hoists the second step's loads and spills accumulators.
  */
-export const MR = 2, NR = 16, KC = 256, MC = 256;
+export const MR = 2, NR = 16, KC = 512, MC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
