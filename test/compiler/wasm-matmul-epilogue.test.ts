@@ -7,7 +7,7 @@
  * sigmoid) on whichever engine the suite runs.
  */
 import { describe, expect, it } from 'vitest';
-import { gemmEpilogue } from '../../compiler/codegen/wasm/gemm-epilogue.js';
+import { epilogueKey, gemmEpilogue } from '../../compiler/codegen/wasm/gemm-epilogue.js';
 import { cpuKernel, executePrim, type Operand } from '../../compiler/execute.js';
 import { cpu } from '../../compiler/backends.js';
 import type { Expr, MatmulSpec } from '../../compiler/kernel.js';
@@ -70,6 +70,19 @@ describe('the gemm epilogue', () => {
     const strided = { ...plain, extras: [extras[0]!, { ...extras[1]!, strides: [14, 2] as [number, number] }] };
     expect(gemmEpilogue(strided, true)).toBeUndefined();
     expect(gemmEpilogue({ ...plain, extras: [extras[0]!, { ...extras[1]!, dtype: 'bool' }] }, true)).toBeUndefined();
+  });
+
+  it('keys each module by its literals exactly, NaN, infinities and -0 included', () => {
+    const next = rng(35);
+    const a = rowMajor(next, [2, 3]), b = rowMajor(next, [3, 4]), out = rowMajor(next, [2, 4]);
+    const keys = [Number.NaN, Infinity, -Infinity, 0, -0, 1].map((value) => {
+      const spec = withEpilogue(a, b, out, [], [
+        { op: 'acc' }, { op: 'literal', value, dtype: 'float32' },
+        { op: 'prim', prim: 'maximum', args: [0, 1], dtype: 'float32' },
+      ]);
+      return epilogueKey(gemmEpilogue(spec, false)!);
+    });
+    expect(new Set(keys).size).toBe(keys.length);
   });
 });
 

@@ -57,9 +57,14 @@ export function gemmEpilogue(spec: MatmulSpec, sameMath: boolean): GemmEpilogue 
   return { body, value: epilogue.value, dtypes, out: epilogue.dtype, broadcast };
 }
 
-/** A short, stable text of an epilogue for the module cache (built from validated numbers and names only). */
+/**
+ * A stable text of an epilogue for the module cache (built from validated numbers and names
+ * only). Literals that JSON would write as null or 0 (NaN, ±Infinity, -0) are spelled out.
+ */
 export function epilogueKey(e: GemmEpilogue): string {
-  return JSON.stringify([e.body, e.value, e.dtypes, e.out, e.broadcast]);
+  const exact = (_: string, v: unknown) =>
+    typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? (Object.is(v, -0) ? '-0' : String(v)) : v;
+  return JSON.stringify([e.body, e.value, e.dtypes, e.out, e.broadcast], exact);
 }
 
 /** Parameters of the epilogue function: (product, ldc, out, ldo, rows, cols), then (address, row stride) per extra. */
