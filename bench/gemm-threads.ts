@@ -42,9 +42,10 @@ async function main(): Promise<void> {
   k.manualSeed(0);
   const a = k.randn([N, N]), b = k.randn([N, N]);
   const alone = gemmAlone(a.data<'float32'>(), b.data<'float32'>());
+  // The product is given back at once: left to the garbage collector, its collections would be timed too.
   const matmul = (n: number) => () => {
     k.setNumThreads(n);
-    return a.matmul(b);
+    a.matmul(b).dispose();
   };
   const rows = Math.ceil(Math.ceil(N / MR) / threads) * MR;
   const split = Array.from({ length: threads }, (_, t) => Math.max(0, Math.min(rows, N - t * rows)));
