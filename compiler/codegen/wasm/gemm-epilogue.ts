@@ -11,7 +11,6 @@
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { MAX_ARGS } from '../../../runtime/wasm/pool-control.js';
-import { isElementwisePrim } from '../../ir/primitives.js';
 import type { Expr, MatmulSpec } from '../../kernel.js';
 import type { Code } from './encoder.js';
 import { wasmMathBinaryFns, wasmMathFns, type WasmMath } from './math.js';
@@ -47,9 +46,9 @@ export function gemmEpilogue(spec: MatmulSpec, sameMath: boolean): GemmEpilogue 
   if (13 + 2 * spec.extras.length > MAX_ARGS) return undefined;
   if (spec.extras.some((x) => itemSize(x.dtype) !== 4 || (x.strides[1] !== 0 && x.strides[1] !== 1))) return undefined;
   const body = epilogue.body.map((e): Expr => (e.op === 'acc' ? { op: 'load', arg: 0 } : e));
-  if (body.some((e) => e.op === 'load' && e.arg > 0 && e.arg < 3)) return undefined;
+  // It reads the product and the extras only: the kernel passes no scalar arguments.
+  if (body.some((e) => (e.op === 'load' && e.arg > 0 && e.arg < 3) || e.op === 'scalar')) return undefined;
   if (!sameMath && body.some((e) => e.op === 'prim' && engineMath.has(e.prim))) return undefined;
-  if (body.some((e) => e.op === 'prim' && !isElementwisePrim(e.prim))) return undefined;
   const dtypes: DType[] = ['float32', 'float32', 'float32', ...spec.extras.map((x) => x.dtype)];
   const lanes = () => true;
   if (!bodySupported(body, dtypes, true, lanes) || !bodySupported(body, dtypes, false, lanes)) return undefined;
