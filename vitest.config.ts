@@ -31,6 +31,7 @@ const WASM_ENGINE_SUITES = [
   'test/src/cpu-memory.test.ts',
   'test/runtime/wasm/split.test.ts',
   'test/compiler/codegen/wasm-render.test.ts',
+  'test/compiler/wasm-matmul-epilogue.test.ts',
 ];
 
 export default defineConfig({

@@ -12,7 +12,11 @@
  *     loads, emitted with kiln's encoder; kiln's matmul is printed as a fraction of it;
  *   - the gemm alone on operands already in Wasm memory, so the difference to kiln's
  *     matmul is the cost of copying operands in, packing B and copying C out.
- * Every side's matmul result is checked against kiln's before timing.
+ * Every side's matmul result is checked against kiln's before timing. The one-thread sides
+ * are timed twice: wall clock beside the all-threads side, and the process's CPU time in
+ * rounds of their own with the ceiling measured in every round (the figures the fractions of
+ * the ceiling and the ratios to the peers come from: on a shared machine a single-threaded
+ * kernel's wall time counts the other processes it waited for).
  */
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
@@ -36,6 +40,34 @@ const FLOPS = 2 * N ** 3;
 
 function rounds(sides: Record<string, () => unknown>, runs: number): Record<string, Measurement> {
   return interleavedRounds(sides, ROUNDS, runs, 3);
+}
+
+function cpuMs(fn: () => void): number {
+  const t0 = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+}
+
+/**
+ * Median CPU ms of each one-thread side over interleaved rounds (`runs` calls each), and the
+ * best ceiling (of the kernel's arithmetic, `fma` or mul + add) seen in them.
+ */
+function cpuRounds(
+  sides: Record<string, () => unknown>, runs: number, fma: boolean,
+): { ms: Record<string, number>; ceiling: number } {
+  const names = Object.keys(sides);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  let ceiling = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length]!;
+      for (let j = 0; j < runs; j++) samples[name]!.push(cpuMs(() => void sides[name]!()));
+    }
+    ceiling = Math.max(ceiling, simdCeiling(fma, cpuMs));
+  }
+  const median = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1]!;
+  return { ms: Object.fromEntries(names.map((n) => [n, median(samples[n]!)])), ceiling };
 }
 
 /** The gemm on operands already in Wasm memory (no copies), one thread. */
@@ -124,6 +156,9 @@ async function main(): Promise<void> {
     k.setNumThreads(n);
     return a.matmul(b);
   };
+  // Timed sides give their product back at once, as the TF.js side does: a 4 MiB result left
+  // to the garbage collector costs collections that CPU time counts (on V8's helper threads).
+  const kilnTimed = (n: number) => () => kilnOn(n)().dispose();
   const ta = tf.tensor2d(av, [N, N]), tb = tf.tensor2d(bv, [N, N]);
   const ja = jax.numpy.array(av).reshape([N, N]), jb = jax.numpy.array(bv).reshape([N, N]);
   const tfjs = () => {
@@ -141,10 +176,14 @@ async function main(): Promise<void> {
   };
   console.log('matmul max |diff| to kiln 1 thread:', diffs);
   if (diffs['kiln all threads'] !== 0) throw new Error('kiln on all threads differs from one thread');
+  const alone = gemmAlone(av, bv);
   const mm = rounds({
-    'kiln 1 thread': kilnOn(1), [`kiln ${allThreads} threads`]: kilnOn(allThreads),
-    'kiln gemm alone': gemmAlone(av, bv), 'tfjs-wasm': tfjs, 'jax-js': jaxMatmul,
+    'kiln 1 thread': kilnTimed(1), [`kiln ${allThreads} threads`]: kilnTimed(allThreads),
+    'kiln gemm alone': alone, 'tfjs-wasm': tfjs, 'jax-js': jaxMatmul,
   }, 3);
+  const oneSides = { 'kiln 1 thread': kilnTimed(1), 'kiln gemm alone': alone, 'tfjs-wasm': tfjs, 'jax-js': jaxMatmul };
+  const oneThread = cpuRounds(oneSides, 3, variant.fma);
+  k.setNumThreads(allThreads);
 
   k.manualSeed(1);
   const model = mlpModel();
@@ -167,21 +206,30 @@ async function main(): Promise<void> {
   const rows = Object.values(mm).map((m) => [`matmul ${N}: ${m.name}`, fmtNumber(m.median), rate(m)]);
   rows.push(...Object.values(mlp).map((m) => [`MLP step: ${m.name}`, fmtNumber(m.median), '']));
   console.log(formatTable(['workload', 'ms (median)', 'rate'], rows));
-  const one = mm['kiln 1 thread']!, all = mm[`kiln ${allThreads} threads`]!, alone = mm['kiln gemm alone']!;
+  const cpu = oneThread.ms, cpuRate = (name: string) => FLOPS / cpu[name]! / 1e6;
+  const cpuRows = Object.keys(cpu).map((name) => [
+    `matmul ${N}: ${name}`, fmtNumber(cpu[name]!), fmtNumber(cpuRate(name)),
+  ]);
+  console.log(formatTable(['one thread', 'CPU ms (median)', 'GFLOP/s'], cpuRows));
+  const ceilingOf = variant.fma ? 'relaxed_madd' : 'mul + add';
+  console.log(`SIMD128 ceiling (${ceilingOf}, CPU time, best of the rounds): ${fmtNumber(oneThread.ceiling)} GFLOP/s`);
+  const one = mm['kiln 1 thread']!, all = mm[`kiln ${allThreads} threads`]!;
   const ratios = {
-    'kiln 1 thread / SIMD128 ceiling': gflops(one) / ceiling,
-    'kiln gemm alone / SIMD128 ceiling': gflops(alone) / ceiling,
-    ...(ceilingFma === undefined ? {} : { 'kiln gemm alone / relaxed-SIMD ceiling': gflops(alone) / ceilingFma }),
-    'copies in and out, share of kiln 1 thread time': (one.median - alone.median) / one.median,
-    'kiln 1 thread vs tfjs-wasm (speedup)': mm['tfjs-wasm']!.median / one.median,
-    'kiln 1 thread vs jax-js (speedup)': mm['jax-js']!.median / one.median,
-    [`kiln ${allThreads} threads vs 1 thread (speedup)`]: one.median / all.median,
+    'kiln 1 thread / SIMD128 ceiling (CPU time)': cpuRate('kiln 1 thread') / oneThread.ceiling,
+    'kiln gemm alone / SIMD128 ceiling (CPU time)': cpuRate('kiln gemm alone') / oneThread.ceiling,
+    'copies in and out, share of kiln 1 thread CPU time':
+      (cpu['kiln 1 thread']! - cpu['kiln gemm alone']!) / cpu['kiln 1 thread']!,
+    'kiln 1 thread vs tfjs-wasm (speedup, CPU time)': cpu['tfjs-wasm']! / cpu['kiln 1 thread']!,
+    'kiln 1 thread vs jax-js (speedup, CPU time)': cpu['jax-js']! / cpu['kiln 1 thread']!,
+    [`kiln ${allThreads} threads vs 1 thread (speedup, wall)`]: one.median / all.median,
     'MLP kiln jit 1 thread / jax-js jit (time)': mlp['kiln jit 1 thread']!.median / mlp['jax-js jit']!.median,
     [`MLP kiln jit ${allThreads} threads / jax-js jit (time)`]: mlp[allJit]!.median / mlp['jax-js jit']!.median,
   };
   for (const [name, r] of Object.entries(ratios)) console.log(`${name}: ${r.toFixed(2)}`);
   const path = saveJson(resultsPath('matmul'), {
-    variant, threads: allThreads, ceilingGflops: ceiling, ceilingFmaGflops: ceilingFma, matmul: mm, mlp, ratios, diffs,
+    variant, threads: allThreads, ceilingGflops: ceiling, ceilingFmaGflops: ceilingFma,
+    cpuCeilingGflops: oneThread.ceiling,
+    matmul: mm, matmulCpuMs: cpu, mlp, ratios, diffs,
   });
   console.log(`saved ${path}`);
 }

@@ -5,22 +5,29 @@
  * B is always packed (into the gemm's column panels), and A or C go through scratch when
  * their layout needs it. The product is the same gemm as compiler/wasm-matmul.ts's, so
  * each element is the same sum in the same order on both paths, and an epilogue runs over
- * the product already rounded to float32, as the unfused matmul's output is.
+ * the product already rounded to float32, as the unfused matmul's output is: in the gemm,
+ * block by block, wherever the Wasm map kernels have code for it.
  */
 import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import type { MatmulSpec } from './kernel.js';
 import { wasmJsHelpers } from './codegen/wasm/js-math.js';
-import { epilogueKernel, gemmKernel, multiply, nextBatch, NR, packA, packB, packHeapB } from './wasm-matmul.js';
+import { gemmEpilogue } from './codegen/wasm/gemm-epilogue.js';
+import {
+  epilogueKernel, epilogueOnly, gemmKernel, multiply, nextBatch, NR, packA, packB, packHeapB, type EpilogueOperands,
+} from './wasm-matmul.js';
 
 /** The host kernel of a float32 matmul spec: (addresses, offsets) of C, A, B and the epilogue's extras. */
 export function heapMatmul(spec: MatmulSpec): WasmProgram {
   const { m, n, k } = spec;
   const panels = Math.ceil(n / NR), ldc = panels * NR;
   const [sam, sak] = spec.aStrides, [sbk, sbn] = spec.bStrides;
-  // The Wasm kernels' math, so an activation fused here rounds as it does alone.
-  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc, wasmJsHelpers());
+  // Applied by the gemm at its stores where it has Wasm code (the map kernels' code, so an
+  // activation rounds as it does alone); else a JavaScript map on the Wasm kernels' math.
+  const fused = gemmEpilogue(spec, true);
+  const epilogue = spec.epilogue === null || fused !== undefined
+    ? undefined : epilogueKernel(spec, ldc, wasmJsHelpers());
   const dtypes: DType[] = [spec.epilogue?.dtype ?? 'float32', 'float32', 'float32', ...spec.extras.map((x) => x.dtype)];
   const nArgs = dtypes.length;
   const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];
@@ -28,11 +35,11 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
   const sameA = spec.batchStrides[1].every((s) => s === 0), sameB = spec.batchStrides[2].every((s) => s === 0);
   // A row-major with any positive row stride is what the gemm reads: no copy.
   const directA = sak === 1 && sam > 0;
-  const directC = epilogue === undefined && ldc === n;
+  const directC = spec.epilogue === null && ldc === n;
   const run = (addresses: readonly number[], offsets: readonly number[]): void => {
     if (m === 0 || n === 0) return;
     const heap = wasmHeap();
-    const gemm = gemmKernel();
+    const gemm = gemmKernel(fused);
     const aPtr = directA ? 0 : heap.alloc(4 * m * k);
     const bPtr = heap.alloc(4 * ldc * k);
     const cPtr = directC ? 0 : heap.alloc(4 * m * ldc);
@@ -47,12 +54,17 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
         if ((t === 0 || !sameB) && sbn === 1) packHeapB(gemm, f32, bPtr, at[2]!, k, n, sbk);
         else if (t === 0 || !sameB) packB(f32, bPtr >>> 2, f32, at[2]!, k, n, sbk, sbn);
         const a = directA ? 4 * at[1]! : aPtr, c = directC ? 4 * at[0]! : cPtr;
+        // Byte addresses and row strides of the output and the extras at this batch position.
+        const operands: EpilogueOperands | undefined = fused && {
+          out: 4 * at[0]!, ldo: 4 * n, extras: spec.extras.map((x, i) => [4 * at[3 + i]!, 4 * x.strides[0]] as const),
+        };
         if (k === 0) f32.fill(0, c >>> 2, (c >>> 2) + m * ldc);
-        else multiply(gemm, a, directA ? 4 * sam : 4 * k, bPtr, c, m, n, k, panels);
+        if (k === 0 && operands !== undefined) epilogueOnly(gemm, c, 4 * ldc, m, n, operands);
+        else if (k !== 0) multiply(gemm, a, directA ? 4 * sam : 4 * k, bPtr, c, m, n, k, panels, operands);
         if (epilogue !== undefined) {
           const views = dtypes.map((d) => heap.elements(d));
           epilogue(views[0], ...views.slice(3), f32, at[0], ...at.slice(3), cPtr >>> 2);
-        } else if (!directC) {
+        } else if (!directC && fused === undefined) {
           for (let i = 0; i < m; i++) f32.copyWithin(at[0]! + i * n, (cPtr >>> 2) + i * ldc, (cPtr >>> 2) + i * ldc + n);
         }
         nextBatch(spec.batch, batchStrides, index, at);

@@ -8,9 +8,11 @@
  * their strides: transposed, negatively strided and broadcast operands need no copy of
  * their own, and an operand broadcast over the batch is packed once), runs the gemm over
  * row ranges split across threads, and copies C out. An epilogue (bias, activation,
- * residual) runs as a generated JavaScript loop over the product, which is already
- * rounded to float32 exactly as the unfused matmul's output is, so fused and unfused
- * results agree bit for bit.
+ * residual) computes from the product already rounded to float32, exactly as the unfused
+ * matmul's output is, so fused and unfused results agree bit for bit: the gemm applies it
+ * to each block of C as the block is finished (./codegen/wasm/gemm-epilogue.ts) where it
+ * computes what the JavaScript elementwise kernels compute, else a generated JavaScript
+ * loop maps the product.
  */
 import { withSizes } from '../runtime/cpu/backend.js';
 import { compileCpuKernel, type CpuKernel } from '../runtime/cpu/compile.js';
@@ -22,6 +24,7 @@ import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
+import { epilogueKey, gemmEpilogue, type GemmEpilogue } from './codegen/wasm/gemm-epilogue.js';
 import { jsHelpers } from './codegen/js-helpers.js';
 import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
 
@@ -33,24 +36,40 @@ import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
  * interleaved rounds on a loaded machine) 5×8, 6×8 and 3×12 ran at 19–24 GFLOP/s, 3×8 at
  * 36, 2×16 and 4×8 at 37–42 (2×16 ahead in 5 of 7 paired runs, by 3% on average: it
  * updates the fewest pointers a step); with relaxed SIMD 2×16 ran at 46–49. A k block of KC
- * keeps one panel's k block (KC · 16 floats, 16 KiB) in L1 while the micro-kernel walks a
- * row block of A (MC · KC floats, 256 KiB) that stays in L2 for every panel; row blocks of
- * 64, 256 and all rows measured within noise of each other.
+ * keeps one panel's k block (KC · 16 floats, 32 KiB of the 48 KiB L1) while the micro-kernel
+ * walks a row block of A (MC · KC floats, 512 KiB) that stays in L2 for every panel; KC 512
+ * ran 1–2% ahead of 256 (42.3–43.0 against 41.7–42.6 GFLOP/s, three interleaved runs: fewer
+ * reloads of C's partial sums), and row blocks of 64, 256 and all rows within noise of each
+ * other. The micro-kernel's loop is 31 instructions for 16 f32x4 mul/add (V8 adds a stack
+ * check and zero-extends the 32-bit addresses each iteration), so it runs at 0.80–0.85 of
+ * the ceiling; unrolled by two, V8 hoists the second step's loads and spills accumulators.
  */
-export const MR = 2, NR = 16, KC = 256, MC = 256;
+export const MR = 2, NR = 16, KC = 512, MC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
 const MAX_BYTES = 2 ** 30;
 /** Multiply-adds below which a product stays on the calling thread (waking a worker costs microseconds). */
 const PARALLEL_MACS = 1 << 20;
 
-/** The gemm module this process uses (the same for eager and jit: one fma choice per process). */
-export function gemmKernel(): WasmKernel {
+/**
+ * The gemm module this process uses (the same for eager and jit: one fma choice per process),
+ * with `epilogue` applied at its stores where given.
+ */
+export function gemmKernel(epilogue?: GemmEpilogue): WasmKernel {
   const heap = wasmHeap();
   const spec: GemmSpec = {
-    mr: MR, nr: NR, fma: wasmFeatures().relaxedSimd,
+    mr: MR, nr: NR, fma: wasmFeatures().relaxedSimd, epilogue,
     memory: heap.shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, shared: false },
   };
-  return wasmKernel(`gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}`, 'gemm', () => renderGemm(spec));
+  const key = `gemm|${spec.mr}|${spec.nr}|${spec.fma}|${heap.shared}|${epilogue ? epilogueKey(epilogue) : ''}`;
+  return wasmKernel(key, 'gemm', () => renderGemm(spec));
+}
+
+/** Where a gemm with an epilogue writes and what it reads besides the product: byte addresses and row strides. */
+export interface EpilogueOperands {
+  out: number;
+  ldo: number;
+  /** [address, row stride] of each extra. */
+  extras: (readonly [number, number])[];
 }
 
 /** The gemm float32 matmuls run on here (register block, k and row blocks, fma); undefined on the JavaScript engine. */
@@ -134,19 +153,29 @@ export function packHeapB(
  */
 export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
+  epilogue?: EpilogueOperands,
 ): void {
   const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
-  if (threads === 1) {
-    gemm.exports.gemm!(a, lda, b, c, 4 * ldc, m, panels, k, KC, MC);
-    return;
-  }
-  const rows = Math.ceil(Math.ceil(m / MR) / threads) * MR;
+  const rows = threads === 1 ? m : Math.ceil(Math.ceil(m / MR) / threads) * MR;
   const jobs: number[][] = [];
   for (let r0 = 0; r0 < m; r0 += rows) {
-    jobs.push([a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC, MC]);
+    const job = [a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC, MC];
+    if (epilogue !== undefined) {
+      job.push(n, epilogue.out + r0 * epilogue.ldo, epilogue.ldo);
+      for (const [at, ld] of epilogue.extras) job.push(at + r0 * ld, ld);
+    }
+    jobs.push(job);
   }
-  runJobs(gemm, jobs);
+  if (jobs.length === 1) gemm.exports.gemm!(...jobs[0]!);
+  else runJobs(gemm, jobs);
+}
+
+/** The epilogue alone over an m × n product at `c` (row stride ldc bytes): the gemm's epilogue when k = 0. */
+export function epilogueOnly(
+  gemm: WasmKernel, c: number, ldc: number, m: number, n: number, e: EpilogueOperands,
+): void {
+  gemm.exports.epilogue!(c, ldc, e.out, e.ldo, m, n, ...e.extras.flat());
 }
 
 /**
@@ -171,9 +200,13 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
   const { m, n, k } = spec;
   const panels = Math.ceil(n / NR), ldc = panels * NR;
   if (4 * (m * k + ldc * k + m * ldc) > MAX_BYTES) return undefined;
-  const gemm = gemmKernel();
-  // Typed arrays: the JavaScript engine's math, as the elementwise kernels fused here compute it alone.
-  const epilogue = spec.epilogue === null ? undefined : epilogueKernel(spec, ldc, jsHelpers);
+  // Typed arrays: the elementwise kernels fused here run alone as JavaScript, so the epilogue
+  // runs in Wasm only where it computes their bits (no math function) on float32 operands,
+  // which are copied into the Wasm memory (the product's rows and a broadcast row at most).
+  const fused = typedEpilogue(spec);
+  const gemm = gemmKernel(fused);
+  const epilogue = spec.epilogue === null || fused !== undefined ? undefined : epilogueKernel(spec, ldc, jsHelpers);
+  const extraShapes = spec.extras.map((x) => [x.strides[0] === 0 ? 1 : m, x.strides[1] === 0 ? 1 : n] as const);
   const nArgs = 3 + spec.extras.length;
   const batchStrides = [...spec.batchStrides, ...spec.extras.map((x) => x.batchStrides)];
   const batchSize = spec.batch.reduce((p, d) => p * d, 1);
@@ -189,8 +222,13 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
     const heap = wasmHeap();
     const aPtr = heap.alloc(4 * m * k), bPtr = heap.alloc(4 * ldc * k), cPtr = heap.alloc(4 * m * ldc);
     const rawPtr = rawB ? heap.alloc(4 * k * n) : 0;
+    const extraPtrs = fused === undefined ? [] : extraShapes.map(([r, c]) => heap.alloc(4 * r * c));
     try {
       const f32 = heap.f32();
+      const operands: EpilogueOperands = {
+        out: cPtr, ldo: 4 * ldc,
+        extras: extraPtrs.map((x, i) => [x, extraShapes[i]![0] === 1 ? 0 : 4 * extraShapes[i]![1]]),
+      };
       const at = offs.slice();
       const index = spec.batch.map(() => 0);
       for (let t = 0; t < batchSize; t++) {
@@ -199,8 +237,13 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
           f32.set(bufs[2]!.subarray(at[2]!, at[2]! + k * n), rawPtr >>> 2);
           packHeapB(gemm, f32, bPtr, rawPtr >>> 2, k, n, n);
         } else if (t === 0 || !sameB) packB(f32, bPtr >>> 2, bufs[2]!, at[2]!, k, n, sbk, sbn);
+        extraPtrs.forEach((x, i) => {
+          const [r, c] = extraShapes[i]!, [sm, sn] = spec.extras[i]!.strides;
+          packA(f32, x >>> 2, bufs[3 + i]!, at[3 + i]!, r, c, sm, sn);
+        });
         if (k === 0) f32.fill(0, cPtr >>> 2, (cPtr >>> 2) + m * ldc);
-        else multiply(gemm, aPtr, 4 * k, bPtr, cPtr, m, n, k, panels);
+        if (k === 0 && fused !== undefined) epilogueOnly(gemm, cPtr, 4 * ldc, m, n, operands);
+        else if (k !== 0) multiply(gemm, aPtr, 4 * k, bPtr, cPtr, m, n, k, panels, fused && operands);
         const c0 = cPtr >>> 2;
         if (epilogue !== undefined) epilogue(bufs[0], ...bufs.slice(3), f32, at[0], ...at.slice(3), c0);
         else if (ldc === n) bufs[0]!.set(f32.subarray(c0, c0 + m * n), at[0]!);
@@ -212,6 +255,13 @@ export function wasmMatmul(spec: MatmulSpec): CpuKernel | undefined {
       heap.free(bPtr);
       heap.free(cPtr);
       if (rawB) heap.free(rawPtr);
+      for (const x of extraPtrs) heap.free(x);
     }
   };
+}
+
+/** The epilogue the gemm applies on the JavaScript engine: float32 throughout and no math function. */
+function typedEpilogue(spec: MatmulSpec): GemmEpilogue | undefined {
+  if (spec.epilogue?.dtype !== 'float32' || spec.extras.some((x) => x.dtype !== 'float32')) return undefined;
+  return gemmEpilogue(spec, false);
 }

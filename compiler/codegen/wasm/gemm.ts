@@ -18,6 +18,8 @@
  */
 import type { Code } from './encoder.js';
 import { ModuleBuilder, type MemoryImport } from './encoder.js';
+import { emitEpilogue, epilogueParams, type GemmEpilogue } from './gemm-epilogue.js';
+import { WasmMath } from './math.js';
 
 /** Which gemm module to build. */
 export interface GemmSpec {
@@ -28,6 +30,8 @@ export interface GemmSpec {
   /** Fused multiply-add (relaxed SIMD) instead of a rounded multiply, then add. */
   fma: boolean;
   memory: MemoryImport;
+  /** Applied to each block of C once its last k block is stored; the gemm then takes its operands too. */
+  epilogue?: GemmEpilogue;
 }
 
 /**
@@ -103,8 +107,13 @@ function rowBlocks(code: Code, tiles: readonly number[], mr: number): void {
  * says. Loops, outermost first: k blocks of `kc`, row blocks of `mc`, panels, row blocks of
  * mr; so one panel's k block (kc · nr floats) stays in L1 while the micro-kernel walks the
  * mc rows of A's k block, which stay in L2 for every panel.
+ *
+ * With an epilogue it also takes (n, out, ldo, x₀, ldx₀, …): the output's address and row
+ * stride, then each extra's address and row stride (bytes, at row 0 and column 0), and
+ * after the last k block of each panel's row block (mc × nr floats of C, still in L1)
+ * applies the epilogue there, for the panel's columns below n.
  */
-function driver(code: Code, rowsFn: number, spec: GemmSpec): void {
+function driver(code: Code, rowsFn: number, epilogueFn: number | undefined, spec: GemmSpec): void {
   const [a, lda, b, c, ldc, m, count, k, kc, mc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const kb = code.local('i32'), kcur = code.local('i32'), ic = code.local('i32'), mcur = code.local('i32');
   const p = code.local('i32'), pstride = code.local('i32');
@@ -132,12 +141,58 @@ function driver(code: Code, rowsFn: number, spec: GemmSpec): void {
   code.get(c).get(ic).get(ldc).op('i32.mul').op('i32.add').get(p).i32(spec.nr * 4).op('i32.mul').op('i32.add');
   code.get(ldc).get(kcur).get(kb).i32(0).op('i32.ne').get(mcur);
   code.indexed('call', rowsFn);
+  if (epilogueFn !== undefined) {
+    applyEpilogue(code, epilogueFn, spec.epilogue!, spec.nr, { kb, kcur, ic, mcur, p, cols: code.local('i32') });
+  }
   code.get(p).i32(1).op('i32.add').set(p);
   code.indexed('br', 0).end().end();
   code.get(ic).get(mc).op('i32.add').set(ic);
   code.indexed('br', 0).end().end();
   code.get(kb).get(kc).op('i32.add').set(kb);
   code.indexed('br', 0).end().end();
+}
+
+/** The driver's locals an epilogue call reads, and a scratch local. */
+interface EpilogueSite {
+  kb: number;
+  kcur: number;
+  ic: number;
+  mcur: number;
+  p: number;
+  cols: number;
+}
+
+/**
+ * In the driver's panel loop: where the k block just stored was the last, calls the
+ * epilogue on the block (rows ic … ic + mcur, the panel's columns below n).
+ */
+function applyEpilogue(code: Code, fn: number, e: GemmEpilogue, nr: number, at: EpilogueSite): void {
+  const [c, ldc, k, n, out, ldo] = [3, 4, 7, 10, 11, 12];
+  const { kb, kcur, ic, mcur, p, cols } = at;
+  // Adds the byte offset of the block's first element in an operand with row stride `ld` (a
+  // parameter) and 4-byte columns (no column offset for an extra broadcast along n).
+  const offset = (ld: number, columns: boolean) => {
+    code.get(ic).get(ld).op('i32.mul');
+    if (columns) code.get(p).i32(nr * 4).op('i32.mul').op('i32.add');
+    code.op('i32.add');
+  };
+  code.get(kb).get(kcur).op('i32.add').get(k).op('i32.ge_s').open('if');
+  code.get(n).get(p).i32(nr).op('i32.mul').op('i32.sub').set(cols);
+  code.get(c);
+  offset(ldc, true);
+  code.get(ldc).get(out);
+  offset(ldo, true);
+  code.get(ldo).get(mcur);
+  // min(nr, n - p · nr): the last panel's columns past n are padding.
+  code.i32(nr).get(cols).i32(nr).get(cols).op('i32.lt_s').op('select');
+  e.broadcast.forEach((broadcast, x) => {
+    const [base, ld] = [13 + 2 * x, 14 + 2 * x];
+    code.get(base);
+    offset(ld, !broadcast);
+    code.get(ld);
+  });
+  code.indexed('call', fn);
+  code.end();
 }
 
 /**
@@ -175,14 +230,18 @@ function pack(code: Code, nr: number): void {
   code.indexed('br', 0).end().end();
 }
 
-/** The gemm module's bytes; it exports `gemm` and `pack`. */
+/** The gemm module's bytes; it exports `gemm` and `pack`, and `epilogue` with one (for products with k = 0). */
 export function renderGemm(spec: GemmSpec): Uint8Array {
   const module = new ModuleBuilder(spec.memory);
   const i32x = (n: number) => Array.from({ length: n }, () => 'i32' as const);
   const tiles: number[] = [];
   for (let r = 1; r <= spec.mr; r++) tiles.push(module.func(undefined, i32x(7), [], (code) => tile(code, r, spec)));
   const rowsFn = module.func(undefined, i32x(8), [], (code) => rowBlocks(code, tiles, spec.mr));
-  module.func('gemm', i32x(10), [], (code) => driver(code, rowsFn, spec));
+  const e = spec.epilogue;
+  const math = new WasmMath(module);
+  const epilogueFn = e && module.func('epilogue', i32x(epilogueParams(e)), [], (code) => emitEpilogue(code, e, math));
+  const params = e === undefined ? 10 : 13 + 2 * e.broadcast.length;
+  module.func('gemm', i32x(params), [], (code) => driver(code, rowsFn, epilogueFn, spec));
   module.func('pack', i32x(5), [], (code) => pack(code, spec.nr));
   return module.encode();
 }
