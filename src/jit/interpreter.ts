@@ -245,9 +245,8 @@ export class Interpretation {
       return this.bound !== undefined || this.v.plan!.persistent.has(o) ? this.#persistent(o, make) : make();
     });
     const ins = step.inputs.map((x) => (onGpu ? this.#onGpu(x) : this.env[x]!));
-    const call = executor.bind(step, outs, ins);
-    if (this.bound !== undefined) this.bound.push(call);
-    else call();
+    if (this.bound !== undefined) this.bound.push(executor.bind(step, outs, ins));
+    else executor.run(step, outs, ins);
     step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) this.env[o] = outs[k]; });
   }
 
