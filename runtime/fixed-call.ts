@@ -7,7 +7,7 @@
 
 /** `fn` called with `argv` (read now: later changes to the array are not seen). */
 export function fixedCall<A>(fn: (...args: A[]) => void, argv: readonly A[]): () => void {
-  const [a, b, c, d, e, f, g, h, i, j] = argv as A[];
+  const [a, b, c, d, e, f, g, h, i, j, k, l] = argv as A[];
   switch (argv.length) {
     case 0: return () => fn();
     case 1: return () => fn(a!);
@@ -20,6 +20,8 @@ export function fixedCall<A>(fn: (...args: A[]) => void, argv: readonly A[]): ()
     case 8: return () => fn(a!, b!, c!, d!, e!, f!, g!, h!);
     case 9: return () => fn(a!, b!, c!, d!, e!, f!, g!, h!, i!);
     case 10: return () => fn(a!, b!, c!, d!, e!, f!, g!, h!, i!, j!);
+    case 11: return () => fn(a!, b!, c!, d!, e!, f!, g!, h!, i!, j!, k!);
+    case 12: return () => fn(a!, b!, c!, d!, e!, f!, g!, h!, i!, j!, k!, l!);
     default: {
       const kept = argv.slice();
       return () => fn.apply(undefined, kept);
