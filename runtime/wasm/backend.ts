@@ -18,10 +18,10 @@ import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, InternalError, ValueError } from '../errors.js';
 import { sequence } from '../fixed-call.js';
 import { unreachable } from '../unreachable.js';
+import { bindElementCopy, bindElementRead, bindModule } from './bind.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { wasmKernel } from './modules.js';
 import { splitKernel, type SplitPlan } from './split.js';
-import { bindElementCopy, bindElementRead, bindModule } from './bind.js';
 
 /** A buffer: `bytes` bytes at byte address `ptr` of the memory, holding elements of `dtype`. */
 export interface WasmBuffer {
