@@ -130,7 +130,8 @@ function callDirect(kernel: CpuKernel, args: readonly KernelArg<TypedArray>[]): 
     }
     case 6: {
       const a = args[0]!, b = args[1]!, c = args[2]!, d = args[3]!, e = args[4]!, f = args[5]!;
-      kernel(a.data, b.data, c.data, d.data, e.data, f.data, a.offset, b.offset, c.offset, d.offset, e.offset, f.offset);
+      kernel(a.data, b.data, c.data, d.data, e.data, f.data,
+        a.offset, b.offset, c.offset, d.offset, e.offset, f.offset);
       return true;
     }
     default: return false;

@@ -18,13 +18,16 @@ import { forNodes } from './log.js';
 
 const NO_SCALARS: readonly number[] = [];
 
+/** A CPU tensor as a kernel argument: its buffer and the element offset of its view. */
+function cpuArg(t: Tensor): KernelArg<CpuBuffer> {
+  return { data: onCpu(t.storage, 'jit').buffer, offset: t.offset };
+}
+
 /** The launch of `step`'s kernel: its outputs, then its inputs, each a buffer and an element offset. */
 function launchOf(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): Launch<CpuBuffer, CpuEngineKernel> {
   const args = new Array<KernelArg<CpuBuffer>>(outs.length + ins.length);
-  for (let i = 0; i < outs.length; i++) args[i] = { data: onCpu(outs[i]!.storage, 'jit').buffer, offset: outs[i]!.offset };
-  for (let i = 0; i < ins.length; i++) {
-    args[outs.length + i] = { data: onCpu(ins[i]!.storage, 'jit').buffer, offset: ins[i]!.offset };
-  }
+  for (let i = 0; i < outs.length; i++) args[i] = cpuArg(outs[i]!);
+  for (let i = 0; i < ins.length; i++) args[outs.length + i] = cpuArg(ins[i]!);
   const kernel = forNodes(step.nodes, () => tensorCpu.compile(step.key, () => step.spec));
   return { kernel, args, scalars: NO_SCALARS };
 }

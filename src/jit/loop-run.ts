@@ -138,7 +138,7 @@ export class LoopRunner {
     const value = cond.env[valueNode!]!;
     const flag = onCpu(value.storage, 'jit loop');
     const bindRead = flag.backend.bindRead;
-    if (bindRead === undefined) throw new InternalError('jit loop: the CPU engine cannot read an element synchronously');
+    if (bindRead === undefined) throw new InternalError('jit loop: the CPU engine cannot read an element at once');
     const condition = bindRead(flag.buffer, value.dtype, value.offset);
 
     operands.slice(0, p.carried).forEach((t, j) => copyStep(t, state[j]!)());

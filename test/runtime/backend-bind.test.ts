@@ -43,9 +43,10 @@ describe.each(backends)('$name backend', ({ backend }) => {
     const x = backend.alloc('float32', 4), y = backend.alloc('float32', 4);
     const fill = lowerFill(vec('float32', 4));
     const neg = lowerElementwise('neg', [vec('float32', 4)], vec('float32', 4));
+    const [xArg, yArg] = [{ data: x, offset: 0 }, { data: y, offset: 0 }];
     const call = backend.bind([
-      { kernel: backend.compile(fill.key, fill.build), args: [{ data: x, offset: 0 }], scalars: [2.5] },
-      { kernel: backend.compile(neg.key, neg.build), args: [{ data: y, offset: 0 }, { data: x, offset: 0 }], scalars: [] },
+      { kernel: backend.compile(fill.key, fill.build), args: [xArg], scalars: [2.5] },
+      { kernel: backend.compile(neg.key, neg.build), args: [yArg, xArg], scalars: [] },
     ]);
     for (let i = 0; i < 3; i++) {
       backend.write(y, 'float32', new Float32Array(4));
