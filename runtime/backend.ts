@@ -47,6 +47,19 @@ export interface Backend<Buffer, Kernel, Spec> {
   compile(key: string, spec: () => Spec): Kernel;
   /** Runs (or records, in order) a batch of launches. */
   run(launches: readonly Launch<Buffer, Kernel>[]): void;
+  /**
+   * The launches prepared for running again and again over the same buffers: the call runs
+   * them as `run` would, with what does not change between calls (argument vectors, views)
+   * worked out once. Each call sees the buffers' contents as they are then.
+   */
+  bind(launches: readonly Launch<Buffer, Kernel>[]): () => void;
+  /** `copy` prepared the same way: each call copies the elements as they are then. */
+  bindCopy(src: Buffer, srcOffset: number, dst: Buffer, dstOffset: number, length: number): () => void;
+  /**
+   * A read of the element of `dtype` at element `offset`, prepared the same way (a lifted
+   * loop's condition); undefined on devices that can only read back asynchronously.
+   */
+  readonly bindRead: ((buffer: Buffer, dtype: DType, offset: number) => () => number) | undefined;
   /** Starts the work recorded so far without waiting for it. */
   flush(): void;
   /** Resolves once every launch recorded so far has finished; reports the errors they raised. */

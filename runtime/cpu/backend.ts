@@ -5,6 +5,7 @@
  */
 import type { Backend, KernelArg, Launch } from '../backend.js';
 import type { DType, TypedArray } from '../dtype.js';
+import { fixedCall, sequence } from '../fixed-call.js';
 import { cpuAllocator } from './allocator.js';
 import { compileCpuKernel, cpuKernelCount, type CpuKernel } from './compile.js';
 
@@ -75,9 +76,21 @@ export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
   run(launches: readonly Launch<TypedArray, CpuKernel>[]): void {
     for (let l = 0; l < launches.length; l++) {
       const { kernel, args, scalars } = launches[l]!;
-      kernel.apply(undefined, cpuArgs(args, scalars));
+      if (scalars.length > 0 || !callDirect(kernel, args)) kernel.apply(undefined, cpuArgs(args, scalars));
     }
   }
+
+  /** Typed arrays never move: each launch's argument vector is built once, and its kernel called directly. */
+  bind(launches: readonly Launch<TypedArray, CpuKernel>[]): () => void {
+    return sequence(launches.map(({ kernel, args, scalars }) => fixedCall(kernel, cpuArgs(args, scalars))));
+  }
+
+  bindCopy(src: TypedArray, srcOffset: number, dst: TypedArray, dstOffset: number, length: number): () => void {
+    if (length === 1) return () => { dst[dstOffset] = src[srcOffset]!; };
+    return () => this.copy(src, srcOffset, dst, dstOffset, length);
+  }
+
+  readonly bindRead = (buffer: TypedArray, _dtype: DType, offset: number): (() => number) => () => buffer[offset]!;
 
   /** Launches have run by the time `run` returns. */
   flush(): void {}
@@ -88,6 +101,40 @@ export class CpuBackend<Spec> implements Backend<TypedArray, CpuKernel, Spec> {
 
   destroy(): void {
     this.kernels.clear();
+  }
+}
+
+/**
+ * Calls `kernel` with up to six buffers and no scalars (most launches) without building an
+ * argument array, which measured 39 ns a call against 5 ns (see ../fixed-call.ts); false
+ * when it has more.
+ */
+function callDirect(kernel: CpuKernel, args: readonly KernelArg<TypedArray>[]): boolean {
+  switch (args.length) {
+    case 1: kernel(args[0]!.data, args[0]!.offset); return true;
+    case 2: kernel(args[0]!.data, args[1]!.data, args[0]!.offset, args[1]!.offset); return true;
+    case 3: {
+      const a = args[0]!, b = args[1]!, c = args[2]!;
+      kernel(a.data, b.data, c.data, a.offset, b.offset, c.offset);
+      return true;
+    }
+    case 4: {
+      const a = args[0]!, b = args[1]!, c = args[2]!, d = args[3]!;
+      kernel(a.data, b.data, c.data, d.data, a.offset, b.offset, c.offset, d.offset);
+      return true;
+    }
+    case 5: {
+      const a = args[0]!, b = args[1]!, c = args[2]!, d = args[3]!, e = args[4]!;
+      kernel(a.data, b.data, c.data, d.data, e.data, a.offset, b.offset, c.offset, d.offset, e.offset);
+      return true;
+    }
+    case 6: {
+      const a = args[0]!, b = args[1]!, c = args[2]!, d = args[3]!, e = args[4]!, f = args[5]!;
+      kernel(a.data, b.data, c.data, d.data, e.data, f.data,
+        a.offset, b.offset, c.offset, d.offset, e.offset, f.offset);
+      return true;
+    }
+    default: return false;
   }
 }
 

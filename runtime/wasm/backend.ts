@@ -12,11 +12,13 @@
  *
  * Launches run at once, in order. Reads return fresh typed arrays, never views of the memory.
  */
-import type { Backend, KernelArg, Launch } from '../backend.js';
+import type { Backend, Launch } from '../backend.js';
 import { compileCpuKernel, type CpuKernel } from '../cpu/compile.js';
 import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, InternalError, ValueError } from '../errors.js';
+import { sequence } from '../fixed-call.js';
 import { unreachable } from '../unreachable.js';
+import { bindElementCopy, bindElementRead, bindModule } from './bind.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { moduleKey, wasmKernel } from './modules.js';
 import { splitKernel, withSizes, type SplitPlan } from './split.js';
@@ -66,18 +68,6 @@ function describe(program: WasmProgram, key: string): string {
     case 'js': return program.source;
     default: return unreachable(program, 'wasm backend: program');
   }
-}
-
-/** A module's arguments: every arg's address, then every element offset, then the scalars (no closures: run per op). */
-function moduleArgs(args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[]): number[] {
-  const n = args.length;
-  const argv = new Array<number>(2 * n + scalars.length);
-  for (let i = 0; i < n; i++) {
-    argv[i] = args[i]!.data.ptr;
-    argv[n + i] = args[i]!.offset;
-  }
-  for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
-  return argv;
 }
 
 /** The largest buffer a 32-bit memory can hold. */
@@ -190,22 +180,76 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return k;
   }
 
+  /** The byte address of `buffer`'s first element now (read at every launch, bound or not). */
+  private address(buffer: WasmBuffer): number {
+    return buffer.ptr;
+  }
+
   run(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): void {
-    for (const { kernel, args, scalars } of launches) {
+    for (const launch of launches) this.launch(launch);
+  }
+
+  /**
+   * Modules and host drivers get their offsets and scalars once and read each buffer's
+   * address at every call; JavaScript kernels take views of the memory at every call, as
+   * `run` does (the memory may have grown since).
+   */
+  bind(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): () => void {
+    const address = (b: WasmBuffer) => this.address(b);
+    return sequence(launches.map((launch) => {
+      const { kernel, args, scalars } = launch;
       switch (kernel.kind) {
-        case 'wasm': kernel.fn(...moduleArgs(args, scalars)); break;
-        case 'host': kernel.run(args.map((a) => a.data.ptr), args.map((a) => a.offset), scalars); break;
-        case 'js': {
-          const buffer = this.heap.memory.buffer;
-          const views = args.map(({ data }, i) => {
-            const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
-            return new ctor(buffer, data.ptr, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
-          });
-          kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
-          break;
+        case 'wasm': return bindModule(kernel.fn, args, scalars, address);
+        case 'host': {
+          const buffers = args.map((a) => a.data), offsets = args.map((a) => a.offset), kept = scalars.slice();
+          const addresses = new Array<number>(buffers.length);
+          return () => {
+            for (let i = 0; i < buffers.length; i++) addresses[i] = address(buffers[i]!);
+            kernel.run(addresses, offsets, kept);
+          };
         }
-        default: unreachable(kernel, 'wasm backend: kernel');
+        case 'js': return () => this.launch(launch);
+        default: return unreachable(kernel, 'wasm backend: kernel');
       }
+    }));
+  }
+
+  bindCopy(src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number, length: number): () => void {
+    this.at(src, src.dtype, srcOffset, length, 'copy source');
+    this.at(dst, src.dtype, dstOffset, length, 'copy target');
+    return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, (b) => this.address(b));
+  }
+
+  readonly bindRead = (buffer: WasmBuffer, dtype: DType, offset: number): (() => number) => {
+    this.at(buffer, dtype, offset, 1, 'read');
+    return bindElementRead(this.heap, dtype, buffer, offset, (b) => this.address(b));
+  };
+
+  private launch({ kernel, args, scalars }: Launch<WasmBuffer, WasmBackendKernel>): void {
+    switch (kernel.kind) {
+      case 'wasm': {
+        // Every arg's address, then every element offset, then the scalars.
+        const n = args.length;
+        const argv = new Array<number>(2 * n + scalars.length);
+        for (let i = 0; i < n; i++) {
+          argv[i] = this.address(args[i]!.data);
+          argv[n + i] = args[i]!.offset;
+        }
+        for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
+        kernel.fn(...argv);
+        break;
+      }
+      case 'host': kernel.run(args.map((a) => this.address(a.data)), args.map((a) => a.offset), scalars); break;
+      case 'js': {
+        const buffer = this.heap.memory.buffer;
+        const views = args.map(({ data }, i) => {
+          const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
+          return new ctor(buffer, this.address(data), Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
+        });
+        kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
+        break;
+      }
+      default: unreachable(kernel, 'wasm backend: kernel');
     }
   }
 

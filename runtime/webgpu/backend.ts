@@ -239,6 +239,19 @@ export class WebGpuBackend<Spec> implements Backend<WebGpuBuffer, WebGpuKernel<S
     for (const l of launches) this.record(l);
   }
 
+  /** Each call records the launches anew: the bind groups and uniforms of a launch belong to its batch. */
+  bind(launches: readonly Launch<WebGpuBuffer, WebGpuKernel<Spec>>[]): () => void {
+    const kept = launches.slice();
+    return () => this.run(kept);
+  }
+
+  bindCopy(src: WebGpuBuffer, srcOffset: number, dst: WebGpuBuffer, dstOffset: number, length: number): () => void {
+    return () => this.copy(src, srcOffset, dst, dstOffset, length);
+  }
+
+  /** Elements are read back asynchronously only. */
+  readonly bindRead = undefined;
+
   private record({ kernel, args, scalars }: Launch<WebGpuBuffer, WebGpuKernel<Spec>>): void {
     const offsets = args.map((a) => a.offset);
     const { program, pipeline } = this.compiled(kernel, offsets.every((o) => o % 4 === 0));

@@ -8,7 +8,7 @@ import { executePrim } from '../../compiler/execute.js';
 import type { Params, Prim } from '../../compiler/ir/primitives.js';
 import { sizeOf } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
-import type { Launch } from '../../runtime/backend.js';
+import type { KernelArg, Launch } from '../../runtime/backend.js';
 import type { DType } from '../../runtime/dtype.js';
 import { empty, operand } from '../dispatch.js';
 import { copyOfStorage, freeStorage, onCpu, storageLength, swapBuffers, type Storage } from '../storage.js';
@@ -18,23 +18,30 @@ import { forNodes } from './log.js';
 
 const NO_SCALARS: readonly number[] = [];
 
+/** A CPU tensor as a kernel argument: its buffer and the element offset of its view. */
+function cpuArg(t: Tensor): KernelArg<CpuBuffer> {
+  return { data: onCpu(t.storage, 'jit').buffer, offset: t.offset };
+}
+
+/** The launch of `step`'s kernel: its outputs, then its inputs, each a buffer and an element offset. */
+function launchOf(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): Launch<CpuBuffer, CpuEngineKernel> {
+  const args = new Array<KernelArg<CpuBuffer>>(outs.length + ins.length);
+  for (let i = 0; i < outs.length; i++) args[i] = cpuArg(outs[i]!);
+  for (let i = 0; i < ins.length; i++) args[outs.length + i] = cpuArg(ins[i]!);
+  const kernel = forNodes(step.nodes, () => tensorCpu.compile(step.key, () => step.spec));
+  return { kernel, args, scalars: NO_SCALARS };
+}
+
 /** The CPU executor. */
 export const cpuExecutor: DeviceExecutor = {
   device: 'cpu',
-  bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void {
-    // The kernel calling convention: the step's outputs, then its inputs, each a buffer and an element offset.
-    const args = [];
-    for (const t of outs) args.push({ data: onCpu(t.storage, 'jit').buffer, offset: t.offset });
-    for (const t of ins) args.push({ data: onCpu(t.storage, 'jit').buffer, offset: t.offset });
-    const kernel = forNodes(step.nodes, () => tensorCpu.compile(step.key, () => step.spec));
-    const launches: Launch<CpuBuffer, CpuEngineKernel>[] = [{ kernel, args, scalars: NO_SCALARS }];
-    return () => tensorCpu.run(launches);
-  },
+  bind: (step, outs, ins) => tensorCpu.bind([launchOf(step, outs, ins)]),
+  run: (step, outs, ins) => tensorCpu.run([launchOf(step, outs, ins)]),
   bindCopy(src, dst) {
     const n = sizeOf(dst.shape);
     if (src.isContiguous && dst.isContiguous) {
       const from = onCpu(src.storage, 'jit'), to = onCpu(dst.storage, 'jit'), at = src.offset, into = dst.offset;
-      return () => tensorCpu.copy(from.buffer, at, to.buffer, into, n);
+      return tensorCpu.bindCopy(from.buffer, at, to.buffer, into, n);
     }
     return bindPrim('copy', {}, [src], dst);
   },

@@ -42,6 +42,9 @@ export const webGpuExecutor = {
       for (const launch of batch) gpu.run([launch]);
     };
   },
+  run(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): void {
+    webGpuExecutor.bind(step, outs, ins)();
+  },
   bindCopy(src: Tensor, dst: Tensor): () => void {
     const gpu = eagerGpu();
     const from = gpuOperand(src), to = gpuOperand(dst), n = sizeOf(dst.shape);

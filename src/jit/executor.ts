@@ -23,6 +23,8 @@ export interface DeviceExecutor {
    * once, so a loop can call it every iteration.
    */
   bind(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): () => void;
+  /** Runs (or records) `step`'s kernels once: `bind` and call, without preparing for a second call. */
+  run(step: FusedStep, outs: readonly Tensor[], ins: readonly Tensor[]): void;
   /**
    * Binds a copy of `src`'s elements into `dst` (same shape and dtype, both on this device):
    * the call records or runs it, so a loop can call it every iteration.

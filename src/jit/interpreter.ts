@@ -23,6 +23,7 @@ import { readStorageSync, storageLength } from '../storage.js';
 import { isMoveToGpu } from './devices.js';
 import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
+import type { DeviceExecutor } from './executor.js';
 import type { DeviceLoop } from './loop-device.js';
 import type { HostLoop } from './loop-host.js';
 import type { LoopRunner } from './loop-run.js';
@@ -226,29 +227,33 @@ export class Interpretation {
     return shadows === undefined || !this.#written.has(t.storage) ? t : shadows.of(t);
   }
 
-  /** The tensors a fused step stores into: in-place targets, kept buffers, or fresh ones on `device`. */
+  /** Runs a fused step (binds it, in a bound interpretation) on its device. */
   #runFused(step: FusedStep): void {
     const onGpu = this.placement?.gpuSteps.has(step) === true;
     const executor = onGpu ? webGpuExecutor : cpuExecutor;
-    const outs = step.outputs.map((o, k) => {
-      const target = step.targets[k];
-      if (target !== undefined) {
-        // Stored in place (an absorbed write): copy-on-write first, as a write node would.
-        const t = this.env[target]!;
-        this.policy.shadows?.beforeWrite(t.storage);
-        t.storage.version++;
-        return t;
-      }
-      const n = this.nodes[o]!;
-      // Buffers that never leave the call are reused from one call to the next.
-      const make = () => executor.empty(n.shape.slice(), n.dtype);
-      return this.bound !== undefined || this.v.plan!.persistent.has(o) ? this.#persistent(o, make) : make();
-    });
-    const ins = step.inputs.map((x) => (onGpu ? this.#onGpu(x) : this.env[x]!));
-    const call = executor.bind(step, outs, ins);
-    if (this.bound !== undefined) this.bound.push(call);
-    else call();
-    step.outputs.forEach((o, k) => { if (step.targets[k] === undefined) this.env[o] = outs[k]; });
+    const outs = new Array<Tensor>(step.outputs.length);
+    for (let k = 0; k < outs.length; k++) outs[k] = this.#output(step, k, executor);
+    const ins = new Array<Tensor>(step.inputs.length);
+    for (let k = 0; k < ins.length; k++) ins[k] = onGpu ? this.#onGpu(step.inputs[k]!) : this.env[step.inputs[k]!]!;
+    if (this.bound !== undefined) this.bound.push(executor.bind(step, outs, ins));
+    else executor.run(step, outs, ins);
+    for (let k = 0; k < outs.length; k++) if (step.targets[k] === undefined) this.env[step.outputs[k]!] = outs[k];
+  }
+
+  /** Where output `k` of `step` is stored: its in-place target, a kept buffer, or a fresh one from `executor`. */
+  #output(step: FusedStep, k: number, executor: DeviceExecutor): Tensor {
+    const target = step.targets[k];
+    if (target !== undefined) {
+      // Stored in place (an absorbed write): copy-on-write first, as a write node would.
+      const t = this.env[target]!;
+      this.policy.shadows?.beforeWrite(t.storage);
+      t.storage.version++;
+      return t;
+    }
+    const o = step.outputs[k]!, n = this.nodes[o]!;
+    // Buffers that never leave the call are reused from one call to the next.
+    if (this.bound === undefined && !this.v.plan!.persistent.has(o)) return executor.empty(n.shape.slice(), n.dtype);
+    return this.#persistent(o, () => executor.empty(n.shape.slice(), n.dtype));
   }
 
   /** Where the variant keeps node `o`'s buffer across calls (remade if a tidy scope disposed it). */

@@ -73,6 +73,8 @@ class JitState {
   readonly dynamic = new Map<string, Set<number>>();
   readonly fixed = new Map<string, Set<number>>();
   readonly lastNumbers = new Map<string, number[]>();
+  /** The entry last in `cache`'s order (the most recently used), if known. */
+  #newest: Entry | undefined;
   readonly events: string[] = [];
   readonly stats: JitStats = { calls: 0, traces: 0, replays: 0, fallbacks: 0, variants: 0, recompiles: 0, untraced: 0 };
   /** Recordings in a row, per signature, that changed JS state a replay would not repeat. */
@@ -128,6 +130,7 @@ class JitState {
   clear(): void {
     this.budget = new RecompileBudget(this.budget.limit);
     this.cache.clear();
+    this.#newest = undefined;
     this.dynamic.clear();
     this.fixed.clear();
     this.lastNumbers.clear();
@@ -155,26 +158,42 @@ class JitState {
    * walks the call again, naming each leaf (only for a new signature).
    */
   entryFor(walked: Walked, describe: () => Walked): Entry | undefined {
-    let dyn = this.dynamic.get(walked.shapeKey);
-    let key = keyOf(walked, dyn);
-    let entry = this.cache.get(key);
+    const dyn = this.dynamic.get(walked.shapeKey);
+    const key = keyOf(walked, dyn);
+    const entry = this.cache.get(key);
+    if (entry === undefined) return this.#entryOnMiss(walked, describe, dyn, key);
+    this.lastNumbers.set(walked.shapeKey, walked.numbers);
+    // Least recently used goes first when the cache is full: a hit moves its entry last,
+    // unless it is last already (a loop calling one signature moves nothing).
+    if (entry !== this.#newest) {
+      this.cache.delete(key);
+      this.cache.set(key, entry);
+      this.#newest = entry;
+    }
+    return entry;
+  }
+
+  /** `entryFor` for a call whose key has no entry. */
+  #entryOnMiss(
+    walked: Walked, describe: () => Walked, dynamic: Set<number> | undefined, missed: string,
+  ): Entry | undefined {
+    let dyn = dynamic, key = missed;
+    let entry: Entry | undefined;
     let described: Walked | undefined;
     const leaves = () => (described ??= describe()).leaves ?? [];
     const numberPaths = () => leaves().filter((l) => l.token.startsWith('N')).map((l) => l.path);
-    if (entry === undefined) {
-      const last = this.lastNumbers.get(walked.shapeKey);
-      const fixed = this.fixed.get(walked.shapeKey);
-      const changed = last && this.dynamicNumbers
-        ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i))
-        : [];
-      if (changed.length > 0) {
-        dyn = new Set([...(dyn ?? []), ...changed]);
-        this.dynamic.set(walked.shapeKey, dyn);
-        key = keyOf(walked, dyn);
-        entry = this.cache.get(key);
-        const named = numbersNamed(numberPaths(), changed);
-        this.#event('recompiles', `${named} changed; treating them as dynamic inputs instead of recompiling per value`);
-      }
+    const last = this.lastNumbers.get(walked.shapeKey);
+    const fixed = this.fixed.get(walked.shapeKey);
+    const changed = last && this.dynamicNumbers
+      ? changedNumbers(last, walked.numbers).filter((i) => !fixed?.has(i) && !dyn?.has(i))
+      : [];
+    if (changed.length > 0) {
+      dyn = new Set([...(dyn ?? []), ...changed]);
+      this.dynamic.set(walked.shapeKey, dyn);
+      key = keyOf(walked, dyn);
+      entry = this.cache.get(key);
+      const named = numbersNamed(numberPaths(), changed);
+      this.#event('recompiles', `${named} changed; treating them as dynamic inputs instead of recompiling per value`);
     }
     this.lastNumbers.set(walked.shapeKey, walked.numbers);
     if (entry === undefined) {
@@ -193,14 +212,16 @@ class JitState {
       };
       if (this.cache.size > 0) this.#event('recompiles', `new signature ${key}`);
       this.cache.set(key, entry);
+      this.#newest = entry;
       if (this.cache.size > this.cacheSize) {
         const oldest = this.cache.keys().next().value!;
         this.stats.variants -= this.cache.get(oldest)!.variants.length;
         this.cache.delete(oldest);
       }
-    } else {
+    } else if (entry !== this.#newest) {
       this.cache.delete(key);
       this.cache.set(key, entry);
+      this.#newest = entry;
     }
     return entry;
   }

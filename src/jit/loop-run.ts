@@ -12,8 +12,9 @@ import { contiguousStrides, isContiguous } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
 import { InternalError } from '../../runtime/errors.js';
+import { sequence } from '../../runtime/fixed-call.js';
 import { empty } from '../dispatch.js';
-import { copyOfStorage, readElementSync } from '../storage.js';
+import { copyOfStorage, onCpu } from '../storage.js';
 import { cpuExecutor } from './executor-cpu.js';
 import { Tensor } from '../tensor.js';
 import { graphLayouts } from './plan.js';
@@ -133,17 +134,20 @@ export class LoopRunner {
 
     const bodySteps = [...body.steps, ...this.#transfer(this.#body.outputs.map((x) => body.env[x]!))];
     const exitSteps = this.#transfer(exitNodes.map((x) => cond.env[x]!));
-    const condSteps = cond.steps;
+    const condStep = sequence(cond.steps), bodyStep = sequence(bodySteps);
     const value = cond.env[valueNode!]!;
-    const flag = value.storage, at = value.offset;
+    const flag = onCpu(value.storage, 'jit loop');
+    const bindRead = flag.backend.bindRead;
+    if (bindRead === undefined) throw new InternalError('jit loop: the CPU engine cannot read an element at once');
+    const condition = bindRead(flag.buffer, value.dtype, value.offset);
 
     operands.slice(0, p.carried).forEach((t, j) => copyStep(t, state[j]!)());
     let iterations = 0;
     for (;;) {
-      for (let k = 0; k < condSteps.length; k++) condSteps[k]!();
-      const c = readElementSync(flag, value.dtype, at);
+      condStep();
+      const c = condition();
       if (c === 0 || c !== c) break;
-      for (let k = 0; k < bodySteps.length; k++) bodySteps[k]!();
+      bodyStep();
       iterations++;
     }
     for (const step of exitSteps) step();

@@ -21,6 +21,11 @@ export function materialize(node: NodeOf<'constant'>, numbers: readonly number[]
 /** Whether observed values equal the expected ones (NaN matches NaN). */
 export function sameValues(a: ArrayLike<number>, b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && !(a[i] !== a[i] && b[i] !== b[i])) return false;
+  for (let i = 0; i < a.length; i++) if (!sameValue(a[i]!, b[i]!)) return false;
   return true;
+}
+
+/** Whether an observed value equals the expected one (NaN matches NaN, -0 only -0). */
+export function sameValue(a: number, b: number): boolean {
+  return Object.is(a, b) || (a !== a && b !== b);
 }

@@ -77,6 +77,24 @@ function member(base: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
 }
 
+/** Key texts of tensors seen in calls: [without gradient, requiring one]. */
+const tensorTokens = new WeakMap<Tensor, [string, string]>();
+
+/**
+ * A tensor's key text. Its dtype, shape, strides and device never change, so the text is
+ * made once per tensor (joining the shape on every call was a tenth of a jit call's time
+ * on [16] tensors); whether it requires a gradient can change, and is looked up each time.
+ */
+function tensorToken(t: Tensor): string {
+  let tokens = tensorTokens.get(t);
+  if (tokens === undefined) {
+    // Strides are part of the signature (compiled kernels bake them in); contiguous ones follow from the shape.
+    const layout = `T${t.dtype}[${t.shape}]${t.isContiguous ? '' : `/${t.strides}`}${t.device}`;
+    tensorTokens.set(t, (tokens = [`${layout};`, `${layout}g;`]));
+  }
+  return tokens[t.requiresGrad ? 1 : 0];
+}
+
 /** Walks the arguments of a call (`roots` says which of them are `this` and the closure variables). */
 export function walkArgs(args: readonly unknown[], roots: WalkRoots = {}): Walked {
   const tensors: Tensor[] = [];
@@ -95,8 +113,7 @@ export function walkArgs(args: readonly unknown[], roots: WalkRoots = {}): Walke
     if (alias !== undefined) return leaf(`=${alias};`, path);
     seen.set(t, tensors.length);
     tensors.push(t);
-    // Strides are part of the signature (compiled kernels bake them in); contiguous ones follow from the shape.
-    leaf(`T${t.dtype}[${t.shape}]${t.isContiguous ? '' : `/${t.strides}`}${t.device}${t.requiresGrad ? 'g' : ''};`, path);
+    leaf(tensorToken(t), path);
   };
   // `path` is undefined unless paths are collected, so the per-call walk builds no path strings.
   const sub = (path: string | undefined, key: string | number): string | undefined => {

@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Tensor, jit, noGrad, tensor } from '../../../src/node.js';
+import { tensorCpu } from '../../../compiler/backends.js';
 import { __kiln } from '../../../src/hooks.js';
 import { randInt, withSeed } from '../random-inputs.js';
 import { expectSameTree } from './compare.js';
@@ -127,6 +128,27 @@ describe('lifted loops', () => {
     expect(g.stats).toMatchObject({ replays: 1, variants: 1 });
     expect(add).not.toHaveBeenCalled();
     expect(lt).not.toHaveBeenCalled();
+  });
+
+  it('an iteration of a replayed loop makes no tensor: 10 and 1,000 iterations allocate the same buffers', () => {
+    const g = jit(seedLoop, { rewrite: true });
+    g(int(0), int(10));
+    g(int(0), int(30));
+    const buffersMade = (n: number) => {
+      const [first, second] = [int(0), int(n)];
+      const alloc = vi.spyOn(tensorCpu, 'alloc');
+      try {
+        expect((g(first, second) as Tensor[]).map((t) => t.item())).toEqual([2 * n, 2 * n]);
+        return alloc.mock.calls.length;
+      } finally {
+        alloc.mockRestore();
+      }
+    };
+    // The first replay compiles the loop's graphs and makes their buffers.
+    buffersMade(20);
+    const few = buffersMade(10);
+    expect(buffersMade(1000)).toBe(few);
+    expect(g.stats).toMatchObject({ replays: 3, variants: 1 });
   });
 });
 
