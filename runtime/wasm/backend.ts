@@ -11,24 +11,20 @@
  *   has grown since).
  *
  * Launches run at once, in order. Reads return fresh typed arrays, never views of the memory.
+ * Every address is read through `address`, which restores a buffer spilled to the JavaScript
+ * heap (see ./residency.ts).
  */
 import type { Backend, KernelArg, Launch } from '../backend.js';
 import { compileCpuKernel, type CpuKernel } from '../cpu/compile.js';
 import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
-import { DeviceError, InternalError, ValueError } from '../errors.js';
+import { DeviceError, ValueError } from '../errors.js';
 import { unreachable } from '../unreachable.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { wasmKernel } from './modules.js';
+import { Residency, type SpillStats, type WasmBuffer } from './residency.js';
 import { splitKernel, type SplitPlan } from './split.js';
 
-/** A buffer: `bytes` bytes at byte address `ptr` of the memory, holding elements of `dtype`. */
-export interface WasmBuffer {
-  readonly ptr: number;
-  readonly bytes: number;
-  readonly dtype: DType;
-  /** Elements of `dtype` it was allocated for. */
-  readonly length: number;
-}
+export type { WasmBuffer } from './residency.js';
 
 /** What a renderer gives the Wasm backend for a spec. */
 export type WasmProgram =
@@ -62,11 +58,13 @@ function describe(program: WasmProgram, key: string): string {
 }
 
 /** A module's arguments: every arg's address, then every element offset, then the scalars (no closures: run per op). */
-function moduleArgs(args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[]): number[] {
+function moduleArgs(
+  args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[], address: (b: WasmBuffer) => number,
+): number[] {
   const n = args.length;
   const argv = new Array<number>(2 * n + scalars.length);
   for (let i = 0; i < n; i++) {
-    argv[i] = args[i]!.data.ptr;
+    argv[i] = address(args[i]!.data);
     argv[n + i] = args[i]!.offset;
   }
   for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
@@ -80,7 +78,7 @@ const MAX_BYTES = MAX_PAGES * 65536;
 export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel, Spec> {
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
-  private readonly live = new Set<WasmBuffer>();
+  private readonly residency = new Residency(wasmHeap);
   /** Scratch blocks of compiled kernels, given back by destroy. */
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
@@ -104,19 +102,32 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         `cpu: a ${dtype} buffer of ${elements} elements (${bytes} bytes) does not fit in the 4 GiB WebAssembly memory; ` +
         'use the JavaScript engine (KILN_CPU=js) or split the tensor');
     }
-    const ptr = this.heap.alloc(bytes);
-    // A reused block holds its last owner's bytes. Zeroed as float64 words (blocks are 64-byte
-    // aligned and sized): filling a shared memory byte by byte measured 7.6× slower in Node 20
-    // (800 KiB: 2.7 ms against 0.35 ms).
-    (this.heap.elements('float64') as Float64Array).fill(0, ptr / 8, Math.ceil((ptr + bytes) / 8));
-    const buffer = { ptr, bytes, dtype, length: elements };
-    this.live.add(buffer);
-    return buffer;
+    return this.residency.alloc(dtype, elements, bytes);
   }
 
   free(buffer: WasmBuffer): void {
-    if (!this.live.delete(buffer)) throw new InternalError(`cpu: buffer at ${buffer.ptr} was freed twice or never allocated`);
-    this.heap.free(buffer.ptr);
+    this.residency.free(buffer);
+  }
+
+  /**
+   * The byte address of `b` in the memory, restoring it first if it was spilled; every launch
+   * reads addresses here (bound, so launches can pass it on).
+   */
+  private readonly address = (b: WasmBuffer): number => this.residency.address(b);
+
+  /** Keeps `buffer` in the memory from now on (a compiled program's own buffers, used on every call). */
+  pin(buffer: WasmBuffer): void {
+    this.residency.pin(buffer);
+  }
+
+  /** Sets the bytes in use past which an allocation spills the buffers used least recently (default 64 MiB). */
+  setSpillThreshold(bytes: number): void {
+    this.residency.setThreshold(bytes);
+  }
+
+  /** Spill passes, buffers spilled and restored so far, and the spill threshold now. */
+  spillStats(): SpillStats {
+    return this.residency.stats();
   }
 
   /** Element index of `offset` in `buffer` as a view of `dtype`, after checking `length` elements fit. */
@@ -126,7 +137,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       const range = `${length} ${dtype} elements at ${offset}`;
       throw new ValueError(`cpu: ${what} of ${range} is outside a buffer of ${buffer.bytes} bytes`);
     }
-    return buffer.ptr / size + offset;
+    return this.address(buffer) / size + offset;
   }
 
   write(buffer: WasmBuffer, dtype: DType, data: TypedArray, offset = 0): void {
@@ -148,6 +159,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   }
 
   copy(src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number, length: number): void {
+    // Restoring the target allocates but never spills: the source stays where `from` says.
     const from = this.at(src, src.dtype, srcOffset, length, 'copy source');
     const to = this.at(dst, src.dtype, dstOffset, length, 'copy target');
     this.heap.elements(src.dtype).copyWithin(to, from, from + length);
@@ -184,13 +196,15 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   run(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): void {
     for (const { kernel, args, scalars } of launches) {
       switch (kernel.kind) {
-        case 'wasm': kernel.fn(...moduleArgs(args, scalars)); break;
-        case 'host': kernel.run(args.map((a) => a.data.ptr), args.map((a) => a.offset), scalars); break;
+        case 'wasm': kernel.fn(...moduleArgs(args, scalars, this.address)); break;
+        case 'host': kernel.run(args.map((a) => this.address(a.data)), args.map((a) => a.offset), scalars); break;
         case 'js': {
+          // Addresses first: restoring a spilled buffer may grow the memory, and so replace its buffer.
+          const addresses = args.map((a) => this.address(a.data));
           const buffer = this.heap.memory.buffer;
           const views = args.map(({ data }, i) => {
             const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
-            return new ctor(buffer, data.ptr, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
+            return new ctor(buffer, addresses[i]!, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
           });
           kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
           break;
@@ -207,17 +221,14 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return Promise.resolve();
   }
 
-  /** Bytes of the buffers handed out and not freed. */
+  /** Bytes of the buffers handed out and not freed (in the memory or spilled). */
   liveBytes(): number {
-    let bytes = 0;
-    for (const b of this.live) bytes += b.bytes;
-    return bytes;
+    return this.residency.liveBytes;
   }
 
   destroy(): void {
-    for (const b of this.live) this.heap.free(b.ptr);
+    this.residency.freeAll();
     for (const ptr of this.scratch) this.heap.free(ptr);
-    this.live.clear();
     this.scratch.length = 0;
     this.kernels.clear();
   }
