@@ -91,6 +91,7 @@ export class WasmHeap {
       // Grow at least by doubling, so a run of growing allocations grows the memory a few times only.
       if (end > pages * PAGE) {
         this.memory.grow(Math.max(Math.ceil(end / PAGE) - pages, Math.min(pages, MAX_PAGES - pages)));
+        this.views.clear();
         const classes = new Uint8Array(this.memory.buffer.byteLength / ALIGN);
         classes.set(this.classes);
         this.classes = classes;
@@ -118,15 +119,30 @@ export class WasmHeap {
     return this.view;
   }
 
-  /** The memory as elements of `dtype`; take it again after any allocation, which may grow the memory. */
+  /**
+   * The memory as elements of `dtype`; take it again after any allocation, which may grow the
+   * memory. Views are dropped when this heap grows the memory (nothing else grows it), so
+   * taking one reads no `memory.buffer`, a getter that measured ~5% of an eager add [16].
+   */
   elements(dtype: DType): TypedArray {
-    const buffer = this.memory.buffer;
     let v = this.views.get(dtype);
-    if (v === undefined || v.buffer !== buffer) {
+    if (v === undefined) {
+      const buffer = this.memory.buffer;
       v = new ARRAY_OF[dtype](buffer, 0, buffer.byteLength / ARRAY_OF[dtype].BYTES_PER_ELEMENT);
       this.views.set(dtype, v);
     }
     return v;
+  }
+
+  /**
+   * Zeroes the block at `ptr` up to its first `bytes` bytes, as float64 words (blocks are
+   * 64-byte aligned and sized): filling a shared memory byte by byte measured 7.6× slower in
+   * Node 20 (800 KiB: 2.7 ms against 0.35 ms), and a few words go faster by hand than by fill.
+   */
+  zero(ptr: number, bytes: number): void {
+    const words = this.elements('float64') as Float64Array, from = ptr / 8, to = Math.ceil((ptr + bytes) / 8);
+    if (to - from <= 16) for (let i = from; i < to; i++) words[i] = 0;
+    else words.fill(0, from, to);
   }
 
   /** Bytes in blocks handed out and not yet freed (whole size classes). */

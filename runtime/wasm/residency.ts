@@ -49,6 +49,16 @@ export const FREED = -2;
  * steps, with the memory staying under ~100 MiB.
  */
 const INITIAL_THRESHOLD = 64 * 2 ** 20;
+/**
+ * The spillable buffers at which the first spill happens, whatever their bytes. Counted too,
+ * because many small buffers cost more than their bytes: with only the 64 MiB threshold, a
+ * loop of dropped eager adds on [16] kept a million buffer objects, which the collector then
+ * had to walk (a spill pass over them took ~4 s, ~20 µs per add); with a limit of 16,384 the
+ * loop took 5.9 µs per add, with 4,096 4.1 µs, with 1,024 3.3–4.3 µs (a loaded machine). 4,096
+ * leaves room for the small tensors a training step keeps using (parameters, optimizer
+ * state); a pass that spilled many buffers soon used again doubles it.
+ */
+const INITIAL_COUNT_LIMIT = 4096;
 /** Age buckets of the approximate LRU order a spill uses (linear time, where a sort would be n log n). */
 const BUCKETS = 64;
 /** Homes up to this many words are copied by a loop: a subarray and set cost more for a few words. */
@@ -73,10 +83,12 @@ export class Residency {
   private readonly spillable: WasmBuffer[] = [];
   /** Resident buffers that never spill. */
   private readonly pinned = new Set<WasmBuffer>();
-  /** Bytes restored since the last spill pass: many means the pass spilled buffers still in use. */
+  /** Bytes and buffers restored since the last spill pass: many means the pass spilled buffers still in use. */
   private restoredSincePass = 0;
+  private restoresSincePass = 0;
   private readonly counts = { passes: 0, spilled: 0, spilledBytes: 0, restored: 0, restoredBytes: 0 };
   private threshold = INITIAL_THRESHOLD;
+  private countLimit = INITIAL_COUNT_LIMIT;
   /** Bytes of the buffers handed out and not freed, resident or spilled. */
   liveBytes = 0;
 
@@ -85,13 +97,11 @@ export class Residency {
   /** A new resident buffer that may spill; zero-filled. */
   alloc(dtype: DType, length: number, bytes: number): WasmBuffer {
     const heap = this.heap();
-    const block = classBytes(classIndex(bytes));
-    if (heap.bytesInUse() + block > this.threshold && this.spillable.length > 0) this.spillLeastRecent(block);
+    const full = heap.bytesInUse() + bytes > this.threshold || this.spillable.length >= this.countLimit;
+    if (full && this.spillable.length > 0) this.spillLeastRecent(bytes);
     const ptr = heap.alloc(bytes);
     // A reused block holds its last owner's bytes; memory above the heap's top is still zero.
-    // Zeroed as float64 words (blocks are 64-byte aligned and sized): filling a shared memory
-    // byte by byte measured 7.6× slower in Node 20 (800 KiB: 2.7 ms against 0.35 ms).
-    if (heap.reused) (heap.elements('float64') as Float64Array).fill(0, ptr / 8, Math.ceil((ptr + bytes) / 8));
+    if (heap.reused) heap.zero(ptr, bytes);
     const buffer: WasmBuffer = { ptr, bytes, dtype, length, used: ++this.clock, home: undefined, slot: -1 };
     this.track(buffer);
     this.liveBytes += bytes;
@@ -114,8 +124,8 @@ export class Residency {
   free(b: WasmBuffer): void {
     if (b.ptr === FREED) throw new InternalError(`cpu: a buffer of ${b.bytes} bytes was freed twice`);
     if (b.ptr >= 0) {
-      this.untrack(b);
-      this.pinned.delete(b);
+      if (b.slot >= 0) this.untrack(b);
+      else this.pinned.delete(b);
       this.heap().free(b.ptr);
     }
     b.home = undefined;
@@ -169,6 +179,7 @@ export class Residency {
     this.counts.restored++;
     this.counts.restoredBytes += b.bytes;
     this.restoredSincePass += b.bytes;
+    this.restoresSincePass++;
     return ptr;
   }
 
@@ -187,24 +198,29 @@ export class Residency {
 
   /**
    * Spills the buffers used least recently until the bytes in use, with `need` more, are at
-   * most half the threshold, in approximate LRU order: the buffers' last uses fall into
-   * BUCKETS age ranges, and whole ranges go from the oldest. If the buffers in use still
-   * need more than half, or the last pass spilled buffers that were soon used again, the
-   * threshold grows.
+   * most half the threshold and the spillable buffers at most half their limit, in
+   * approximate LRU order: the buffers' last uses fall into BUCKETS age ranges, and whole
+   * ranges go from the oldest. If the buffers in use still need more than half, or the last
+   * pass spilled buffers that were soon used again, the threshold and limit grow.
    */
   private spillLeastRecent(need: number): void {
     const heap = this.heap(), list = this.spillable;
-    const excess = heap.bytesInUse() + need - this.threshold / 2;
+    const excessBytes = heap.bytesInUse() + need - this.threshold / 2;
+    const excessCount = list.length - this.countLimit / 2;
     let oldest = this.clock;
     for (let i = 0; i < list.length; i++) oldest = Math.min(oldest, list[i]!.used);
     const scale = BUCKETS / (this.clock + 1 - oldest);
-    const bytes = new Float64Array(BUCKETS);
+    const bytes = new Float64Array(BUCKETS), counts = new Uint32Array(BUCKETS);
     for (let i = 0; i < list.length; i++) {
-      const b = list[i]!;
-      bytes[Math.floor((b.used - oldest) * scale)]! += classBytes(classIndex(b.bytes));
+      const b = list[i]!, bucket = Math.floor((b.used - oldest) * scale);
+      bytes[bucket]! += classBytes(classIndex(b.bytes));
+      counts[bucket]!++;
     }
     let cut = 0;
-    for (let freed = 0; cut < BUCKETS && freed < excess; cut++) freed += bytes[cut]!;
+    for (let freed = 0, n = 0; cut < BUCKETS && (freed < excessBytes || n < excessCount); cut++) {
+      freed += bytes[cut]!;
+      n += counts[cut]!;
+    }
     const words = heap.elements('int32') as Int32Array;
     let kept = 0;
     for (let i = 0; i < list.length; i++) {
@@ -221,7 +237,11 @@ export class Residency {
     const inUse = heap.bytesInUse() + need;
     if (inUse > this.threshold / 2 || this.restoredSincePass > this.threshold / 4) {
       this.threshold = Math.min(Math.max(2 * this.threshold, 2 * inUse), 2 ** 32);
+      this.countLimit = Math.max(2 * this.countLimit, 2 * kept);
+    } else if (kept > this.countLimit / 2 || this.restoresSincePass > this.countLimit / 4) {
+      this.countLimit = Math.max(2 * this.countLimit, 2 * kept);
     }
     this.restoredSincePass = 0;
+    this.restoresSincePass = 0;
   }
 }

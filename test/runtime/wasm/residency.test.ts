@@ -94,6 +94,19 @@ describe.skipIf(!wasmFeatures().simd)('Wasm buffer residency', () => {
     working.forEach((b, k) => expect(wordsOf(heap, res, b)[3]).toBe(k + 3));
   });
 
+  it('spills many small dropped buffers whatever their bytes, keeping their count bounded', () => {
+    const { heap, res } = isolated(2 ** 30);
+    const kept = filled(heap, res, 64, (i) => i + 1);
+    for (let i = 0; i < 50_000; i++) {
+      res.address(kept);
+      filled(heap, res, 64, () => i);
+    }
+    expect(res.stats().spilled).toBeGreaterThan(40_000);
+    expect(heap.bytesInUse()).toBeLessThanOrEqual(4096 * 64);
+    expect(kept.ptr).toBeGreaterThanOrEqual(0);
+    expect(wordsOf(heap, res, kept)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
   it('never spills a pinned buffer', () => {
     const { heap, res } = isolated(64 * KiB);
     const pinned = filled(heap, res, 16 * KiB, (i) => -i);
