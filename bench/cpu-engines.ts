@@ -11,6 +11,7 @@
  * of 128 (forward, backward, update, loss read back) eagerly and under jit.
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/cpu-engines.js
+ *   ROUNDS=8 ONLY=add,chain node dist/bench/cpu-engines.js
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -49,14 +50,18 @@ function runWorkloads(): Record<string, Measurement> {
     return loss;
   };
   const jitted = k.jit(step);
-  return {
-    'eager add [16] + dispose, µs per call': measure('add', adds, { warmup: 2, runs: 5 }),
-    'eager add [16] dropped, µs per call': measure('dropped', dropped, { warmup: 2, runs: 5 }),
-    'eager 10-op chain [16] in tidy, µs per chain': measure('chain', chains, { warmup: 2, runs: 5 }),
-    'eager matmul 256, ms': measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
-    'MLP step eager, ms': measure('eager', () => k.tidy(() => step(x, y).item()), { warmup: 3, runs: 10 }),
-    'MLP step jit, ms': measure('jit', () => k.tidy(() => jitted(x, y).item()), { warmup: 4, runs: 20 }),
+  const workloads: Record<string, () => Measurement> = {
+    'eager add [16] + dispose, µs per call': () => measure('add', adds, { warmup: 2, runs: 5 }),
+    'eager add [16] dropped, µs per call': () => measure('dropped', dropped, { warmup: 2, runs: 5 }),
+    'eager 10-op chain [16] in tidy, µs per chain': () => measure('chain', chains, { warmup: 2, runs: 5 }),
+    'eager matmul 256, ms': () => measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
+    'MLP step eager, ms': () => measure('eager', () => k.tidy(() => step(x, y).item()), { warmup: 3, runs: 10 }),
+    'MLP step jit, ms': () => measure('jit', () => k.tidy(() => jitted(x, y).item()), { warmup: 4, runs: 20 }),
   };
+  // ONLY=add,chain times the workloads whose names contain one of those words.
+  const only = process.env.ONLY?.split(',');
+  const chosen = Object.keys(workloads).filter((name) => only === undefined || only.some((w) => name.includes(w)));
+  return Object.fromEntries(chosen.map((name) => [name, workloads[name]!()]));
 }
 
 function child(engine: 'wasm' | 'js'): Record<string, Measurement> {
