@@ -54,7 +54,8 @@ function runWorkloads(): Record<string, Measurement> {
     'eager add [16] + dispose, µs per call': () => measure('add', adds, { warmup: 2, runs: 5 }),
     'eager add [16] dropped, µs per call': () => measure('dropped', dropped, { warmup: 2, runs: 5 }),
     'eager 10-op chain [16] in tidy, µs per chain': () => measure('chain', chains, { warmup: 2, runs: 5 }),
-    'eager matmul 256, ms': () => measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
+    'eager matmul 256, ms': () =>
+      measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
     'MLP step eager, ms': () => measure('eager', () => k.tidy(() => step(x, y).item()), { warmup: 3, runs: 10 }),
     'MLP step jit, ms': () => measure('jit', () => k.tidy(() => jitted(x, y).item()), { warmup: 4, runs: 20 }),
   };
@@ -83,7 +84,8 @@ if (process.env.KILN_BENCH_CHILD === '1') {
   const names = Object.keys(seen.wasm[0]!).filter((n) => n !== 'engine');
   const merged = (engine: 'wasm' | 'js', name: string) => mergeRounds(seen[engine].map((s) => s[name]!));
   // The [16] workloads are timed per batch of ADDS calls (ADDS / 10 chains): reported per call or chain, in µs.
-  const scale = (name: string) => (name.startsWith('eager add') ? 1000 / ADDS : name.includes('chain') ? 10_000 / ADDS : 1);
+  const scale = (name: string) =>
+    (name.startsWith('eager add') ? 1000 / ADDS : name.includes('chain') ? 10_000 / ADDS : 1);
   const rows = names.map((name) => {
     const w = merged('wasm', name).median * scale(name), j = merged('js', name).median * scale(name);
     return { name, wasm: w, js: j, ratio: w / j };

@@ -26,7 +26,7 @@ interface Trace {
   engine: string;
   /** Milliseconds per step over the steps after the first REPORT (warm-up). */
   msPerStep: number;
-  /** At every REPORT steps: live MiB in the Wasm memory, its size in MiB, and the milliseconds per step since the last row. */
+  /** At every REPORT steps: live MiB in the Wasm memory, its size in MiB, and ms per step since the last row. */
   rows: { step: number; liveMiB: number; memoryMiB: number; msPerStep: number }[];
   spill: ReturnType<typeof wasm.spillStats> | undefined;
 }
@@ -74,7 +74,8 @@ if (process.env.KILN_BENCH_CHILD === '1') {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const first = seen.wasm[0]!;
-  console.log(`Eager MLP 784-256-256-10 SGD, batch 128, no tidy/dispose: ${STEPS} steps, ${ROUNDS} rounds per engine\n`);
+  const what = 'Eager MLP 784-256-256-10 SGD, batch 128, no tidy/dispose';
+  console.log(`${what}: ${STEPS} steps, ${ROUNDS} rounds per engine\n`);
   console.log('Wasm engine, first round:');
   console.log(formatTable(['step', 'live MiB', 'memory MiB', 'ms/step'],
     first.rows.map((r) => [String(r.step), fmtNumber(r.liveMiB), fmtNumber(r.memoryMiB), fmtNumber(r.msPerStep)])));

@@ -168,7 +168,9 @@ export class Residency {
 
   private restore(b: WasmBuffer): number {
     const home = b.home;
-    if (b.ptr === FREED || home === undefined) throw new InternalError(`cpu: a buffer of ${b.bytes} bytes was used after it was freed`);
+    if (b.ptr === FREED || home === undefined) {
+      throw new InternalError(`cpu: a buffer of ${b.bytes} bytes was used after it was freed`);
+    }
     const heap = this.heap();
     const ptr = heap.alloc(b.bytes);
     const words = heap.elements('int32') as Int32Array, at = ptr / 4;

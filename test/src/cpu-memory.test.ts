@@ -127,7 +127,7 @@ describe.skipIf(!onWasm)('CPU memory on the Wasm engine', () => {
     expect(wasm.spillStats().restored).toBeGreaterThan(0);
   });
 
-  it('a synchronous eager training loop that never disposes keeps the memory bounded, with the bits of tidy steps', () => {
+  it('a synchronous eager loop that never disposes keeps the memory bounded, with the bits of tidy steps', () => {
     const dropping = smallMlp(4), tidied = smallMlp(4);
     wasm.setSpillThreshold(512 * KiB);
     const passes = wasm.spillStats().passes;

@@ -9,7 +9,7 @@ import { wasm } from '../../../compiler/backends.js';
 import { lowerElementwise, type Layout } from '../../../compiler/lower.js';
 import { InternalError } from '../../../runtime/errors.js';
 import { wasmFeatures } from '../../../runtime/wasm/features.js';
-import { WasmHeap } from '../../../runtime/wasm/memory.js';
+import { WasmHeap, wasmHeap } from '../../../runtime/wasm/memory.js';
 import { FREED, Residency, SPILLED, type WasmBuffer } from '../../../runtime/wasm/residency.js';
 
 const KiB = 1024;
@@ -28,6 +28,19 @@ function filled(heap: WasmHeap, res: Residency, bytes: number, fill: (i: number)
   const words = heap.elements('int32') as Int32Array, at = res.address(b) / 4;
   for (let i = 0; i < bytes / 4; i++) words[at + i] = fill(i);
   return b;
+}
+
+/**
+ * Fills up to 64 free blocks of each size in `sizes` with junk and frees them again, so a
+ * buffer restored into one cannot pass for right by finding its old bytes there.
+ */
+function dirtyFreeBlocks(heap: WasmHeap, sizes: readonly number[]): void {
+  for (const bytes of sizes) {
+    const blocks = Array.from({ length: 64 }, () => heap.alloc(bytes));
+    const words = heap.elements('int32') as Int32Array;
+    for (const ptr of blocks) words.fill(0x55555555, ptr / 4, (ptr + bytes) / 4);
+    for (const ptr of blocks) heap.free(ptr);
+  }
 }
 
 function wordsOf(heap: WasmHeap, res: Residency, b: WasmBuffer): number[] {
@@ -49,6 +62,7 @@ describe.skipIf(!wasmFeatures().simd)('Wasm buffer residency', () => {
     expect(old[0]!.home).toBeInstanceOf(Int32Array);
     expect(heap.bytesInUse()).toBeLessThanOrEqual(128 * KiB + 32 * KiB);
     expect(res.stats()).toMatchObject({ passes: 1, restored: 0, threshold: 256 * KiB });
+    dirtyFreeBlocks(heap, [64, 32 * KiB]);
     [...old, small].forEach((b, i) => expect(wordsOf(heap, res, b), `buffer ${i}`).toEqual(expected[i]));
     expect(old[0]!.ptr).toBeGreaterThanOrEqual(0);
     expect(old[0]!.home).toBeUndefined();
@@ -156,15 +170,18 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm backend over spilled buffers', (
     wasm.write(b, 'float32', Float32Array.from({ length: n }, (_, i) => i / 8));
     spillAll();
     expect([a.ptr, b.ptr, out.ptr]).toEqual([SPILLED, SPILLED, SPILLED]);
+    dirtyFreeBlocks(wasmHeap(), [4096]);
     expect(wasm.readSync(a, 'int32', 0, n)).toEqual(bits);
     // A single element (item()), and a write into part of a spilled buffer.
     spillAll();
+    dirtyFreeBlocks(wasmHeap(), [4096]);
     expect(wasm.readSync(a, 'int32', 14, 1)[0]).toBe(0x7fc0_000e);
     spillAll();
     wasm.write(b, 'float32', Float32Array.of(-1, -2), 10);
     // A launch whose inputs and output are spilled.
     spillAll();
-    wasm.run([{ kernel, args: [{ data: out, offset: 0 }, { data: a, offset: 0 }, { data: b, offset: 0 }], scalars: [] }]);
+    const args = [{ data: out, offset: 0 }, { data: a, offset: 0 }, { data: b, offset: 0 }];
+    wasm.run([{ kernel, args, scalars: [] }]);
     const got = wasm.readSync(out, 'float32', 0, n);
     const fa = new Float32Array(bits.buffer);
     for (const i of [1, 9, 10, 11, 500, 999]) {
