@@ -5,11 +5,13 @@
  * wasm, …) so that load on the machine falls on both; medians of the rounds' medians are
  * compared as ratios and saved as JSON.
  *
- * Workloads: eager add of two float32[16] (per call: the dispatch cost), eager matmul
- * 256×256, and an MLP 784-256-256-10 SGD step on a batch of 128 (forward, backward, update,
- * loss read back) eagerly and under jit.
+ * Workloads: eager add of two float32[16] (per call: the dispatch cost), disposed at once or
+ * dropped (the Wasm engine then spills it when its memory fills), a chain of 10 eager ops on
+ * [16] in a tidy scope, eager matmul 256×256, and an MLP 784-256-256-10 SGD step on a batch
+ * of 128 (forward, backward, update, loss read back) eagerly and under jit.
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/cpu-engines.js
+ *   ROUNDS=8 ONLY=add,chain node dist/bench/cpu-engines.js
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,14 @@ function runWorkloads(): Record<string, Measurement> {
   const adds = () => {
     for (let i = 0; i < ADDS; i++) a.add(b).dispose();
   };
+  const dropped = () => {
+    for (let i = 0; i < ADDS; i++) a.add(b);
+  };
+  const chains = () => {
+    for (let i = 0; i < ADDS / 10; i++) {
+      k.tidy(() => a.add(b).mul(b).sub(a).exp().tanh().mul(2).add(1).neg().abs().sqrt());
+    }
+  };
   const m1 = k.randn([256, 256]), m2 = k.randn([256, 256]);
   const model = new k.nn.Sequential(
     new k.nn.Linear(784, 256), new k.nn.ReLU(), new k.nn.Linear(256, 256), new k.nn.ReLU(), new k.nn.Linear(256, 10));
@@ -40,12 +50,19 @@ function runWorkloads(): Record<string, Measurement> {
     return loss;
   };
   const jitted = k.jit(step);
-  return {
-    'eager add [16] + dispose, µs per call': measure('add', adds, { warmup: 2, runs: 5 }),
-    'eager matmul 256, ms': measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
-    'MLP step eager, ms': measure('eager', () => k.tidy(() => step(x, y).item()), { warmup: 3, runs: 10 }),
-    'MLP step jit, ms': measure('jit', () => k.tidy(() => jitted(x, y).item()), { warmup: 4, runs: 20 }),
+  const workloads: Record<string, () => Measurement> = {
+    'eager add [16] + dispose, µs per call': () => measure('add', adds, { warmup: 2, runs: 5 }),
+    'eager add [16] dropped, µs per call': () => measure('dropped', dropped, { warmup: 2, runs: 5 }),
+    'eager 10-op chain [16] in tidy, µs per chain': () => measure('chain', chains, { warmup: 2, runs: 5 }),
+    'eager matmul 256, ms': () =>
+      measure('matmul', () => k.tidy(() => m1.matmul(m2)).dispose(), { warmup: 3, runs: 20 }),
+    'MLP step eager, ms': () => measure('eager', () => k.tidy(() => step(x, y).item()), { warmup: 3, runs: 10 }),
+    'MLP step jit, ms': () => measure('jit', () => k.tidy(() => jitted(x, y).item()), { warmup: 4, runs: 20 }),
   };
+  // ONLY=add,chain times the workloads whose names contain one of those words.
+  const only = process.env.ONLY?.split(',');
+  const chosen = Object.keys(workloads).filter((name) => only === undefined || only.some((w) => name.includes(w)));
+  return Object.fromEntries(chosen.map((name) => [name, workloads[name]!()]));
 }
 
 function child(engine: 'wasm' | 'js'): Record<string, Measurement> {
@@ -66,8 +83,9 @@ if (process.env.KILN_BENCH_CHILD === '1') {
   }
   const names = Object.keys(seen.wasm[0]!).filter((n) => n !== 'engine');
   const merged = (engine: 'wasm' | 'js', name: string) => mergeRounds(seen[engine].map((s) => s[name]!));
-  // The add workload is timed per batch of ADDS calls: reported per call, in µs.
-  const scale = (name: string) => (name.startsWith('eager add') ? 1000 / ADDS : 1);
+  // The [16] workloads are timed per batch of ADDS calls (ADDS / 10 chains): reported per call or chain, in µs.
+  const scale = (name: string) =>
+    (name.startsWith('eager add') ? 1000 / ADDS : name.includes('chain') ? 10_000 / ADDS : 1);
   const rows = names.map((name) => {
     const w = merged('wasm', name).median * scale(name), j = merged('js', name).median * scale(name);
     return { name, wasm: w, js: j, ratio: w / j };

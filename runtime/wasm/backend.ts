@@ -11,26 +11,22 @@
  *   has grown since).
  *
  * Launches run at once, in order. Reads return fresh typed arrays, never views of the memory.
+ * Every address is read through `address`, which restores a buffer spilled to the JavaScript
+ * heap (see ./residency.ts).
  */
 import type { Backend, Launch } from '../backend.js';
 import { compileCpuKernel, type CpuKernel } from '../cpu/compile.js';
 import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
-import { DeviceError, InternalError, ValueError } from '../errors.js';
+import { DeviceError, ValueError } from '../errors.js';
 import { sequence } from '../fixed-call.js';
 import { unreachable } from '../unreachable.js';
 import { bindElementCopy, bindElementRead, bindModule } from './bind.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { moduleKey, wasmKernel } from './modules.js';
+import { Residency, type SpillStats, type WasmBuffer } from './residency.js';
 import { splitKernel, withSizes, type SplitPlan } from './split.js';
 
-/** A buffer: `bytes` bytes at byte address `ptr` of the memory, holding elements of `dtype`. */
-export interface WasmBuffer {
-  readonly ptr: number;
-  readonly bytes: number;
-  readonly dtype: DType;
-  /** Elements of `dtype` it was allocated for. */
-  readonly length: number;
-}
+export type { WasmBuffer } from './residency.js';
 
 /** What a renderer gives the Wasm backend for a spec. */
 export type WasmProgram =
@@ -77,7 +73,7 @@ const MAX_BYTES = MAX_PAGES * 65536;
 export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel, Spec> {
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
-  private readonly live = new Set<WasmBuffer>();
+  private readonly residency = new Residency(wasmHeap);
   /** Scratch blocks of compiled kernels, given back by destroy. */
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
@@ -101,19 +97,32 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         `cpu: a ${dtype} buffer of ${elements} elements (${bytes} bytes) does not fit in the 4 GiB WebAssembly memory; ` +
         'use the JavaScript engine (KILN_CPU=js) or split the tensor');
     }
-    const ptr = this.heap.alloc(bytes);
-    // A reused block holds its last owner's bytes. Zeroed as float64 words (blocks are 64-byte
-    // aligned and sized): filling a shared memory byte by byte measured 7.6× slower in Node 20
-    // (800 KiB: 2.7 ms against 0.35 ms).
-    (this.heap.elements('float64') as Float64Array).fill(0, ptr / 8, Math.ceil((ptr + bytes) / 8));
-    const buffer = { ptr, bytes, dtype, length: elements };
-    this.live.add(buffer);
-    return buffer;
+    return this.residency.alloc(dtype, elements, bytes);
   }
 
   free(buffer: WasmBuffer): void {
-    if (!this.live.delete(buffer)) throw new InternalError(`cpu: buffer at ${buffer.ptr} was freed twice or never allocated`);
-    this.heap.free(buffer.ptr);
+    this.residency.free(buffer);
+  }
+
+  /**
+   * The byte address of `b` in the memory, restoring it first if it was spilled; every launch
+   * reads addresses here (bound, so launches can pass it on).
+   */
+  private readonly address = (b: WasmBuffer): number => this.residency.address(b);
+
+  /** Keeps `buffer` in the memory from now on (a compiled program's own buffers, used on every call). */
+  pin(buffer: WasmBuffer): void {
+    this.residency.pin(buffer);
+  }
+
+  /** Sets the bytes in use past which an allocation spills the buffers used least recently (default 64 MiB). */
+  setSpillThreshold(bytes: number): void {
+    this.residency.setThreshold(bytes);
+  }
+
+  /** Spill passes, buffers spilled and restored so far, and the spill threshold now. */
+  spillStats(): SpillStats {
+    return this.residency.stats();
   }
 
   /** Element index of `offset` in `buffer` as a view of `dtype`, after checking `length` elements fit. */
@@ -123,7 +132,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       const range = `${length} ${dtype} elements at ${offset}`;
       throw new ValueError(`cpu: ${what} of ${range} is outside a buffer of ${buffer.bytes} bytes`);
     }
-    return buffer.ptr / size + offset;
+    return this.address(buffer) / size + offset;
   }
 
   write(buffer: WasmBuffer, dtype: DType, data: TypedArray, offset = 0): void {
@@ -145,6 +154,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   }
 
   copy(src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number, length: number): void {
+    // Restoring the target allocates but never spills: the source stays where `from` says.
     const from = this.at(src, src.dtype, srcOffset, length, 'copy source');
     const to = this.at(dst, src.dtype, dstOffset, length, 'copy target');
     this.heap.elements(src.dtype).copyWithin(to, from, from + length);
@@ -178,11 +188,6 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       this.onCompile?.(describe(program, key));
     }
     return k;
-  }
-
-  /** The byte address of `buffer`'s first element now (read at every launch, bound or not). */
-  private address(buffer: WasmBuffer): number {
-    return buffer.ptr;
   }
 
   run(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): void {
@@ -228,23 +233,37 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   private launch({ kernel, args, scalars }: Launch<WasmBuffer, WasmBackendKernel>): void {
     switch (kernel.kind) {
       case 'wasm': {
-        // Every arg's address, then every element offset, then the scalars.
-        const n = args.length;
+        // Every arg's address, then every element offset, then the scalars; most eager ops have
+        // up to four buffers and no scalar, and a direct call skips building and spreading an array.
+        const fn = kernel.fn, at = this.address, n = args.length;
+        if (scalars.length === 0 && n <= 4) {
+          const [a, b, c, d] = args;
+          switch (n) {
+            case 1: fn(at(a!.data), a!.offset); return;
+            case 2: fn(at(a!.data), at(b!.data), a!.offset, b!.offset); return;
+            case 3: fn(at(a!.data), at(b!.data), at(c!.data), a!.offset, b!.offset, c!.offset); return;
+            case 4:
+              fn(at(a!.data), at(b!.data), at(c!.data), at(d!.data), a!.offset, b!.offset, c!.offset, d!.offset);
+              return;
+          }
+        }
         const argv = new Array<number>(2 * n + scalars.length);
         for (let i = 0; i < n; i++) {
-          argv[i] = this.address(args[i]!.data);
+          argv[i] = at(args[i]!.data);
           argv[n + i] = args[i]!.offset;
         }
         for (let i = 0; i < scalars.length; i++) argv[2 * n + i] = scalars[i]!;
-        kernel.fn(...argv);
+        fn(...argv);
         break;
       }
       case 'host': kernel.run(args.map((a) => this.address(a.data)), args.map((a) => a.offset), scalars); break;
       case 'js': {
+        // Addresses first: restoring a spilled buffer may grow the memory, and so replace its buffer.
+        const addresses = args.map((a) => this.address(a.data));
         const buffer = this.heap.memory.buffer;
         const views = args.map(({ data }, i) => {
           const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
-          return new ctor(buffer, this.address(data), Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
+          return new ctor(buffer, addresses[i]!, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
         });
         kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
         break;
@@ -260,17 +279,14 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return Promise.resolve();
   }
 
-  /** Bytes of the buffers handed out and not freed. */
+  /** Bytes of the buffers handed out and not freed (in the memory or spilled). */
   liveBytes(): number {
-    let bytes = 0;
-    for (const b of this.live) bytes += b.bytes;
-    return bytes;
+    return this.residency.liveBytes;
   }
 
   destroy(): void {
-    for (const b of this.live) this.heap.free(b.ptr);
+    this.residency.freeAll();
     for (const ptr of this.scratch) this.heap.free(ptr);
-    this.live.clear();
     this.scratch.length = 0;
     this.kernels.clear();
   }

@@ -5,11 +5,13 @@
  * - 'js' (the default): tensors are typed arrays and kernels generated JavaScript loops (the
  *   reference), with float32 matmuls on the WebAssembly SIMD gemm where SIMD exists.
  * - 'wasm' (KILN_CPU=wasm): tensors live in one WebAssembly memory and every kernel kiln can
- *   emit as Wasm runs there (SIMD128, split over worker threads). Not the default yet: a
- *   tensor that is dropped without dispose() or tidy() is given back only when the
- *   FinalizationRegistry runs, between tasks, so a synchronous eager loop that drops its
- *   tensors grows the memory without bound (an MLP training loop: 15 MB a step, the 4 GiB
- *   memory full after ~270 steps), where typed arrays are collected as the loop runs.
+ *   emit as Wasm runs there (SIMD128, split over worker threads). dispose() and tidy() give a
+ *   buffer back at once; a tensor dropped without them is spilled to the JavaScript heap when
+ *   the memory fills (./residency.ts), so the collector frees it as a synchronous loop runs
+ *   (an eager MLP training loop that never disposes kept the memory at 128 MiB over 2,000
+ *   steps, bench/eager-reclaim.ts). Not the default yet: small eager ops are slower than on
+ *   the JavaScript engine (add [16] + dispose 1.29×, a chain of 10 ops on [16] 1.48×, in
+ *   bench/cpu-engines.ts).
  *
  * KILN_CPU=js also turns the Wasm gemm off (pure JavaScript, the reference).
  */

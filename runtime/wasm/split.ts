@@ -57,6 +57,22 @@ export function withSizes(entry: (...args: number[]) => void, sizes: readonly nu
 }
 
 /**
+ * `entry` over its whole range on the calling thread: called with its own arguments, then the
+ * range 0…items and the scratch block. Specialised by arity (a Wasm export's length is its
+ * parameter count), since collecting and spreading a rest array on every call of a small
+ * kernel was most of a lifted loop's iteration on this engine.
+ */
+function wholeRange(entry: (...args: number[]) => void, items: number, block: number): (...args: number[]) => void {
+  switch (entry.length - 3) {
+    case 2: return (a, b) => entry(a, b, 0, items, block);
+    case 4: return (a, b, c, d) => entry(a, b, c, d, 0, items, block);
+    case 6: return (a, b, c, d, e, f) => entry(a, b, c, d, e, f, 0, items, block);
+    case 8: return (a, b, c, d, e, f, g, h) => entry(a, b, c, d, e, f, g, h, 0, items, block);
+    default: return (...args: number[]) => entry(...args, 0, items, block);
+  }
+}
+
+/**
  * The kernel's entry as the backend calls it (address…, offset…, scalar…), running over its
  * whole range on the calling thread or split into jobs over the pool. `scratch` allocates a
  * job's scratch block; blocks are kept for the kernel's life, one per job it has run. The
@@ -69,7 +85,7 @@ export function splitKernel(
   const block = () => (plan.scratchBytes > 0 ? skew(scratch(plan.scratchBytes + 4096)) : 0);
   const blocks = [block()];
   const units = Math.ceil(plan.items / plan.grain);
-  const whole = (...args: number[]) => entry(...args, 0, plan.items, blocks[0]!);
+  const whole = wholeRange(entry, plan.items, blocks[0]!);
   if (plan.work < MIN_SPLIT_WORK || units < 2) return whole;
   return (...args: number[]) => {
     const threads = Math.min(availableThreads(), units);

@@ -7,6 +7,7 @@ import { sameShape } from '../../compiler/ir/shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, cast } from '../ops/elementwise.js';
 import { clone } from '../ops/shape.js';
+import { tidy } from '../memory.js';
 import { enableGrad, noGrad } from './mode.js';
 import { AutogradError, GradNode } from './node.js';
 import { vjpRules } from './vjp.js';
@@ -73,6 +74,8 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
   const nodeGrads = new Map<unknown, Tensor>();
   const leafGrads = new Map<unknown, Tensor>();
   const order = topoOrder(roots.flatMap((r) => (r.gradFn ? [r.gradFn] : [])), wrtNodes);
+  /** The gradients stored into `.grad`: with what is returned, all the pass leaves behind. */
+  const stored: Tensor[] = [];
 
   const run = () => {
     // The seed takes the output's dtype (as PyTorch casts it), so grads keep their tensors' dtypes.
@@ -82,7 +85,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       if (g === undefined) continue;
       // Only the node of the tensor's current history: after an in-place op, the gradient of
       // its older value belongs to no tensor the user can see.
-      if (wrt === undefined && node.out?.retainsGrad && node.out.gradFn === node) storeGrad(node.out, g);
+      if (wrt === undefined && node.out?.retainsGrad && node.out.gradFn === node) stored.push(storeGrad(node.out, g));
       if (wrtNodes.has(node)) continue;
       const { inputs, out } = node.saved();
       const grads = (vjpRules[node.prim].vjp as (g: Tensor, x: readonly Tensor[], y: Tensor, p: object, needs: readonly boolean[]) => (Tensor | null)[])(g, inputs, out, node.params, inputs.map((x) => x.requiresGrad));
@@ -94,17 +97,23 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       });
     }
     if (wrt !== undefined) return wrt.map((t) => (t.gradFn !== null ? nodeGrads.get(t.gradFn) : leafGrads.get(t)));
-    for (const [leaf, g] of leafGrads) storeGrad(leaf as Tensor, g);
+    for (const [leaf, g] of leafGrads) stored.push(storeGrad(leaf as Tensor, g));
     return [];
   };
+  // Without createGraph, every other tensor the pass makes (a node's incoming gradient, sums
+  // where paths meet, the VJPs' intermediates) is disposed when it ends, so an eager step
+  // that never disposes leaves no temporaries of kiln's own behind. With createGraph they
+  // are the recorded graph of the gradients, and stay.
+  const scoped = () => tidy(() => ({ result: run(), stored })).result;
   try {
-    return createGraph ? enableGrad(run) : noGrad(run);
+    return createGraph ? enableGrad(run) : noGrad(scoped);
   } finally {
     if (!retainGraph) for (const node of order) node.free();
   }
 }
 
-/** Adds `g` to `t.grad`; a fresh copy is stored so no two tensors ever share a grad buffer. */
-function storeGrad(t: Tensor, g: Tensor): void {
+/** Adds `g` to `t.grad` and returns the new grad; a fresh copy is stored so no two tensors ever share a grad buffer. */
+function storeGrad(t: Tensor, g: Tensor): Tensor {
   t.grad = t.grad === null ? clone(g) : add(t.grad, g);
+  return t.grad;
 }

@@ -19,7 +19,7 @@ import { apply, onDevice, writeInto } from '../dispatch.js';
 import { contiguous } from '../ops/shape.js';
 import { tidy } from '../memory.js';
 import { Tensor, type Device, type Storage } from '../tensor.js';
-import { readStorageSync, storageLength } from '../storage.js';
+import { pinStorage, readStorageSync, storageLength } from '../storage.js';
 import { isMoveToGpu } from './devices.js';
 import { bindPrim, cpuExecutor } from './executor-cpu.js';
 import { webGpuExecutor } from './executor-webgpu.js';
@@ -261,6 +261,7 @@ export class Interpretation {
     let b = this.v.buffers[o];
     if (b === undefined || b.isDisposed) {
       b = this.v.buffers[o] = make();
+      pinStorage(b.storage);
       this.keep.push(b);
     }
     return b;

@@ -3,7 +3,7 @@ import type { DType } from '../../runtime/dtype.js';
 import { ValueError, fmtShape } from '../../runtime/errors.js';
 import { checkGroups, checkSavedState } from './checks.js';
 import { noGrad } from '../autograd/mode.js';
-import { keep } from '../memory.js';
+import { keep, tidy } from '../memory.js';
 import { Tensor } from '../tensor.js';
 import { stateObjectMade, stateWritten } from '../dispatch.js';
 import { scalarTensor } from '../ops/creation.js';
@@ -108,10 +108,14 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** Updates the parameters of one group from their gradients (called under noGrad). */
   protected abstract update(group: ParamGroup<O>): void;
 
-  /** One optimization step over every parameter that has a gradient. */
+  /**
+   * One optimization step over every parameter that has a gradient. The update arithmetic's
+   * temporaries are disposed when each group is done (state the step assigns is kept, see
+   * observedState), so an eager step that never disposes leaves none behind.
+   */
   step(): void {
     noGrad(() => {
-      for (const g of this.paramGroups) this.update(g);
+      for (const g of this.paramGroups) tidy(() => this.update(g));
     });
   }
 

@@ -1,6 +1,6 @@
 /** The Wasm heap: size classes, reuse of freed blocks, growth that keeps views current, flat live bytes. */
 import { describe, expect, it } from 'vitest';
-import { WasmHeap, sizeClass } from '../../../runtime/wasm/memory.js';
+import { WasmHeap, classBytes, classIndex, sizeClass } from '../../../runtime/wasm/memory.js';
 import { InternalError } from '../../../runtime/errors.js';
 
 describe('size classes', () => {
@@ -16,9 +16,32 @@ describe('size classes', () => {
       if (bytes > 4096) expect(c / bytes).toBeLessThan(1.25);
     }
   });
+
+  it('are numbered densely, in order, each the smallest holding its sizes', () => {
+    let last = -1;
+    for (let bytes = 1; bytes <= 2 ** 32; bytes = bytes < 9000 ? bytes + 1 : Math.ceil(bytes * 1.01)) {
+      const index = classIndex(bytes);
+      expect(index === last || index === last + 1, `${bytes} bytes: class ${index} after ${last}`).toBe(true);
+      expect(classBytes(index)).toBeGreaterThanOrEqual(bytes);
+      if (index > 0) expect(classBytes(index - 1)).toBeLessThan(bytes);
+      last = index;
+    }
+    expect(classBytes(classIndex(2 ** 32))).toBe(2 ** 32);
+  });
 });
 
 describe('WasmHeap', () => {
+  it('says whether a block was handed out before, so only reused blocks need zeroing', () => {
+    const heap = new WasmHeap(false);
+    const a = heap.alloc(100);
+    expect(heap.reused).toBe(false);
+    heap.free(a);
+    expect(heap.alloc(120)).toBe(a);
+    expect(heap.reused).toBe(true);
+    heap.alloc(100);
+    expect(heap.reused).toBe(false);
+  });
+
   for (const shared of [false, true]) {
     it(`reuses freed blocks of a class and keeps live bytes flat (${shared ? 'shared' : 'unshared'} memory)`, () => {
       const heap = new WasmHeap(shared);
