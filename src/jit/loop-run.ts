@@ -11,6 +11,7 @@ import { isViewNode, paramsOf } from '../../compiler/ir/node-params.js';
 import { contiguousStrides, isContiguous } from '../../compiler/ir/shape.js';
 import { planFusion, type FusionPlan } from '../../compiler/passes/fuse.js';
 import { runPasses, type NamedPass } from '../../compiler/passes/pipeline.js';
+import { halfToFloat } from '../../runtime/half.js';
 import { InternalError } from '../../runtime/errors.js';
 import { sequence } from '../../runtime/fixed-call.js';
 import { empty } from '../dispatch.js';
@@ -139,7 +140,9 @@ export class LoopRunner {
     const flag = onCpu(value.storage, 'jit loop');
     const bindRead = flag.backend.bindRead;
     if (bindRead === undefined) throw new InternalError('jit loop: the CPU engine cannot read an element at once');
-    const condition = bindRead(flag.buffer, value.dtype, value.offset);
+    const element = bindRead(flag.buffer, value.dtype, value.offset);
+    // A float16 condition is stored as half bits: -0 and NaN are false only as values.
+    const condition = value.dtype === 'float16' ? () => halfToFloat(element()) : element;
 
     operands.slice(0, p.carried).forEach((t, j) => copyStep(t, state[j]!)());
     let iterations = 0;
