@@ -30,7 +30,8 @@
  * 11.6 ms on float64 halves, 9.9 ms here): e = e^-|x|, then e / (1 + e) for x <= 0 and
  * 1 / (1 + e) for x > 0: the exponent never overflows and the small results of x < 0 keep
  * their relative accuracy down to the subnormals. The quotient is taken in float64 and rounded once: in float32, 1 + e and the
- * division each add half an ulp to exp's 0.98, and the result was up to 2.4 ulp off.
+ * division each add half an ulp to exp's 0.98, and the result was up to 2.4 ulp off; this
+ * way at most 1.48 (every 7th float32 bit pattern against float64).
  *
  * tanh was tried the same way and not kept: Cephes' polynomial below |x| = 0.625 and
  * 1 - 2/(e^2|x| + 1) above, within 1.33 ulp, but over 4M float32 (fastest of 15 interleaved
