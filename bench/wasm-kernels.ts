@@ -10,7 +10,7 @@
  * it differs: exp, erf), is checked before timing. Prints kiln's thread scaling and the ratios the
  * Wasm engine is judged by, and saves them as JSON; medians of per-round medians.
  *
- *   npx tsc -p tsconfig.bench.json && node dist/bench/wasm-kernels.js
+ *   KILN_CPU=wasm npm run bench:wasm      (the engine the jit'd workloads must trace on; ROUNDS=n)
  */
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
@@ -24,6 +24,7 @@ import type { KernelSpec } from '../compiler/kernel.js';
 import type { Backend } from '../runtime/backend.js';
 import { CpuBackend } from '../runtime/cpu/backend.js';
 import { ARRAY_OF } from '../runtime/dtype.js';
+import { cpuEngine } from '../runtime/wasm/engine.js';
 import { argDtypes } from '../compiler/codegen/wasm/render.js';
 import * as k from '../src/index.js';
 import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson, type Measurement } from './harness.js';
@@ -164,6 +165,7 @@ const JUDGED: Record<string, { peer: 'tfjs-wasm' | 'jax-js'; atMost: number }[]>
 };
 
 async function main(): Promise<void> {
+  if (cpuEngine() !== 'wasm') throw new Error('wasm-kernels bench: CPU tensors must live on the Wasm engine (KILN_CPU=wasm)');
   await initTfjsWasm();
   await jax.init('wasm');
   jax.defaultDevice('wasm');

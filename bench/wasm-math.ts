@@ -10,7 +10,7 @@
  * its memory. Each JavaScript loop is compiled on its own with `new Function`, as generated
  * kernels are, so every helper call site keeps its own type feedback. Before timing, the
  * two sides' results are compared: the functions that mirror the JavaScript helpers must
- * agree bit for bit (NaN aside), the others within 1 ulp.
+ * agree bit for bit (NaN aside), the others within 3 float32 steps.
  */
 import { ModuleBuilder, type Code } from '../compiler/codegen/wasm/encoder.js';
 import { WasmMath, wasmMathFns, type WasmMathBinaryFn, type WasmMathFn } from '../compiler/codegen/wasm/math.js';
@@ -45,7 +45,7 @@ const inputs: { readonly [F in WasmMathFn]: readonly (readonly [string, (u: numb
 };
 
 /** Functions whose Wasm form follows the JavaScript helper's float64 steps (on these inputs). */
-const mirrored: ReadonlySet<WasmMathFn> = new Set(['exp', 'expm1', 'log', 'log1p', 'tanh', 'sigmoid', 'sin', 'cos']);
+const mirrored: ReadonlySet<WasmMathFn> = new Set(['expm1', 'log', 'log1p', 'tanh', 'sin', 'cos']);
 
 /** Deterministic inputs (mulberry32), so runs compare. */
 function fill(out: Float32Array, seed: number, gen: (u: number) => number): void {
@@ -129,7 +129,8 @@ for (const [index, [fn, range, gen]] of benched.entries()) {
   let apart = 0;
   for (let i = 0; i < N; i++) apart = Math.max(apart, ulps(wasmDst[i]!, jsDst[i]!));
   const exact = fn !== 'pow' && mirrored.has(fn);
-  if (apart > (exact ? 0 : 2)) throw new Error(`${fn}: Wasm and JavaScript results are ${apart} ulps apart`);
+  // exp, sigmoid and erf in float32 arithmetic are within 2 ulp of the true result, the helpers within 1.
+  if (apart > (exact ? 0 : 3)) throw new Error(`${fn}: Wasm and JavaScript results are ${apart} ulps apart`);
   const t = interleaved(fn, { a: ['wasm', wasm], b: ['js', () => js(jsSrc, jsDst, jsSrc2)] }, {
     rounds: ROUNDS, runs: 2 * ROUNDS,
   });

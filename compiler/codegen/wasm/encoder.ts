@@ -199,6 +199,13 @@ export class Code {
     return this;
   }
 
+  /** global.get of global `index` (a v128 constant of the module: ModuleBuilder.constant). */
+  global(index: number): this {
+    this.bytes.push(0x23);
+    unsignedLeb(this.bytes, index);
+    return this;
+  }
+
   /** i8x16.shuffle: byte i of the result is byte `lanes[i]` of the two operands side by side. */
   shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16) throw new InternalError(`wasm encoder: shuffle takes 16 lanes, got ${lanes.length}`);
@@ -241,12 +248,15 @@ interface Func {
   exportName: string | undefined;
 }
 
-const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
+const SECTION = { type: 1, import: 2, function: 3, global: 6, export: 7, code: 10 } as const;
 
 /** A module under construction: function types, the memory import, functions and exports. */
 export class ModuleBuilder {
   private readonly types: string[] = [];
   private readonly funcs: Func[] = [];
+  /** The four 32-bit lanes of each v128 global, by index, and the index of each (lanes joined). */
+  private readonly constants: (readonly [number, number, number, number])[] = [];
+  private readonly constantIndex = new Map<string, number>();
 
   constructor(private readonly memory: MemoryImport) {
     if (memory.shared && memory.maximum === undefined) {
@@ -264,6 +274,18 @@ export class ModuleBuilder {
     const code = new Code(params);
     const index = this.funcs.push({ type, code, exportName }) - 1;
     build(code);
+    return index;
+  }
+
+  /**
+   * The index of a mutable v128 global holding the four 32-bit lanes `lanes` (one per distinct
+   * value). V8 materialises a v128.const at every use, inside loops too, with three instructions;
+   * a global is one load.
+   */
+  constant(lanes: readonly [number, number, number, number]): number {
+    const key = lanes.map((l) => checkInt(l, -0x80000000, 0xffffffff, 'i32x4 lane') >>> 0).join(',');
+    let index = this.constantIndex.get(key);
+    if (index === undefined) this.constantIndex.set(key, (index = this.constants.push(lanes) - 1));
     return index;
   }
 
@@ -291,6 +313,11 @@ export class ModuleBuilder {
       if (m.maximum !== undefined) unsignedLeb(s, checkInt(m.maximum, m.initial, 65536, 'memory maximum'));
     }));
     section(SECTION.function, (s) => vector(s, this.funcs, (f) => unsignedLeb(s, f.type)));
+    if (this.constants.length > 0) {
+      section(SECTION.global, (s) => vector(s, this.constants, (lanes) => {
+        s.push(VALTYPE.v128, 0x01, ...new Code([]).i32x4(lanes).bytes, CONTROL.end);
+      }));
+    }
     const exported = this.funcs.flatMap((f, i) => (f.exportName === undefined ? [] : [[f.exportName, i] as const]));
     section(SECTION.export, (s) => vector(s, exported, ([n, i]) => {
       name(s, n);

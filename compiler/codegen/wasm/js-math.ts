@@ -4,8 +4,8 @@
  * the Wasm kernels' own. Eager ops and compiled graphs run the same kernel per spec, but one
  * op may land in different kinds of kernel (an activation alone in an eager map, fused into
  * a matmul's epilogue under jit), and where the Wasm math library rounds differently from
- * the JavaScript engine's functions (exp, erf, erfc, tan, pow, large sin and cos, each
- * within one float32 step) such an op would otherwise give jit other bits than eager.
+ * the JavaScript engine's functions (exp, sigmoid, erf, erfc, tan, pow, large sin and cos,
+ * each within two float32 steps) such an op would otherwise give jit other bits than eager.
  *
  * The functions come from one module of scalar exports built from math.ts (the scalar form
  * of a function is bit for bit a lane of its vector form), instantiated once on its own

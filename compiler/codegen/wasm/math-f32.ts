@@ -1,18 +1,37 @@
 /**
  * float32 functions computed in float32 arithmetic, four lanes per f32x4 instruction, for
- * the functions where that stays within 1 ulp and pays: each takes its argument in a v128
- * local and leaves the result on the stack. The scalar form (math.ts) runs the same code on
- * a splat and takes lane 0, so tails give a vector lane's bits; eager and jit run the same
- * kernels, so they agree bit for bit. Unlike the float64-halves functions these do not give
- * the JavaScript engine's bits: the Wasm engine's op table allows them their ulp.
+ * the functions where that stays within 2 ulp and pays. Each is an expression over v128
+ * locals (its argument in one, its result in another) that math.ts inlines into kernels and
+ * wraps in the module functions the loop tails and the JavaScript kernels call; the scalar
+ * form runs the same code on a splat and takes lane 0, so tails give a vector lane's bits,
+ * and eager and jit, which run the same kernels, agree bit for bit. Unlike the float64-halves
+ * functions these do not give the JavaScript engine's bits: the Wasm engine's op table
+ * allows them their ulp.
+ *
+ * Their constants are module globals (ModuleBuilder.constant): V8 rebuilds a v128.const at
+ * every use, inside the loop, with three instructions (loop-invariant locals do not help: its
+ * compiler sees through them), where a global is one load. exp over float32 in a loop, one
+ * thread, fastest of 15 runs of CPU time: 1.48 ns an element with v128.const constants, 1.29
+ * with globals.
  *
  * exp: Cody–Waite reduction x = k ln2 + r (ln2 split so k·C1 is exact), Cephes' degree-6
  * polynomial for e^r, and 2^k applied as two exact power-of-two factors (so results that
- * overflow or become subnormal round once). Measured against float64 over every 61st
- * float32 bit pattern in (-104, 89) and 80M evenly spaced inputs: at most 0.98 ulp. Speed, one
- * thread, fastest of 21 runs on the loaded 2-core machine: exp over 4M float32 26.5 ms on
- * float64 halves, 7.2 ms here; softmax [4096,1024] (one exp per element) 36.1 ms, 29.1 ms;
- * in 15 interleaved rounds at a load of 20, exp 30.6 ms against 20.5 ms.
+ * overflow or become subnormal round once). k comes from adding 1.5·2^23 (the float32 sum
+ * rounds x·log2(e) to an integer, ties to even, and holds it in its low bits), and x is first
+ * clamped to [-110, 89], where e^x already rounds to 0 and overflows: no selects for the
+ * special values, NaN passes the clamps and the arithmetic. Measured against float64 over
+ * every 61st float32 bit pattern in (-104, 89) and 80M evenly spaced inputs: at most 0.98 ulp.
+ * Against the first form (f32x4.nearest, a saturating truncation and selects for the special
+ * values, the same bits for every float32) 1.06 ns an element instead of 1.29; on float64
+ * halves it was 26.5 ms over 4M, 7.2 ms in the first float32 form. softmax [4096,1024], one
+ * thread: 12.2 ms calling the first form, 10.3 ms with this one inline, constants global.
+ *
+ * sigmoid (over 4M float32 in a map kernel, one thread, fastest of 20 runs of CPU time:
+ * 11.6 ms on float64 halves, 9.9 ms here): e = e^-|x|, then e / (1 + e) for x <= 0 and
+ * 1 / (1 + e) for x > 0: the exponent never overflows and the small results of x < 0 keep
+ * their relative accuracy down to the subnormals. The quotient is taken in float64 and rounded once: in float32, 1 + e and the
+ * division each add half an ulp to exp's 0.98, and the result was up to 2.4 ulp off; this
+ * way at most 1.48 (every 7th float32 bit pattern against float64).
  *
  * tanh was tried the same way and not kept: Cephes' polynomial below |x| = 0.625 and
  * 1 - 2/(e^2|x| + 1) above, within 1.33 ulp, but over 4M float32 (fastest of 15 interleaved
@@ -20,7 +39,7 @@
  * against 48.6 ms: the division and both branches eat the gain, too little to give up the
  * JavaScript engine's bits.
  */
-import type { Code } from './encoder.js';
+import type { Code, ModuleBuilder } from './encoder.js';
 import type { SimdOp } from './opcodes.js';
 
 const LOG2E = 1.4426950408889634;
@@ -28,10 +47,19 @@ const LOG2E = 1.4426950408889634;
 const C1 = 0.693359375, C2 = -2.12194440e-4;
 /** Cephes expf: e^r ≈ 1 + r + r^2 (P0 r^5 + … + P5) for |r| <= ln2/2. */
 const EXP_POLY = [1.9875691500e-4, 1.3981999507e-3, 8.3333452872e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+/** 1.5·2^23: adding it rounds |y| < 2^22 to an integer whose two's complement bits are the sum's low bits. */
+const ROUNDER = 12582912;
+/** e^x rounds to 0 below about -103.97 and overflows from 88.73: arguments are clamped to these. */
+const EXP_LOW = -110, EXP_HIGH = 89;
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+const F64 = new Float64Array(1);
+const U64 = new Uint32Array(F64.buffer);
 
 /** f32x4 / i32x4 expressions over v128 locals: each operation stores its result in a fresh local. */
-class F32Lanes {
-  constructor(private readonly c: Code) {}
+export class F32Lanes {
+  constructor(readonly c: Code, private readonly module: ModuleBuilder) {}
 
   private result(): number {
     const local = this.c.local('v128');
@@ -39,15 +67,33 @@ class F32Lanes {
     return local;
   }
 
+  /** The four 32-bit lanes `bits`, from the module's constants. */
+  private constant(bits: number): number {
+    this.c.global(this.module.constant([bits, bits, bits, bits]));
+    return this.result();
+  }
+
   /** Four float32 lanes of `x`. */
   splat(x: number): number {
-    this.c.f32x4([x, x, x, x]);
-    return this.result();
+    F32[0] = x;
+    return this.constant(U32[0]!);
   }
 
   /** Four int32 lanes of `n`. */
   splatInt(n: number): number {
-    this.c.i32x4([n, n, n, n]);
+    return this.constant(n);
+  }
+
+  /** Two float64 lanes of `x`. */
+  splat64(x: number): number {
+    F64[0] = x;
+    this.c.global(this.module.constant([U64[0]!, U64[1]!, U64[0]!, U64[1]!]));
+    return this.result();
+  }
+
+  /** i8x16.shuffle of `a` and `b` by the byte lanes `lanes`. */
+  shuffle(a: number, b: number, lanes: readonly number[]): number {
+    this.c.get(a).get(b).shuffle(lanes);
     return this.result();
   }
 
@@ -70,6 +116,14 @@ class F32Lanes {
   add(a: number, b: number): number { return this.op('f32x4.add', a, b); }
   sub(a: number, b: number): number { return this.op('f32x4.sub', a, b); }
   mul(a: number, b: number): number { return this.op('f32x4.mul', a, b); }
+  /** Wasm's pmin and pmax: `b < a ? b : a` and `a < b ? b : a`, one instruction each; a NaN `a` stays. */
+  pmin(a: number, b: number): number { return this.op('f32x4.pmin', a, b); }
+  pmax(a: number, b: number): number { return this.op('f32x4.pmax', a, b); }
+
+  /** The sign bit of `sign` put on the magnitude `magnitude` (whose sign bit is clear). */
+  withSign(magnitude: number, sign: number): number {
+    return this.op('v128.or', magnitude, this.op('v128.and', sign, this.splatInt(0x80000000)));
+  }
 }
 
 /** 2^n for int32 lanes -126 <= n <= 127: the exponent field set to n + 127. */
@@ -77,20 +131,35 @@ function pow2(w: F32Lanes, n: number): number {
   return w.shift('i32x4.shl', w.op('i32x4.add', n, w.splatInt(127)), 23);
 }
 
-/** e^x of the f32x4 in local `x`: 0 below -104 (and rounding to 0 above it), +Inf from 89, NaN kept. */
-export function expF32x4(c: Code, x: number): void {
-  const w = new F32Lanes(c);
-  const k = w.op('f32x4.nearest', w.mul(x, w.splat(LOG2E)));
-  const r = w.sub(w.sub(x, w.mul(k, w.splat(C1))), w.mul(k, w.splat(C2)));
+/** e^x of the f32x4 in local `x`: 0 below -103.97, +Inf from 88.73, NaN kept. */
+export function expF32x4(w: F32Lanes, x: number): number {
+  const clamped = w.pmin(w.pmax(x, w.splat(EXP_LOW)), w.splat(EXP_HIGH));
+  const shifted = w.add(w.mul(clamped, w.splat(LOG2E)), w.splat(ROUNDER));
+  const k = w.sub(shifted, w.splat(ROUNDER));
+  const ki = w.op('i32x4.sub', shifted, w.splat(ROUNDER));
+  const r = w.sub(w.sub(clamped, w.mul(k, w.splat(C1))), w.mul(k, w.splat(C2)));
   let p = w.splat(EXP_POLY[0]!);
   for (const coefficient of EXP_POLY.slice(1)) p = w.add(w.mul(p, r), w.splat(coefficient));
   const y = w.add(w.add(w.mul(p, w.mul(r, r)), r), w.splat(1));
-  // k in [-150, 128] inside the range: two factors 2^(k >> 1) and 2^(k - (k >> 1)) are normal numbers.
-  const ki = w.op('i32x4.trunc_sat_f32x4_s', k);
+  // k in [-159, 128] after the clamp: two factors 2^(k >> 1) and 2^(k - (k >> 1)) are normal numbers.
   const half = w.shift('i32x4.shr_s', ki, 1);
-  const v = w.mul(w.mul(y, pow2(w, half)), pow2(w, w.op('i32x4.sub', ki, half)));
-  const inside = w.op('v128.and', w.op('f32x4.gt', x, w.splat(-104)), w.op('f32x4.lt', x, w.splat(89)));
-  const outside = w.select(w.op('f32x4.gt', x, w.splat(0)), w.splat(Infinity), w.splat(0));
-  const special = w.select(w.op('f32x4.ne', x, x), x, outside);
-  c.get(v).get(special).get(inside).simd('v128.bitselect');
+  return w.mul(w.mul(y, pow2(w, half)), pow2(w, w.op('i32x4.sub', ki, half)));
+}
+
+/** Byte lanes of i8x16.shuffle: the high two float32 lanes of the first operand moved down. */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+/** Byte lanes of i8x16.shuffle: the low two float32 lanes of each operand, side by side. */
+const JOIN_LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+/** 1 / (1 + e^-x) of the f32x4 in local `x`. */
+export function sigmoidF32x4(w: F32Lanes, x: number): number {
+  const e = expF32x4(w, w.op('f32x4.neg', w.op('f32x4.abs', x)));
+  // e / (1 + e) for x <= 0, and 1 - that = 1 / (1 + e) for x > 0: one quotient, rounded once.
+  const numerator = w.select(w.op('f32x4.gt', x, w.splat(0)), w.splat(1), e);
+  const one = w.splat64(1);
+  const quotient = (high: boolean) => {
+    const promote = (v: number) => w.op('f64x2.promote_low_f32x4', high ? w.shuffle(v, v, HIGH_HALF) : v);
+    return w.op('f32x4.demote_f64x2_zero', w.op('f64x2.div', promote(numerator), w.op('f64x2.add', one, promote(e))));
+  };
+  return w.shuffle(quotient(false), quotient(true), JOIN_LOWS);
 }

@@ -12,7 +12,7 @@
  * 4M float32 in bench/wasm-math.ts went from 144 ms, one half after the other, to 36 ms);
  * the scalar form computes one copy with the same instructions, hence the same bits.
  */
-import type { Code } from './encoder.js';
+import type { Code, ModuleBuilder } from './encoder.js';
 import type { SimdOp } from './opcodes.js';
 
 /** A v128 operand: locals holding its copies, or a constant's four 32-bit lanes (the same for every copy). */
@@ -46,11 +46,11 @@ export function i64(x: bigint): Lanes {
 
 /** Emits f64x2 (and i64x2 and bitwise) operations into one function body, on `copies` copies of each value. */
 export class LaneWriter {
-  constructor(readonly code: Code, readonly copies: 1 | 2) {}
+  constructor(readonly code: Code, readonly copies: 1 | 2, private readonly module: ModuleBuilder) {}
 
-  /** Pushes copy `i` of an operand. */
+  /** Pushes copy `i` of an operand (a constant from the module's globals: see math-f32.ts). */
   push(v: Lanes, i: number): Code {
-    return 'locals' in v ? this.code.get(v.locals[i]!) : this.code.i32x4(v.bits);
+    return 'locals' in v ? this.code.get(v.locals[i]!) : this.code.global(this.module.constant(v.bits));
   }
 
   /** New v128 locals, one per copy. */

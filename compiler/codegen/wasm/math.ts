@@ -9,10 +9,11 @@
  * so a scalar result is the same float32 as that lane of a vector result (NaN aside, whose
  * bits WebAssembly leaves open): where a tensor's tail starts never changes its values. Computing
  * in float64 keeps every function within 1 ulp of the true result over the whole float32
- * range, and lets expm1, log, log1p, tanh, sigmoid and (below 2^20) sin and cos follow
- * the JavaScript engine's float64 steps exactly, so both CPU engines give the same bits.
- * exp is the exception: computed in float32 on all four lanes at once (math-f32.ts), it is
- * 1.5 to 3.7 times as fast and within 0.98 ulp, but its bits are not the JavaScript engine's.
+ * range, and lets expm1, log, log1p, tanh and (below 2^20) sin and cos follow the
+ * JavaScript engine's float64 steps exactly, so both CPU engines give the same bits.
+ * exp, sigmoid and erf are the exceptions: computed in float32 on all four lanes at once
+ * (math-f32.ts, math-erf-f32.ts) and inlined into kernels, they are 1.2 to 3.7 times as fast
+ * and within 0.98, 1.48 and 1.72 ulp, but their bits are not the JavaScript engine's.
  *
  * Measured against float64 over every 67th float32 bit pattern (64M inputs; pow: 4M pairs),
  * the largest error after the float32 rounding is 0.508 ulp (expm1), so no result is
@@ -20,8 +21,9 @@
  * of results are not correctly rounded.
  */
 import type { Code, ModuleBuilder } from './encoder.js';
-import { erf, erfc } from './math-erf.js';
-import { expF32x4 } from './math-f32.js';
+import { erfc } from './math-erf.js';
+import { erfF32x4 } from './math-erf-f32.js';
+import { expF32x4, F32Lanes, sigmoidF32x4 } from './math-f32.js';
 import { expm1, log, log1p, sigmoid, tanh } from './math-exp.js';
 import { LaneWriter, type Lanes } from './math-lanes.js';
 import { pow } from './math-pow.js';
@@ -32,18 +34,20 @@ export type WasmMathFn =
   | 'exp' | 'expm1' | 'log' | 'log1p' | 'tanh' | 'sigmoid' | 'erf' | 'erfc' | 'sin' | 'cos' | 'tan';
 
 /** The functions computed in float32 arithmetic on f32x4 lanes (math-f32.ts). */
-type Float32Fn = 'exp';
+type Float32Fn = 'exp' | 'sigmoid' | 'erf';
 
 /** Each other function on float64x2 lanes: the promoted inputs in, the float64 results out. */
 const cores: { readonly [F in Exclude<WasmMathFn, Float32Fn>]: (w: LaneWriter, x: Lanes) => Lanes } = {
-  expm1, log, log1p, tanh, sigmoid, erf, erfc,
+  expm1, log, log1p, tanh, erfc,
   sin: (w, x) => trig(w, 'sin', x),
   cos: (w, x) => trig(w, 'cos', x),
   tan: (w, x) => trig(w, 'tan', x),
 };
 
-/** Each float32 function: the f32x4 argument in a local, the f32x4 result left on the stack. */
-const float32Cores: { readonly [F in Float32Fn]: (c: Code, x: number) => void } = { exp: expF32x4 };
+/** Each float32 function: the f32x4 argument in a local, the local of the f32x4 result returned. */
+const float32Cores: { readonly [F in Float32Fn]: (w: F32Lanes, x: number) => number } = {
+  exp: expF32x4, sigmoid: sigmoidF32x4, erf: erfF32x4,
+};
 
 function inFloat32(fn: WasmMathFn): fn is Float32Fn {
   return Object.hasOwn(float32Cores, fn);
@@ -100,11 +104,22 @@ export class WasmMath {
 
   constructor(private readonly module: ModuleBuilder) {}
 
+  /**
+   * Computes `fn` of local `x` (an f32x4 with `vector`, else an f32) onto the stack of `c`, a
+   * function of this module: the float32 functions' vector form inline (a call costs more
+   * than their body saves in a loop: softmax [4096,1024], one thread, 11.5 ms calling exp,
+   * 10.8 ms inline), every other form a call.
+   */
+  emit(c: Code, fn: WasmMathFn, x: number, vector: boolean): void {
+    if (vector && inFloat32(fn)) return void c.get(float32Cores[fn](new F32Lanes(c, this.module), x));
+    c.get(x).indexed('call', vector ? this.vector(fn) : this.scalar(fn));
+  }
+
   /** The index of `fn` over four float32 lanes: (v128) -> v128. */
   vector(fn: WasmMathFn): number {
     return declare(this.vectorIndex, fn, () => this.module.func(undefined, ['v128'], ['v128'], (code) => {
-      if (inFloat32(fn)) return float32Cores[fn](code, 0);
-      const w = new LaneWriter(code, 2);
+      if (inFloat32(fn)) return void code.get(float32Cores[fn](new F32Lanes(code, this.module), 0));
+      const w = new LaneWriter(code, 2, this.module);
       demoteHalves(w, cores[fn](w, promoteHalves(w, 0)));
     }));
   }
@@ -115,11 +130,10 @@ export class WasmMath {
       if (inFloat32(fn)) {
         const lanes = code.local('v128');
         code.get(0).simd('f32x4.splat').set(lanes);
-        float32Cores[fn](code, lanes);
-        code.lane('f32x4.extract_lane', 0);
+        code.get(float32Cores[fn](new F32Lanes(code, this.module), lanes)).lane('f32x4.extract_lane', 0);
         return;
       }
-      const w = new LaneWriter(code, 1);
+      const w = new LaneWriter(code, 1, this.module);
       demoteScalar(w, cores[fn](w, promoteScalar(w, 0)));
     }));
   }
@@ -127,7 +141,7 @@ export class WasmMath {
   /** The index of `fn` over four float32 lane pairs: (v128, v128) -> v128. */
   vectorBinary(fn: WasmMathBinaryFn): number {
     return declare(this.vectorBinaryIndex, fn, () => this.module.func(undefined, ['v128', 'v128'], ['v128'], (code) => {
-      const w = new LaneWriter(code, 2);
+      const w = new LaneWriter(code, 2, this.module);
       demoteHalves(w, binaryCores[fn](w, promoteHalves(w, 0), promoteHalves(w, 1)));
     }));
   }
@@ -135,7 +149,7 @@ export class WasmMath {
   /** The index of `fn` on two float32: (f32, f32) -> f32, bit for bit a lane of {@link vectorBinary}. */
   scalarBinary(fn: WasmMathBinaryFn): number {
     return declare(this.scalarBinaryIndex, fn, () => this.module.func(undefined, ['f32', 'f32'], ['f32'], (code) => {
-      const w = new LaneWriter(code, 1);
+      const w = new LaneWriter(code, 1, this.module);
       demoteScalar(w, binaryCores[fn](w, promoteScalar(w, 0), promoteScalar(w, 1)));
     }));
   }

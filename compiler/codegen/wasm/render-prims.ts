@@ -3,8 +3,8 @@
  * them: an entry lists the operand dtypes it has scalar code for and those it has f32x4 /
  * i32x4 code for; `null` means no Wasm code yet, and a kernel that needs it is run as
  * JavaScript (the same for eager and jit, so their results stay bitwise equal). The float32
- * math functions (exp, log, tanh, erf, sigmoid, sin, cos, pow …) are calls of the module's
- * functions from math.ts, declared once per module by the kernel's WasmMath; the scalar
+ * math functions (exp, log, tanh, erf, sigmoid, sin, cos, pow …) come from math.ts through
+ * the kernel's WasmMath (inline, or calls of functions it declares once per module); the scalar
  * form is bit for bit a lane of the vector one, so where a loop's tail starts changes nothing.
  *
  * Each rendering gives the JavaScript engine's bits. JavaScript computes a float32 op in
@@ -137,7 +137,7 @@ function float32Math(fn: WasmMathFn): WasmPrimCode {
   return {
     scalar: ['float32'],
     vector: ['float32'],
-    emit: (c, [x], _dtype, vector, math) => void c.get(x!).indexed('call', vector ? math.vector(fn) : math.scalar(fn)),
+    emit: (c, [x], _dtype, vector, math) => math.emit(c, fn, x!, vector),
   };
 }
 

@@ -22,8 +22,8 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const ULP = 2 ** -23;
 
 /**
- * Float steps any row may drift: the Wasm math library's functions (exp, erf, erfc, tan, pow,
- * large sin and cos) round within one float32 step of the JavaScript engine's, and they sit
+ * Float steps any row may drift: the Wasm math library's functions (exp, sigmoid, erf, erfc, tan,
+ * pow, large sin and cos) round within two float32 steps of the JavaScript engine's, and they sit
  * inside many composite rows (crossEntropy, softmax, in-place pow_, gelu…), whose ops carry a
  * step on — which rows show one depends on the run's random inputs, so every row gets the
  * same few steps. Integer and bool outputs stay exact (a step of a small integer is far below 1).

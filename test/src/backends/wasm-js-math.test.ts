@@ -13,7 +13,7 @@ import { cpuEngine } from '../../../runtime/wasm/engine.js';
 import { jit, tensor, type Tensor } from '../../../src/index.js';
 import { expectSameTensor } from '../jit/compare.js';
 
-type Unary = 'exp' | 'erf' | 'erfc' | 'tan';
+type Unary = 'exp' | 'erf' | 'erfc' | 'tan' | 'sigmoid';
 
 /** Float32 inputs in [lo, hi) where the Wasm and JavaScript forms of `fn` differ (up to `count` of them). */
 function differing(fn: Unary, lo: number, hi: number, count: number): Float32Array {
@@ -26,7 +26,9 @@ function differing(fn: Unary, lo: number, hi: number, count: number): Float32Arr
   return Float32Array.from(out);
 }
 
-const CASES: readonly [Unary, number, number][] = [['exp', -20, 20], ['erf', -3, 3], ['erfc', -2, 4], ['tan', -1.5, 1.5]];
+const CASES: readonly [Unary, number, number][] = [
+  ['exp', -20, 20], ['erf', -3, 3], ['erfc', -2, 4], ['tan', -1.5, 1.5], ['sigmoid', -20, 20],
+];
 
 describe.skipIf(cpuEngine() !== 'wasm')('the Wasm engine\'s JavaScript kernels round math as its Wasm kernels do', () => {
   it.each(CASES)('%s: the inputs where the two engines differ exist, and the helpers give the Wasm map\'s bits', (fn, lo, hi) => {

@@ -1,7 +1,8 @@
 /**
- * kiln's Wasm float32 math: the modules validate, every function stays within 1 ulp of the
- * float64 result over a sweep of the whole float32 range and dense sweeps of the ranges
- * kernels see, special values and the overflow and underflow thresholds come out exact,
+ * kiln's Wasm float32 math: the modules validate, every function stays within its bound (1
+ * ulp; 2 for sigmoid and erf, computed in float32) of the float64 result over a sweep of the
+ * whole float32 range and dense sweeps of the ranges kernels see (±0, ±Inf, NaN, subnormals
+ * and large |x| among them), special values and the overflow and underflow thresholds come out exact,
  * the scalar form gives a vector lane's bits, and the functions that mirror the JavaScript
  * engine's float64 steps give its bits.
  */
@@ -25,11 +26,16 @@ const dense: { readonly [F in WasmMathFn]: readonly [number, number] } = {
   erf: [-4.5, 4.5], erfc: [-4, 10.5], sin: [-40, 40], cos: [-40, 40], tan: [-40, 40],
 };
 
+/** How far from the float64 result each function may round: the float32-arithmetic ones (math-f32.ts) 2 ulp. */
+const bound: { readonly [F in WasmMathFn]: number } = {
+  exp: 1, expm1: 1, log: 1, log1p: 1, tanh: 1, sigmoid: 2, erf: 2, erfc: 1, sin: 1, cos: 1, tan: 1,
+};
+
 /**
- * Functions whose float64 steps are the JavaScript engine's (trig below 2^20 only); exp is
- * computed in float32 arithmetic instead (math-f32.ts), within 1 ulp but with other bits.
+ * Functions whose float64 steps are the JavaScript engine's (trig below 2^20 only); exp and
+ * sigmoid are computed in float32 arithmetic instead (math-f32.ts), with other bits.
  */
-const mirrored = ['expm1', 'log', 'log1p', 'tanh', 'sigmoid', 'sin', 'cos'] as const;
+const mirrored = ['expm1', 'log', 'log1p', 'tanh', 'sin', 'cos'] as const;
 
 const bits = new Uint32Array(1);
 const float = new Float32Array(bits.buffer);
@@ -85,6 +91,24 @@ describe('Wasm math modules', () => {
     expect(() => new Code([]).i32x4([2 ** 32, 0, 0, 0])).toThrow(/i32x4 lane/);
   });
 
+  it('keep each distinct v128 constant once, as a global that global.get reads', () => {
+    const module = new ModuleBuilder({ initial: 1, shared: false });
+    const a = module.constant([1, -1, 0x80000000, 7]);
+    expect(module.constant([1, 0xffffffff, -0x80000000, 7])).toBe(a);
+    const b = module.constant([2, 2, 2, 2]);
+    expect(b).not.toBe(a);
+    for (let lane = 0; lane < 4; lane++) {
+      module.func(`a${lane}`, [], ['i32'], (c) => void c.global(a).lane('i32x4.extract_lane', lane));
+    }
+    module.func('b', [], ['i32'], (c) => void c.global(b).lane('i32x4.extract_lane', 3));
+    const memory = new wasmApi!.Memory({ initial: 1 });
+    const exports = new wasmApi!.Instance(new wasmApi!.Module(module.encode()), { env: { memory } }).exports;
+    const read = (name: string) => (exports[name] as () => number)();
+    expect([0, 1, 2, 3].map((lane) => read(`a${lane}`))).toEqual([1, -1, -0x80000000, 7]);
+    expect(read('b')).toBe(2);
+    expect(() => module.constant([2 ** 32, 0, 0, 0])).toThrow(/i32x4 lane/);
+  });
+
   it('validate, and declare each function once per module', () => {
     expect(wasmApi!.validate(renderMathMaps(1))).toBe(true);
     for (const fn of wasmMathFns) {
@@ -114,14 +138,14 @@ describe.each(wasmMathFns)('%s', (fn) => {
     vector = maps.map(fn, 'vector', xs);
   });
 
-  it('is within 1 ulp of the float64 result', () => {
+  it(`is within ${bound[fn]} ulp of the float64 result`, () => {
     const ref = reference[fn];
     let worst = 0, at = 0;
     for (let i = 0; i < xs.length; i++) {
       const e = ulpError(vector[i]!, ref(xs[i]!));
       if (e > worst) [worst, at] = [e, xs[i]!];
     }
-    expect(worst, `${fn}(${at})`).toBeLessThanOrEqual(1);
+    expect(worst, `${fn}(${at})`).toBeLessThanOrEqual(bound[fn]);
   });
 
   it('gives a vector lane\'s bits in its scalar form', () => {
@@ -145,7 +169,7 @@ describe('special values and thresholds', () => {
     log1p: [-1, -1 + 2 ** -24, 2 ** -29],
     tanh: [9.010913347, 9.1, 2 ** -13],
     sigmoid: [-103.97207708, 16.635532333, 18, -104],
-    erf: [3.9192059, 3.921875, 1, 2 ** -126],
+    erf: [3.9192059, 3.921875, 1, 1.5, 0.75, 2 ** -126],
     erfc: [0.5, 2, 10.054195404052734, 10.0625, 3.9192059, 2 ** -126],
     sin: [2 ** 20, 2 ** -12, Math.PI, 1e38, 102940.390625],
     cos: [2 ** 20, 2 ** -12, Math.PI / 2, 1e38, 102940.390625],
@@ -160,11 +184,11 @@ describe('special values and thresholds', () => {
     const got = maps.map(fn, 'vector', xs);
     for (let i = 0; i < xs.length; i++) {
       const want = Math.fround(reference[fn](xs[i]!));
-      // Exact where the float64 result is exact or saturates; within 1 ulp elsewhere (tested above).
+      // Exact where the float64 result is exact or saturates; within the bound elsewhere (tested above).
       if (!Number.isFinite(want) || want === 0 || Math.abs(want) === 1 || Number.isNaN(want)) {
         expect(Object.is(got[i], want), `${fn}(${xs[i]}) = ${got[i]}, want ${want}`).toBe(true);
       } else {
-        expect(ulpError(got[i]!, reference[fn](xs[i]!)), `${fn}(${xs[i]})`).toBeLessThanOrEqual(1);
+        expect(ulpError(got[i]!, reference[fn](xs[i]!)), `${fn}(${xs[i]})`).toBeLessThanOrEqual(bound[fn]);
       }
     }
   });
