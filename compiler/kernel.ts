@@ -165,23 +165,42 @@ export interface LoopSpec {
 /** Every kind of kernel. */
 export type KernelSpec = MapSpec | ReduceSpec | MatmulSpec | RandomSpec | RowSpec | MultiSpec | LoopSpec;
 
+/** Arithmetic on sizes of type D: numbers, or sizes a renderer knows only at launch (see collapseWith). */
+export interface DimArithmetic<D> {
+  /** The size's value (in the kernel being rendered). */
+  value(d: D): number;
+  /** The product of two sizes. */
+  mul(a: D, b: D): D;
+  /** A constant size. */
+  of(n: number): D;
+}
+
+const NUMBERS: DimArithmetic<number> = { value: (d) => d, mul: (a, b) => a * b, of: (n) => n };
+
 /**
  * Drops size-1 dims and merges neighbouring dims that every arg walks as one run, so a
  * contiguous op of any rank becomes a single flat loop. Returns at least one dim.
  */
 export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
+  return collapseWith(shape, strides, NUMBERS);
+}
+
+/** collapseDims over sizes of any kind, each decision taken on the sizes' values. */
+export function collapseWith<D>(
+  shape: readonly D[], strides: readonly (readonly D[])[], dims: DimArithmetic<D>,
+): { shape: D[]; strides: D[][] } {
+  const outShape: D[] = [];
+  const outStrides: D[][] = strides.map(() => []);
   for (let d = 0; d < shape.length; d++) {
     const size = shape[d]!;
-    if (size === 1) continue;
+    if (dims.value(size) === 1) continue;
     const last = outShape.length - 1;
     let merge = last >= 0;
     for (let a = 0; merge && a < strides.length; a++) {
-      if (outStrides[a]![last] !== strides[a]![d]! * size) merge = false;
+      if (dims.value(outStrides[a]![last]!) !== dims.value(strides[a]![d]!) * dims.value(size)) merge = false;
     }
     if (merge) {
-      outShape[last]! *= size;
+      outShape[last] = dims.mul(outShape[last]!, size);
       for (let a = 0; a < strides.length; a++) outStrides[a]![last] = strides[a]![d]!;
     } else {
       outShape.push(size);
@@ -189,8 +208,8 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
     }
   }
   if (outShape.length === 0) {
-    outShape.push(1);
-    for (const s of outStrides) s.push(0);
+    outShape.push(dims.of(1));
+    for (const s of outStrides) s.push(dims.of(0));
   }
   return { shape: outShape, strides: outStrides };
 }

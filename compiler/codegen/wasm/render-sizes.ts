@@ -9,7 +9,7 @@
  */
 import { InternalError } from '../../../runtime/errors.js';
 import { sizeSlots, sizeValues, SizeFamilies, SymbolicSizes, noSymbolicSizes } from '../../sizes.js';
-import type { KernelSpec } from '../../kernel.js';
+import { collapseWith, type KernelSpec } from '../../kernel.js';
 import type { Code } from './encoder.js';
 
 /** A size known only at launch: its value in the member being rendered, and the i32 local holding it. */
@@ -52,29 +52,7 @@ export function mulDim(c: Code, a: Dim, b: Dim): Dim {
 export function collapseSizes(
   c: Code, shape: readonly Dim[], strides: readonly (readonly Dim[])[],
 ): { shape: Dim[]; strides: Dim[][] } {
-  const outShape: Dim[] = [];
-  const outStrides: Dim[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (dimValue(size) === 1) continue;
-    const last = outShape.length - 1;
-    let merge = last >= 0;
-    for (let a = 0; merge && a < strides.length; a++) {
-      if (dimValue(outStrides[a]![last]!) !== dimValue(strides[a]![d]!) * dimValue(size)) merge = false;
-    }
-    if (merge) {
-      outShape[last] = mulDim(c, outShape[last]!, size);
-      for (let a = 0; a < strides.length; a++) outStrides[a]![last] = strides[a]![d]!;
-    } else {
-      outShape.push(size);
-      for (let a = 0; a < strides.length; a++) outStrides[a]!.push(strides[a]![d]!);
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    for (const s of outStrides) s.push(0);
-  }
-  return { shape: outShape, strides: outStrides };
+  return collapseWith(shape, strides, { value: dimValue, mul: (a, b) => mulDim(c, a, b), of: (n) => n });
 }
 
 /** The parameter kinds of a kernel's symbolic sizes: integer literals of bodies arrive as f64 (they may pass 2^31). */
