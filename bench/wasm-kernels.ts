@@ -21,108 +21,17 @@ import { wasm } from '../compiler/backends.js';
 import { renderJs } from '../compiler/codegen/js.js';
 import { jsHelpers } from '../compiler/codegen/js-helpers.js';
 import type { KernelSpec } from '../compiler/kernel.js';
-import type { Backend } from '../runtime/backend.js';
 import { CpuBackend } from '../runtime/cpu/backend.js';
-import { ARRAY_OF } from '../runtime/dtype.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
-import { argDtypes } from '../compiler/codegen/wasm/render.js';
 import * as k from '../src/index.js';
 import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+import { prepare, sameBits, specsOf } from './kernel-replay.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const ROWS = 4096, COLS = 1024, N = ROWS * COLS;
 
 function rounds(sides: Record<string, () => unknown>, runs: number): Record<string, Measurement> {
   return interleavedRounds(sides, ROUNDS, runs, 2);
-}
-
-/** Elements a loop nest over `shape` with `strides` reaches (strides are non-negative in these workloads). */
-function reach(shape: readonly number[], strides: readonly number[]): number {
-  return 1 + shape.reduce((s, n, d) => s + (n - 1) * Math.abs(strides[d]!), 0);
-}
-
-/** Elements each arg of a spec spans. */
-function extents(spec: KernelSpec): number[] {
-  switch (spec.kind) {
-    case 'map': return spec.strides.map((s) => reach(spec.shape, s));
-    case 'reduce': case 'row':
-      return spec.dtypes.map((_, a) => reach([...spec.outer, ...spec.inner], [...spec.outerStrides[a]!, ...spec.innerStrides[a]!]));
-    // A loop kernel's args are one-element values.
-    case 'loop': return spec.dtypes.map(() => 1);
-    case 'multi': {
-      const out = new Array<number>(spec.args).fill(1);
-      for (const p of spec.parts) extents(p.spec).forEach((e, a) => (out[p.args[a]!] = Math.max(out[p.args[a]!]!, e)));
-      return out;
-    }
-    case 'matmul': case 'random': throw new Error(`wasm-kernels bench: no ${spec.kind} kernels expected`);
-  }
-}
-
-/** The spec of every kernel the Wasm backend has compiled since `recordSpecs`. */
-const specOf = new Map<unknown, KernelSpec>();
-
-function recordSpecs(): void {
-  const compile = wasm.compile.bind(wasm);
-  wasm.compile = (key, spec) => {
-    let built: KernelSpec | undefined;
-    const kernel = compile(key, () => (built = spec()));
-    if (built !== undefined) specOf.set(kernel, built);
-    return kernel;
-  };
-}
-
-/** The kernel specs a jit replay of `fn` at `inputs` launches, in order (the third call replays). */
-function specsOf(fn: (...xs: k.Tensor[]) => k.Tensor, inputs: k.Tensor[]): KernelSpec[] {
-  const f = k.jit(fn);
-  f(...inputs);
-  f(...inputs);
-  const specs: KernelSpec[] = [];
-  const run = wasm.run.bind(wasm);
-  wasm.run = (launches) => {
-    for (const l of launches) specs.push(specOf.get(l.kernel)!);
-    run(launches);
-  };
-  try {
-    f(...inputs);
-  } finally {
-    wasm.run = run;
-  }
-  if (f.stats.replays !== 1) throw new Error(`wasm-kernels bench: expected one replay, got ${f.stats.replays}`);
-  return specs;
-}
-
-/**
- * Runs `specs` in order on `backend`, each over its own buffers filled with values in [-2, 2);
- * returns a call (which reads the last kernel's output back) and a readout of every output.
- */
-function prepare(
-  backend: Backend<any, any, KernelSpec>, specs: readonly KernelSpec[],
-): { run: () => unknown; out: () => number[] } {
-  const launches = specs.map((spec, s) => {
-    const dtypes = argDtypes(spec);
-    const args = extents(spec).map((n, a) => {
-      const data = backend.alloc(dtypes[a]!, n);
-      const host = new ARRAY_OF[dtypes[a]!](n);
-      for (let i = 0; i < n; i++) host[i] = Math.sin(i * 0.37 + a + s) * 2;
-      backend.write(data, dtypes[a]!, host);
-      return { data, offset: 0 };
-    });
-    return { kernel: backend.compile(`bench|${s}|${JSON.stringify(spec)}`, () => spec), args, scalars: [] as number[] };
-  });
-  const output = (s: number, length = extents(specs[s]!)[0]!) =>
-    backend.readSync!(launches[s]!.args[0]!.data, argDtypes(specs[s]!)[0]!, 0, length);
-  return {
-    run: () => {
-      backend.run(launches);
-      return output(specs.length - 1);
-    },
-    out: () => launches.flatMap((_, s) => Array.from(output(s))),
-  };
-}
-
-/** Whether two readouts hold the same numbers, bit for bit (any NaN matching any NaN). */
-function sameBits(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
 }
 
 async function initTfjsWasm(): Promise<void> {
@@ -172,7 +81,6 @@ async function main(): Promise<void> {
   const threads = await k.threadsReady();
   const all = k.getNumThreads();
   if (threads !== all) throw new Error(`wasm-kernels bench: ${all} threads asked for, ${threads} started`);
-  recordSpecs();
   const js = new CpuBackend<KernelSpec>((spec) => ({ source: renderJs(spec), helpers: jsHelpers, sizes: [] }));
   k.manualSeed(0);
   const x2 = k.randn([ROWS, COLS]), w = k.randn([COLS]), b = k.randn([COLS]);
@@ -230,7 +138,7 @@ async function main(): Promise<void> {
     const onWasm = prepare(wasm, specs), onJs = prepare(js, specs);
     const on = (n: number) => () => {
       k.setNumThreads(n);
-      return onWasm.run();
+      return onWasm.runAndRead();
     };
     on(1)();
     const single = onWasm.out();
@@ -240,7 +148,7 @@ async function main(): Promise<void> {
     const engineSame = sameBits(single, onJs.out());
     const before = { ...wasm.compiled };
     const kinds = specs.map((s) => s.kind).join('+');
-    const peers = { 'kiln js': onJs.run, 'tfjs-wasm': tfSide(wl.tfjs), 'jax-js': wl.jax };
+    const peers = { 'kiln js': onJs.runAndRead, 'tfjs-wasm': tfSide(wl.tfjs), 'jax-js': wl.jax };
     const sides = { [one]: on(1), [every]: on(all), ...peers };
     const m = rounds(sides, 3);
     const t = (side: string) => m[side]!.median;
