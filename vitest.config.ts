@@ -3,35 +3,20 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The CPU suites that also run on the pure JavaScript engine (KILN_CPU=js: no Wasm gemm), the
- * reference and fallback: the op table (eager against the reference, jit against eager,
- * gradients by finite differences), gradients of every primitive, whole training steps under
- * jit, and symbolic sizes. Every other suite runs on the default engine (typed arrays, the
- * Wasm SIMD gemm where SIMD exists).
+ * The CPU suites that run again on the JavaScript engine (KILN_CPU=js: typed arrays, generated
+ * JavaScript loops, no Wasm kernel), the reference and the fallback where WebAssembly SIMD is
+ * missing, so it keeps running the whole op table with jit equal to eager bit for bit: the op
+ * table (eager against the reference, jit against eager, gradients by finite differences),
+ * gradients of every primitive, whole training steps and random programs under jit, and
+ * symbolic sizes. Every suite runs on the default engine (WebAssembly where SIMD exists);
+ * test/src/backends/engines.test.ts compares the two engines from there.
  */
 const JS_ENGINE_SUITES = [
   'test/src/ops/op-table.test.ts',
   'test/src/autograd/primitive-grads.test.ts',
   'test/src/jit/training.test.ts',
-  'test/src/jit/sizes.test.ts',
-];
-
-/**
- * The suites that run again with tensors in the WebAssembly memory (KILN_CPU=wasm): the same
- * op table, gradients, training steps and random programs (jit equal to eager bit for bit on
- * Wasm kernels), the models of the programs suite, the engines side by side, memory over
- * 10,000 steps, and kernels split over threads.
- */
-const WASM_ENGINE_SUITES = [
-  ...JS_ENGINE_SUITES,
-  'test/src/nn/programs.test.ts',
   'test/src/jit/differential.test.ts',
-  'test/fuzz/fuzz.test.ts',
-  'test/src/backends/*.test.ts',
-  'test/src/cpu-memory.test.ts',
-  'test/runtime/wasm/split.test.ts',
-  'test/compiler/codegen/wasm-render.test.ts',
-  'test/compiler/wasm-matmul-epilogue.test.ts',
+  'test/src/jit/sizes.test.ts',
 ];
 
 export default defineConfig({
@@ -41,7 +26,6 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'default' } },
       { extends: true, test: { name: 'cpu-js', include: JS_ENGINE_SUITES, env: { KILN_CPU: 'js' } } },
-      { extends: true, test: { name: 'cpu-wasm', include: WASM_ENGINE_SUITES, env: { KILN_CPU: 'wasm' } } },
     ],
   },
 });

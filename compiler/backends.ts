@@ -25,7 +25,11 @@ import { wasmMatmul } from './wasm-matmul.js';
  */
 export const wasm = new WasmBackend<KernelSpec>(renderWasm);
 
-/** A spec as the JavaScript engine runs it: float32 matmuls on the Wasm SIMD gemm where SIMD exists, the rest as JS. */
+/**
+ * A spec as the JavaScript engine's backend runs it: as JavaScript, but float32 matmuls on the
+ * Wasm SIMD gemm in a process whose tensors live on the Wasm engine (where this backend runs
+ * kernels over typed arrays: cpuKernel).
+ */
 function renderCpu(spec: KernelSpec): CpuProgram {
   const gemm = spec.kind === 'matmul' ? wasmMatmul(spec) : undefined;
   return gemm !== undefined ? { kernel: gemm } : jsProgram(spec);
@@ -33,7 +37,8 @@ function renderCpu(spec: KernelSpec): CpuProgram {
 
 /**
  * The CPU backend of the JavaScript engine (typed arrays, generated JS loops): the engine of
- * CPU tensors under KILN_CPU=js, and the runner of kernels over typed arrays (cpuKernel).
+ * CPU tensors under KILN_CPU=js and where WebAssembly SIMD is missing, and the runner of
+ * kernels over typed arrays (cpuKernel).
  */
 export const cpu: CpuBackend<KernelSpec> = new CpuBackend(renderCpu);
 
@@ -53,7 +58,7 @@ export type CpuEngineBackend = Backend<CpuBuffer, CpuEngineKernel, KernelSpec> &
 
 /**
  * The backend CPU tensors live on, eager and jit alike: the engine cpuEngine() chose for
- * this process (JavaScript by default, Wasm under KILN_CPU=wasm), so one compiled
+ * this process (Wasm by default, JavaScript under KILN_CPU=js or without SIMD), so one compiled
  * kernel per spec serves both and jit stays bitwise equal to eager. The engine never
  * changes within a process, so every buffer handed to it came from it: the cast only widens
  * the buffer type each engine declares, and call sites stay monomorphic.

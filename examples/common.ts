@@ -166,7 +166,9 @@ export function runExample(title: string, defaultEpochs: number, train: (options
     onBatch: (epoch, batch, batches, loss) => progress.batch(epoch, batch, batches, loss),
     onEpoch: (epoch, loss) => progress.endEpoch(epoch, loss),
   });
-  console.log(`trained on ${result.trainSize} images, tested on ${result.testSize}, in ${result.seconds.toFixed(1)}s`);
+  const cpu = k.cpuEngineInfo();
+  console.log(`trained on ${result.trainSize} images, tested on ${result.testSize}, in ${result.seconds.toFixed(1)}s`
+    + ` on the ${cpu.engine} CPU engine (${cpu.reason})`);
   if (args.svg) console.log(`loss curve written to ${writeLossSvg(args.svg, `${title}: training loss`, result.losses, result.batchLosses)}`);
   console.log(`test accuracy: ${percent(result.testAccuracy)}`);
 }

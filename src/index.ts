@@ -9,6 +9,7 @@ export {
 } from './ops/creation.js';
 export { manualSeed } from './random.js';
 export { setNumThreads, getNumThreads, threadsReady } from '../runtime/wasm/threads.js';
+export { cpuEngineInfo, type CpuChoice, type CpuEngine } from '../runtime/wasm/engine.js';
 export { keep, memory, tidy, type DeviceMemory, type MemoryInfo } from './memory.js';
 export * as webgpu from './webgpu.js';
 export {

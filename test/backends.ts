@@ -29,9 +29,8 @@ export interface TestBackend {
 }
 
 /**
- * The CPU on this process's engine (typed arrays by default, the Wasm memory under
- * KILN_CPU=wasm: the vitest project `cpu-wasm` runs the cross-backend rows there too): the
- * reference of the cross-backend rows.
+ * The CPU on this process's engine (the Wasm memory by default, typed arrays under
+ * KILN_CPU=js or without WebAssembly SIMD): the reference of the cross-backend rows.
  */
 export const cpu: TestBackend = {
   name: `cpu (${cpuEngine()})`, device: 'cpu', tol: 0,

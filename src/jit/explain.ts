@@ -8,6 +8,7 @@
 import { printGraph, type Graph, type Node } from '../../compiler/ir/graph.js';
 import { formatParamsExact } from '../../compiler/ir/text.js';
 import { renderJs } from '../../compiler/codegen/js.js';
+import type { KernelSpec } from '../../compiler/kernel.js';
 import { launchesKernel } from '../../compiler/passes/plan-memory.js';
 import { runPasses, type NamedPass, type PassReport } from '../../compiler/passes/pipeline.js';
 import { outputList } from './stage.js';
@@ -20,6 +21,7 @@ import type { JitStats } from './jit-options.js';
 import type { Guard, Trace } from './trace.js';
 import type { Variant } from './variant.js';
 import { usesWebGpu } from './webgpu-check.js';
+import { cpuEngine, cpuEngineInfo } from '../../runtime/wasm/engine.js';
 
 /** A guard as explained to users. */
 export interface ExplainedGuard {
@@ -96,6 +98,17 @@ export type SectionName = Exclude<keyof ExplainSections, 'all'>;
 
 const SECTION_NAMES: readonly SectionName[] = ['ir', 'passes', 'kernels', 'fusions', 'guards', 'events'];
 
+/**
+ * A CPU kernel as text. The Wasm engine runs a binary module with no text worth reading, so
+ * there it is the JavaScript engine's code for the same spec, headed by a line saying so.
+ */
+function cpuKernelSource(spec: KernelSpec): string {
+  const js = renderJs(spec);
+  if (cpuEngine() === 'js') return js;
+  const head = '// the wasm CPU engine runs this spec as a WebAssembly module; the JavaScript engine runs:';
+  return `${head}\n${js}`;
+}
+
 /** The kernels of `v`'s plan (and its lifted loops' plans), unfused ops that launch one included. */
 function kernelsOf(v: Variant): ExplainedKernel[] {
   const graph = v.program?.graph;
@@ -106,7 +119,7 @@ function kernelsOf(v: Variant): ExplainedKernel[] {
           kind: st.spec.kind,
           nodes: st.nodes,
           stores: st.outputs,
-          source: webGpuKernelSource(v, st) ?? renderJs(st.spec),
+          source: webGpuKernelSource(v, st) ?? cpuKernelSource(st.spec),
         },
       ];
     const n = graph?.nodes[st.node];
@@ -130,7 +143,7 @@ function kernelsOf(v: Variant): ExplainedKernel[] {
                 kind: `${st.spec.kind}, in the ${part} of loop %${node}`,
                 nodes: st.nodes,
                 stores: st.outputs,
-                source: runner instanceof HostLoop ? runner.source(st) : renderJs(st.spec),
+                source: runner instanceof HostLoop ? runner.source(st) : cpuKernelSource(st.spec),
               },
             ]
           : [],
@@ -268,6 +281,10 @@ export function formatSummary(d: ExplanationData): string {
     `jit(${d.name}) for signature ${signature}: ${d.state}`,
     `  ${s.calls} calls: ${s.traces} traced, ${s.replays} replayed, ${s.fallbacks} fell back; ${d.variants.length} variant${d.variants.length === 1 ? '' : 's'} here`,
   ];
+  if (d.variants.some((v) => v.device === 'cpu')) {
+    const cpu = cpuEngineInfo();
+    lines.push(`  CPU kernels run on the ${cpu.engine} engine (${cpu.reason})`);
+  }
   if (s.untraced > 0) {
     lines.push(`  recompile limit reached after ${s.recompiles} recompiles: ${s.untraced} calls ran eagerly untraced`);
   }

@@ -25,6 +25,8 @@ function appConfig(root: string, plugin: KilnPluginOptions = {}) {
   return { ...sharedConfig(root, plugin), configFile: false as const, logLevel: 'warn' as const };
 }
 const gpuRequired = process.env.KILN_REQUIRE_WEBGPU === '1';
+/** Chromium has WebAssembly SIMD, so a page's CPU tensors run on the Wasm engine, isolated or not. */
+const DEFAULT_ENGINE = { engine: 'wasm', reason: 'the default: this runtime has WebAssembly SIMD' };
 
 /** The page's report, after its status says it finished. */
 async function loadReport(browser: Browser, url: string): Promise<{ report: PageReport; errors: string[] }> {
@@ -122,6 +124,7 @@ describe.skipIf(!browserAvailable)('a Vite-built page in headless Chromium', () 
       const { report, errors } = await loadReport(browser, server.resolvedUrls!.local[0]!);
       expect(report.isolated).toBe(true);
       expect(report.sharedMemory).toBe(true);
+      expect(report.cpuEngine).toEqual(DEFAULT_ENGINE);
       expectSameCpu(report, node);
       expect(report.cpu.loopStats).toMatchObject({ calls: 4, variants: 1 });
       expect(report.cpu.trainStats.replays).toBeGreaterThan(0);
@@ -144,6 +147,7 @@ describe.skipIf(!browserAvailable)('a Vite-built page in headless Chromium', () 
     const { report, errors } = await loadReport(browser, dev.resolvedUrls!.local[0]!);
     expect(report.isolated).toBe(false);
     expect(report.sharedMemory).toBe(false);
+    expect(report.cpuEngine).toEqual(DEFAULT_ENGINE);
     expectSameCpu(report, node);
     expect(errors).toEqual([]);
   }, 120_000);

@@ -89,6 +89,7 @@ function firstDifference(a: string, b: string): number {
 
 /** Two threads' bits equal one thread's, and Node's. */
 function expectSameBits(report: ThreadsReport): void {
+  expect(report.engine, 'the default engine ran the product').toBe('wasm');
   expect(firstDifference(report.two, report.one), 'two threads against one').toBe(-1);
   expect(firstDifference(report.one, nodeReport(report.relaxedSimd).one), 'the page against Node').toBe(-1);
 }

@@ -63,6 +63,8 @@ describe.skipIf(!browserAvailable)('the web demo in headless Chromium', () => {
       expect(accuracy).toBeGreaterThanOrEqual(0.95);
       expect(await page.textContent('#compiled')).toMatch(/^jit: 1 compiled variant\(s\), \d+ kernels per step; \d+ of \d+ steps replayed$/);
       expect(await page.textContent('#explain')).toContain('jit(');
+      // The demo trains on the default CPU engine, and its explanation says so.
+      expect(await page.textContent('#explain')).toContain('CPU kernels run on the wasm engine (the default: ');
       expect(await page.textContent('#prediction')).toMatch(/^\d \(\d+%\)$/);
       expect(await page.evaluate('crossOriginIsolated')).toBe(true);
       // The device switch offers WebGPU where the page has an adapter (lavapipe in CI).

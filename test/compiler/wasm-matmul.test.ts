@@ -170,11 +170,15 @@ describe.runIf(onWasm)('wasm float32 matmul', () => {
 });
 
 describe('engine and thread settings', () => {
-  it('KILN_CPU chooses the engine; wasm without SIMD and unknown names are errors', () => {
-    expect(chooseCpuEngine(undefined, true)).toEqual({ engine: 'js', wasmKernels: true });
-    expect(chooseCpuEngine(undefined, false)).toEqual({ engine: 'js', wasmKernels: false });
-    expect(chooseCpuEngine('js', true)).toEqual({ engine: 'js', wasmKernels: false });
-    expect(chooseCpuEngine('wasm', true)).toEqual({ engine: 'wasm', wasmKernels: true });
+  it('KILN_CPU chooses the engine: Wasm by default, JS without SIMD; wasm without SIMD and unknown names throw', () => {
+    expect(chooseCpuEngine(undefined, true)).toMatchObject({ engine: 'wasm', wasmKernels: true });
+    expect(chooseCpuEngine('', true)).toMatchObject({ engine: 'wasm', wasmKernels: true });
+    expect(chooseCpuEngine(undefined, false)).toMatchObject({ engine: 'js', wasmKernels: false });
+    expect(chooseCpuEngine('js', true)).toMatchObject({ engine: 'js', wasmKernels: false });
+    expect(chooseCpuEngine('wasm', true)).toMatchObject({ engine: 'wasm', wasmKernels: true });
+    expect(chooseCpuEngine(undefined, true).reason).toMatch(/default: this runtime has WebAssembly SIMD/);
+    expect(chooseCpuEngine(undefined, false).reason).toMatch(/fallback: this runtime has no WebAssembly SIMD/);
+    expect(chooseCpuEngine('js', true).reason).toMatch(/^KILN_CPU=js/);
     expect(() => chooseCpuEngine('wasm', false)).toThrow(DeviceError);
     expect(() => chooseCpuEngine('gpu', true)).toThrow(/KILN_CPU: expected 'wasm' or 'js' \(got 'gpu'\)/);
   });

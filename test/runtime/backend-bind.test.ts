@@ -4,7 +4,7 @@
  * never an argument vector or view taken when it was bound, and it runs again and again.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { wasm } from '../../compiler/backends.js';
+import { cpu, wasm } from '../../compiler/backends.js';
 import { lowerElementwise, lowerFill, type Layout } from '../../compiler/lower.js';
 import type { DType } from '../../runtime/dtype.js';
 import { cpuEngine } from '../../runtime/wasm/engine.js';
@@ -13,8 +13,10 @@ import { wasmHeap } from '../../runtime/wasm/memory.js';
 import { acquireBackends } from '../backends.js';
 
 const acquired = await acquireBackends('prepared launches');
-// The Wasm engine's backend runs here whichever engine CPU tensors use.
-const otherEngine = cpuEngine() !== 'wasm' && wasmFeatures().simd ? [{ name: 'cpu (wasm)', backend: wasm }] : [];
+// Both CPU engines' backends run here whichever one CPU tensors use.
+const otherEngine = cpuEngine() === 'wasm'
+  ? [{ name: 'cpu (js)', backend: cpu }]
+  : wasmFeatures().simd ? [{ name: 'cpu (wasm)', backend: wasm }] : [];
 const backends = [...acquired, ...otherEngine];
 afterAll(async () => {
   for (const b of acquired) await b.release();

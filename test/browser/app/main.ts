@@ -2,7 +2,7 @@
  * The browser test page: runs the workload on the CPU and, where the page has an adapter,
  * on WebGPU, and leaves the results on `window.kilnReport` for the test to read.
  */
-import { webgpu } from 'kiln';
+import { cpuEngineInfo, webgpu } from 'kiln';
 import { wasmFeatures } from '../../../runtime/wasm/features.js';
 import { runWorkload, type PageReport } from './workload.js';
 
@@ -19,6 +19,7 @@ try {
   const report: PageReport = {
     isolated: globalThis.crossOriginIsolated === true,
     sharedMemory: typeof SharedArrayBuffer !== 'undefined',
+    cpuEngine: { engine: cpuEngineInfo().engine, reason: cpuEngineInfo().reason },
     relaxedSimd: wasmFeatures().relaxedSimd,
     cpu,
     webgpu: gpu,

@@ -21,6 +21,8 @@ export interface WorkloadResult {
 export interface PageReport {
   isolated: boolean;
   sharedMemory: boolean;
+  /** The engine CPU tensors ran on, and why (cpuEngineInfo()). */
+  cpuEngine: { engine: string; reason: string };
   /** Whether WebAssembly relaxed SIMD (fused multiply-add) exists: it picks the CPU matmul kernel. */
   relaxedSimd: boolean;
   cpu: WorkloadResult;

@@ -1,7 +1,7 @@
 /**
  * The worker pool in a fresh process: KILN_THREADS is read, a split product gives the
- * reference bits, and the process exits on its own with the pool idle. KILN_CPU=js keeps
- * the JavaScript kernel (float64 sums) and starts no worker for it.
+ * reference bits, and the process exits on its own with the pool idle. The default engine is
+ * Wasm; KILN_CPU=js runs the JavaScript kernel (float64 sums) and starts no worker for it.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,9 @@ function runChild(env: Record<string, string>): { engine: string; threads: numbe
 }
 
 describe('worker pool (child processes)', () => {
-  it('KILN_THREADS=2 starts a worker for the default engine\'s gemm, keeps the reference bits, and lets the process exit', () => {
+  it('KILN_THREADS=2 starts a worker on the default (Wasm) engine, keeps the bits, lets the process exit', () => {
     const seen = runChild({ KILN_THREADS: '2', KILN_CPU: '' });
-    expect(seen).toEqual({ engine: 'js', threads: 2, asked: 2, mismatches: 0 });
+    expect(seen).toEqual({ engine: 'wasm', threads: 2, asked: 2, mismatches: 0 });
   }, 120_000);
 
   it('KILN_CPU=wasm starts a worker too', () => {

@@ -3,7 +3,7 @@
  * why it recompiled, with source lines) and the long parts as sections on request.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Tensor, jit, manualSeed, nn, optim, randint, randn, tensor } from '../../../src/index.js';
+import { Tensor, cpuEngineInfo, jit, manualSeed, nn, optim, randint, randn, tensor } from '../../../src/index.js';
 import { Attention } from '../export/models.js';
 import { expectSameTensor, lineOf } from './compare.js';
 
@@ -42,6 +42,8 @@ describe('explain of an attention training step', { timeout: 60_000 }, () => {
     const summary = e.toString();
     expect(summary.split('\n').length).toBeLessThanOrEqual(60);
     expect(summary).toMatch(/: compiled\n/);
+    const cpu = cpuEngineInfo();
+    expect(summary).toContain(`CPU kernels run on the ${cpu.engine} engine (${cpu.reason})`);
     expect(summary).toMatch(
       /variant 1 \(cpu\): \d+ nodes recorded, \d+ after passes; \d+ captured tensors, 0 random draws, 0 guards/,
     );

@@ -4,12 +4,14 @@
  * result bits as base64. Imports are relative and nothing here needs the DOM, so one module
  * serves every way of loading it.
  */
-import { getNumThreads, setNumThreads, tensor, type Tensor } from '../../../../src/index.js';
+import { cpuEngineInfo, getNumThreads, setNumThreads, tensor, type Tensor } from '../../../../src/index.js';
 import { wasmFeatures } from '../../../../runtime/wasm/features.js';
 import { availableThreads, threadsReady } from '../../../../runtime/wasm/threads.js';
 
 /** What one run saw. */
 export interface ThreadsReport {
+  /** The engine CPU tensors ran on: the default, Wasm, in a page and in Node alike. */
+  engine: string;
   isolated: boolean;
   sharedMemory: boolean;
   /** Relaxed SIMD picks the fused multiply-add gemm, so it must match for bits to match. */
@@ -48,6 +50,7 @@ export async function runThreads(): Promise<ThreadsReport> {
   const available = availableThreads();
   const two = base64(a.matmul(b).data() as Float32Array);
   return {
+    engine: cpuEngineInfo().engine,
     isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
     sharedMemory: wasmFeatures().sharedMemory,
     relaxedSimd: wasmFeatures().relaxedSimd,
