@@ -1,8 +1,8 @@
 /**
  * A matmul with its epilogue (bias, relu, residual) applied by the Wasm gemm at its stores,
  * against the same gemm followed by the epilogue as a generated JavaScript map over the
- * product (how fused epilogues ran before), in one process with interleaved rounds, on the
- * default engine (typed arrays):
+ * product (how fused epilogues ran before), in one process with interleaved rounds, over
+ * typed arrays (the Wasm kernels run on the default engine, not under KILN_CPU=js):
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/matmul-epilogue.js    (ROUNDS=n)
  *

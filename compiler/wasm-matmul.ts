@@ -3,7 +3,8 @@
  * (C, A, B, extras' buffers, then their offsets), so eager ops and compiled graphs run
  * this same kernel for the same spec and stay bitwise equal.
  *
- * CPU tensors live in JavaScript typed arrays for now, so each call copies A into Wasm
+ * Here operands are JavaScript typed arrays (tensors in the Wasm memory take
+ * ./wasm-heap-matmul.ts), so each call copies A into Wasm
  * memory (row-major), packs B into the gemm module's column panels (both read through
  * their strides: transposed, negatively strided and broadcast operands need no copy of
  * their own, and an operand broadcast over the batch is packed once), runs the gemm over

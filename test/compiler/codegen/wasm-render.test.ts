@@ -444,7 +444,7 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
       [strided([3, 4, 5], [0, 5, 1]), f32([3, 5, 8]), f32([3, 4, 8])],
     ];
     for (const [a, b, out] of cases) {
-      // The JavaScript engine runs float32 matmuls on the same gemm, reading typed arrays.
+      // The typed-array backend runs float32 matmuls on the same gemm in a process on the Wasm engine.
       check(lowerMatmul(a, b, out), [a, b], out, `matmul [${a.shape}] x [${b.shape}]`, 'host', cpu);
     }
   });

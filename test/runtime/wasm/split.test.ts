@@ -12,7 +12,7 @@ import * as k from '../../../src/index.js';
 
 const onWasm = cpuEngine() === 'wasm';
 
-/** Runs `fn` (on the Wasm engine: KILN_CPU=wasm, the cpu-wasm project) with `threads` threads; returns its result's bits and the jobs it split into. */
+/** Runs `fn` (on the Wasm engine, the default) with `threads` threads; returns its result's bits and the jobs it split into. */
 function runOn(threads: number, fn: () => k.Tensor): { bits: number[]; jobs: number } {
   setNumThreads(threads);
   const before = splitCounts.jobs;

@@ -1,5 +1,5 @@
 /**
- * Tensors on the Wasm engine (KILN_CPU=wasm, the cpu-wasm project): fused row kernels and chains run as
+ * Tensors on the Wasm engine (the default): fused row kernels and chains run as
  * Wasm modules over the tensors' buffers in the Wasm memory; jit gives eager's bits (sums
  * fold four lanes at a time in a fixed order, both ways), within float32 rounding of the
  * same computation in float64.
