@@ -116,7 +116,8 @@ if (process.env.KILN_BENCH_CHILD !== undefined) {
   });
   const wasm = rows[0]!;
   console.log(`\nMNIST CNN epoch (${TRAIN / BATCH} jit steps of batch ${BATCH}), medians of ${ROUNDS} rounds\n`);
-  console.log(formatTable(['side', 'engine', 'first epoch, ms', 'later epoch, ms', 'later / wasm'],
+  const header = ['side', 'engine, as the build names it', 'first epoch, ms', 'later epoch, ms', 'later / wasm'];
+  console.log(formatTable(header,
     rows.map((r) => [r.side, r.engine, fmtNumber(r.first), fmtNumber(r.epoch), (r.epoch / wasm.epoch).toFixed(2)])));
   console.log(`\nsaved ${saveJson(resultsPath('mnist-epoch'), { rounds: ROUNDS, epochs: EPOCHS, rows })}`);
 }
