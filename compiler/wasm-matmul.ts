@@ -40,9 +40,9 @@ import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
  * walks a row block of A (MC · KC floats, 512 KiB) that stays in L2 for every panel; KC 512
  * ran 1–2% ahead of 256 (42.3–43.0 against 41.7–42.6 GFLOP/s, three interleaved runs: fewer
  * reloads of C's partial sums), and row blocks of 64, 256 and all rows within noise of each
- * other. The micro-kernel's loop is 31 instructions for 16 f32x4 mul/add (V8 adds a stack
- * check and zero-extends the 32-bit addresses each iteration), so it runs at 0.80–0.85 of
- * the ceiling; unrolled by two, V8 hoists the second step's loads and spills accumulators.
+ * other. The micro-kernel's loop is 29 instructions for 16 f32x4 mul/add (V8 adds a stack
+ * check each iteration), so it runs at about 0.93 of the ceiling; unrolled by two, V8 hoists
+ * the second step's loads and spills accumulators.
  */
 export const MR = 2, NR = 16, KC = 512, MC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
