@@ -28,6 +28,7 @@ import { renderGemm } from '../compiler/codegen/wasm/gemm.js';
 import { wasmMatmulVariant } from '../compiler/wasm-matmul.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel } from '../runtime/wasm/modules.js';
+import { rowClaim } from '../runtime/wasm/split.js';
 import {
   fmtNumber, formatTable, maxAbsDiff, interleavedRounds, resultsPath, saveJson, type Measurement,
 } from './harness.js';
@@ -86,7 +87,10 @@ function gemmAlone(a: Float32Array, b: Float32Array): () => void {
       for (let c = 0; c < v.nr; c++) f32[(pb >>> 2) + (p * N + kk) * v.nr + c] = b[kk * N + p * v.nr + c]!;
     }
   }
-  return () => gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc);
+  return () => {
+    const claim = rowClaim(N, v.mr, 1);
+    gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc, claim.at, claim.chunk);
+  };
 }
 
 async function initTfjsWasm(): Promise<void> {

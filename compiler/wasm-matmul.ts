@@ -21,6 +21,7 @@ import { wasmKernels } from '../runtime/wasm/engine.js';
 import { wasmFeatures } from '../runtime/wasm/features.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
+import { rowClaim } from '../runtime/wasm/split.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
@@ -148,27 +149,19 @@ export function packHeapB(
 }
 
 /**
- * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes), split into row ranges
- * (multiples of MR) over the threads available.
+ * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes) on the threads
+ * available, which take ranges of rows (multiples of MR) until none are left.
  */
 export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
   epilogue?: EpilogueOperands,
 ): void {
-  const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
-  const rows = threads === 1 ? m : Math.ceil(Math.ceil(m / MR) / threads) * MR;
-  const jobs: number[][] = [];
-  for (let r0 = 0; r0 < m; r0 += rows) {
-    const job = [a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC, MC];
-    if (epilogue !== undefined) {
-      job.push(n, epilogue.out + r0 * epilogue.ldo, epilogue.ldo);
-      for (const [at, ld] of epilogue.extras) job.push(at + r0 * ld, ld);
-    }
-    jobs.push(job);
-  }
-  if (jobs.length === 1) gemm.exports.gemm!(...jobs[0]!);
-  else runJobs(gemm, jobs);
+  const claim = rowClaim(m, MR, threads);
+  const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.chunk];
+  if (epilogue !== undefined) job.push(n, epilogue.out, epilogue.ldo, ...epilogue.extras.flat());
+  if (threads === 1) gemm.exports.gemm!(...job);
+  else runJobs(gemm, Array.from({ length: threads }, () => job));
 }
 
 /** The epilogue alone over an m × n product at `c` (row stride ldc bytes): the gemm's epilogue when k = 0. */
