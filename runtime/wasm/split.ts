@@ -50,7 +50,7 @@ export const ROW_CLAIM = 0;
  */
 const RANGES_PER_THREAD = 4;
 
-/** The rows of a range a gemm's threads take: a multiple of `mr` (the micro-kernel's rows), all of them on one thread. */
+/** The rows of a range a gemm's threads take: a multiple of `mr`, the micro-kernel's rows (all rows on one thread). */
 export function claimRows(rows: number, mr: number, threads: number): number {
   return threads === 1 ? rows : Math.ceil(Math.ceil(rows / mr) / (threads * RANGES_PER_THREAD)) * mr;
 }

@@ -168,7 +168,8 @@ describe('atomic instructions', () => {
       const bytes = module.encode();
       expect(api.validate(bytes), shared ? 'shared' : 'unshared').toBe(true);
       const memory = new api.Memory(limits);
-      const f = new api.Instance(new api.Module(bytes), { env: { memory } }).exports.f as (p: number, d: number) => number;
+      const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
+      const f = instance.exports.f as (p: number, d: number) => number;
       const ints = new Int32Array(memory.buffer, 0, 4);
       ints[2] = 40;
       expect([f(4, 2), f(4, -7), ints[2]]).toEqual([40, 42, 35]);
