@@ -115,7 +115,7 @@ function rowBlocks(code: Code, tiles: readonly number[], mr: number): void {
 
 /**
  * gemm(a, lda, b, c, ldc, m, panels, k, kc, mc, claim, chunk): C rows [0, m) of A·B, as the
- * module comment says, in ranges of `chunk` rows taken from a shared count: `claim` is the
+ * module comment says, in ranges of `chunk` (≥ 1) rows taken from a shared count: `claim` is the
  * byte address of an i32 of rows handed out so far, zero before the first call, and each
  * range is taken with an atomic add, so every thread of a split calls the same gemm and
  * takes ranges until none are left (a thread that waits for a core takes fewer). Loops
