@@ -39,13 +39,17 @@ function cpuMs(fn: () => void): number {
 function gemmRun([mr, nr, kc, mc]: readonly number[], fma: boolean): () => void {
   const api = wasmApi!;
   const panels = Math.ceil(N / nr!);
-  const a = 0, b = 4 * N * N, c = b + 4 * N * panels * nr!;
-  const memory = new api.Memory({ initial: Math.ceil((c + 4 * N * panels * nr!) / 65536) });
+  const a = 0, b = 4 * N * N, c = b + 4 * N * panels * nr!, claim = c + 4 * N * panels * nr!;
+  const memory = new api.Memory({ initial: Math.ceil((claim + 4) / 65536) });
   const bytes = renderGemm({ mr: mr!, nr: nr!, fma, memory: { initial: 1, shared: false } });
   const gemm = new api.Instance(new api.Module(bytes), { env: { memory } }).exports.gemm as (...x: number[]) => void;
   const f32 = new Float32Array(memory.buffer);
   for (let i = 0; i < c / 4; i++) f32[i] = Math.random() - 0.5;
-  return () => gemm(a, 4 * N, b, c, 4 * panels * nr!, N, panels, N, kc!, mc!);
+  const claimed = new Int32Array(memory.buffer, claim, 1);
+  return () => {
+    claimed[0] = 0;
+    gemm(a, 4 * N, b, c, 4 * panels * nr!, N, panels, N, kc!, mc!, claim, N);
+  };
 }
 
 // Under relaxed SIMD the chosen blocking's mul + add kernel runs too, second.

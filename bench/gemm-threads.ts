@@ -7,14 +7,15 @@
  * Beside the whole matmul, the gemm alone on operands already in Wasm memory (B packed
  * once, shared by the threads), so the difference between the two speedups is what runs on
  * one thread whatever the count: copying operands in and out on the default engine, packing
- * B. The rows each thread computes are printed, and the machine's load average before and
- * after, since another process on a core takes it from a thread.
+ * B. The rows of the ranges the threads take are printed, and the machine's load average
+ * before and after, since another process on a core takes it from a thread.
  */
 import { loadavg } from 'node:os';
 import * as k from '../src/index.js';
 import { gemmKernel, KC, MC, MR, multiply, NR, packB } from '../compiler/wasm-matmul.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
+import { claimRows } from '../runtime/wasm/split.js';
 import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson } from './harness.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
@@ -47,10 +48,9 @@ async function main(): Promise<void> {
     k.setNumThreads(n);
     a.matmul(b).dispose();
   };
-  const rows = Math.ceil(Math.ceil(N / MR) / threads) * MR;
-  const split = Array.from({ length: threads }, (_, t) => Math.max(0, Math.min(rows, N - t * rows)));
+  const chunk = claimRows(N, MR, threads);
   console.log(`kiln gemm ${MR}x${NR}, k block ${KC}, row block ${MC}; ${cpuEngine()} engine; ${threads} threads`);
-  console.log(`rows per thread at matmul ${N}: ${split.join(', ')}; B packed once, read by every thread`);
+  console.log(`threads take ranges of ${chunk} rows of ${N} until none are left; B packed once, read by every thread`);
   const before = loadavg();
   const sides = {
     'matmul 1 thread': matmul(1), [`matmul ${threads} threads`]: matmul(threads),
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   for (const [name, r] of Object.entries(ratios)) console.log(`${name}: ${r.toFixed(2)}`);
   const load = (x: number[]) => x.map((l) => l.toFixed(2)).join(' ');
   console.log(`load average (1, 5, 15 min) before ${load(before)}, after ${load(after)}`);
-  const results = { engine: cpuEngine(), threads, split, before, after, matmul: m, ratios };
+  const results = { engine: cpuEngine(), threads, rowsPerRange: chunk, before, after, matmul: m, ratios };
   const path = saveJson(resultsPath('gemm-threads'), results);
   console.log(`saved ${path}`);
 }

@@ -19,6 +19,7 @@
  * kernel's wall time counts the other processes it waited for).
  */
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -28,6 +29,7 @@ import { renderGemm } from '../compiler/codegen/wasm/gemm.js';
 import { wasmMatmulVariant } from '../compiler/wasm-matmul.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel } from '../runtime/wasm/modules.js';
+import { rowClaim } from '../runtime/wasm/split.js';
 import {
   fmtNumber, formatTable, maxAbsDiff, interleavedRounds, resultsPath, saveJson, type Measurement,
 } from './harness.js';
@@ -51,23 +53,24 @@ function cpuMs(fn: () => void): number {
 
 /**
  * Median CPU ms of each one-thread side over interleaved rounds (`runs` calls each), and the
- * best ceiling (of the kernel's arithmetic, `fma` or mul + add) seen in them.
+ * best ceilings seen in them: of mul + add, and where the kernel fuses (`fma`) of relaxed_madd.
  */
 function cpuRounds(
   sides: Record<string, () => unknown>, runs: number, fma: boolean,
-): { ms: Record<string, number>; ceiling: number } {
+): { ms: Record<string, number>; mulAdd: number; fma: number | undefined } {
   const names = Object.keys(sides);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  let ceiling = 0;
+  const ceilings = { mulAdd: 0, fma: fma ? 0 : undefined };
   for (let r = 0; r < ROUNDS; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(i + r) % names.length]!;
       for (let j = 0; j < runs; j++) samples[name]!.push(cpuMs(() => void sides[name]!()));
     }
-    ceiling = Math.max(ceiling, simdCeiling(fma, cpuMs));
+    ceilings.mulAdd = Math.max(ceilings.mulAdd, simdCeiling(false, cpuMs));
+    if (ceilings.fma !== undefined) ceilings.fma = Math.max(ceilings.fma, simdCeiling(true, cpuMs));
   }
   const median = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1]!;
-  return { ms: Object.fromEntries(names.map((n) => [n, median(samples[n]!)])), ceiling };
+  return { ms: Object.fromEntries(names.map((n) => [n, median(samples[n]!)])), ...ceilings };
 }
 
 /** The gemm on operands already in Wasm memory (no copies), one thread. */
@@ -86,7 +89,10 @@ function gemmAlone(a: Float32Array, b: Float32Array): () => void {
       for (let c = 0; c < v.nr; c++) f32[(pb >>> 2) + (p * N + kk) * v.nr + c] = b[kk * N + p * v.nr + c]!;
     }
   }
-  return () => gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc);
+  return () => {
+    const claim = rowClaim(N, v.mr, 1);
+    gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc, claim.at, claim.chunk);
+  };
 }
 
 async function initTfjsWasm(): Promise<void> {
@@ -149,6 +155,9 @@ async function main(): Promise<void> {
   const withFma = ceilingFma === undefined ? '' : `; with relaxed_madd ${fmtNumber(ceilingFma)}`;
   console.log(`SIMD128 ceiling (the micro-kernel's mul + add, no loads): ${fmtNumber(ceiling)} GFLOP/s${withFma}`);
 
+  // The load average says how much of the cores other processes took: the all-threads side's
+  // wall clock counts it (the one-thread figures are CPU time).
+  const before = loadavg();
   k.manualSeed(0);
   const a = k.randn([N, N]), b = k.randn([N, N]);
   const av = a.data<'float32'>(), bv = b.data<'float32'>();
@@ -211,12 +220,13 @@ async function main(): Promise<void> {
     `matmul ${N}: ${name}`, fmtNumber(cpu[name]!), fmtNumber(cpuRate(name)),
   ]);
   console.log(formatTable(['one thread', 'CPU ms (median)', 'GFLOP/s'], cpuRows));
-  const ceilingOf = variant.fma ? 'relaxed_madd' : 'mul + add';
-  console.log(`SIMD128 ceiling (${ceilingOf}, CPU time, best of the rounds): ${fmtNumber(oneThread.ceiling)} GFLOP/s`);
+  const kernelCeiling = oneThread.fma ?? oneThread.mulAdd;
+  const fmaCeiling = oneThread.fma === undefined ? '' : `, relaxed_madd ${fmtNumber(oneThread.fma)}`;
+  console.log(`SIMD128 ceiling (CPU time, best of the rounds): mul + add ${fmtNumber(oneThread.mulAdd)}${fmaCeiling}`);
   const one = mm['kiln 1 thread']!, all = mm[`kiln ${allThreads} threads`]!;
-  const ratios = {
-    'kiln 1 thread / SIMD128 ceiling (CPU time)': cpuRate('kiln 1 thread') / oneThread.ceiling,
-    'kiln gemm alone / SIMD128 ceiling (CPU time)': cpuRate('kiln gemm alone') / oneThread.ceiling,
+  const ratios: Record<string, number> = {
+    'kiln 1 thread / SIMD128 ceiling (CPU time)': cpuRate('kiln 1 thread') / kernelCeiling,
+    'kiln gemm alone / SIMD128 ceiling (CPU time)': cpuRate('kiln gemm alone') / kernelCeiling,
     'copies in and out, share of kiln 1 thread CPU time':
       (cpu['kiln 1 thread']! - cpu['kiln gemm alone']!) / cpu['kiln 1 thread']!,
     'kiln 1 thread vs tfjs-wasm (speedup, CPU time)': cpu['tfjs-wasm']! / cpu['kiln 1 thread']!,
@@ -225,10 +235,16 @@ async function main(): Promise<void> {
     'MLP kiln jit 1 thread / jax-js jit (time)': mlp['kiln jit 1 thread']!.median / mlp['jax-js jit']!.median,
     [`MLP kiln jit ${allThreads} threads / jax-js jit (time)`]: mlp[allJit]!.median / mlp['jax-js jit']!.median,
   };
+  if (oneThread.fma !== undefined) {
+    ratios['relaxed_madd ceiling / mul + add ceiling (CPU time)'] = oneThread.fma / oneThread.mulAdd;
+  }
   for (const [name, r] of Object.entries(ratios)) console.log(`${name}: ${r.toFixed(2)}`);
+  const load = (x: number[]) => x.map((l) => l.toFixed(2)).join(' ');
+  console.log(`load average (1, 5, 15 min) before ${load(before)}, after ${load(loadavg())}`);
   const path = saveJson(resultsPath('matmul'), {
     variant, threads: allThreads, ceilingGflops: ceiling, ceilingFmaGflops: ceilingFma,
-    cpuCeilingGflops: oneThread.ceiling,
+    cpuCeilingGflops: kernelCeiling, cpuCeilingMulAddGflops: oneThread.mulAdd, cpuCeilingFmaGflops: oneThread.fma,
+    loadBefore: before, loadAfter: loadavg(),
     matmul: mm, matmulCpuMs: cpu, mlp, ratios, diffs,
   });
   console.log(`saved ${path}`);

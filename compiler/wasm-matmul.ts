@@ -22,6 +22,7 @@ import { wasmKernels } from '../runtime/wasm/engine.js';
 import { wasmFeatures } from '../runtime/wasm/features.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
+import { rowClaim } from '../runtime/wasm/split.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
@@ -41,9 +42,9 @@ import type { Expr, MapSpec, MatmulSpec } from './kernel.js';
  * walks a row block of A (MC · KC floats, 512 KiB) that stays in L2 for every panel; KC 512
  * ran 1–2% ahead of 256 (42.3–43.0 against 41.7–42.6 GFLOP/s, three interleaved runs: fewer
  * reloads of C's partial sums), and row blocks of 64, 256 and all rows within noise of each
- * other. The micro-kernel's loop is 31 instructions for 16 f32x4 mul/add (V8 adds a stack
- * check and zero-extends the 32-bit addresses each iteration), so it runs at 0.80–0.85 of
- * the ceiling; unrolled by two, V8 hoists the second step's loads and spills accumulators.
+ * other. The micro-kernel's loop is 29 instructions for 16 f32x4 mul/add (V8 adds a stack
+ * check each iteration), so it runs at about 0.93 of the ceiling; unrolled by two, V8 hoists
+ * the second step's loads and spills accumulators.
  */
 export const MR = 2, NR = 16, KC = 512, MC = 256;
 /** Bytes one call may place in Wasm memory; larger products run on the JavaScript kernel. */
@@ -149,27 +150,19 @@ export function packHeapB(
 }
 
 /**
- * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes), split into row ranges
- * (multiples of MR) over the threads available.
+ * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes) on the threads
+ * available, which take ranges of rows (multiples of MR) until none are left.
  */
 export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
   epilogue?: EpilogueOperands,
 ): void {
-  const ldc = panels * NR;
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
-  const rows = threads === 1 ? m : Math.ceil(Math.ceil(m / MR) / threads) * MR;
-  const jobs: number[][] = [];
-  for (let r0 = 0; r0 < m; r0 += rows) {
-    const job = [a + r0 * lda, lda, b, c + 4 * r0 * ldc, 4 * ldc, Math.min(rows, m - r0), panels, k, KC, MC];
-    if (epilogue !== undefined) {
-      job.push(n, epilogue.out + r0 * epilogue.ldo, epilogue.ldo);
-      for (const [at, ld] of epilogue.extras) job.push(at + r0 * ld, ld);
-    }
-    jobs.push(job);
-  }
-  if (jobs.length === 1) gemm.exports.gemm!(...jobs[0]!);
-  else runJobs(gemm, jobs);
+  const claim = rowClaim(m, MR, threads);
+  const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.chunk];
+  if (epilogue !== undefined) job.push(n, epilogue.out, epilogue.ldo, ...epilogue.extras.flat());
+  if (threads === 1) gemm.exports.gemm!(...job);
+  else runJobs(gemm, Array.from({ length: threads }, () => job));
 }
 
 /** The epilogue alone over an m × n product at `c` (row stride ldc bytes): the gemm's epilogue when k = 0. */

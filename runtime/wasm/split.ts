@@ -6,6 +6,7 @@
  * a kernel gives the same bits at any thread count; where the split would not pay (a small
  * kernel, one thread) the whole range runs on the calling thread.
  */
+import { wasmHeap } from './memory.js';
 import type { WasmKernel } from './modules.js';
 import { MAX_ARGS } from './pool-control.js';
 import { availableThreads, runJobs } from './threads.js';
@@ -33,6 +34,32 @@ export interface SplitPlan {
  * costs little (add over 2^12: 1.6 µs split, was 13.4 µs).
  */
 export const MIN_SPLIT_WORK = 1 << 18;
+
+/**
+ * The byte address of the count of rows a gemm's threads have taken (each takes a range with
+ * an atomic add, compiler/codegen/wasm/gemm.ts): an i32 in the heap's first line, which the
+ * allocator never hands out (runtime/wasm/memory.ts), so no buffer shares it. One count
+ * serves every gemm, since a split call returns only when all its jobs are done.
+ */
+export const ROW_CLAIM = 0;
+
+/**
+ * Ranges a thread takes on average from a gemm split over threads. Fewer, larger ranges keep
+ * more of A's rows in L2 across panels; more let a thread that gets less of its core (a loaded
+ * machine) take fewer, so the threads finish together.
+ */
+const RANGES_PER_THREAD = 4;
+
+/** The rows of a range a gemm's threads take: a multiple of `mr`, the micro-kernel's rows (all rows on one thread). */
+export function claimRows(rows: number, mr: number, threads: number): number {
+  return threads === 1 ? rows : Math.ceil(Math.ceil(rows / mr) / (threads * RANGES_PER_THREAD)) * mr;
+}
+
+/** ROW_CLAIM set to zero for a gemm over `rows` rows on `threads` threads, and the rows a range holds. */
+export function rowClaim(rows: number, mr: number, threads: number): { at: number; chunk: number } {
+  wasmHeap().elements('int32')[ROW_CLAIM / 4] = 0;
+  return { at: ROW_CLAIM, chunk: claimRows(rows, mr, threads) };
+}
 
 /** Split calls so far, and the jobs they ran (the calling thread's included). */
 export const splitCounts = { calls: 0, jobs: 0 };

@@ -6,9 +6,9 @@
  */
 import { InternalError } from '../../../runtime/errors.js';
 import {
-  CONST, CONTROL, INDEXED, LOCAL, MEMORY, PLAIN, SIMD, SIMD_CONST, SIMD_LANE, SIMD_MEMORY, SIMD_MEMORY_LANE,
-  SIMD_PREFIX, SIMD_SHUFFLE, VALTYPE, type IndexedOp, type LocalOp, type MemoryOp, type PlainOp, type SimdLaneOp,
-  type SimdMemoryLaneOp, type SimdMemoryOp, type SimdOp, type ValType,
+  ATOMIC, ATOMIC_PREFIX, CONST, CONTROL, INDEXED, LOCAL, MEMORY, PLAIN, SIMD, SIMD_CONST, SIMD_LANE, SIMD_MEMORY,
+  SIMD_MEMORY_LANE, SIMD_PREFIX, SIMD_SHUFFLE, VALTYPE, type AtomicOp, type IndexedOp, type LocalOp, type MemoryOp,
+  type PlainOp, type SimdLaneOp, type SimdMemoryLaneOp, type SimdMemoryOp, type SimdOp, type ValType,
 } from './opcodes.js';
 
 function checkInt(n: number, lo: number, hi: number, what: string): number {
@@ -120,6 +120,14 @@ export class Code {
     unsignedLeb(this.bytes, align);
     unsignedLeb(this.bytes, offset);
     return this;
+  }
+
+  /** An atomic read-modify-write at the address on the stack plus `offset` bytes, with the operand above it. */
+  atomic(op: AtomicOp, offset = 0): this {
+    const [code, align] = ATOMIC[op];
+    this.bytes.push(ATOMIC_PREFIX);
+    unsignedLeb(this.bytes, code);
+    return this.memarg(align, offset);
   }
 
   /** A branch to the block `depth` levels out, or a call of function `index`. */

@@ -1,7 +1,8 @@
 /**
  * The fixed instruction vocabulary kiln emits, with its binary opcodes from the WebAssembly
- * core specification (scalar instructions: one byte) and its SIMD128 and relaxed-SIMD
- * extensions (prefix 0xfd, then the opcode as an unsigned LEB128). Only names listed here
+ * core specification (scalar instructions: one byte), its SIMD128 and relaxed-SIMD
+ * extensions (prefix 0xfd, then the opcode as an unsigned LEB128) and its threads extension
+ * (prefix 0xfe). Only names listed here
  * can be emitted, so generated modules are built from this table and validated numbers.
  */
 
@@ -100,3 +101,13 @@ export type SimdMemoryLaneOp = keyof typeof SIMD_MEMORY_LANE;
 /** v128.const (immediate: 16 bytes) and i8x16.shuffle (immediate: 16 lane indices below 32). */
 export const SIMD_CONST = 0x0c;
 export const SIMD_SHUFFLE = 0x0d;
+
+/** The prefix byte of every atomic memory instruction. */
+export const ATOMIC_PREFIX = 0xfe;
+
+/**
+ * Atomic read-modify-write instructions (immediate: a memarg, whose alignment must be the
+ * natural one) and that alignment as a power of two; each leaves the value read.
+ */
+export const ATOMIC = { 'i32.atomic.rmw.add': [0x1e, 2] } as const satisfies Record<string, readonly [number, number]>;
+export type AtomicOp = keyof typeof ATOMIC;

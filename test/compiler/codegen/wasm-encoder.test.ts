@@ -157,6 +157,27 @@ describe('instructions computed for real', () => {
   });
 });
 
+describe('atomic instructions', () => {
+  it('encode i32.atomic.rmw.add as the threads extension does, and add in place returning the old value', () => {
+    expect(new Code(['i32', 'i32']).get(0).get(1).atomic('i32.atomic.rmw.add', 8).bytes)
+      .toEqual([0x20, 0x00, 0x20, 0x01, 0xfe, 0x1e, 0x02, 0x08]);
+    for (const shared of [true, false]) {
+      const limits = shared ? { initial: 1, maximum: 1, shared } : { initial: 1, shared };
+      const module = new ModuleBuilder(limits);
+      module.func('f', ['i32', 'i32'], ['i32'], (c) => c.get(0).get(1).atomic('i32.atomic.rmw.add', 4));
+      const bytes = module.encode();
+      expect(api.validate(bytes), shared ? 'shared' : 'unshared').toBe(true);
+      const memory = new api.Memory(limits);
+      const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
+      const f = instance.exports.f as (p: number, d: number) => number;
+      const ints = new Int32Array(memory.buffer, 0, 4);
+      ints[2] = 40;
+      expect([f(4, 2), f(4, -7), ints[2]]).toEqual([40, 42, 35]);
+      expect(Array.from(ints)).toEqual([0, 0, 35, 0]);
+    }
+  });
+});
+
 describe('gemm modules', () => {
   it('validate for every register block, and with fused multiply-add exactly where relaxed SIMD exists', () => {
     for (const mr of [1, 2, 3, 4, 5, 6]) {

@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuEngine } from '../../../runtime/wasm/engine.js';
-import { MIN_SPLIT_WORK, splitCounts } from '../../../runtime/wasm/split.js';
+import { claimRows, MIN_SPLIT_WORK, ROW_CLAIM, splitCounts } from '../../../runtime/wasm/split.js';
+import { WasmHeap } from '../../../runtime/wasm/memory.js';
+import { wasmApi } from '../../../runtime/wasm/api.js';
 import { getNumThreads, setNumThreads, threadsReady } from '../../../runtime/wasm/threads.js';
 import * as k from '../../../src/index.js';
 
@@ -93,5 +95,20 @@ describe.skipIf(!onWasm)('Wasm kernels split over threads', () => {
     expect(small.shape[0]! * COLS * 2).toBeLessThan(MIN_SPLIT_WORK);
     expect(runOn(2, () => k.softmax(small, 1)).jobs).toBe(0);
     expect(runOn(2, () => small.exp()).jobs).toBe(0);
+  });
+});
+
+describe.runIf(wasmApi !== undefined)('gemm row ranges', () => {
+  it('count in a line the heap never hands out', () => {
+    const heap = new WasmHeap(false);
+    const blocks = [1, 64, 4096, 100_000].map((bytes) => heap.alloc(bytes));
+    expect(Math.min(...blocks)).toBeGreaterThanOrEqual(ROW_CLAIM + 64);
+  });
+
+  it('hold whole micro-kernel blocks, all rows on one thread, a few ranges a thread on more', () => {
+    expect(claimRows(1024, 2, 1)).toBe(1024);
+    expect(claimRows(1024, 2, 2)).toBe(128);
+    expect(claimRows(7, 4, 2)).toBe(4);
+    expect(claimRows(1, 2, 3)).toBe(2);
   });
 });

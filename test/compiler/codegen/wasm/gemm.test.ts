@@ -1,7 +1,7 @@
 /**
  * The gemm module on its own: every element is the float32 sum over k in order whatever the
- * register block, k block and row block (so the blocking may be tuned without changing a
- * bit), and the fused multiply-add variant, run where relaxed SIMD is switched on, gives
+ * register block, k block, row block and range of rows taken at a time (so the blocking and
+ * the split over threads may be tuned without changing a bit), and the fused multiply-add variant, run where relaxed SIMD is switched on, gives
  * eager and jit the same bits at any thread count, an epilogue fused into it included.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,15 +17,16 @@ const child = fileURLToPath(new URL('./fixtures/gemm-fma-child.ts', import.meta.
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 describe.runIf(wasmFeatures().simd)('gemm module', () => {
-  it('sums over k in order for every register block, k block and row block', () => {
+  it('sums over k in order for every register block, k block, row block and range of rows', () => {
     const next = rng(21);
     for (const [m, n, k] of [[13, 21, 37], [1, 3, 1], [9, 8, 600]] as const) {
       const a = Float32Array.from(uniform(next, m * k, -2, 2)), b = Float32Array.from(uniform(next, k * n, -2, 2));
       const want = Array.from(referenceGemm(a, b, m, n, k));
       for (const [mr, nr] of [[4, 8], [1, 4], [3, 12], [5, 8], [2, 16]] as const) {
-        for (const [kc, mc] of [[512, 64], [1, 1], [3, 7], [k, 5], [8, 100]] as const) {
-          const got = runGemm({ mr, nr, fma: false, kc, mc }, a, b, m, n, k);
-          expect(Array.from(got), `${m}x${n}x${k} on ${mr}x${nr}, kc ${kc}, mc ${mc}`).toEqual(want);
+        for (const [kc, mc, chunk] of [[512, 64, m], [1, 1, 1], [3, 7, 4], [k, 5, 2 * mr], [8, 100, 3]] as const) {
+          const got = runGemm({ mr, nr, fma: false, kc, mc, chunk }, a, b, m, n, k);
+          const blocking = `kc ${kc}, mc ${mc}, ranges of ${chunk} rows`;
+          expect(Array.from(got), `${m}x${n}x${k} on ${mr}x${nr}, ${blocking}`).toEqual(want);
         }
       }
     }
