@@ -5,10 +5,11 @@
  * B is always packed (into the gemm's column panels), and A or C go through scratch when
  * their layout needs it. Transposed operands (Wᵀ as B in a linear layer's forward, dYᵀ as A
  * in its weight gradient) are packed by the Wasm transpose (./codegen/wasm/transpose.ts):
- * the JavaScript loops took 8–10% of an MLP 784-256-256-10 training step. The product is the same gemm as compiler/wasm-matmul.ts's, so
- * each element is the same sum in the same order on both paths, and an epilogue runs over
- * the product already rounded to float32, as the unfused matmul's output is: in the gemm,
- * block by block, wherever the Wasm map kernels have code for it.
+ * the JavaScript loops took 8–10% of an MLP 784-256-256-10 training step. The product is the
+ * same gemm as compiler/wasm-matmul.ts's, so each element is the same sum in the same order
+ * on both paths, and an epilogue runs over the product already rounded to float32, as the
+ * unfused matmul's output is: in the gemm, block by block, wherever the Wasm map kernels
+ * have code for it.
  */
 import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
