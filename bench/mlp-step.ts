@@ -4,8 +4,10 @@
  * interleaved rounds; with KILN_BASE naming the root of another kiln build (its
  * `dist/src/index.js`, compiled with tsconfig.bench.json), that build's step runs beside
  * this one on the same inputs, so a change is measured against its base. Also counts, per
- * replayed step, the kernels each build launches as JavaScript over the memory, for this
- * step and for a step of the MNIST CNN (examples/mnist-cnn.ts: Adam, batch 64).
+ * replayed step, the kernels each build launches (those run as JavaScript over the memory)
+ * and the buffers it allocates, for this step and for a step of the MNIST CNN
+ * (examples/mnist-cnn.ts: Adam, batch 64), whose step is timed too; and times each matmul
+ * of the step alone (eager, one thread) against a matmul 1024, in GFLOP/s.
  *
  *   npx tsc -p tsconfig.bench.json && KILN_CPU=wasm [KILN_BASE=<root>] node dist/bench/mlp-step.js
  */
@@ -20,7 +22,10 @@ type Kiln = typeof kiln;
 interface Build {
   name: string;
   k: Kiln;
-  wasm: { run: (launches: readonly { kernel: { kind: string } }[]) => void };
+  wasm: {
+    run: (launches: readonly { kernel: { kind: string } }[]) => void;
+    alloc: (dtype: kiln.DType, elements: number, uninitialised?: boolean) => unknown;
+  };
 }
 
 const BATCH = 128, SIZES = [784, 256, 256, 10] as const, LR = 0.01;
@@ -63,22 +68,59 @@ function stepOf(
   return (x, y) => step(x, y).item();
 }
 
-/** Launches per replayed step, and those run as JavaScript. */
-function launches(build: Build, step: () => unknown): { all: number; js: number } {
+/** Launches per replayed step, those run as JavaScript, and the buffers allocated. */
+function launches(build: Build, step: () => unknown): { all: number; js: number; allocs: number } {
   for (let i = 0; i < 4; i++) step();
-  const counts = { all: 0, js: 0 };
-  const run = build.wasm.run;
+  const counts = { all: 0, js: 0, allocs: 0 };
+  const { run, alloc } = build.wasm;
   build.wasm.run = (list) => {
     counts.all += list.length;
     counts.js += list.filter((l) => l.kernel.kind === 'js').length;
     run.call(build.wasm, list);
   };
+  build.wasm.alloc = (...args) => {
+    counts.allocs++;
+    return alloc.apply(build.wasm, args);
+  };
   try {
     step();
   } finally {
     build.wasm.run = run;
+    build.wasm.alloc = alloc;
   }
   return counts;
+}
+
+/**
+ * The step's matmuls alone (eager, one thread, operands in the layouts the step gives them:
+ * the weight transposed in the forward, the activations' gradient transposed in the weight
+ * gradients) and matmul 1024, in GFLOP/s (best of interleaved rounds).
+ */
+function gemmRates(k: Kiln): string[][] {
+  k.setNumThreads(1);
+  const cases: [string, () => kiln.Tensor, number][] = [];
+  const add = (name: string, a: kiln.Tensor, b: kiln.Tensor, ta: boolean, tb: boolean) => {
+    const [m, kk] = ta ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+    const n = tb ? b.shape[0]! : b.shape[1]!;
+    cases.push([`${name} ${m}x${kk}x${n}`, () => k.matmul(ta ? a.t() : a, tb ? b.t() : b), 2 * m * n * kk]);
+  };
+  const x = k.randn([BATCH, SIZES[0]]), h = k.randn([BATCH, SIZES[1]]), g = k.randn([BATCH, SIZES[1]]);
+  const w1 = k.randn([SIZES[1], SIZES[0]]), w2 = k.randn([SIZES[2], SIZES[1]]);
+  add('forward x W1^T', x, w1, false, true);
+  add('forward h W2^T', h, w2, false, true);
+  add('dW2 = dY^T h', g, h, true, false);
+  add('dW1 = dY^T x', g, x, true, false);
+  add('dX = dY W2', g, w2, false, false);
+  add('matmul 1024', k.randn([1024, 1024]), k.randn([1024, 1024]), false, false);
+  const sides = Object.fromEntries(cases.map(([name, f, flops]) => {
+    const reps = Math.max(1, Math.round(2e8 / flops));
+    return [name, () => { for (let i = 0; i < reps; i++) f().dispose(); }];
+  }));
+  const times = interleavedRounds(sides, ROUNDS, 3, 2);
+  return cases.map(([name, , flops]) => {
+    const reps = Math.max(1, Math.round(2e8 / flops));
+    return [name, fmtNumber((reps * flops) / times[name]!.min / 1e6)];
+  });
 }
 
 /** The MLP step in jax-js from the same weights ([in, out]), SGD on mean cross entropy, under jit. */
@@ -126,7 +168,7 @@ async function main(): Promise<void> {
   const threads = Math.max(...(await Promise.all(builds.map((b) => b.k.threadsReady()))));
 
   const counts: string[][] = [];
-  const sides: Record<string, () => unknown> = {};
+  const sides: Record<string, () => unknown> = {}, cnnSides: Record<string, () => unknown> = {};
   for (const b of builds) {
     const { k } = b;
     k.manualSeed(1);
@@ -137,11 +179,17 @@ async function main(): Promise<void> {
     const convStep = stepOf(k, conv, new k.optim.Adam(conv.parameters(), { lr: 1e-3 }));
     const cx = k.tensor(images, { shape: [64, 1, 28, 28] }), cy = k.tensor(digits, { shape: [64], dtype: 'int32' });
     const m = launches(b, () => step(x, y)), c = launches(b, () => convStep(cx, cy));
-    counts.push([b.name, `${m.js} of ${m.all}`, `${c.js} of ${c.all}`]);
+    counts.push([b.name, `${m.js} of ${m.all}`, String(m.allocs), `${c.js} of ${c.all}`, String(c.allocs)]);
     for (const n of [1, threads]) {
       sides[`${b.name} ${n} thread${n > 1 ? 's' : ''}`] = () => {
         k.setNumThreads(n);
         return step(x, y);
+      };
+    }
+    for (const n of [1, threads]) {
+      cnnSides[`${b.name} CNN ${n} thread${n > 1 ? 's' : ''}`] = () => {
+        k.setNumThreads(n);
+        return convStep(cx, cy);
       };
     }
   }
@@ -153,9 +201,17 @@ async function main(): Promise<void> {
   const times = interleavedRounds(sides, ROUNDS, 10, 3);
   const jaxMs = times['jax-js jit']!.median;
   const rows = Object.values(times).map((t: Measurement) => [t.name, fmtNumber(t.median), fmtRatio(t.median / jaxMs)]);
-  console.log(formatTable(['JavaScript kernels per replayed step', 'MLP step', 'CNN step (batch 64)'], counts));
+  const cnnTimes = interleavedRounds(cnnSides, ROUNDS, 5, 2);
+  const cnnFirst = Object.values(cnnTimes)[0]!.median;
+  const cnnRows = Object.values(cnnTimes)
+    .map((t: Measurement) => [t.name, fmtNumber(t.median), fmtRatio(t.median / cnnFirst)]);
+  const gemms = gemmRates(here.k);
+  const perStep = ['per replayed step', 'MLP: JS kernels', 'MLP: buffers', 'CNN: JS kernels', 'CNN: buffers'];
+  console.log(formatTable(perStep, counts));
   console.log(formatTable(['MLP step, jit', 'ms (median)', 'time / jax-js'], rows));
-  saveJson(resultsPath('mlp-step'), { threads, counts, times });
+  console.log(formatTable(['CNN step (batch 64), jit', 'ms (median)', 'time / first row'], cnnRows));
+  console.log(formatTable(['matmul of the step (kiln, eager, 1 thread)', 'GFLOP/s (best)'], gemms));
+  saveJson(resultsPath('mlp-step'), { threads, counts, times, cnnTimes, gemms });
 }
 
 await main();

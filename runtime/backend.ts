@@ -31,8 +31,11 @@ export interface Launch<Buffer, Kernel> {
 export interface Backend<Buffer, Kernel, Spec> {
   /** The device's name ('cpu', 'webgpu'). */
   readonly device: string;
-  /** A buffer for `elements` elements of `dtype`; zero-filled where the device does it for free. */
-  alloc(dtype: DType, elements: number): Buffer;
+  /**
+   * A buffer for `elements` elements of `dtype`; zero-filled where the device does it for free,
+   * and on the CPU unless `uninitialised` (the caller's kernel writes every element first).
+   */
+  alloc(dtype: DType, elements: number, uninitialised?: boolean): Buffer;
   /** Gives a buffer back; launches recorded before still see its old contents. */
   free(buffer: Buffer): void;
   /** Writes `data` (host elements of `dtype`) at element `offset`, ordered after every launch recorded before. */

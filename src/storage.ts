@@ -122,10 +122,11 @@ function flushPending(): void {
  */
 const REGISTRY_MIN_BYTES = 1024;
 
-/** A storage of `elements` zeros on the CPU. */
-export function cpuStorage(dtype: DType, elements: number): CpuStorage {
+/** A storage of `elements` zeros on the CPU (of anything, when `uninitialised`: its writer fills it). */
+export function cpuStorage(dtype: DType, elements: number, uninitialised = false): CpuStorage {
+  const buffer = tensorCpu.alloc(dtype, elements, uninitialised);
   const s: CpuStorage = {
-    device: 'cpu', backend: tensorCpu, buffer: tensorCpu.alloc(dtype, elements), version: 0, refs: 0, life: 'pending',
+    device: 'cpu', backend: tensorCpu, buffer, version: 0, refs: 0, life: 'pending',
     ticket: undefined,
   };
   if (freesBuffers && storageBytes(s) >= REGISTRY_MIN_BYTES) {

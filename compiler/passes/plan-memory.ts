@@ -14,6 +14,11 @@ export function launchesKernel(n: Node): boolean {
   return rule !== undefined && rule.kind !== 'view';
 }
 
+/** True for unfused nodes whose kernel computes a fresh value (random draws run through their counters). */
+function keepsBuffer(n: Node): boolean {
+  return launchesKernel(n) && n.op !== 'write' && n.op !== 'random';
+}
+
 /** Bytes of a value's elements. */
 function bytesOf(n: Node): number {
   return n.shape.reduce((a, b) => a * b, 1) * (n.dtype === 'float64' ? 8 : n.dtype === 'bool' ? 1 : 4);
@@ -27,8 +32,12 @@ export function planMemory(steps: readonly Step[], nodes: readonly Node[], keep:
   nodes.forEach((n) => { if (n.op === 'setGrad' && n.inputs[1] !== undefined) escapes.add(roots[n.inputs[1]] ?? n.inputs[1]); });
   const persistent = new Set<number>();
   for (const st of steps) {
-    if (st.kind !== 'fused') continue;
-    st.outputs.forEach((o, k) => { if (st.targets[k] === undefined && !escapes.has(o)) persistent.add(o); });
+    if (st.kind === 'fused') {
+      st.outputs.forEach((o, k) => { if (st.targets[k] === undefined && !escapes.has(o)) persistent.add(o); });
+    } else if (keepsBuffer(nodes[st.node]!) && !escapes.has(st.node)) {
+      // An unfused kernel (a matmul, reduction or gather the fuser left alone) keeps its buffer too.
+      persistent.add(st.node);
+    }
   }
   // Liveness over the step order: a value is born at its step and dies after its last user.
   const producedAt = new Map<number, number>();

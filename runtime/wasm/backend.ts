@@ -87,7 +87,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return wasmHeap();
   }
 
-  alloc(dtype: DType, elements: number): WasmBuffer {
+  alloc(dtype: DType, elements: number, uninitialised = false): WasmBuffer {
     if (!Number.isSafeInteger(elements) || elements < 0) {
       throw new ValueError(`cpu: cannot allocate ${elements} elements of ${dtype} (expected a non-negative integer)`);
     }
@@ -97,7 +97,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         `cpu: a ${dtype} buffer of ${elements} elements (${bytes} bytes) does not fit in the 4 GiB WebAssembly memory; ` +
         'use the JavaScript engine (KILN_CPU=js) or split the tensor');
     }
-    return this.residency.alloc(dtype, elements, bytes);
+    return this.residency.alloc(dtype, elements, bytes, !uninitialised);
   }
 
   free(buffer: WasmBuffer): void {

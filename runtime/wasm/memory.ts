@@ -17,6 +17,8 @@ const ALIGN = 64;
 /** A 32-bit memory holds at most 65536 pages (4 GiB). */
 export const MAX_PAGES = 65536;
 const INITIAL_PAGES = 64;
+/** What freed blocks hold in the test mode `junkFreed`: a float32 NaN whose payload no kernel computes. */
+export const JUNK = 0x7fa5a5a5;
 
 /** Size classes up to 4 KiB: 64, 128, …, 4096 bytes (indices 0 to 6); above, four classes per power of two. */
 const SMALL_CLASSES = 7;
@@ -62,6 +64,11 @@ export class WasmHeap {
   private liveBytes = 0;
   /** Whether the block the last alloc returned had been handed out before (its bytes are its last owner's). */
   reused = false;
+  /**
+   * Test mode: freed blocks are filled with junk (a NaN pattern), so a kernel that reads an
+   * output allocated uninitialised before writing it gives wrong bits instead of zeros.
+   */
+  junkFreed = false;
   private view: Float32Array;
   /** Views of the memory by element type, re-taken when the memory has grown (its buffer is then new). */
   private readonly views = new Map<DType, TypedArray>();
@@ -110,6 +117,7 @@ export class WasmHeap {
     if (index < 0 || !Number.isInteger(line)) throw new InternalError(`wasm heap: ${ptr} is not an allocated block`);
     this.classes[line] = 0;
     this.liveBytes -= classBytes(index);
+    if (this.junkFreed) this.elements('int32').fill(JUNK, ptr / 4, (ptr + classBytes(index)) / 4);
     this.freeLists[index]!.push(ptr);
   }
 

@@ -95,14 +95,14 @@ export class Residency {
 
   constructor(private readonly heap: () => WasmHeap) {}
 
-  /** A new resident buffer that may spill; zero-filled. */
-  alloc(dtype: DType, length: number, bytes: number): WasmBuffer {
+  /** A new resident buffer that may spill; zero-filled when `zero`. */
+  alloc(dtype: DType, length: number, bytes: number, zero = true): WasmBuffer {
     const heap = this.heap();
     const full = heap.bytesInUse() + bytes > this.threshold || this.spillable.length >= this.countLimit;
     if (full && this.spillable.length > 0) this.spillLeastRecent(bytes);
     const ptr = heap.alloc(bytes);
     // A reused block holds its last owner's bytes; memory above the heap's top is still zero.
-    if (heap.reused) heap.zero(ptr, bytes);
+    if (heap.reused && zero) heap.zero(ptr, bytes);
     const buffer: WasmBuffer = { ptr, bytes, dtype, length, used: ++this.clock, home: undefined, slot: -1 };
     this.track(buffer);
     this.liveBytes += bytes;

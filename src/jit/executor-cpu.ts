@@ -6,13 +6,13 @@
 import { tensorCpu, type CpuBuffer, type CpuEngineKernel } from '../../compiler/backends.js';
 import { executePrim } from '../../compiler/execute.js';
 import type { Params, Prim } from '../../compiler/ir/primitives.js';
-import { sizeOf } from '../../compiler/ir/shape.js';
+import { contiguousStrides, sizeOf } from '../../compiler/ir/shape.js';
 import type { FusedStep } from '../../compiler/passes/fuse.js';
 import type { KernelArg, Launch } from '../../runtime/backend.js';
 import type { DType } from '../../runtime/dtype.js';
-import { empty, operand } from '../dispatch.js';
-import { copyOfStorage, freeStorage, onCpu, storageLength, swapBuffers, type Storage } from '../storage.js';
-import type { Tensor } from '../tensor.js';
+import { operand } from '../dispatch.js';
+import { copyOfStorage, cpuStorage, freeStorage, onCpu, storageLength, swapBuffers, type Storage } from '../storage.js';
+import { Tensor } from '../tensor.js';
 import type { DeviceExecutor, StorageCopy } from './executor.js';
 import { forNodes } from './log.js';
 
@@ -45,7 +45,10 @@ export const cpuExecutor: DeviceExecutor = {
     }
     return bindPrim('copy', {}, [src], dst);
   },
-  empty,
+  // Not zero-filled: a step's kernel writes every element of its outputs (executePrim and
+  // every fused kernel store whole outputs), and the interpreter hands out no other buffer.
+  empty: (shape, dtype) =>
+    new Tensor(cpuStorage(dtype, sizeOf(shape), true), shape, contiguousStrides(shape), 0, dtype),
   // No holder: the copy is given back by adopt or discardCopy, or by the last tensor made over it.
   copyStorage: (real: Storage, dtype: DType): StorageCopy =>
     ({ storage: copyOfStorage(real, dtype, storageLength(real)), holder: undefined }),

@@ -383,6 +383,11 @@ export class Interpretation {
     this.env[i] = typeof iterations === 'number' ? Tensor.fromData(Int32Array.of(iterations), [], 'int32') : iterations;
   }
 
+  /** Whether unfused node `i` runs into a buffer kept across calls (CPU plans only; autograd needs `apply`). */
+  #keepsBuffer(i: number): boolean {
+    return this.placement === undefined && !this.v.outputsRequireGrad && this.v.plan!.persistent.has(i);
+  }
+
   /** Runs node `i` as recorded; a guard that does not hold ends the replay. */
   #runNode(i: number): ReplayResult | undefined {
     const node = this.nodes[i]!;
@@ -434,6 +439,13 @@ export class Interpretation {
       return undefined;
     }
     const inputs = node.inputs.map((x) => (device === 'webgpu' ? this.#onGpu(x) : this.env[x]!));
+    if (this.#keepsBuffer(i) && isPrimNode(node)) {
+      // Computed into the buffer the variant keeps: no allocation, and nothing left for the collector.
+      const out = this.#persistent(i, () => cpuExecutor.empty(node.shape.slice(), node.dtype));
+      bindPrim(node.op, node.params, inputs, out)();
+      this.env[i] = out;
+      return undefined;
+    }
     // An op without operands (iota) runs where its value lives, not on the caller's default device.
     const run = () => apply(node.op, inputs, node.params);
     this.env[i] = inputs.length === 0 ? onDevice(device, run) : run();
