@@ -55,7 +55,9 @@ const C1 = 0.693359375, C2 = -2.12194440e-4;
  * iterations on 20,000 Chebyshev nodes), then rounded to float32: at most 0.064 of half an
  * ulp off e^r, below the float32 rounding of the evaluation.
  */
-const EXP_POLY = [0.001381459878757596, 0.008368716575205326, 0.04166838899254799, 0.1666652113199234, 0.4999999403953552];
+const EXP_POLY = [
+  0.001381459878757596, 0.008368716575205326, 0.04166838899254799, 0.1666652113199234, 0.4999999403953552,
+];
 /** 1.5·2^23: adding it rounds |y| < 2^22 to an integer whose two's complement bits are the sum's low bits. */
 const ROUNDER = 12582912;
 /** ROUNDER's float32 bits: the sum's bits minus these are the integer it rounded to. */

@@ -15,7 +15,9 @@ import type { ReduceSpec } from '../../kernel.js';
 import type { Code } from './encoder.js';
 
 /** The accumulator's start value of each fold. */
-export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = {
+  sum: 0, prod: 1, max: -Infinity, min: Infinity,
+};
 
 /**
  * Folds the float64 value in local `v` into accumulator `acc`. max and min compare `v`

@@ -8,9 +8,10 @@
  * i32x4) where every arg is 32-bit and walked contiguously or broadcast along it, then
  * the positions left over one at a time.
  *
- * A reduction folds one element at a time in the order of the inner positions, in a float64
- * accumulator, exactly as the JavaScript kernel's `acc` does; so a sum, product, max or min
- * has the JavaScript engine's bits, and eager and jit (which run these same kernels) agree.
+ * A reduction folds in a float64 accumulator as the JavaScript kernel's `acc` does, one
+ * element at a time in the order of the inner positions, or, over contiguous float32 rows,
+ * four lanes at a time in a fixed order (./render-fold.ts); eager and jit run these same
+ * kernels and agree. A max or min has the JavaScript engine's bits in any order.
  */
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { InternalError } from '../../../runtime/errors.js';

@@ -116,16 +116,19 @@ describe.skipIf(!wasmFeatures().simd)('Wasm folds', () => {
     for (const cols of [3, 4, 7, 8, 13, 16, 29, 64, 67]) {
       const next = random(cols);
       // Values near 1 among ±2^60 that cancel out: a partial sum holding 2^60 drops them, so order shows.
-      const x = Float32Array.from({ length: rows * cols }, (_, i) => (next() < 0.4 ? (next() < 0.5 ? -1 : 1) * 2 ** 60 : 1 + next()));
+      const huge = () => (next() < 0.5 ? -1 : 1) * 2 ** 60;
+      const x = Float32Array.from({ length: rows * cols }, () => (next() < 0.4 ? huge() : 1 + next()));
       for (let r = 0; r < rows; r++) {
         // An even count of huge values per row, half of each sign: the true sum is that of the rest.
-        const huge = [];
-        for (let i = r * cols; i < (r + 1) * cols; i++) if (Math.abs(x[i]!) === 2 ** 60) huge.push(i);
-        if (huge.length % 2 === 1) x[huge.pop()!] = 1;
-        huge.forEach((i, j) => (x[i] = j % 2 === 0 ? 2 ** 60 : -(2 ** 60)));
+        const at = [];
+        for (let i = r * cols; i < (r + 1) * cols; i++) if (Math.abs(x[i]!) === 2 ** 60) at.push(i);
+        if (at.length % 2 === 1) x[at.pop()!] = 1;
+        at.forEach((i, j) => (x[i] = j % 2 === 0 ? 2 ** 60 : -(2 ** 60)));
       }
       const want = Float32Array.from({ length: rows }, (_, r) => modelSum(x.subarray(r * cols, (r + 1) * cols)));
-      for (const got of onWasm('sum', x, rows, cols)) expect(bitsOf(got), `sum of ${cols} columns`).toEqual(bitsOf(want));
+      for (const got of onWasm('sum', x, rows, cols)) {
+        expect(bitsOf(got), `sum of ${cols} columns`).toEqual(bitsOf(want));
+      }
       for (let r = 0; r < rows; r++) {
         const row = x.subarray(r * cols, (r + 1) * cols);
         if (!Object.is(Math.fround(row.reduce((a, v) => a + v, 0)), want[r])) inOrder++;
@@ -155,7 +158,7 @@ describe.skipIf(!wasmFeatures().simd)('Wasm folds', () => {
   const fromBits = (...bits: number[]) => Array.from(new Float32Array(new Uint32Array(bits).buffer));
   const NAN_BITS = 0x7fc00000;
 
-  it.each(['max', 'min'] as const)('%s does not depend on order: canonical NaN, a zero max +0 and a zero min -0', (op) => {
+  it.each(['max', 'min'] as const)('%s does not depend on order: canonical NaN, zero max +0, zero min -0', (op) => {
     const rows = 16;
     const zero = op === 'max' ? 0 : -0;
     const cases: [string, number[], number][] = [];
@@ -175,13 +178,16 @@ describe.skipIf(!wasmFeatures().simd)('Wasm folds', () => {
       withNaN[cols - 1] = nans[cols % 4]!;
       cases.push([`${cols} with NaNs`, withNaN, NaN]);
       const infinities = spread.map((v, i) => (i % 4 === 1 ? (i % 8 === 1 ? Infinity : -Infinity) : v));
-      cases.push([`${cols} with ±Infinity`, infinities, Math.fround(op === 'max' ? Math.max(...infinities) : Math.min(...infinities))]);
+      const infinite = op === 'max' ? Math.max(...infinities) : Math.min(...infinities);
+      cases.push([`${cols} with ±Infinity`, infinities, Math.fround(infinite)]);
     }
     for (const [what, values, want] of cases) {
       const x = permutations(values, rows, values.length);
       const expected = new Float32Array(rows).fill(want);
       if (Number.isNaN(want)) new Uint32Array(expected.buffer).fill(NAN_BITS);
-      for (const got of onWasm(op, x, rows, values.length)) expect(bitsOf(got), `${op} of ${what}`).toEqual(bitsOf(expected));
+      for (const got of onWasm(op, x, rows, values.length)) {
+        expect(bitsOf(got), `${op} of ${what}`).toEqual(bitsOf(expected));
+      }
       const onJs = run(js, reduceSpec(op, rows, values.length), x, rows);
       for (let r = 0; r < rows; r++) {
         const same = Object.is(onJs[r], want) || (Number.isNaN(want) && Number.isNaN(onJs[r]!));
