@@ -116,7 +116,8 @@ export function nest(
       loop(1, () => level(d + 1, here));
       return;
     }
-    if (vector && groups > 1 && dimValue(n) >= LANES * groups) {
+    // A symbolic size gets the unrolled loop whatever this member's value, so a family shares one module.
+    if (vector && groups > 1 && (typeof n !== 'number' || n >= LANES * groups)) {
       loop(LANES * groups, () => {
         for (let g = 0; g < groups; g++) {
           inner(here, i, true, g);
