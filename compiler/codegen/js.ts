@@ -303,9 +303,10 @@ function reduceParts(spec: Pick<ReduceSpec, 'op' | 'dtype' | 'outDtype'>, v = 'v
       const step = isInteger(spec.dtype) ? `${acc} = Math.imul(${acc}, ${v});` : `${acc} *= ${v};`;
       return { init: [`let ${acc} = 1;`], step: [step], result };
     }
-    // NaN wins and stays: once acc is NaN no comparison replaces it.
-    case 'max': return { init: [`let ${acc} = -Infinity;`], step: [`if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};`], result };
-    case 'min': return { init: [`let ${acc} = Infinity;`], step: [`if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};`], result };
+    // NaN wins and stays: once acc is NaN no comparison replaces it. A zero max or min is +0
+    // in any order (x + 0 makes -0 +0), as the Wasm kernels' lanes fold them.
+    case 'max': return { init: [`let ${acc} = -Infinity;`], step: [`if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v} + 0;`], result };
+    case 'min': return { init: [`let ${acc} = Infinity;`], step: [`if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v} + 0;`], result };
     case 'argmax':
       return { init: [`let ${acc} = -Infinity, ${at} = 0, ${r} = 0;`], step: [`if (${v} > ${acc} || (${v} !== ${v} && ${acc} === ${acc})) { ${acc} = ${v}; ${at} = ${r}; }`, `${r}++;`], result: at };
     case 'argmin':

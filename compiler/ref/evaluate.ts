@@ -233,9 +233,9 @@ function reduceValues(prim: ReducePrim, dtype: DType, values: readonly number[])
       for (const v of values) acc = int(acc, v);
       return acc;
     }
-    // max/min are the value at argmax/argmin, so a NaN wins and ties keep the first element.
-    case 'max': return values[extremeIndex(values, (a, b) => a > b)]!;
-    case 'min': return values[extremeIndex(values, (a, b) => a < b)]!;
+    // max/min are the value at argmax/argmin, so a NaN wins; a zero max or min is +0.
+    case 'max': return values[extremeIndex(values, (a, b) => a > b)]! + 0;
+    case 'min': return values[extremeIndex(values, (a, b) => a < b)]! + 0;
     case 'argmax': return extremeIndex(values, (a, b) => a > b);
     case 'argmin': return extremeIndex(values, (a, b) => a < b);
     default: return unreachable(prim, 'reduceValues');

@@ -8,9 +8,10 @@
  * i32x4) where every arg is 32-bit and walked contiguously or broadcast along it, then
  * the positions left over one at a time.
  *
- * A reduction folds one element at a time in the order of the inner positions, in a float64
- * accumulator, exactly as the JavaScript kernel's `acc` does; so a sum, product, max or min
- * has the JavaScript engine's bits, and eager and jit (which run these same kernels) agree.
+ * A reduction folds in a float64 accumulator as the JavaScript kernel's `acc` does, one
+ * element at a time in the order of the inner positions, or, over contiguous float32 rows,
+ * four lanes at a time in a fixed order (./render-fold.ts); eager and jit run these same
+ * kernels and agree. A max or min has the JavaScript engine's bits in any order.
  */
 import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { InternalError } from '../../../runtime/errors.js';
@@ -19,6 +20,7 @@ import { collapseDims, type MapSpec, type MultiSpec, type ReduceSpec, type Store
 import type { Code } from './encoder.js';
 import type { WasmMath } from './math.js';
 import { bodySupported, emitBody, loadOp, nodeDtypes, storeOp, valType, type RowContext } from './render-body.js';
+import { FOLD_START, foldGroups, foldStep, LaneFold } from './render-fold.js';
 import { IndexSites, indexedAddress, scattersSupported } from './render-index.js';
 import { wasmPrims } from './render-prims.js';
 import { collapseSizes, dimValue, mulDim, pushDim, type Dim, type KernelSizes } from './render-sizes.js';
@@ -48,18 +50,24 @@ export interface SplitParams {
   scratch: number;
 }
 
-/** The addresses a loop nest's body sees: each arg's pointer at the current element, and the innermost position. */
-export type Inner = (address: (arg: number) => number, position: number, vector: boolean) => void;
+/**
+ * The addresses a loop nest's body sees: each arg's pointer at the current element, and the
+ * innermost position; a vector body also learns which of the unrolled groups it is.
+ */
+export type Inner = (address: (arg: number) => number, position: number, vector: boolean, group: number) => void;
 
 /**
  * A loop nest over `shape` (collapsed: at least one dim), `strides` in elements per arg.
- * With `vector` the innermost dim first runs in groups of four. With `range` the outermost
- * dim runs over [range.from, range.to) instead of all of it (a job of a split kernel).
- * Symbolic sizes' pointer steps are computed here, before the loops.
+ * With `vector` the innermost dim first runs in groups of four; with `groups` > 1, first
+ * `groups` such groups per iteration (the body called for group 0, 1, … in turn), then the
+ * whole groups left as group 0. With `range` the outermost dim runs over [range.from,
+ * range.to) instead of all of it (a job of a split kernel). Symbolic sizes' pointer steps
+ * are computed here, before the loops.
  */
 export function nest(
   f: Frame, shape: readonly Dim[], strides: readonly (readonly Dim[])[], dtypes: readonly DType[],
   args: readonly number[], parent: (arg: number) => number, inner: Inner, vector: boolean, range?: SplitParams,
+  groups = 1,
 ): void {
   const { c } = f;
   const last = shape.length - 1;
@@ -86,26 +94,39 @@ export function nest(
       }
       c.set(pointers.get(a)!);
     }
-    const loop = (width: number, body: () => void) => {
-      c.open('block').open('loop');
-      c.get(i).i32(width).op('i32.add');
-      if (bounds) c.get(bounds.to); else pushDim(c, n);
-      c.op('i32.gt_s').indexed('br_if', 1);
-      body();
+    const advance = (width: number) => {
       c.get(i).i32(width).op('i32.add').set(i);
       for (const a of stepped) {
         c.get(pointers.get(a)!);
         pushDim(c, steps[d]!.get(a)!.get(width)!);
         c.op('i32.add').set(pointers.get(a)!);
       }
+    };
+    // Runs `body` while `width` more positions remain; the body advances all but the last `step`.
+    const loop = (width: number, body: () => void, step = width) => {
+      c.open('block').open('loop');
+      c.get(i).i32(width).op('i32.add');
+      if (bounds) c.get(bounds.to); else pushDim(c, n);
+      c.op('i32.gt_s').indexed('br_if', 1);
+      body();
+      advance(step);
       c.indexed('br', 0).end().end();
     };
     if (d < last) {
       loop(1, () => level(d + 1, here));
       return;
     }
-    if (vector && dimValue(n) >= LANES) loop(LANES, () => inner(here, i, true));
-    loop(1, () => inner(here, i, false));
+    // A symbolic size gets the unrolled loop whatever this member's value, so a family shares one module.
+    if (vector && groups > 1 && (typeof n !== 'number' || n >= LANES * groups)) {
+      loop(LANES * groups, () => {
+        for (let g = 0; g < groups; g++) {
+          inner(here, i, true, g);
+          if (g < groups - 1) advance(LANES);
+        }
+      }, LANES);
+    }
+    if (vector && dimValue(n) >= LANES) loop(LANES, () => inner(here, i, true, 0));
+    loop(1, () => inner(here, i, false, 0));
   };
   level(0, parent);
 }
@@ -142,68 +163,6 @@ export function planMap(spec: MapSpec): { shape: number[]; strides: number[][]; 
   const { shape, strides } = collapseDims(spec.shape, spec.strides);
   const vector = lanewise(shape, strides, spec.dtypes, spec.body, spec.stores.map((st) => st.arg));
   return { shape, strides, vector };
-}
-
-/**
- * Folds four float32 lanes at a time, in a fixed order that depends on the spec alone, so
- * eager and jit, and every thread count, give the same bits. A sum adds into two f64x2
- * accumulators (lanes 0, 1 and lanes 2, 3): float64 sums, as the scalar fold's. A max or
- * min keeps per lane the scalar fold's rule (a greater value or a NaN replaces the lane's),
- * then folds the lanes into the scalar accumulator in lane order.
- */
-export class LaneFold {
-  private readonly a: number;
-  private readonly b: number;
-
-  constructor(private readonly c: Code, private readonly op: 'sum' | 'max' | 'min') {
-    this.a = c.local('v128');
-    this.b = c.local('v128');
-    const start = FOLD_START[op];
-    c.f32x4([start, start, start, start]).set(this.a).f32x4([0, 0, 0, 0]).set(this.b);
-  }
-
-  /** Whether `op` over `dtype` folds four lanes at a time. */
-  static covers(op: ReduceSpec['op'], dtype: DType): op is 'sum' | 'max' | 'min' {
-    return dtype === 'float32' && (op === 'sum' || op === 'max' || op === 'min');
-  }
-
-  /** Folds the f32x4 in local `v`. */
-  add(v: number): void {
-    const { c, a, b } = this;
-    if (this.op === 'sum') {
-      c.get(a).get(v).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(a);
-      const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-      c.get(b).get(v).get(v).shuffle(high).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(b);
-      return;
-    }
-    c.get(v).get(a).get(v).get(a).simd(this.op === 'max' ? 'f32x4.gt' : 'f32x4.lt');
-    c.get(v).get(v).simd('f32x4.ne').simd('v128.or').simd('v128.bitselect').set(a);
-  }
-
-  /** Pushes each lane's fold as an f32x4 (where every lane is its own output's accumulator). */
-  pushLanes(): void {
-    const { c, a, b } = this;
-    c.get(a);
-    if (this.op !== 'sum') return;
-    c.simd('f32x4.demote_f64x2_zero').get(b).simd('f32x4.demote_f64x2_zero');
-    c.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
-  }
-
-  /** Folds the lanes into the float64 accumulator `acc`: a sum as ((0 + 1) + (2 + 3)) + acc. */
-  into(acc: number): void {
-    const { c, a, b } = this;
-    if (this.op === 'sum') {
-      c.get(a).lane('f64x2.extract_lane', 0).get(a).lane('f64x2.extract_lane', 1).op('f64.add');
-      c.get(b).lane('f64x2.extract_lane', 0).get(b).lane('f64x2.extract_lane', 1).op('f64.add');
-      c.op('f64.add').get(acc).op('f64.add').set(acc);
-      return;
-    }
-    const v = c.local('f64');
-    for (let lane = 0; lane < 4; lane++) {
-      c.get(a).lane('f32x4.extract_lane', lane).op('f64.promote_f32').set(v);
-      foldStep(c, this.op, acc, v);
-    }
-  }
 }
 
 /** Whether a map spec has Wasm code: every node and store supported one element at a time. */
@@ -299,25 +258,6 @@ function argFold(c: Code, op: 'argmax' | 'argmin'): { step: (v: number) => void;
   return { step, at };
 }
 
-/** Folds the float64 value in local `v` into accumulator `acc` as the JavaScript kernel does. */
-export function foldStep(c: Code, op: ReduceSpec['op'], acc: number, v: number): void {
-  switch (op) {
-    case 'sum': c.get(acc).get(v).op('f64.add').set(acc); return;
-    case 'prod': c.get(acc).get(v).op('f64.mul').set(acc); return;
-    // if (v > acc || v !== v) acc = v: NaN wins and stays, and of ±0 the first one stays.
-    case 'max': case 'min':
-      c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt');
-      c.get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
-      return;
-    case 'argmax': case 'argmin':
-      throw new InternalError(`wasm reduce: ${op} runs as JavaScript`);
-    default: unreachable(op, 'wasm reduce: op');
-  }
-}
-
-/** The accumulator's start value of each fold. */
-export const FOLD_START: Record<'sum' | 'prod' | 'max' | 'min', number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
-
 type Layout = { shape: readonly Dim[]; strides: readonly (readonly Dim[])[] };
 
 /**
@@ -368,12 +308,13 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
     const arg = isArg(spec.op) ? argFold(c, spec.op) : undefined;
     const acc = arg ? undefined : c.local('f64');
     if (acc !== undefined) c.f64(FOLD_START[op]).set(acc);
-    const lanes = vector ? new LaneFold(c, spec.op as 'sum' | 'max' | 'min') : undefined;
-    nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four) => {
+    const fold = spec.op as 'sum' | 'max' | 'min';
+    const lanes = vector ? new LaneFold(c, fold, foldGroups(fold)) : undefined;
+    nest(f, inner.shape, inner.strides, spec.dtypes, body, rowAddress, (address, position, four, group) => {
       const broadcast = (a: number) => dimValue(inner.strides[a]![last]!) === 0;
       const site = { address, scalar: f.scalar, math: f.math, position, broadcast, sizes: f.sizes };
       const locals = emitBody(c, spec.body, spec.dtypes, site, four);
-      if (four) return lanes!.add(locals[spec.value]!);
+      if (four) return lanes!.add(locals[spec.value]!, group);
       const v = c.local('f64');
       c.get(locals[spec.value]!);
       if (valType(spec.dtype) === 'f32') c.op('f64.promote_f32');
@@ -381,7 +322,7 @@ export function emitReduce(f: Frame, spec: ReduceSpec): void {
       c.set(v);
       if (arg) arg.step(v);
       else foldStep(c, spec.op, acc!, v);
-    }, vector);
+    }, vector, undefined, lanes?.groups);
     lanes?.into(acc!);
     c.get(rowAddress(0)).get(arg ? arg.at : acc!);
     if (spec.outDtype === 'float32') c.op('f32.demote_f64');

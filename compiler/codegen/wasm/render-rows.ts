@@ -12,7 +12,8 @@ import { itemSize, type DType } from '../../../runtime/dtype.js';
 import { unreachable } from '../../../runtime/unreachable.js';
 import type { RowPass, RowSpec, Save } from '../../kernel.js';
 import { bodySupported, emitBody, nodeDtypes, storeOp, valType, type BodySite, type RowContext } from './render-body.js';
-import { collapsedSizes, FOLD_START, foldStep, LaneFold, lanewise, loaded, nest, type Frame } from './render-loops.js';
+import { FOLD_START, foldGroups, foldStep, LaneFold } from './render-fold.js';
+import { collapsedSizes, lanewise, loaded, nest, type Frame } from './render-loops.js';
 
 function innerSize(spec: RowSpec): number {
   return spec.inner.reduce((p, n) => p * n, 1);
@@ -125,12 +126,12 @@ export function emitRow(f: Frame, spec: RowSpec): void {
           const fold = pass.op;
           const vector = LaneFold.covers(fold, pass.dtype) && scratch32(pass, context) &&
             lanewise(inner.shape, inner.strides, spec.dtypes, pass.body, [], context);
-          const lanes = vector ? new LaneFold(c, fold) : undefined;
-          nest(f, inner.shape, inner.strides, spec.dtypes, loaded(pass), rowAddress, (address, position, four) => {
+          const lanes = vector ? new LaneFold(c, fold, foldGroups(fold)) : undefined;
+          nest(f, inner.shape, inner.strides, spec.dtypes, loaded(pass), rowAddress, (address, position, four, group) => {
             const locals = emitBody(c, pass.body, spec.dtypes, site(address, position), four, context);
             saves(pass, locals, four);
             if (four) {
-              lanes!.add(locals[pass.value]!);
+              lanes!.add(locals[pass.value]!, group);
               advance(4);
               return;
             }
@@ -140,7 +141,7 @@ export function emitRow(f: Frame, spec: RowSpec): void {
             c.set(v);
             foldStep(c, pass.op, acc, v);
             advance(1);
-          }, vector);
+          }, vector, undefined, lanes?.groups);
           lanes?.into(acc);
           c.get(acc);
           if (pass.outDtype === 'float32') c.op('f32.demote_f64');

@@ -332,28 +332,6 @@ describe.skipIf(!wasmFeatures().simd)('the Wasm renderer gives the JavaScript en
     check(lowerReduce('sum', x, [1], out), [x], out, 'sum float64 axis 1');
   });
 
-  it('sums contiguous float32 rows four lanes at a time, in float64, in a fixed order', () => {
-    for (const cols of [3, 4, 29, 64]) {
-      const x = contiguous('float32', [7, cols]), out = contiguous('float32', [7]);
-      kinds.length = 0;
-      const got = run(wasm, lowerReduce('sum', x, [1], out), [x], out);
-      expect(kinds).toEqual(['wasm']);
-      const v = values('float32', 7 * cols, 1);
-      const want = Array.from({ length: 7 }, (_, r) => {
-        // Lane j sums elements j, j + 4, … of the whole groups of four; the rest are summed in order.
-        const lanes = [0, 0, 0, 0];
-        let tail = 0;
-        const whole = cols >= 4 ? cols - (cols % 4) : 0;
-        for (let i = 0; i < cols; i++) {
-          if (i < whole) lanes[i % 4]! += v[r * cols + i]!;
-          else tail += v[r * cols + i]!;
-        }
-        return Math.fround((lanes[0]! + lanes[1]!) + (lanes[2]! + lanes[3]!) + tail);
-      });
-      expectSameBits(got, Float32Array.from(want), `sum of ${cols} columns`);
-    }
-  });
-
   it('casts floats past the int32 range to int32 and uint8 modulo 2^32, as JavaScript\'s ToInt32', () => {
     const big = [2 ** 31, 2 ** 31 + 0.5, -(2 ** 31) - 1, 2 ** 32 + 5, -(2 ** 32) - 5, 2 ** 53 - 1, 2 ** 53 + 2, 1e17, -1e17,
       4294967295.9, -0.9, 2 ** 63, -(2 ** 84) - 2 ** 40, 123456789012.75];
