@@ -195,21 +195,25 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   }
 
   /**
-   * Modules and host drivers get their offsets and scalars once and read each buffer's
-   * address at every call; JavaScript kernels take views of the memory at every call, as
-   * `run` does (the memory may have grown since).
+   * Modules and host drivers get their offsets and scalars once and read the buffers'
+   * addresses again only when the residency's epoch changed (./bind.ts); JavaScript kernels
+   * take views of the memory at every call, as `run` does (the memory may have grown since).
    */
   bind(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): () => void {
-    const address = (b: WasmBuffer) => this.address(b);
+    const at = this.residency;
     return sequence(launches.map((launch) => {
       const { kernel, args, scalars } = launch;
       switch (kernel.kind) {
-        case 'wasm': return bindModule(kernel.fn, args, scalars, address);
+        case 'wasm': return bindModule(kernel.fn, args, scalars, at);
         case 'host': {
           const buffers = args.map((a) => a.data), offsets = args.map((a) => a.offset), kept = scalars.slice();
           const addresses = new Array<number>(buffers.length);
+          let epoch = -1;
           return () => {
-            for (let i = 0; i < buffers.length; i++) addresses[i] = address(buffers[i]!);
+            if (epoch !== at.epoch) {
+              for (let i = 0; i < buffers.length; i++) addresses[i] = at.address(buffers[i]!);
+              epoch = at.epoch;
+            }
             kernel.run(addresses, offsets, kept);
           };
         }
@@ -222,12 +226,12 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   bindCopy(src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number, length: number): () => void {
     this.at(src, src.dtype, srcOffset, length, 'copy source');
     this.at(dst, src.dtype, dstOffset, length, 'copy target');
-    return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, (b) => this.address(b));
+    return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, this.residency);
   }
 
   readonly bindRead = (buffer: WasmBuffer, dtype: DType, offset: number): (() => number) => {
     this.at(buffer, dtype, offset, 1, 'read');
-    return bindElementRead(this.heap, dtype, buffer, offset, (b) => this.address(b));
+    return bindElementRead(this.heap, dtype, buffer, offset, this.residency);
   };
 
   private launch({ kernel, args, scalars }: Launch<WasmBuffer, WasmBackendKernel>): void {

@@ -1,36 +1,71 @@
 /**
  * Launches, copies and element reads of the Wasm backend prepared for repeated calls (a
- * lifted loop's iterations): offsets and scalars are fixed, buffers' addresses are read at
- * every call (a buffer may have moved since). A module's export is called directly with its
- * arity where it has up to four buffers and no scalars (most fused steps); see
- * ../fixed-call.ts for what a direct call saves.
+ * lifted loop's iterations, a replay's steps): offsets and scalars are fixed, and buffers'
+ * addresses are read again only when the residency's epoch changed since the last call (a
+ * buffer was allocated, spilled, restored or freed since: see ./residency.ts), not at every
+ * call: a lifted loop's iterations allocate nothing, so they read each address once.
+ *
+ * A module's export is called directly with its arity where it has up to four buffers and no
+ * scalars (most fused steps); see ../fixed-call.ts for what a direct call saves.
  */
 import type { KernelArg } from '../backend.js';
+import { liveCall } from '../fixed-call.js';
 import { itemSize, type DType, type TypedArray } from '../dtype.js';
 import type { WasmBuffer } from './backend.js';
 import type { WasmHeap } from './memory.js';
 
-/** Calls `fn` with every arg's address (read by `address` at the call), every offset, then the scalars. */
+/** Where bound calls get buffers' addresses: `address` (restoring a spilled buffer) is right while `epoch` stays. */
+export interface Addresses {
+  readonly epoch: number;
+  address(buffer: WasmBuffer): number;
+}
+
+/** Calls `fn` with every arg's address, every offset, then the scalars. */
 export function bindModule(
-  fn: (...args: number[]) => void, args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[],
-  address: (buffer: WasmBuffer) => number,
+  fn: (...args: number[]) => void, args: readonly KernelArg<WasmBuffer>[], scalars: readonly number[], at: Addresses,
 ): () => void {
   const n = args.length;
-  const [b0, b1, b2, b3] = args.map((a) => a.data);
-  const [o0, o1, o2, o3] = args.map((a) => a.offset);
-  if (scalars.length === 0) {
+  const buffers = args.map((a) => a.data);
+  if (scalars.length === 0 && n >= 1 && n <= 4) {
+    const [b0, b1, b2, b3] = buffers;
+    const [o0, o1, o2, o3] = args.map((a) => a.offset);
+    let epoch = -1, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    // Every address is read before the epoch is kept: a restore in between ends the epoch but moves no other buffer.
+    const refresh = (): void => {
+      p0 = at.address(b0!);
+      if (n > 1) p1 = at.address(b1!);
+      if (n > 2) p2 = at.address(b2!);
+      if (n > 3) p3 = at.address(b3!);
+      epoch = at.epoch;
+    };
     switch (n) {
-      case 1: return () => fn(address(b0!), o0!);
-      case 2: return () => fn(address(b0!), address(b1!), o0!, o1!);
-      case 3: return () => fn(address(b0!), address(b1!), address(b2!), o0!, o1!, o2!);
-      case 4: return () => fn(address(b0!), address(b1!), address(b2!), address(b3!), o0!, o1!, o2!, o3!);
+      case 1: return () => {
+        if (epoch !== at.epoch) refresh();
+        fn(p0, o0!);
+      };
+      case 2: return () => {
+        if (epoch !== at.epoch) refresh();
+        fn(p0, p1, o0!, o1!);
+      };
+      case 3: return () => {
+        if (epoch !== at.epoch) refresh();
+        fn(p0, p1, p2, o0!, o1!, o2!);
+      };
+      default: return () => {
+        if (epoch !== at.epoch) refresh();
+        fn(p0, p1, p2, p3, o0!, o1!, o2!, o3!);
+      };
     }
   }
-  const buffers = args.map((a) => a.data);
-  const argv: number[] = [...buffers.map(address), ...args.map((a) => a.offset), ...scalars];
+  const argv: number[] = [...buffers.map(() => 0), ...args.map((a) => a.offset), ...scalars];
+  const call = liveCall(fn, argv);
+  let epoch = -1;
   return () => {
-    for (let i = 0; i < n; i++) argv[i] = address(buffers[i]!);
-    fn.apply(undefined, argv);
+    if (epoch !== at.epoch) {
+      for (let i = 0; i < n; i++) argv[i] = at.address(buffers[i]!);
+      epoch = at.epoch;
+    }
+    call();
   };
 }
 
@@ -55,32 +90,42 @@ class ElementView {
   }
 }
 
-/** Copies `length` elements of `dtype` (checked by the caller) at each call, from the buffers' addresses then. */
+/** Copies `length` elements of `dtype` (checked by the caller) at each call, between the buffers' addresses then. */
 export function bindElementCopy(
   heap: WasmHeap, dtype: DType, src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number,
-  length: number, address: (buffer: WasmBuffer) => number,
+  length: number, at: Addresses,
 ): () => void {
   const size = itemSize(dtype), view = new ElementView(heap, dtype);
+  let epoch = -1, from = 0, to = 0;
+  const refresh = (): void => {
+    from = at.address(src) / size + srcOffset;
+    to = at.address(dst) / size + dstOffset;
+    epoch = at.epoch;
+  };
   if (length === 1) {
     return () => {
-      const from = address(src) / size + srcOffset, to = address(dst) / size + dstOffset;
+      if (epoch !== at.epoch) refresh();
       const v = view.over(Math.max(from, to));
       v[to] = v[from]!;
     };
   }
   return () => {
-    const from = address(src) / size + srcOffset, to = address(dst) / size + dstOffset;
+    if (epoch !== at.epoch) refresh();
     view.over(Math.max(from, to) + length - 1).copyWithin(to, from, from + length);
   };
 }
 
 /** Reads element `offset` of `buffer` as `dtype` (checked by the caller) at each call. */
 export function bindElementRead(
-  heap: WasmHeap, dtype: DType, buffer: WasmBuffer, offset: number, address: (buffer: WasmBuffer) => number,
+  heap: WasmHeap, dtype: DType, buffer: WasmBuffer, offset: number, at: Addresses,
 ): () => number {
   const size = itemSize(dtype), view = new ElementView(heap, dtype);
+  let epoch = -1, index = 0;
   return () => {
-    const at = address(buffer) / size + offset;
-    return view.over(at)[at]!;
+    if (epoch !== at.epoch) {
+      index = at.address(buffer) / size + offset;
+      epoch = at.epoch;
+    }
+    return view.over(index)[index]!;
   };
 }
