@@ -33,7 +33,7 @@ export function fixedCall<A>(fn: (...args: A[]) => void, argv: readonly A[]): ()
  * `fn` called with the elements `argv` holds at each call (the caller may change them in
  * between, not the length): a direct call by arity up to twelve, `apply` beyond.
  */
-export function liveCall(fn: (...args: number[]) => void, argv: number[]): () => void {
+export function liveCall<A>(fn: (...args: A[]) => void, argv: A[]): () => void {
   const v = argv;
   switch (v.length) {
     case 0: return () => fn();

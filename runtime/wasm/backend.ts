@@ -20,7 +20,7 @@ import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, ValueError } from '../errors.js';
 import { sequence } from '../fixed-call.js';
 import { unreachable } from '../unreachable.js';
-import { bindElementCopy, bindElementRead, bindModule } from './bind.js';
+import { bindElementCopy, bindElementRead, bindJavascript, bindModule } from './bind.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { moduleKey, wasmKernel } from './modules.js';
 import { Residency, type SpillStats, type WasmBuffer } from './residency.js';
@@ -74,6 +74,9 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
   private readonly residency = new Residency(wasmHeap);
+  /** A JavaScript kernel's views and element offsets, filled at each launch (launches never nest). */
+  private readonly views: TypedArray[] = [];
+  private readonly offsets: number[] = [];
   /** Scratch blocks of compiled kernels, given back by destroy. */
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
@@ -196,8 +199,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
 
   /**
    * Modules and host drivers get their offsets and scalars once and read the buffers'
-   * addresses again only when the residency's epoch changed (./bind.ts); JavaScript kernels
-   * take views of the memory at every call, as `run` does (the memory may have grown since).
+   * addresses again only when the residency's epoch changed (./bind.ts), JavaScript kernels
+   * their offsets and views of the memory (taken again when the memory grew, too).
    */
   bind(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): () => void {
     const at = this.residency;
@@ -217,7 +220,7 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
             kernel.run(addresses, offsets, kept);
           };
         }
-        case 'js': return () => this.launch(launch);
+        case 'js': return bindJavascript(this.heap, kernel.fn, kernel.dtypes, args, scalars, at);
         default: return unreachable(kernel, 'wasm backend: kernel');
       }
     }));
@@ -262,14 +265,24 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       }
       case 'host': kernel.run(args.map((a) => this.address(a.data)), args.map((a) => a.offset), scalars); break;
       case 'js': {
-        // Addresses first: restoring a spilled buffer may grow the memory, and so replace its buffer.
-        const addresses = args.map((a) => this.address(a.data));
-        const buffer = this.heap.memory.buffer;
-        const views = args.map(({ data }, i) => {
-          const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
-          return new ctor(buffer, addresses[i]!, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
-        });
-        kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
+        // Views of the whole memory, each arg's offset counted from the memory's start: making
+        // a view per arg cost more than a small kernel. Offsets first: restoring a spilled
+        // buffer may grow the memory, and so replace its views.
+        const fn = kernel.fn, n = args.length, o = this.offsets, v = this.views;
+        for (let i = 0; i < n; i++) {
+          const { data, offset } = args[i]!;
+          o[i] = this.address(data) / itemSize(kernel.dtypes[i] ?? data.dtype) + offset;
+        }
+        for (let i = 0; i < n; i++) v[i] = this.heap.elements(kernel.dtypes[i] ?? args[i]!.data.dtype);
+        if (scalars.length === 0) {
+          switch (n) {
+            case 1: fn(v[0], o[0]); return;
+            case 2: fn(v[0], v[1], o[0], o[1]); return;
+            case 3: fn(v[0], v[1], v[2], o[0], o[1], o[2]); return;
+            case 4: fn(v[0], v[1], v[2], v[3], o[0], o[1], o[2], o[3]); return;
+          }
+        }
+        fn(...v.slice(0, n), ...o.slice(0, n), ...scalars);
         break;
       }
       default: unreachable(kernel, 'wasm backend: kernel');

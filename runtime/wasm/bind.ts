@@ -9,6 +9,7 @@
  * scalars (most fused steps); see ../fixed-call.ts for what a direct call saves.
  */
 import type { KernelArg } from '../backend.js';
+import type { CpuKernel } from '../cpu/compile.js';
 import { liveCall } from '../fixed-call.js';
 import { itemSize, type DType, type TypedArray } from '../dtype.js';
 import type { WasmBuffer } from './backend.js';
@@ -70,6 +71,69 @@ export function bindModule(
 }
 
 /**
+ * Calls a JavaScript kernel over views of the whole memory with every arg's element offset
+ * counted from the memory's start, then the scalars. The views are taken again with the
+ * offsets, and when the memory grew: growing detaches an unshared memory's views (length
+ * 0), while a shared memory's old views still hold every range handed out before.
+ */
+export function bindJavascript(
+  heap: WasmHeap, fn: CpuKernel, dtypes: readonly DType[], args: readonly KernelArg<WasmBuffer>[],
+  scalars: readonly number[], at: Addresses,
+): () => void {
+  const n = args.length;
+  const types = args.map((a, i) => dtypes[i] ?? a.data.dtype);
+  const start = (i: number): number => at.address(args[i]!.data) / itemSize(types[i]!) + args[i]!.offset;
+  if (scalars.length === 0 && n >= 1 && n <= 4) {
+    // Views and offsets in the closure's own variables, called directly (one call less than liveCall).
+    const [t0, t1, t2, t3] = types;
+    let epoch = -1, o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+    let v0 = heap.elements(t0!), v1 = v0, v2 = v0, v3 = v0;
+    // Offsets first: a restore may grow the memory.
+    const refresh = (): void => {
+      o0 = start(0);
+      if (n > 1) o1 = start(1);
+      if (n > 2) o2 = start(2);
+      if (n > 3) o3 = start(3);
+      v0 = heap.elements(t0!);
+      if (n > 1) v1 = heap.elements(t1!);
+      if (n > 2) v2 = heap.elements(t2!);
+      if (n > 3) v3 = heap.elements(t3!);
+      epoch = at.epoch;
+    };
+    switch (n) {
+      case 1: return () => {
+        if (epoch !== at.epoch || v0.length === 0) refresh();
+        fn(v0, o0);
+      };
+      case 2: return () => {
+        if (epoch !== at.epoch || v0.length === 0) refresh();
+        fn(v0, v1, o0, o1);
+      };
+      case 3: return () => {
+        if (epoch !== at.epoch || v0.length === 0) refresh();
+        fn(v0, v1, v2, o0, o1, o2);
+      };
+      default: return () => {
+        if (epoch !== at.epoch || v0.length === 0) refresh();
+        fn(v0, v1, v2, v3, o0, o1, o2, o3);
+      };
+    }
+  }
+  const argv: unknown[] = [...args.map(() => undefined), ...args.map(() => 0), ...scalars];
+  const call = liveCall(fn, argv);
+  if (n === 0) return call;
+  let epoch = -1;
+  return () => {
+    if (epoch !== at.epoch || (argv[0] as TypedArray).length === 0) {
+      for (let i = 0; i < n; i++) argv[n + i] = start(i);
+      for (let i = 0; i < n; i++) argv[i] = heap.elements(types[i]!);
+      epoch = at.epoch;
+    }
+    call();
+  };
+}
+
+/**
  * The memory as elements of one dtype, for bound copies and reads: the view is kept and
  * re-taken only when an index falls outside it. A memory that grew detaches its old buffer
  * (length 0) unless shared, and an old view of a shared memory still sees the same bytes
@@ -90,27 +154,42 @@ class ElementView {
   }
 }
 
+/** The integer dtype with elements of `size` bytes (float64 for 8): copied through it, an element keeps its bits. */
+function bitsOf(size: number): DType {
+  return size === 4 ? 'int32' : size === 1 ? 'uint8' : size === 2 ? 'float16' : 'float64';
+}
+
 /** Copies `length` elements of `dtype` (checked by the caller) at each call, between the buffers' addresses then. */
 export function bindElementCopy(
   heap: WasmHeap, dtype: DType, src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number,
   length: number, at: Addresses,
 ): () => void {
-  const size = itemSize(dtype), view = new ElementView(heap, dtype);
-  let epoch = -1, from = 0, to = 0;
-  const refresh = (): void => {
-    from = at.address(src) / size + srcOffset;
-    to = at.address(dst) / size + dstOffset;
-    epoch = at.epoch;
-  };
+  const size = itemSize(dtype);
   if (length === 1) {
+    // One element (a lifted loop's variable): through a view of whole words, not of floats,
+    // which would quiet a signalling NaN; the view is kept while the epoch lasts and the
+    // memory has not grown (see bindJavascript).
+    const bits = bitsOf(size);
+    let epoch = -1, from = 0, to = 0, v = heap.elements(bits);
+    const refresh = (): void => {
+      from = at.address(src) / size + srcOffset;
+      to = at.address(dst) / size + dstOffset;
+      v = heap.elements(bits);
+      epoch = at.epoch;
+    };
     return () => {
-      if (epoch !== at.epoch) refresh();
-      const v = view.over(Math.max(from, to));
+      if (epoch !== at.epoch || v.length === 0) refresh();
       v[to] = v[from]!;
     };
   }
+  const view = new ElementView(heap, dtype);
+  let epoch = -1, from = 0, to = 0;
   return () => {
-    if (epoch !== at.epoch) refresh();
+    if (epoch !== at.epoch) {
+      from = at.address(src) / size + srcOffset;
+      to = at.address(dst) / size + dstOffset;
+      epoch = at.epoch;
+    }
     view.over(Math.max(from, to) + length - 1).copyWithin(to, from, from + length);
   };
 }

@@ -24,6 +24,7 @@ import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
 import { IndexSites } from './render-index.js';
 import { renderMixed } from './render-mixed.js';
+import { smallExact } from './render-small.js';
 import { constantSizes, kernelSizes, type KernelSizes, type SizeMode } from './render-sizes.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
@@ -114,8 +115,9 @@ function usesFloat16(spec: KernelSpec): boolean {
  * a module that takes every nonzero size as a parameter (to compare with the constant one).
  */
 export function renderWasm(spec: KernelSpec, target: WasmTarget, mode: SizeMode = 'family'): WasmProgram {
-  // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels.
-  if (usesFloat16(spec)) return javascript(spec);
+  // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels;
+  // a few elements of exact arithmetic cost less in JavaScript than a call into Wasm.
+  if (usesFloat16(spec) || smallExact(spec)) return javascript(spec);
   switch (spec.kind) {
     case 'map': {
       if (!mapSupported(spec)) return javascript(spec);
