@@ -54,7 +54,8 @@ function exactNode(e: Expr): boolean {
     case 'load': return true;
     case 'literal': return ARG_DTYPES.includes(e.dtype);
     case 'prim': return (smallJsPrims[e.prim as ElementwisePrim] ?? NONE).includes(e.dtype);
-    case 'scalar': case 'gatherLoad': case 'position': case 'row': case 'acc': case 'scratch': case 'cast': return false;
+    case 'scalar': case 'gatherLoad': case 'position': case 'row': case 'acc': case 'scratch': case 'cast':
+      return false;
     default: return unreachable(e, 'small kernels: node');
   }
 }
