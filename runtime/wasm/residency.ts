@@ -58,12 +58,14 @@ const INITIAL_THRESHOLD = 64 * 2 ** 20;
  * The spillable buffers at which the first spill happens, whatever their bytes. Counted too,
  * because many small buffers cost more than their bytes: with only the 64 MiB threshold, a
  * loop of dropped eager adds on [16] kept a million buffer objects, which the collector then
- * had to walk (a spill pass over them took ~4 s, ~20 µs per add); with a limit of 16,384 the
- * loop took 5.9 µs per add, with 4,096 4.1 µs, with 1,024 3.3–4.3 µs (a loaded machine). 4,096
- * leaves room for the small tensors a training step keeps using (parameters, optimizer
- * state); a pass that spilled many buffers soon used again doubles it.
+ * had to walk (a spill pass over them took ~4 s, ~20 µs per add). Every buffer waiting for a
+ * pass survives the collector's scavenges, which copy it, so fewer wait: with 1,024, dropped
+ * adds on [16] cost 0.77–0.97× the JavaScript engine's, with 4,096 1.29–1.62× (bench/
+ * cpu-engines.ts, a loaded 2-core machine). Passes come four times as often but spill a
+ * quarter as many buffers each. A pass that kept many buffers, or spilled many soon used
+ * again, doubles the limit, so a working set of more small tensors than 512 raises it.
  */
-const INITIAL_COUNT_LIMIT = 4096;
+const INITIAL_COUNT_LIMIT = 1024;
 /** Age buckets of the approximate LRU order a spill uses (linear time, where a sort would be n log n). */
 const BUCKETS = 64;
 /** Homes up to this many words are copied by a loop: a subarray and set cost more for a few words. */
