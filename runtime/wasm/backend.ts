@@ -34,15 +34,24 @@ export type WasmProgram =
    * A module exporting `entry`: (size…, address…, offset…: i32, scalar…: f64) -> (), its
    * size parameters bound to `sizes`; with `split`, see ./split.ts. With `check`, the entry
    * returns a code that `check` turns into an error (an index out of range), or accepts.
+   * With `twin`, a JavaScript kernel computing the same bits, which bound launches call
+   * instead (a tiny kernel in a lifted loop: see compiler/codegen/wasm/render-small.ts).
    */
   | {
     kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan; sizes: readonly number[];
-    check?: (code: number) => void;
+    check?: (code: number) => void; twin?: JavaScriptTwin;
   }
   /** A driver in JavaScript over addresses, offsets and scalars. */
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
   | { kind: 'js'; source: string; helpers: object; dtypes: readonly DType[] };
+
+/** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
+export interface JavaScriptTwin {
+  source: string;
+  helpers: object;
+  dtypes: readonly DType[];
+}
 
 /** The memory a rendered module must import: shared or not, its largest size in pages. */
 export interface WasmTarget {
@@ -52,9 +61,10 @@ export interface WasmTarget {
 
 /** A compiled program, ready to launch. */
 export type WasmBackendKernel =
-  | { kind: 'wasm'; fn: (...args: number[]) => void }
+  | { kind: 'wasm'; fn: (...args: number[]) => void; twin?: { fn: CpuKernel; dtypes: readonly DType[] } }
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
-  | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[] };
+  /** `views`: the views of the memory its last launch passed, per arg, kept while they hold the arg's buffer. */
+  | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[]; views: TypedArray[] };
 
 /** What the compile log shows of a program: the JavaScript source, or what the module or driver is and its key. */
 function describe(program: WasmProgram, key: string): string {
@@ -74,13 +84,14 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
   private readonly residency = new Residency(wasmHeap);
-  /** A JavaScript kernel's views and element offsets, filled at each launch (launches never nest). */
-  private readonly views: TypedArray[] = [];
+  /** A JavaScript kernel's element offsets, filled at each launch (launches never nest). */
   private readonly offsets: number[] = [];
   /** Scratch blocks of compiled kernels, given back by destroy. */
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
   readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
+  /** Modules compiled with a JavaScript twin so far. */
+  twins = 0;
   /** Called with a description of every kernel compiled from now on (for logging): JS source, or the module's size. */
   onCompile: ((source: string) => void) | undefined;
 
@@ -180,10 +191,19 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
           const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
           const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
           k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn };
+          const { twin } = program;
+          if (twin !== undefined) {
+            k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
+            this.twins++;
+          }
           break;
         }
         case 'host': k = program; break;
-        case 'js': k = { kind: 'js', fn: compileCpuKernel(program.source, program.helpers), dtypes: program.dtypes }; break;
+        case 'js': {
+          const fn = compileCpuKernel(program.source, program.helpers);
+          k = { kind: 'js', fn, dtypes: program.dtypes, views: [] };
+          break;
+        }
         default: unreachable(program, 'wasm backend: program');
       }
       this.kernels.set(key, k);
@@ -207,7 +227,9 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return sequence(launches.map((launch) => {
       const { kernel, args, scalars } = launch;
       switch (kernel.kind) {
-        case 'wasm': return bindModule(kernel.fn, args, scalars, at);
+        case 'wasm':
+          return kernel.twin === undefined ? bindModule(kernel.fn, args, scalars, at)
+            : bindJavascript(this.heap, kernel.twin.fn, kernel.twin.dtypes, args, scalars, at);
         case 'host': {
           const buffers = args.map((a) => a.data), offsets = args.map((a) => a.offset), kept = scalars.slice();
           const addresses = new Array<number>(buffers.length);
@@ -268,12 +290,20 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         // Views of the whole memory, each arg's offset counted from the memory's start: making
         // a view per arg cost more than a small kernel. Offsets first: restoring a spilled
         // buffer may grow the memory, and so replace its views.
-        const fn = kernel.fn, n = args.length, o = this.offsets, v = this.views;
+        const fn = kernel.fn, n = args.length, o = this.offsets, v = kernel.views;
         for (let i = 0; i < n; i++) {
           const { data, offset } = args[i]!;
           o[i] = this.address(data) / itemSize(kernel.dtypes[i] ?? data.dtype) + offset;
         }
-        for (let i = 0; i < n; i++) v[i] = this.heap.elements(kernel.dtypes[i] ?? args[i]!.data.dtype);
+        // A kept view serves while it reaches past the buffer (a grown memory detaches an
+        // unshared memory's views: length 0); taking the heap's view per arg per launch
+        // made a launch of a one-element kernel cost more than its Wasm form.
+        for (let i = 0; i < n; i++) {
+          const { data } = args[i]!, view = v[i];
+          if (view === undefined || view.byteLength < data.ptr + data.bytes) {
+            v[i] = this.heap.elements(kernel.dtypes[i] ?? data.dtype);
+          }
+        }
         if (scalars.length === 0) {
           switch (n) {
             case 1: fn(v[0], o[0]); return;

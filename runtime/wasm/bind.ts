@@ -83,21 +83,27 @@ export function bindJavascript(
   const n = args.length;
   const types = args.map((a, i) => dtypes[i] ?? a.data.dtype);
   const start = (i: number): number => at.address(args[i]!.data) / itemSize(types[i]!) + args[i]!.offset;
+  // A kept view serves while it reaches past its buffer (read after every address: a restore may grow the memory);
+  // a replay that allocates between steps ends the epoch at every call, and taking the heap's views cost more.
+  const reach = (view: TypedArray, i: number): TypedArray => {
+    const b = args[i]!.data;
+    return view.byteLength >= b.ptr + b.bytes ? view : heap.elements(types[i]!);
+  };
   if (scalars.length === 0 && n >= 1 && n <= 4) {
     // Views and offsets in the closure's own variables, called directly (one call less than liveCall).
     const [t0, t1, t2, t3] = types;
     let epoch = -1, o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-    let v0 = heap.elements(t0!), v1 = v0, v2 = v0, v3 = v0;
-    // Offsets first: a restore may grow the memory.
+    let v0 = heap.elements(t0!), v1 = heap.elements(t1 ?? t0!);
+    let v2 = heap.elements(t2 ?? t0!), v3 = heap.elements(t3 ?? t0!);
     const refresh = (): void => {
       o0 = start(0);
       if (n > 1) o1 = start(1);
       if (n > 2) o2 = start(2);
       if (n > 3) o3 = start(3);
-      v0 = heap.elements(t0!);
-      if (n > 1) v1 = heap.elements(t1!);
-      if (n > 2) v2 = heap.elements(t2!);
-      if (n > 3) v3 = heap.elements(t3!);
+      v0 = reach(v0, 0);
+      if (n > 1) v1 = reach(v1, 1);
+      if (n > 2) v2 = reach(v2, 2);
+      if (n > 3) v3 = reach(v3, 3);
       epoch = at.epoch;
     };
     switch (n) {

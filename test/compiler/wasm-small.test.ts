@@ -1,6 +1,7 @@
 /**
- * Tiny exact kernels on the Wasm engine run as JavaScript over the memory: at the size bound
- * the kernel is JavaScript, one element past it a Wasm module, and both give the same bits
+ * Tiny exact kernels on the Wasm engine have a JavaScript twin that bound launches run over
+ * the memory: at the size bound a bound launch runs the twin, one element past it the Wasm
+ * module, and both give the same bits (as the module does, launched eagerly at the bound)
  * for every primitive and dtype the JavaScript form takes, on NaNs with payloads and either
  * sign, ±0, ±Infinity, subnormals and the int32 extremes, wherever the values sit among the
  * Wasm kernel's vector lanes and scalar tail. A lifted loop of such kernels equals eager.
@@ -28,7 +29,10 @@ const BITS: Partial<Record<DType, number[]>> = {
 
 const vec = (dtype: DType, n: number): Layout => ({ dtype, shape: [n], strides: [1], offset: 0 });
 
-/** Runs `prim` over `n` elements of each input (bits), returning the kind of kernel run and the output's bits. */
+/**
+ * Runs `prim` over `n` elements of each input (bits), bound `calls` times and once eagerly:
+ * whether the kernel has a twin, and the output's bits from each.
+ */
 function run(prim: Prim, dtypes: readonly DType[], out: DType, inputs: number[][], calls = 1) {
   const n = inputs[0]!.length;
   const lowered = lowerElementwise(prim, dtypes.map((d) => vec(d, n)), vec(out, n));
@@ -40,12 +44,15 @@ function run(prim: Prim, dtypes: readonly DType[], out: DType, inputs: number[][
     wasm.write(b, d, d === 'int32' ? Int32Array.from(values) : Uint8Array.from(values));
     return b;
   });
-  const result = wasm.alloc(out, n);
-  const launch = wasm.bind([{ kernel, args: [result, ...buffers].map((data) => ({ data, offset: 0 })), scalars: [] }]);
+  const result = wasm.alloc(out, n), eager = wasm.alloc(out, n);
+  const args = (data: WasmBuffer) => [data, ...buffers].map((b) => ({ data: b, offset: 0 }));
+  const launch = wasm.bind([{ kernel, args: args(result), scalars: [] }]);
   for (let call = 0; call < calls; call++) launch();
+  wasm.run([{ kernel, args: args(eager), scalars: [] }]);
   const bits = Array.from(wasm.readSync(result, word(out), 0, n));
-  for (const b of [result, ...buffers]) wasm.free(b);
-  return { kind: kernel.kind, bits };
+  const eagerBits = Array.from(wasm.readSync(eager, word(out), 0, n));
+  for (const b of [result, eager, ...buffers]) wasm.free(b);
+  return { twin: kernel.kind === 'wasm' && kernel.twin !== undefined, bits, eagerBits };
 }
 
 /** Every combination of the values of `dtypes`, as columns of equal length. */
@@ -85,11 +92,12 @@ describe.skipIf(!wasmFeatures().simd || cpuEngine() !== 'wasm')('tiny exact kern
         return part;
       });
       const small = run(prim, dtypes, out, chunk, calls);
-      expect(small.kind).toBe('js');
+      expect(small.twin).toBe(true);
+      expect(small.eagerBits).toEqual(small.bits);
       // Past the bound: the values in the vector lanes (first) and in the scalar tail (after three more).
       const lanes = run(prim, dtypes, out, chunk.map((c) => [...c, c[0]!]));
       const tail = run(prim, dtypes, out, chunk.map((c) => [c[1]!, c[2]!, c[3]!, ...c]));
-      expect(lanes.kind).toBe('wasm');
+      expect(lanes.twin).toBe(false);
       const what = (i: number) => `${prim} of ${chunk.map((c) => (c[i]! >>> 0).toString(16)).join(', ')}`;
       for (let i = 0; i < m; i++) {
         expect(small.bits[i], what(i)).toBe(lanes.bits[i]);
@@ -108,13 +116,13 @@ describe.skipIf(!wasmFeatures().simd || cpuEngine() !== 'wasm')('tiny exact kern
     }
     const lifted = k.jit(halve, { rewrite: true });
     const inputs = () => [k.tensor(1e6), k.tensor(0.5)] as const;
-    const before = wasm.compiled.js;
+    const before = wasm.twins;
     const expected = halve(...inputs()).map((t) => Array.from(new Uint32Array(t.data().buffer)));
     for (let call = 0; call < 3; call++) {
       const got = lifted(...inputs()).map((t) => Array.from(new Uint32Array(t.data().buffer)));
       expect(got, `call ${call}`).toEqual(expected);
     }
     expect(lifted.stats.replays).toBe(1);
-    expect(wasm.compiled.js).toBeGreaterThan(before);
+    expect(wasm.twins).toBeGreaterThan(before);
   });
 });

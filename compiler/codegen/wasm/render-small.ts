@@ -1,10 +1,12 @@
 /**
- * Which kernels the Wasm engine runs as JavaScript because they are tiny: an elementwise map
- * (or a merged kernel of such maps) over at most SMALL_JS_ELEMENTS elements whose every node
- * the JavaScript renderer computes with the Wasm kernel's bits. Calling into Wasm costs more
+ * Which kernels of the Wasm engine get a JavaScript twin that bound launches (a lifted loop's
+ * iterations, a replay's steps) call instead of the module: an elementwise map (or a merged
+ * kernel of such maps) over at most SMALL_JS_ELEMENTS elements whose every node the
+ * JavaScript renderer computes with the Wasm kernel's bits. Calling into Wasm costs more
  * than a JavaScript loop over a few elements, and a bound JavaScript kernel can be inlined
- * into the lifted loop that calls it: a lifted loop of one-element kernels (the seed loop)
- * took ~60 ns an iteration with Wasm kernels, ~40 ns on the JavaScript engine.
+ * into the loop that calls it: the seed loop (one-element int32 kernels) took ~60 ns an
+ * iteration with Wasm kernels, ~40 ns on the JavaScript engine. An eager launch still calls
+ * the module: there the JavaScript kernel's views cost more than it saves.
  *
  * Only operations whose JavaScript form gives the Wasm instruction's bits qualify (int32
  * arithmetic wraps as i32 does, comparisons give 0 or 1, integer and bool selects move
@@ -18,9 +20,8 @@ import type { ElementwisePrim } from '../../ir/primitives.js';
 import type { Expr, KernelSpec, MapSpec } from '../../kernel.js';
 
 /**
- * Maps up to this many elements run as JavaScript. An eager add of [16] ran its Wasm kernel
- * in ~6 ns and its JavaScript kernel over the memory in ~12 ns (Node 20), so only the
- * smallest kernels switch.
+ * Maps up to this many elements get a twin. An add of [16] ran its Wasm kernel in ~6 ns and
+ * its JavaScript kernel over the memory in ~12 ns (Node 20), so only the smallest switch.
  */
 export const SMALL_JS_ELEMENTS = 4;
 
@@ -67,7 +68,7 @@ function smallExactMap(spec: MapSpec): boolean {
     spec.stores.every((s) => s.scatter === undefined) && spec.body.every(exactNode);
 }
 
-/** Whether the Wasm engine runs `spec` as its JavaScript kernel, being tiny and computed with the same bits. */
+/** Whether `spec` is tiny and its JavaScript kernel computes the Wasm kernel's bits. */
 export function smallExact(spec: KernelSpec): boolean {
   switch (spec.kind) {
     case 'map': return smallExactMap(spec);

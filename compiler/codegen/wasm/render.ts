@@ -115,9 +115,18 @@ function usesFloat16(spec: KernelSpec): boolean {
  * a module that takes every nonzero size as a parameter (to compare with the constant one).
  */
 export function renderWasm(spec: KernelSpec, target: WasmTarget, mode: SizeMode = 'family'): WasmProgram {
-  // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels;
-  // a few elements of exact arithmetic cost less in JavaScript than a call into Wasm.
-  if (usesFloat16(spec) || smallExact(spec)) return javascript(spec);
+  // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels.
+  if (usesFloat16(spec)) return javascript(spec);
+  const program = renderProgram(spec, target, mode);
+  // A few elements of exact arithmetic cost less in JavaScript than a call into Wasm, when bound.
+  if (program.kind === 'wasm' && smallExact(spec)) {
+    program.twin = { source: renderJs(spec), helpers: wasmJsHelpers(), dtypes: argDtypes(spec) };
+  }
+  return program;
+}
+
+/** What `renderWasm` runs for a spec without float16. */
+function renderProgram(spec: KernelSpec, target: WasmTarget, mode: SizeMode): WasmProgram {
   switch (spec.kind) {
     case 'map': {
       if (!mapSupported(spec)) return javascript(spec);
