@@ -61,7 +61,7 @@ export interface WasmTarget {
 
 /** A compiled program, ready to launch. */
 export type WasmBackendKernel =
-  | { kind: 'wasm'; fn: (...args: number[]) => void; twin?: { fn: CpuKernel; dtypes: readonly DType[] } }
+  | { kind: 'wasm'; fn: (...args: number[]) => void; twin: { fn: CpuKernel; dtypes: readonly DType[] } | undefined }
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   /** `views`: the views of the memory its last launch passed, per arg, kept while they hold the arg's buffer. */
   | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[]; views: TypedArray[] };
@@ -190,7 +190,8 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
           const { split, sizes, check } = program;
           const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
           const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
-          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn };
+          // Every module's kernel has the field, so launches see one object shape.
+          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn, twin: undefined };
           const { twin } = program;
           if (twin !== undefined) {
             k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
