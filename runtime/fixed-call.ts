@@ -29,6 +29,30 @@ export function fixedCall<A>(fn: (...args: A[]) => void, argv: readonly A[]): ()
   }
 }
 
+/**
+ * `fn` called with the elements `argv` holds at each call (the caller may change them in
+ * between, not the length): a direct call by arity up to twelve, `apply` beyond.
+ */
+export function liveCall<A>(fn: (...args: A[]) => void, argv: A[]): () => void {
+  const v = argv;
+  switch (v.length) {
+    case 0: return () => fn();
+    case 1: return () => fn(v[0]!);
+    case 2: return () => fn(v[0]!, v[1]!);
+    case 3: return () => fn(v[0]!, v[1]!, v[2]!);
+    case 4: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!);
+    case 5: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!);
+    case 6: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!);
+    case 7: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!);
+    case 8: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!);
+    case 9: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!);
+    case 10: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!, v[9]!);
+    case 11: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!, v[9]!, v[10]!);
+    case 12: return () => fn(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!, v[9]!, v[10]!, v[11]!);
+    default: return () => fn.apply(undefined, v);
+  }
+}
+
 /** Calls in order, as one call. */
 export function sequence(calls: readonly (() => void)[]): () => void {
   if (calls.length === 0) return () => {};

@@ -20,7 +20,7 @@ import { ARRAY_OF, itemSize, type DType, type TypedArray } from '../dtype.js';
 import { DeviceError, ValueError } from '../errors.js';
 import { sequence } from '../fixed-call.js';
 import { unreachable } from '../unreachable.js';
-import { bindElementCopy, bindElementRead, bindModule } from './bind.js';
+import { bindElementCopy, bindElementRead, bindJavascript, bindModule } from './bind.js';
 import { MAX_PAGES, wasmHeap, type WasmHeap } from './memory.js';
 import { moduleKey, wasmKernel } from './modules.js';
 import { Residency, type SpillStats, type WasmBuffer } from './residency.js';
@@ -34,15 +34,24 @@ export type WasmProgram =
    * A module exporting `entry`: (size…, address…, offset…: i32, scalar…: f64) -> (), its
    * size parameters bound to `sizes`; with `split`, see ./split.ts. With `check`, the entry
    * returns a code that `check` turns into an error (an index out of range), or accepts.
+   * With `twin`, a JavaScript kernel computing the same bits, which bound launches call
+   * instead (a tiny kernel in a lifted loop: see compiler/codegen/wasm/render-small.ts).
    */
   | {
     kind: 'wasm'; bytes: Uint8Array; entry: string; split?: SplitPlan; sizes: readonly number[];
-    check?: (code: number) => void;
+    check?: (code: number) => void; twin?: JavaScriptTwin;
   }
   /** A driver in JavaScript over addresses, offsets and scalars. */
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
   /** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
   | { kind: 'js'; source: string; helpers: object; dtypes: readonly DType[] };
+
+/** Generated JavaScript (the CPU calling convention) over views of the args as `dtypes`. */
+export interface JavaScriptTwin {
+  source: string;
+  helpers: object;
+  dtypes: readonly DType[];
+}
 
 /** The memory a rendered module must import: shared or not, its largest size in pages. */
 export interface WasmTarget {
@@ -52,9 +61,10 @@ export interface WasmTarget {
 
 /** A compiled program, ready to launch. */
 export type WasmBackendKernel =
-  | { kind: 'wasm'; fn: (...args: number[]) => void }
+  | { kind: 'wasm'; fn: (...args: number[]) => void; twin: { fn: CpuKernel; dtypes: readonly DType[] } | undefined }
   | { kind: 'host'; run: (addresses: readonly number[], offsets: readonly number[], scalars: readonly number[]) => void }
-  | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[] };
+  /** `views`: the views of the memory its last launch passed, per arg, kept while they hold the arg's buffer. */
+  | { kind: 'js'; fn: CpuKernel; dtypes: readonly DType[]; views: TypedArray[] };
 
 /** What the compile log shows of a program: the JavaScript source, or what the module or driver is and its key. */
 function describe(program: WasmProgram, key: string): string {
@@ -74,10 +84,14 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   readonly device = 'cpu';
   private readonly kernels = new Map<string, WasmBackendKernel>();
   private readonly residency = new Residency(wasmHeap);
+  /** A JavaScript kernel's element offsets, filled at each launch (launches never nest). */
+  private readonly offsets: number[] = [];
   /** Scratch blocks of compiled kernels, given back by destroy. */
   private readonly scratch: number[] = [];
   /** Kernels compiled so far, by what runs them (Wasm modules, host drivers, JavaScript over the memory). */
   readonly compiled: Record<WasmProgram['kind'], number> = { wasm: 0, host: 0, js: 0 };
+  /** Modules compiled with a JavaScript twin so far. */
+  twins = 0;
   /** Called with a description of every kernel compiled from now on (for logging): JS source, or the module's size. */
   onCompile: ((source: string) => void) | undefined;
 
@@ -176,11 +190,21 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
           const { split, sizes, check } = program;
           const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
           const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
-          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn };
+          // Every module's kernel has the field, so launches see one object shape.
+          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn, twin: undefined };
+          const { twin } = program;
+          if (twin !== undefined) {
+            k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
+            this.twins++;
+          }
           break;
         }
         case 'host': k = program; break;
-        case 'js': k = { kind: 'js', fn: compileCpuKernel(program.source, program.helpers), dtypes: program.dtypes }; break;
+        case 'js': {
+          const fn = compileCpuKernel(program.source, program.helpers);
+          k = { kind: 'js', fn, dtypes: program.dtypes, views: [] };
+          break;
+        }
         default: unreachable(program, 'wasm backend: program');
       }
       this.kernels.set(key, k);
@@ -195,25 +219,31 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   }
 
   /**
-   * Modules and host drivers get their offsets and scalars once and read each buffer's
-   * address at every call; JavaScript kernels take views of the memory at every call, as
-   * `run` does (the memory may have grown since).
+   * Modules and host drivers get their offsets and scalars once and read the buffers'
+   * addresses again only when the residency's epoch changed (./bind.ts), JavaScript kernels
+   * their offsets and views of the memory (taken again when the memory grew, too).
    */
   bind(launches: readonly Launch<WasmBuffer, WasmBackendKernel>[]): () => void {
-    const address = (b: WasmBuffer) => this.address(b);
+    const at = this.residency;
     return sequence(launches.map((launch) => {
       const { kernel, args, scalars } = launch;
       switch (kernel.kind) {
-        case 'wasm': return bindModule(kernel.fn, args, scalars, address);
+        case 'wasm':
+          return kernel.twin === undefined ? bindModule(kernel.fn, args, scalars, at)
+            : bindJavascript(this.heap, kernel.twin.fn, kernel.twin.dtypes, args, scalars, at);
         case 'host': {
           const buffers = args.map((a) => a.data), offsets = args.map((a) => a.offset), kept = scalars.slice();
           const addresses = new Array<number>(buffers.length);
+          let epoch = -1;
           return () => {
-            for (let i = 0; i < buffers.length; i++) addresses[i] = address(buffers[i]!);
+            if (epoch !== at.epoch) {
+              for (let i = 0; i < buffers.length; i++) addresses[i] = at.address(buffers[i]!);
+              epoch = at.epoch;
+            }
             kernel.run(addresses, offsets, kept);
           };
         }
-        case 'js': return () => this.launch(launch);
+        case 'js': return bindJavascript(this.heap, kernel.fn, kernel.dtypes, args, scalars, at);
         default: return unreachable(kernel, 'wasm backend: kernel');
       }
     }));
@@ -222,12 +252,12 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   bindCopy(src: WasmBuffer, srcOffset: number, dst: WasmBuffer, dstOffset: number, length: number): () => void {
     this.at(src, src.dtype, srcOffset, length, 'copy source');
     this.at(dst, src.dtype, dstOffset, length, 'copy target');
-    return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, (b) => this.address(b));
+    return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, this.residency);
   }
 
   readonly bindRead = (buffer: WasmBuffer, dtype: DType, offset: number): (() => number) => {
     this.at(buffer, dtype, offset, 1, 'read');
-    return bindElementRead(this.heap, dtype, buffer, offset, (b) => this.address(b));
+    return bindElementRead(this.heap, dtype, buffer, offset, this.residency);
   };
 
   private launch({ kernel, args, scalars }: Launch<WasmBuffer, WasmBackendKernel>): void {
@@ -258,14 +288,32 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
       }
       case 'host': kernel.run(args.map((a) => this.address(a.data)), args.map((a) => a.offset), scalars); break;
       case 'js': {
-        // Addresses first: restoring a spilled buffer may grow the memory, and so replace its buffer.
-        const addresses = args.map((a) => this.address(a.data));
-        const buffer = this.heap.memory.buffer;
-        const views = args.map(({ data }, i) => {
-          const ctor = ARRAY_OF[kernel.dtypes[i] ?? data.dtype];
-          return new ctor(buffer, addresses[i]!, Math.floor(data.bytes / ctor.BYTES_PER_ELEMENT));
-        });
-        kernel.fn(...views, ...args.map((a) => a.offset), ...scalars);
+        // Views of the whole memory, each arg's offset counted from the memory's start: making
+        // a view per arg cost more than a small kernel. Offsets first: restoring a spilled
+        // buffer may grow the memory, and so replace its views.
+        const fn = kernel.fn, n = args.length, o = this.offsets, v = kernel.views;
+        for (let i = 0; i < n; i++) {
+          const { data, offset } = args[i]!;
+          o[i] = this.address(data) / itemSize(kernel.dtypes[i] ?? data.dtype) + offset;
+        }
+        // A kept view serves while it reaches past the buffer (a grown memory detaches an
+        // unshared memory's views: length 0); taking the heap's view per arg per launch
+        // made a launch of a one-element kernel cost more than its Wasm form.
+        for (let i = 0; i < n; i++) {
+          const { data } = args[i]!, view = v[i];
+          if (view === undefined || view.byteLength < data.ptr + data.bytes) {
+            v[i] = this.heap.elements(kernel.dtypes[i] ?? data.dtype);
+          }
+        }
+        if (scalars.length === 0) {
+          switch (n) {
+            case 1: fn(v[0], o[0]); return;
+            case 2: fn(v[0], v[1], o[0], o[1]); return;
+            case 3: fn(v[0], v[1], v[2], o[0], o[1], o[2]); return;
+            case 4: fn(v[0], v[1], v[2], v[3], o[0], o[1], o[2], o[3]); return;
+          }
+        }
+        fn(...v.slice(0, n), ...o.slice(0, n), ...scalars);
         break;
       }
       default: unreachable(kernel, 'wasm backend: kernel');

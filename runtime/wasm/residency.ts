@@ -32,8 +32,12 @@ export interface WasmBuffer {
   readonly length: number;
   /** The residency clock when its address was last read (a launch, read, write or copy used it). */
   used: number;
-  /** Its bytes while spilled (whole 32-bit words: blocks are 64-byte aligned and sized). */
+  /**
+   * Its bytes while spilled (whole 32-bit words: blocks are 64-byte aligned and sized), from
+   * word `homeAt` on: a small buffer's home is a range of an array shared with others.
+   */
   home: Int32Array | undefined;
+  homeAt: number;
   /** Its index among the resident buffers that may spill; -1 when spilled, freed or pinned. */
   slot: number;
 }
@@ -54,16 +58,26 @@ const INITIAL_THRESHOLD = 64 * 2 ** 20;
  * The spillable buffers at which the first spill happens, whatever their bytes. Counted too,
  * because many small buffers cost more than their bytes: with only the 64 MiB threshold, a
  * loop of dropped eager adds on [16] kept a million buffer objects, which the collector then
- * had to walk (a spill pass over them took ~4 s, ~20 µs per add); with a limit of 16,384 the
- * loop took 5.9 µs per add, with 4,096 4.1 µs, with 1,024 3.3–4.3 µs (a loaded machine). 4,096
- * leaves room for the small tensors a training step keeps using (parameters, optimizer
- * state); a pass that spilled many buffers soon used again doubles it.
+ * had to walk (a spill pass over them took ~4 s, ~20 µs per add). Every buffer waiting for a
+ * pass survives the collector's scavenges, which copy it, so fewer wait: with 1,024, dropped
+ * adds on [16] cost 0.77–0.97× the JavaScript engine's, with 4,096 1.29–1.62× (bench/
+ * cpu-engines.ts, a loaded 2-core machine). Passes come four times as often but spill a
+ * quarter as many buffers each. A pass that kept many buffers, or spilled many soon used
+ * again, doubles the limit, so a working set of more small tensors than 512 raises it.
  */
-const INITIAL_COUNT_LIMIT = 4096;
+const INITIAL_COUNT_LIMIT = 1024;
 /** Age buckets of the approximate LRU order a spill uses (linear time, where a sort would be n log n). */
 const BUCKETS = 64;
 /** Homes up to this many words are copied by a loop: a subarray and set cost more for a few words. */
 const LOOP_WORDS = 16;
+/**
+ * Buffers of up to LOOP_WORDS words spill into ranges of one shared array of this many words
+ * (4 KiB) rather than an array each: a dropped eager add [16] spent ~8% of its time in
+ * spill passes, most of it making a 64-byte array per buffer (and collecting it). A chunk
+ * lives while any buffer homed in it does, so a small tensor kept spilled forever holds at
+ * most 4 KiB of the JavaScript heap.
+ */
+const CHUNK_WORDS = 1024;
 
 /** What spilling did so far, and the threshold now. */
 export interface SpillStats {
@@ -92,6 +106,18 @@ export class Residency {
   private countLimit = INITIAL_COUNT_LIMIT;
   /** Bytes of the buffers handed out and not freed, resident or spilled. */
   liveBytes = 0;
+  /**
+   * Changes at every alloc, free, restore and spill pass: addresses read while it stays the
+   * same are still right, so bound launches (./bind.ts) read them again only when it changed.
+   * Allocs end it too, though they move nothing: reading an address stamps its buffer as
+   * used, and a replay whose outputs are allocated between calls keeps stamping its
+   * parameters at every call, as it did when every call read every address, so a spill pass
+   * never mistakes them for old ones. A lifted loop's iterations allocate nothing.
+   */
+  epoch = 0;
+  /** The shared array small buffers spill into, and its words taken so far. */
+  private chunk = new Int32Array(0);
+  private chunkUsed = 0;
 
   constructor(private readonly heap: () => WasmHeap) {}
 
@@ -103,9 +129,10 @@ export class Residency {
     const ptr = heap.alloc(bytes);
     // A reused block holds its last owner's bytes; memory above the heap's top is still zero.
     if (heap.reused && zero) heap.zero(ptr, bytes);
-    const buffer: WasmBuffer = { ptr, bytes, dtype, length, used: ++this.clock, home: undefined, slot: -1 };
+    const buffer: WasmBuffer = { ptr, bytes, dtype, length, used: ++this.clock, home: undefined, homeAt: 0, slot: -1 };
     this.track(buffer);
     this.liveBytes += bytes;
+    this.epoch++;
     return buffer;
   }
 
@@ -132,6 +159,7 @@ export class Residency {
     b.home = undefined;
     b.ptr = FREED;
     this.liveBytes -= b.bytes;
+    this.epoch++;
   }
 
   /** Frees every resident buffer (spilled ones hold only their homes, which the collector takes). */
@@ -173,11 +201,13 @@ export class Residency {
     }
     const heap = this.heap();
     const ptr = heap.alloc(b.bytes);
-    const words = heap.elements('int32') as Int32Array, at = ptr / 4;
-    if (home.length <= LOOP_WORDS) for (let i = 0; i < home.length; i++) words[at + i] = home[i]!;
+    const words = heap.elements('int32') as Int32Array, at = ptr / 4, from = b.homeAt, n = Math.ceil(b.bytes / 4);
+    if (n <= LOOP_WORDS) for (let i = 0; i < n; i++) words[at + i] = home[from + i]!;
     else words.set(home, at);
     b.ptr = ptr;
     b.home = undefined;
+    b.homeAt = 0;
+    this.epoch++;
     this.track(b);
     this.counts.restored++;
     this.counts.restoredBytes += b.bytes;
@@ -188,12 +218,24 @@ export class Residency {
 
   private spill(b: WasmBuffer, words: Int32Array): void {
     const at = b.ptr / 4, n = Math.ceil(b.bytes / 4);
-    const home = new Int32Array(n);
-    if (n <= LOOP_WORDS) for (let i = 0; i < n; i++) home[i] = words[at + i]!;
-    else home.set(words.subarray(at, at + n));
+    if (n <= LOOP_WORDS) {
+      if (this.chunkUsed + n > this.chunk.length) {
+        this.chunk = new Int32Array(CHUNK_WORDS);
+        this.chunkUsed = 0;
+      }
+      const home = this.chunk, from = this.chunkUsed;
+      for (let i = 0; i < n; i++) home[from + i] = words[at + i]!;
+      b.home = home;
+      b.homeAt = from;
+      this.chunkUsed += n;
+    } else {
+      const home = new Int32Array(n);
+      home.set(words.subarray(at, at + n));
+      b.home = home;
+      b.homeAt = 0;
+    }
     this.heap().free(b.ptr);
     b.ptr = SPILLED;
-    b.home = home;
     b.slot = -1;
     this.counts.spilled++;
     this.counts.spilledBytes += b.bytes;
@@ -237,6 +279,7 @@ export class Residency {
     }
     list.length = kept;
     this.counts.passes++;
+    this.epoch++;
     const inUse = heap.bytesInUse() + need;
     if (inUse > this.threshold / 2 || this.restoredSincePass > this.threshold / 4) {
       this.threshold = Math.min(Math.max(2 * this.threshold, 2 * inUse), 2 ** 32);

@@ -24,6 +24,7 @@ import { WasmMath } from './math.js';
 import { emitRow, rowSupported } from './render-rows.js';
 import { IndexSites } from './render-index.js';
 import { renderMixed } from './render-mixed.js';
+import { smallExact } from './render-small.js';
 import { constantSizes, kernelSizes, type KernelSizes, type SizeMode } from './render-sizes.js';
 import { mapSplit, reduceSplit, rowSplit } from './render-split.js';
 import { emitMap, emitReduce, mapSupported, multiSupported, reduceSupported, type Frame } from './render-loops.js';
@@ -116,6 +117,16 @@ function usesFloat16(spec: KernelSpec): boolean {
 export function renderWasm(spec: KernelSpec, target: WasmTarget, mode: SizeMode = 'family'): WasmProgram {
   // float16 (half bits, rounded at every op) is computed by the JavaScript engine's kernels.
   if (usesFloat16(spec)) return javascript(spec);
+  const program = renderProgram(spec, target, mode);
+  // A few elements of exact arithmetic cost less in JavaScript than a call into Wasm, when bound.
+  if (program.kind === 'wasm' && smallExact(spec)) {
+    program.twin = { source: renderJs(spec), helpers: wasmJsHelpers(), dtypes: argDtypes(spec) };
+  }
+  return program;
+}
+
+/** What `renderWasm` runs for a spec without float16. */
+function renderProgram(spec: KernelSpec, target: WasmTarget, mode: SizeMode): WasmProgram {
   switch (spec.kind) {
     case 'map': {
       if (!mapSupported(spec)) return javascript(spec);

@@ -121,6 +121,61 @@ describe.skipIf(!wasmFeatures().simd)('Wasm buffer residency', () => {
     expect(wordsOf(heap, res, kept)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('spills small buffers into shared arrays and restores each bit for bit, in any order', () => {
+    const { heap, res } = isolated(2 ** 30);
+    // 4 to 64 bytes: one to sixteen words each, past one shared array's 1,024 words.
+    const pattern = (k: number) => (i: number) => [0x7fc00001 + k, 0xffbfffff, 0x80000000, 1, k][i % 5]! ^ (i << 8);
+    const small = Array.from({ length: 300 }, (_, k) => filled(heap, res, 4 * (1 + (k % 16)), pattern(k)));
+    const large = filled(heap, res, 68, pattern(1000));
+    const expected = [...small, large].map((b) => wordsOf(heap, res, b));
+    let fillers = 0;
+    while (small.some((b) => b.ptr !== SPILLED) || large.ptr !== SPILLED) {
+      res.alloc('int32', 16, 64);
+      fillers++;
+    }
+    expect(fillers).toBeLessThan(10_000);
+    const homes = new Set(small.map((b) => b.home));
+    expect(homes.size).toBeGreaterThan(1);
+    expect(homes.size).toBeLessThan(small.length / 50);
+    expect(large.home).toHaveLength(17);
+    expect(homes.has(large.home)).toBe(false);
+    dirtyFreeBlocks(heap, [64, 128]);
+    const keys = [...small.keys()];
+    const order = [...keys.reverse().filter((k) => k % 3 !== 1), ...keys.filter((k) => k % 3 === 1)];
+    for (const k of order) expect(wordsOf(heap, res, small[k]!), `buffer ${k}`).toEqual(expected[k]);
+    expect(wordsOf(heap, res, large)).toEqual(expected[small.length]);
+    expect(small.every((b) => b.home === undefined && b.homeAt === 0)).toBe(true);
+  });
+
+  it('changes its epoch at every alloc, free, restore and spill pass, and only then', () => {
+    const { heap, res } = isolated(64 * KiB);
+    const a = filled(heap, res, 16 * KiB, () => 1);
+    const at = res.address(a);
+    let epoch = res.epoch;
+    const step = (what: string) => {
+      expect(res.epoch, what).toBeGreaterThan(epoch);
+      epoch = res.epoch;
+    };
+    expect(res.address(a)).toBe(at);
+    expect(res.epoch).toBe(epoch);
+    const b = res.alloc('int32', 16, 64);
+    step('alloc');
+    res.free(b);
+    step('free');
+    let allocs = 0;
+    while (res.stats().passes === 0) {
+      res.alloc('int32', 4 * KiB, 16 * KiB);
+      allocs++;
+    }
+    expect(a.ptr).toBe(SPILLED);
+    expect(res.epoch, 'allocs and one spill pass').toBe(epoch + allocs + 1);
+    epoch = res.epoch;
+    res.address(a);
+    step('restore');
+    res.address(a);
+    expect(res.epoch).toBe(epoch);
+  });
+
   it('never spills a pinned buffer', () => {
     const { heap, res } = isolated(64 * KiB);
     const pinned = filled(heap, res, 16 * KiB, (i) => -i);
