@@ -71,7 +71,10 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     out = new Tensor(x.storage, layout.shape, layout.strides, layout.offset, x.dtype);
     out.viewBase = x.viewBase ?? x;
   } else if (device === 'cpu') {
-    out = empty(meta.shape.slice(), meta.dtype);
+    // Every primitive's kernel writes each element of its output (scatter-add copies its base
+    // first, pad fills before it copies), so the block is not zero-filled.
+    const shape = meta.shape.slice();
+    out = new Tensor(cpuStorage(meta.dtype, sizeOf(shape), true), shape, contiguousStrides(shape), 0, meta.dtype);
     executePrim(tensorCpu, prim, params, inputs.map(operand), operand(out));
   } else {
     out = gpuEmpty(prim, meta.shape.slice(), meta.dtype);

@@ -4,8 +4,12 @@
  * and replays, both layouts, float32 and float16 inputs), and by finite differences in
  * float64 where differentiable.
  * (test/src/backends/op-table.test.ts runs it on every other backend.)
+ * On the Wasm engine, freed blocks are filled with junk: eager outputs and compiled steps take
+ * their blocks unzeroed, so a kernel that read its output before writing all of it fails here.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuEngine } from '../../../runtime/wasm/engine.js';
+import { wasmHeap } from '../../../runtime/wasm/memory.js';
 import { gradcheck, jit, type Tensor } from '../../../src/index.js';
 import { expectAllClose } from '../../helpers.js';
 import { roundToHalf } from '../../../runtime/half.js';
@@ -15,6 +19,13 @@ import { opTable } from './op-table.js';
 import { outputs, seedStream, toTensor, type Layout } from './table/record.js';
 
 const LAYOUTS: readonly Layout[] = ['contiguous', 'strided'];
+
+beforeAll(() => {
+  if (cpuEngine() === 'wasm') wasmHeap().junkFreed = true;
+});
+afterAll(() => {
+  if (cpuEngine() === 'wasm') wasmHeap().junkFreed = false;
+});
 
 describe.each(opTable)('$name', (op) => {
   it.each(LAYOUTS)('eager float64 matches the reference (%s inputs)', (layout) => {
