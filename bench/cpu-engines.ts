@@ -13,11 +13,11 @@
  *   npx tsc -p tsconfig.bench.json && node dist/bench/cpu-engines.js
  *   ROUNDS=8 ONLY=add,chain node dist/bench/cpu-engines.js
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as k from '../src/node.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
-import { fmtNumber, formatTable, measure, mergeRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+import {
+  engineRounds, fmtNumber, formatTable, measure, mergeRounds, resultsPath, saveJson, type Measurement,
+} from './harness.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const ADDS = 20_000;
@@ -65,22 +65,11 @@ function runWorkloads(): Record<string, Measurement> {
   return Object.fromEntries(chosen.map((name) => [name, workloads[name]!()]));
 }
 
-function child(engine: 'wasm' | 'js'): Record<string, Measurement> {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...process.env, KILN_CPU: engine, KILN_BENCH_CHILD: '1' }, encoding: 'utf8', maxBuffer: 2 ** 24,
-  });
-  if (r.status !== 0) throw new Error(`cpu-engines bench: the ${engine} child exited with ${r.status}:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, Measurement>;
-}
 
 if (process.env.KILN_BENCH_CHILD === '1') {
   console.log(JSON.stringify({ engine: cpuEngine(), ...runWorkloads() }));
 } else {
-  const seen: Record<'wasm' | 'js', Record<string, Measurement>[]> = { wasm: [], js: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order: ('wasm' | 'js')[] = r % 2 === 0 ? ['wasm', 'js'] : ['js', 'wasm'];
-    for (const engine of order) seen[engine].push(child(engine));
-  }
+  const seen = engineRounds<Record<string, Measurement>>('cpu-engines', import.meta.url, ROUNDS);
   const names = Object.keys(seen.wasm[0]!).filter((n) => n !== 'engine');
   const merged = (engine: 'wasm' | 'js', name: string) => mergeRounds(seen[engine].map((s) => s[name]!));
   // The [16] workloads are timed per batch of ADDS calls (ADDS / 10 chains): reported per call or chain, in µs.

@@ -10,12 +10,10 @@
  *   npx tsc -p tsconfig.bench.json && node dist/bench/eager-reclaim.js
  *   STEPS=2000 ROUNDS=2 node dist/bench/eager-reclaim.js
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as k from '../src/node.js';
 import { wasm } from '../compiler/backends.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
-import { fmtNumber, formatTable, resultsPath, saveJson } from './harness.js';
+import { engineRounds, fmtNumber, formatTable, resultsPath, saveJson } from './harness.js';
 
 const STEPS = Number(process.env.STEPS ?? 2000);
 const REPORT = Number(process.env.REPORT ?? 200);
@@ -56,22 +54,11 @@ function train(): Trace {
   return { engine: cpuEngine(), msPerStep, rows, spill: cpuEngine() === 'wasm' ? wasm.spillStats() : undefined };
 }
 
-function child(engine: 'wasm' | 'js'): Trace {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...process.env, KILN_CPU: engine, KILN_BENCH_CHILD: '1' }, encoding: 'utf8', maxBuffer: 2 ** 24,
-  });
-  if (r.status !== 0) throw new Error(`eager-reclaim bench: the ${engine} child exited with ${r.status}:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Trace;
-}
 
 if (process.env.KILN_BENCH_CHILD === '1') {
   console.log(JSON.stringify(train()));
 } else {
-  const seen: Record<'wasm' | 'js', Trace[]> = { wasm: [], js: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order: ('wasm' | 'js')[] = r % 2 === 0 ? ['wasm', 'js'] : ['js', 'wasm'];
-    for (const engine of order) seen[engine].push(child(engine));
-  }
+  const seen = engineRounds<Trace>('eager-reclaim', import.meta.url, ROUNDS);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const first = seen.wasm[0]!;
   const what = 'Eager MLP 784-256-256-10 SGD, batch 128, no tidy/dispose';

@@ -6,7 +6,7 @@
  * and report numbers the same way. Benchmarks are meant to run on tsc's output: a
  * transpiling loader injects helper calls that distort timings of microsecond-sized ops.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -316,4 +316,30 @@ export function interleavedRounds(
     }
   }
   return Object.fromEntries(names.map((n) => [n, mergeRounds(per[n]!)]));
+}
+
+/**
+ * What the bench file at `url` prints last (as JSON) when run again in a child process with
+ * `env` added: the CPU engine is fixed per process, so engines are compared through children.
+ */
+export function childResult<T>(bench: string, url: string, env: Record<string, string>): T {
+  const r = spawnSync(process.execPath, [fileURLToPath(url)], {
+    env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 2 ** 24,
+  });
+  if (r.status !== 0) throw new Error(`${bench} bench: the child with ${JSON.stringify(env)} exited with ${r.status}:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+/**
+ * Each CPU engine's results from `rounds` rounds of one child process per engine (the child
+ * sees KILN_BENCH_CHILD=1), alternating the order (wasm, js, js, wasm, …) so that load on the
+ * machine falls on both.
+ */
+export function engineRounds<T>(bench: string, url: string, rounds: number): Record<'wasm' | 'js', T[]> {
+  const seen: Record<'wasm' | 'js', T[]> = { wasm: [], js: [] };
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? (['wasm', 'js'] as const) : (['js', 'wasm'] as const);
+    for (const engine of order) seen[engine].push(childResult<T>(bench, url, { KILN_CPU: engine, KILN_BENCH_CHILD: '1' }));
+  }
+  return seen;
 }

@@ -8,11 +8,11 @@
  *
  *   npx tsc -p tsconfig.bench.json && ROUNDS=4 node dist/bench/loop-engines.js
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as k from '../src/node.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
-import { fmtNumber, formatTable, measure, mergeRounds, resultsPath, saveJson, type Measurement } from './harness.js';
+import {
+  engineRounds, fmtNumber, formatTable, measure, mergeRounds, resultsPath, saveJson, type Measurement,
+} from './harness.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const LIFTED = 100_000;
@@ -59,22 +59,11 @@ const UNITS: Record<string, [string, number]> = {
   chain: ['jit call of a 10-op chain on [16], µs per call', 1e3 / CHAINS],
 };
 
-function child(engine: 'wasm' | 'js'): Record<string, Measurement> {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...process.env, KILN_CPU: engine, KILN_BENCH_CHILD: '1' }, encoding: 'utf8', maxBuffer: 2 ** 24,
-  });
-  if (r.status !== 0) throw new Error(`loop-engines bench: the ${engine} child exited with ${r.status}:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, Measurement>;
-}
 
 if (process.env.KILN_BENCH_CHILD === '1') {
   console.log(JSON.stringify({ engine: cpuEngine(), ...runWorkloads() }));
 } else {
-  const seen: Record<'wasm' | 'js', Record<string, Measurement>[]> = { wasm: [], js: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order: ('wasm' | 'js')[] = r % 2 === 0 ? ['wasm', 'js'] : ['js', 'wasm'];
-    for (const engine of order) seen[engine].push(child(engine));
-  }
+  const seen = engineRounds<Record<string, Measurement>>('loop-engines', import.meta.url, ROUNDS);
   const rows = Object.entries(UNITS).map(([key, [name, scale]]) => {
     const w = mergeRounds(seen.wasm.map((s) => s[key]!)).median * scale;
     const j = mergeRounds(seen.js.map((s) => s[key]!)).median * scale;

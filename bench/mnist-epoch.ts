@@ -13,10 +13,9 @@
  *   npx tsc -p tsconfig.bench.json && [KILN_BASE=<root>] node dist/bench/mnist-epoch.js
  *   ROUNDS=3 EPOCHS=2 KILN_THREADS=1 ...
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type * as kiln from '../src/node.js';
-import { fmtNumber, formatTable, repoRoot, resultsPath, saveJson } from './harness.js';
+import { childResult, fmtNumber, formatTable, repoRoot, resultsPath, saveJson } from './harness.js';
 
 type Kiln = typeof kiln;
 
@@ -77,14 +76,9 @@ async function trainEpochs(root: string): Promise<EpochTimes> {
 type Side = 'wasm' | 'js' | 'base';
 
 function child(side: Side): EpochTimes {
-  const base = process.env.KILN_BASE;
-  const root = side === 'base' ? base! : repoRoot();
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...process.env, KILN_CPU: side === 'js' ? 'js' : '', KILN_BENCH_CHILD: root }, encoding: 'utf8',
-    maxBuffer: 2 ** 24,
-  });
-  if (r.status !== 0) throw new Error(`mnist-epoch bench: the ${side} child exited with ${r.status}:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as EpochTimes;
+  const root = side === 'base' ? process.env.KILN_BASE! : repoRoot();
+  const env = { KILN_CPU: side === 'js' ? 'js' : '', KILN_BENCH_CHILD: root };
+  return childResult<EpochTimes>('mnist-epoch', import.meta.url, env);
 }
 
 function median(xs: readonly number[]): number {
