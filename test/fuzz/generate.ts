@@ -111,10 +111,13 @@ export function generate(seed: number, mode: Mode, maxStmts = 8): Program {
     }
     const id = lineage.length;
     const a0 = lineage[proposal.args[0]!]!;
-    const isView = op.family === 'view' || (op.inplace === true && a0.isView);
+    // An in-place op returns its target, and a cast to the dtype a value has returns that very
+    // tensor (as PyTorch's .to does): either result is the argument, expanded dims and all.
+    const same = op.inplace === true || (op.name === 'cast' && proposal.meta.dtype === a0.meta.dtype);
+    const isView = op.family === 'view' || (same && a0.isView);
     lineage.push({
-      base: op.family === 'view' || op.inplace ? a0.base : id,
-      expanded: op.name === 'expand' || ((op.family === 'view' || op.inplace === true) && a0.expanded),
+      base: op.family === 'view' || same ? a0.base : id,
+      expanded: op.name === 'expand' || ((op.family === 'view' || same) && a0.expanded),
       isView,
       read: false,
       gradSafe: OUTPUT_NOT_SAVED.has(op.name) || (op.name === 'sum' && proposal.params.keepdim === false),
