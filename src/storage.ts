@@ -120,7 +120,7 @@ function flushPending(): void {
  * ones are left to the spill. A synchronous loop never runs the registry: there the spill is
  * what keeps the memory bounded, whatever the size.
  */
-const REGISTRY_MIN_BYTES = 1024;
+export const REGISTRY_MIN_BYTES = 1024;
 
 /** A storage of `elements` zeros on the CPU (of anything, when `uninitialised`: its writer fills it). */
 export function cpuStorage(dtype: DType, elements: number, uninitialised = false): CpuStorage {
