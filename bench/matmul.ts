@@ -34,6 +34,7 @@ import {
   fmtNumber, formatTable, maxAbsDiff, interleavedRounds, resultsPath, saveJson, type Measurement,
 } from './harness.js';
 import { BATCH, LR, SIZES, linears, mlpModel, kilnStep } from './mlp.js';
+import { jaxMlp } from './jax-mlp.js';
 import { simdCeiling } from './simd-ceiling.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -100,36 +101,6 @@ async function initTfjsWasm(): Promise<void> {
   setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')) + sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialize');
   if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) throw new Error('tfjs-wasm would run its scalar build');
-}
-
-/** The MLP step in jax-js: weights from kiln's layers ([in, out]), SGD on mean cross entropy, under jit. */
-function jaxMlp(layers: readonly k.nn.Linear[], xs: Float32Array, labels: Int32Array) {
-  const np = jax.numpy;
-  type Params = { w: jax.Array[]; b: jax.Array[] };
-  let params: Params = {
-    w: layers.map((l) => np.array(l.weight.t().contiguous().data<'float32'>()).reshape([l.inFeatures, l.outFeatures])),
-    b: layers.map((l) => np.array(l.bias!.data<'float32'>())),
-  };
-  const onehot = new Float32Array(BATCH * SIZES[3]);
-  labels.forEach((c, i) => (onehot[i * SIZES[3] + c] = 1));
-  const x = np.array(xs).reshape([BATCH, SIZES[0]]), y = np.array(onehot).reshape([BATCH, SIZES[3]]);
-  const loss = (p: Params, xb: jax.Array, yb: jax.Array): jax.Array => {
-    let h = xb;
-    for (let l = 0; l < p.w.length; l++) {
-      h = np.matmul(h, p.w[l]!).add(p.b[l]!);
-      if (l < p.w.length - 1) h = jax.nn.relu(h);
-    }
-    return jax.nn.logSoftmax(h, -1).mul(yb).sum().mul(-1 / BATCH);
-  };
-  const step = jax.jit((p: Params, xb: jax.Array, yb: jax.Array) => {
-    const [value, g] = jax.valueAndGrad(loss)(jax.tree.ref(p), xb, yb);
-    return [value, jax.tree.map((w: jax.Array, gw: jax.Array) => w.sub(gw.mul(LR)), p, g)] as const;
-  });
-  return () => {
-    const [value, next] = step(params, x.ref, y.ref) as unknown as [jax.Array, Params];
-    params = next;
-    return value.dataSync()[0];
-  };
 }
 
 async function main(): Promise<void> {
