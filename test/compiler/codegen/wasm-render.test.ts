@@ -6,28 +6,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cpu } from '../../../compiler/backends.js';
-import { renderJs } from '../../../compiler/codegen/js.js';
-import { jsHelpers } from '../../../compiler/codegen/js-helpers.js';
-import { renderWasm } from '../../../compiler/codegen/wasm/render.js';
 import type { KernelSpec, MapSpec, MultiSpec } from '../../../compiler/kernel.js';
 import {
   lowerElementwise, lowerGather, lowerMatmul, lowerReduce, lowerScatterAdd, type Layout, type Lowered,
 } from '../../../compiler/lower.js';
 import type { BinaryPrim, ReducePrim, UnaryPrim } from '../../../compiler/ir/primitives.js';
 import type { Backend } from '../../../runtime/backend.js';
-import { CpuBackend } from '../../../runtime/cpu/backend.js';
 import { ARRAY_OF, type DType, type TypedArray } from '../../../runtime/dtype.js';
-import { WasmBackend, type WasmProgram } from '../../../runtime/wasm/backend.js';
+import type { WasmProgram } from '../../../runtime/wasm/backend.js';
 import { cpuEngine } from '../../../runtime/wasm/engine.js';
 import { wasmFeatures } from '../../../runtime/wasm/features.js';
+import { rendererPair } from './wasm/renderer-pair.js';
 
-const js = new CpuBackend<KernelSpec>((spec) => ({ source: renderJs(spec), helpers: jsHelpers, sizes: [] }));
-const kinds: WasmProgram['kind'][] = [];
-const wasm = new WasmBackend<KernelSpec>((spec, target) => {
-  const program = renderWasm(spec, target);
-  kinds.push(program.kind);
-  return program;
-});
+const { js, wasm, kinds } = rendererPair();
 
 const SPECIAL: Record<DType, number[]> = {
   float32: [NaN, -0, 0, Infinity, -Infinity, 1.5, -2.5, 2.5, 0.5, -0.5, 3e38, -3e38, 1e-45, Math.fround(0.1), 7, -7, 1 / 3],

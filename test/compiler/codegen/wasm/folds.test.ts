@@ -6,23 +6,13 @@
  * is +0), checked over permutations of one row against the JavaScript engine.
  */
 import { describe, expect, it } from 'vitest';
-import { renderJs } from '../../../../compiler/codegen/js.js';
-import { jsHelpers } from '../../../../compiler/codegen/js-helpers.js';
-import { renderWasm } from '../../../../compiler/codegen/wasm/render.js';
 import type { KernelSpec, RowSpec } from '../../../../compiler/kernel.js';
 import { lowerReduce } from '../../../../compiler/lower.js';
 import type { Backend } from '../../../../runtime/backend.js';
-import { CpuBackend } from '../../../../runtime/cpu/backend.js';
-import { WasmBackend, type WasmProgram } from '../../../../runtime/wasm/backend.js';
 import { wasmFeatures } from '../../../../runtime/wasm/features.js';
+import { rendererPair } from './renderer-pair.js';
 
-const js = new CpuBackend<KernelSpec>((spec) => ({ source: renderJs(spec), helpers: jsHelpers, sizes: [] }));
-const kinds: WasmProgram['kind'][] = [];
-const wasm = new WasmBackend<KernelSpec>((spec, target) => {
-  const program = renderWasm(spec, target);
-  kinds.push(program.kind);
-  return program;
-});
+const { js, wasm, kinds } = rendererPair();
 
 type Fold = 'sum' | 'max' | 'min';
 
