@@ -11,6 +11,9 @@
  * Wasm engine is judged by, for kiln on one thread (the peers run on one: TF.js's Wasm threads are
  * off in Node, jax-js has no workers there) and on all of them, and saves them as JSON; medians
  * of per-round medians, the one-thread ratios also in CPU time (steadier on a loaded machine).
+ * Last, the readback alone: tensor.data() of [4096,1024] float32 against a bare copy out of the
+ * same memory (new Float32Array(n) + set) and TF.js's dataSync (a slice of its heap), with the
+ * page faults each takes (a fresh 16 MB array's pages cost more than the copy on this machine).
  *
  *   KILN_CPU=wasm npm run bench:wasm      (the engine the jit'd workloads must trace on; ROUNDS=n,
  *                                          ONLY=softmax,gelu runs the workloads whose names hold one)
@@ -26,6 +29,7 @@ import { jsHelpers } from '../compiler/codegen/js-helpers.js';
 import type { KernelSpec } from '../compiler/kernel.js';
 import { CpuBackend } from '../runtime/cpu/backend.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
+import { wasmHeap } from '../runtime/wasm/memory.js';
 import * as k from '../src/index.js';
 import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson, type Measurement } from './harness.js';
 import { prepare, sameBits, specsOf } from './kernel-replay.js';
@@ -98,6 +102,47 @@ const JUDGED: Record<string, { peer: 'tfjs-wasm' | 'jax-js'; atMost: number }[]>
   'gelu(x*a+b) 4M, erf': [{ peer: 'tfjs-wasm', atMost: 0.5 }, { peer: 'jax-js', atMost: 1 }],
   'gelu(x*a+b) 4M, tanh': [{ peer: 'tfjs-wasm', atMost: 0.5 }, { peer: 'jax-js', atMost: 1 }],
 };
+
+/** Minor page faults per run of each side, median over interleaved rounds of `runs` runs. */
+function faultRounds(sides: Record<string, () => unknown>, runs: number): Record<string, number> {
+  const names = Object.keys(sides);
+  const per: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const name of names) {
+      const before = process.resourceUsage().minorPageFault;
+      for (let j = 0; j < runs; j++) sides[name]!();
+      per[name]!.push((process.resourceUsage().minorPageFault - before) / runs);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, per[n]!.sort((a, b) => a - b)[per[n]!.length >> 1]!]));
+}
+
+/**
+ * Reading [4096,1024] float32 back: kiln's tensor.data(), a bare copy out of the Wasm memory
+ * into a fresh array, and TF.js's dataSync; wall and CPU milliseconds, and page faults.
+ */
+function readback(x: k.Tensor, t: tf.Tensor): Record<string, unknown> {
+  const n = x.size;
+  const sides = {
+    'kiln data()': () => x.data(),
+    'bare new Float32Array + set': () => {
+      const out = new Float32Array(n);
+      out.set(wasmHeap().elements('float32').subarray(0, n));
+      return out;
+    },
+    'tfjs dataSync': () => t.dataSync(),
+  };
+  const m = rounds(sides, 3), cpu = cpuRounds(sides, 3), faults = faultRounds(sides, 3);
+  const rows = Object.keys(sides).map((s) => [s, fmtNumber(m[s]!.median), fmtNumber(cpu[s]!), faults[s]!.toFixed(0)]);
+  console.log(`\nreadback of [${x.shape.join(',')}] float32 (a fresh array each time):`);
+  console.log(formatTable(['side', 'ms', 'CPU ms', 'page faults'], rows));
+  const ratio = {
+    'data() / bare copy (time)': m['kiln data()']!.median / m['bare new Float32Array + set']!.median,
+    'data() / tfjs dataSync (time)': m['kiln data()']!.median / m['tfjs dataSync']!.median,
+  };
+  for (const [label, r] of Object.entries(ratio)) console.log(`${label}: ${r.toFixed(2)}`);
+  return { ...m, cpuMs: cpu, pageFaults: faults, ratio };
+}
 
 async function main(): Promise<void> {
   if (cpuEngine() !== 'wasm') throw new Error('wasm-kernels bench: CPU tensors must live on the Wasm engine (KILN_CPU=wasm)');
@@ -214,6 +259,7 @@ async function main(): Promise<void> {
   console.log(`\njudged (time ratios, kiln on 1 and on ${all} threads):`);
   console.log(formatTable(['workload', 'ratio', 'value', 'target', ''], judged));
   console.log(`kernels by path: ${JSON.stringify(wasm.compiled)}`);
+  if (ONLY.length === 0 || ONLY.some((o) => 'readback'.includes(o))) results.readback = readback(x2, t2);
   const saved = { rounds: ROUNDS, threads: all, compiled: wasm.compiled, results };
   const path = saveJson(resultsPath('wasm-kernels'), saved);
   console.log(`saved ${path}`);
