@@ -29,7 +29,7 @@ import { renderGemm } from '../compiler/codegen/wasm/gemm.js';
 import { wasmMatmulVariant } from '../compiler/wasm-matmul.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel } from '../runtime/wasm/modules.js';
-import { rowClaim } from '../runtime/wasm/split.js';
+import { tileClaim } from '../runtime/wasm/split.js';
 import {
   fmtNumber, formatTable, maxAbsDiff, interleavedRounds, resultsPath, saveJson, type Measurement,
 } from './harness.js';
@@ -91,8 +91,9 @@ function gemmAlone(a: Float32Array, b: Float32Array): () => void {
     }
   }
   return () => {
-    const claim = rowClaim(N, v.mr, 1);
-    gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc, claim.at, claim.chunk);
+    const claim = tileClaim(N, panels, v.mr, 1);
+    const { at, rows } = claim;
+    gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc, at, rows, claim.panels);
   };
 }
 

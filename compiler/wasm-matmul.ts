@@ -22,7 +22,7 @@ import { wasmKernels } from '../runtime/wasm/engine.js';
 import { wasmFeatures } from '../runtime/wasm/features.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
-import { rowClaim } from '../runtime/wasm/split.js';
+import { tileClaim } from '../runtime/wasm/split.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
@@ -151,15 +151,16 @@ export function packHeapB(
 
 /**
  * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes) on the threads
- * available, which take ranges of rows (multiples of MR) until none are left.
+ * available, which take tiles (ranges of rows, and of panels where rows are few) until none
+ * are left.
  */
 export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
   epilogue?: EpilogueOperands,
 ): void {
   const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
-  const claim = rowClaim(m, MR, threads);
-  const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.chunk];
+  const claim = tileClaim(m, panels, MR, threads);
+  const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.rows, claim.panels];
   if (epilogue !== undefined) job.push(n, epilogue.out, epilogue.ldo, ...epilogue.extras.flat());
   if (threads === 1) gemm.exports.gemm!(...job);
   else runJobs(gemm, Array.from({ length: threads }, () => job));

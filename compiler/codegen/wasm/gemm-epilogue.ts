@@ -42,8 +42,8 @@ const engineMath = new Set<string>([...wasmMathFns, ...wasmMathBinaryFns]);
 export function gemmEpilogue(spec: MatmulSpec, sameMath: boolean): GemmEpilogue | undefined {
   const epilogue = spec.epilogue;
   if (epilogue === null || itemSize(epilogue.dtype) !== 4) return undefined;
-  // The worker pool passes a job at most MAX_ARGS arguments: the gemm's 15 and two per extra.
-  if (15 + 2 * spec.extras.length > MAX_ARGS) return undefined;
+  // The worker pool passes a job at most MAX_ARGS arguments: the gemm's 16 and two per extra.
+  if (16 + 2 * spec.extras.length > MAX_ARGS) return undefined;
   if (spec.extras.some((x) => itemSize(x.dtype) !== 4 || (x.strides[1] !== 0 && x.strides[1] !== 1))) return undefined;
   const body = epilogue.body.map((e): Expr => (e.op === 'acc' ? { op: 'load', arg: 0 } : e));
   // It reads the product and the extras only: the kernel passes no scalar arguments.
