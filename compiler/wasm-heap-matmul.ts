@@ -65,7 +65,8 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
         const a = directA ? 4 * at[1]! : aPtr, c = directC ? 4 * at[0]! : cPtr;
         // Byte addresses and row strides of the output and the extras at this batch position.
         const operands: EpilogueOperands | undefined = fused && {
-          out: 4 * at[0]!, ldo: 4 * n, extras: spec.extras.map((x, i) => [4 * at[3 + i]!, 4 * x.strides[0]] as const),
+          out: 4 * at[0]!, ldo: 4 * n,
+          extras: spec.extras.map((x, i) => [itemSize(x.dtype) * at[3 + i]!, itemSize(x.dtype) * x.strides[0]] as const),
         };
         if (k === 0) f32.fill(0, c >>> 2, (c >>> 2) + m * ldc);
         if (k === 0 && operands !== undefined) epilogueOnly(gemm, c, 4 * ldc, m, n, operands);

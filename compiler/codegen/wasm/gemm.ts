@@ -18,7 +18,7 @@
  */
 import type { Code } from './encoder.js';
 import { ModuleBuilder, type MemoryImport } from './encoder.js';
-import { emitEpilogue, epilogueParams, type GemmEpilogue } from './gemm-epilogue.js';
+import { emitEpilogue, epilogueParams, extraItemSize, type GemmEpilogue } from './gemm-epilogue.js';
 import { WasmMath } from './math.js';
 
 /** Which gemm module to build. */
@@ -198,25 +198,25 @@ function applyEpilogue(code: Code, fn: number, e: GemmEpilogue, nr: number, at: 
   const [c, ldc, k, n, out, ldo] = [3, 4, 7, 13, 14, 15];
   const { kb, kcur, ic, mcur, p, cols } = at;
   // Adds the byte offset of the block's first element in an operand with row stride `ld` (a
-  // parameter) and 4-byte columns (no column offset for an extra broadcast along n).
-  const offset = (ld: number, columns: boolean) => {
+  // parameter) and columns of `size` bytes (0: an extra broadcast along n).
+  const offset = (ld: number, size: number) => {
     code.get(ic).get(ld).op('i32.mul');
-    if (columns) code.get(p).i32(nr * 4).op('i32.mul').op('i32.add');
+    if (size > 0) code.get(p).i32(nr * size).op('i32.mul').op('i32.add');
     code.op('i32.add');
   };
   code.get(kb).get(kcur).op('i32.add').get(k).op('i32.ge_s').open('if');
   code.get(n).get(p).i32(nr).op('i32.mul').op('i32.sub').set(cols);
   code.get(c);
-  offset(ldc, true);
+  offset(ldc, 4);
   code.get(ldc).get(out);
-  offset(ldo, true);
+  offset(ldo, 4);
   code.get(ldo).get(mcur);
   // min(nr, n - p · nr): the last panel's columns past n are padding.
   code.i32(nr).get(cols).i32(nr).get(cols).op('i32.lt_s').op('select');
   e.broadcast.forEach((broadcast, x) => {
     const [base, ld] = [16 + 2 * x, 17 + 2 * x];
     code.get(base);
-    offset(ld, !broadcast);
+    offset(ld, broadcast ? 0 : extraItemSize(e, x));
     code.get(ld);
   });
   code.indexed('call', fn);
