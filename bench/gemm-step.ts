@@ -4,7 +4,7 @@
  * forward, the activations' gradient transposed in the weight gradients), beside matmul 1024
  * on one thread; the gemm alone (operands in Wasm memory, B packed once) on two threads with
  * the tiles kiln takes (rows by panels where rows are few) against ranges of rows only; and
- * what waking the worker pool costs (a gemm over no rows, split in two, against the same
+ * what waking the worker pool costs (a gemm over no products, split in two, against the same
  * call on the calling thread alone):
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/gemm-step.js    (ROUNDS=n)
@@ -38,12 +38,13 @@ function gemmCase(name: string, m: number, kk: number, n: number, ta: boolean, t
   return { name: `${name} ${m}x${kk}x${n} ${layout}`, flops: 2 * m * n * kk, run: () => k.matmul(left, right).dispose() };
 }
 
-/** Microseconds of a gemm over no rows, on the calling thread and split into two jobs (the pool's round trip). */
+/** Microseconds of a gemm over no products, on the calling thread and split into two jobs (the pool's round trip). */
 function wakeCost(): { alone: number; split: number } {
   const gemm = gemmKernel();
   const heap = wasmHeap();
   const claim = heap.alloc(64);
-  const job = () => [0, 0, 0, 0, 0, 0, 1, 1, KC, MC, claim, 2, 1];
+  // One row of one panel, in no product: every thread finds no tile left.
+  const job = () => [0, 0, 0, 0, 0, 1, 1, 1, KC, MC, claim, 2, 1, 0, 0, 0, 0];
   const reps = 2000;
   const time = (fn: () => void) => {
     const samples: number[] = [];
@@ -73,7 +74,7 @@ function tileSides(m: number, kk: number, n: number, threads: number): Record<st
   const gemm = gemmKernel();
   const run = (rows: number, across: number) => () => {
     heap.elements('int32')[ROW_CLAIM / 4] = 0;
-    const job = [pa, 4 * kk, pb, pc, 4 * ldc, m, panels, kk, KC, MC, ROW_CLAIM, rows, across];
+    const job = [pa, 4 * kk, pb, pc, 4 * ldc, m, panels, kk, KC, MC, ROW_CLAIM, rows, across, 1, 0, 0, 0];
     runJobs(gemm, Array.from({ length: threads }, () => job));
   };
   const tiles = gemmTiles(m, panels, MR, threads);
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
     t.name, fmtNumber(1000 * t.min),
   ])));
   const wake = wakeCost();
-  console.log(`a gemm over no rows: ${fmtNumber(wake.alone)} µs alone, ${fmtNumber(wake.split)} µs split in two jobs`);
+  console.log(`a gemm over no products: ${fmtNumber(wake.alone)} µs alone, ${fmtNumber(wake.split)} µs split in two jobs`);
   const load = (x: number[]) => x.map((l) => l.toFixed(2)).join(' ');
   console.log(`load average (1, 5, 15 min) before ${load(before)}, after ${load(after)}`);
   const path = saveJson(resultsPath('gemm-step'), { threads, times, tiles, wake, before, after });

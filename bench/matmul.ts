@@ -93,7 +93,7 @@ function gemmAlone(a: Float32Array, b: Float32Array): () => void {
   return () => {
     const claim = tileClaim(N, panels, v.mr, 1);
     const { at, rows } = claim;
-    gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc, at, rows, claim.panels);
+    gemm.exports.gemm!(pa, 4 * N, pb, pc, 4 * panels * v.nr, N, panels, N, v.kc, v.mc, at, rows, claim.panels, 1, 0, 0, 0);
   };
 }
 

@@ -9,7 +9,8 @@
  * same gemm as compiler/wasm-matmul.ts's, so each element is the same sum in the same order
  * on both paths, and an epilogue runs over the product already rounded to float32, as the
  * unfused matmul's output is: in the gemm, block by block, wherever the Wasm map kernels
- * have code for it.
+ * have code for it. A batch without an epilogue runs as one gemm call over all its products,
+ * so the threads share them; otherwise a call per product.
  */
 import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
@@ -43,10 +44,30 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
   const directC = spec.epilogue === null && ldc === n;
   // Operands stored transposed, read along their contiguous dimension by the Wasm transpose.
   const transposedA = !directA && sam === 1 && sak > 0, transposedB = sbn !== 1 && sbk === 1 && sbn > 0;
+  // A's and B's packed copies for the product at batch position `at` (element indices), each
+  // where a destination is given (A only where the gemm does not read it in place).
+  const packOperands = (
+    gemm: WasmKernel, f32: Float32Array, aDst: number | undefined, bDst: number | undefined, at: readonly number[],
+  ) => {
+    const { transpose } = transposeKernel().exports;
+    if (aDst !== undefined && transposedA) transpose!(4 * at[1]!, 4 * sak, aDst, 4 * k, k, m);
+    else if (aDst !== undefined && !directA) packA(f32, aDst >>> 2, f32, at[1]!, m, k, sam, sak);
+    if (bDst === undefined) return;
+    if (sbn === 1) packHeapB(gemm, f32, bDst, at[2]!, k, n, sbk);
+    else if (transposedB) packTransposedB(f32, bDst, at[2]!, k, n, sbn);
+    else packB(f32, bDst >>> 2, f32, at[2]!, k, n, sbk, sbn);
+  };
+  // A batch without an epilogue whose products lie at one stride apart runs as one gemm call
+  // over every product's tiles, so the threads share them (a convolution's products are each
+  // too small to split: 64 of 16 × 72 × 121 in the MNIST CNN's second layer).
+  const strides = spec.batchStrides.map((x) => uniformStride(spec.batch, x));
+  const together = batchSize > 1 && k > 0 && spec.epilogue === null && strides.every((x) => x !== undefined)
+    && 4 * batchSize * (m * k + ldc * k + m * ldc) <= MAX_BATCH_BYTES;
   const run = (addresses: readonly number[], offsets: readonly number[]): void => {
     if (m === 0 || n === 0) return;
+    if (together) return runTogether(addresses, offsets);
     const heap = wasmHeap();
-    const gemm = gemmKernel(fused), transpose = transposeKernel().exports.transpose!;
+    const gemm = gemmKernel(fused);
     const aPtr = directA ? 0 : heap.alloc(4 * m * k);
     const bPtr = heap.alloc(4 * ldc * k);
     const cPtr = directC ? 0 : heap.alloc(4 * m * ldc);
@@ -57,11 +78,7 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
       const at = offsets.map((o, x) => addresses[x]! / itemSize(dtypes[x]!) + o);
       const index = spec.batch.map(() => 0);
       for (let t = 0; t < batchSize; t++) {
-        if (transposedA && (t === 0 || !sameA)) transpose(4 * at[1]!, 4 * sak, aPtr, 4 * k, k, m);
-        else if (!directA && (t === 0 || !sameA)) packA(f32, aPtr >>> 2, f32, at[1]!, m, k, sam, sak);
-        if ((t === 0 || !sameB) && sbn === 1) packHeapB(gemm, f32, bPtr, at[2]!, k, n, sbk);
-        else if ((t === 0 || !sameB) && transposedB) packTransposedB(f32, bPtr, at[2]!, k, n, sbn);
-        else if (t === 0 || !sameB) packB(f32, bPtr >>> 2, f32, at[2]!, k, n, sbk, sbn);
+        packOperands(gemm, f32, t === 0 || !sameA ? aPtr : undefined, t === 0 || !sameB ? bPtr : undefined, at);
         const a = directA ? 4 * at[1]! : aPtr, c = directC ? 4 * at[0]! : cPtr;
         // Byte addresses and row strides of the output and the extras at this batch position.
         const operands: EpilogueOperands | undefined = fused && {
@@ -85,7 +102,61 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
       if (!directC) heap.free(cPtr);
     }
   };
+  // Every product's operands packed side by side, one gemm call over all of them, then C
+  // copied out where the gemm could not write it in place.
+  const runTogether = (addresses: readonly number[], offsets: readonly number[]): void => {
+    const heap = wasmHeap();
+    const gemm = gemmKernel();
+    const [sC, sA, sB] = strides as number[];
+    const aBytes = 4 * m * k, bBytes = 4 * ldc * k, cBytes = 4 * m * ldc;
+    const aPtr = directA ? 0 : heap.alloc(aBytes * (sameA ? 1 : batchSize));
+    const bPtr = heap.alloc(bBytes * (sameB ? 1 : batchSize));
+    const cPtr = directC ? 0 : heap.alloc(cBytes * batchSize);
+    try {
+      const f32 = heap.f32();
+      const at = offsets.map((o, x) => addresses[x]! / itemSize(dtypes[x]!) + o);
+      const start = at.slice();
+      const index = spec.batch.map(() => 0);
+      for (let t = 0; t < batchSize && (t === 0 || !sameA || !sameB); t++) {
+        const aDst = t === 0 || !sameA ? aPtr + t * aBytes : undefined;
+        packOperands(gemm, f32, aDst, t === 0 || !sameB ? bPtr + t * bBytes : undefined, at);
+        nextBatch(spec.batch, batchStrides, index, at);
+      }
+      const batch = {
+        count: batchSize, sa: directA ? 4 * sA! : sameA ? 0 : aBytes, sb: sameB ? 0 : bBytes,
+        sc: directC ? 4 * sC! : cBytes,
+      };
+      const [a, lda] = directA ? [4 * start[1]!, 4 * sam] : [aPtr, 4 * k];
+      multiply(gemm, a, lda, bPtr, directC ? 4 * start[0]! : cPtr, m, n, k, panels, undefined, batch);
+      if (directC) return;
+      for (let t = 0, out = start[0]!, from = cPtr >>> 2; t < batchSize; t++, out += sC!, from += m * ldc) {
+        for (let i = 0; i < m; i++) f32.copyWithin(out + i * n, from + i * ldc, from + i * ldc + n);
+      }
+    } finally {
+      if (!directA) heap.free(aPtr);
+      heap.free(bPtr);
+      if (!directC) heap.free(cPtr);
+    }
+  };
   return { kind: 'host', run };
+}
+
+/** Bytes a batched matmul may place in the Wasm memory to run as one gemm call (else a call per product). */
+const MAX_BATCH_BYTES = 2 ** 26;
+
+/**
+ * The one stride (elements) between consecutive products of a batch walked in order, where
+ * its dims lie at uniform distances (a size-1 dim, which never moves, at any); undefined
+ * where they do not.
+ */
+export function uniformStride(batch: readonly number[], strides: readonly number[]): number | undefined {
+  let stride: number | undefined;
+  for (let d = batch.length - 1, step = 1; d >= 0; step *= batch[d]!, d--) {
+    if (batch[d] === 1) continue;
+    stride ??= strides[d]! / step;
+    if (strides[d] !== stride * step) return undefined;
+  }
+  return stride ?? 0;
 }
 
 /** The transpose module over the heap's memory. */

@@ -149,18 +149,30 @@ export function packHeapB(
   if (whole * NR < n) packB(f32, (dst >>> 2) + whole * NR * k, f32, o + whole * NR, k, n - whole * NR, sbk, 1);
 }
 
+/** Products of a batched gemm in one call, and the byte distance between consecutive products' A, packed B and C. */
+export interface GemmBatch {
+  count: number;
+  sa: number;
+  sb: number;
+  sc: number;
+}
+
+const ONE: GemmBatch = { count: 1, sa: 0, sb: 0, sc: 0 };
+
 /**
- * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes) on the threads
- * available, which take tiles (ranges of rows, and of panels where rows are few) until none
- * are left.
+ * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes), for each product of
+ * `batch`, on the threads available, which take tiles (ranges of rows, and of panels where
+ * rows are few; whole products where they are many) until none are left.
  */
 export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
-  epilogue?: EpilogueOperands,
+  epilogue?: EpilogueOperands, batch: GemmBatch = ONE,
 ): void {
-  const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
-  const claim = tileClaim(m, panels, MR, threads);
+  const macs = batch.count * m * n * k;
+  const threads = macs < PARALLEL_MACS ? 1 : Math.min(availableThreads(), batch.count * Math.ceil(m / MR));
+  const claim = tileClaim(m, panels, MR, threads, batch.count);
   const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.rows, claim.panels];
+  job.push(batch.count, batch.sa, batch.sb, batch.sc);
   if (epilogue !== undefined) job.push(n, epilogue.out, epilogue.ldo, ...epilogue.extras.flat());
   if (threads === 1) gemm.exports.gemm!(...job);
   else runJobs(gemm, Array.from({ length: threads }, () => job));

@@ -67,23 +67,26 @@ export interface GemmTiles {
 }
 
 /**
- * The tiles a gemm's threads take: all of it as one tile on one thread; else ranges of whole
- * micro-kernel blocks of rows, about RANGES_PER_THREAD a thread, split further by panels where
- * that would leave a tile fewer than MIN_TILE_ROWS rows. Each element of C stays in one tile,
- * summed over k in order, so the tiling never changes a bit.
+ * The tiles a gemm's threads take from each of its `products` (a batched matmul): a whole
+ * product as one tile on one thread or where there are products enough; else ranges of
+ * whole micro-kernel blocks of rows, about RANGES_PER_THREAD a thread in all, split further
+ * by panels where that would leave a tile fewer than MIN_TILE_ROWS rows. Each element of C
+ * stays in one tile, summed over k in order, so the tiling never changes a bit.
  */
-export function gemmTiles(rows: number, panels: number, mr: number, threads: number): GemmTiles {
-  if (threads === 1) return { rows, panels };
-  const target = threads * RANGES_PER_THREAD, units = Math.ceil(rows / mr);
+export function gemmTiles(rows: number, panels: number, mr: number, threads: number, products = 1): GemmTiles {
+  if (threads === 1 || products >= threads * RANGES_PER_THREAD) return { rows, panels };
+  const target = Math.ceil((threads * RANGES_PER_THREAD) / products), units = Math.ceil(rows / mr);
   const down = Math.max(1, Math.min(target, Math.floor(rows / MIN_TILE_ROWS)));
   const across = Math.min(panels, Math.ceil(target / down));
   return { rows: Math.ceil(units / down) * mr, panels: Math.ceil(panels / across) };
 }
 
 /** ROW_CLAIM set to zero for a gemm split over `threads` threads, and its tiles. */
-export function tileClaim(rows: number, panels: number, mr: number, threads: number): { at: number } & GemmTiles {
+export function tileClaim(
+  rows: number, panels: number, mr: number, threads: number, products = 1,
+): { at: number } & GemmTiles {
   wasmHeap().elements('int32')[ROW_CLAIM / 4] = 0;
-  return { at: ROW_CLAIM, ...gemmTiles(rows, panels, mr, threads) };
+  return { at: ROW_CLAIM, ...gemmTiles(rows, panels, mr, threads, products) };
 }
 
 /** Split calls so far, and the jobs they ran (the calling thread's included). */

@@ -1,8 +1,9 @@
 /**
  * The gemm module's tiles: every tile grid (rows by panels, ranges of every width, the last
  * ones short) covers each element of C exactly once with the same bits as one tile of all of
- * it, on one thread (which takes every tile) and split over two; and the step's products
- * split over two threads by rows and panels give the bits of one thread.
+ * it, on one thread (which takes every tile) and split over two, over one product or a batch
+ * of them; and the step's products split over two threads by rows and panels give the bits
+ * of one thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { gemmKernel, KC, MC, MR, multiply, NR, packB } from '../../compiler/wasm-matmul.js';
@@ -28,7 +29,7 @@ function tiled(
     // Every element is written by exactly one tile: poison shows one that none wrote.
     f32.fill(NaN, pc >>> 2, (pc >>> 2) + m * ldc);
     heap.elements('int32')[ROW_CLAIM / 4] = 0;
-    const job = [pa, 4 * k, pb, pc, 4 * ldc, m, count, k, KC, MC, ROW_CLAIM, rows, panels];
+    const job = [pa, 4 * k, pb, pc, 4 * ldc, m, count, k, KC, MC, ROW_CLAIM, rows, panels, 1, 0, 0, 0];
     runJobs(gemmKernel(), Array.from({ length: jobs }, () => job));
     const out = new Uint32Array(heap.f32().buffer, pc, m * ldc);
     return Array.from({ length: m * n }, (_, i) => out[Math.floor(i / n) * ldc + (i % n)]!);
@@ -57,6 +58,37 @@ describe.runIf(wasmKernels())('gemm tiles', () => {
             .toEqual(whole);
         }
       }
+    }
+  });
+
+  it('takes the tiles of every product of a batch, A shared (stride 0), with the bits of each product alone', async () => {
+    setNumThreads(2);
+    expect(await threadsReady()).toBe(2);
+    const next = rng(22);
+    const [m, n, k, count] = [9, 40, 21, 5];
+    const heap = wasmHeap(), panels = Math.ceil(n / NR), ldc = panels * NR;
+    const a = Float32Array.from(uniform(next, m * k, -2, 2));
+    const bs = Array.from({ length: count }, () => Float32Array.from(uniform(next, k * n, -2, 2)));
+    const pa = heap.alloc(4 * m * k), pb = heap.alloc(4 * count * ldc * k), pc = heap.alloc(4 * count * m * ldc);
+    try {
+      heap.f32().set(a, pa >>> 2);
+      bs.forEach((b, i) => packB(heap.f32(), (pb >>> 2) + i * ldc * k, b, 0, k, n, n, 1));
+      for (const [rows, across, jobs] of [[m, panels, 1], [MR, 1, 2], [4, 2, 2]] as const) {
+        heap.f32().fill(NaN, pc >>> 2, (pc >>> 2) + count * m * ldc);
+        heap.elements('int32')[ROW_CLAIM / 4] = 0;
+        const job = [pa, 4 * k, pb, pc, 4 * ldc, m, panels, k, KC, MC, ROW_CLAIM, rows, across];
+        job.push(count, 0, 4 * ldc * k, 4 * m * ldc);
+        runJobs(gemmKernel(), Array.from({ length: jobs }, () => job));
+        const out = new Uint32Array(heap.f32().buffer, pc, count * m * ldc);
+        bs.forEach((b, i) => {
+          const got = Array.from({ length: m * n }, (_, e) => out[i * m * ldc + Math.floor(e / n) * ldc + (e % n)]!);
+          expect(got, `product ${i}, ${rows} rows by ${across} panels`).toEqual(tiled(a, b, m, n, k, m, panels, 1));
+        });
+      }
+    } finally {
+      heap.free(pa);
+      heap.free(pb);
+      heap.free(pc);
     }
   });
 

@@ -48,8 +48,8 @@ const engineMath = new Set<string>([...wasmMathFns, ...wasmMathBinaryFns]);
 export function gemmEpilogue(spec: MatmulSpec, sameMath: boolean): GemmEpilogue | undefined {
   const epilogue = spec.epilogue;
   if (epilogue === null || itemSize(epilogue.dtype) !== 4) return undefined;
-  // The worker pool passes a job at most MAX_ARGS arguments: the gemm's 16 and two per extra.
-  if (16 + 2 * spec.extras.length > MAX_ARGS) return undefined;
+  // The worker pool passes a job at most MAX_ARGS arguments: the gemm's 20 and two per extra.
+  if (20 + 2 * spec.extras.length > MAX_ARGS) return undefined;
   // A bool extra (a ReLU's mask in its backward) is read four bytes at a time, widened to lanes.
   const readable = (dtype: DType) => itemSize(dtype) === 4 || dtype === 'bool';
   if (spec.extras.some((x) => !readable(x.dtype) || (x.strides[1] !== 0 && x.strides[1] !== 1))) return undefined;

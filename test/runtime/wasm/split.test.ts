@@ -105,7 +105,7 @@ describe.runIf(wasmApi !== undefined)('gemm tiles', () => {
     expect(Math.min(...blocks)).toBeGreaterThanOrEqual(ROW_CLAIM + 64);
   });
 
-  it('hold whole micro-kernel blocks, all of it on one thread, a few tiles a thread on more', () => {
+  it('hold whole micro-kernel blocks, all of a product on one thread, a few tiles a thread on more', () => {
     expect(gemmTiles(1024, 64, 2, 1)).toEqual({ rows: 1024, panels: 64 });
     // Rows enough for tall tiles: ranges of rows only.
     expect(gemmTiles(1024, 64, 2, 2)).toEqual({ rows: 128, panels: 64 });
@@ -114,5 +114,8 @@ describe.runIf(wasmApi !== undefined)('gemm tiles', () => {
     expect(gemmTiles(256, 49, 2, 2)).toEqual({ rows: 64, panels: 25 });
     expect(gemmTiles(7, 4, 4, 2)).toEqual({ rows: 8, panels: 1 });
     expect(gemmTiles(1, 1, 2, 3)).toEqual({ rows: 2, panels: 1 });
+    // A batch: whole products where they are many, the 8 tiles shared among them where few.
+    expect(gemmTiles(16, 8, 2, 2, 64)).toEqual({ rows: 16, panels: 8 });
+    expect(gemmTiles(128, 16, 2, 2, 2)).toEqual({ rows: 64, panels: 8 });
   });
 });

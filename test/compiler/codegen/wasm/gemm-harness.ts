@@ -42,7 +42,7 @@ export function runGemm(run: GemmRun, a: Float32Array, b: Float32Array, m: numbe
   }
   // C starts as garbage: a block that does not continue from stored sums must start from zero.
   f32.fill(Number.NaN, cAt / 4, cAt / 4 + m * ldc);
-  gemm(aAt, 4 * k, bAt, cAt, 4 * ldc, m, panels, k, run.kc, run.mc, claimAt, run.chunk ?? m, run.panels ?? panels);
+  gemm(aAt, 4 * k, bAt, cAt, 4 * ldc, m, panels, k, run.kc, run.mc, claimAt, run.chunk ?? m, run.panels ?? panels, 1, 0, 0, 0);
   const c = new Float32Array(m * n);
   for (let i = 0; i < m; i++) c.set(f32.subarray(cAt / 4 + i * ldc, cAt / 4 + i * ldc + n), i * n);
   return c;
