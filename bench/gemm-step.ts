@@ -35,7 +35,8 @@ function gemmCase(name: string, m: number, kk: number, n: number, ta: boolean, t
   const b = tb ? k.randn([n, kk]) : k.randn([kk, n]);
   const left = ta ? a.t() : a, right = tb ? b.t() : b;
   const layout = `${ta ? 'Aᵀ' : 'A'}·${tb ? 'Bᵀ' : 'B'}`;
-  return { name: `${name} ${m}x${kk}x${n} ${layout}`, flops: 2 * m * n * kk, run: () => k.matmul(left, right).dispose() };
+  const run = () => k.matmul(left, right).dispose();
+  return { name: `${name} ${m}x${kk}x${n} ${layout}`, flops: 2 * m * n * kk, run };
 }
 
 /** Microseconds of a gemm over no products, on the calling thread and split into two jobs (the pool's round trip). */
@@ -121,19 +122,24 @@ async function main(): Promise<void> {
     c.name, fmtNumber(1000 * times[`${c.name} @1`]!.min / reps(c)), fmtNumber(rate(c, 1)), fmtNumber(rate(c, threads)),
     (rate(c, threads) / rate(c, 1)).toFixed(2), (rate(c, 1) / top).toFixed(2), (rate(c, threads) / top).toFixed(2),
   ]);
-  const head = ['matmul (eager)', 'µs 1T', 'GFLOP/s 1T', `GFLOP/s ${threads}T`, 'speedup', '1T of 1024', `${threads}T of 1024`];
+  const head = [
+    'matmul (eager)', 'µs 1T', 'GFLOP/s 1T', `GFLOP/s ${threads}T`, 'speedup', '1T of 1024', `${threads}T of 1024`,
+  ];
   console.log(formatTable(head, rows));
   const stepCases = cases.slice(0, -1);
   const stepUs = (n: number) => stepCases.reduce((s, c) => s + (1000 * times[`${c.name} @${n}`]!.min) / reps(c), 0);
-  console.log(`the step's matmuls together: ${fmtNumber(stepUs(1))} µs on 1 thread, ${fmtNumber(stepUs(threads))} µs on ${threads}`);
+  const together = `${fmtNumber(stepUs(1))} µs on 1 thread, ${fmtNumber(stepUs(threads))} µs on ${threads}`;
+  console.log(`the step's matmuls together: ${together}`);
   const tiles = interleavedRounds({
-    ...tileSides(BATCH, 784, 256, threads), ...tileSides(BATCH, 256, 256, threads), ...tileSides(256, 128, 784, threads),
+    ...tileSides(BATCH, 784, 256, threads), ...tileSides(BATCH, 256, 256, threads),
+    ...tileSides(256, 128, 784, threads),
   }, ROUNDS, 20, 5);
   console.log(formatTable(['gemm alone, tiles', 'µs (best median)'], Object.values(tiles).map((t) => [
     t.name, fmtNumber(1000 * t.min),
   ])));
   const wake = wakeCost();
-  console.log(`a gemm over no products: ${fmtNumber(wake.alone)} µs alone, ${fmtNumber(wake.split)} µs split in two jobs`);
+  const wakeUs = `${fmtNumber(wake.alone)} µs alone, ${fmtNumber(wake.split)} µs split in two jobs`;
+  console.log(`a gemm over no products: ${wakeUs}`);
   const load = (x: number[]) => x.map((l) => l.toFixed(2)).join(' ');
   console.log(`load average (1, 5, 15 min) before ${load(before)}, after ${load(after)}`);
   const path = saveJson(resultsPath('gemm-step'), { threads, times, tiles, wake, before, after });

@@ -83,7 +83,10 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
         // Byte addresses and row strides of the output and the extras at this batch position.
         const operands: EpilogueOperands | undefined = fused && {
           out: 4 * at[0]!, ldo: 4 * n,
-          extras: spec.extras.map((x, i) => [itemSize(x.dtype) * at[3 + i]!, itemSize(x.dtype) * x.strides[0]] as const),
+          extras: spec.extras.map((x, i) => {
+            const size = itemSize(x.dtype);
+            return [size * at[3 + i]!, size * x.strides[0]] as const;
+          }),
         };
         if (k === 0) f32.fill(0, c >>> 2, (c >>> 2) + m * ldc);
         if (k === 0 && operands !== undefined) epilogueOnly(gemm, c, 4 * ldc, m, n, operands);
@@ -92,7 +95,8 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
           const views = dtypes.map((d) => heap.elements(d));
           epilogue(views[0], ...views.slice(3), f32, at[0], ...at.slice(3), cPtr >>> 2);
         } else if (!directC && fused === undefined) {
-          for (let i = 0; i < m; i++) f32.copyWithin(at[0]! + i * n, (cPtr >>> 2) + i * ldc, (cPtr >>> 2) + i * ldc + n);
+          const c0 = cPtr >>> 2;
+          for (let i = 0; i < m; i++) f32.copyWithin(at[0]! + i * n, c0 + i * ldc, c0 + i * ldc + n);
         }
         nextBatch(spec.batch, batchStrides, index, at);
       }

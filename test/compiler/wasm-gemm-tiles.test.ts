@@ -61,7 +61,7 @@ describe.runIf(wasmKernels())('gemm tiles', () => {
     }
   });
 
-  it('takes the tiles of every product of a batch, A shared (stride 0), with the bits of each product alone', async () => {
+  it('takes the tiles of every product of a batch, A shared, with the bits of each product alone', async () => {
     setNumThreads(2);
     expect(await threadsReady()).toBe(2);
     const next = rng(22);

@@ -145,7 +145,8 @@ function driver(code: Code, rowsFn: number, epilogueFn: number | undefined, spec
     x(); y(); x(); y();
     code.op('i32.lt_s').op('select');
   };
-  const ceilDiv = (x: number, y: number) => code.get(x).get(y).op('i32.add').i32(1).op('i32.sub').get(y).op('i32.div_u');
+  const ceilDiv = (x: number, y: number) =>
+    code.get(x).get(y).op('i32.add').i32(1).op('i32.sub').get(y).op('i32.div_u');
   code.get(k).i32(spec.nr * 4).op('i32.mul').set(pstride);
   ceilDiv(count, pchunk).set(ranges);
   ceilDiv(m, chunk).get(ranges).op('i32.mul').set(perProduct);
