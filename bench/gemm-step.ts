@@ -3,7 +3,8 @@
  * thread and on two, in the layouts the step gives them (the weight transposed in the
  * forward, the activations' gradient transposed in the weight gradients), beside matmul 1024
  * on one thread; the gemm alone (operands in Wasm memory, B packed once) on two threads with
- * the tiles kiln takes (rows by panels where rows are few) against ranges of rows only; and
+ * the tiles kiln takes (rows by panels where rows are few) against ranges of rows only; small
+ * gemms whole and split (where a split starts to pay); packing B into panels per call; and
  * what waking the worker pool costs (a gemm over no products, split in two, against the same
  * call on the calling thread alone):
  *
@@ -14,7 +15,8 @@
  */
 import { loadavg } from 'node:os';
 import * as k from '../src/index.js';
-import { gemmKernel, KC, MC, MR, NR, packB } from '../compiler/wasm-matmul.js';
+import { gemmKernel, KC, MC, MR, NR, packB, packHeapB } from '../compiler/wasm-matmul.js';
+import { packTransposedB } from '../compiler/wasm-heap-matmul.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import { gemmTiles, ROW_CLAIM } from '../runtime/wasm/split.js';
 import { runJobs } from '../runtime/wasm/threads.js';
@@ -62,29 +64,66 @@ function wakeCost(): { alone: number; split: number } {
   return { alone, split };
 }
 
-/**
- * The gemm alone over m × k × n on `threads` jobs, tiled as kiln tiles it and by rows only
- * (about four ranges of whole micro-kernel rows a thread, every panel in each).
- */
-function tileSides(m: number, kk: number, n: number, threads: number): Record<string, () => void> {
+/** A gemm call over tiles of `rows` by `across` panels in `jobs` jobs. */
+type Runner = (rows: number, across: number, jobs: number) => () => void;
+
+/** The gemm alone over m × k × n, operands in Wasm memory, B packed once. */
+function placed(m: number, kk: number, n: number): { panels: number; run: Runner } {
   const heap = wasmHeap(), panels = Math.ceil(n / NR), ldc = panels * NR;
   const pa = heap.alloc(4 * m * kk), pb = heap.alloc(4 * ldc * kk), pc = heap.alloc(4 * m * ldc);
   const f32 = heap.f32();
   f32.set(k.randn([m, kk]).data<'float32'>(), pa >>> 2);
   packB(f32, pb >>> 2, k.randn([kk, n]).data<'float32'>(), 0, kk, n, n, 1);
   const gemm = gemmKernel();
-  const run = (rows: number, across: number) => () => {
+  const run = (rows: number, across: number, jobs: number) => () => {
     heap.elements('int32')[ROW_CLAIM / 4] = 0;
     const job = [pa, 4 * kk, pb, pc, 4 * ldc, m, panels, kk, KC, MC, ROW_CLAIM, rows, across, 1, 0, 0, 0];
-    runJobs(gemm, Array.from({ length: threads }, () => job));
+    runJobs(gemm, Array.from({ length: jobs }, () => job));
   };
+  return { panels, run };
+}
+
+/**
+ * The gemm alone over m × k × n on `threads` jobs, tiled as kiln tiles it and by rows only
+ * (about four ranges of whole micro-kernel rows a thread, every panel in each).
+ */
+function tileSides(m: number, kk: number, n: number, threads: number): Record<string, () => void> {
+  const { panels, run } = placed(m, kk, n);
   const tiles = gemmTiles(m, panels, MR, threads);
   const rowsOnly = Math.ceil(Math.ceil(m / MR) / (threads * 4)) * MR;
   const name = `gemm ${m}x${kk}x${n} @${threads}`;
   return {
-    [`${name} tiles ${tiles.rows} rows x ${tiles.panels} panels`]: run(tiles.rows, tiles.panels),
-    [`${name} tiles ${rowsOnly} rows x ${panels} panels`]: run(rowsOnly, panels),
+    [`${name} tiles ${tiles.rows} rows x ${tiles.panels} panels`]: run(tiles.rows, tiles.panels, threads),
+    [`${name} tiles ${rowsOnly} rows x ${panels} panels`]: run(rowsOnly, panels, threads),
   };
+}
+
+/** Small gemms (128 × k × 64) whole on the calling thread and split in two: where splitting starts to pay. */
+function thresholdSides(threads: number): Record<string, () => void> {
+  const sides: Record<string, () => void> = {};
+  for (const kk of [8, 32, 128, 512]) {
+    const { panels, run } = placed(BATCH, kk, 64);
+    const tiles = gemmTiles(BATCH, panels, MR, threads);
+    sides[`${BATCH * kk * 64} MACs @1`] = run(BATCH, panels, 1);
+    sides[`${BATCH * kk * 64} MACs @${threads}`] = run(tiles.rows, tiles.panels, threads);
+  }
+  return sides;
+}
+
+/** Packing B into panels: transposed weights (the forward's Wᵀ), row-major activations (the weight gradients' B). */
+function packSides(): Record<string, () => void> {
+  const heap = wasmHeap(), gemm = gemmKernel();
+  const sides: Record<string, () => void> = {};
+  const shapes = [[784, 256, true], [256, 256, true], [BATCH, 784, false], [BATCH, 256, false]] as const;
+  for (const [kk, n, transposed] of shapes) {
+    const ldc = Math.ceil(n / NR) * NR;
+    const src = heap.alloc(4 * kk * n), dst = heap.alloc(4 * ldc * kk);
+    heap.f32().set(k.randn([kk * n]).data<'float32'>(), src >>> 2);
+    sides[`pack B ${kk}x${n}${transposed ? ' from Bᵀ (Wasm transpose)' : ' (Wasm copy)'}`] = transposed
+      ? () => packTransposedB(heap.f32(), dst, src >>> 2, kk, n, kk)
+      : () => packHeapB(gemm, heap.f32(), dst, src >>> 2, kk, n, n);
+  }
+  return sides;
 }
 
 async function main(): Promise<void> {
@@ -137,12 +176,20 @@ async function main(): Promise<void> {
   console.log(formatTable(['gemm alone, tiles', 'µs (best median)'], Object.values(tiles).map((t) => [
     t.name, fmtNumber(1000 * t.min),
   ])));
+  const small = interleavedRounds(thresholdSides(threads), ROUNDS, 20, 5);
+  console.log(formatTable(['gemm alone 128 x k x 64', 'µs (best median)'], Object.values(small).map((t) => [
+    t.name, fmtNumber(1000 * t.min),
+  ])));
+  const packs = interleavedRounds(packSides(), ROUNDS, 20, 5);
+  console.log(formatTable(['packing', 'µs (best median)'], Object.values(packs).map((t) => [
+    t.name, fmtNumber(1000 * t.min),
+  ])));
   const wake = wakeCost();
   const wakeUs = `${fmtNumber(wake.alone)} µs alone, ${fmtNumber(wake.split)} µs split in two jobs`;
   console.log(`a gemm over no products: ${wakeUs}`);
   const load = (x: number[]) => x.map((l) => l.toFixed(2)).join(' ');
   console.log(`load average (1, 5, 15 min) before ${load(before)}, after ${load(after)}`);
-  const path = saveJson(resultsPath('gemm-step'), { threads, times, tiles, wake, before, after });
+  const path = saveJson(resultsPath('gemm-step'), { threads, times, tiles, small, packs, wake, before, after });
   console.log(`saved ${path}`);
 }
 

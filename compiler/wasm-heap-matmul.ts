@@ -176,7 +176,7 @@ export function transposeKernel(): WasmKernel {
  * is the transpose of NR of those columns, a last, narrower one over zeros. (A convolution's
  * weight gradient has 9 such columns of 676 per image: packB's loop took 5% of a CNN step.)
  */
-function packTransposedB(f32: Float32Array, dst: number, o: number, k: number, n: number, sbn: number): void {
+export function packTransposedB(f32: Float32Array, dst: number, o: number, k: number, n: number, sbn: number): void {
   const { transpose } = transposeKernel().exports;
   for (let j0 = 0; j0 < n; j0 += NR) {
     const at = dst + 4 * j0 * k, width = Math.min(NR, n - j0);
