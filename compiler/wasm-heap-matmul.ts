@@ -21,7 +21,8 @@ import { wasmJsHelpers } from './codegen/wasm/js-math.js';
 import { gemmEpilogue } from './codegen/wasm/gemm-epilogue.js';
 import { renderTranspose } from './codegen/wasm/transpose.js';
 import {
-  epilogueKernel, epilogueOnly, gemmKernel, multiply, nextBatch, NR, packA, packB, packHeapB, type EpilogueOperands,
+  epilogueKernel, epilogueOnly, gemmKernel, gemmThreads, MR, multiply, nextBatch, NR, packA, packB, packHeapB,
+  type EpilogueOperands,
 } from './wasm-matmul.js';
 
 /** The host kernel of a float32 matmul spec: (addresses, offsets) of C, A, B and the epilogue's extras. */
@@ -49,8 +50,7 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
   const packOperands = (
     gemm: WasmKernel, f32: Float32Array, aDst: number | undefined, bDst: number | undefined, at: readonly number[],
   ) => {
-    const { transpose } = transposeKernel().exports;
-    if (aDst !== undefined && transposedA) transpose!(4 * at[1]!, 4 * sak, aDst, 4 * k, k, m);
+    if (aDst !== undefined && transposedA) transposeKernel().exports.transpose!(4 * at[1]!, 4 * sak, aDst, 4 * k, k, m);
     else if (aDst !== undefined && !directA) packA(f32, aDst >>> 2, f32, at[1]!, m, k, sam, sak);
     if (bDst === undefined) return;
     if (sbn === 1) packHeapB(gemm, f32, bDst, at[2]!, k, n, sbk);
@@ -58,14 +58,20 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
     else packB(f32, bDst >>> 2, f32, at[2]!, k, n, sbk, sbn);
   };
   // A batch without an epilogue whose products lie at one stride apart runs as one gemm call
-  // over every product's tiles, so the threads share them (a convolution's products are each
-  // too small to split: 64 of 16 × 72 × 121 in the MNIST CNN's second layer).
+  // over every product's tiles where threads are to share them (a convolution's products are
+  // each too small to split: 64 of 16 × 72 × 121 in the MNIST CNN's second layer). On one
+  // thread a call per product stays: each product's packed B and C are still in cache when the
+  // gemm reads them and when C is copied out, where packing every product first left them
+  // cold (four of the CNN's batched matmuls, one thread: 4.24 ms of CPU time in one call
+  // against 3.86 a call per product, a loaded 2-core machine).
   const strides = spec.batchStrides.map((x) => uniformStride(spec.batch, x));
   const together = batchSize > 1 && k > 0 && spec.epilogue === null && strides.every((x) => x !== undefined)
     && 4 * batchSize * (m * k + ldc * k + m * ldc) <= MAX_BATCH_BYTES;
   const run = (addresses: readonly number[], offsets: readonly number[]): void => {
     if (m === 0 || n === 0) return;
-    if (together) return runTogether(addresses, offsets);
+    if (together && gemmThreads(batchSize * m * n * k, batchSize * Math.ceil(m / MR)) > 1) {
+      return runTogether(addresses, offsets);
+    }
     const heap = wasmHeap();
     const gemm = gemmKernel(fused);
     const aPtr = directA ? 0 : heap.alloc(4 * m * k);
@@ -95,8 +101,7 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
           const views = dtypes.map((d) => heap.elements(d));
           epilogue(views[0], ...views.slice(3), f32, at[0], ...at.slice(3), cPtr >>> 2);
         } else if (!directC && fused === undefined) {
-          const c0 = cPtr >>> 2;
-          for (let i = 0; i < m; i++) f32.copyWithin(at[0]! + i * n, c0 + i * ldc, c0 + i * ldc + n);
+          transposeKernel().exports.copy!(cPtr, 4 * ldc, 4 * at[0]!, 4 * n, m, n);
         }
         nextBatch(spec.batch, batchStrides, index, at);
       }
@@ -133,8 +138,9 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
       const [a, lda] = directA ? [4 * start[1]!, 4 * sam] : [aPtr, 4 * k];
       multiply(gemm, a, lda, bPtr, directC ? 4 * start[0]! : cPtr, m, n, k, panels, undefined, batch);
       if (directC) return;
-      for (let t = 0, out = start[0]!, from = cPtr >>> 2; t < batchSize; t++, out += sC!, from += m * ldc) {
-        for (let i = 0; i < m; i++) f32.copyWithin(out + i * n, from + i * ldc, from + i * ldc + n);
+      const { copy } = transposeKernel().exports;
+      for (let t = 0, out = start[0]!, from = cPtr; t < batchSize; t++, out += sC!, from += cBytes) {
+        copy!(from, 4 * ldc, 4 * out, 4 * n, m, n);
       }
     } finally {
       if (!directA) heap.free(aPtr);

@@ -149,6 +149,11 @@ export function packHeapB(
   if (whole * NR < n) packB(f32, (dst >>> 2) + whole * NR * k, f32, o + whole * NR, k, n - whole * NR, sbk, 1);
 }
 
+/** Threads a gemm of `macs` multiply-adds over `blocks` blocks of MR rows runs on. */
+export function gemmThreads(macs: number, blocks: number): number {
+  return macs < PARALLEL_MACS ? 1 : Math.min(availableThreads(), blocks);
+}
+
 /** Products of a batched gemm in one call, and the byte distance between consecutive products' A, packed B and C. */
 export interface GemmBatch {
   count: number;
@@ -168,8 +173,7 @@ export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
   epilogue?: EpilogueOperands, batch: GemmBatch = ONE,
 ): void {
-  const macs = batch.count * m * n * k;
-  const threads = macs < PARALLEL_MACS ? 1 : Math.min(availableThreads(), batch.count * Math.ceil(m / MR));
+  const threads = gemmThreads(batch.count * m * n * k, batch.count * Math.ceil(m / MR));
   const claim = tileClaim(m, panels, MR, threads, batch.count);
   const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.rows, claim.panels];
   job.push(batch.count, batch.sa, batch.sb, batch.sc);
