@@ -9,8 +9,8 @@
  * same gemm as compiler/wasm-matmul.ts's, so each element is the same sum in the same order
  * on both paths, and an epilogue runs over the product already rounded to float32, as the
  * unfused matmul's output is: in the gemm, block by block, wherever the Wasm map kernels
- * have code for it. A batch without an epilogue runs as one gemm call over all its products,
- * so the threads share them; otherwise a call per product.
+ * have code for it. A batch without an epilogue that splits over threads runs as one gemm
+ * call over all its products, so the threads share them; otherwise a call per product.
  */
 import { itemSize, type DType } from '../runtime/dtype.js';
 import type { WasmProgram } from '../runtime/wasm/backend.js';
@@ -62,8 +62,8 @@ export function heapMatmul(spec: MatmulSpec): WasmProgram {
   // each too small to split: 64 of 16 × 72 × 121 in the MNIST CNN's second layer). On one
   // thread a call per product stays: each product's packed B and C are still in cache when the
   // gemm reads them and when C is copied out, where packing every product first left them
-  // cold (four of the CNN's batched matmuls, one thread: 4.24 ms of CPU time in one call
-  // against 3.86 a call per product, a loaded 2-core machine).
+  // cold (four of the CNN's batched matmuls, one thread, C still copied out by copyWithin:
+  // 4.24 ms of CPU time in one call against 3.86 a call per product, a loaded 2-core machine).
   const strides = spec.batchStrides.map((x) => uniformStride(spec.batch, x));
   const together = batchSize > 1 && k > 0 && spec.epilogue === null && strides.every((x) => x !== undefined)
     && 4 * batchSize * (m * k + ldc * k + m * ldc) <= MAX_BATCH_BYTES;
