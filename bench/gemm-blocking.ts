@@ -48,7 +48,7 @@ function gemmRun([mr, nr, kc, mc]: readonly number[], fma: boolean): () => void 
   const claimed = new Int32Array(memory.buffer, claim, 1);
   return () => {
     claimed[0] = 0;
-    gemm(a, 4 * N, b, c, 4 * panels * nr!, N, panels, N, kc!, mc!, claim, N);
+    gemm(a, 4 * N, b, c, 4 * panels * nr!, N, panels, N, kc!, mc!, claim, N, panels, 1, 0, 0, 0);
   };
 }
 

@@ -15,7 +15,7 @@ import * as k from '../src/index.js';
 import { gemmKernel, KC, MC, MR, multiply, NR, packB } from '../compiler/wasm-matmul.js';
 import { wasmHeap } from '../runtime/wasm/memory.js';
 import { cpuEngine } from '../runtime/wasm/engine.js';
-import { claimRows } from '../runtime/wasm/split.js';
+import { gemmTiles } from '../runtime/wasm/split.js';
 import { fmtNumber, formatTable, interleavedRounds, resultsPath, saveJson } from './harness.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     k.setNumThreads(n);
     a.matmul(b).dispose();
   };
-  const chunk = claimRows(N, MR, threads);
+  const chunk = gemmTiles(N, Math.ceil(N / NR), MR, threads).rows;
   console.log(`kiln gemm ${MR}x${NR}, k block ${KC}, row block ${MC}; ${cpuEngine()} engine; ${threads} threads`);
   console.log(`threads take ranges of ${chunk} rows of ${N} until none are left; B packed once, read by every thread`);
   const before = loadavg();

@@ -22,7 +22,7 @@ import { wasmKernels } from '../runtime/wasm/engine.js';
 import { wasmFeatures } from '../runtime/wasm/features.js';
 import { MAX_PAGES, wasmHeap } from '../runtime/wasm/memory.js';
 import { wasmKernel, type WasmKernel } from '../runtime/wasm/modules.js';
-import { rowClaim } from '../runtime/wasm/split.js';
+import { tileClaim } from '../runtime/wasm/split.js';
 import { availableThreads, runJobs } from '../runtime/wasm/threads.js';
 import { jsProgram } from './codegen/js-program.js';
 import { renderGemm, type GemmSpec } from './codegen/wasm/gemm.js';
@@ -149,17 +149,34 @@ export function packHeapB(
   if (whole * NR < n) packB(f32, (dst >>> 2) + whole * NR * k, f32, o + whole * NR, k, n - whole * NR, sbk, 1);
 }
 
+/** Threads a gemm of `macs` multiply-adds over `blocks` blocks of MR rows runs on. */
+export function gemmThreads(macs: number, blocks: number): number {
+  return macs < PARALLEL_MACS ? 1 : Math.min(availableThreads(), blocks);
+}
+
+/** Products of a batched gemm in one call, and the byte distance between consecutive products' A, packed B and C. */
+export interface GemmBatch {
+  count: number;
+  sa: number;
+  sb: number;
+  sc: number;
+}
+
+const ONE: GemmBatch = { count: 1, sa: 0, sb: 0, sc: 0 };
+
 /**
- * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes) on the threads
- * available, which take ranges of rows (multiples of MR) until none are left.
+ * Runs the gemm over rows [0, m) of A at `a` (row stride `lda` bytes), for each product of
+ * `batch`, on the threads available, which take tiles (ranges of rows, and of panels where
+ * rows are few; whole products where they are many) until none are left.
  */
 export function multiply(
   gemm: WasmKernel, a: number, lda: number, b: number, c: number, m: number, n: number, k: number, panels: number,
-  epilogue?: EpilogueOperands,
+  epilogue?: EpilogueOperands, batch: GemmBatch = ONE,
 ): void {
-  const threads = m * n * k < PARALLEL_MACS ? 1 : Math.min(availableThreads(), Math.ceil(m / MR));
-  const claim = rowClaim(m, MR, threads);
-  const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.chunk];
+  const threads = gemmThreads(batch.count * m * n * k, batch.count * Math.ceil(m / MR));
+  const claim = tileClaim(m, panels, MR, threads, batch.count);
+  const job = [a, lda, b, c, 4 * panels * NR, m, panels, k, KC, MC, claim.at, claim.rows, claim.panels];
+  job.push(batch.count, batch.sa, batch.sb, batch.sc);
   if (epilogue !== undefined) job.push(n, epilogue.out, epilogue.ldo, ...epilogue.extras.flat());
   if (threads === 1) gemm.exports.gemm!(...job);
   else runJobs(gemm, Array.from({ length: threads }, () => job));

@@ -36,7 +36,7 @@ export interface SplitPlan {
 export const MIN_SPLIT_WORK = 1 << 18;
 
 /**
- * The byte address of the count of rows a gemm's threads have taken (each takes a range with
+ * The byte address of the count of tiles a gemm's threads have taken (each takes a tile with
  * an atomic add, compiler/codegen/wasm/gemm.ts): an i32 in the heap's first line, which the
  * allocator never hands out (runtime/wasm/memory.ts), so no buffer shares it. One count
  * serves every gemm, since a split call returns only when all its jobs are done.
@@ -44,21 +44,51 @@ export const MIN_SPLIT_WORK = 1 << 18;
 export const ROW_CLAIM = 0;
 
 /**
- * Ranges a thread takes on average from a gemm split over threads. Fewer, larger ranges keep
+ * Tiles a thread takes on average from a gemm split over threads. Fewer, larger tiles keep
  * more of A's rows in L2 across panels; more let a thread that gets less of its core (a loaded
  * machine) take fewer, so the threads finish together.
  */
 const RANGES_PER_THREAD = 4;
 
-/** The rows of a range a gemm's threads take: a multiple of `mr`, the micro-kernel's rows (all rows on one thread). */
-export function claimRows(rows: number, mr: number, threads: number): number {
-  return threads === 1 ? rows : Math.ceil(Math.ceil(rows / mr) / (threads * RANGES_PER_THREAD)) * mr;
+/**
+ * Rows a tile keeps at least, where the rows allow. A tile's micro-kernel calls reuse each
+ * panel's k block (kc · nr floats) from L1 once per mr rows: a tile of 16 rows (matmul
+ * 128 × 784 × 256 split in 8 by rows) reads all of B from L2 or L3 once per 8 reuses; with
+ * 64 rows, once per 32, while its A rows (64 · kc floats, 128 KiB) stay in L2 for the tile's
+ * panels. Products with fewer rows than RANGES_PER_THREAD · threads such tiles split their
+ * panels too. (On the loaded 2-core machine this was written on, the gemm alone over
+ * 128 × 784 × 256 and 128 × 256 × 256 on two threads ran within noise of 16-row ranges:
+ * 558–721 µs against 565–664, 203–319 against 212–320; bench/gemm-step.ts.)
+ */
+const MIN_TILE_ROWS = 64;
+
+/** How a gemm over `rows` rows and `panels` column panels splits into tiles: rows (a multiple of mr) by panels. */
+export interface GemmTiles {
+  rows: number;
+  panels: number;
 }
 
-/** ROW_CLAIM set to zero for a gemm over `rows` rows on `threads` threads, and the rows a range holds. */
-export function rowClaim(rows: number, mr: number, threads: number): { at: number; chunk: number } {
+/**
+ * The tiles a gemm's threads take from each of its `products` (a batched matmul): a whole
+ * product as one tile on one thread or where there are products enough; else ranges of
+ * whole micro-kernel blocks of rows, about RANGES_PER_THREAD a thread in all, split further
+ * by panels where that would leave a tile fewer than MIN_TILE_ROWS rows. Each element of C
+ * stays in one tile, summed over k in order, so the tiling never changes a bit.
+ */
+export function gemmTiles(rows: number, panels: number, mr: number, threads: number, products = 1): GemmTiles {
+  if (threads === 1 || products >= threads * RANGES_PER_THREAD) return { rows, panels };
+  const target = Math.ceil((threads * RANGES_PER_THREAD) / products), units = Math.ceil(rows / mr);
+  const down = Math.max(1, Math.min(target, Math.floor(rows / MIN_TILE_ROWS)));
+  const across = Math.min(panels, Math.ceil(target / down));
+  return { rows: Math.ceil(units / down) * mr, panels: Math.ceil(panels / across) };
+}
+
+/** ROW_CLAIM set to zero for a gemm split over `threads` threads, and its tiles. */
+export function tileClaim(
+  rows: number, panels: number, mr: number, threads: number, products = 1,
+): { at: number } & GemmTiles {
   wasmHeap().elements('int32')[ROW_CLAIM / 4] = 0;
-  return { at: ROW_CLAIM, chunk: claimRows(rows, mr, threads) };
+  return { at: ROW_CLAIM, ...gemmTiles(rows, panels, mr, threads, products) };
 }
 
 /** Split calls so far, and the jobs they ran (the calling thread's included). */

@@ -66,10 +66,10 @@ describe('the gemm epilogue', () => {
     ]);
     expect(gemmEpilogue(withTanh, false)).toBeUndefined();
     expect(gemmEpilogue(withTanh, true)).toBeDefined();
-    // An extra whose columns are not consecutive, and a one-byte one, stay with the JavaScript map.
+    // An extra whose columns are not consecutive, and a one-byte one other than a bool mask, stay with the JavaScript map.
     const strided = { ...plain, extras: [extras[0]!, { ...extras[1]!, strides: [14, 2] as [number, number] }] };
     expect(gemmEpilogue(strided, true)).toBeUndefined();
-    expect(gemmEpilogue({ ...plain, extras: [extras[0]!, { ...extras[1]!, dtype: 'bool' }] }, true)).toBeUndefined();
+    expect(gemmEpilogue({ ...plain, extras: [extras[0]!, { ...extras[1]!, dtype: 'uint8' }] }, true)).toBeUndefined();
   });
 
   it('keys each module by its literals exactly, NaN, infinities and -0 included', () => {

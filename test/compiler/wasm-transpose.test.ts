@@ -1,7 +1,8 @@
 /**
  * The Wasm transpose that packs transposed matmul operands: every bit moved to its place on
  * edges of every width (blocks of 4 × 4 and the elements past them), rows padded apart, and
- * nothing written outside the destination; matmuls with transposed operands bitwise equal
+ * nothing written outside the destination; the row copy that takes products out of the
+ * gemm's panels, likewise; matmuls with transposed operands bitwise equal
  * to the same products of contiguous copies, on one thread and on two.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +35,31 @@ describe.runIf(wasmKernels())('the Wasm transpose', () => {
           }
         }
         expect(out[dst / 4 + cols * ldd]).toBe(0x7fc00bad);
+      } finally {
+        heap.free(src);
+        heap.free(dst);
+      }
+    }
+  });
+
+  it('copies rows bit for bit on widths of every remainder, and writes nothing else', () => {
+    const heap = wasmHeap(), next = rng(6);
+    for (const [rows, cols] of [[0, 3], [1, 1], [3, 5], [4, 8], [5, 121], [2, 16]] as const) {
+      const lds = cols + 7, ldd = cols + 2;
+      const src = heap.alloc(4 * rows * lds + 4), dst = heap.alloc(4 * rows * ldd + 4);
+      try {
+        const words = heap.elements('int32') as Int32Array;
+        for (let i = 0; i < rows * lds; i++) words[src / 4 + i] = Math.floor(next() * 2 ** 32) | 0;
+        words.fill(0x7fc00bad, dst / 4, dst / 4 + rows * ldd + 1);
+        transposeKernel().exports.copy!(src, 4 * lds, dst, 4 * ldd, rows, cols);
+        const out = heap.elements('int32') as Int32Array;
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < ldd; j++) {
+            const want = j < cols ? out[src / 4 + i * lds + j] : 0x7fc00bad;
+            expect(out[dst / 4 + i * ldd + j], `rows ${rows}, cols ${cols}: [${i}][${j}]`).toBe(want);
+          }
+        }
+        expect(out[dst / 4 + rows * ldd]).toBe(0x7fc00bad);
       } finally {
         heap.free(src);
         heap.free(dst);

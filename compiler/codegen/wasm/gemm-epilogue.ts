@@ -29,22 +29,30 @@ export interface GemmEpilogue {
   broadcast: boolean[];
 }
 
+/** Bytes of one element of extra `x` (4, or 1 for a bool mask). */
+export function extraItemSize(e: GemmEpilogue, x: number): number {
+  return itemSize(e.dtypes[3 + x]!);
+}
+
 /** The float32 math whose Wasm functions round differently from the JavaScript engine's (math.ts). */
 const engineMath = new Set<string>([...wasmMathFns, ...wasmMathBinaryFns]);
 
 /**
  * The epilogue of `spec` in Wasm form, or undefined where it stays a JavaScript map: a node
- * without f32x4 code, an operand or result that is not 4 bytes wide, or an extra whose
- * elements along n are neither consecutive nor one broadcast value. With `sameMath` false
+ * without f32x4 code, a result that is not 4 bytes wide, an extra that is neither 4 bytes
+ * wide nor bool, or an extra whose elements along n are neither consecutive nor one
+ * broadcast value. With `sameMath` false
  * (the eager elementwise ops run as JavaScript), bodies calling a float32 math function are
  * left to JavaScript too, whose Math functions round differently.
  */
 export function gemmEpilogue(spec: MatmulSpec, sameMath: boolean): GemmEpilogue | undefined {
   const epilogue = spec.epilogue;
   if (epilogue === null || itemSize(epilogue.dtype) !== 4) return undefined;
-  // The worker pool passes a job at most MAX_ARGS arguments: the gemm's 15 and two per extra.
-  if (15 + 2 * spec.extras.length > MAX_ARGS) return undefined;
-  if (spec.extras.some((x) => itemSize(x.dtype) !== 4 || (x.strides[1] !== 0 && x.strides[1] !== 1))) return undefined;
+  // The worker pool passes a job at most MAX_ARGS arguments: the gemm's 20 and two per extra.
+  if (20 + 2 * spec.extras.length > MAX_ARGS) return undefined;
+  // A bool extra (a ReLU's mask in its backward) is read four bytes at a time, widened to lanes.
+  const readable = (dtype: DType) => itemSize(dtype) === 4 || dtype === 'bool';
+  if (spec.extras.some((x) => !readable(x.dtype) || (x.strides[1] !== 0 && x.strides[1] !== 1))) return undefined;
   const body = epilogue.body.map((e): Expr => (e.op === 'acc' ? { op: 'load', arg: 0 } : e));
   // It reads the product and the extras only: the kernel passes no scalar arguments.
   if (body.some((e) => (e.op === 'load' && e.arg > 0 && e.arg < 3) || e.op === 'scalar')) return undefined;
@@ -92,10 +100,12 @@ export function emitEpilogue(c: Code, e: GemmEpilogue, math: WasmMath): void {
     c.get(pa).i32(bytes).op('i32.add').set(pa);
     c.get(po).i32(bytes).op('i32.add').set(po);
     e.broadcast.forEach((b, x) => {
-      if (!b) c.get(extras[x]!.at).i32(bytes).op('i32.add').set(extras[x]!.at);
+      const size = (bytes / 4) * extraItemSize(e, x);
+      if (!b) c.get(extras[x]!.at).i32(size).op('i32.add').set(extras[x]!.at);
     });
   };
-  // The columns four at a time while four are left, then one at a time (all operands are 4 bytes wide).
+  // The columns four at a time while four are left, then one at a time (the product and the
+  // output are 4 bytes wide, an extra 4 or 1).
   const columns = (vector: boolean) => {
     const width = vector ? 4 : 1;
     c.open('block').open('loop');

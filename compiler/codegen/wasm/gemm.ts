@@ -18,7 +18,7 @@
  */
 import type { Code } from './encoder.js';
 import { ModuleBuilder, type MemoryImport } from './encoder.js';
-import { emitEpilogue, epilogueParams, type GemmEpilogue } from './gemm-epilogue.js';
+import { emitEpilogue, epilogueParams, extraItemSize, type GemmEpilogue } from './gemm-epilogue.js';
 import { WasmMath } from './math.js';
 
 /** Which gemm module to build. */
@@ -114,34 +114,56 @@ function rowBlocks(code: Code, tiles: readonly number[], mr: number): void {
 }
 
 /**
- * gemm(a, lda, b, c, ldc, m, panels, k, kc, mc, claim, chunk): C rows [0, m) of A·B, as the
- * module comment says, in ranges of `chunk` (≥ 1) rows taken from a shared count: `claim` is the
- * byte address of an i32 of rows handed out so far, zero before the first call, and each
- * range is taken with an atomic add, so every thread of a split calls the same gemm and
- * takes ranges until none are left (a thread that waits for a core takes fewer). Loops
- * within a range, outermost first: k blocks of `kc`, row blocks of `mc`, panels, row
- * blocks of mr; so one panel's k block (kc · nr floats) stays in L1 while the micro-kernel
- * walks the mc rows of A's k block, which stay in L2 for every panel.
+ * gemm(a, lda, b, c, ldc, m, panels, k, kc, mc, claim, chunk, pchunk, batches, sa, sb, sc):
+ * C rows [0, m) of A·B for each of `batches` products (A, packed B and C of product i at a +
+ * i·sa, b + i·sb, c + i·sc bytes; a stride of 0 shares one operand), as the module comment
+ * says, in tiles of `chunk` (≥ 1) rows by `pchunk` (≥ 1) panels of one product, taken from a
+ * shared count: `claim` is the byte address of an i32 of tiles handed out so far, zero
+ * before the first call, and each tile is taken with an atomic add, tile t of a product
+ * covering row range t / T and panel range t % T (T the panel ranges a row range has), so
+ * every thread of a split calls the same gemm and takes tiles until none are left (a thread
+ * that waits for a core takes fewer). Loops within a tile, outermost first: k blocks of
+ * `kc`, row blocks of `mc`, panels, row blocks of mr; so one panel's k block (kc · nr
+ * floats) stays in L1 while the micro-kernel walks the mc rows of A's k block, which stay in
+ * L2 for every panel.
  *
  * With an epilogue it also takes (n, out, ldo, x₀, ldx₀, …): the output's address and row
  * stride, then each extra's address and row stride (bytes, at row 0 and column 0), and
  * after the last k block of each panel's row block (mc × nr floats of C, still in L1)
- * applies the epilogue there, for the panel's columns below n.
+ * applies the epilogue there, for the panel's columns below n (one product: `batches` 1).
  */
 function driver(code: Code, rowsFn: number, epilogueFn: number | undefined, spec: GemmSpec): void {
-  const [a, lda, b, c, ldc, m, count, k, kc, mc, claim, chunk] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [a, lda, b, c, ldc, m, count, k, kc, mc, claim, chunk, pchunk] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const [batches, sa, sb, sc] = [13, 14, 15, 16];
   const kb = code.local('i32'), kcur = code.local('i32'), ic = code.local('i32'), mcur = code.local('i32');
   const p = code.local('i32'), pstride = code.local('i32'), r0 = code.local('i32'), end = code.local('i32');
+  const ranges = code.local('i32'), t = code.local('i32'), p0 = code.local('i32'), pend = code.local('i32');
+  const perProduct = code.local('i32'), product = code.local('i32');
+  const at = { a: code.local('i32'), b: code.local('i32'), c: code.local('i32') };
   // select(x, y, x < y): the smaller of two values each pushed by `x` and `y`.
   const min = (x: () => void, y: () => void) => {
     x(); y(); x(); y();
     code.op('i32.lt_s').op('select');
   };
+  const ceilDiv = (x: number, y: number) =>
+    code.get(x).get(y).op('i32.add').i32(1).op('i32.sub').get(y).op('i32.div_u');
   code.get(k).i32(spec.nr * 4).op('i32.mul').set(pstride);
+  ceilDiv(count, pchunk).set(ranges);
+  ceilDiv(m, chunk).get(ranges).op('i32.mul').set(perProduct);
   code.open('block').open('loop');
-  code.get(claim).get(chunk).atomic('i32.atomic.rmw.add').tee(r0).get(m).op('i32.ge_s').indexed('br_if', 1);
+  code.get(perProduct).op('i32.eqz').indexed('br_if', 1);
+  code.get(claim).i32(1).atomic('i32.atomic.rmw.add').tee(t);
+  code.get(perProduct).op('i32.div_u').tee(product).get(batches).op('i32.ge_u').indexed('br_if', 1);
+  for (const [base, stride, local] of [[a, sa, at.a], [b, sb, at.b], [c, sc, at.c]] as const) {
+    code.get(base).get(product).get(stride).op('i32.mul').op('i32.add').set(local);
+  }
+  code.get(t).get(perProduct).op('i32.rem_u').set(t);
+  code.get(t).get(ranges).op('i32.div_u').get(chunk).op('i32.mul').set(r0);
   min(() => code.get(m), () => code.get(r0).get(chunk).op('i32.add'));
   code.set(end);
+  code.get(t).get(ranges).op('i32.rem_u').get(pchunk).op('i32.mul').set(p0);
+  min(() => code.get(count), () => code.get(p0).get(pchunk).op('i32.add'));
+  code.set(pend);
   code.i32(0).set(kb);
   code.open('block').open('loop');
   code.get(kb).get(k).op('i32.ge_s').indexed('br_if', 1);
@@ -152,17 +174,18 @@ function driver(code: Code, rowsFn: number, epilogueFn: number | undefined, spec
   code.get(ic).get(end).op('i32.ge_s').indexed('br_if', 1);
   min(() => code.get(end).get(ic).op('i32.sub'), () => code.get(mc));
   code.set(mcur);
-  code.i32(0).set(p);
+  code.get(p0).set(p);
   code.open('block').open('loop');
-  code.get(p).get(count).op('i32.ge_s').indexed('br_if', 1);
-  code.get(a).get(ic).get(lda).op('i32.mul').op('i32.add').get(kb).i32(4).op('i32.mul').op('i32.add');
+  code.get(p).get(pend).op('i32.ge_s').indexed('br_if', 1);
+  code.get(at.a).get(ic).get(lda).op('i32.mul').op('i32.add').get(kb).i32(4).op('i32.mul').op('i32.add');
   code.get(lda);
-  code.get(b).get(p).get(pstride).op('i32.mul').op('i32.add').get(kb).i32(spec.nr * 4).op('i32.mul').op('i32.add');
-  code.get(c).get(ic).get(ldc).op('i32.mul').op('i32.add').get(p).i32(spec.nr * 4).op('i32.mul').op('i32.add');
+  code.get(at.b).get(p).get(pstride).op('i32.mul').op('i32.add').get(kb).i32(spec.nr * 4).op('i32.mul').op('i32.add');
+  code.get(at.c).get(ic).get(ldc).op('i32.mul').op('i32.add').get(p).i32(spec.nr * 4).op('i32.mul').op('i32.add');
   code.get(ldc).get(kcur).get(kb).i32(0).op('i32.ne').get(mcur);
   code.indexed('call', rowsFn);
   if (epilogueFn !== undefined) {
-    applyEpilogue(code, epilogueFn, spec.epilogue!, spec.nr, { kb, kcur, ic, mcur, p, cols: code.local('i32') });
+    const site = { c: at.c, kb, kcur, ic, mcur, p, cols: code.local('i32') };
+    applyEpilogue(code, epilogueFn, spec.epilogue!, spec.nr, site);
   }
   code.get(p).i32(1).op('i32.add').set(p);
   code.indexed('br', 0).end().end();
@@ -173,8 +196,9 @@ function driver(code: Code, rowsFn: number, epilogueFn: number | undefined, spec
   code.indexed('br', 0).end().end();
 }
 
-/** The driver's locals an epilogue call reads, and a scratch local. */
+/** The driver's locals an epilogue call reads (`c`: the product's C), and a scratch local. */
 interface EpilogueSite {
+  c: number;
   kb: number;
   kcur: number;
   ic: number;
@@ -188,28 +212,28 @@ interface EpilogueSite {
  * epilogue on the block (rows ic … ic + mcur, the panel's columns below n).
  */
 function applyEpilogue(code: Code, fn: number, e: GemmEpilogue, nr: number, at: EpilogueSite): void {
-  const [c, ldc, k, n, out, ldo] = [3, 4, 7, 12, 13, 14];
-  const { kb, kcur, ic, mcur, p, cols } = at;
+  const [ldc, k, n, out, ldo] = [4, 7, 17, 18, 19];
+  const { c, kb, kcur, ic, mcur, p, cols } = at;
   // Adds the byte offset of the block's first element in an operand with row stride `ld` (a
-  // parameter) and 4-byte columns (no column offset for an extra broadcast along n).
-  const offset = (ld: number, columns: boolean) => {
+  // parameter) and columns of `size` bytes (0: an extra broadcast along n).
+  const offset = (ld: number, size: number) => {
     code.get(ic).get(ld).op('i32.mul');
-    if (columns) code.get(p).i32(nr * 4).op('i32.mul').op('i32.add');
+    if (size > 0) code.get(p).i32(nr * size).op('i32.mul').op('i32.add');
     code.op('i32.add');
   };
   code.get(kb).get(kcur).op('i32.add').get(k).op('i32.ge_s').open('if');
   code.get(n).get(p).i32(nr).op('i32.mul').op('i32.sub').set(cols);
   code.get(c);
-  offset(ldc, true);
+  offset(ldc, 4);
   code.get(ldc).get(out);
-  offset(ldo, true);
+  offset(ldo, 4);
   code.get(ldo).get(mcur);
   // min(nr, n - p · nr): the last panel's columns past n are padding.
   code.i32(nr).get(cols).i32(nr).get(cols).op('i32.lt_s').op('select');
   e.broadcast.forEach((broadcast, x) => {
-    const [base, ld] = [15 + 2 * x, 16 + 2 * x];
+    const [base, ld] = [20 + 2 * x, 21 + 2 * x];
     code.get(base);
-    offset(ld, !broadcast);
+    offset(ld, broadcast ? 0 : extraItemSize(e, x));
     code.get(ld);
   });
   code.indexed('call', fn);
@@ -261,7 +285,7 @@ export function renderGemm(spec: GemmSpec): Uint8Array {
   const e = spec.epilogue;
   const math = new WasmMath(module);
   const epilogueFn = e && module.func('epilogue', i32x(epilogueParams(e)), [], (code) => emitEpilogue(code, e, math));
-  const params = e === undefined ? 12 : 15 + 2 * e.broadcast.length;
+  const params = e === undefined ? 17 : 20 + 2 * e.broadcast.length;
   module.func('gemm', i32x(params), [], (code) => driver(code, rowsFn, epilogueFn, spec));
   module.func('pack', i32x(5), [], (code) => pack(code, spec.nr));
   return module.encode();

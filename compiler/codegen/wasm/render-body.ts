@@ -196,6 +196,12 @@ function castVector(c: Code, from: DType, to: DType): void {
   c.i32(1).simd('i32x4.splat').simd('v128.and');
 }
 
+/** Four bools (bytes of 0 or 1) at the address on the stack as i32x4 lanes; one byte in every lane where `broadcast`. */
+function boolLanes(c: Code, broadcast: boolean): void {
+  if (broadcast) c.mem('i32.load8_u').simd('i32x4.splat');
+  else c.simdMem('v128.load32_zero').simd('i16x8.extend_low_i8x16_u').simd('i32x4.extend_low_i16x8_u');
+}
+
 /**
  * Computes every node of `body` into a fresh local (v128 locals with `vector`); returns the
  * locals by node. Callers check bodySupported first.
@@ -211,6 +217,7 @@ export function emitBody(
       case 'load':
         c.get(site.address(e.arg));
         if (!vector) c.mem(loadOp(dtype));
+        else if (dtype === 'bool') boolLanes(c, site.broadcast(e.arg));
         else c.simdMem(site.broadcast(e.arg) ? 'v128.load32_splat' : 'v128.load');
         break;
       case 'literal': {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuEngine } from '../../../runtime/wasm/engine.js';
-import { claimRows, MIN_SPLIT_WORK, ROW_CLAIM, splitCounts } from '../../../runtime/wasm/split.js';
+import { gemmTiles, MIN_SPLIT_WORK, ROW_CLAIM, splitCounts } from '../../../runtime/wasm/split.js';
 import { WasmHeap } from '../../../runtime/wasm/memory.js';
 import { wasmApi } from '../../../runtime/wasm/api.js';
 import { getNumThreads, setNumThreads, threadsReady } from '../../../runtime/wasm/threads.js';
@@ -98,17 +98,24 @@ describe.skipIf(!onWasm)('Wasm kernels split over threads', () => {
   });
 });
 
-describe.runIf(wasmApi !== undefined)('gemm row ranges', () => {
+describe.runIf(wasmApi !== undefined)('gemm tiles', () => {
   it('count in a line the heap never hands out', () => {
     const heap = new WasmHeap(false);
     const blocks = [1, 64, 4096, 100_000].map((bytes) => heap.alloc(bytes));
     expect(Math.min(...blocks)).toBeGreaterThanOrEqual(ROW_CLAIM + 64);
   });
 
-  it('hold whole micro-kernel blocks, all rows on one thread, a few ranges a thread on more', () => {
-    expect(claimRows(1024, 2, 1)).toBe(1024);
-    expect(claimRows(1024, 2, 2)).toBe(128);
-    expect(claimRows(7, 4, 2)).toBe(4);
-    expect(claimRows(1, 2, 3)).toBe(2);
+  it('hold whole micro-kernel blocks, all of a product on one thread, a few tiles a thread on more', () => {
+    expect(gemmTiles(1024, 64, 2, 1)).toEqual({ rows: 1024, panels: 64 });
+    // Rows enough for tall tiles: ranges of rows only.
+    expect(gemmTiles(1024, 64, 2, 2)).toEqual({ rows: 128, panels: 64 });
+    // Few rows: ranges of 64 rows by ranges of panels, 8 tiles in all.
+    expect(gemmTiles(128, 16, 2, 2)).toEqual({ rows: 64, panels: 4 });
+    expect(gemmTiles(256, 49, 2, 2)).toEqual({ rows: 64, panels: 25 });
+    expect(gemmTiles(7, 4, 4, 2)).toEqual({ rows: 8, panels: 1 });
+    expect(gemmTiles(1, 1, 2, 3)).toEqual({ rows: 2, panels: 1 });
+    // A batch: whole products where they are many, the 8 tiles shared among them where few.
+    expect(gemmTiles(16, 8, 2, 2, 64)).toEqual({ rows: 16, panels: 8 });
+    expect(gemmTiles(128, 16, 2, 2, 2)).toEqual({ rows: 64, panels: 8 });
   });
 });

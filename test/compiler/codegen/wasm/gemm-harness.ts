@@ -13,8 +13,10 @@ export interface GemmRun {
   fma: boolean;
   kc: number;
   mc: number;
-  /** Rows the gemm takes a range at a time (all of them where not given). */
+  /** Rows the gemm takes a tile at a time (all of them where not given). */
   chunk?: number;
+  /** Panels the gemm takes a tile at a time (all of them where not given). */
+  panels?: number;
 }
 
 /** C = A·B (A m × k, B k × n, both row-major) through a freshly built gemm module. */
@@ -23,7 +25,7 @@ export function runGemm(run: GemmRun, a: Float32Array, b: Float32Array, m: numbe
   const { nr } = run;
   const panels = Math.ceil(n / nr), ldc = panels * nr;
   const aAt = 0, bAt = aAt + 4 * m * k, cAt = bAt + 4 * ldc * k;
-  // The count of rows handed out, after C: zero, as a fresh memory is.
+  // The count of tiles handed out, after C: zero, as a fresh memory is.
   const claimAt = cAt + 4 * m * ldc;
   const memory = new api.Memory({ initial: Math.ceil((claimAt + 4) / 65536) + 1 });
   const bytes = renderGemm({ mr: run.mr, nr, fma: run.fma, memory: { initial: 1, shared: false } });
@@ -40,7 +42,7 @@ export function runGemm(run: GemmRun, a: Float32Array, b: Float32Array, m: numbe
   }
   // C starts as garbage: a block that does not continue from stored sums must start from zero.
   f32.fill(Number.NaN, cAt / 4, cAt / 4 + m * ldc);
-  gemm(aAt, 4 * k, bAt, cAt, 4 * ldc, m, panels, k, run.kc, run.mc, claimAt, run.chunk ?? m);
+  gemm(aAt, 4 * k, bAt, cAt, 4 * ldc, m, panels, k, run.kc, run.mc, claimAt, run.chunk ?? m, run.panels ?? panels, 1, 0, 0, 0);
   const c = new Float32Array(m * n);
   for (let i = 0; i < m; i++) c.set(f32.subarray(cAt / 4 + i * ldc, cAt / 4 + i * ldc + n), i * n);
   return c;

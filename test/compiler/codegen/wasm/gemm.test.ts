@@ -17,15 +17,16 @@ const child = fileURLToPath(new URL('./fixtures/gemm-fma-child.ts', import.meta.
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 describe.runIf(wasmFeatures().simd)('gemm module', () => {
-  it('sums over k in order for every register block, k block, row block and range of rows', () => {
+  it('sums over k in order for every register block, k block, row block and tile of rows by panels', () => {
     const next = rng(21);
     for (const [m, n, k] of [[13, 21, 37], [1, 3, 1], [9, 8, 600]] as const) {
       const a = Float32Array.from(uniform(next, m * k, -2, 2)), b = Float32Array.from(uniform(next, k * n, -2, 2));
       const want = Array.from(referenceGemm(a, b, m, n, k));
       for (const [mr, nr] of [[4, 8], [1, 4], [3, 12], [5, 8], [2, 16]] as const) {
-        for (const [kc, mc, chunk] of [[512, 64, m], [1, 1, 1], [3, 7, 4], [k, 5, 2 * mr], [8, 100, 3]] as const) {
-          const got = runGemm({ mr, nr, fma: false, kc, mc, chunk }, a, b, m, n, k);
-          const blocking = `kc ${kc}, mc ${mc}, ranges of ${chunk} rows`;
+        const tiles = [[512, 64, m, 9], [1, 1, 1, 1], [3, 7, 4, 2], [k, 5, 2 * mr, 1], [8, 100, 3, 3]] as const;
+        for (const [kc, mc, chunk, panels] of tiles) {
+          const got = runGemm({ mr, nr, fma: false, kc, mc, chunk, panels }, a, b, m, n, k);
+          const blocking = `kc ${kc}, mc ${mc}, tiles of ${chunk} rows by ${panels} panels`;
           expect(Array.from(got), `${m}x${n}x${k} on ${mr}x${nr}, ${blocking}`).toEqual(want);
         }
       }
