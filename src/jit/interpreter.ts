@@ -201,10 +201,10 @@ export class Interpretation {
     for (const [t, grad] of this.pendingGrads) grads.set(t, grad === null ? null : this.#own(grad, copies));
     const result = this.#build(this.prog.output, copies);
     // Tensor objects that someone else holds: the call's inputs, the variant's own, the result's.
-    let held: Set<Tensor | undefined> | undefined;
-    assignGrads(grads, (g) => !(held ??= builtTensors(this.prog.output, result, new Set([
-      ...this.real, ...this.v.buffers, ...this.v.constants, ...this.keep,
-    ]))).has(g));
+    let returned: Set<Tensor> | undefined;
+    const held = (g: Tensor) => this.real.includes(g) || this.v.buffers.includes(g) || this.v.constants.includes(g) ||
+      this.keep.includes(g) || (returned ??= builtTensors(this.prog.output, result, new Set())).has(g);
+    assignGrads(grads, (g) => !held(g));
     return result;
   }
 
@@ -476,7 +476,7 @@ export class Interpretation {
 }
 
 /** The tensors of `value`, a result built for `spec`, added to `into`. */
-function builtTensors<S extends Set<Tensor | undefined>>(spec: OutputSpec, value: unknown, into: S): S {
+function builtTensors(spec: OutputSpec, value: unknown, into: Set<Tensor>): Set<Tensor> {
   switch (spec.kind) {
     case 'tensor': return into.add(value as Tensor);
     case 'array': return spec.items.reduce((acc, s, k) => builtTensors(s, (value as unknown[])[k], acc), into);
