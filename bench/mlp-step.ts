@@ -179,7 +179,8 @@ async function main(): Promise<void> {
     const conv = cnn(k);
     const convStep = stepOf(k, conv, new k.optim.Adam(conv.parameters(), { lr: 1e-3 }));
     const cx = k.tensor(images, { shape: [64, 1, 28, 28] }), cy = k.tensor(digits, { shape: [64], dtype: 'int32' });
-    for (const [model, p] of [['MLP', profile(b, () => step(x, y))], ['CNN', profile(b, () => convStep(cx, cy), 20)]] as const) {
+    const profiles = [['MLP', profile(b, () => step(x, y))], ['CNN', profile(b, () => convStep(cx, cy), 20)]] as const;
+    for (const [model, p] of profiles) {
       const ms = (t: number) => t.toFixed(2);
       counts.push([`${b.name} ${model}`, `${p.js} of ${p.all}`, String(p.allocs), fmtNumber(p.spilled / 1024),
         ms(p.gemm), ms(p.kernels), ms(p.outside)]);

@@ -9,7 +9,9 @@
  * after y compute y <= z from y, which the step stores anyway (the next layer reads it).
  */
 import { makeNode, type Graph, type Node } from '../ir/graph.js';
-import { Rebuilder, graphFacts, isView, nodeLabel, writesBetween, type GraphFacts, type PassInfo, type PassResult } from './pass.js';
+import {
+  Rebuilder, graphFacts, isView, nodeLabel, writesBetween, type GraphFacts, type PassInfo, type PassResult,
+} from './pass.js';
 
 /** A constant (or a view of one) whose every element is the same number, not NaN. */
 function notNaNConstant(nodes: readonly Node[], z: number): boolean {
@@ -19,8 +21,10 @@ function notNaNConstant(nodes: readonly Node[], z: number): boolean {
     n.params.data === undefined && n.params.numberSlot === undefined;
 }
 
-/** For `y = where(c, z, x)` with `c = le(x, z)` read elsewhere too: `c` and `z`, when the mask may be read back from `y`. */
-function reluMask(nodes: readonly Node[], facts: GraphFacts, readers: readonly number[], y: number): [number, number] | undefined {
+/** For `y = where(c, z, x)`, `c = le(x, z)` read elsewhere too: `c` and `z`, if the mask can be read from `y`. */
+function reluMask(
+  nodes: readonly Node[], facts: GraphFacts, readers: readonly number[], y: number,
+): [number, number] | undefined {
   const n = nodes[y]!;
   if (n.op !== 'where') return undefined;
   const [c, z, x] = n.inputs as [number, number, number];

@@ -215,7 +215,8 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
  * element (the MLP 784-256-256-10 step transposed its 0.27M weight gradients every step).
  */
 function rightGrad(g: Tensor, a: Tensor, b: Tensor, swap: (t: Tensor) => Tensor): Tensor {
-  const transposed = a.ndim === 2 && b.ndim === 2 && !b.isContiguous && b.strides[0] === 1 && b.strides[1] === b.shape[0];
+  const transposed = a.ndim === 2 && b.ndim === 2 && !b.isContiguous &&
+    b.strides[0] === 1 && b.strides[1] === b.shape[0];
   return transposed ? swap(matmul(swap(g), a)) : matmul(swap(a), g);
 }
 

@@ -480,7 +480,10 @@ function builtTensors(spec: OutputSpec, value: unknown, into: Set<Tensor>): Set<
   switch (spec.kind) {
     case 'tensor': return into.add(value as Tensor);
     case 'array': return spec.items.reduce((acc, s, k) => builtTensors(s, (value as unknown[])[k], acc), into);
-    case 'object': return spec.entries.reduce((acc, [key, s]) => builtTensors(s, (value as Record<string, unknown>)[key], acc), into);
+    case 'object': {
+      const fields = value as Record<string, unknown>;
+      return spec.entries.reduce((acc, [key, s]) => builtTensors(s, fields[key], acc), into);
+    }
     case 'value': return into;
   }
 }

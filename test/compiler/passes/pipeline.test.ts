@@ -110,7 +110,8 @@ describe('runPasses', () => {
     const count: NamedPass = { name: 'count', run: (g) => (seen.push(g.nodes.length), { graph: g, changes: [], remap: g.nodes.map((_, i) => i) }) };
     const r = runPasses(parseGraph(text), [count, ...defaultPasses, count], { outputs: new Set([6]) }, { verify: true });
     expect(seen).toEqual([7, 3]);
-    expect(r.reports.map((p) => p.pass)).toEqual(['count', 'simplify', 'cse', 'dce', 'elide-copies', 'relu-masks', 'count']);
+    expect(r.reports.map((p) => p.pass))
+      .toEqual(['count', 'simplify', 'cse', 'dce', 'elide-copies', 'relu-masks', 'count']);
   });
 
   /** A pass that swaps the operands' order in the node list, so %3 reads a later node. */

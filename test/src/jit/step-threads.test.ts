@@ -1,6 +1,6 @@
 /**
  * A jit'd MLP SGD training step on the Wasm engine gives the same bits on one thread and on
- * two (its gemms and large kernels split by independent output ranges), and the bits of the
+ * two (its large kernels split by independent output ranges), and the bits of the
  * same steps run eagerly.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { splitCounts } from '../../../runtime/wasm/split.js';
 import { getNumThreads, setNumThreads, threadsReady } from '../../../runtime/wasm/threads.js';
 import { jit, manualSeed, nn, optim, randint, randn, type Tensor } from '../../../src/index.js';
 
-/** Trains a seeded MLP 64-1024-10 (batch 512: its bias gradient sums split) for `steps` steps; its losses and parameters' bits. */
+/** Trains a seeded MLP 64-1024-10 for `steps` steps (batch 512: its bias gradients' sums split); losses and bits. */
 function train(compiled: boolean, steps = 6): number[][] {
   manualSeed(21);
   const model = new nn.Sequential(new nn.Linear(64, 1024), new nn.ReLU(), new nn.Linear(1024, 10));
