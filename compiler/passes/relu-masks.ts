@@ -3,8 +3,9 @@
  * selects the gradient with the same mask, so a training step stores the boolean mask for
  * the backward pass. The Wasm engine's kernels run four lanes at a time only over 32-bit
  * values, so the kernel that stores the mask, and each that loads it, ran one element at a
- * time: the two bias + ReLU kernels of the MLP 784-256-256-10 step cost ~120 µs each, on
- * 32K elements. The mask equals y <= 0 for y = where(x <= z, z, x) and any z that is not NaN
+ * time: each bias + ReLU kernel of the MLP 784-256-256-10 step (32K elements) took 0.6-0.7
+ * ms beside the 6 ms of its first gemm (one thread, a loaded machine); without the stored
+ * mask, bias and ReLU join the gemm's epilogue. The mask equals y <= 0 for y = where(x <= z, z, x) and any z that is not NaN
  * (x <= z: y = z, and z <= z; otherwise y is x > z or NaN, and y <= z is false), so readers
  * after y compute y <= z from y, which the step stores anyway (the next layer reads it).
  */
