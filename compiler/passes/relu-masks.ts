@@ -5,9 +5,10 @@
  * values, so the kernel that stores the mask, and each that loads it, ran one element at a
  * time: each bias + ReLU kernel of the MLP 784-256-256-10 step (32K elements) took 0.6-0.7
  * ms beside the 6 ms of its first gemm (one thread, a loaded machine); without the stored
- * mask, bias and ReLU join the gemm's epilogue. The mask equals y <= 0 for y = where(x <= z, z, x) and any z that is not NaN
- * (x <= z: y = z, and z <= z; otherwise y is x > z or NaN, and y <= z is false), so readers
- * after y compute y <= z from y, which the step stores anyway (the next layer reads it).
+ * mask, bias and ReLU join the gemm's epilogue. The mask equals y <= z for
+ * y = where(x <= z, z, x) and any z that is not NaN (x <= z: y = z, and z <= z; otherwise y
+ * is x > z or NaN, and y <= z is false), so readers after y compute y <= z from y, which the
+ * step stores anyway (the next layer reads it).
  */
 import { makeNode, type Graph, type Node } from '../ir/graph.js';
 import {
