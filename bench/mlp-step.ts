@@ -4,8 +4,9 @@
  * interleaved rounds; with KILN_BASE naming the root of another kiln build (its
  * `dist/src/index.js`, compiled with tsconfig.bench.json), that build's step runs beside
  * this one on the same inputs, so a change is measured against its base. Also counts, per
- * replayed step, the kernels each build launches (those run as JavaScript over the memory)
- * and the buffers it allocates, for this step and for a step of the MNIST CNN
+ * replayed step, the kernels each build launches (those run as JavaScript over the memory),
+ * the buffers it allocates and the bytes it spills, and splits the step's time (one thread)
+ * into gemms, other kernels and the rest, for this step and for a step of the MNIST CNN
  * (examples/mnist-cnn.ts: Adam, batch 64), whose step is timed too; and times each matmul
  * of the step alone (eager, one thread) against a matmul 1024, in GFLOP/s.
  *
@@ -27,6 +28,7 @@ interface Build {
   wasm: {
     run: (launches: readonly { kernel: { kind: string } }[]) => void;
     alloc: (dtype: kiln.DType, elements: number, uninitialised?: boolean) => unknown;
+    spillStats: () => { spilledBytes: number };
   };
 }
 
@@ -69,27 +71,55 @@ function stepOf(
   return (x, y) => step(x, y).item();
 }
 
-/** Launches per replayed step, those run as JavaScript, and the buffers allocated. */
-function launches(build: Build, step: () => unknown): { all: number; js: number; allocs: number } {
+/** What one replayed step does on the Wasm engine: its launches, buffers, spills and where its time goes. */
+interface StepProfile {
+  all: number;
+  js: number;
+  allocs: number;
+  /** Bytes the residency layer spilled, per step. */
+  spilled: number;
+  /** Milliseconds per step in gemm launches (host kernels), in the other launches, and outside any launch. */
+  gemm: number;
+  kernels: number;
+  outside: number;
+}
+
+/**
+ * Launches per replayed step, those run as JavaScript, the buffers allocated and the bytes
+ * spilled, and (over `steps` steps on one thread) the time in gemms, in other kernels and
+ * outside kernels (the replay's own work, allocation, collection).
+ */
+function profile(build: Build, step: () => unknown, steps = 50): StepProfile {
+  build.k.setNumThreads(1);
   for (let i = 0; i < 4; i++) step();
-  const counts = { all: 0, js: 0, allocs: 0 };
+  const p = { all: 0, js: 0, allocs: 0, spilled: 0, gemm: 0, kernels: 0, outside: 0 };
   const { run, alloc } = build.wasm;
   build.wasm.run = (list) => {
-    counts.all += list.length;
-    counts.js += list.filter((l) => l.kernel.kind === 'js').length;
+    p.all += list.length;
+    p.js += list.filter((l) => l.kernel.kind === 'js').length;
+    const t0 = performance.now();
     run.call(build.wasm, list);
+    const t = performance.now() - t0;
+    if (list.every((l) => l.kernel.kind === 'host')) p.gemm += t;
+    else p.kernels += t;
   };
   build.wasm.alloc = (...args) => {
-    counts.allocs++;
+    p.allocs++;
     return alloc.apply(build.wasm, args);
   };
+  const spilled = build.wasm.spillStats().spilledBytes;
+  const t0 = performance.now();
   try {
-    step();
+    for (let i = 0; i < steps; i++) step();
   } finally {
     build.wasm.run = run;
     build.wasm.alloc = alloc;
   }
-  return counts;
+  const total = performance.now() - t0;
+  p.spilled = build.wasm.spillStats().spilledBytes - spilled;
+  p.outside = total - p.gemm - p.kernels;
+  for (const k of Object.keys(p) as (keyof StepProfile)[]) p[k] /= steps;
+  return p;
 }
 
 /**
@@ -149,8 +179,12 @@ async function main(): Promise<void> {
     const conv = cnn(k);
     const convStep = stepOf(k, conv, new k.optim.Adam(conv.parameters(), { lr: 1e-3 }));
     const cx = k.tensor(images, { shape: [64, 1, 28, 28] }), cy = k.tensor(digits, { shape: [64], dtype: 'int32' });
-    const m = launches(b, () => step(x, y)), c = launches(b, () => convStep(cx, cy));
-    counts.push([b.name, `${m.js} of ${m.all}`, String(m.allocs), `${c.js} of ${c.all}`, String(c.allocs)]);
+    const profiles = [['MLP', profile(b, () => step(x, y))], ['CNN', profile(b, () => convStep(cx, cy), 20)]] as const;
+    for (const [model, p] of profiles) {
+      const ms = (t: number) => t.toFixed(2);
+      counts.push([`${b.name} ${model}`, `${p.js} of ${p.all}`, String(p.allocs), fmtNumber(p.spilled / 1024),
+        ms(p.gemm), ms(p.kernels), ms(p.outside)]);
+    }
     for (const n of [1, threads]) {
       sides[`${b.name} ${n} thread${n > 1 ? 's' : ''}`] = () => {
         k.setNumThreads(n);
@@ -177,7 +211,8 @@ async function main(): Promise<void> {
   const cnnRows = Object.values(cnnTimes)
     .map((t: Measurement) => [t.name, fmtNumber(t.median), fmtRatio(t.median / cnnFirst)]);
   const gemms = gemmRates(here.k);
-  const perStep = ['per replayed step', 'MLP: JS kernels', 'MLP: buffers', 'CNN: JS kernels', 'CNN: buffers'];
+  const perStep = ['per replayed step, 1 thread', 'JS kernels', 'buffers', 'KiB spilled', 'ms in gemms',
+    'ms in other kernels', 'ms outside kernels'];
   console.log(formatTable(perStep, counts));
   console.log(formatTable(['MLP step, jit', 'ms (median)', 'time / jax-js'], rows));
   console.log(formatTable(['CNN step (batch 64), jit', 'ms (median)', 'time / first row'], cnnRows));

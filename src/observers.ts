@@ -7,6 +7,7 @@
 import type { Prim } from '../compiler/ir/primitives.js';
 import type { Tensor } from './tensor.js';
 import { activeTrace } from './jit/context.js';
+import { gradRead } from './jit/replay-grads.js';
 
 /** Something told of what happens to tensors (the tracer, or a test watching `apply`). */
 export interface Observer {
@@ -43,7 +44,10 @@ const tracer: Observer = {
   onCreate: (t, source) => activeTrace()?.onCreate(t, source),
   onWrite: (target, value) => activeTrace()?.onWrite(target, value),
   onRead: (t, values, how) => activeTrace()?.onRead(t, values, how),
-  onGradRead: (t, grad) => activeTrace()?.onGradRead(t, grad),
+  onGradRead: (t, grad) => {
+    gradRead(grad);
+    activeTrace()?.onGradRead(t, grad);
+  },
   onGradWrite: (t, grad) => activeTrace()?.onGradWrite(t, grad),
   onStateWrite: (what, target, owner) => activeTrace()?.onStateWrite(what, target, owner),
   onStateObject: (owner) => activeTrace()?.onStateObject(owner),

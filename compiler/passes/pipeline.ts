@@ -8,6 +8,8 @@ import type { Graph } from '../ir/graph.js';
 import { GraphVerifyError, verifyGraph } from '../ir/verify.js';
 import { cse } from './cse.js';
 import { dce } from './dce.js';
+import { elideCopies } from './elide-copies.js';
+import { reluMasks } from './relu-masks.js';
 import type { Pass, PassInfo } from './pass.js';
 import { simplify } from './simplify.js';
 
@@ -39,11 +41,17 @@ export interface PipelineOptions {
   verify?: boolean;
 }
 
-/** Simplify first (it exposes equal nodes and leaves dead ones), then merge equal nodes, then drop what is unused. */
+/**
+ * Simplify first (it exposes equal nodes and leaves dead ones), then merge equal nodes, drop
+ * what is unused, then the copies whose value has no other reader left, and read ReLU masks
+ * back from the ReLU's output.
+ */
 export const defaultPasses: readonly NamedPass[] = [
   { name: 'simplify', run: simplify },
   { name: 'cse', run: cse },
   { name: 'dce', run: dce },
+  { name: 'elide-copies', run: elideCopies },
+  { name: 'relu-masks', run: reluMasks },
 ];
 
 function verifyAfter(g: Graph, stage: string): void {

@@ -196,7 +196,7 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
     vjp: (g, [a, b], _, __, needs) => {
       const r = g.ndim;
       const swap = (t: Tensor) => transpose(t, r - 2, r - 1);
-      return [needs[0] ? matmul(g, swap(b!)) : null, needs[1] ? matmul(swap(a!), g) : null];
+      return [needs[0] ? matmul(g, swap(b!)) : null, needs[1] ? rightGrad(g, a!, b!, swap) : null];
     },
   },
   gather: {
@@ -207,6 +207,18 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   random: none,
   iota: none,
 };
+
+/**
+ * The gradient of matmul's right operand, aᵀ·g, laid out as `b` is: for a `b` that is a
+ * transposed view (a Linear layer's weight in x·Wᵀ), (gᵀ·a)ᵀ, so that the weight's gradient
+ * comes out contiguous rather than as a transposed view that storing it copies element by
+ * element (the MLP 784-256-256-10 step transposed its 0.27M weight gradients every step).
+ */
+function rightGrad(g: Tensor, a: Tensor, b: Tensor, swap: (t: Tensor) => Tensor): Tensor {
+  const transposed = a.ndim === 2 && b.ndim === 2 && !b.isContiguous &&
+    b.strides[0] === 1 && b.strides[1] === b.shape[0];
+  return transposed ? swap(matmul(swap(g), a)) : matmul(swap(a), g);
+}
 
 function extremumGrad(g: Tensor, x: Tensor, y: Tensor, axes: readonly number[]): Tensor {
   const hit = eq(x, unreduce(y, x.shape, axes));

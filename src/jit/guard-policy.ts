@@ -45,10 +45,15 @@ export interface GuardPolicy {
 
 /** Guards checked as the replay reaches them (the CPU: values are there as soon as they are computed). */
 export class InlineGuards implements GuardPolicy {
-  readonly shadows = new Shadows();
+  readonly shadows: Shadows | undefined;
   #counters: Counters | undefined;
 
-  constructor(readonly guards: readonly Guard[], readonly nodes: readonly Node[], readonly randomCount: number) {}
+  /** `shadowed`: false where every guard is checked before the replay's first write (see ./replay.ts). */
+  constructor(
+    readonly guards: readonly Guard[], readonly nodes: readonly Node[], readonly randomCount: number, shadowed = true,
+  ) {
+    this.shadows = shadowed ? new Shadows() : undefined;
+  }
 
   // The stream advances only when the replay commits: a failed guard reruns the call
   // eagerly, which must draw the same numbers eager execution would.
@@ -69,7 +74,7 @@ export class InlineGuards implements GuardPolicy {
   }
 
   commit(): void {
-    this.shadows.commit();
+    this.shadows?.commit();
     if (this.#counters !== undefined) takeCounters(this.randomCount);
   }
 }

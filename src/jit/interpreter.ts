@@ -28,6 +28,7 @@ import type { DeviceLoop } from './loop-device.js';
 import type { HostLoop } from './loop-host.js';
 import type { LoopRunner } from './loop-run.js';
 import { gradGuard, inputTensor, numberOutcome, type Counters, type GuardPolicy } from './guard-policy.js';
+import { assignGrads, replayGradOf } from './replay-grads.js';
 import { materialize } from './replay-values.js';
 import type { ReplayResult } from './replay-result.js';
 import type { Walked } from './signature.js';
@@ -196,8 +197,15 @@ export class Interpretation {
   finish(): unknown {
     this.policy.commit();
     const copies = new Map<Storage, Storage>();
-    for (const [t, grad] of this.pendingGrads) t.grad = grad === null ? null : this.#own(grad, copies);
-    return this.#build(this.prog.output, copies);
+    const grads = new Map<Tensor, Tensor | null>();
+    for (const [t, grad] of this.pendingGrads) grads.set(t, grad === null ? null : this.#own(grad, copies));
+    const result = this.#build(this.prog.output, copies);
+    // Tensor objects that someone else holds: the call's inputs, the variant's own, the result's.
+    let returned: Set<Tensor> | undefined;
+    const held = (g: Tensor) => this.real.includes(g) || this.v.buffers.includes(g) || this.v.constants.includes(g) ||
+      this.keep.includes(g) || (returned ??= builtTensors(this.prog.output, result, new Set())).has(g);
+    assignGrads(grads, (g) => !held(g));
+    return result;
   }
 
   /** The tensors of the result described by `spec`, as computed. */
@@ -334,7 +342,7 @@ export class Interpretation {
       return undefined;
     }
     const of = this.real[source.of] ?? this.env[source.of]!;
-    const t = this.pendingGrads.has(of) ? this.pendingGrads.get(of)! : of.grad;
+    const t = this.pendingGrads.has(of) ? this.pendingGrads.get(of)! : replayGradOf(of);
     if (t === null || !sameShape(t.shape, node.shape) || t.dtype !== node.dtype) {
       return { ok: false, guard: gradGuard(i), got: t === null ? 'null' : 'a tensor' };
     }
@@ -358,7 +366,7 @@ export class Interpretation {
     }
     if (p.gradNull) {
       const of = this.real[node.inputs[0]!] ?? this.env[node.inputs[0]!]!;
-      const grad = this.pendingGrads.has(of) ? this.pendingGrads.get(of)! : of.grad;
+      const grad = this.pendingGrads.has(of) ? this.pendingGrads.get(of)! : replayGradOf(of);
       return grad !== null ? { ok: false, guard, got: 'a tensor' } : undefined;
     }
     return this.policy.observe(i, this.env[node.inputs[0]!]!);
@@ -464,6 +472,19 @@ export class Interpretation {
     const run = () => apply(node.op, inputs, node.params);
     this.env[i] = inputs.length === 0 ? onDevice(device, run) : run();
     return undefined;
+  }
+}
+
+/** The tensors of `value`, a result built for `spec`, added to `into`. */
+function builtTensors(spec: OutputSpec, value: unknown, into: Set<Tensor>): Set<Tensor> {
+  switch (spec.kind) {
+    case 'tensor': return into.add(value as Tensor);
+    case 'array': return spec.items.reduce((acc, s, k) => builtTensors(s, (value as unknown[])[k], acc), into);
+    case 'object': {
+      const fields = value as Record<string, unknown>;
+      return spec.entries.reduce((acc, [key, s]) => builtTensors(s, fields[key], acc), into);
+    }
+    case 'value': return into;
   }
 }
 

@@ -48,8 +48,8 @@ export interface JitOptions {
   rewrite?: boolean;
   /**
    * Graph passes run on each compiled variant before it is fused and lowered (default
-   * `defaultPasses`: simplify, CSE, DCE). Extend or replace the list; each pass must keep
-   * results bit-identical.
+   * `defaultPasses`: simplify, CSE, DCE, copy elision, ReLU masks). Extend or replace the
+   * list; each pass must keep results bit-identical.
    */
   passes?: readonly NamedPass[];
   /**

@@ -2,7 +2,7 @@
 import { ValueError } from '../../runtime/errors.js';
 import type { Tensor } from '../tensor.js';
 import { zeros, zerosLike } from '../ops/creation.js';
-import { div, eq, maximum, mul, pow, sqrt, sub, where } from '../ops/elementwise.js';
+import { div, maximum, mul, pow, sqrt, sub } from '../ops/elementwise.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** Adam hyper-parameters. */
@@ -30,6 +30,10 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     const lr = this.hyper(group, 'lr', 'float64'), weightDecay = this.hyper(group, 'weightDecay', 'float64');
     // betas is a pair, so it stays a JS value: 0-d tensors made here are constants of a trace.
     const [b1, b2] = group.betas;
+    // Whether weight decay is 0 steers the update, as in PyTorch: a guard under jit, checked
+    // before the step writes anything. Picking the decayed gradient with `where` instead ran
+    // the update one element at a time (its boolean operand kept the Wasm kernel off SIMD).
+    const withDecay = !this.hyperIsZero(group, 'weightDecay');
     for (const p of group.params) {
       if (p.grad === null) continue;
       let grad = p.grad;
@@ -43,11 +47,8 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
         if (group.amsgrad) s.maxExpAvgSq = zerosLike(p);
       }
       const step = (s.step as Tensor).add_(1);
-      // Weight decay is applied whatever its value, so no value steers JS (under jit, a read
-      // would be a guard on every compiled step): 1 - lr·0 scales by exactly 1, and `where`
-      // keeps the plain gradient at 0 exactly (p·0 would turn an infinite p into NaN).
-      if (this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)).cast(dt));
-      else grad = where(eq(weightDecay, 0), grad, grad.add(p.mul(weightDecay.cast(dt))));
+      if (withDecay && this.decoupled) p.mul_(sub(1, mul(lr, weightDecay)).cast(dt));
+      else if (withDecay) grad = grad.add(p.mul(weightDecay.cast(dt)));
       const m = (s.expAvg as Tensor).mul_(b1).add_(grad.mul(1 - b1));
       const v = (s.expAvgSq as Tensor).mul_(b2).add_(grad.mul(grad).mul(1 - b2));
       let second = v;

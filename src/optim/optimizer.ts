@@ -21,25 +21,37 @@ export interface OptimizerState<O> {
   paramGroups: (O & { params: number[] })[];
 }
 
+/** A numeric hyper-parameter's tensors: its value, and whether it is 0 (a bool). */
+interface Backing {
+  value: Tensor;
+  zero: Tensor;
+}
+
 /**
  * Numeric hyper-parameters live in 0-d tensors behind number accessors: `group.lr = 0.01`
  * writes the tensor, and updates read the tensor. A compiled (jit) training step replays
  * without running JS, so it must read them from storage to see a schedule's new values.
+ * Beside each value, a bool says whether it is 0, for updates whose structure depends on
+ * that (see hyperIsZero): a guard on a captured tensor, which WebGPU replays check on the
+ * host, and which fails only when the value goes to or from 0.
  */
-function backNumbersWithTensors<O extends object>(group: O): Map<string, Tensor> {
-  const backing = new Map<string, Tensor>();
+function backNumbersWithTensors<O extends object>(group: O): Map<string, Backing> {
+  const backing = new Map<string, Backing>();
   for (const [key, value] of Object.entries(group)) {
     if (typeof value !== 'number') continue;
     // float64 holds any JS number exactly: `group.lr` reads back what was written, and
     // float64 parameters update with the exact values (hyper() casts for other dtypes).
-    const t = scalarTensor(value, 'float64');
+    const t = { value: scalarTensor(value, 'float64'), zero: scalarTensor(value === 0, 'bool') };
     backing.set(key, t);
     Object.defineProperty(group, key, {
       enumerable: true,
-      get: () => t.item(),
+      get: () => t.value.item(),
       set: (v: number) => {
         if (typeof v !== 'number') throw new ValueError(`optimizer: ${key} must be a number (got ${typeof v})`);
-        noGrad(() => t.fill_(v));
+        noGrad(() => {
+          t.value.fill_(v);
+          t.zero.fill_(v === 0);
+        });
       },
     });
   }
@@ -66,7 +78,7 @@ function observedState(s: ParamState, owner: object): ParamState {
 export abstract class Optimizer<O extends { lr: number }> {
   readonly paramGroups: ParamGroup<O>[];
   readonly state = new Map<Tensor, ParamState>();
-  readonly #hyper = new Map<object, Map<string, Tensor>>();
+  readonly #hyper = new Map<object, Map<string, Backing>>();
 
   constructor(params: Tensor[] | (Partial<O> & { params: Tensor[] })[], defaults: O) {
     stateObjectMade(this);
@@ -95,9 +107,21 @@ export abstract class Optimizer<O extends { lr: number }> {
    * the parameter's dtype, so it scales a float32 tensor without promoting it to float64.
    */
   protected hyper(group: O, name: keyof O & string, dtype: DType): Tensor {
+    return cast(this.#backing(group, name).value, dtype);
+  }
+
+  /**
+   * Whether numeric hyper-parameter `name` of `group` is 0, for an update whose structure
+   * depends on it; under jit the answer is a guard (a change to or from 0 traces again).
+   */
+  protected hyperIsZero(group: O, name: keyof O & string): boolean {
+    return this.#backing(group, name).zero.item() !== 0;
+  }
+
+  #backing(group: O, name: keyof O & string): Backing {
     const t = this.#hyper.get(group)?.get(name);
     if (t === undefined) throw new ValueError(`${this.constructor.name}: ${name} is not a numeric hyper-parameter`);
-    return cast(t, dtype);
+    return t;
   }
 
   /** Checks a group's hyper-parameters; throws naming the bad one. */

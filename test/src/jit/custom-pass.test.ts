@@ -84,7 +84,8 @@ describe('a custom pass from the README', { timeout: 60_000 }, () => {
     const t = trace(f, x);
     expect(String(t)).toContain('neg(%1)');
     const opt = t.optimize(withFold);
-    expect(opt.reports.map((r) => r.pass)).toEqual(['fold-double-neg', 'simplify', 'cse', 'dce']);
+    expect(opt.reports.map((r) => r.pass))
+      .toEqual(['fold-double-neg', 'simplify', 'cse', 'dce', 'elide-copies', 'relu-masks']);
     expect(String(opt)).not.toContain('neg(');
     const lowered = opt.lower();
     const compiled = jit(f, { passes: withFold });

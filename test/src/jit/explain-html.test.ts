@@ -74,7 +74,7 @@ describe('explain as a self-contained HTML page', { timeout: 60_000 }, () => {
     const x = randn([8, 12]),
       y = randint(0, 4, [8]);
     for (let i = 0; i < 4; i++) step(x, y);
-    checkPage(explainHtml(step, x, y), 3);
+    checkPage(explainHtml(step, x, y), 5);
   });
 
   it('the attention block', () => {
@@ -85,7 +85,7 @@ describe('explain as a self-contained HTML page', { timeout: 60_000 }, () => {
     });
     const x = randn([2, 5, 16]);
     for (let i = 0; i < 3; i++) f(x);
-    checkPage(f.explain(x).html(), 3);
+    checkPage(f.explain(x).html(), 5);
   });
 
   it('KILN_EXPLAIN_HTML writes one page per compiled variant', () => {
