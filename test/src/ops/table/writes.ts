@@ -16,11 +16,11 @@ export const writeRows: TableRecord[] = [
     inputs: (n) => [floats(n, [3, 4], 0.5, 2), floats(n, [4], 0.5, 2)],
     call: (x, y) => [
       x.clone().add_(y), x.clone().sub_(y), x.clone().mul_(2.5), x.clone().div_(y), x.clone().pow_(y),
-      x.clone().clamp_(0.8, 1.6),
+      x.clone().clamp_(0.75, 1.5),
     ],
     ref: (x, y) => [
       map2(x, y, (a, b) => a + b), map2(x, y, (a, b) => a - b), map(x, (a) => a * 2.5), map2(x, y, (a, b) => a / b),
-      map2(x, y, Math.pow), map(x, (a) => Math.min(Math.max(a, 0.8), 1.6)),
+      map2(x, y, Math.pow), map(x, (a) => Math.min(Math.max(a, 0.75), 1.5)),
     ],
     grad: true,
   },
