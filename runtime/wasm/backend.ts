@@ -255,6 +255,16 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, this.residency);
   }
 
+  /**
+   * Element `index` of `buffer` as `dtype` (half bits for float16), read in place: a guard on
+   * one element read through readSync made two typed arrays per guard, which a guarded
+   * loop's replay then had to collect.
+   */
+  readElement(buffer: WasmBuffer, dtype: DType, index: number): number {
+    const at = this.at(buffer, dtype, index, 1, 'read');
+    return this.heap.elements(dtype)[at]!;
+  }
+
   readonly bindRead = (buffer: WasmBuffer, dtype: DType, offset: number): (() => number) => {
     this.at(buffer, dtype, offset, 1, 'read');
     return bindElementRead(this.heap, dtype, buffer, offset, this.residency);
@@ -266,14 +276,19 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         // Every arg's address, then every element offset, then the scalars; most eager ops have
         // up to four buffers and no scalar, and a direct call skips building and spreading an array.
         const fn = kernel.fn, at = this.address, n = args.length;
-        if (scalars.length === 0 && n <= 4) {
-          const [a, b, c, d] = args;
+        if (scalars.length === 0 && n <= 5) {
+          const [a, b, c, d, e] = args;
           switch (n) {
             case 1: fn(at(a!.data), a!.offset); return;
             case 2: fn(at(a!.data), at(b!.data), a!.offset, b!.offset); return;
             case 3: fn(at(a!.data), at(b!.data), at(c!.data), a!.offset, b!.offset, c!.offset); return;
             case 4:
               fn(at(a!.data), at(b!.data), at(c!.data), at(d!.data), a!.offset, b!.offset, c!.offset, d!.offset);
+              return;
+            // Three outputs and two inputs: a guarded loop's fused iteration (both values and the condition).
+            case 5:
+              fn(at(a!.data), at(b!.data), at(c!.data), at(d!.data), at(e!.data),
+                a!.offset, b!.offset, c!.offset, d!.offset, e!.offset);
               return;
           }
         }
