@@ -175,42 +175,46 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   }
 
   compile(key: string, spec: () => Spec): WasmBackendKernel {
-    let k = this.kernels.get(key);
-    if (k === undefined) {
-      const heap = this.heap;
-      const scratch = (bytes: number) => {
-        const ptr = heap.alloc(bytes);
-        this.scratch.push(ptr);
-        return ptr;
-      };
-      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
-      switch (program.kind) {
-        case 'wasm': {
-          const kernel = wasmKernel(moduleKey(program.bytes), program.entry, () => program.bytes);
-          const { split, sizes, check } = program;
-          const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
-          const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
-          // Every module's kernel has the field, so launches see one object shape.
-          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn, twin: undefined };
-          const { twin } = program;
-          if (twin !== undefined) {
-            k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
-            this.twins++;
-          }
-          break;
+    // The hit path alone, small enough to inline: a replay asks for every step's kernel per call.
+    return this.kernels.get(key) ?? this.compileNew(key, spec);
+  }
+
+  /** Renders and compiles the kernel of `key`, and keeps it. */
+  private compileNew(key: string, spec: () => Spec): WasmBackendKernel {
+    let k: WasmBackendKernel;
+    const heap = this.heap;
+    const scratch = (bytes: number) => {
+      const ptr = heap.alloc(bytes);
+      this.scratch.push(ptr);
+      return ptr;
+    };
+    const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
+    switch (program.kind) {
+      case 'wasm': {
+        const kernel = wasmKernel(moduleKey(program.bytes), program.entry, () => program.bytes);
+        const { split, sizes, check } = program;
+        const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
+        const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
+        // Every module's kernel has the field, so launches see one object shape.
+        k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn, twin: undefined };
+        const { twin } = program;
+        if (twin !== undefined) {
+          k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
+          this.twins++;
         }
-        case 'host': k = program; break;
-        case 'js': {
-          const fn = compileCpuKernel(program.source, program.helpers);
-          k = { kind: 'js', fn, dtypes: program.dtypes, views: [] };
-          break;
-        }
-        default: unreachable(program, 'wasm backend: program');
+        break;
       }
-      this.kernels.set(key, k);
-      this.compiled[program.kind]++;
-      this.onCompile?.(describe(program, key));
+      case 'host': k = program; break;
+      case 'js': {
+        const fn = compileCpuKernel(program.source, program.helpers);
+        k = { kind: 'js', fn, dtypes: program.dtypes, views: [] };
+        break;
+      }
+      default: unreachable(program, 'wasm backend: program');
     }
+    this.kernels.set(key, k);
+    this.compiled[program.kind]++;
+    this.onCompile?.(describe(program, key));
     return k;
   }
 

@@ -117,8 +117,9 @@ export class WasmHeap {
     const index = (this.classes[line] ?? 0) - 1;
     if (index < 0 || !Number.isInteger(line)) throw new InternalError(`wasm heap: ${ptr} is not an allocated block`);
     this.classes[line] = 0;
-    this.liveBytes -= classBytes(index);
-    if (this.junkFreed) this.elements('int32').fill(JUNK, ptr / 4, (ptr + classBytes(index)) / 4);
+    const size = index === 0 ? ALIGN : classBytes(index);
+    this.liveBytes -= size;
+    if (this.junkFreed) this.elements('int32').fill(JUNK, ptr / 4, (ptr + size) / 4);
     this.freeLists[index]!.push(ptr);
   }
 
