@@ -222,7 +222,7 @@ export function readStorageSync(s: Storage, dtype: DType, offset: number, length
 export function readElementSync(s: Storage, dtype: DType, index: number): number {
   if (s.device !== 'cpu') throw new DeviceError('read: the values of a webgpu tensor can only be read asynchronously');
   const b = s.buffer;
-  return ArrayBuffer.isView(b) ? (b as TypedArray)[index]! : s.backend.readSync(b, dtype, index, 1)[0]!;
+  return ArrayBuffer.isView(b) ? (b as TypedArray)[index]! : wasm.readElement(b, dtype, index);
 }
 
 /** `length` elements of `s` from element `offset`, after everything recorded on its device. */

@@ -175,42 +175,46 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
   }
 
   compile(key: string, spec: () => Spec): WasmBackendKernel {
-    let k = this.kernels.get(key);
-    if (k === undefined) {
-      const heap = this.heap;
-      const scratch = (bytes: number) => {
-        const ptr = heap.alloc(bytes);
-        this.scratch.push(ptr);
-        return ptr;
-      };
-      const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
-      switch (program.kind) {
-        case 'wasm': {
-          const kernel = wasmKernel(moduleKey(program.bytes), program.entry, () => program.bytes);
-          const { split, sizes, check } = program;
-          const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
-          const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
-          // Every module's kernel has the field, so launches see one object shape.
-          k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn, twin: undefined };
-          const { twin } = program;
-          if (twin !== undefined) {
-            k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
-            this.twins++;
-          }
-          break;
+    // The hit path alone, small enough to inline: a replay asks for every step's kernel per call.
+    return this.kernels.get(key) ?? this.compileNew(key, spec);
+  }
+
+  /** Renders and compiles the kernel of `key`, and keeps it. */
+  private compileNew(key: string, spec: () => Spec): WasmBackendKernel {
+    let k: WasmBackendKernel;
+    const heap = this.heap;
+    const scratch = (bytes: number) => {
+      const ptr = heap.alloc(bytes);
+      this.scratch.push(ptr);
+      return ptr;
+    };
+    const program = this.render(spec(), { shared: heap.shared, maxPages: MAX_PAGES });
+    switch (program.kind) {
+      case 'wasm': {
+        const kernel = wasmKernel(moduleKey(program.bytes), program.entry, () => program.bytes);
+        const { split, sizes, check } = program;
+        const entry = withSizes(kernel.exports[program.entry]!, sizes) as (...args: number[]) => number;
+        const fn = check ? (...args: number[]) => check(entry(...args)) : entry;
+        // Every module's kernel has the field, so launches see one object shape.
+        k = { kind: 'wasm', fn: split ? splitKernel(kernel, split, scratch, sizes) : fn, twin: undefined };
+        const { twin } = program;
+        if (twin !== undefined) {
+          k.twin = { fn: compileCpuKernel(twin.source, twin.helpers), dtypes: twin.dtypes };
+          this.twins++;
         }
-        case 'host': k = program; break;
-        case 'js': {
-          const fn = compileCpuKernel(program.source, program.helpers);
-          k = { kind: 'js', fn, dtypes: program.dtypes, views: [] };
-          break;
-        }
-        default: unreachable(program, 'wasm backend: program');
+        break;
       }
-      this.kernels.set(key, k);
-      this.compiled[program.kind]++;
-      this.onCompile?.(describe(program, key));
+      case 'host': k = program; break;
+      case 'js': {
+        const fn = compileCpuKernel(program.source, program.helpers);
+        k = { kind: 'js', fn, dtypes: program.dtypes, views: [] };
+        break;
+      }
+      default: unreachable(program, 'wasm backend: program');
     }
+    this.kernels.set(key, k);
+    this.compiled[program.kind]++;
+    this.onCompile?.(describe(program, key));
     return k;
   }
 
@@ -255,6 +259,16 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
     return bindElementCopy(this.heap, src.dtype, src, srcOffset, dst, dstOffset, length, this.residency);
   }
 
+  /**
+   * Element `index` of `buffer` as `dtype` (half bits for float16), read in place: a guard on
+   * one element read through readSync made two typed arrays per guard, which a guarded
+   * loop's replay then had to collect.
+   */
+  readElement(buffer: WasmBuffer, dtype: DType, index: number): number {
+    const at = this.at(buffer, dtype, index, 1, 'read');
+    return this.heap.elements(dtype)[at]!;
+  }
+
   readonly bindRead = (buffer: WasmBuffer, dtype: DType, offset: number): (() => number) => {
     this.at(buffer, dtype, offset, 1, 'read');
     return bindElementRead(this.heap, dtype, buffer, offset, this.residency);
@@ -266,14 +280,19 @@ export class WasmBackend<Spec> implements Backend<WasmBuffer, WasmBackendKernel,
         // Every arg's address, then every element offset, then the scalars; most eager ops have
         // up to four buffers and no scalar, and a direct call skips building and spreading an array.
         const fn = kernel.fn, at = this.address, n = args.length;
-        if (scalars.length === 0 && n <= 4) {
-          const [a, b, c, d] = args;
+        if (scalars.length === 0 && n <= 5) {
+          const [a, b, c, d, e] = args;
           switch (n) {
             case 1: fn(at(a!.data), a!.offset); return;
             case 2: fn(at(a!.data), at(b!.data), a!.offset, b!.offset); return;
             case 3: fn(at(a!.data), at(b!.data), at(c!.data), a!.offset, b!.offset, c!.offset); return;
             case 4:
               fn(at(a!.data), at(b!.data), at(c!.data), at(d!.data), a!.offset, b!.offset, c!.offset, d!.offset);
+              return;
+            // Three outputs and two inputs: a guarded loop's fused iteration (both values and the condition).
+            case 5:
+              fn(at(a!.data), at(b!.data), at(c!.data), at(d!.data), at(e!.data),
+                a!.offset, b!.offset, c!.offset, d!.offset, e!.offset);
               return;
           }
         }

@@ -83,8 +83,9 @@ export class WasmHeap {
   /** The address of a new block of at least `bytes` bytes (64-byte aligned; contents undefined unless !reused). */
   alloc(bytes: number): number {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new InternalError(`wasm heap: cannot allocate ${bytes} bytes`);
-    const index = classIndex(bytes);
-    const size = classBytes(index);
+    // Most blocks are of the smallest class (scalars, a guarded loop's values, [16] tensors).
+    const index = bytes <= ALIGN ? 0 : classIndex(bytes);
+    const size = index === 0 ? ALIGN : classBytes(index);
     let ptr = this.freeLists[index]!.pop();
     this.reused = ptr !== undefined;
     if (ptr === undefined) {
@@ -116,8 +117,9 @@ export class WasmHeap {
     const index = (this.classes[line] ?? 0) - 1;
     if (index < 0 || !Number.isInteger(line)) throw new InternalError(`wasm heap: ${ptr} is not an allocated block`);
     this.classes[line] = 0;
-    this.liveBytes -= classBytes(index);
-    if (this.junkFreed) this.elements('int32').fill(JUNK, ptr / 4, (ptr + classBytes(index)) / 4);
+    const size = index === 0 ? ALIGN : classBytes(index);
+    this.liveBytes -= size;
+    if (this.junkFreed) this.elements('int32').fill(JUNK, ptr / 4, (ptr + size) / 4);
     this.freeLists[index]!.push(ptr);
   }
 

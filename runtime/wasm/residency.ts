@@ -216,7 +216,7 @@ export class Residency {
     return ptr;
   }
 
-  private spill(b: WasmBuffer, words: Int32Array): void {
+  private spill(heap: WasmHeap, b: WasmBuffer, words: Int32Array): void {
     const at = b.ptr / 4, n = Math.ceil(b.bytes / 4);
     if (n <= LOOP_WORDS) {
       if (this.chunkUsed + n > this.chunk.length) {
@@ -234,7 +234,7 @@ export class Residency {
       b.home = home;
       b.homeAt = 0;
     }
-    this.heap().free(b.ptr);
+    heap.free(b.ptr);
     b.ptr = SPILLED;
     b.slot = -1;
     this.counts.spilled++;
@@ -253,12 +253,17 @@ export class Residency {
     const excessBytes = heap.bytesInUse() + need - this.threshold / 2;
     const excessCount = list.length - this.countLimit / 2;
     let oldest = this.clock;
-    for (let i = 0; i < list.length; i++) oldest = Math.min(oldest, list[i]!.used);
+    for (let i = 0; i < list.length; i++) {
+      const used = list[i]!.used;
+      if (used < oldest) oldest = used;
+    }
     const scale = BUCKETS / (this.clock + 1 - oldest);
     const bytes = new Float64Array(BUCKETS), counts = new Uint32Array(BUCKETS);
+    // A pass the count of buffers started (many small dropped ones) needs no bytes per bucket.
+    const byBytes = excessBytes > 0;
     for (let i = 0; i < list.length; i++) {
       const b = list[i]!, bucket = Math.floor((b.used - oldest) * scale);
-      bytes[bucket]! += classBytes(classIndex(b.bytes));
+      if (byBytes) bytes[bucket]! += classBytes(classIndex(b.bytes));
       counts[bucket]!++;
     }
     let cut = 0;
@@ -271,7 +276,7 @@ export class Residency {
     for (let i = 0; i < list.length; i++) {
       const b = list[i]!;
       if (Math.floor((b.used - oldest) * scale) < cut) {
-        this.spill(b, words);
+        this.spill(heap, b, words);
       } else {
         list[kept] = b;
         b.slot = kept++;

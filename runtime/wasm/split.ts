@@ -125,6 +125,7 @@ function wholeRange(entry: (...args: number[]) => void, items: number, block: nu
     case 4: return (a, b, c, d) => entry(a, b, c, d, 0, items, block);
     case 6: return (a, b, c, d, e, f) => entry(a, b, c, d, e, f, 0, items, block);
     case 8: return (a, b, c, d, e, f, g, h) => entry(a, b, c, d, e, f, g, h, 0, items, block);
+    case 10: return (a, b, c, d, e, f, g, h, i, j) => entry(a, b, c, d, e, f, g, h, i, j, 0, items, block);
     default: return (...args: number[]) => entry(...args, 0, items, block);
   }
 }

@@ -54,6 +54,23 @@ describe.skipIf(!wasmFeatures().simd)('Wasm backend', () => {
     wasm.free(b);
   });
 
+  it('reads one element in place as stored, restoring a spilled buffer, and checks its index', () => {
+    const f16 = wasm.alloc('float16', 2), b = wasm.alloc('bool', 3), w = wasm.alloc('int32', 2);
+    wasm.write(f16, 'float16', Uint16Array.of(0x3c00, 0x7e01));
+    wasm.write(b, 'bool', Uint8Array.of(0, 1, 0));
+    wasm.write(w, 'int32', Int32Array.of(-7, 2 ** 31 - 1));
+    expect([wasm.readElement(f16, 'float16', 1), wasm.readElement(b, 'bool', 1)]).toEqual([0x7e01, 1]);
+    const threshold = wasm.spillStats().threshold;
+    wasm.setSpillThreshold(1);
+    const spare = wasm.alloc('float32', 64);
+    expect(w.ptr).toBeLessThan(0);
+    expect([wasm.readElement(w, 'int32', 0), wasm.readElement(w, 'int32', 1)]).toEqual([-7, 2 ** 31 - 1]);
+    wasm.setSpillThreshold(threshold);
+    expect(() => wasm.readElement(w, 'int32', 2)).toThrow(ValueError);
+    expect(() => wasm.readElement(w, 'int32', -1)).toThrow(ValueError);
+    for (const x of [f16, b, w, spare]) wasm.free(x);
+  });
+
   it('zero-fills and reuses freed blocks, so live bytes stay flat', () => {
     const live = wasm.liveBytes();
     for (let i = 0; i < 50; i++) {

@@ -42,6 +42,18 @@ describe('WasmHeap', () => {
     expect(heap.reused).toBe(false);
   });
 
+  it('hands out blocks of up to 64 bytes from one class, reused last freed first', () => {
+    const heap = new WasmHeap(false);
+    const blocks = [0, 1, 64].map((bytes) => heap.alloc(bytes));
+    expect(heap.stats().liveBytes).toBe(3 * 64);
+    expect(new Set(blocks.map((b, i) => b - (blocks[0]! + 64 * i)))).toEqual(new Set([0]));
+    heap.free(blocks[1]!);
+    heap.free(blocks[0]!);
+    expect([heap.alloc(64), heap.alloc(0)]).toEqual([blocks[0], blocks[1]]);
+    expect(heap.alloc(65) - blocks[2]!).toBe(64);
+    expect(heap.stats().liveBytes).toBe(3 * 64 + 128);
+  });
+
   for (const shared of [false, true]) {
     it(`reuses freed blocks of a class and keeps live bytes flat (${shared ? 'shared' : 'unshared'} memory)`, () => {
       const heap = new WasmHeap(shared);

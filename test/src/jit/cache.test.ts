@@ -35,6 +35,22 @@ describe('cache hits', () => {
     });
   });
 
+  it('calls without numbers alternating between two signatures each replay their own graph', () => {
+    withSeed('jit alternating signatures', (next) => {
+      const body = (x: Tensor, y: Tensor) => x.mul(y).add(x);
+      const c = counted(body);
+      const f = jit(c.fn);
+      for (let i = 0; i < CALLS; i++) {
+        const shape = i % 2 === 0 ? [3, 5] : [5];
+        const x = randTensor(next, shape), y = randTensor(next, shape);
+        expectSameTensor(f(x, y), body(x, y), `call ${i + 1}`);
+      }
+      // Two traces per signature, then replays only: no call took the other signature's entry.
+      expect(c.runs()).toBe(4);
+      expect(f.stats).toMatchObject({ calls: CALLS, traces: 4, replays: CALLS - 4, fallbacks: 0, variants: 2 });
+    });
+  });
+
   it('stats count calls, traces, replays, fallbacks, variants, recompiles and untraced calls', () => {
     withSeed('jit stats', (next) => {
       const body = (x: Tensor) => (x.sum().gt(0).item() ? x.mul(2) : x.neg());
