@@ -177,11 +177,11 @@ describe('loops that stay native, and why', () => {
       return x;
     }
     withSeed('lift bumpy', (next) => {
-      const calls = Array.from({ length: 10 }, () => [floats(next, 2, 0, 20), tensor(1), tensor(5)]);
+      // Every call's loop iterates (each sum is over 1): a call whose loop runs no iteration shows no body
+      // to lift, and how many traces that costs depends on where it falls among the calls.
+      const calls = Array.from({ length: 10 }, () => [floats(next, 2, 0.6, 20), tensor(1), tensor(5)]);
       const f = differential(bumpy, calls);
-      // A first call whose loop runs no iteration shows no body to lift: the next call traces again.
-      const firstIterates = (calls[0]![0]!.sum().item() as number) > 1;
-      expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: firstIterates ? 2 : 3 });
+      expect(f.stats).toMatchObject({ variants: 1, fallbacks: 0, traces: 2 });
       const notes = f.explain(tensor([7, 1]), tensor(1), tensor(5)).variants[0]!.controlFlow;
       expect(notes).toEqual([
         expect.stringMatching(/^if at <bumpy>:\d+:\d+: a select \(both branches computed, where picks the values\); no guard$/),
