@@ -8,14 +8,13 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { isPrim } from '../ir/kinds.js';
-import { Rebuilder, graphFacts, isView, nodeLabel, type PassInfo, type PassResult } from './pass.js';
+import { Rebuilder, graphFacts, isView, nodeLabel, readerCounts, type PassInfo, type PassResult } from './pass.js';
 
 /** Replaces `copy(x)` by `x` where `x` is a computed value that only the copy reads. */
 export function elideCopies(g: Graph, info: PassInfo): PassResult {
   const nodes = g.nodes;
   const facts = graphFacts(g, info.outputs);
-  const readers = nodes.map(() => 0);
-  for (const n of nodes) for (const x of n.inputs) readers[x]!++;
+  const readers = readerCounts(g);
   const b = new Rebuilder(g);
   const changes: string[] = [];
   nodes.forEach((n, i) => {

@@ -53,6 +53,13 @@ export interface GraphFacts {
   escapes: boolean[];
 }
 
+/** How many times each node of `g` is read as an input (a node reading x twice counts twice). */
+export function readerCounts(g: Graph): number[] {
+  const readers = g.nodes.map(() => 0);
+  for (const n of g.nodes) for (const x of n.inputs) readers[x]!++;
+  return readers;
+}
+
 /** Computes the memory facts of `g` for a caller that receives `outputs`. */
 export function graphFacts(g: Graph, outputs: ReadonlySet<number>): GraphFacts {
   const nodes = g.nodes;

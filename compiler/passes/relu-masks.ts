@@ -12,7 +12,8 @@
  */
 import { makeNode, type Graph, type Node } from '../ir/graph.js';
 import {
-  Rebuilder, graphFacts, isView, nodeLabel, writesBetween, type GraphFacts, type PassInfo, type PassResult,
+  Rebuilder, graphFacts, isView, nodeLabel, readerCounts, writesBetween,
+  type GraphFacts, type PassInfo, type PassResult,
 } from './pass.js';
 
 /** A constant (or a view of one) whose every element is the same number, not NaN. */
@@ -47,8 +48,7 @@ function reluMask(
 export function reluMasks(g: Graph, info: PassInfo): PassResult {
   const nodes = g.nodes;
   const facts = graphFacts(g, info.outputs);
-  const readers = nodes.map(() => 0);
-  for (const n of nodes) for (const x of n.inputs) readers[x]!++;
+  const readers = readerCounts(g);
   const b = new Rebuilder(g);
   const changes: string[] = [];
   /** Masks to read back, by mask node: the ReLU's output and zero. */
