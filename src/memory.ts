@@ -110,8 +110,11 @@ function collect(value: unknown, into: Set<Tensor>, isTensor: (v: unknown) => v 
  * must stay differentiable after its scope ends, so what backward() reads is not disposed.
  */
 function keepHistory(keep: Set<Tensor>): void {
+  // Most scopes keep no history (inference, jit replays, optimizer steps): no set or stack for them.
+  let stack: GradNode[] | undefined;
+  for (const t of keep) if (t.gradFn) (stack ??= []).push(t.gradFn);
+  if (stack === undefined) return;
   const seen = new Set<GradNode>();
-  const stack = [...keep].flatMap((t) => (t.gradFn ? [t.gradFn] : []));
   while (stack.length) {
     const node = stack.pop()!;
     if (seen.has(node)) continue;
